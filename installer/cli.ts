@@ -1,0 +1,82 @@
+/**
+ * The hvcluster command line: argument parsing, mode choice and exit codes.
+ * Each command lives in installer/commands/; the interactive UI is imported only when a TTY asks for it.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, HvError, UsageError, exitCodeOf } from './errors.js';
+import { Reporter, processStreams, type Streams } from './output.js';
+import { runInspect } from './commands/inspect.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Options shared by every command that connects to servers. */
+function withConnectionOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--host <[user@]address[:port]>', 'a server to work on, or a Host alias of ~/.ssh/config (repeatable)').argParser(collect).default([]))
+    .option('-f, --file <site.yaml>', 'the answer file naming the servers')
+    .addOption(new Option('-i, --identity <file>', 'private key file to authenticate with (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)').argParser(collect).default([]))
+    .addOption(new Option('--host-key <host=SHA256:...>', 'pin a host key fingerprint, as `ssh-keygen -l` prints it (repeatable)').argParser(collect).default([]))
+    .option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)')
+    .option('--password-env <VAR>', 'log in with the password in this environment variable')
+    .option('--sudo-password-env <VAR>', 'give sudo the password in this environment variable')
+    .option('--connect-timeout <seconds>', 'give up on a server after this long (retries included)', '30');
+}
+
+export function buildProgram(streams: Streams): Command {
+  const program = new Command('hvcluster')
+    .description('Turns two or three bare Debian servers into a DRBD-replicated KVM/libvirt cluster over SSH.')
+    .version(packageJson.version, '-V, --version')
+    .showHelpAfterError('(run `hvcluster --help` for usage)')
+    .configureOutput({
+      writeOut: (text) => streams.stdout.write(text),
+      writeErr: (text) => streams.stderr.write(text),
+    })
+    .exitOverride();
+
+  withConnectionOptions(
+    program
+      .command('inspect')
+      .description('read the facts of each server (read-only): OS, CPU and virtualization, memory, disks, NICs, DRBD')
+      .option('--json', 'print the facts as JSON on stdout'),
+  ).action(async (options) => {
+    process.exitCode = await runInspect(options, streams);
+  });
+
+  return program;
+}
+
+export async function main(argv: string[], streams: Streams = processStreams()): Promise<number> {
+  const reporter = new Reporter(streams);
+  const program = buildProgram(streams);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT.ok;
+    }
+    process.exitCode = 0;
+    await program.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof HvError) {
+      reporter.error(error.message, error.hint);
+    } else {
+      reporter.error(`internal error (a bug in hvcluster): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    return exitCodeOf(error);
+  }
+}
+
+/** Thrown by commands for flag combinations commander cannot express. */
+export function usage(message: string, hint?: string): never {
+  throw new UsageError(message, { hint });
+}

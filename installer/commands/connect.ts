@@ -1,0 +1,122 @@
+/**
+ * Turning the connection flags of a command into live connections: targets from --host (or, later,
+ * the answer file), host-key pins, secrets from environment variables, and the host-key question
+ * asked on the terminal only when a person is there to answer it.
+ */
+import { createInterface } from 'node:readline/promises';
+import { UsageError } from '../errors.js';
+import type { Streams } from '../output.js';
+import { connect, resolveTarget } from '../ssh/index.js';
+import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
+
+export interface ConnectionOptions {
+  host: string[];
+  file?: string;
+  identity: string[];
+  knownHosts: string[];
+  hostKey: string[];
+  sshConfig?: string;
+  passwordEnv?: string;
+  sudoPasswordEnv?: string;
+  connectTimeout: string;
+}
+
+export type PerServer<T> =
+  | { server: string; ok: true; hostKeyFingerprint: string; value: T }
+  | { server: string; ok: false; error: unknown };
+
+function secretFromEnv(variable: string | undefined, env: NodeJS.ProcessEnv, flag: string): string | undefined {
+  if (variable === undefined) return undefined;
+  const value = env[variable];
+  if (value === undefined) throw new UsageError(`${flag} ${variable}: the environment variable ${variable} is not set`, { hint: `export ${variable}=... before running hvcluster` });
+  return value;
+}
+
+/** `--host-key hv1=SHA256:abc` pairs, by host as the user wrote it. */
+export function parseHostKeyPins(pins: string[]): Map<string, string> {
+  const byHost = new Map<string, string>();
+  for (const pin of pins) {
+    const match = /^([^=\s]+)=(SHA256:[A-Za-z0-9+/]{43})$/.exec(pin);
+    if (!match) throw new UsageError(`--host-key ${pin}: expected HOST=SHA256:<43 characters>, as \`ssh-keygen -l\` prints it`);
+    byHost.set(match[1]!, match[2]!);
+  }
+  return byHost;
+}
+
+export function targetsFromOptions(options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
+  if (options.host.length === 0) {
+    throw new UsageError('no servers given', { hint: 'name them with --host [user@]address[:port] (repeatable)' });
+  }
+  const pins = parseHostKeyPins(options.hostKey);
+  const password = secretFromEnv(options.passwordEnv, env, '--password-env');
+  const sudoPassword = secretFromEnv(options.sudoPasswordEnv, env, '--sudo-password-env');
+  return options.host.map((spec) => {
+    const target = resolveTarget(spec, {
+      configFile: options.sshConfig,
+      identityFiles: options.identity.length > 0 ? options.identity : undefined,
+    });
+    return {
+      ...target,
+      password: password ?? target.password,
+      sudoPassword: sudoPassword ?? target.sudoPassword,
+      hostKeyFingerprint: pins.get(spec) ?? pins.get(target.host) ?? target.hostKeyFingerprint,
+    };
+  });
+}
+
+function interactive(streams: Streams): boolean {
+  return Boolean(process.stdin.isTTY && streams.stderr.isTTY) && !streams.env.CI;
+}
+
+export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): HostKeyPolicy {
+  const home = streams.env.HOME ?? '/root';
+  const knownHostsFiles = options.knownHosts.length > 0 ? options.knownHosts : [`${home}/.ssh/known_hosts`, '/etc/ssh/ssh_known_hosts'];
+  if (!interactive(streams)) return { knownHostsFiles, onUnknown: 'refuse' };
+  return {
+    knownHostsFiles,
+    onUnknown: async (server, fingerprint, keyType) => {
+      const rl = createInterface({ input: process.stdin, output: streams.stderr });
+      try {
+        const answer = await rl.question(
+          `The host key of ${server} is not known.\n  ${keyType} ${fingerprint}\n` +
+            `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType.toLowerCase().replace(/^ssh-/, '')}_key.pub\` on the server's console.\n` +
+            'Trust it for this run? [y/N] ',
+        );
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}
+
+/**
+ * Connects to every server in parallel, runs `work` on each connection, closes it, and returns one
+ * result per server in the order given: a failure on one server never hides the others' results.
+ */
+export async function withConnections<T>(
+  options: ConnectionOptions,
+  streams: Streams,
+  work: (connection: ServerConnection) => Promise<T>,
+  hooks: { onConnected?: (server: string) => void } = {},
+): Promise<PerServer<T>[]> {
+  const targets = targetsFromOptions(options, streams.env);
+  const policy = hostKeyPolicy(options, streams);
+  const deadlineMs = Number(options.connectTimeout) * 1000;
+  if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
+  return Promise.all(
+    targets.map(async (target): Promise<PerServer<T>> => {
+      let connection: ServerConnection | undefined;
+      try {
+        connection = await connect(target, policy, { retry: { deadlineMs } });
+        hooks.onConnected?.(target.name);
+        const value = await work(connection);
+        return { server: target.name, ok: true, hostKeyFingerprint: connection.hostKeyFingerprint, value };
+      } catch (error) {
+        return { server: target.name, ok: false, error };
+      } finally {
+        await connection?.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests are pure and fast; integration tests start real OpenSSH servers on loopback; e2e tests
+// bring up the VM lab (real Debian 12 VMs, one shared lab per file). `npm test` runs unit and
+// integration files in parallel, then the e2e files one at a time (two cores cannot carry two labs).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    testTimeout: 60_000,
+    hookTimeout: 20 * 60_000,
+    maxWorkers: 2,
+  },
+});
