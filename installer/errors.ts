@@ -63,7 +63,7 @@ export class ConfigError extends HvError {
 /** The server could not be reached, or the connection broke. Retried with backoff where it makes sense. */
 export class ConnectionError extends HvError {
   readonly exitCode = EXIT.connection;
-  readonly kind = 'connection';
+  readonly kind: string = 'connection';
   constructor(
     readonly server: string,
     message: string,

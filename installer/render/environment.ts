@@ -47,7 +47,7 @@ export class TemplateEnvironment {
           const at = options.loc ? `${options.loc.start.line}:${options.loc.start.column}` : '?';
           throw new Handlebars.Exception(`{{#${name}}} at ${at} was given an undefined value`);
         }
-        return original.apply(this, args);
+        return (original as (...helperArgs: unknown[]) => unknown).apply(this, args);
       });
     }
     this.registerHelpers();
@@ -61,6 +61,14 @@ export class TemplateEnvironment {
       return items.join(typeof separator === 'string' ? separator : ' ');
     });
     this.handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    // For the model's optional fields (`network.bond?`, `network.gateway?`): `{{#if x}}` refuses an
+    // undefined x by design, so an optional value is tested with `{{#if (present x)}}`.
+    this.handlebars.registerHelper('present', (value: unknown) => value !== undefined && value !== null);
+    // `hv1.example.com` -> `hv1` (a name without a dot is returned unchanged): /etc/hosts lists both.
+    this.handlebars.registerHelper('shortName', (name: unknown) => {
+      if (typeof name !== 'string') throw new Handlebars.Exception('{{shortName}} needs a host name');
+      return name.split('.')[0];
+    });
   }
 
   /** Files named `_NAME.hbs` are partials, usable as `{{> NAME}}`. */

@@ -1,0 +1,152 @@
+/**
+ * The answer file checked against the servers' facts: what only the servers can tell.
+ * Every finding points at the answer-file key it is about, says what was found, and what to do.
+ */
+import type { AnswerIssue, AnswerPath } from '../answers/issues.js';
+import type { Answers, NodeAnswers } from '../answers/schema.js';
+import { factValue, type Disk, type ServerFacts } from '../facts/types.js';
+
+/** Data disks whose sizes differ by more than this share are flagged: the smaller one limits every mirror. */
+export const DISK_SIZE_TOLERANCE = 0.1;
+
+export const SUPPORTED_OS = [{ id: 'debian', versionId: '12' }] as const;
+
+export function findDisk(disks: Disk[], path: string): Disk | undefined {
+  return disks.find((disk) => disk.path === path || disk.byIdPaths.includes(path));
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+function managementInterfaces(node: NodeAnswers): string[] {
+  const management = node.management;
+  return management.bond ? management.bond.interfaces : management.interface ? [management.interface] : [];
+}
+
+/**
+ * Checks one node's answers against its facts. `index` is the node's position in spec.nodes.
+ */
+export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFacts): AnswerIssue[] {
+  const issues: AnswerIssue[] = [];
+  const at = (...path: (string | number)[]): AnswerPath => ['spec', 'nodes', index, ...path];
+  const error = (path: AnswerPath, message: string) => issues.push({ severity: 'error', path, message });
+  const warning = (path: AnswerPath, message: string) => issues.push({ severity: 'warning', path, message });
+
+  const hostname = factValue(facts.hostname);
+  if (hostname && hostname.nodeName !== node.name) {
+    error(
+      at('name'),
+      `the server at ${node.ssh.address} calls itself ${hostname.nodeName} (uname -n), not ${node.name}; DRBD identifies nodes by that name: set name: ${hostname.nodeName}, or rename the server (hostnamectl set-hostname ${node.name})`,
+    );
+  }
+
+  const os = factValue(facts.os);
+  if (os && !SUPPORTED_OS.some((s) => s.id === os.id && s.versionId === os.versionId)) {
+    warning(at('name'), `${node.name} runs ${os.prettyName ?? `${os.id} ${os.versionId ?? ''}`}; hvcluster is tested on Debian 12`);
+  }
+
+  const network = factValue(facts.network);
+  if (!network) {
+    error(at('management'), `the network interfaces of ${node.name} could not be read: ${facts.network.ok ? '' : facts.network.reason}`);
+  } else {
+    const names = network.nics.map((nic) => nic.name);
+    const known = `${node.name} has: ${names.filter((n) => n !== 'lo').join(', ')}`;
+    const managementNics = managementInterfaces(node);
+    managementNics.forEach((name, i) => {
+      if (!names.includes(name)) {
+        error(node.management.bond ? at('management', 'bond', 'interfaces', i) : at('management', 'interface'), `no network interface ${name} on ${node.name}; ${known}`);
+      }
+    });
+    const replication = network.nics.find((nic) => nic.name === node.replication.interface);
+    if (!replication) {
+      error(at('replication', 'interface'), `no network interface ${node.replication.interface} on ${node.name}; ${known}`);
+    } else {
+      if (managementNics.includes(replication.name)) {
+        error(at('replication', 'interface'), `${replication.name} is also the management interface; replication needs a NIC of its own`);
+      }
+      if (replication.carrier === false) {
+        warning(at('replication', 'interface'), `${replication.name} on ${node.name} has no carrier (no cable or the peer is down); replication cannot run over it until it has one`);
+      }
+      if (replication.master && replication.masterKind === 'bridge') {
+        error(at('replication', 'interface'), `${replication.name} on ${node.name} is enslaved to bridge ${replication.master}; give replication a NIC that nothing else uses`);
+      }
+    }
+  }
+
+  const disks = factValue(facts.disks);
+  if (!disks) {
+    error(at('storage', 'disk'), `the disks of ${node.name} could not be read: ${facts.disks.ok ? '' : facts.disks.reason}`);
+  } else {
+    const disk = findDisk(disks, node.storage.disk);
+    if (!disk) {
+      const candidates = disks.filter((d) => d.type === 'disk').map((d) => d.byIdPaths[0] ?? d.path);
+      error(at('storage', 'disk'), `no disk ${node.storage.disk} on ${node.name}; it has: ${candidates.join(', ') || 'no disks'}`);
+    } else if (!disk.verdict.blank) {
+      const reasons = disk.verdict.reasons.join('; ');
+      if (node.storage.wipe) {
+        warning(at('storage', 'wipe'), `${node.storage.disk} on ${node.name} is not blank (${reasons}) and WILL BE ERASED because wipe: true`);
+      } else {
+        error(
+          at('storage', 'disk'),
+          `${node.storage.disk} on ${node.name} is not blank: ${reasons}; choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost)`,
+        );
+      }
+    }
+    if (disk && disk.mountpoints.length > 0) {
+      error(at('storage', 'disk'), `${node.storage.disk} on ${node.name} is mounted at ${disk.mountpoints.join(', ')}; hvcluster never erases a mounted disk, even with wipe: true`);
+    }
+  }
+
+  const drbd = factValue(facts.drbd);
+  if (!drbd || drbd.major === null) {
+    error(
+      at('name'),
+      `no DRBD kernel module on ${node.name} (modinfo drbd found none${drbd?.moduleError ? `: ${drbd.moduleError}` : ''}); install a kernel that ships it (Debian's linux-image-amd64 does) or the DRBD 9 module`,
+    );
+  }
+
+  const virtualization = factValue(facts.virtualization);
+  if (virtualization && !virtualization.kvmDevice) {
+    warning(
+      at('name'),
+      `${node.name} has no /dev/kvm${virtualization.cpuFlag ? '' : ' and its CPU shows no vmx/svm flag'}; guests would run emulated and very slowly: enable virtualization in the firmware`,
+    );
+  }
+  return issues;
+}
+
+/** Checks between nodes: DRBD versions, disk sizes. Returns the usable mirrored size as well. */
+export function checkClusterFacts(answers: Answers, facts: ServerFacts[]): { issues: AnswerIssue[]; usableDiskBytes: number } {
+  const issues: AnswerIssue[] = [];
+  const nodes = answers.spec.nodes;
+
+  const majors = facts.map((f) => factValue(f.drbd)?.major ?? null);
+  const known = majors.filter((m): m is 8 | 9 => m !== null);
+  if (new Set(known).size > 1) {
+    const list = nodes.map((n, i) => `${n.name}: ${factValue(facts[i]!.drbd)?.loadedVersion ?? factValue(facts[i]!.drbd)?.moduleVersion ?? 'none'}`).join(', ');
+    issues.push({
+      severity: 'error',
+      path: ['spec', 'nodes'],
+      message: `the nodes have different DRBD major versions (${list}); all nodes must run the same DRBD major version`,
+    });
+  }
+
+  const sizes = nodes.map((node, i) => {
+    const disks = factValue(facts[i]!.disks);
+    return disks ? findDisk(disks, node.storage.disk)?.sizeBytes : undefined;
+  });
+  const present = sizes.filter((s): s is number => s !== undefined);
+  const usableDiskBytes = present.length > 0 ? Math.min(...present) : 0;
+  if (present.length === nodes.length && present.length > 0) {
+    const largest = Math.max(...present);
+    if (largest - usableDiskBytes > largest * DISK_SIZE_TOLERANCE) {
+      issues.push({
+        severity: 'warning',
+        path: ['spec', 'nodes'],
+        message: `the data disks differ in size (${nodes.map((n, i) => `${n.name} ${gib(sizes[i]!)}`).join(', ')}); mirrors are limited to the smallest, ${gib(usableDiskBytes)}`,
+      });
+    }
+  }
+  return { issues, usableDiskBytes };
+}

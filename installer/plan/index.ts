@@ -1,0 +1,132 @@
+/**
+ * The planner: answers + facts -> the desired state of every node (files, packages, volume group,
+ * DRBD layout). Pure: it reads no server; `hvcluster plan` and `apply` feed it fresh facts.
+ */
+import { AnswerFileError, type AnswerIssue } from '../answers/issues.js';
+import type { Answers } from '../answers/schema.js';
+import { factValue, type ServerFacts } from '../facts/types.js';
+import { TemplateEnvironment } from '../render/environment.js';
+import { checkClusterFacts, checkNodeFacts } from './check-facts.js';
+import type { DrbdMajor, RenderModel } from './model.js';
+import { renderModel } from './render-model.js';
+import type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
+
+export type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
+
+/** Packages every node needs (Debian names). bridge-utils gives ifupdown its bridge_ports option. */
+export const NODE_PACKAGES = [
+  'drbd-utils',
+  'lvm2',
+  'bridge-utils',
+  'qemu-system-x86',
+  'libvirt-daemon-system',
+  'libvirt-clients',
+  'chrony',
+] as const;
+
+interface FileRule {
+  template: string;
+  path: string;
+  mode: number;
+  purpose: string;
+  notify: string[];
+  /** Only the managed block of settings is ours (see managed-block.ts). */
+  managedBlock?: boolean;
+  when?: (model: RenderModel, os: string | null) => boolean;
+}
+
+const isDebian = (_: RenderModel, os: string | null) => os === null || os === 'debian';
+const isUbuntu = (_: RenderModel, os: string | null) => os === 'ubuntu';
+
+/** Which template goes where. Order is the order of application. */
+export const FILE_RULES: readonly FileRule[] = [
+  { template: 'hosts.hbs', path: '/etc/hosts', mode: 0o644, purpose: 'every node name on both networks', notify: [] },
+  { template: 'sysctl.conf.hbs', path: '/etc/sysctl.d/60-hvcluster.conf', mode: 0o644, purpose: 'kernel settings for a KVM host', notify: ['sysctl'] },
+  {
+    template: 'chrony.conf.hbs',
+    path: '/etc/chrony/chrony.conf',
+    mode: 0o644,
+    purpose: 'time sync from the answer file servers',
+    notify: ['chrony'],
+    when: (model) => model.time.servers.length > 0,
+  },
+  { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isDebian },
+  { template: 'netplan.yaml.hbs', path: '/etc/netplan/60-hvcluster.yaml', mode: 0o600, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isUbuntu },
+  { template: 'drbd-global-common.conf.hbs', path: '/etc/drbd.d/global_common.conf', mode: 0o644, purpose: 'DRBD settings shared by all resources', notify: ['drbd'] },
+  {
+    template: 'libvirt-qemu-migration.conf.hbs',
+    path: '/etc/libvirt/qemu.conf',
+    mode: 0o600,
+    purpose: 'live migration over the replication network',
+    notify: ['libvirtd'],
+    managedBlock: true,
+  },
+];
+
+function drbdMajorOf(facts: ServerFacts[]): DrbdMajor {
+  const majors = facts.map((f) => factValue(f.drbd)?.major ?? null);
+  return majors.every((m) => m === 9) ? '9' : '8.4';
+}
+
+/** Pairs of nodes that hold a guest disk together when three nodes run DRBD 8.4 (two peers per resource). */
+export function drbdPairs(nodes: string[], major: DrbdMajor): [string, string][] {
+  if (nodes.length === 2) return [[nodes[0]!, nodes[1]!]];
+  if (major === '9') return [];
+  return nodes.map((node, i) => [node, nodes[(i + 1) % nodes.length]!] as [string, string]);
+}
+
+/**
+ * Plans the cluster. `facts[i]` are the facts of `answers.spec.nodes[i]`. Throws AnswerFileError
+ * with every finding when the answers do not fit the servers.
+ */
+export function planCluster(
+  answers: Answers,
+  facts: ServerFacts[],
+  options: { file?: string; templates?: TemplateEnvironment; locate?: (issue: AnswerIssue) => AnswerIssue } = {},
+): ClusterPlan {
+  const nodes = answers.spec.nodes;
+  const locate = options.locate ?? ((issue: AnswerIssue) => issue);
+  const cluster = checkClusterFacts(answers, facts);
+  const issues = [...nodes.flatMap((node, i) => checkNodeFacts(node, i, facts[i]!)), ...cluster.issues].map(locate);
+  if (issues.some((issue) => issue.severity === 'error')) {
+    throw new AnswerFileError(options.file ?? 'site.yaml', issues);
+  }
+
+  const templates = options.templates ?? new TemplateEnvironment();
+  const major = drbdMajorOf(facts);
+  const nodePlans: NodePlan[] = nodes.map((node, i) => {
+    const model = renderModel(answers, i, major);
+    const os = factValue(facts[i]!.os)?.id ?? null;
+    const files: PlannedFile[] = FILE_RULES.filter((rule) => rule.when?.(model, os) ?? true).map((rule) => ({
+      path: rule.path,
+      template: rule.template,
+      content: templates.render(rule.template, model),
+      mode: rule.mode,
+      owner: 'root:root',
+      purpose: rule.purpose,
+      notify: rule.notify,
+      ...(rule.managedBlock ? { managedBlock: true } : {}),
+    }));
+    const installed = new Set((factValue(facts[i]!.packages) ?? []).filter((p) => p.installed).map((p) => p.name));
+    return {
+      name: node.name,
+      model,
+      files,
+      packages: [...NODE_PACKAGES],
+      packagesToInstall: NODE_PACKAGES.filter((p) => !installed.has(p)),
+      volumeGroup: { name: answers.spec.storage.volumeGroup, disk: node.storage.disk, wipe: node.storage.wipe },
+    };
+  });
+
+  return {
+    cluster: answers.metadata.name,
+    drbdMajor: major,
+    usableDiskBytes: cluster.usableDiskBytes,
+    drbdPairs: drbdPairs(
+      nodes.map((n) => n.name),
+      major,
+    ),
+    nodes: nodePlans,
+    warnings: issues,
+  };
+}

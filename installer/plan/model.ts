@@ -1,0 +1,89 @@
+/**
+ * The values the templates are rendered from: one RenderModel per node, computed by the planner
+ * from the answer file and the servers' facts. Templates see nothing else, so everything a config
+ * file needs is spelled out here.
+ */
+
+export type DrbdMajor = '8.4' | '9';
+
+export interface Ipv4Cidr {
+  /** `198.19.1.11` */
+  address: string;
+  /** `24` */
+  prefix: number;
+  /** `198.19.1.11/24` */
+  cidr: string;
+  /** `255.255.255.0` */
+  netmask: string;
+}
+
+export interface ClusterNodeModel {
+  name: string;
+  /** 0-based, stable: the node's position in the answer file. DRBD 9's node-id. */
+  nodeId: number;
+  management: Ipv4Cidr;
+  replication: Ipv4Cidr;
+  /** `hv1-repl`: the node's name on the replication network (/etc/hosts). */
+  replicationName: string;
+}
+
+export interface BondModel {
+  name: string;
+  slaves: string[];
+  /** ifupdown `bond-mode`, e.g. `active-backup`, `802.3ad`. */
+  mode: string;
+}
+
+export interface NetworkModel {
+  /** The bridge guests attach to; it takes over the management address. */
+  bridge: string;
+  /** The NIC (or the bond below) enslaved to the bridge. */
+  managementInterface: string;
+  bond?: BondModel;
+  management: Ipv4Cidr;
+  gateway?: string;
+  dns: string[];
+  /** The dedicated replication NIC. */
+  replicationInterface: string;
+  replication: Ipv4Cidr;
+  replicationMtu: number;
+}
+
+export interface DrbdCommonModel {
+  major: DrbdMajor;
+  /** `A`, `B` or `C`. */
+  protocol: 'A' | 'B' | 'C';
+  /** Resync rate, e.g. `100M`. */
+  resyncRate: string;
+}
+
+/** One replicated volume: an LV of the same size on each node that holds it, with DRBD on top. */
+export interface DrbdResourceModel {
+  name: string;
+  major: DrbdMajor;
+  minor: number;
+  port: number;
+  /** `/dev/drbd10` */
+  device: string;
+  /** The backing LV, e.g. `/dev/hvdata/vm-test`. */
+  disk: string;
+  /** The nodes holding this resource (2 on 8.4; 2 or 3 on DRBD 9), with their replication addresses. */
+  hosts: { name: string; nodeId: number; address: string }[];
+  /** Open for a migration window only; rendered `no` otherwise. */
+  allowTwoPrimaries: boolean;
+}
+
+export interface RenderModel {
+  cluster: { name: string };
+  /** This node. */
+  node: ClusterNodeModel;
+  /** All nodes, this one included, in answer-file order. */
+  nodes: ClusterNodeModel[];
+  /** The other nodes. */
+  peers: ClusterNodeModel[];
+  network: NetworkModel;
+  drbd: DrbdCommonModel;
+  storage: { volumeGroup: string; /** The data disk, by its stable path. */ disk: string };
+  time: { servers: string[] };
+  hypervisor: { /** Migration data goes to this address of the node (its replication address). */ migrationAddress: string };
+}

@@ -1,0 +1,52 @@
+/**
+ * Reading several files of a server in one round trip, to compare them with the plan.
+ * The script is read-only; each file is printed base64-encoded between markers, so any content
+ * (no trailing newline, binary, marker-like lines) comes back exactly.
+ */
+import { shellQuote } from '../ssh/quote.js';
+import type { ServerConnection } from '../ssh/types.js';
+
+const MARK = '@@hvcluster-file';
+
+export function readFilesScript(paths: readonly string[]): string {
+  const lines = ['#!/bin/sh', '# hvcluster: read files to compare with the plan (read-only)'];
+  for (const path of paths) {
+    const quoted = shellQuote(path);
+    lines.push(
+      `if [ -f ${quoted} ]; then printf '%s present %s\\n' '${MARK}' ${quoted}; base64 < ${quoted} || printf '%s unreadable %s\\n' '${MARK}' ${quoted}; ` +
+        `else printf '%s absent %s\\n' '${MARK}' ${quoted}; fi`,
+    );
+  }
+  lines.push(`printf '%s end\\n' '${MARK}'`);
+  return lines.join('\n');
+}
+
+/** Path -> content, or null for a file that does not exist. Pure. */
+export function parseFilesOutput(stdout: string, paths: readonly string[]): Map<string, string | null> {
+  const files = new Map<string, string | null>();
+  let current: { path: string; chunks: string[] } | undefined;
+  const flush = () => {
+    if (current) files.set(current.path, Buffer.from(current.chunks.join(''), 'base64').toString('utf8'));
+    current = undefined;
+  };
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(`${MARK} `)) {
+      flush();
+      const [, state, ...rest] = line.split(' ');
+      const path = rest.join(' ');
+      if (state === 'present') current = { path, chunks: [] };
+      else if (state === 'absent') files.set(path, null);
+      else if (state === 'unreadable') throw new Error(`${path} exists but cannot be read`);
+    } else if (current) {
+      current.chunks.push(line.trim());
+    }
+  }
+  flush();
+  for (const path of paths) if (!files.has(path)) throw new Error(`no answer for ${path}: the output was cut off`);
+  return files;
+}
+
+export async function readRemoteFiles(conn: ServerConnection, paths: readonly string[], step = 'plan'): Promise<Map<string, string | null>> {
+  const result = await conn.exec(`sh -c ${shellQuote(readFilesScript(paths))}`, { sudo: true, step });
+  return parseFilesOutput(result.stdout, paths);
+}

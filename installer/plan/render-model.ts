@@ -1,0 +1,58 @@
+/** Answers (and the few facts that matter) turned into the values the templates are rendered from. */
+import type { Answers, NodeAnswers } from '../answers/schema.js';
+import { formatIpv4, parseCidr } from '../answers/validate.js';
+import type { ClusterNodeModel, DrbdMajor, Ipv4Cidr, RenderModel } from './model.js';
+
+export function cidrModel(text: string): Ipv4Cidr {
+  const parsed = parseCidr(text);
+  const mask = parsed.prefix === 0 ? 0 : (0xffffffff << (32 - parsed.prefix)) >>> 0;
+  return { address: formatIpv4(parsed.address), prefix: parsed.prefix, cidr: text, netmask: formatIpv4(mask) };
+}
+
+export function replicationName(node: { name: string }): string {
+  return `${node.name}-repl`;
+}
+
+function clusterNode(node: NodeAnswers, nodeId: number): ClusterNodeModel {
+  return {
+    name: node.name,
+    nodeId,
+    management: cidrModel(node.management.address),
+    replication: cidrModel(node.replication.address),
+    replicationName: replicationName(node),
+  };
+}
+
+export function resyncRate(syncRateMiB: number | 'auto'): string {
+  // "auto": DRBD's dynamic resync controller, started from a rate that a 1 GbE link carries.
+  return syncRateMiB === 'auto' ? '100M' : `${syncRateMiB}M`;
+}
+
+export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor): RenderModel {
+  const spec = answers.spec;
+  const nodes = spec.nodes.map(clusterNode);
+  const self = spec.nodes[nodeIndex]!;
+  const node = nodes[nodeIndex]!;
+  const management = self.management;
+  return {
+    cluster: { name: answers.metadata.name },
+    node,
+    nodes,
+    peers: nodes.filter((_, i) => i !== nodeIndex),
+    network: {
+      bridge: spec.network.bridge,
+      managementInterface: management.bond ? management.bond.name : management.interface!,
+      ...(management.bond ? { bond: { name: management.bond.name, slaves: management.bond.interfaces, mode: management.bond.mode } } : {}),
+      management: node.management,
+      ...(management.gateway ? { gateway: management.gateway } : {}),
+      dns: management.dns,
+      replicationInterface: self.replication.interface,
+      replication: node.replication,
+      replicationMtu: spec.network.replicationMtu,
+    },
+    drbd: { major: drbdMajor, protocol: spec.drbd.protocol, resyncRate: resyncRate(spec.drbd.syncRateMiB) },
+    storage: { volumeGroup: spec.storage.volumeGroup, disk: self.storage.disk },
+    time: { servers: spec.time.servers },
+    hypervisor: { migrationAddress: node.replication.address },
+  };
+}

@@ -1,0 +1,42 @@
+/** What the planner produces: the desired state of every node. */
+import type { AnswerIssue } from '../answers/issues.js';
+import type { DrbdMajor, RenderModel } from './model.js';
+
+export interface PlannedFile {
+  /** Absolute path on the server. */
+  path: string;
+  /** The template it is rendered from (templates/NAME). */
+  template: string;
+  content: string;
+  mode: number;
+  owner: string;
+  /** What the file is for, in a few words (shown in the plan). */
+  purpose: string;
+  /** Services to reload or restart when the file changes (the apply engine acts on it). */
+  notify: string[];
+  /** Only a marked block of settings in the file is ours; `content` is that block (see managed-block.ts). */
+  managedBlock?: boolean;
+}
+
+export interface NodePlan {
+  name: string;
+  model: RenderModel;
+  files: PlannedFile[];
+  /** Packages the node needs. */
+  packages: string[];
+  /** Of those, the ones not installed yet. */
+  packagesToInstall: string[];
+  volumeGroup: { name: string; disk: string; wipe: boolean };
+}
+
+export interface ClusterPlan {
+  cluster: string;
+  drbdMajor: DrbdMajor;
+  /** Usable size of a mirrored volume group: the smallest data disk. */
+  usableDiskBytes: number;
+  /** With three nodes on DRBD 8.4, each guest disk lives on one of these pairs (spread in turn). */
+  drbdPairs: [string, string][];
+  nodes: NodePlan[];
+  /** Findings that do not stop the plan (errors throw). */
+  warnings: AnswerIssue[];
+}

@@ -1,0 +1,154 @@
+/**
+ * Render models for the template tests: a two-node DRBD 8.4 cluster (plain management NIC) and a
+ * three-node DRBD 9 cluster (management bond). Addresses only from 198.18.0.0/15.
+ */
+import type { ClusterNodeModel, DrbdMajor, DrbdResourceModel, Ipv4Cidr, NetworkModel, RenderModel } from '../../../installer/plan/model.js';
+
+function ipv4(address: string, prefix = 24): Ipv4Cidr {
+  if (prefix !== 24) throw new Error('fixtures use /24 only');
+  return { address, prefix, cidr: `${address}/${prefix}`, netmask: '255.255.255.0' };
+}
+
+function node(index: number): ClusterNodeModel {
+  const host = 11 + index;
+  return {
+    name: `hv${index + 1}`,
+    nodeId: index,
+    management: ipv4(`198.18.1.${host}`),
+    replication: ipv4(`198.19.1.${host}`),
+    replicationName: `hv${index + 1}-repl`,
+  };
+}
+
+export interface ClusterFixture {
+  /** Directory name under test/fixtures/templates/. */
+  id: string;
+  major: DrbdMajor;
+  /** One RenderModel per node. */
+  models: RenderModel[];
+  resources: DrbdResourceModel[];
+}
+
+function cluster(options: {
+  id: string;
+  name: string;
+  major: DrbdMajor;
+  nodeCount: number;
+  network: (self: ClusterNodeModel) => NetworkModel;
+  timeServers: string[];
+  resources: (nodes: ClusterNodeModel[]) => DrbdResourceModel[];
+}): ClusterFixture {
+  const nodes = Array.from({ length: options.nodeCount }, (_, index) => node(index));
+  const models = nodes.map(
+    (self): RenderModel => ({
+      cluster: { name: options.name },
+      node: self,
+      nodes,
+      peers: nodes.filter((other) => other !== self),
+      network: options.network(self),
+      drbd: { major: options.major, protocol: 'C', resyncRate: '100M' },
+      storage: { volumeGroup: 'hvdata', disk: '/dev/disk/by-id/ata-SAMSUNG_MZ7LH960_S45NNA0R123456' },
+      time: { servers: options.timeServers },
+      hypervisor: { migrationAddress: self.replication.address },
+    }),
+  );
+  return { id: options.id, major: options.major, models, resources: options.resources(nodes) };
+}
+
+function resource(
+  major: DrbdMajor,
+  name: string,
+  minor: number,
+  hosts: ClusterNodeModel[],
+  allowTwoPrimaries: boolean,
+): DrbdResourceModel {
+  return {
+    name,
+    major,
+    minor,
+    port: 7780 + minor,
+    device: `/dev/drbd${minor}`,
+    disk: `/dev/hvdata/${name}`,
+    hosts: hosts.map((host) => ({ name: host.name, nodeId: host.nodeId, address: host.replication.address })),
+    allowTwoPrimaries,
+  };
+}
+
+function pick<T>(items: T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`fixture has no item ${index}`);
+  return item;
+}
+
+/** Two nodes, DRBD 8.4 (Debian's in-tree module), management on a plain NIC. */
+export const twoNode84 = cluster({
+  id: 'two-node-drbd84',
+  name: 'pair',
+  major: '8.4',
+  nodeCount: 2,
+  network: (self) => ({
+    bridge: 'vmbr0',
+    managementInterface: 'eno1',
+    management: self.management,
+    gateway: '198.18.1.1',
+    dns: ['198.18.1.53'],
+    replicationInterface: 'enp65s0f0',
+    replication: self.replication,
+    replicationMtu: 9000,
+  }),
+  timeServers: ['198.18.1.123'],
+  resources: (nodes) => [
+    resource('8.4', 'vm-test', 10, nodes, false),
+    // A resource in its migration window.
+    resource('8.4', 'vm-web', 11, nodes, true),
+  ],
+});
+
+/** Three nodes, DRBD 9, management on an active-backup bond. */
+export const threeNode9 = cluster({
+  id: 'three-node-drbd9',
+  name: 'trio',
+  major: '9',
+  nodeCount: 3,
+  network: (self) => ({
+    bridge: 'vmbr0',
+    managementInterface: 'bond0',
+    bond: { name: 'bond0', slaves: ['eno1', 'eno2'], mode: 'active-backup' },
+    management: self.management,
+    gateway: '198.18.1.1',
+    dns: ['198.18.1.53', '198.18.2.53'],
+    replicationInterface: 'enp65s0f0',
+    replication: self.replication,
+    replicationMtu: 9000,
+  }),
+  timeServers: ['198.18.1.123', '198.18.2.123'],
+  resources: (nodes) => [
+    // On all three nodes.
+    resource('9', 'vm-test', 10, nodes, false),
+    // On two of the three (hv2, hv3: node-ids 1 and 2), in its migration window.
+    resource('9', 'vm-web', 11, [pick(nodes, 1), pick(nodes, 2)], true),
+  ],
+});
+
+export const FIXTURES: ClusterFixture[] = [twoNode84, threeNode9];
+
+/** Per-node templates and where each rendered file goes on a server. */
+export const NODE_TEMPLATES: Record<string, string> = {
+  'drbd-global-common.conf.hbs': '/etc/drbd.d/global_common.conf',
+  'interfaces.hbs': '/etc/network/interfaces (Debian, ifupdown)',
+  'netplan.yaml.hbs': '/etc/netplan/60-hvcluster.yaml (Ubuntu, netplan)',
+  'hosts.hbs': '/etc/hosts',
+  'sysctl.conf.hbs': '/etc/sysctl.d/60-hvcluster.conf',
+  'chrony.conf.hbs': '/etc/chrony/chrony.conf',
+  'libvirt-qemu-migration.conf.hbs': 'settings merged into /etc/libvirt/qemu.conf',
+};
+
+/** Rendered from a DrbdResourceModel, identical on every node that holds the resource. */
+export const RESOURCE_TEMPLATE = 'drbd-resource.res.hbs';
+
+/** A deep copy that the caller may mutate. */
+export function copyOf<T>(value: T): T {
+  return structuredClone(value);
+}
+
+export { pick };
