@@ -1,0 +1,156 @@
+/**
+ * A fully commented example answer file: every key, its default, what it does. A unit test keeps it
+ * loading cleanly and naming every key of the schema.
+ */
+export function exampleAnswerFile(): string {
+  return EXAMPLE;
+}
+
+const EXAMPLE = `# hvcluster answer file: the servers of a DRBD + KVM cluster, and how to set them up.
+#
+#   hvcluster plan  -f site.yaml          checks this file and the servers, shows what would change
+#   hvcluster apply -f site.yaml --yes    installs, unattended
+#   hvcluster verify -f site.yaml         checks a built cluster
+#
+# Unknown keys are errors (a typo is never ignored). Keys marked "default:" may be left out.
+# Secrets never go in this file: write passwordFrom: { env: NAME } or passwordFrom: { file: PATH }.
+# Editors can check this file with the JSON Schema site.schema.json shipped with hvcluster.
+
+# The format of this file. Required.
+apiVersion: hvcluster/v1
+# Always Cluster. Required.
+kind: Cluster
+
+metadata:
+  # The cluster's name: a DNS label (lowercase letters, digits, '-'), at most 63 characters. Required.
+  name: acme-prod
+
+spec:
+  # The 2 or 3 servers of the cluster. With 2 they mirror each other; with 3, each guest disk is
+  # replicated between nodes (a three-way mesh with DRBD 9, spread over pairs with DRBD 8.4).
+  nodes:
+    # The node's name: it must equal \`uname -n\` on that server (DRBD identifies nodes by it). Required.
+    - name: hv1
+      # How hvcluster reaches the server over SSH. The whole block is optional.
+      ssh:
+        # Host name or address to connect to. Default: the management address below, without its prefix.
+        address: 198.18.1.11
+        # SSH port. Default: 22.
+        port: 22
+        # Login user: root, or a user with sudo rights. Default: root.
+        user: root
+        # Private key to log in with. Default: none (the ssh-agent and ~/.ssh/config are used).
+        identityFile: ~/.ssh/id_ed25519
+        # Where to read the passphrase of an encrypted identityFile. Default: none.
+        # passphraseFrom: { env: HVCLUSTER_KEY_PASSPHRASE }
+        # Offer the keys of the ssh-agent (SSH_AUTH_SOCK). Default: true.
+        agent: true
+        # Password login: where to read the password, never the password itself. Default: none.
+        #   { env: NAME } reads the environment variable NAME of the hvcluster process;
+        #   { file: PATH } reads the file (one trailing newline dropped; "~/" is your home directory,
+        #   a relative path is relative to this file). A "password:" key is refused.
+        # passwordFrom: { env: HVCLUSTER_SSH_PASSWORD }
+        # When user is not root and sudo asks for a password: where to read it. Default: none.
+        # sudoPasswordFrom: { file: ~/.config/hvcluster/hv1.sudo }
+        # Pinned host key fingerprint, as \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` prints it
+        # on the server. When set, only this key is accepted. Default: not pinned (known_hosts decides).
+        # hostKey: "SHA256:uQ2mV0rMzQ9fGd7vX6kL1nS3pT5wY8aB4cE2hJ0kL9M"
+        # Jump host(s), as OpenSSH's ProxyJump: [user@]host[:port], comma-separated. Default: none.
+        # jump: admin@bastion.example.com:22
+      # The management network: the node is administered here, and guests are bridged onto it.
+      management:
+        # The management NIC. hvcluster enslaves it to the bridge (spec.network.bridge), which keeps
+        # this node's address. Give interface, or bond, not both.
+        interface: ens3
+        # Or a bond of several NICs instead of interface:
+        # bond:
+        #   name: bond0                 # the bond interface to create
+        #   interfaces: [eno1, eno2]    # the NICs it enslaves
+        #   mode: active-backup         # default: active-backup; also 802.3ad (LACP on the switch),
+        #                               # balance-alb, balance-tlb, balance-rr, balance-xor, broadcast
+        # The node's management address, with prefix. All nodes share one management subnet. Required.
+        address: 198.18.1.11/24
+        # Default gateway, inside the management subnet. Default: none (no default route).
+        gateway: 198.18.1.1
+        # Name servers, at most 3. Default: [] (the server's resolver configuration is left as it is).
+        dns: [198.18.1.1]
+      # The replication network: DRBD and live-migration traffic, on a NIC of its own (ideally a
+      # direct cable between the nodes). Required.
+      replication:
+        # The replication NIC; not the management one. Required.
+        interface: ens4
+        # Replication address with prefix. All nodes share one replication subnet, apart from the
+        # management subnet. Required.
+        address: 198.19.1.11/24
+      # The disk this node gives to the cluster: an LVM volume group on it holds the guests' disks. Required.
+      storage:
+        # Use the /dev/disk/by-id/... link (\`ls -l /dev/disk/by-id/\` on the server): names like
+        # /dev/sdb can change across reboots. Required.
+        disk: /dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R100001
+        # DANGER: true lets hvcluster ERASE this disk if it holds anything (partitions, file systems,
+        # LVM, RAID signatures). With false, a disk that is not blank is refused and nothing is
+        # written to it. Set true only for a disk whose contents you mean to destroy. Default: false.
+        wipe: false
+
+    - name: hv2
+      management:
+        interface: ens3
+        address: 198.18.1.12/24
+        gateway: 198.18.1.1
+        dns: [198.18.1.1]
+      replication:
+        interface: ens4
+        address: 198.19.1.12/24
+      storage:
+        disk: /dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R100002
+        wipe: false
+
+    # A third node is written the same way.
+
+  # Network settings shared by all nodes. The whole block is optional.
+  network:
+    # The bridge guests attach to, made on each node's management NIC or bond. Default: br0.
+    bridge: br0
+    # MTU of the replication NICs, 576 to 9216. 9000 (jumbo frames) only if every NIC and switch on
+    # the path between the nodes carries them. Default: 1500.
+    replicationMtu: 1500
+
+  # DRBD replication. The whole block is optional.
+  drbd:
+    # Only C (synchronous) is supported: a live migration needs it. Default: C.
+    protocol: C
+    # skip-if-blank: skip the initial full sync, only on disks proven blank; full: always sync
+    # everything (slow on large disks, safe on any). Default: skip-if-blank.
+    initialSync: skip-if-blank
+    # Resync rate limit: auto (DRBD's dynamic resync controller) or a number in MiB/s. Default: auto.
+    syncRateMiB: auto
+    # TCP port of the first DRBD resource; each further resource takes the next port. Default: 7788.
+    basePort: 7788
+
+  # Storage settings shared by all nodes. The whole block is optional.
+  storage:
+    # The LVM volume group made on each node's data disk; guest disks are its logical volumes. Default: hvdata.
+    volumeGroup: hvdata
+
+  # The hypervisor. The whole block is optional. Live migration runs over the replication network.
+  hypervisor:
+    # KVM with libvirt, the only one supported. Default: kvm.
+    type: kvm
+
+  # Where packages come from. The whole block is optional.
+  packages:
+    # online: the servers' own apt repositories; offline: a local package source. Default: online.
+    source: online
+    # With source: offline, the local source, required then:
+    # offline:
+    #   # A directory of .deb files or an apt repository (with a Packages index).
+    #   path: /srv/hvcluster-debs
+
+  # Time synchronization (chrony). The whole block is optional.
+  time:
+    # NTP servers (host names or addresses). Default: [] (chrony's distribution default pool).
+    servers: [0.debian.pool.ntp.org, 1.debian.pool.ntp.org]
+
+# Later versions will add per-node bmc: (fencing) and a cluster-level witness: for HA; this version
+# refuses them.
+`;

@@ -1,0 +1,354 @@
+/**
+ * The answer file (site.yaml) schema, version hvcluster/v1.
+ *
+ * This zod schema is the single source of truth: the loader validates with it, `Answers` is its
+ * output type, and installer/answers/site.schema.json (for editors) is generated from it.
+ *
+ * Rules kept here:
+ * - Every mapping is strict: an unknown key is an error (a typo must never be silently ignored).
+ * - Every message a user can see starts with "expected ..." (the loader relies on this to tell
+ *   our messages from zod's defaults) and says what a valid value looks like.
+ * - Defaults live in the schema (`.default()`, `.prefault()`), and each `.describe()` names its default.
+ * - No positional lists whose meaning depends on the order: nodes are named, everything else is keyed.
+ *   Room is left for per-node `bmc:` and cluster-level `witness:` (HA, a later version); today they
+ *   are rejected as unknown keys with a message saying so (see RESERVED_KEYS).
+ * - Relations between fields (unique addresses, common subnets, ...) are checked in validate.ts.
+ */
+import { isIPv6 } from 'node:net';
+import { z } from 'zod';
+
+export const API_VERSION = 'hvcluster/v1';
+export const KIND = 'Cluster';
+
+/** Keys that a later version will read; rejected today with a message that says so. */
+export const RESERVED_KEYS: Readonly<Record<string, string>> = {
+  bmc: "'bmc' (the node's fencing device) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+  witness:
+    "'witness' (the quorum device of a two-node cluster) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+};
+
+/** Inline secret keys and the reference key to use instead. */
+export const INLINE_SECRET_KEYS: Readonly<Record<string, string>> = {
+  password: 'passwordFrom',
+  sudoPassword: 'sudoPasswordFrom',
+  passphrase: 'passphraseFrom',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Formats
+
+const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+export const HOSTNAME_RE = new RegExp(`^(?=.{1,253}$)${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
+const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Linux interface names: at most 15 bytes, no '/', ':' or whitespace. */
+const IFNAME_RE = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
+const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const JUMP_HOP_RE = /^(?:[A-Za-z_][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const DEVICE_RE = /^\/dev\/\S+$/;
+const VG_RE = /^(?!-)[A-Za-z0-9+_.-]{1,127}$/;
+const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
+const IPV4_CIDR_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}/(?:3[0-2]|[12]?\\d)$`);
+
+export function isIPv4(text: string): boolean {
+  return IPV4_RE.test(text);
+}
+export function isHostname(text: string): boolean {
+  return HOSTNAME_RE.test(text) && !/^[\d.]+$/.test(text);
+}
+
+/** A string schema whose type error and format error both say `message`. */
+function text(message: string, pattern?: RegExp) {
+  const base = z.string({ error: message });
+  return pattern ? base.regex(pattern, { error: message }) : base;
+}
+
+const ipv4 = (example: string) => text(`expected an IPv4 address, like ${example}`, IPV4_RE);
+const ipv4WithPrefix = (example: string) => text(`expected an IPv4 address with prefix, like ${example}`, IPV4_CIDR_RE);
+const interfaceName = (example: string) =>
+  text(`expected a network interface name (at most 15 characters: letters, digits, '_', '.', '-'), like ${example}`, IFNAME_RE);
+const bool = (meaning: string) => z.boolean({ error: `expected true or false (${meaning})` });
+const int = (min: number, max: number, what: string) => {
+  const message = `expected ${what} from ${min} to ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+};
+const hostOrAddress = (message: string) =>
+  z.string({ error: message }).refine((s) => isIPv4(s) || isHostname(s) || isIPv6(s), { error: message });
+
+// ---------------------------------------------------------------------------------------------
+// Secrets: never inline, always a reference
+
+export const SecretRefSchema = z
+  .strictObject(
+    {
+    env: text('expected an environment variable name, like HVCLUSTER_SSH_PASSWORD', ENV_NAME_RE)
+      .optional()
+      .describe('Read the secret from this environment variable of the hvcluster process.'),
+    file: text('expected the path of a file holding the secret, like ~/.config/hvcluster/hv1.password')
+      .min(1, { error: 'expected the path of a file holding the secret, like ~/.config/hvcluster/hv1.password' })
+      .optional()
+      .describe(
+        'Read the secret from this file (one trailing newline is dropped); "~/" is your home directory, a relative path is relative to the answer file.',
+      ),
+    },
+    { error: 'expected a secret reference, { env: VARIABLE_NAME } or { file: PATH }, never the secret itself' },
+  )
+  .superRefine((ref, ctx) => {
+    const count = Number(ref.env !== undefined) + Number(ref.file !== undefined);
+    if (count !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          count === 0
+            ? 'expected one of env or file, like { env: HVCLUSTER_SSH_PASSWORD } or { file: ~/.config/hvcluster/hv1.password }'
+            : 'expected exactly one of env or file, not both',
+      });
+    }
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
+  .meta({ oneOf: [{ required: ['env'] }, { required: ['file'] }] })
+  .describe(
+    'A reference to a secret kept outside the answer file: { env: VARIABLE } or { file: PATH }. Secrets are never written inline.',
+  );
+export type SecretRef = z.output<typeof SecretRefSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+
+const SshSchema = z
+  .strictObject({
+    address: hostOrAddress('expected a host name or IP address to reach the server over SSH, like 198.18.1.11')
+      .optional()
+      .describe('Host name or address hvcluster connects to. Default: the management address (without its prefix).'),
+    port: int(1, 65535, 'a port number').default(22).describe('SSH port. Default: 22.'),
+    user: text('expected a user name, like root or debian', USER_RE)
+      .default('root')
+      .describe('Login user; root, or a user with sudo rights (see sudoPasswordFrom). Default: root.'),
+    identityFile: text('expected the path of a private key file, like ~/.ssh/id_ed25519')
+      .min(1, { error: 'expected the path of a private key file, like ~/.ssh/id_ed25519' })
+      .optional()
+      .describe('Private key file to log in with. Default: none (the ssh-agent and ~/.ssh/config are used).'),
+    passphraseFrom: SecretRefSchema.optional().describe('Where to read the passphrase of an encrypted identityFile.'),
+    agent: bool('use the ssh-agent of SSH_AUTH_SOCK').default(true).describe('Offer the keys of the ssh-agent (SSH_AUTH_SOCK). Default: true.'),
+    passwordFrom: SecretRefSchema.optional().describe('Where to read the login password, for password authentication. Never inline.'),
+    sudoPasswordFrom: SecretRefSchema.optional().describe(
+      'Where to read the sudo password when user is not root and sudo asks for one. Never inline.',
+    ),
+    hostKey: text('expected a host key fingerprint as `ssh-keygen -lf` prints it, like SHA256:ZXCb4Zk6tgSoV3Q0sCxmJ+XpWW0Vw2xfKm8O1Q0mM3E', FINGERPRINT_RE)
+      .optional()
+      .describe(
+        'Pinned host key fingerprint (SHA256:...). When set, only this key is accepted; otherwise known_hosts decides. Default: not pinned.',
+      ),
+    jump: text('expected a jump host as [user@]host[:port], several separated by commas (like OpenSSH ProxyJump), like admin@bastion.example.com:22')
+      .refine((s) => s.split(',').every((hop) => JUMP_HOP_RE.test(hop.trim())), {
+        error: 'expected a jump host as [user@]host[:port], several separated by commas (like OpenSSH ProxyJump), like admin@bastion.example.com:22',
+      })
+      .optional()
+      .describe('Jump host(s) to connect through, as OpenSSH ProxyJump: [user@]host[:port], comma-separated, outermost first. Default: none.'),
+  })
+  .describe('How hvcluster reaches this server over SSH.');
+
+export const BOND_MODES = ['active-backup', '802.3ad', 'balance-alb', 'balance-tlb', 'balance-rr', 'balance-xor', 'broadcast'] as const;
+
+const BondSchema = z
+  .strictObject({
+    name: interfaceName('bond0').describe('Name of the bond interface to create.'),
+    interfaces: z
+      .array(interfaceName('eno1'), { error: 'expected a list of interface names, like [eno1, eno2]' })
+      .min(1, { error: 'expected a list of at least one interface name, like [eno1, eno2]' })
+      .describe('The NICs enslaved to the bond.'),
+    mode: z
+      .enum(BOND_MODES, { error: `expected a bonding mode: ${BOND_MODES.join(', ')}` })
+      .default('active-backup')
+      .describe('Linux bonding mode; 802.3ad needs LACP on the switch. Default: active-backup.'),
+  })
+  .describe('A bond of several NICs carrying the management network (instead of interface).');
+
+const ManagementSchema = z
+  .strictObject({
+    interface: interfaceName('ens3')
+      .optional()
+      .describe('The management NIC. It is enslaved to the bridge (network.bridge) that guests attach to. Give interface or bond, not both.'),
+    bond: BondSchema.optional(),
+    address: ipv4WithPrefix('198.18.1.11/24').describe(
+      "The node's management address with prefix; it moves onto the bridge, so the node keeps it.",
+    ),
+    gateway: ipv4('198.18.1.1').optional().describe('Default gateway, inside the management subnet. Default: none (no default route).'),
+    dns: z
+      .array(ipv4('198.18.1.1'), { error: 'expected a list of IPv4 addresses, like [198.18.1.1, 198.18.1.2]' })
+      .max(3, { error: 'expected at most 3 name servers (the resolver uses only the first 3)' })
+      .default([])
+      .describe("Name servers. Default: [] (the server's resolver configuration is left as it is)."),
+  })
+  .superRefine((m, ctx) => {
+    if (m.interface === undefined && m.bond === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected interface (one NIC, like ens3) or bond (several NICs); neither is given' });
+    } else if (m.interface !== undefined && m.bond !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['bond'], message: 'expected interface or bond, not both' });
+    }
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
+  .meta({ oneOf: [{ required: ['interface'] }, { required: ['bond'] }] })
+  .describe('The management network: the node is administered and guests are bridged here.');
+
+const ReplicationSchema = z
+  .strictObject({
+    interface: interfaceName('ens4').describe(
+      'The NIC dedicated to replication (ideally a direct cable between the nodes). DRBD and live migration use it.',
+    ),
+    address: ipv4WithPrefix('198.19.1.12/24').describe(
+      'Replication address with prefix; all nodes share one replication subnet, apart from the management one.',
+    ),
+  })
+  .describe('The replication network: DRBD and live-migration traffic.');
+
+const NodeStorageSchema = z
+  .strictObject({
+    disk: text('expected the path of a block device, like /dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R123456', DEVICE_RE).describe(
+      'The data disk that backs the LVM volume group and DRBD. Use a /dev/disk/by-id/... path: names like /dev/sdb can change across reboots.',
+    ),
+    wipe: bool('true erases everything on the disk')
+      .default(false)
+      .describe(
+        'DANGER: true allows hvcluster to erase a disk that holds data (partitions, file systems, LVM, RAID signatures). With false, a disk that is not blank is refused. Default: false.',
+      ),
+  })
+  .describe('The disk this node gives to the cluster.');
+
+export const NodeSchema = z
+  .strictObject({
+    name: text(
+      "expected a host name (letters, digits and '-', labels of at most 63 characters), the output of `uname -n` on that server, like hv1",
+      HOSTNAME_RE,
+    ).describe('The node name. It must equal `uname -n` on that server (DRBD identifies nodes by it).'),
+    ssh: SshSchema.prefault({}),
+    management: ManagementSchema,
+    replication: ReplicationSchema,
+    storage: NodeStorageSchema,
+  })
+  .transform(({ ssh: { address, ...ssh }, ...node }) => ({
+    name: node.name,
+    ssh: { address: address ?? node.management.address.split('/')[0]!, ...ssh },
+    management: node.management,
+    replication: node.replication,
+    storage: node.storage,
+  }))
+  .describe('One server of the cluster.');
+
+// ---------------------------------------------------------------------------------------------
+// Cluster-wide settings
+
+export const NetworkSchema = z
+  .strictObject({
+    bridge: interfaceName('br0').default('br0').describe('Name of the bridge guests attach to, on the management NIC. Default: br0.'),
+    replicationMtu: int(576, 9216, 'an MTU')
+      .default(1500)
+      .describe('MTU of the replication NICs; 9000 (jumbo frames) only if every NIC and switch on the path supports it. Default: 1500.'),
+  })
+  .describe('Network settings shared by all nodes.');
+
+const DrbdSchema = z
+  .strictObject({
+    protocol: z
+      .literal('C', { error: 'expected C (synchronous replication, the only protocol DRBD allows for the dual-primary of a live migration)' })
+      .default('C')
+      .describe('DRBD replication protocol. Only C (synchronous) is supported: live migration needs it. Default: C.'),
+    initialSync: z
+      .enum(['skip-if-blank', 'full'], { error: 'expected skip-if-blank or full' })
+      .default('skip-if-blank')
+      .describe(
+        'skip-if-blank: skip the initial full sync only on disks proven blank (all zeroes read where checked, no signatures); full: always sync everything. Default: skip-if-blank.',
+      ),
+    syncRateMiB: z
+      .union([int(1, 10000, 'a resync rate in MiB/s'), z.literal('auto')], {
+        error: 'expected auto or a resync rate in MiB/s from 1 to 10000, like 100',
+      })
+      .default('auto')
+      .describe("Resync rate limit: a number in MiB/s, or auto (DRBD's dynamic resync controller). Default: auto."),
+    basePort: int(1024, 65000, 'a TCP port')
+      .default(7788)
+      .describe('TCP port of the first DRBD resource; each further resource uses the next port. Default: 7788.'),
+  })
+  .describe('DRBD replication settings.');
+
+const StorageSchema = z
+  .strictObject({
+    volumeGroup: text("expected an LVM volume group name (letters, digits, '+', '_', '.', '-'), like hvdata", VG_RE)
+      .default('hvdata')
+      .describe("Name of the LVM volume group created on each node's data disk; guest disks are its logical volumes. Default: hvdata."),
+  })
+  .describe('Storage settings shared by all nodes.');
+
+const HypervisorSchema = z
+  .strictObject({
+    type: z.literal('kvm', { error: 'expected kvm' }).default('kvm').describe('Hypervisor: KVM with libvirt. Default: kvm.'),
+  })
+  .describe('Hypervisor settings. Live migration always runs over the replication network.');
+
+export const PackagesSchema = z
+  .strictObject({
+    source: z
+      .enum(['online', 'offline'], { error: 'expected online or offline' })
+      .default('online')
+      .describe("online: install from the servers' configured apt repositories; offline: from a local repository (offline.path). Default: online."),
+    offline: z
+      .strictObject({
+        path: text('expected an absolute directory path, like /srv/hvcluster-debs', /^\/\S*$/).describe(
+          'Directory holding .deb files or an apt repository (with a Packages index).',
+        ),
+      })
+      .optional()
+      .describe('The local package source; required when source is offline.'),
+  })
+  .describe('Where packages come from.');
+
+const TimeSchema = z
+  .strictObject({
+    servers: z
+      .array(hostOrAddress('expected a host name or IP address of an NTP server, like ntp1.example.com'), {
+        error: 'expected a list of NTP servers, like [ntp1.example.com, 198.18.1.1]',
+      })
+      .default([])
+      .describe("NTP servers for chrony. Default: [] (chrony's distribution default pool)."),
+  })
+  .describe('Time synchronization (chrony).');
+
+export const AnswersSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }).describe(`Answer file format version: ${API_VERSION}.`),
+    kind: z.literal(KIND, { error: `expected ${KIND}` }).describe(`Always ${KIND}.`),
+    metadata: z
+      .strictObject({
+        name: text("expected a DNS label (lowercase letters, digits and '-', at most 63 characters), like acme-prod", DNS_LABEL_RE).describe(
+          'The cluster name, a DNS label.',
+        ),
+      })
+      .describe('Identifies the cluster.'),
+    spec: z
+      .strictObject({
+        nodes: z
+          .array(NodeSchema, { error: 'expected a list of 2 or 3 nodes' })
+          .min(2, { error: (issue) => `expected 2 or 3 nodes, found ${countOf(issue.input)}` })
+          .max(3, { error: (issue) => `expected 2 or 3 nodes, found ${countOf(issue.input)}` })
+          .describe('The 2 or 3 servers of the cluster, each identified by its name.'),
+        network: NetworkSchema.prefault({}),
+        drbd: DrbdSchema.prefault({}),
+        storage: StorageSchema.prefault({}),
+        hypervisor: HypervisorSchema.prefault({}),
+        packages: PackagesSchema.prefault({}),
+        time: TimeSchema.prefault({}),
+      })
+      .describe('The desired cluster.'),
+  })
+  .meta({ title: 'hvcluster answer file (site.yaml)' })
+  .describe(`An hvcluster answer file, format ${API_VERSION}: the servers of a DRBD + KVM cluster and how to set them up.`);
+
+function countOf(input: unknown): number {
+  return Array.isArray(input) ? input.length : 0;
+}
+
+/** A validated answer file with every default filled in. */
+export type Answers = z.output<typeof AnswersSchema>;
+/** What may be written in an answer file (defaults optional). */
+export type AnswersInput = z.input<typeof AnswersSchema>;
+export type NodeAnswers = Answers['spec']['nodes'][number];

@@ -1,0 +1,154 @@
+/**
+ * The corpus of broken answer files: each with the exact messages a user sees, positions included.
+ */
+import { describe, expect, it } from 'vitest';
+import { fixture, issuesOf } from './helpers.js';
+
+const corpus: Record<string, string[]> = {
+  'bad-ip.yaml': [
+    'site.yaml:13:16 spec.nodes[1].replication.address: expected an IPv4 address with prefix, like 198.19.1.12/24, found "198.19.1.312/24"',
+  ],
+  'wrong-type.yaml': [
+    'site.yaml:7:18 spec.nodes[0].ssh.port: expected a port number from 1 to 65535, found "22x"',
+    'site.yaml:7:32 spec.nodes[0].ssh.agent: expected true or false (use the ssh-agent of SSH_AUTH_SOCK), found "maybe"',
+    'site.yaml:8:87 spec.nodes[0].management.dns: expected a list of IPv4 addresses, like [198.18.1.1, 198.18.1.2], found "198.18.1.1"',
+    'site.yaml:10:61 spec.nodes[0].storage.wipe: expected true or false (true erases everything on the disk), found "yes"',
+    'site.yaml:14:14 spec.nodes[1].storage: expected a mapping with keys disk, wipe, found "/dev/disk/by-id/virtio-hv2-data"',
+    'site.yaml:16:21 spec.network.replicationMtu: expected an MTU from 576 to 9216, found 9001.5',
+    'site.yaml:18:18 spec.drbd.syncRateMiB: expected auto or a resync rate in MiB/s from 1 to 10000, like 100, found "fast"',
+  ],
+  'unknown-key.yaml': [
+    "site.yaml:7:36 spec.nodes[0].management.adress: unknown key 'adress', did you mean 'address'?",
+    "site.yaml:14:5 spec.nodes[1].bmc: 'bmc' (the node's fencing device) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+    "site.yaml:16:5 spec.network.replication_mtu: unknown key 'replication_mtu', did you mean 'replicationMtu'?",
+    "site.yaml:17:5 spec.network.color: unknown key 'color'; expected one of: bridge, replicationMtu",
+    "site.yaml:18:3 spec.Drbd: unknown key 'Drbd', did you mean 'drbd'?",
+  ],
+  'missing-key.yaml': [
+    "site.yaml:1:1 kind: missing required key 'kind', expected Cluster",
+    'site.yaml:6:17 spec.nodes[0].management: expected interface (one NIC, like ens3) or bond (several NICs); neither is given',
+    "site.yaml:9:7 spec.nodes[0].storage.disk: missing required key 'disk', expected the path of a block device, like /dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R123456",
+    "site.yaml:10:5 spec.nodes[1].replication: missing required key 'replication', expected a mapping with keys interface, address",
+  ],
+  'inline-password.yaml': [
+    "site.yaml:7:25 spec.nodes[0].ssh.password: inline secrets are not accepted: remove 'password' and write passwordFrom: { env: VARIABLE_NAME } or passwordFrom: { file: PATH } (the secret stays out of the answer file)",
+    "site.yaml:7:44 spec.nodes[0].ssh.sudoPassword: inline secrets are not accepted: remove 'sudoPassword' and write sudoPasswordFrom: { env: VARIABLE_NAME } or sudoPasswordFrom: { file: PATH } (the secret stays out of the answer file)",
+    'site.yaml:12:26 spec.nodes[1].ssh.passwordFrom: expected a secret reference, { env: VARIABLE_NAME } or { file: PATH }, never the secret itself',
+    'site.yaml:12:53 spec.nodes[1].ssh.sudoPasswordFrom: expected exactly one of env or file, not both',
+  ],
+  'one-node.yaml': ['site.yaml:6:3 spec.nodes: expected 2 or 3 nodes, found 1'],
+  'four-nodes.yaml': ['site.yaml:6:3 spec.nodes: expected 2 or 3 nodes, found 4'],
+  'duplicates.yaml': [
+    "site.yaml:10:11 spec.nodes[1].name: node name 'HV1' is already used by spec.nodes[0]; each node needs its own name (its `uname -n`)",
+    'site.yaml:11:45 spec.nodes[1].management.address: address 198.18.1.11 is already used by spec.nodes[0].management.address; expected a different address for each node and network',
+    'site.yaml:12:46 spec.nodes[1].replication.address: address 198.19.1.11 is already used by spec.nodes[0].replication.address; expected a different address for each node and network',
+  ],
+  'subnets.yaml': [
+    'site.yaml:7:70 spec.nodes[0].management.gateway: gateway 198.18.2.1 is outside the management subnet 198.18.1.0/24; expected an address inside it',
+    'site.yaml:9:22 spec.nodes[0].storage.disk: warning: /dev/sdb is a kernel name that can change across reboots; use its /dev/disk/by-id/... link (see `ls -l /dev/disk/by-id/` on hv1)',
+    'site.yaml:12:46 spec.nodes[1].replication.address: 198.19.2.12/24 is not in the replication subnet 198.19.1.0/24 of spec.nodes[0]; expected all replication addresses in one subnet',
+    'site.yaml:16:46 spec.nodes[2].replication.address: 198.18.1.113/25 is not in the replication subnet 198.19.1.0/24 of spec.nodes[0]; expected all replication addresses in one subnet',
+    'site.yaml:16:46 spec.nodes[2].replication.address: replication subnet 198.18.1.0/25 overlaps the management subnet 198.18.1.0/24; expected a separate subnet for replication, like 198.19.1.0/24',
+  ],
+  'bad-api-version.yaml': [
+    'site.yaml:2:13 apiVersion: apiVersion hvcluster/v2 is not supported by this hvcluster, which reads hvcluster/v1; use the hvcluster release that wrote this file, or convert it to hvcluster/v1',
+  ],
+  'syntax-error.yaml': ['site.yaml:8:5 invalid YAML: Flow map in block collection must be sufficiently indented and end with a }'],
+  'duplicate-key.yaml': ["site.yaml:14:5 duplicate key 'replication': each key may appear only once in a mapping"],
+  'tabs.yaml': ['site.yaml:4:1 tab character used for indentation; YAML allows only spaces'],
+  'mixed.yaml': [
+    "site.yaml:9:62 spec.nodes[0].replication.mtu: unknown key 'mtu' here; did you mean spec.network.replicationMtu? Expected here: interface, address",
+    'site.yaml:14:22 spec.nodes[1].storage.disk: warning: /dev/vdb is a kernel name that can change across reboots; use its /dev/disk/by-id/... link (see `ls -l /dev/disk/by-id/` on hv2)',
+    "site.yaml:15:11 spec.nodes[2].name: node name 'hv2' is already used by spec.nodes[1]; each node needs its own name (its `uname -n`)",
+    'site.yaml:17:46 spec.nodes[2].replication.address: 198.19.2.13/24 is not in the replication subnet 198.19.1.0/24 of spec.nodes[1]; expected all replication addresses in one subnet',
+    'site.yaml:20:15 spec.drbd.protocol: expected C (synchronous replication, the only protocol DRBD allows for the dual-primary of a live migration), found "A"',
+  ],
+};
+
+describe('broken answer files', () => {
+  for (const [name, expected] of Object.entries(corpus)) {
+    it(name, () => {
+      expect(issuesOf(fixture(`broken/${name}`))).toEqual(expected);
+    });
+  }
+
+  it('never echoes an inline secret', () => {
+    expect(issuesOf(fixture('broken/inline-password.yaml')).join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe('edge cases of the file itself', () => {
+  const two = fixture('valid/two-nodes.yaml');
+
+  it('an empty file, or one with only comments', () => {
+    const message = 'site.yaml:1:1 the file is empty; expected an answer file starting with apiVersion: hvcluster/v1';
+    expect(issuesOf('')).toEqual([message]);
+    expect(issuesOf('# nothing yet\n')).toEqual([message]);
+  });
+
+  it('a top level that is not a mapping', () => {
+    expect(issuesOf('- hv1\n- hv2\n')).toEqual(['site.yaml:1:1 expected a mapping with apiVersion, kind, metadata and spec at the top level']);
+  });
+
+  it('several YAML documents', () => {
+    expect(issuesOf('apiVersion: hvcluster/v1\n---\nkind: Cluster\n')).toEqual([
+      "site.yaml:2:1 found 2 YAML documents; expected one (remove the '---' separator and what follows it)",
+    ]);
+  });
+
+  it('an apiVersion of another tool, a missing one, a wrong kind', () => {
+    expect(issuesOf(two.replace('apiVersion: hvcluster/v1', 'apiVersion: v1'))).toEqual([
+      'site.yaml:2:13 apiVersion: expected apiVersion: hvcluster/v1, found "v1"',
+    ]);
+    expect(issuesOf(two.replace('apiVersion: hvcluster/v1\n', ''))).toEqual([
+      "site.yaml:2:1 apiVersion: missing required key 'apiVersion', expected hvcluster/v1",
+    ]);
+    expect(issuesOf(two.replace('kind: Cluster', 'kind: cluster'))).toEqual(['site.yaml:3:7 kind: expected Cluster, found "cluster"']);
+  });
+
+  it('a duplicate key in a flow mapping', () => {
+    expect(issuesOf('apiVersion: hvcluster/v1\nmetadata: { name: a, name: b }\n')).toEqual([
+      "site.yaml:2:22 duplicate key 'name': each key may appear only once in a mapping",
+    ]);
+  });
+
+  it('an empty or missing node list', () => {
+    const head = 'apiVersion: hvcluster/v1\nkind: Cluster\nmetadata: { name: a }\nspec:\n';
+    expect(issuesOf(`${head}  nodes:\n`)).toEqual(['site.yaml:5:3 spec.nodes: expected a list of 2 or 3 nodes, found an empty value']);
+    expect(issuesOf(`${head}  nodes: []\n`)).toEqual(['site.yaml:5:10 spec.nodes: expected 2 or 3 nodes, found 0']);
+    expect(issuesOf(`${head}  network: {}\n`)).toEqual([
+      "site.yaml:5:3 spec.nodes: missing required key 'nodes', expected a list of 2 or 3 nodes",
+    ]);
+  });
+
+  it('witness: is reserved for a later version', () => {
+    expect(issuesOf(`${two}  witness: { address: 198.18.1.99 }\n`)).toEqual([
+      "site.yaml:28:3 spec.witness: 'witness' (the quorum device of a two-node cluster) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+    ]);
+  });
+
+  it('a value reached through an alias is reported where the alias is used', () => {
+    const text = two
+      .replace('    - name: hv1\n      management:', '    - name: hv1\n      management: &m')
+      .replace(/ {4}- name: hv2\n {6}management:\n( {8}.*\n){3}/, '    - name: hv2\n      management: *m\n');
+    expect(issuesOf(text)).toEqual([
+      'site.yaml:19:19 spec.nodes[1].management.address: address 198.18.1.11 is already used by spec.nodes[0].management.address; expected a different address for each node and network',
+    ]);
+  });
+
+  it('names and formats', () => {
+    const text = two
+      .replace('name: acme-prod', 'name: Acme_Prod')
+      .replace('name: hv2', 'name: -hv2')
+      .replace(
+        '      management:\n        interface: ens3\n        address: 198.18.1.11/24',
+        '      ssh: { hostKey: "SHA256:abc", jump: "a b" }\n      management:\n        interface: ens3\n        address: 198.18.1.11/24',
+      );
+    expect(issuesOf(text)).toEqual([
+      `site.yaml:5:9 metadata.name: expected a DNS label (lowercase letters, digits and '-', at most 63 characters), like acme-prod, found "Acme_Prod"`,
+      'site.yaml:9:23 spec.nodes[0].ssh.hostKey: expected a host key fingerprint as `ssh-keygen -lf` prints it, like SHA256:ZXCb4Zk6tgSoV3Q0sCxmJ+XpWW0Vw2xfKm8O1Q0mM3E, found "SHA256:abc"',
+      'site.yaml:9:43 spec.nodes[0].ssh.jump: expected a jump host as [user@]host[:port], several separated by commas (like OpenSSH ProxyJump), like admin@bastion.example.com:22, found "a b"',
+      "site.yaml:19:13 spec.nodes[1].name: expected a host name (letters, digits and '-', labels of at most 63 characters), the output of `uname -n` on that server, like hv1, found \"-hv2\"",
+    ]);
+  });
+});

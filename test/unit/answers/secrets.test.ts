@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../installer/errors.js';
+import { resolveSecret, secretFilePath } from '../../../installer/answers/index.js';
+
+const files: Record<string, string> = { '/home/ops/pw': 's3cret\n', '/site/secrets/hv2.password': 'p w\r\n', '/empty': '\n' };
+const readFile = (path: string) => {
+  const content = files[path];
+  if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+  return content;
+};
+const env = { HOME: '/home/ops', HV_PW: 'from-env', EMPTY: '' };
+
+describe('resolveSecret', () => {
+  it('reads an environment variable', () => {
+    expect(resolveSecret({ env: 'HV_PW' }, env, readFile)).toBe('from-env');
+  });
+
+  it('reads a file, dropping one trailing newline, expanding ~/ and relative paths', () => {
+    expect(resolveSecret({ file: '~/pw' }, env, readFile)).toBe('s3cret');
+    expect(resolveSecret({ file: 'secrets/hv2.password' }, env, readFile, { baseDir: '/site' })).toBe('p w');
+    expect(secretFilePath('secrets/x', env)).toBe('secrets/x');
+    expect(secretFilePath('/abs/x', env, '/site')).toBe('/abs/x');
+  });
+
+  it('fails with a ConfigError naming the reference, never a secret', () => {
+    const what = { what: 'spec.nodes[0].ssh.passwordFrom' };
+    expect(() => resolveSecret({ env: 'NOPE' }, env, readFile, what)).toThrow('spec.nodes[0].ssh.passwordFrom: environment variable NOPE is not set');
+    expect(() => resolveSecret({ file: '/missing' }, env, readFile, what)).toThrow(
+      'spec.nodes[0].ssh.passwordFrom: cannot read secret file /missing: no such file',
+    );
+    expect(() => resolveSecret({ env: 'EMPTY' }, env, readFile)).toThrow('the secret from environment variable EMPTY is empty');
+    expect(() => resolveSecret({ file: '/empty' }, env, readFile)).toThrow('the secret from file /empty is empty');
+    expect(() => resolveSecret({}, env, readFile)).toThrow('the secret reference names neither env nor file');
+    let caught: unknown;
+    try {
+      resolveSecret({ env: 'NOPE' }, env, readFile);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).hint).toBe('Set NOPE in the environment of hvcluster (export NOPE=...), or reference a file with { file: PATH }.');
+  });
+});

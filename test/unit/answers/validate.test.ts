@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { checkAnswers, formatIssue, parseAnswers, validateAnswers, type Answers } from '../../../installer/answers/index.js';
+import { inSubnet, parseCidr, parseIpv4, subnetsOverlap, subnetText } from '../../../installer/answers/validate.js';
+import { fixture } from './helpers.js';
+
+/** The valid two-node answers, with `change` applied to a copy. */
+function answers(change: (a: Answers) => void = () => {}): Answers {
+  const copy = structuredClone(parseAnswers(fixture('valid/two-nodes.yaml')).answers);
+  change(copy);
+  return copy;
+}
+const check = (a: Answers) => validateAnswers(a).map(formatIssue);
+
+describe('validateAnswers', () => {
+  it('finds nothing wrong with the valid files', () => {
+    expect(check(answers())).toEqual([]);
+  });
+
+  it('node names are unique, ignoring case', () => {
+    expect(check(answers((a) => (a.spec.nodes[1]!.name = 'HV1')))).toEqual([
+      "spec.nodes[1].name: node name 'HV1' is already used by spec.nodes[0]; each node needs its own name (its `uname -n`)",
+    ]);
+  });
+
+  it('an address is used once across nodes and networks', () => {
+    expect(check(answers((a) => (a.spec.nodes[1]!.replication.address = '198.19.1.11/24')))).toEqual([
+      'spec.nodes[1].replication.address: address 198.19.1.11 is already used by spec.nodes[0].replication.address; expected a different address for each node and network',
+    ]);
+  });
+
+  it('network and broadcast addresses are not host addresses', () => {
+    expect(check(answers((a) => (a.spec.nodes[0]!.replication.address = '198.19.1.0/24')))).toEqual([
+      'spec.nodes[0].replication.address: 198.19.1.0/24 is the network address of 198.19.1.0/24; expected a host address inside the subnet',
+    ]);
+    // a /31 or /32 has neither
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.replication.address = '198.19.1.0/31';
+      a.spec.nodes[1]!.replication.address = '198.19.1.1/31';
+    }))).toEqual([]);
+  });
+
+  it('replication addresses share one subnet, and so do management addresses', () => {
+    expect(check(answers((a) => {
+      a.spec.nodes[1]!.replication.address = '198.19.1.12/25';
+      a.spec.nodes[1]!.management.address = '198.18.2.12/24';
+      a.spec.nodes[1]!.management.gateway = '198.18.2.1';
+    }))).toEqual([
+      'spec.nodes[1].replication.address: 198.19.1.12/25 is not in the replication subnet 198.19.1.0/24 of spec.nodes[0]; expected all replication addresses in one subnet',
+      'spec.nodes[1].management.address: 198.18.2.12/24 is not in the management subnet 198.18.1.0/24 of spec.nodes[0]; expected all management addresses in one subnet',
+    ]);
+  });
+
+  it('the replication subnet is apart from the management subnet', () => {
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.replication.address = '198.18.0.11/16';
+      a.spec.nodes[1]!.replication.address = '198.18.0.12/16';
+    }))).toEqual([
+      'spec.nodes[0].replication.address: replication subnet 198.18.0.0/16 overlaps the management subnet 198.18.1.0/24; expected a separate subnet for replication, like 198.19.1.0/24',
+      'spec.nodes[1].replication.address: replication subnet 198.18.0.0/16 overlaps the management subnet 198.18.1.0/24; expected a separate subnet for replication, like 198.19.1.0/24',
+    ]);
+  });
+
+  it('the gateway is inside the management subnet and is not a node', () => {
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.management.gateway = '198.18.2.1';
+      a.spec.nodes[1]!.management.gateway = '198.18.1.11';
+    }))).toEqual([
+      'spec.nodes[0].management.gateway: gateway 198.18.2.1 is outside the management subnet 198.18.1.0/24; expected an address inside it',
+      "spec.nodes[1].management.gateway: gateway 198.18.1.11 is the address of spec.nodes[0].management.address; expected the router's address",
+    ]);
+  });
+
+  it('replication has a NIC of its own, bonds list each NIC once, the bridge name is free', () => {
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.replication.interface = 'ens3';
+      a.spec.nodes[1]!.management = { ...a.spec.nodes[1]!.management, interface: undefined, bond: { name: 'bond0', interfaces: ['eno1', 'eno1', 'bond0'], mode: 'active-backup' } };
+      a.spec.network.bridge = 'ens4';
+    }))).toEqual([
+      'spec.nodes[0].replication.interface: ens3 already carries the management network; expected a NIC of its own for replication',
+      'spec.nodes[1].management.bond.interfaces[1]: interface eno1 is listed twice in the bond',
+      'spec.nodes[1].management.bond.interfaces[2]: the bond bond0 cannot enslave itself; expected the NICs it bonds',
+      'spec.network.bridge: bridge name ens4 is an interface of hv2; expected a name of its own, like br0',
+    ]);
+  });
+
+  it('two nodes are not reached at the same SSH address and port', () => {
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.ssh.address = 'hv.example.com';
+      a.spec.nodes[1]!.ssh.address = 'HV.example.com';
+    }))).toEqual([
+      "spec.nodes[1].ssh.address: HV.example.com port 22 is also how spec.nodes[0] is reached; expected each node's own SSH address",
+    ]);
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.ssh.address = 'gateway.example.com';
+      a.spec.nodes[1]!.ssh.address = 'gateway.example.com';
+      a.spec.nodes[1]!.ssh.port = 2222;
+    }))).toEqual([]);
+  });
+
+  it('warns about kernel disk names and wipe: true', () => {
+    expect(check(answers((a) => {
+      a.spec.nodes[0]!.storage.disk = '/dev/sdb';
+      a.spec.nodes[1]!.storage = { disk: '/dev/nvme1n1', wipe: true };
+    }))).toEqual([
+      'spec.nodes[0].storage.disk: warning: /dev/sdb is a kernel name that can change across reboots; use its /dev/disk/by-id/... link (see `ls -l /dev/disk/by-id/` on hv1)',
+      'spec.nodes[1].storage.disk: warning: /dev/nvme1n1 is a kernel name that can change across reboots; use its /dev/disk/by-id/... link (see `ls -l /dev/disk/by-id/` on hv2)',
+      'spec.nodes[1].storage.wipe: warning: wipe is true: everything on /dev/nvme1n1 of hv2 may be erased',
+    ]);
+    expect(validateAnswers(answers((a) => (a.spec.nodes[0]!.storage.disk = '/dev/sdb')))[0]!.severity).toBe('warning');
+  });
+
+  it('offline packages need a path, online ones none', () => {
+    expect(check(answers((a) => (a.spec.packages = { source: 'offline' })))).toEqual([
+      'spec.packages: source is offline but offline.path is missing; expected offline: { path: /srv/hvcluster-debs }',
+    ]);
+    expect(check(answers((a) => (a.spec.packages = { source: 'online', offline: { path: '/srv/debs' } })))).toEqual([
+      'spec.packages.offline: offline is set but source is online; expected source: offline, or no offline block',
+    ]);
+  });
+});
+
+describe('validateAnswers on answers built in code re-checks the limits of the schema', () => {
+  it('2 or 3 nodes, host-name node names, wipe a boolean, the MTU range', () => {
+    const one = answers((a) => a.spec.nodes.pop());
+    expect(check(one)).toEqual(['spec.nodes: expected 2 or 3 nodes, found 1']);
+    expect(check(answers((a) => {
+      a.spec.nodes[1]!.name = 'hv 2';
+      (a.spec.nodes[1]!.storage as { wipe: unknown }).wipe = 'no';
+      a.spec.network.replicationMtu = 9217;
+    }))).toEqual([
+      'spec.nodes[1].name: expected a host name, the output of `uname -n` on that server, found "hv 2"',
+      'spec.nodes[1].storage.wipe: expected true or false (true erases everything on the disk)',
+      'spec.network.replicationMtu: expected an MTU from 576 to 9216, found 9217',
+    ]);
+  });
+});
+
+describe('checkAnswers (answers built in code, like the wizard)', () => {
+  it('fills defaults and reports schema and semantic issues by key path', () => {
+    const input = {
+      apiVersion: 'hvcluster/v1',
+      kind: 'Cluster',
+      metadata: { name: 'acme' },
+      spec: {
+        nodes: [
+          { name: 'hv1', management: { interface: 'ens3', address: '198.18.1.11/24' }, replication: { interface: 'ens4', address: '198.19.1.11/24' }, storage: { disk: '/dev/disk/by-id/a' } },
+          { name: 'hv2', management: { interface: 'ens3', address: '198.18.1.12/24' }, replication: { interface: 'ens4', address: '198.19.1.12/24' }, storage: { disk: '/dev/disk/by-id/b' } },
+        ],
+      },
+    };
+    const ok = checkAnswers(input);
+    expect(ok.issues).toEqual([]);
+    expect(ok.answers?.spec.nodes[1]!.ssh).toEqual({ address: '198.18.1.12', port: 22, user: 'root', agent: true });
+
+    // Both nodes pass the schema on their own, so their relations are checked alongside the schema errors.
+    const bad = structuredClone(input);
+    bad.spec.nodes[1]!.name = 'hv1';
+    bad.metadata.name = 'Acme';
+    const result = checkAnswers(bad);
+    expect(result.answers).toBeUndefined();
+    expect(result.issues.map(formatIssue)).toEqual([
+      "metadata.name: expected a DNS label (lowercase letters, digits and '-', at most 63 characters), like acme-prod, found \"Acme\"",
+      "spec.nodes[1].name: node name 'hv1' is already used by spec.nodes[0]; each node needs its own name (its `uname -n`)",
+    ]);
+    // A node that fails the schema is left out of the relations.
+    const worse = structuredClone(bad);
+    (worse.spec.nodes[0]!.storage as Record<string, unknown>).wipe = 'yes';
+    expect(checkAnswers(worse).issues.map(formatIssue)).toEqual([
+      "metadata.name: expected a DNS label (lowercase letters, digits and '-', at most 63 characters), like acme-prod, found \"Acme\"",
+      'spec.nodes[0].storage.wipe: expected true or false (true erases everything on the disk), found "yes"',
+    ]);
+  });
+});
+
+describe('IPv4 arithmetic', () => {
+  it('parses, masks and compares subnets', () => {
+    expect(parseIpv4('255.255.255.255')).toBe(0xffffffff);
+    expect(subnetText(parseCidr('10.1.2.3/8'))).toBe('10.0.0.0/8');
+    expect(subnetText(parseCidr('10.1.2.3/0'))).toBe('0.0.0.0/0');
+    expect(subnetText(parseCidr('10.1.2.3/32'))).toBe('10.1.2.3/32');
+    expect(inSubnet(parseIpv4('192.168.1.200'), parseCidr('192.168.1.1/25'))).toBe(false);
+    expect(inSubnet(parseIpv4('192.168.1.100'), parseCidr('192.168.1.1/25'))).toBe(true);
+    expect(subnetsOverlap(parseCidr('10.0.0.1/8'), parseCidr('10.200.0.1/24'))).toBe(true);
+    expect(subnetsOverlap(parseCidr('10.0.0.1/24'), parseCidr('10.0.1.1/24'))).toBe(false);
+  });
+});
