@@ -7,6 +7,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, HvError, UsageError, exitCodeOf } from './errors.js';
 import { Reporter, processStreams, type Streams } from './output.js';
 import { runInspect } from './commands/inspect.js';
+import { runPlan } from './commands/plan.js';
+import { runInit } from './commands/init.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -39,6 +41,16 @@ export function buildProgram(streams: Streams): Command {
     })
     .exitOverride();
 
+  program
+    .command('init')
+    .description('write a fully commented example answer file (--example); the interactive wizard comes later')
+    .option('--example', 'write the example answer file')
+    .option('-o, --output <file>', 'where to write it (default: stdout)')
+    .option('--force', 'replace an existing file')
+    .action(async (options) => {
+      process.exitCode = await runInit(options, streams);
+    });
+
   withConnectionOptions(
     program
       .command('inspect')
@@ -46,6 +58,15 @@ export function buildProgram(streams: Streams): Command {
       .option('--json', 'print the facts as JSON on stdout'),
   ).action(async (options) => {
     process.exitCode = await runInspect(options, streams);
+  });
+
+  withConnectionOptions(
+    program
+      .command('plan')
+      .description('validate the answer file against the servers, render every file, and show per server what apply would change (read-only)')
+      .option('--json', 'print the plan as JSON on stdout'),
+  ).action(async (options) => {
+    process.exitCode = await runPlan(options, streams);
   });
 
   return program;

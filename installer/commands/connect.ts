@@ -3,7 +3,11 @@
  * the answer file), host-key pins, secrets from environment variables, and the host-key question
  * asked on the terminal only when a person is there to answer it.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { createInterface } from 'node:readline/promises';
+import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
+import { resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import type { Streams } from '../output.js';
 import { connect, resolveTarget } from '../ssh/index.js';
@@ -43,9 +47,27 @@ export function parseHostKeyPins(pins: string[]): Map<string, string> {
   return byHost;
 }
 
-export function targetsFromOptions(options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
+export interface Servers {
+  targets: SshTarget[];
+  /** The answer file, when the servers came from one. */
+  answers?: LoadedAnswers;
+}
+
+/** The servers of a command: from the answer file (-f) or from --host, never both. */
+export async function serversFromOptions(options: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<Servers> {
+  if (options.file !== undefined && options.host.length > 0) {
+    throw new UsageError('give the servers either with --host or with an answer file (-f), not both');
+  }
+  if (options.file !== undefined) {
+    const answers = await loadAnswerFile(options.file);
+    return { targets: targetsFromAnswers(answers, options, env), answers };
+  }
+  return { targets: targetsFromHosts(options, env) };
+}
+
+export function targetsFromHosts(options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
   if (options.host.length === 0) {
-    throw new UsageError('no servers given', { hint: 'name them with --host [user@]address[:port] (repeatable)' });
+    throw new UsageError('no servers given', { hint: 'name them with --host [user@]address[:port] (repeatable), or give an answer file with -f site.yaml' });
   }
   const pins = parseHostKeyPins(options.hostKey);
   const password = secretFromEnv(options.passwordEnv, env, '--password-env');
@@ -61,6 +83,32 @@ export function targetsFromOptions(options: ConnectionOptions, env: NodeJS.Proce
       sudoPassword: sudoPassword ?? target.sudoPassword,
       hostKeyFingerprint: pins.get(spec) ?? pins.get(target.host) ?? target.hostKeyFingerprint,
     };
+  });
+}
+
+/** Each node's `ssh:` block as a target named after the node; secrets read from where the file says. */
+export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
+  const pins = parseHostKeyPins(options.hostKey);
+  const readSecretFile = (path: string) => readFileSync(path, 'utf8');
+  const secret = (ref: Parameters<typeof resolveSecret>[0] | undefined, what: string) =>
+    ref === undefined ? undefined : resolveSecret(ref, env, readSecretFile, { baseDir: loaded.baseDir, what });
+  return loaded.answers.spec.nodes.map((node) => {
+    const ssh = node.ssh;
+    const identityFiles = ssh.identityFile !== undefined ? [ssh.identityFile.replace(/^~(?=\/)/, env.HOME ?? homedir())] : options.identity.length > 0 ? options.identity : undefined;
+    const target = resolveTarget(ssh.address, {
+      configFile: options.sshConfig,
+      user: ssh.user,
+      port: ssh.port,
+      identityFiles,
+      passphrase: secret(ssh.passphraseFrom, `the passphrase of ${node.name}'s key`),
+      password: secret(ssh.passwordFrom, `the SSH password of ${node.name}`),
+      sudoPassword: secret(ssh.sudoPasswordFrom, `the sudo password of ${node.name}`),
+      // agent: false turns the ssh-agent off (an empty socket path).
+      agent: ssh.agent ? undefined : '',
+      hostKeyFingerprint: pins.get(node.name) ?? pins.get(ssh.address) ?? ssh.hostKey,
+      jump: ssh.jump?.split(',').map((hop) => hop.trim()),
+    });
+    return { ...target, name: node.name };
   });
 }
 
@@ -100,17 +148,27 @@ export async function withConnections<T>(
   work: (connection: ServerConnection) => Promise<T>,
   hooks: { onConnected?: (server: string) => void } = {},
 ): Promise<PerServer<T>[]> {
-  const targets = targetsFromOptions(options, streams.env);
+  const { targets } = await serversFromOptions(options, streams.env);
+  return connectEach(targets, options, streams, work, hooks);
+}
+
+export async function connectEach<T>(
+  targets: SshTarget[],
+  options: ConnectionOptions,
+  streams: Streams,
+  work: (connection: ServerConnection, index: number) => Promise<T>,
+  hooks: { onConnected?: (server: string) => void } = {},
+): Promise<PerServer<T>[]> {
   const policy = hostKeyPolicy(options, streams);
   const deadlineMs = Number(options.connectTimeout) * 1000;
   if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
   return Promise.all(
-    targets.map(async (target): Promise<PerServer<T>> => {
+    targets.map(async (target, index): Promise<PerServer<T>> => {
       let connection: ServerConnection | undefined;
       try {
         connection = await connect(target, policy, { retry: { deadlineMs } });
         hooks.onConnected?.(target.name);
-        const value = await work(connection);
+        const value = await work(connection, index);
         return { server: target.name, ok: true, hostKeyFingerprint: connection.hostKeyFingerprint, value };
       } catch (error) {
         return { server: target.name, ok: false, error };
