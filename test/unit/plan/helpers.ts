@@ -1,0 +1,45 @@
+/**
+ * Planner fixtures: real facts of lab node hv1 (test/fixtures/facts/lab-hv1.txt), and the same
+ * server as a second node with its own name, addresses and disk serial, as the lab's hv2 is.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAnswers } from '../../../installer/answers/load.js';
+import { parseFactsOutput } from '../../../installer/facts/index.js';
+import type { ServerFacts } from '../../../installer/facts/types.js';
+
+const LAB_HV1 = readFileSync(new URL('../../fixtures/facts/lab-hv1.txt', import.meta.url), 'utf8');
+
+export function labFacts(node: 1 | 2 = 1): ServerFacts {
+  if (node === 1) return parseFactsOutput(LAB_HV1);
+  const text = LAB_HV1.replaceAll('hvdata-e2e-lab-1', 'hvdata-e2e-lab-2')
+    .replaceAll('198.18.1.1/', '198.18.1.2/')
+    .replaceAll('198.19.1.1/', '198.19.1.2/')
+    .replaceAll('"198.18.1.1"', '"198.18.1.2"')
+    .replaceAll('"198.19.1.1"', '"198.19.1.2"')
+    .replace(/^hv1$/m, 'hv2');
+  return parseFactsOutput(text);
+}
+
+export function siteYaml(overrides: { name2?: string; repl2?: string; disk2?: string; wipe2?: boolean } = {}): string {
+  return `apiVersion: hvcluster/v1
+kind: Cluster
+metadata:
+  name: lab
+spec:
+  nodes:
+    - name: hv1
+      management: { interface: ens3, address: 198.18.1.1/24 }
+      replication: { interface: ens4, address: 198.19.1.1/24 }
+      storage: { disk: /dev/disk/by-id/virtio-hvdata-e2e-lab-1 }
+    - name: ${overrides.name2 ?? 'hv2'}
+      management: { interface: ens3, address: 198.18.1.2/24 }
+      replication: { interface: ${overrides.repl2 ?? 'ens4'}, address: 198.19.1.2/24 }
+      storage: { disk: ${overrides.disk2 ?? '/dev/disk/by-id/virtio-hvdata-e2e-lab-2'}${overrides.wipe2 ? ', wipe: true' : ''} }
+  time:
+    servers: [198.18.1.254]
+`;
+}
+
+export function loadSite(overrides: Parameters<typeof siteYaml>[0] = {}) {
+  return parseAnswers(siteYaml(overrides), 'site.yaml');
+}

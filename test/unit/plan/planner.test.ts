@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { AnswerFileError, formatIssue } from '../../../installer/answers/issues.js';
+import type { ServerFacts } from '../../../installer/facts/types.js';
+import { comparePlan } from '../../../installer/plan/diff.js';
+import { planCluster } from '../../../installer/plan/index.js';
+import { labFacts, loadSite } from './helpers.js';
+
+function plan(overrides: Parameters<typeof loadSite>[0] = {}, facts: ServerFacts[] = [labFacts(1), labFacts(2)]) {
+  const loaded = loadSite(overrides);
+  return planCluster(loaded.answers, facts, { file: 'site.yaml', locate: (issue) => ({ ...issue, location: loaded.locate(issue.path) }) });
+}
+
+function planErrors(overrides: Parameters<typeof loadSite>[0], facts?: ServerFacts[]): string[] {
+  try {
+    plan(overrides, facts);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AnswerFileError);
+    return (error as AnswerFileError).issues.map(formatIssue);
+  }
+  throw new Error('the plan was accepted');
+}
+
+describe('planning a two-node cluster from the lab servers facts', () => {
+  it('plans DRBD 8.4 (the module the servers carry), the packages they lack and the mirrored size', () => {
+    const result = plan();
+    expect(result.drbdMajor).toBe('8.4');
+    expect(result.usableDiskBytes).toBe(1024 ** 3);
+    expect(result.drbdPairs).toEqual([['hv1', 'hv2']]);
+    const hv1 = result.nodes[0]!;
+    expect(hv1.packagesToInstall).toEqual(expect.arrayContaining(['drbd-utils', 'qemu-system-x86', 'libvirt-daemon-system', 'chrony']));
+    expect(hv1.packagesToInstall).not.toContain('lvm2'); // installed on the lab image
+    expect(hv1.volumeGroup).toEqual({ name: 'hvdata', disk: '/dev/disk/by-id/virtio-hvdata-e2e-lab-1', wipe: false });
+  });
+
+  it('renders each node its own files: hosts on both networks, the bridge, migration over replication', () => {
+    const [hv1, hv2] = plan().nodes;
+    const file = (node: typeof hv1, path: string) => node!.files.find((f) => f.path === path)!.content;
+    for (const node of [hv1, hv2]) {
+      const hosts = file(node, '/etc/hosts');
+      expect(hosts).toMatch(/^198\.18\.1\.1\s+hv1$/m);
+      expect(hosts).toMatch(/^198\.18\.1\.2\s+hv2$/m);
+      expect(hosts).toMatch(/^198\.19\.1\.2\s+hv2-repl$/m);
+      expect(hosts).not.toMatch(/^127\.0\.1\.1/m);
+    }
+    expect(file(hv1, '/etc/network/interfaces')).toMatch(/iface br0 inet static\s+address 198\.18\.1\.1\/24/);
+    expect(file(hv2, '/etc/network/interfaces')).toMatch(/iface br0 inet static\s+address 198\.18\.1\.2\/24/);
+    expect(file(hv2, '/etc/libvirt/qemu.conf')).toContain('migration_host = "198.19.1.2"');
+    expect(file(hv1, '/etc/chrony/chrony.conf')).toContain('server 198.18.1.254 iburst');
+    expect(hv1!.files.map((f) => f.path)).not.toContain('/etc/netplan/60-hvcluster.yaml');
+  });
+
+  it('refuses a node name that is not the server\'s uname -n, pointing at the key', () => {
+    const errors = planErrors({ name2: 'pve2' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^site\.yaml:11:13 spec\.nodes\[1\]\.name: the server at 198\.18\.1\.2 calls itself hv2 \(uname -n\), not pve2/);
+  });
+
+  it('names the NICs a server has when the answer file names one it lacks', () => {
+    const errors = planErrors({ repl2: 'eno2' });
+    expect(errors).toEqual([
+      expect.stringMatching(/^site\.yaml:13:33 spec\.nodes\[1\]\.replication\.interface: no network interface eno2 on hv2; hv2 has: ens3, ens4$/),
+    ]);
+  });
+
+  it('refuses a disk that does not exist, listing the disks there are', () => {
+    const errors = planErrors({ disk2: '/dev/disk/by-id/virtio-nothing' });
+    expect(errors[0]).toContain('spec.nodes[1].storage.disk: no disk /dev/disk/by-id/virtio-nothing on hv2; it has: /dev/vda, /dev/disk/by-id/virtio-hvdata-e2e-lab-2');
+  });
+
+  it('refuses a disk that is not blank unless wipe: true, and then warns that it will be erased', () => {
+    const errors = planErrors({ disk2: '/dev/vda' });
+    expect(errors.join('\n')).toMatch(/storage\.disk: \/dev\/vda on hv2 is not blank: .*mounted at \//);
+    // A mounted disk is refused even with wipe: true.
+    expect(planErrors({ disk2: '/dev/vda', wipe2: true }).join('\n')).toContain('is mounted at /; hvcluster never erases a mounted disk');
+  });
+
+  it('refuses nodes with different DRBD major versions', () => {
+    const hv2 = labFacts(2);
+    if (!hv2.drbd.ok) throw new Error('fixture without DRBD facts');
+    hv2.drbd.value.major = 9;
+    hv2.drbd.value.loadedVersion = '9.2.12';
+    const errors = planErrors({}, [labFacts(1), hv2]);
+    expect(errors.join('\n')).toContain('the nodes have different DRBD major versions (hv1: 8.4.11, hv2: 9.2.12)');
+  });
+});
+
+describe('comparing the plan with the servers', () => {
+  it('creates missing files, leaves identical ones, and diffs changed ones', () => {
+    const result = plan();
+    const hv1 = result.nodes[0]!;
+    const hosts = hv1.files.find((f) => f.path === '/etc/hosts')!;
+    const sysctl = hv1.files.find((f) => f.path === '/etc/sysctl.d/60-hvcluster.conf')!;
+    const current = new Map<string, string | null>([
+      ['/etc/hosts', '127.0.0.1\tlocalhost\n127.0.1.1\thv1\n'],
+      [sysctl.path, sysctl.content],
+    ]);
+    const comparison = comparePlan(result, [current, new Map()]);
+    const files = comparison.nodes[0]!.files;
+    expect(files.find((f) => f.path === '/etc/hosts')!.change).toBe('change');
+    expect(files.find((f) => f.path === '/etc/hosts')!.diff).toContain('-127.0.1.1\thv1');
+    expect(files.find((f) => f.path === '/etc/hosts')!.diff).toContain(`--- /etc/hosts (on hv1)`);
+    expect(files.find((f) => f.path === sysctl.path)!.change).toBe('unchanged');
+    expect(files.find((f) => f.path === sysctl.path)!.diff).toBe('');
+    expect(files.find((f) => f.path === '/etc/drbd.d/global_common.conf')!.change).toBe('create');
+    expect(comparison.summary.unchanged).toBe(1);
+    expect(comparison.summary.change).toBe(1);
+    expect(comparison.summary.create).toBe(hv1.files.length * 2 - 2);
+    expect(hosts.content).toContain('hv2-repl');
+  });
+
+  it('merges only its block into qemu.conf, so a second comparison finds it unchanged', () => {
+    const result = plan();
+    const qemu = result.nodes[0]!.files.find((f) => f.path === '/etc/libvirt/qemu.conf')!;
+    const original = '# stock comments\n#migration_host = "host.example.com"\nmigration_address = "0.0.0.0"\nuser = "libvirt-qemu"\n';
+    const first = comparePlan(result, [new Map([[qemu.path, original]]), new Map()]).nodes[0]!.files.find((f) => f.path === qemu.path)!;
+    expect(first.change).toBe('change');
+    expect(first.desired).toContain('user = "libvirt-qemu"');
+    expect(first.desired).toContain('# disabled by hvcluster (set in the managed block below): migration_address = "0.0.0.0"');
+    expect(first.desired).toContain('#migration_host = "host.example.com"'); // a comment stays a comment
+    const second = comparePlan(result, [new Map([[qemu.path, first.desired]]), new Map()]).nodes[0]!.files.find((f) => f.path === qemu.path)!;
+    expect(second.change).toBe('unchanged');
+  });
+});
