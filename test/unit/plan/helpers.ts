@@ -11,7 +11,7 @@ const LAB_HV1 = readFileSync(new URL('../../fixtures/facts/lab-hv1.txt', import.
 
 export function labFacts(node: 1 | 2 = 1): ServerFacts {
   if (node === 1) return parseFactsOutput(LAB_HV1);
-  const text = LAB_HV1.replaceAll('hvdata-e2e-lab-1', 'hvdata-e2e-lab-2')
+  const text = LAB_HV1.replaceAll('hvdata-demo-1', 'hvdata-demo-2')
     .replaceAll('198.18.1.1/', '198.18.1.2/')
     .replaceAll('198.19.1.1/', '198.19.1.2/')
     .replaceAll('"198.18.1.1"', '"198.18.1.2"')
@@ -30,11 +30,11 @@ spec:
     - name: hv1
       management: { interface: ens3, address: 198.18.1.1/24 }
       replication: { interface: ens4, address: 198.19.1.1/24 }
-      storage: { disk: /dev/disk/by-id/virtio-hvdata-e2e-lab-1 }
+      storage: { disk: /dev/disk/by-id/virtio-hvdata-demo-1 }
     - name: ${overrides.name2 ?? 'hv2'}
       management: { interface: ens3, address: 198.18.1.2/24 }
       replication: { interface: ${overrides.repl2 ?? 'ens4'}, address: 198.19.1.2/24 }
-      storage: { disk: ${overrides.disk2 ?? '/dev/disk/by-id/virtio-hvdata-e2e-lab-2'}${overrides.wipe2 ? ', wipe: true' : ''} }
+      storage: { disk: ${overrides.disk2 ?? '/dev/disk/by-id/virtio-hvdata-demo-2'}${overrides.wipe2 ? ', wipe: true' : ''} }
   time:
     servers: [198.18.1.254]
 `;

@@ -29,7 +29,7 @@ describe('planning a two-node cluster from the lab servers facts', () => {
     const hv1 = result.nodes[0]!;
     expect(hv1.packagesToInstall).toEqual(expect.arrayContaining(['drbd-utils', 'qemu-system-x86', 'libvirt-daemon-system', 'chrony']));
     expect(hv1.packagesToInstall).not.toContain('lvm2'); // installed on the lab image
-    expect(hv1.volumeGroup).toEqual({ name: 'hvdata', disk: '/dev/disk/by-id/virtio-hvdata-e2e-lab-1', wipe: false });
+    expect(hv1.volumeGroup).toEqual({ name: 'hvdata', disk: '/dev/disk/by-id/virtio-hvdata-demo-1', wipe: false });
   });
 
   it('renders each node its own files: hosts on both networks, the bridge, migration over replication', () => {
@@ -64,7 +64,7 @@ describe('planning a two-node cluster from the lab servers facts', () => {
 
   it('refuses a disk that does not exist, listing the disks there are', () => {
     const errors = planErrors({ disk2: '/dev/disk/by-id/virtio-nothing' });
-    expect(errors[0]).toContain('spec.nodes[1].storage.disk: no disk /dev/disk/by-id/virtio-nothing on hv2; it has: /dev/vda, /dev/disk/by-id/virtio-hvdata-e2e-lab-2');
+    expect(errors[0]).toContain('spec.nodes[1].storage.disk: no disk /dev/disk/by-id/virtio-nothing on hv2; it has: /dev/vda, /dev/disk/by-id/virtio-hvdata-demo-2');
   });
 
   it('refuses a disk that is not blank unless wipe: true, and then warns that it will be erased', () => {

@@ -1,0 +1,91 @@
+import { RemoteCommandError } from '../errors.js';
+import type { ServerConnection } from '../ssh/types.js';
+import { FactUnavailable } from './fact.js';
+import { FACTS, FACT_NAMES } from './registry.js';
+import { MARK, PRELUDE, splitOutput, wrapFragment } from './section.js';
+import type { Fact, FactName, ServerFacts } from './types.js';
+
+/** The whole read-only inspection as one POSIX sh script (each fact in its own subshell). */
+export function factsScript(): string {
+  const parts = [`# hvcluster facts: read-only inspection, one section per fact\n${PRELUDE}`];
+  for (const name of FACT_NAMES) {
+    if (FACTS[name].name !== name) throw new Error(`fact ${name} is registered as ${FACTS[name].name}`);
+    parts.push(wrapFragment(name, FACTS[name].script));
+  }
+  parts.push(`printf '${MARK.done}\\n'\nexit 0\n`);
+  return parts.join('\n');
+}
+
+/** POSIX single-quoting. */
+function shQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command sent over SSH: `sh -c` so the user's login shell (bash, zsh, fish) does not matter. */
+export function factsCommand(): string {
+  return `sh -c ${shQuote(factsScript())}`;
+}
+
+/**
+ * Parses the script's stdout into ServerFacts. Pure; never throws: a fact whose section is missing,
+ * whose command failed or whose parser choked is `{ ok: false, reason }` and the others stand.
+ */
+export function parseFactsOutput(stdout: string): ServerFacts {
+  const { sections, complete } = splitOutput(stdout);
+  const raw: Record<string, string> = {};
+  const result: Partial<Record<FactName, Fact<unknown>>> = {};
+  for (const name of FACT_NAMES) {
+    const section = sections.get(name);
+    if (!section) {
+      result[name] = { ok: false, reason: complete ? 'no section in the output' : 'output cut off before this fact' };
+      continue;
+    }
+    raw[name] = section.raw;
+    try {
+      result[name] = { ok: true, value: (FACTS[name].parse as (s: typeof section) => unknown)(section) };
+    } catch (error) {
+      const reason = error instanceof FactUnavailable ? error.message : `could not parse: ${(error as Error).message}`;
+      result[name] = { ok: false, reason };
+    }
+  }
+  return { ...(result as Omit<ServerFacts, 'raw' | 'timing'>), raw };
+}
+
+export interface GatherOptions {
+  /** Default 60 s: the script itself takes well under a second; slow disks or DNS are capped inside it. */
+  timeoutMs?: number;
+}
+
+/**
+ * Inspects one server with ONE exec (as root: wipefs and the zero checks need it).
+ * Connection and sudo failures throw (ConnectionError, AuthError, RemoteCommandError); a fact that
+ * cannot be read does not.
+ */
+export async function gatherFacts(conn: ServerConnection, options: GatherOptions = {}): Promise<ServerFacts> {
+  const command = factsCommand();
+  const startedAtMs = Date.now();
+  const result = await conn.exec(command, {
+    sudo: true,
+    allowFailure: true,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    step: 'inspect',
+  });
+  const finishedAtMs = Date.now();
+  if (!result.stdout.includes(`${MARK.fact} `)) {
+    // Not one section: the script did not run at all (sudo refused, no sh...).
+    throw new RemoteCommandError(conn.target.name, 'sh -c <facts script>', result, {
+      step: 'inspect',
+      reason: result.exitCode === 0 ? 'printed no facts' : undefined,
+      hint: 'Check that the user can run `sudo sh` on the server and that /bin/sh exists.',
+    });
+  }
+  const facts = parseFactsOutput(result.stdout);
+  const midpointSeconds = (startedAtMs + finishedAtMs) / 2000;
+  facts.timing = {
+    startedAtMs,
+    finishedAtMs,
+    durationMs: result.durationMs,
+    estimatedSkewSeconds: facts.clock.ok ? facts.clock.value.epochSeconds - midpointSeconds : null,
+  };
+  return facts;
+}

@@ -1,0 +1,8 @@
+export { factsScript, factsCommand, parseFactsOutput, gatherFacts, type GatherOptions } from './gather.js';
+export { formatFactsText, formatRawSections, humanBytes } from './format.js';
+export { FACTS, FACT_NAMES } from './registry.js';
+export { diskVerdict } from './defs/disks.js';
+export { PACKAGES_OF_INTEREST } from './defs/packages.js';
+export { factValue } from './types.js';
+export type * from './types.js';
+export { blankDisks, findDisk, managementNic, nicWithAddress } from './query.js';
