@@ -5,12 +5,12 @@
  */
 import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
-import { gatherFacts } from '../facts/index.js';
+import { gatherFactsAndRun } from '../facts/index.js';
 import type { ServerFacts } from '../facts/types.js';
 import { Reporter, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, planCluster } from '../plan/index.js';
-import { readRemoteFiles } from '../plan/remote-files.js';
+import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
 
 export interface PlanOptions extends ConnectionOptions {
@@ -26,9 +26,9 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
   for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
 
   const results = await connectEach(targets, options, streams, async (connection) => {
-    const facts = await gatherFacts(connection);
-    const files = await readRemoteFiles(connection, CANDIDATE_PATHS);
-    return { facts, files };
+    // One round trip: the facts, and the files the plan compares against.
+    const { facts, stdout } = await gatherFactsAndRun(connection, { alsoRun: readFilesScript(CANDIDATE_PATHS) });
+    return { facts, files: parseFilesOutput(stdout, CANDIDATE_PATHS) };
   });
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) {

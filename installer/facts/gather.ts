@@ -5,13 +5,18 @@ import { FACTS, FACT_NAMES } from './registry.js';
 import { MARK, PRELUDE, splitOutput, wrapFragment } from './section.js';
 import type { Fact, FactName, ServerFacts } from './types.js';
 
-/** The whole read-only inspection as one POSIX sh script (each fact in its own subshell). */
-export function factsScript(): string {
+/**
+ * The whole read-only inspection as one POSIX sh script (each fact in its own subshell).
+ * `alsoRun`, another read-only script, runs in the same round trip after the facts (its output,
+ * after the last fact, is ignored by parseFactsOutput).
+ */
+export function factsScript(alsoRun = ''): string {
   const parts = [`# hvcluster facts: read-only inspection, one section per fact\n${PRELUDE}`];
   for (const name of FACT_NAMES) {
     if (FACTS[name].name !== name) throw new Error(`fact ${name} is registered as ${FACTS[name].name}`);
     parts.push(wrapFragment(name, FACTS[name].script));
   }
+  if (alsoRun !== '') parts.push(`( ${alsoRun}\n)`);
   parts.push(`printf '${MARK.done}\\n'\nexit 0\n`);
   return parts.join('\n');
 }
@@ -22,8 +27,8 @@ function shQuote(text: string): string {
 }
 
 /** The command sent over SSH: `sh -c` so the user's login shell (bash, zsh, fish) does not matter. */
-export function factsCommand(): string {
-  return `sh -c ${shQuote(factsScript())}`;
+export function factsCommand(alsoRun = ''): string {
+  return `sh -c ${shQuote(factsScript(alsoRun))}`;
 }
 
 /**
@@ -52,6 +57,8 @@ export function parseFactsOutput(stdout: string): ServerFacts {
 }
 
 export interface GatherOptions {
+  /** A read-only script to run in the same round trip (see factsScript); its output is in `stdout` of gatherFactsAndRun. */
+  alsoRun?: string;
   /** Default 60 s: the script itself takes well under a second; slow disks or DNS are capped inside it. */
   timeoutMs?: number;
 }
@@ -62,7 +69,12 @@ export interface GatherOptions {
  * cannot be read does not.
  */
 export async function gatherFacts(conn: ServerConnection, options: GatherOptions = {}): Promise<ServerFacts> {
-  const command = factsCommand();
+  return (await gatherFactsAndRun(conn, options)).facts;
+}
+
+/** gatherFacts, also returning the whole output (for the `alsoRun` script's part). */
+export async function gatherFactsAndRun(conn: ServerConnection, options: GatherOptions = {}): Promise<{ facts: ServerFacts; stdout: string }> {
+  const command = factsCommand(options.alsoRun);
   const startedAtMs = Date.now();
   const result = await conn.exec(command, {
     sudo: true,
@@ -87,5 +99,5 @@ export async function gatherFacts(conn: ServerConnection, options: GatherOptions
     durationMs: result.durationMs,
     estimatedSkewSeconds: facts.clock.ok ? facts.clock.value.epochSeconds - midpointSeconds : null,
   };
-  return facts;
+  return { facts, stdout: result.stdout };
 }

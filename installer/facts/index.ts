@@ -1,4 +1,4 @@
-export { factsScript, factsCommand, parseFactsOutput, gatherFacts, type GatherOptions } from './gather.js';
+export { factsScript, factsCommand, parseFactsOutput, gatherFacts, gatherFactsAndRun, type GatherOptions } from './gather.js';
 export { formatFactsText, formatRawSections, humanBytes } from './format.js';
 export { FACTS, FACT_NAMES } from './registry.js';
 export { diskVerdict } from './defs/disks.js';
