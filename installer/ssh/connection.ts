@@ -1,0 +1,358 @@
+/**
+ * One live SSH connection to one server: commands multiplexed as channels (at most
+ * `maxChannels` at a time, below sshd's MaxSessions), sudo, timeouts, atomic uploads.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { Client, ClientChannel } from 'ssh2';
+import { AuthError, ConnectionError, RemoteCommandError } from '../errors.js';
+import { shellQuote } from './quote.js';
+import { redact } from './redact.js';
+import { withRemoteTimeout } from './remote-timeout.js';
+import { Semaphore } from './semaphore.js';
+import { classifySudoFailure, sudoCommand, sudoStdin, type SudoMode } from './sudo.js';
+import type { ExecOptions, ExecResult, ServerConnection, SshCounters, SshTarget, UploadOptions } from './types.js';
+
+export const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
+export const DEFAULT_MAX_CHANNELS = 6;
+
+export interface ConnectionSettings {
+  /** Channels open at the same time (default 6; sshd's MaxSessions defaults to 10). */
+  maxChannels?: number;
+  /** Default exec timeout (default 120 s). */
+  execTimeoutMs?: number;
+  /** How long to keep retrying a "Channel open failure" (default 5 s). */
+  channelOpenRetryMs?: number;
+}
+
+export function newCounters(): SshCounters {
+  return { handshakes: 0, channelOpens: 0, execs: 0, bytesUploaded: 0 };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isChannelOpenFailure(error: unknown): boolean {
+  return error instanceof Error && /Channel open failure/i.test(error.message);
+}
+
+interface Running {
+  command: string;
+  fail: (error: Error) => void;
+}
+
+export class SshConnection implements ServerConnection {
+  private readonly channels: Semaphore;
+  private readonly running = new Set<Running>();
+  private lost: Error | undefined;
+  private closing = false;
+  private sudoMode: Promise<SudoMode> | undefined;
+  private readonly execTimeoutMs: number;
+  private readonly channelOpenRetryMs: number;
+
+  constructor(
+    readonly target: SshTarget,
+    private readonly client: Client,
+    /** Jump-host clients, outermost first; closed after this one. */
+    private readonly hops: Client[],
+    readonly hostKeyFingerprint: string,
+    readonly counters: SshCounters,
+    settings: ConnectionSettings = {},
+  ) {
+    this.channels = new Semaphore(settings.maxChannels ?? DEFAULT_MAX_CHANNELS);
+    this.execTimeoutMs = settings.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    this.channelOpenRetryMs = settings.channelOpenRetryMs ?? 5_000;
+    const onGone = (why: string) => {
+      if (this.lost) return;
+      this.lost = new Error(why);
+      for (const r of [...this.running]) {
+        r.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${r.command}\` (${why})`, { retryable: true }));
+      }
+    };
+    client.on('error', (err: Error) => onGone(err.message));
+    client.on('close', () => onGone(this.closing ? 'closed by hvcluster' : 'the server closed the connection'));
+    client.on('end', () => onGone(this.closing ? 'closed by hvcluster' : 'the server ended the connection'));
+    for (const hop of hops) {
+      hop.on('error', (err: Error) => onGone(`jump host: ${err.message}`));
+      hop.on('close', () => onGone(this.closing ? 'closed by hvcluster' : 'the jump host connection closed'));
+    }
+  }
+
+  /** Why the connection is gone, if it is (a method, so that TypeScript does not narrow across awaits). */
+  private lostError(): Error | undefined {
+    return this.lost;
+  }
+
+  /** Whether the connection is still usable. */
+  get alive(): boolean {
+    return this.lost === undefined;
+  }
+
+  private secrets(): string[] {
+    return [this.target.sudoPassword, this.target.password, this.target.passphrase].filter((s): s is string => !!s);
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const timeoutMs = options.timeoutMs ?? this.execTimeoutMs;
+    const body = withRemoteTimeout(command, timeoutMs);
+    const asRoot = options.sudo === true && this.target.user !== 'root';
+    if (!asRoot) return this.run(body, command, options.stdin, { ...options, timeoutMs });
+
+    const mode = await this.resolveSudoMode();
+    const wrapped = sudoCommand(body, mode);
+    const stdin = mode === 'password' ? sudoStdin(this.target.sudoPassword!, options.stdin) : options.stdin;
+    const result = await this.run(wrapped, command, stdin, { ...options, timeoutMs, allowFailure: true });
+    const failure = classifySudoFailure(result.exitCode, result.stderr);
+    if (failure) throw this.sudoError(failure, command);
+    if (result.exitCode !== 0 && !options.allowFailure) throw this.commandError(command, result, options);
+    return result;
+  }
+
+  /**
+   * Whether sudo needs the password. Without a sudo password there is nothing to decide (`-n`);
+   * with one, a single `sudo -n true` tells whether NOPASSWD applies, so that the password line is
+   * never fed to a command that sudo did not ask it for.
+   */
+  private resolveSudoMode(): Promise<SudoMode> {
+    if (this.target.sudoPassword === undefined) return Promise.resolve('nopasswd');
+    this.sudoMode ??= this.run('sudo -n true', 'sudo -n true', undefined, { allowFailure: true, timeoutMs: 30_000 }).then(
+      (r) => (r.exitCode === 0 ? 'nopasswd' : 'password'),
+      (error: unknown) => {
+        this.sudoMode = undefined;
+        throw error;
+      },
+    );
+    return this.sudoMode;
+  }
+
+  private sudoError(failure: NonNullable<ReturnType<typeof classifySudoFailure>>, command: string): AuthError {
+    const who = `${this.target.user}@${this.target.name}`;
+    const cmd = redact(command, this.secrets());
+    if (failure === 'needs-password') {
+      return new AuthError(this.target.name, `sudo needs a password for ${who} and none was given (running \`${cmd}\`)`, {
+        hint: `configure NOPASSWD sudo for ${this.target.user} on the server, or give a sudo password`,
+      });
+    }
+    if (failure === 'wrong-password') {
+      return new AuthError(this.target.name, `sudo rejected the sudo password of ${who} (running \`${cmd}\`)`, {
+        hint: 'check the sudo password',
+      });
+    }
+    return new AuthError(this.target.name, `${who} may not run commands as root with sudo (running \`${cmd}\`)`, {
+      hint: `allow ${this.target.user} to use sudo (e.g. a file in /etc/sudoers.d), or connect as root`,
+    });
+  }
+
+  private commandError(command: string, result: ExecResult, options: ExecOptions, reason?: string): RemoteCommandError {
+    const secrets = this.secrets();
+    return new RemoteCommandError(
+      this.target.name,
+      redact(command, secrets),
+      {
+        exitCode: result.exitCode,
+        ...(result.signal ? { signal: result.signal } : {}),
+        stdout: redact(result.stdout, secrets),
+        stderr: redact(result.stderr, secrets),
+      },
+      { ...(options.step ? { step: options.step } : {}), ...(reason ? { reason } : {}) },
+    );
+  }
+
+  /** Opens a channel (queued, retried on "Channel open failure"), runs `wire`, collects the result. */
+  private async run(
+    wire: string,
+    shown: string,
+    stdin: string | Buffer | undefined,
+    options: ExecOptions,
+  ): Promise<ExecResult> {
+    if (this.lost) {
+      throw new ConnectionError(this.target.name, `connection to ${this.target.name} is closed (${this.lost.message}); cannot run \`${shown}\``, {
+        retryable: true,
+      });
+    }
+    const release = await this.channels.acquire();
+    const lostMeanwhile = this.lostError();
+    if (lostMeanwhile) {
+      release();
+      throw new ConnectionError(this.target.name, `connection to ${this.target.name} lost before running \`${shown}\` (${lostMeanwhile.message})`, {
+        retryable: true,
+      });
+    }
+    let released = false;
+    const releaseOnce = () => {
+      if (!released) {
+        released = true;
+        release();
+      }
+    };
+    const timeoutMs = options.timeoutMs ?? this.execTimeoutMs;
+    const started = Date.now();
+
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let channel: ClientChannel | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let exitCode: number | null = null;
+      let signal: string | undefined;
+      let gotExit = false;
+      const entry: Running = { command: shown, fail: (e) => finish(e) };
+
+      const result = (): ExecResult => ({
+        exitCode,
+        ...(signal ? { signal } : {}),
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+        durationMs: Date.now() - started,
+      });
+
+      const finish = (error?: Error, value?: ExecResult) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        this.running.delete(entry);
+        if (error) reject(error);
+        else resolve(value!);
+      };
+
+      this.running.add(entry);
+      timer = setTimeout(() => {
+        const secs = Math.round(timeoutMs / 100) / 10;
+        if (channel) {
+          // No `signal` request: ssh2 sends it only while our side of the channel is writable (stdin
+          // is ended at once), and sshd's killpg as the login user could not stop sudo'd commands.
+          // The command is stopped on the server by withRemoteTimeout instead.
+          channel.close();
+          // sshd may keep a session slot until the command exits: hold ours a little longer.
+          setTimeout(releaseOnce, 2_000).unref();
+        } else {
+          releaseOnce();
+        }
+        finish(this.commandError(shown, result(), options, `timed out after ${secs} s`));
+      }, timeoutMs);
+
+      const open = async () => {
+        const deadline = Date.now() + this.channelOpenRetryMs;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await new Promise<ClientChannel>((res, rej) => {
+              this.counters.execs++;
+              this.client.exec(wire, (err, ch) => (err ? rej(err) : res(ch)));
+            });
+          } catch (error) {
+            if (settled || this.lost) throw error;
+            if (!isChannelOpenFailure(error) || Date.now() > deadline) throw error;
+            await sleep(Math.min(50 * 2 ** attempt, 500));
+          }
+        }
+      };
+
+      open().then(
+        (ch) => {
+          this.counters.channelOpens++;
+          channel = ch;
+          if (settled) {
+            ch.close();
+            releaseOnce();
+            return;
+          }
+          const decoder = new StringDecoder('utf8');
+          ch.on('data', (chunk: Buffer) => {
+            stdout.push(chunk);
+            if (options.onStdout) {
+              const text = decoder.write(chunk);
+              if (text) options.onStdout(text);
+            }
+          });
+          ch.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+          ch.on('exit', (code: number | null, sig?: string) => {
+            gotExit = true;
+            if (typeof code === 'number') exitCode = code;
+            if (sig) signal = sig;
+          });
+          ch.on('close', () => {
+            releaseOnce();
+            if (settled) return;
+            if (!gotExit) {
+              // Closed without an exit status: the connection probably died. Let its events land first.
+              setTimeout(() => {
+                if (settled) return;
+                if (this.lost) entry.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${shown}\` (${this.lost.message})`, { retryable: true }));
+                else finish(this.commandError(shown, result(), options, 'ended without an exit status (channel closed)'));
+              }, 50);
+              return;
+            }
+            const r = result();
+            if (r.exitCode !== 0 && !options.allowFailure) finish(this.commandError(shown, r, options));
+            else finish(undefined, r);
+          });
+          if (stdin !== undefined) ch.end(stdin);
+          else ch.end();
+        },
+        (error: unknown) => {
+          releaseOnce();
+          if (settled) return;
+          const msg = error instanceof Error ? error.message : String(error);
+          finish(
+            this.lost
+              ? new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${shown}\` (${this.lost.message})`, { retryable: true })
+              : new ConnectionError(this.target.name, `could not open a channel on ${this.target.name} to run \`${shown}\`: ${msg}`, { retryable: true, cause: error }),
+          );
+        },
+      );
+    });
+  }
+
+  async upload(remotePath: string, content: string | Buffer, options: UploadOptions = {}): Promise<void> {
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    const command = uploadCommand(remotePath, options);
+    await this.exec(command, { stdin: data, ...(options.sudo !== undefined ? { sudo: options.sudo } : {}), step: `upload ${remotePath}` });
+    this.counters.bytesUploaded += data.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const clients = [this.client, ...[...this.hops].reverse()];
+    for (const c of clients) await endClient(c);
+  }
+}
+
+/** Ends an ssh2 client and waits for its socket to close (at most 2 s). */
+export function endClient(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, 2_000);
+    client.once('close', done);
+    try {
+      client.end();
+    } catch {
+      done();
+    }
+  });
+}
+
+/**
+ * The one command of an atomic upload: a temp file next to the destination, mode and owner set
+ * explicitly (not left to the umask), then renamed over the destination.
+ */
+export function uploadCommand(remotePath: string, options: UploadOptions = {}): string {
+  if (!remotePath.startsWith('/')) throw new Error(`upload needs an absolute remote path, got ${remotePath}`);
+  const slash = remotePath.lastIndexOf('/');
+  const dir = slash === 0 ? '/' : remotePath.slice(0, slash);
+  const base = remotePath.slice(slash + 1);
+  if (base === '') throw new Error(`upload needs a file path, got ${remotePath}`);
+  const mode = options.mode ?? 0o644;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new Error(`upload mode must be between 0 and 0o7777, got ${mode}`);
+  const template = `${dir === '/' ? '' : dir}/.${base}.hvtmp.XXXXXX`;
+  const steps = ['cat > "$t"'];
+  steps.push(`chmod ${mode.toString(8).padStart(4, '0')} "$t"`);
+  if (options.owner) steps.push(`chown ${shellQuote(options.owner)} "$t"`);
+  steps.push(`mv -f "$t" ${shellQuote(remotePath)}`);
+  return `umask 077; t=$(mktemp ${shellQuote(template)}) || exit 1; { ${steps.join(' && ')}; } || { rc=$?; rm -f "$t"; exit $rc; }`;
+}
