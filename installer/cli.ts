@@ -9,6 +9,8 @@ import { Reporter, processStreams, type Streams } from './output.js';
 import { runInspect } from './commands/inspect.js';
 import { runPlan } from './commands/plan.js';
 import { runInit } from './commands/init.js';
+import { runApply } from './commands/apply.js';
+import { reportSshStats } from './ssh/stats.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -69,6 +71,17 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await runPlan(options, streams);
   });
 
+  withConnectionOptions(
+    program
+      .command('apply')
+      .description('make the servers match the plan: preflight on every node, then packages, network, storage, DRBD, libvirt, node trust')
+      .option('-y, --yes', 'do not ask for confirmation (unattended installs)')
+      .option('--dry-run', 'list every change per server and make none')
+      .option('--json', 'print the engine events as JSON lines on stdout'),
+  ).action(async (options) => {
+    process.exitCode = await runApply(options, streams);
+  });
+
   return program;
 }
 
@@ -94,6 +107,8 @@ export async function main(argv: string[], streams: Streams = processStreams()):
       reporter.error(`internal error (a bug in hvcluster): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
     return exitCodeOf(error);
+  } finally {
+    reportSshStats(streams);
   }
 }
 

@@ -57,12 +57,15 @@ export class AnswerFileError extends ConfigError {
   constructor(
     readonly file: string,
     readonly issues: AnswerIssue[],
+    /** For findings against the servers: the first line before the issues, and the hint. */
+    options: { headline?: (counts: string) => string; hint?: string } = {},
   ) {
     const errors = issues.filter((i) => i.severity === 'error').length;
     const warnings = issues.length - errors;
     const counts = `${errors} error${errors === 1 ? '' : 's'}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}`;
-    super(`${file} is not a valid answer file (${counts}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
-      hint: `Correct ${file} at the positions listed, then run again.`,
+    const first = options.headline ? options.headline(counts) : `${file} is not a valid answer file (${counts})`;
+    super(`${first}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
+      hint: options.hint ?? `Correct ${file} at the positions listed, then run again.`,
     });
   }
 

@@ -178,3 +178,37 @@ export async function connectEach<T>(
     }),
   );
 }
+
+/** The whole run's connections, opened in parallel; the caller closes them. */
+export async function openConnections(
+  targets: SshTarget[],
+  options: ConnectionOptions,
+  streams: Streams,
+): Promise<{ opened: Map<string, ServerConnection>; failures: { server: string; error: unknown }[]; reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection> }> {
+  const policy = hostKeyPolicy(options, streams);
+  const deadlineMs = Number(options.connectTimeout) * 1000;
+  if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
+  const results = await Promise.all(
+    targets.map(async (target) => {
+      try {
+        return { server: target.name, connection: await connect(target, policy, { retry: { deadlineMs } }) };
+      } catch (error) {
+        return { server: target.name, error };
+      }
+    }),
+  );
+  const opened = new Map<string, ServerConnection>();
+  const failures: { server: string; error: unknown }[] = [];
+  for (const r of results) {
+    if ('connection' in r && r.connection) opened.set(r.server, r.connection);
+    else failures.push({ server: r.server, error: (r as { error: unknown }).error });
+  }
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  const reconnect = async (server: string, timeoutMs: number) => {
+    await opened.get(server)?.close().catch(() => undefined);
+    const connection = await connect(byName.get(server)!, policy, { retry: { deadlineMs: timeoutMs } });
+    opened.set(server, connection);
+    return connection;
+  };
+  return { opened, failures, reconnect };
+}

@@ -65,8 +65,13 @@ export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFa
       if (managementNics.includes(replication.name)) {
         error(at('replication', 'interface'), `${replication.name} is also the management interface; replication needs a NIC of its own`);
       }
-      if (replication.carrier === false) {
-        warning(at('replication', 'interface'), `${replication.name} on ${node.name} has no carrier (no cable or the peer is down); replication cannot run over it until it has one`);
+      if (replication.adminUp && replication.carrier === false) {
+        error(
+          at('replication', 'interface'),
+          `${replication.name} on ${node.name} has no link (no carrier: cable unplugged, or the peer's port is down); replication cannot run over it: connect it, or name the NIC that is cabled`,
+        );
+      } else if (!replication.adminUp) {
+        warning(at('replication', 'interface'), `${replication.name} on ${node.name} is down, so its link cannot be checked yet; apply brings it up`);
       }
       if (replication.master && replication.masterKind === 'bridge') {
         error(at('replication', 'interface'), `${replication.name} on ${node.name} is enslaved to bridge ${replication.master}; give replication a NIC that nothing else uses`);

@@ -50,6 +50,8 @@ export const FILE_RULES: readonly FileRule[] = [
     notify: ['chrony'],
     when: (model) => model.time.servers.length > 0,
   },
+  { template: 'modules-load.conf.hbs', path: '/etc/modules-load.d/hvcluster.conf', mode: 0o644, purpose: 'DRBD module loaded at boot', notify: [] },
+  { template: 'lvmlocal.conf.hbs', path: '/etc/lvm/lvmlocal.conf', mode: 0o644, purpose: 'keep LVM off the DRBD devices', notify: [] },
   { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isDebian },
   { template: 'netplan.yaml.hbs', path: '/etc/netplan/60-hvcluster.yaml', mode: 0o600, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isUbuntu },
   { template: 'drbd-global-common.conf.hbs', path: '/etc/drbd.d/global_common.conf', mode: 0o644, purpose: 'DRBD settings shared by all resources', notify: ['drbd'] },
@@ -89,7 +91,11 @@ export function planCluster(
   const cluster = checkClusterFacts(answers, facts);
   const issues = [...nodes.flatMap((node, i) => checkNodeFacts(node, i, facts[i]!)), ...cluster.issues].map(locate);
   if (issues.some((issue) => issue.severity === 'error')) {
-    throw new AnswerFileError(options.file ?? 'site.yaml', issues);
+    const file = options.file ?? 'site.yaml';
+    throw new AnswerFileError(file, issues, {
+      headline: (counts) => `the servers do not fit ${file} (${counts}); nothing was changed on any server`,
+      hint: `Correct ${file} at the positions listed, or the servers as the messages say, then run again.`,
+    });
   }
 
   const templates = options.templates ?? new TemplateEnvironment();

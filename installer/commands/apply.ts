@@ -1,0 +1,138 @@
+/**
+ * `hvcluster apply -f site.yaml`: makes the servers match the plan. Preflight first (every node, all
+ * findings at once, nothing changed anywhere on a finding), then the install playbook.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { formatIssue } from '../answers/issues.js';
+import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { fanOut } from '../engine/events.js';
+import { Journal, journalPath } from '../engine/journal.js';
+import { loadPlaybook } from '../engine/playbook.js';
+import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
+import { RunLog, defaultLogDir } from '../engine/run-log.js';
+import { InterruptedError, runPlaybook } from '../engine/runner.js';
+import { STEP_KINDS } from '../engine/steps/index.js';
+import { gatherFacts } from '../facts/index.js';
+import { Reporter, type Streams } from '../output.js';
+import { planCluster } from '../plan/index.js';
+import type { SshTarget } from '../ssh/types.js';
+import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
+
+export interface ApplyOptions extends ConnectionOptions {
+  yes?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}
+
+function secretsOf(targets: SshTarget[]): string[] {
+  return targets.flatMap((t) => [t.password, t.sudoPassword, t.passphrase, ...secretsOf(t.jump)]).filter((s): s is string => Boolean(s));
+}
+
+function interactive(streams: Streams): boolean {
+  return Boolean(process.stdin.isTTY && streams.stderr.isTTY) && !streams.env.CI;
+}
+
+export async function runApply(options: ApplyOptions, streams: Streams): Promise<ExitCode> {
+  if (options.file === undefined) throw new UsageError('apply needs an answer file', { hint: 'hvcluster apply -f site.yaml --yes' });
+  if (!options.yes && !options.dryRun && !interactive(streams)) {
+    throw new UsageError('apply changes servers and there is no terminal to confirm it on', {
+      hint: 'add --yes for an unattended run, or --dry-run to list the changes without making them',
+    });
+  }
+  const reporter = new Reporter(streams);
+  const { targets, answers: loaded } = await serversFromOptions(options, streams.env);
+  const answers = loaded!.answers;
+  for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
+
+  const runId = newRunId();
+  const log = new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}.log`), secretsOf(targets));
+  log.write('hvcluster', `apply ${options.dryRun ? '--dry-run ' : ''}-f ${options.file}: run ${runId}`);
+  const { opened, failures, reconnect } = await openConnections(targets, options, streams);
+  const connections = new Map([...opened].map(([server, conn]) => [server, log.wrap(conn)]));
+  try {
+    if (failures.length > 0) return reportFailures(reporter, failures, 'cannot apply: not every server is reachable; nothing was changed');
+
+    // Preflight: fresh facts of every node, checked all at once.
+    const factResults = await Promise.allSettled(answers.spec.nodes.map((node) => gatherFacts(connections.get(node.name)!)));
+    const factFailures = factResults.flatMap((r, i) => (r.status === 'rejected' ? [{ server: answers.spec.nodes[i]!.name, error: r.reason as unknown }] : []));
+    if (factFailures.length > 0) return reportFailures(reporter, factFailures, 'cannot apply: the servers could not be inspected; nothing was changed');
+    const facts = factResults.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof gatherFacts>>>).value);
+    const plan = planCluster(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
+    for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
+
+    if (!options.yes && !options.dryRun) {
+      const rl = createInterface({ input: process.stdin, output: streams.stderr });
+      const answer = await rl.question(`Apply ${answers.metadata.name} to ${plan.nodes.map((n) => n.name).join(', ')}? Run \`hvcluster plan -f ${options.file}\` first to see every change. [y/N] `);
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        reporter.info('nothing was changed');
+        return EXIT.ok;
+      }
+    }
+
+    const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
+    const journalFile = journalPath(answers.metadata.name, streams.env);
+    const previous = Journal.unfinished(journalFile);
+    if (previous && !options.dryRun) {
+      reporter.info(`the previous apply (run ${previous.runId}) did not finish; this run checks every step again and finishes the job`);
+    }
+    const journal = new Journal(journalFile, runId, Boolean(options.dryRun));
+    journal.save();
+
+    let stop = false;
+    const onSigint = () => {
+      if (stop) process.exit(EXIT.interrupted);
+      stop = true;
+      reporter.warn('stopping after the current step (press Ctrl-C again to stop now)');
+    };
+    process.on('SIGINT', onSigint);
+    const sinks = [lineReporter(streams.stderr, reporter.colours), (event: Parameters<ReturnType<typeof jsonLinesReporter>>[0]) => log.write('event', JSON.stringify(event))];
+    if (options.json) sinks.push(jsonLinesReporter(streams.stdout));
+    let result;
+    try {
+      result = await runPlaybook({
+        runId,
+        playbook,
+        answers,
+        plan,
+        facts,
+        connections,
+        reconnect: async (server, deadlineMs) => log.wrap(await reconnect(server, deadlineMs)),
+        dryRun: Boolean(options.dryRun),
+        emit: fanOut(...sinks),
+        logFile: log.path,
+        journal,
+        stopRequested: () => stop,
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    if (result.ok) return EXIT.ok;
+    let worst: ExitCode = EXIT.ok;
+    for (const { server, step, error } of result.errors) {
+      const hint = error instanceof HvError ? error.hint : undefined;
+      if (!(error instanceof InterruptedError)) reporter.error(`${server}: step "${step}" failed: ${error instanceof Error ? error.message : String(error)}`, hint);
+      worst = Math.max(worst, exitCodeOf(error)) as ExitCode;
+    }
+    reporter.error(`apply stopped; the full transcript is in ${log.path}`);
+    return worst;
+  } finally {
+    await Promise.all([...opened.values()].map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+function reportFailures(reporter: Reporter, failures: { server: string; error: unknown }[], headline: string): ExitCode {
+  let worst: ExitCode = EXIT.ok;
+  for (const { error } of failures) {
+    reporter.error(error instanceof Error ? error.message : String(error), error instanceof HvError ? error.hint : undefined);
+    worst = Math.max(worst, exitCodeOf(error)) as ExitCode;
+  }
+  reporter.error(headline);
+  return worst;
+}

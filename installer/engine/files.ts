@@ -1,0 +1,51 @@
+/**
+ * Making files on a server match the plan: one read for all of them, then for each that differs a
+ * backup of the current file and an atomic upload. Returns the paths that changed.
+ */
+import { desiredContent } from '../plan/diff.js';
+import { readFilesScript, parseFilesOutput } from '../plan/remote-files.js';
+import type { PlannedFile } from '../plan/types.js';
+import { shellQuote } from '../ssh/quote.js';
+import type { StepContext } from './context.js';
+
+export async function readFiles(ctx: StepContext, paths: readonly string[]): Promise<Map<string, string | null>> {
+  const result = await ctx.read(`sh -c ${shellQuote(readFilesScript(paths))}`);
+  return parseFilesOutput(result.stdout, paths);
+}
+
+/** The command that keeps a copy of each existing file under the run's backup directory. */
+export function backupCommand(backupDir: string, paths: readonly string[]): string {
+  return paths
+    .map((path) => {
+      const target = `${backupDir}${path}`;
+      const dir = target.slice(0, target.lastIndexOf('/'));
+      return `if [ -e ${shellQuote(path)} ]; then mkdir -p ${shellQuote(dir)} && cp -a ${shellQuote(path)} ${shellQuote(target)}; fi`;
+    })
+    .join(' && ');
+}
+
+export async function ensureFiles(ctx: StepContext, files: readonly PlannedFile[]): Promise<PlannedFile[]> {
+  if (files.length === 0) return [];
+  const current = await readFiles(
+    ctx,
+    files.map((f) => f.path),
+  );
+  const differing = files
+    .map((file) => ({ file, desired: desiredContent(file, current.get(file.path) ?? null) }))
+    .filter(({ file, desired }) => current.get(file.path) !== desired);
+  if (differing.length === 0) return [];
+
+  const existing = differing.filter(({ file }) => current.get(file.path) !== null).map(({ file }) => file.path);
+  const dirs = [...new Set(differing.map(({ file }) => file.path.slice(0, file.path.lastIndexOf('/')) || '/'))];
+  const prepare = [`mkdir -p ${dirs.map(shellQuote).join(' ')}`, ...(existing.length > 0 ? [backupCommand(ctx.backupDir, existing)] : [])].join(' && ');
+  let prepared = false;
+  for (const { file, desired } of differing) {
+    const verb = current.get(file.path) === null ? 'create' : 'update';
+    await ctx.change(`${verb} ${file.path} (${file.purpose})`, async () => {
+      if (!prepared) await ctx.conn.exec(prepare, { sudo: true, step: ctx.step });
+      prepared = true;
+      await ctx.conn.upload(file.path, desired, { mode: file.mode, owner: file.owner, sudo: true });
+    });
+  }
+  return differing.map(({ file }) => file);
+}

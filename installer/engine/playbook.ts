@@ -1,0 +1,62 @@
+/**
+ * Playbooks (playbooks/*.yaml): the ordered steps of a job as data an integrator can read.
+ * Validated on load against the step kinds the engine implements.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { EXIT, HvError } from '../errors.js';
+
+export class PlaybookError extends HvError {
+  readonly exitCode = EXIT.internal;
+  readonly kind = 'playbook';
+}
+
+export const PLAYBOOKS_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+
+const StepSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a step name in kebab-case'),
+  title: z.string().min(1),
+  kind: z.string().min(1),
+  /** Files of the plan this step writes (kind files). */
+  files: z.array(z.string().startsWith('/')).optional(),
+  description: z.string().optional(),
+});
+
+const PlaybookSchema = z.strictObject({
+  apiVersion: z.literal('hvcluster/v1'),
+  kind: z.literal('Playbook'),
+  name: z.string(),
+  description: z.string(),
+  steps: z.array(StepSchema).min(1),
+});
+
+export type PlaybookStep = z.output<typeof StepSchema>;
+export type Playbook = z.output<typeof PlaybookSchema>;
+
+export function parsePlaybook(text: string, file: string, knownKinds: readonly string[]): Playbook {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  if (doc.errors.length > 0) throw new PlaybookError(`${file}: ${doc.errors[0]!.message}`);
+  const parsed = PlaybookSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PlaybookError(`${file}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const names = new Set<string>();
+  for (const [index, step] of parsed.data.steps.entries()) {
+    if (!knownKinds.includes(step.kind)) {
+      throw new PlaybookError(`${file}: steps[${index}] (${step.name}): unknown step kind ${step.kind}; known: ${knownKinds.join(', ')}`);
+    }
+    if (names.has(step.name)) throw new PlaybookError(`${file}: steps[${index}]: step name ${step.name} is used twice`);
+    names.add(step.name);
+    if (step.kind === 'files' && (step.files ?? []).length === 0) throw new PlaybookError(`${file}: steps[${index}] (${step.name}): a files step needs files`);
+  }
+  return parsed.data;
+}
+
+export function loadPlaybook(name: string, knownKinds: readonly string[]): Playbook {
+  const file = `${PLAYBOOKS_DIR}${name}.yaml`;
+  return parsePlaybook(readFileSync(file, 'utf8'), `playbooks/${name}.yaml`, knownKinds);
+}

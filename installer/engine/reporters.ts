@@ -1,0 +1,63 @@
+/** Plain displays of engine events: readable lines for people, JSON lines for machines. */
+import type { Writable } from 'node:stream';
+import type { Palette } from '../output.js';
+import type { EngineEvent, EventSink } from './events.js';
+
+export function jsonLinesReporter(stream: Writable): EventSink {
+  return (event) => {
+    stream.write(`${JSON.stringify(event)}\n`);
+  };
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One line per server and step when it finishes, with its changes below; progress at most every 10 %. */
+export function lineReporter(stream: Writable, colours: Palette): EventSink {
+  const lastProgress = new Map<string, number>();
+  let width = 8;
+  return (event: EngineEvent) => {
+    switch (event.type) {
+      case 'run-started':
+        width = Math.max(...event.servers.map((s) => s.length), 4);
+        stream.write(
+          `${event.dryRun ? colours.yellow('Dry run') : colours.bold('Applying')} to ${event.cluster} (${event.servers.join(', ')}): ${event.steps.length} steps. Run ${event.runId}, log ${event.logFile}\n`,
+        );
+        break;
+      case 'step-finished': {
+        const status =
+          event.status === 'changed'
+            ? colours.yellow('changed  ')
+            : event.status === 'failed'
+              ? colours.red('FAILED   ')
+              : event.status === 'skipped'
+                ? colours.dim('skipped  ')
+                : colours.green('unchanged');
+        stream.write(`${event.server.padEnd(width)}  ${event.step.padEnd(18)} ${status} ${colours.dim(seconds(event.durationMs))}\n`);
+        for (const change of event.changes) stream.write(`${' '.repeat(width + 2)}  ${colours.dim('-')} ${change}\n`);
+        if (event.error) stream.write(`${' '.repeat(width + 2)}  ${colours.red(event.error.replace(/\n/g, `\n${' '.repeat(width + 6)}`))}\n`);
+        break;
+      }
+      case 'progress': {
+        const key = `${event.server}/${event.step}`;
+        const bucket = Math.floor(event.percent / 10);
+        if (lastProgress.get(key) !== bucket) {
+          lastProgress.set(key, bucket);
+          stream.write(`${event.server.padEnd(width)}  ${event.step.padEnd(18)} ${event.percent.toFixed(1)}%${event.text ? ` ${event.text}` : ''}\n`);
+        }
+        break;
+      }
+      case 'log':
+        if (event.level === 'warn') stream.write(`${(event.server ?? '').padEnd(width)}  ${colours.yellow('warning:')} ${event.text}\n`);
+        break;
+      case 'run-finished':
+        stream.write(
+          `${event.ok ? colours.green('Done') : colours.red('Failed')}: ${event.changed} step(s) changed, ${event.unchanged} unchanged, ${event.failed} failed in ${seconds(event.durationMs)}. Log: ${event.logFile}\n`,
+        );
+        break;
+      default:
+        break;
+    }
+  };
+}

@@ -1,0 +1,21 @@
+/** The step kinds a playbook may name. */
+import { filesStep } from './files.js';
+import { networkStep } from './network.js';
+import { packagesStep } from './packages.js';
+import { replicationProbeStep } from './replication-probe.js';
+import { drbdModuleStep, servicesStep } from './services.js';
+import type { StepKind } from './step.js';
+import { storageStep } from './storage.js';
+import { nodeKeysStep, nodeTrustStep } from './trust.js';
+
+export const STEP_KINDS: Record<string, StepKind> = {
+  packages: packagesStep,
+  files: filesStep,
+  network: networkStep,
+  'volume-group': storageStep,
+  'drbd-module': drbdModuleStep,
+  services: servicesStep,
+  'node-keys': nodeKeysStep,
+  'node-trust': nodeTrustStep,
+  'replication-probe': replicationProbeStep,
+};

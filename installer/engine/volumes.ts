@@ -1,0 +1,165 @@
+/**
+ * A replicated volume: a logical volume of the same size on each node that holds it, with its own
+ * DRBD resource on top (the model of Ganeti and LINSTOR). Creating one is one engine operation,
+ * used by apply's replication probe and by the migration test; every part of it is idempotent.
+ */
+import type { DrbdResourceModel } from '../plan/model.js';
+import type { PlannedFile } from '../plan/types.js';
+import { TemplateEnvironment } from '../render/environment.js';
+import { shellQuote } from '../ssh/quote.js';
+import type { StepContext } from './context.js';
+import { ensureFiles } from './files.js';
+import { StepRefusedError, waitFor } from './steps/step.js';
+
+export interface VolumeRequest {
+  name: string;
+  sizeMiB: number;
+  /** Skip the initial full sync: only for volumes created on a disk proven blank in this run. */
+  skipInitialSync: boolean;
+  allowTwoPrimaries?: boolean;
+}
+
+export interface ExistingResources {
+  /** name -> { minor, port } */
+  byName: Map<string, { minor: number; port: number }>;
+  minors: Set<number>;
+  ports: Set<number>;
+}
+
+/** Reads the minors and ports of the resource files it is given (the text of /etc/drbd.d/*.res). Pure. */
+export function parseResourceFiles(text: string): ExistingResources {
+  const byName = new Map<string, { minor: number; port: number }>();
+  const minors = new Set<number>();
+  const ports = new Set<number>();
+  for (const block of text.split(/^resource\s+/m).slice(1)) {
+    const name = /^(\S+)/.exec(block)?.[1];
+    const minor = Number(/minor\s+(\d+)\s*;/.exec(block)?.[1] ?? NaN);
+    const port = Number(/address\s+[\d.]+:(\d+)\s*;/.exec(block)?.[1] ?? NaN);
+    if (name && Number.isInteger(minor) && Number.isInteger(port)) {
+      byName.set(name, { minor, port });
+      minors.add(minor);
+      ports.add(port);
+    }
+  }
+  return { byName, minors, ports };
+}
+
+/** The resource's minor and port: kept when it exists, else the lowest free minor and basePort + minor. Pure. */
+export function allocate(name: string, existing: ExistingResources, basePort: number): { minor: number; port: number } {
+  const known = existing.byName.get(name);
+  if (known) return known;
+  for (let minor = 0; minor < 1000; minor++) {
+    if (!existing.minors.has(minor) && !existing.ports.has(basePort + minor)) return { minor, port: basePort + minor };
+  }
+  throw new Error('no free DRBD minor below 1000');
+}
+
+const templates = new TemplateEnvironment();
+
+export function resourceFile(model: DrbdResourceModel): PlannedFile {
+  return {
+    path: `/etc/drbd.d/${model.name}.res`,
+    template: 'drbd-resource.res.hbs',
+    content: templates.render('drbd-resource.res.hbs', model),
+    mode: 0o644,
+    owner: 'root:root',
+    purpose: `DRBD resource ${model.name}`,
+    notify: [],
+  };
+}
+
+async function drbdState(ctx: StepContext, name: string): Promise<{ cstate: string | null; dstate: string | null; role: string | null }> {
+  const r = await ctx.read(`for q in cstate dstate role; do drbdadm $q ${shellQuote(name)} 2>/dev/null || echo -; done`, { allowFailure: true });
+  const [cstate, dstate, role] = r.stdout.trim().split('\n').map((s) => (s === '-' || s === undefined ? null : s.trim()));
+  return { cstate: cstate ?? null, dstate: dstate ?? null, role: role ?? null };
+}
+
+/** Sync progress from /proc/drbd (8.4: `sync'ed: 12.3%`) or drbdsetup status (9: `done:12.3`). */
+export function syncPercent(text: string): number | undefined {
+  const m = /sync'ed:\s*([\d.]+)%/.exec(text) ?? /done:([\d.]+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+export async function createReplicatedVolume(holders: StepContext[], request: VolumeRequest): Promise<DrbdResourceModel> {
+  const first = holders[0]!;
+  const spec = first.run.answers.spec;
+  const vg = spec.storage.volumeGroup;
+  const name = request.name;
+
+  // 1. Minor and port, consistent across the holders.
+  const texts = await Promise.all(holders.map((ctx) => ctx.read('cat /etc/drbd.d/*.res 2>/dev/null; true')));
+  const { minor, port } = allocate(name, parseResourceFiles(texts.map((t) => t.stdout).join('\n')), spec.drbd.basePort);
+  const major = first.run.plan.drbdMajor;
+  const model: DrbdResourceModel = {
+    name,
+    major,
+    minor,
+    port,
+    device: `/dev/drbd${minor}`,
+    disk: `/dev/${vg}/${name}`,
+    hosts: holders.map((ctx) => ({ name: ctx.server, nodeId: ctx.node.model.node.nodeId, address: ctx.node.model.node.replication.address })),
+    allowTwoPrimaries: request.allowTwoPrimaries ?? false,
+  };
+
+  // 2. Backing volume, resource file, metadata: on every holder before any connects.
+  await Promise.all(
+    holders.map(async (ctx) => {
+      const lv = await ctx.read(`lvs --noheadings -o lv_size --units m ${shellQuote(`${vg}/${name}`)} 2>/dev/null; true`);
+      if (lv.stdout.trim() === '') {
+        await ctx.mutate(`create logical volume ${vg}/${name} (${request.sizeMiB} MiB)`, `lvcreate -q -y -Wy -Zy -L ${request.sizeMiB}m -n ${shellQuote(name)} ${shellQuote(vg)}`);
+      }
+      await ensureFiles(ctx, [resourceFile(model)]);
+      const state = await drbdState(ctx, name);
+      if (state.cstate !== null) return; // up already
+      const md = await ctx.read(`drbdadm dump-md ${shellQuote(name)} >/dev/null 2>&1 && echo present || echo absent`, { allowFailure: true });
+      if (md.stdout.trim() !== 'present') {
+        await ctx.mutate(`create DRBD metadata for ${name} on ${model.disk}`, `drbdadm -- --force create-md ${shellQuote(name)}`);
+      }
+    }),
+  );
+  if (first.dryRun) {
+    for (const ctx of holders) await ctx.change(`bring up DRBD resource ${name} and wait for its peers`, async () => undefined);
+    return model;
+  }
+
+  // 3. Up everywhere, then connected everywhere.
+  await Promise.all(
+    holders.map(async (ctx) => {
+      if ((await drbdState(ctx, name)).cstate === null) await ctx.mutate(`bring up DRBD resource ${name}`, `drbdadm up ${shellQuote(name)}`);
+    }),
+  );
+  await Promise.all(
+    holders.map((ctx) =>
+      waitFor(`DRBD resource ${name} on ${ctx.server} to connect to its peers`, async () => ((await drbdState(ctx, name)).cstate === 'Connected' ? true : undefined), {
+        timeoutMs: 180_000,
+      }).catch((error: Error) => {
+        throw new StepRefusedError(ctx.server, ctx.step, `${error.message}; check the replication link and that port ${port} is open between the nodes`);
+      }),
+    ),
+  );
+
+  // 4. A new resource starts Inconsistent everywhere: skip or run the initial sync from the first holder.
+  const states = await Promise.all(holders.map((ctx) => drbdState(ctx, name)));
+  if (states.every((s) => s.dstate?.split('/').every((d) => d === 'Inconsistent'))) {
+    const q = shellQuote(name);
+    if (request.skipInitialSync) {
+      await first.mutate(`skip the initial sync of ${name} (a new volume on a disk proven blank)`, `drbdadm new-current-uuid --clear-bitmap ${q} && drbdadm primary ${q}`);
+    } else {
+      await first.mutate(`start the initial full sync of ${name} from ${first.server}`, `drbdadm primary --force ${q}`);
+    }
+    await waitFor(
+      `the initial sync of ${name}`,
+      async () => {
+        const s = await drbdState(first, name);
+        if (s.dstate === 'UpToDate/UpToDate' || /^UpToDate(\/UpToDate)+$/.test(s.dstate ?? '')) return true;
+        const progress = await first.read(`cat /proc/drbd 2>/dev/null; drbdsetup status ${q} --statistics 2>/dev/null; true`);
+        const percent = syncPercent(progress.stdout);
+        if (percent !== undefined) first.progress(percent, `initial sync of ${name}`);
+        return undefined;
+      },
+      { timeoutMs: 60 * 60_000, intervalMs: 1000 },
+    );
+    await first.mutate(`return ${name} to secondary on ${first.server}`, `drbdadm secondary ${q}`);
+  }
+  return model;
+}

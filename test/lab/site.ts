@@ -1,0 +1,62 @@
+/**
+ * A ready answer file for a lab: hvcluster pointed at the lab's nodes like at a customer's servers,
+ * with their host keys pinned and packages taken from the VMs' own offline cache.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LabInfo } from './lab.js';
+
+export interface LabSiteOptions {
+  /** Cluster name (default: lab-NAME). */
+  cluster?: string;
+  replicationMtu?: number;
+}
+
+export function labSiteYaml(lab: LabInfo, options: LabSiteOptions = {}): string {
+  const nodes = lab.nodes
+    .map(
+      (node) => `    - name: ${node.name}
+      ssh:
+        address: ${node.management.address}
+        port: ${node.sshPort}
+        user: ${node.user}
+        identityFile: ${node.key}
+        agent: false
+        hostKey: "${node.hostKeyFingerprint}"
+      management:
+        interface: ${node.management.nic}
+        address: ${node.management.address}/${node.management.prefix}
+      replication:
+        interface: ${node.replication.nic}
+        address: ${node.replication.address}/${node.replication.prefix}
+      storage:
+        disk: ${node.dataDisk}
+        wipe: false`,
+    )
+    .join('\n');
+  return `# hvcluster answer file for the VM lab "${lab.name}" (written by \`npm run lab -- up\`).
+# Run hvcluster inside the lab's network namespace:
+#   npm run lab -- exec --name ${lab.name} -- node bin/hvcluster.js plan -f ${join(lab.dir, 'site.yaml')}
+apiVersion: hvcluster/v1
+kind: Cluster
+metadata:
+  name: ${options.cluster ?? `lab-${lab.name}`}
+spec:
+  nodes:
+${nodes}
+  network:
+    bridge: br0
+    replicationMtu: ${options.replicationMtu ?? 1500}
+  packages:
+    # The lab's VMs have no network: their images carry every package in apt's cache.
+    source: offline
+    offline:
+      path: /var/cache/apt/archives
+`;
+}
+
+export function writeLabSite(lab: LabInfo, options: LabSiteOptions = {}): string {
+  const path = join(lab.dir, 'site.yaml');
+  writeFileSync(path, labSiteYaml(lab, options));
+  return path;
+}

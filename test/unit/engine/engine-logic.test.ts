@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { Guard } from '../../../installer/engine/guard.js';
+import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
+import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
+import { aptInstallCommand, installedPackages } from '../../../installer/engine/steps/packages.js';
+import { networkScripts } from '../../../installer/engine/steps/network.js';
+import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
+import { parseDiskState } from '../../../installer/engine/steps/storage.js';
+import { trustLines } from '../../../installer/engine/steps/trust.js';
+import { allocate, parseResourceFiles, syncPercent } from '../../../installer/engine/volumes.js';
+import type { EngineEvent } from '../../../installer/engine/events.js';
+
+describe('the guard', () => {
+  it('records every change and, in a dry run, runs none of them', async () => {
+    const events: EngineEvent[] = [];
+    const guard = new Guard(true, (e) => events.push(e));
+    let ran = false;
+    const result = await guard.change('hv1', 'packages', 'install drbd-utils', async () => {
+      ran = true;
+      return 1;
+    });
+    expect(ran).toBe(false);
+    expect(result).toBeUndefined();
+    expect(guard.changesOf('hv1', 'packages')).toEqual(['install drbd-utils']);
+    expect(events).toEqual([{ type: 'change', server: 'hv1', step: 'packages', description: 'install drbd-utils', dryRun: true }]);
+  });
+
+  it('runs the change for real outside a dry run', async () => {
+    const guard = new Guard(false, () => undefined);
+    expect(await guard.change('hv1', 's', 'd', async () => 42)).toBe(42);
+  });
+});
+
+describe('the install playbook', () => {
+  it('loads, and names only step kinds the engine implements', () => {
+    const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
+    expect(playbook.steps.map((s) => s.name)).toEqual([
+      'packages',
+      'system-files',
+      'network',
+      'storage',
+      'drbd-config',
+      'drbd-module',
+      'hypervisor',
+      'services',
+      'node-keys',
+      'node-trust',
+      'replication-probe',
+    ]);
+  });
+
+  it('refuses an unknown step kind, naming it', () => {
+    const text = 'apiVersion: hvcluster/v1\nkind: Playbook\nname: x\ndescription: x\nsteps:\n  - { name: a, title: A, kind: teleport }\n';
+    expect(() => parsePlaybook(text, 'x.yaml', ['files'])).toThrow('x.yaml: steps[0] (a): unknown step kind teleport; known: files');
+  });
+});
+
+describe('packages', () => {
+  it('reads what dpkg says is installed', () => {
+    expect([...installedPackages('lvm2 ii\ndrbd-utils un\nchrony rc\n')]).toEqual(['lvm2']);
+  });
+  it('installs offline only from the named cache, never downloading', () => {
+    expect(aptInstallCommand(['drbd-utils'], { source: 'offline', offline: { path: '/srv/debs' } })).toContain('--no-download -o Dir::Cache::Archives=/srv/debs drbd-utils');
+    expect(aptInstallCommand(['drbd-utils'], { source: 'online' })).not.toContain('--no-download');
+  });
+});
+
+describe('network change scripts', () => {
+  it('restore the backup in the revert and leave a marker the installer reads', () => {
+    const s = networkScripts({ runId: 'R1', path: '/etc/network/interfaces', staged: '/etc/network/interfaces.hvcluster-new', backup: '/var/backups/hvcluster/R1/etc/network/interfaces', netplan: false });
+    expect(s.apply).toContain('cp /etc/network/interfaces.hvcluster-new /etc/network/interfaces\nifup -a --exclude=lo');
+    expect(s.revert).toContain('cp -a /var/backups/hvcluster/R1/etc/network/interfaces /etc/network/interfaces');
+    expect(s.revert).toContain(`> ${s.reverted}`);
+    expect(s.revert).toContain('systemctl stop hvcluster-net-apply-R1.service');
+  });
+});
+
+describe('data disk state', () => {
+  it('reads signatures, children and volume group', () => {
+    expect(parseDiskState('device /dev/vdb\nsignature ext4\nchild vdb1\nvg hvdata\n')).toEqual({ device: '/dev/vdb', signatures: ['ext4'], children: ['vdb1'], volumeGroup: 'hvdata' });
+    expect(parseDiskState('device /dev/vdb\n')).toEqual({ device: '/dev/vdb', signatures: [], children: [], volumeGroup: null });
+  });
+});
+
+describe('node trust', () => {
+  it('authorizes peers keys and knows their host keys under every name', () => {
+    const lines = trustLines([
+      { name: 'hv2', replicationName: 'hv2-repl', management: '198.18.1.2', replication: '198.19.1.2', keys: { userKey: 'ssh-ed25519 AAAA hvcluster@hv2', hostKey: 'ssh-ed25519 BBBB' } },
+    ]);
+    expect(lines).toEqual({ authorizedKeys: ['ssh-ed25519 AAAA hvcluster@hv2'], knownHosts: ['hv2,hv2-repl,198.18.1.2,198.19.1.2 ssh-ed25519 BBBB'] });
+  });
+});
+
+describe('DRBD resources', () => {
+  const files = `resource hvc-probe {\n\tdevice /dev/drbd0 minor 0;\n\ton hv1 {\n\t\taddress 198.19.1.1:7788;\n\t}\n}\nresource vm-web {\n\tdevice /dev/drbd2 minor 2;\n\ton hv1 { address 198.19.1.1:7790; }\n}\n`;
+  it('keeps the minor and port of an existing resource', () => {
+    expect(allocate('vm-web', parseResourceFiles(files), 7788)).toEqual({ minor: 2, port: 7790 });
+  });
+  it('gives a new resource the lowest free minor and its port', () => {
+    expect(allocate('vm-new', parseResourceFiles(files), 7788)).toEqual({ minor: 1, port: 7789 });
+  });
+  it('reads sync progress of DRBD 8.4 and 9', () => {
+    expect(syncPercent("\t[==>.................] sync'ed: 12.5% (900/1024)M")).toBe(12.5);
+    expect(syncPercent('  peer-disk:Inconsistent done:47.10')).toBe(47.1);
+    expect(syncPercent('cs:Connected')).toBeUndefined();
+  });
+  it('puts a probe on each pair of a three-node 8.4 cluster, one three-way probe on DRBD 9', () => {
+    expect(probeResources(['a', 'b'], [['a', 'b']])).toEqual([{ name: 'hvc-probe', holders: ['a', 'b'] }]);
+    expect(probeResources(['a', 'b', 'c'], [['a', 'b'], ['b', 'c'], ['c', 'a']]).map((p) => p.name)).toEqual(['hvc-probe1', 'hvc-probe2', 'hvc-probe3']);
+    expect(probeResources(['a', 'b', 'c'], [])).toEqual([{ name: 'hvc-probe', holders: ['a', 'b', 'c'] }]);
+  });
+});
