@@ -141,6 +141,8 @@ export const NODE_TEMPLATES: Record<string, string> = {
   'sysctl.conf.hbs': '/etc/sysctl.d/60-hvcluster.conf',
   'chrony.conf.hbs': '/etc/chrony/chrony.conf',
   'libvirt-qemu-migration.conf.hbs': 'settings merged into /etc/libvirt/qemu.conf',
+  'lvmlocal.conf.hbs': '/etc/lvm/lvmlocal.conf',
+  'modules-load.conf.hbs': '/etc/modules-load.d/hvcluster.conf',
 };
 
 /** Rendered from a DrbdResourceModel, identical on every node that holds the resource. */

@@ -41,3 +41,11 @@ describe.each(FIXTURES)('golden files of $id', (fixture) => {
     checkGolden(join(fixture.id, 'resources', `${name}.res`), env.render(RESOURCE_TEMPLATE, resource));
   });
 });
+
+describe('coverage', () => {
+  it('has a golden file for every template in templates/', async () => {
+    const { readdirSync } = await import('node:fs');
+    const templates = readdirSync(fileURLToPath(new URL('../../../templates/', import.meta.url))).filter((f) => f.endsWith('.hbs') && !f.startsWith('_'));
+    expect(templates.sort()).toEqual([...Object.keys(NODE_TEMPLATES), RESOURCE_TEMPLATE].sort());
+  });
+});
