@@ -17,9 +17,11 @@ function seconds(ms: number): string {
 export function lineReporter(stream: Writable, colours: Palette): EventSink {
   const lastProgress = new Map<string, number>();
   let width = 8;
+  let dryRun = false;
   return (event: EngineEvent) => {
     switch (event.type) {
       case 'run-started':
+        dryRun = event.dryRun;
         width = Math.max(...event.servers.map((s) => s.length), 4);
         stream.write(
           `${event.dryRun ? colours.yellow('Dry run') : colours.bold('Applying')} to ${event.cluster} (${event.servers.join(', ')}): ${event.steps.length} steps. Run ${event.runId}, log ${event.logFile}\n`,
@@ -28,7 +30,7 @@ export function lineReporter(stream: Writable, colours: Palette): EventSink {
       case 'step-finished': {
         const status =
           event.status === 'changed'
-            ? colours.yellow('changed  ')
+            ? colours.yellow(dryRun ? 'would do ' : 'changed  ')
             : event.status === 'failed'
               ? colours.red('FAILED   ')
               : event.status === 'skipped'
@@ -53,7 +55,9 @@ export function lineReporter(stream: Writable, colours: Palette): EventSink {
         break;
       case 'run-finished':
         stream.write(
-          `${event.ok ? colours.green('Done') : colours.red('Failed')}: ${event.changed} step(s) changed, ${event.unchanged} unchanged, ${event.failed} failed in ${seconds(event.durationMs)}. Log: ${event.logFile}\n`,
+          dryRun
+            ? `${event.ok ? colours.yellow('Dry run done') : colours.red('Dry run failed')}: ${event.changed} step(s) would change, ${event.unchanged} unchanged; nothing was changed. Log: ${event.logFile}\n`
+            : `${event.ok ? colours.green('Done') : colours.red('Failed')}: ${event.changed} step(s) changed, ${event.unchanged} unchanged, ${event.failed} failed in ${seconds(event.durationMs)}. Log: ${event.logFile}\n`,
         );
         break;
       default:

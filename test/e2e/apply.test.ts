@@ -1,0 +1,90 @@
+/**
+ * apply end to end on fresh lab VMs (real Debian 12, real DRBD 8.4 module, packages from the VMs'
+ * offline cache): dry run changes nothing, apply builds the cluster, a second apply changes nothing.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useLab } from '../helpers/lab.js';
+import { events, hvcluster } from '../helpers/hvcluster.js';
+import { writeLabSite } from '../lab/site.js';
+
+const MIN = 60_000;
+const lab = useLab({ name: 'apply2', nodes: 2, image: 'base' });
+
+/** What apply may change on a node, read straight from the VM. */
+async function nodeState(node: string) {
+  const r = await lab.ssh(
+    node,
+    'echo "interfaces=$(md5sum < /etc/network/interfaces | cut -c1-8)"; echo "vg=$(vgs --noheadings -o vg_name 2>/dev/null | tr -d " ")"; ' +
+      'echo "drbdutils=$(dpkg-query -W -f "\\${db:Status-Abbrev}" drbd-utils 2>/dev/null)"; echo "common=$(test -e /etc/drbd.d/global_common.conf && echo yes)"; ' +
+      'echo "key=$(test -e /root/.ssh/id_ed25519 && echo yes)"; echo "hosts=$(md5sum < /etc/hosts | cut -c1-8)"',
+  );
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe('hvcluster apply on a fresh two-node lab', () => {
+  let site = '';
+
+  it('lists every change in a dry run and makes none', { timeout: 10 * MIN }, async () => {
+    site = writeLabSite(lab.info);
+    const before = await Promise.all(['hv1', 'hv2'].map(nodeState));
+    const dry = await hvcluster(lab.info.name, ['apply', '-f', site, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const changes = events(dry.stdout).filter((e) => e.type === 'change');
+    expect(changes.every((e) => e.dryRun === true)).toBe(true);
+    for (const node of ['hv1', 'hv2']) {
+      const descriptions = changes.filter((e) => e.server === node).map((e) => String(e.description));
+      expect(descriptions).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^install .*drbd-utils/),
+          expect.stringMatching(/^reconfigure the network/),
+          expect.stringMatching(/^create volume group hvdata on \/dev\/disk\/by-id\/virtio-hvdata-apply2-/),
+        ]),
+      );
+    }
+    expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(before);
+  });
+
+  it('builds the cluster: bridge, replication link, DRBD Connected/UpToDate, libvirt, node trust', { timeout: 30 * MIN }, async () => {
+    const applied = await hvcluster(lab.info.name, ['apply', '-f', site, '--yes', '--json']);
+    expect(applied.code, `${applied.stderr}\n${applied.stdout.slice(-3000)}`).toBe(0);
+    const finished = events(applied.stdout).filter((e) => e.type === 'step-finished');
+    expect(finished.filter((e) => e.status === 'failed')).toEqual([]);
+
+    for (const node of lab.nodes) {
+      const peer = lab.nodes.find((n) => n.name !== node.name)!;
+      const r = await lab.ssh(
+        node.name,
+        `ip -o -4 addr show dev br0; ip -o link show dev ${node.management.nic}; ip -o -4 addr show dev ${node.replication.nic}; ` +
+          'drbdadm cstate hvc-probe; drbdadm dstate hvc-probe; drbdadm role hvc-probe; systemctl is-active libvirtd; ' +
+          `virsh -c qemu+ssh://${peer.name}-repl/system hostname`,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines[0]).toContain(`inet ${node.management.address}/${node.management.prefix}`);
+      expect(lines[1]).toContain('master br0');
+      expect(lines[2]).toContain(`inet ${node.replication.address}/${node.replication.prefix}`);
+      expect(lines.slice(3)).toEqual(['Connected', 'UpToDate/UpToDate', 'Secondary/Secondary', 'active', peer.name]);
+    }
+  });
+
+  it('changes nothing when applied a second time', { timeout: 10 * MIN }, async () => {
+    const again = await hvcluster(lab.info.name, ['apply', '-f', site, '--yes', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const all = events(again.stdout);
+    expect(all.filter((e) => e.type === 'change')).toEqual([]);
+    const finished = all.filter((e) => e.type === 'step-finished');
+    expect(finished.length).toBe(2 * 11);
+    expect(finished.every((e) => e.status === 'unchanged')).toBe(true);
+
+    // The run log names every command per server and holds no secret.
+    const logs = join(again.stateDir, 'hvcluster', 'logs');
+    const [log] = readdirSync(logs);
+    const text = readFileSync(join(logs, log!), 'utf8');
+    expect(text).toMatch(/\[hv1\] exec \(sudo\) \[inspect\]: sh -c/);
+    expect(text).toMatch(/\[hv2\] exec \(sudo\) \[packages\]: dpkg-query/);
+    expect(text).not.toContain('PRIVATE KEY');
+  });
+});

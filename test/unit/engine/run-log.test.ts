@@ -1,0 +1,34 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunLog } from '../../../installer/engine/run-log.js';
+import type { ServerConnection } from '../../../installer/ssh/types.js';
+
+/** A connection that answers every exec with fixed output (pure logic of the log, no server). */
+function echoConnection(stdout: string): ServerConnection {
+  return {
+    target: { name: 'hv1', host: '198.18.1.1', port: 22, user: 'root', identityFiles: [], jump: [] },
+    hostKeyFingerprint: 'SHA256:x',
+    counters: { handshakes: 1, channelOpens: 0, execs: 0, bytesUploaded: 0 },
+    exec: async () => ({ exitCode: 0, stdout, stderr: '', durationMs: 3 }),
+    upload: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+describe('the run log', () => {
+  it('keeps every command with its server, step and exit code, and replaces secrets with ***', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hv-log-')), 'run.log');
+    const log = new RunLog(path, ['s3cret-pw']);
+    const conn = log.wrap(echoConnection('token s3cret-pw here'));
+    await conn.exec("echo 's3cret-pw' | sudo -S true", { sudo: true, step: 'packages' });
+    await conn.upload('/etc/hosts', 'x', { mode: 0o644 });
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain("[hv1] exec (sudo) [packages]: echo '***' | sudo -S true");
+    expect(text).toContain('-> exit 0 in 3 ms');
+    expect(text).toContain('stdout: token *** here');
+    expect(text).toContain('[hv1] upload /etc/hosts (1 bytes, mode 644)');
+    expect(text).not.toContain('s3cret-pw');
+  });
+});
