@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { AnswerFileError, sortIssues, type AnswerIssue, type AnswerPath } from './issues.js';
@@ -73,8 +73,20 @@ export function checkAnswerText(
   // 1. YAML syntax.
   const issues: AnswerIssue[] = [];
   const errorLines = new Set<number>();
+  // An unclosed quote swallows the rest of the file: the parser reports it at the end of the file, and
+  // what follows the quote only echoes it. Reported once, where the quote opens.
+  const unclosed = docs.some((doc) => doc.errors.some(isUnclosedQuote)) ? unclosedQuote(text) : undefined;
   for (const doc of docs) {
     for (const e of doc.errors) {
+      if (unclosed && isUnclosedQuote(e)) {
+        const location = at(unclosed.offset);
+        if (errorLines.has(location.line)) continue;
+        errorLines.add(location.line);
+        const message = `the quoted string that starts here is never closed; expected a closing ${unclosed.quote} at the end of the value`;
+        issues.push({ severity: 'error', path: [], message, location });
+        continue;
+      }
+      if (unclosed && e.pos[0] >= unclosed.offset) continue;
       const location = at(e.pos[0]);
       if (errorLines.has(location.line)) continue; // one syntax error per line: the rest are its echoes
       errorLines.add(location.line);
@@ -184,6 +196,29 @@ function validParts(data: unknown): AnswerParts {
 // ---------------------------------------------------------------------------------------------
 // YAML errors
 
+function isUnclosedQuote(error: YAMLError): boolean {
+  return error.code === 'MISSING_CHAR' && /closing ["']quote/.test(error.message);
+}
+
+/** Characters the YAML lexer inserts in its token stream that are not in the text. */
+const LEXER_CONTROL = new Set(['\u0002', '\u0018', '\u001f', '\ufeff']);
+
+/** The last quoted scalar of `text` that is never closed: where it opens, and its quote character. */
+function unclosedQuote(text: string): { offset: number; quote: '"' | "'" } | undefined {
+  let offset = 0;
+  let found: { offset: number; quote: '"' | "'" } | undefined;
+  for (const token of new Lexer().lex(text)) {
+    if (token.length === 1 && LEXER_CONTROL.has(token) && text[offset] !== token) continue;
+    const quote = token[0];
+    if (quote === '"' || quote === "'") {
+      const closed = quote === '"' ? /^"(?:[^"\\]|\\[\s\S])*"$/.test(token) : /^'(?:[^']|'')*'$/.test(token);
+      if (!closed) found = { offset, quote };
+    }
+    offset += token.length;
+  }
+  return found;
+}
+
 function yamlErrorMessage(error: YAMLError, text: string): string {
   switch (error.code) {
     case 'DUPLICATE_KEY': {
@@ -247,7 +282,8 @@ function schemaIssues(issue: z.core.$ZodIssue, data: unknown, locate: Locate): A
   const scalar = value === null || typeof value !== 'object';
   const mayShow = !(isSecretPath(path) && typeof value === 'string'); // never echo what may be a secret
   if (!message.includes(', found ') && mayShow && (scalar || issue.code === 'invalid_type')) {
-    message += `, found ${describeValue(value)}`;
+    // "2222" or "true" in quotes is a string: say so, or `found "2222"` reads as if 2222 were refused.
+    message += quotedByMistake(value, path) ? `, found the string ${describeValue(value)}; write it without quotes` : `, found ${describeValue(value)}`;
   }
   return [{ severity: 'error', path, message, location: locate(path) }];
 }
@@ -299,6 +335,15 @@ function allKeyPaths(): Array<{ key: string; path: string }> {
   walk(unwrap(AnswersSchema), '');
   keyPathsCache = found;
   return found;
+}
+
+/** A string that the schema at `path` would accept as the number or boolean it spells (a quoted 2222 or true). */
+function quotedByMistake(value: unknown, path: AnswerPath): boolean {
+  if (typeof value !== 'string') return false;
+  const unquoted = /^-?\d+(?:\.\d+)?$/.test(value) ? Number(value) : value === 'true' ? true : value === 'false' ? false : undefined;
+  if (unquoted === undefined) return false;
+  const schema = schemaAt(path) as unknown as z.ZodType | undefined;
+  return schema?.safeParse(unquoted).success ?? false;
 }
 
 const SECRET_RE = /password|passphrase|secret/i;
@@ -427,6 +472,9 @@ function findOffset(doc: Document, path: AnswerPath, mode: 'value' | 'key' | 'pa
   }
   if (alias) return offsetOf(alias);
   if (mode === 'key' && keyNode) return offsetOf(keyNode);
+  // A block mapping starts on the line after its key, at its first key: a problem with the mapping as
+  // a whole (interface and bond both given, a mapping where a list belongs) is pointed at its own key.
+  if (mode === 'value' && keyNode && isMap(node) && !node.flow) return offsetOf(keyNode);
   return offsetOf(node);
 }
 

@@ -177,7 +177,7 @@ const ManagementSchema = z
     gateway: ipv4('198.18.1.1').optional().describe('Default gateway, inside the management subnet. Default: none (no default route).'),
     dns: z
       .array(ipv4('198.18.1.1'), { error: 'expected a list of IPv4 addresses, like [198.18.1.1, 198.18.1.2]' })
-      .max(3, { error: 'expected at most 3 name servers (the resolver uses only the first 3)' })
+      .max(3, { error: (issue) => `expected at most 3 name servers (the resolver uses only the first 3), found ${countOf(issue.input)}` })
       .default([])
       .describe("Name servers. Default: [] (the server's resolver configuration is left as it is)."),
   })
@@ -185,7 +185,7 @@ const ManagementSchema = z
     if (m.interface === undefined && m.bond === undefined) {
       ctx.addIssue({ code: 'custom', message: 'expected interface (one NIC, like ens3) or bond (several NICs); neither is given' });
     } else if (m.interface !== undefined && m.bond !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['bond'], message: 'expected interface or bond, not both' });
+      ctx.addIssue({ code: 'custom', path: ['bond'], message: 'expected interface (one NIC) or bond (several NICs), not both; remove one of them' });
     }
   }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
   .meta({ oneOf: [{ required: ['interface'] }, { required: ['bond'] }] })

@@ -1,8 +1,9 @@
 /**
  * The corpus of broken answer files: each with the exact messages a user sees, positions included.
  */
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fixture, issuesOf } from './helpers.js';
+import { fixture, fixturePath, issuesOf } from './helpers.js';
 
 const corpus: Record<string, string[]> = {
   'bad-ip.yaml': [
@@ -63,6 +64,121 @@ const corpus: Record<string, string[]> = {
     'site.yaml:17:46 spec.nodes[2].replication.address: 198.19.2.13/24 is not in the replication subnet 198.19.1.0/24 of spec.nodes[1]; expected all replication addresses in one subnet',
     'site.yaml:20:15 spec.drbd.protocol: expected C (synchronous replication, the only protocol DRBD allows for the dual-primary of a live migration), found "A"',
   ],
+  // One mistake per file from here on; each file says in its first line what is wrong with it.
+  'address-without-prefix.yaml': [
+    'site.yaml:11:18 spec.nodes[0].management.address: expected an IPv4 address with prefix, like 198.18.1.11/24, found "198.18.1.11"',
+  ],
+  'bond-and-interface.yaml': [
+    'site.yaml:21:9 spec.nodes[1].management.bond: expected interface (one NIC) or bond (several NICs), not both; remove one of them',
+  ],
+  'bond-mode.yaml': [
+    'site.yaml:10:62 spec.nodes[0].management.bond.mode: expected a bonding mode: active-backup, 802.3ad, balance-alb, balance-tlb, balance-rr, balance-xor, broadcast, found "lacp"',
+  ],
+  'bond-no-interfaces.yaml': [
+    'site.yaml:22:23 spec.nodes[1].management.bond.interfaces: expected a list of at least one interface name, like [eno1, eno2]',
+  ],
+  'bond-twice.yaml': ['site.yaml:12:36 spec.nodes[0].management.bond.interfaces[2]: interface eno1 is listed twice in the bond'],
+  'bridge-is-a-nic.yaml': [
+    'site.yaml:29:13 spec.network.bridge: bridge name ens3 is an interface of hv1, hv2; expected a name of its own, like br0',
+  ],
+  'cidr-prefix.yaml': [
+    'site.yaml:21:18 spec.nodes[1].management.address: expected an IPv4 address with prefix, like 198.18.1.11/24, found "198.18.1.12/33"',
+  ],
+  'disk-not-a-device.yaml': [
+    'site.yaml:17:15 spec.nodes[0].storage.disk: expected the path of a block device, like /dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R123456, found "sdb"',
+  ],
+  'drbd-base-port.yaml': ['site.yaml:29:15 spec.drbd.basePort: expected a TCP port from 1024 to 65000, found 778'],
+  'drbd-protocol.yaml': [
+    'site.yaml:29:15 spec.drbd.protocol: expected C (synchronous replication, the only protocol DRBD allows for the dual-primary of a live migration), found "B"',
+  ],
+  'duplicate-replication-address.yaml': [
+    'site.yaml:25:18 spec.nodes[1].replication.address: address 198.19.1.11 is already used by spec.nodes[0].replication.address; expected a different address for each node and network',
+  ],
+  'duplicate-ssh-endpoint.yaml': [
+    `site.yaml:20:23 spec.nodes[1].ssh.address: gw.example.com port 2201 is also how spec.nodes[0] is reached; expected each node's own SSH address`,
+  ],
+  'empty-section.yaml': ['site.yaml:23:7 spec.nodes[1].replication: expected a mapping with keys interface, address, found an empty value'],
+  'empty.yaml': ['site.yaml:1:1 the file is empty; expected an answer file starting with apiVersion: hvcluster/v1'],
+  'gateway-is-a-node.yaml': [
+    `site.yaml:22:18 spec.nodes[1].management.gateway: gateway 198.18.1.11 is the address of spec.nodes[0].management.address; expected the router's address`,
+  ],
+  'host-key-format.yaml': [
+    'site.yaml:10:18 spec.nodes[0].ssh.hostKey: expected a host key fingerprint as `ssh-keygen -lf` prints it, like SHA256:ZXCb4Zk6tgSoV3Q0sCxmJ+XpWW0Vw2xfKm8O1Q0mM3E, found "MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48"',
+  ],
+  'hypervisor-type.yaml': ['site.yaml:29:11 spec.hypervisor.type: expected kvm, found "xen"'],
+  'initial-sync-typo.yaml': ['site.yaml:29:18 spec.drbd.initialSync: expected skip-if-blank or full, found "skip_if_blank"'],
+  'inline-passphrase.yaml': [
+    `site.yaml:11:9 spec.nodes[0].ssh.passphrase: inline secrets are not accepted: remove 'passphrase' and write passphraseFrom: { env: VARIABLE_NAME } or passphraseFrom: { file: PATH } (the secret stays out of the answer file)`,
+  ],
+  'interface-name-too-long.yaml': [
+    `site.yaml:14:20 spec.nodes[0].replication.interface: expected a network interface name (at most 15 characters: letters, digits, '_', '.', '-'), like ens4, found "enp65s0f0-replication"`,
+  ],
+  'ipv6-address.yaml': [
+    'site.yaml:25:18 spec.nodes[1].replication.address: expected an IPv4 address with prefix, like 198.19.1.12/24, found "fd00:19::12/64"',
+  ],
+  'jump-malformed.yaml': [
+    'site.yaml:20:15 spec.nodes[1].ssh.jump: expected a jump host as [user@]host[:port], several separated by commas (like OpenSSH ProxyJump), like admin@bastion.example.com:22, found "ssh -J admin@bastion"',
+  ],
+  'management-subnets-differ.yaml': [
+    'site.yaml:21:18 spec.nodes[1].management.address: 198.18.2.12/24 is not in the management subnet 198.18.1.0/24 of spec.nodes[0]; expected all management addresses in one subnet',
+  ],
+  'metadata-name-uppercase.yaml': [
+    `site.yaml:5:9 metadata.name: expected a DNS label (lowercase letters, digits and '-', at most 63 characters), like acme-prod, found "AcmeProd"`,
+  ],
+  'mtu-too-big.yaml': ['site.yaml:29:21 spec.network.replicationMtu: expected an MTU from 576 to 9216, found 9500'],
+  'network-address.yaml': [
+    'site.yaml:15:18 spec.nodes[0].replication.address: 198.19.1.0/24 is the network address of 198.19.1.0/24; expected a host address inside the subnet',
+  ],
+  'node-name-not-hostname.yaml': [
+    "site.yaml:18:13 spec.nodes[1].name: expected a host name (letters, digits and '-', labels of at most 63 characters), the output of `uname -n` on that server, like hv1, found \"hv_2\"",
+  ],
+  'nodes-as-mapping.yaml': ['site.yaml:7:3 spec.nodes: expected a list of 2 or 3 nodes, found a mapping'],
+  'offline-but-online.yaml': [
+    'site.yaml:29:5 spec.packages.offline: offline is set but source is online; expected source: offline, or no offline block',
+  ],
+  'offline-path-missing.yaml': [
+    `site.yaml:30:14 spec.packages.offline.path: missing required key 'path', expected an absolute directory path, like /srv/hvcluster-debs`,
+  ],
+  'offline-without-path.yaml': [
+    'site.yaml:28:3 spec.packages: source is offline but offline.path is missing; expected offline: { path: /srv/hvcluster-debs }',
+  ],
+  'port-out-of-range.yaml': ['site.yaml:19:20 spec.nodes[1].ssh.port: expected a port number from 1 to 65535, found 70000'],
+  'port-string.yaml': [
+    'site.yaml:10:15 spec.nodes[0].ssh.port: expected a port number from 1 to 65535, found the string "2222"; write it without quotes',
+  ],
+  'replication-in-management-subnet.yaml': [
+    'site.yaml:15:18 spec.nodes[0].replication.address: replication subnet 198.18.1.0/24 overlaps the management subnet 198.18.1.0/24; expected a separate subnet for replication, like 198.19.1.0/24',
+    'site.yaml:25:18 spec.nodes[1].replication.address: replication subnet 198.18.1.0/24 overlaps the management subnet 198.18.1.0/24; expected a separate subnet for replication, like 198.19.1.0/24',
+  ],
+  'replication-on-management-nic.yaml': [
+    'site.yaml:24:20 spec.nodes[1].replication.interface: ens3 already carries the management network; expected a NIC of its own for replication',
+  ],
+  'secret-bad-env.yaml': [
+    'site.yaml:10:30 spec.nodes[0].ssh.passwordFrom.env: expected an environment variable name, like HVCLUSTER_SSH_PASSWORD',
+  ],
+  'secret-empty-ref.yaml': [
+    'site.yaml:20:23 spec.nodes[1].ssh.passwordFrom: expected one of env or file, like { env: HVCLUSTER_SSH_PASSWORD } or { file: ~/.config/hvcluster/hv1.password }',
+  ],
+  'secret-env-and-file.yaml': ['site.yaml:11:27 spec.nodes[0].ssh.sudoPasswordFrom: expected exactly one of env or file, not both'],
+  'ssh-user.yaml': ['site.yaml:19:20 spec.nodes[1].ssh.user: expected a user name, like root or debian, found "john doe"'],
+  'time-servers-not-list.yaml': [
+    'site.yaml:29:14 spec.time.servers: expected a list of NTP servers, like [ntp1.example.com, 198.18.1.1], found "ntp1.example.com ntp2.example.com"',
+  ],
+  'too-many-dns.yaml': [
+    'site.yaml:13:14 spec.nodes[0].management.dns: expected at most 3 name servers (the resolver uses only the first 3), found 4',
+  ],
+  'top-level-list.yaml': ['site.yaml:2:1 expected a mapping with apiVersion, kind, metadata and spec at the top level'],
+  'two-documents.yaml': [`site.yaml:28:1 found 2 YAML documents; expected one (remove the '---' separator and what follows it)`],
+  'unknown-top-level-key.yaml': [`site.yaml:4:1 metdata: unknown key 'metdata', did you mean 'metadata'?`],
+  'unterminated-quote.yaml': [
+    'site.yaml:12:18 the quoted string that starts here is never closed; expected a closing " at the end of the value',
+  ],
+  'volume-group-name.yaml': [
+    `site.yaml:29:18 spec.storage.volumeGroup: expected an LVM volume group name (letters, digits, '+', '_', '.', '-'), like hvdata, found "hv/data"`,
+  ],
+  'wipe-quoted.yaml': [
+    'site.yaml:28:15 spec.nodes[1].storage.wipe: expected true or false (true erases everything on the disk), found the string "true"; write it without quotes',
+  ],
 };
 
 describe('broken answer files', () => {
@@ -72,8 +188,15 @@ describe('broken answer files', () => {
     });
   }
 
+  it('asserts every file of test/fixtures/answers/broken, and there are at least 39', () => {
+    const files = readdirSync(fixturePath('broken')).filter((f) => f.endsWith('.yaml')).sort();
+    expect(Object.keys(corpus).sort()).toEqual(files);
+    expect(files.length).toBeGreaterThanOrEqual(39);
+  });
+
   it('never echoes an inline secret', () => {
     expect(issuesOf(fixture('broken/inline-password.yaml')).join('\n')).not.toContain('hunter2');
+    expect(issuesOf(fixture('broken/inline-passphrase.yaml')).join('\n')).not.toContain('correct-horse-battery');
   });
 });
 
@@ -104,6 +227,30 @@ describe('edge cases of the file itself', () => {
       "site.yaml:2:1 apiVersion: missing required key 'apiVersion', expected hvcluster/v1",
     ]);
     expect(issuesOf(two.replace('kind: Cluster', 'kind: cluster'))).toEqual(['site.yaml:3:7 kind: expected Cluster, found "cluster"']);
+  });
+
+  it('a number or a boolean in quotes is named a string, and only when unquoting it would do', () => {
+    const head = 'apiVersion: hvcluster/v1\nkind: Cluster\nmetadata: { name: a }\nspec:\n';
+    const drbd = (value: string) => issuesOf(`${two}  drbd: { syncRateMiB: ${value} }\n`);
+    expect(drbd('"100"')).toEqual([
+      'site.yaml:28:24 spec.drbd.syncRateMiB: expected auto or a resync rate in MiB/s from 1 to 10000, like 100, found the string "100"; write it without quotes',
+    ]);
+    expect(drbd('"20000"')).toEqual([
+      'site.yaml:28:24 spec.drbd.syncRateMiB: expected auto or a resync rate in MiB/s from 1 to 10000, like 100, found "20000"',
+    ]);
+    expect(issuesOf(`${head}  network: { replicationMtu: '9000' }\n  nodes: []\n`)).toEqual([
+      "site.yaml:5:30 spec.network.replicationMtu: expected an MTU from 576 to 9216, found the string \"9000\"; write it without quotes",
+      'site.yaml:6:10 spec.nodes: expected 2 or 3 nodes, found 0',
+    ]);
+  });
+
+  it('a quote never closed is reported once, where it opens, without the echoes of the rest of the file', () => {
+    expect(issuesOf("apiVersion: hvcluster/v1\nmetadata: { name: 'acme }\nkind: Cluster\n")).toEqual([
+      "site.yaml:2:19 the quoted string that starts here is never closed; expected a closing ' at the end of the value",
+    ]);
+    expect(issuesOf('apiVersion: "hvcluster/v1\nkind: Cluster\n')).toEqual([
+      'site.yaml:1:13 the quoted string that starts here is never closed; expected a closing " at the end of the value',
+    ]);
   });
 
   it('a duplicate key in a flow mapping', () => {

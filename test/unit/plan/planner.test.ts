@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { AnswerFileError, formatIssue } from '../../../installer/answers/issues.js';
+import type { Answers } from '../../../installer/answers/schema.js';
 import type { ServerFacts } from '../../../installer/facts/types.js';
 import { comparePlan } from '../../../installer/plan/diff.js';
 import { planCluster } from '../../../installer/plan/index.js';
-import { labFacts, loadSite } from './helpers.js';
+import { labFacts, labFactsEdited, loadSite } from './helpers.js';
 
-function plan(overrides: Parameters<typeof loadSite>[0] = {}, facts: ServerFacts[] = [labFacts(1), labFacts(2)]) {
+function plan(overrides: Parameters<typeof loadSite>[0] = {}, facts: ServerFacts[] = [labFacts(1), labFacts(2)], edit?: (answers: Answers) => void) {
   const loaded = loadSite(overrides);
+  edit?.(loaded.answers);
   return planCluster(loaded.answers, facts, { file: 'site.yaml', locate: (issue) => ({ ...issue, location: loaded.locate(issue.path) }) });
 }
 
-function planErrors(overrides: Parameters<typeof loadSite>[0], facts?: ServerFacts[]): string[] {
+function planErrors(overrides: Parameters<typeof loadSite>[0], facts?: ServerFacts[], edit?: (answers: Answers) => void): string[] {
   try {
-    plan(overrides, facts);
+    plan(overrides, facts, edit);
   } catch (error) {
     expect(error).toBeInstanceOf(AnswerFileError);
     return (error as AnswerFileError).issues.map(formatIssue);
@@ -72,6 +74,63 @@ describe('planning a two-node cluster from the lab servers facts', () => {
     expect(errors.join('\n')).toMatch(/storage\.disk: \/dev\/vda on hv2 is not blank: .*mounted at \//);
     // A mounted disk is refused even with wipe: true.
     expect(planErrors({ disk2: '/dev/vda', wipe2: true }).join('\n')).toContain('is mounted at /; hvcluster never erases a mounted disk');
+  });
+
+  it('names the management NIC a server lacks', () => {
+    expect(planErrors({ mgmt2: 'eno1' })).toEqual([
+      'site.yaml:12:32 spec.nodes[1].management.interface: no network interface eno1 on hv2; hv2 has: ens3, ens4',
+    ]);
+  });
+
+  it('refuses replication on the management NIC, even in answers that did not go through the loader', () => {
+    // The loader refuses it before any server is read (broken/replication-on-management-nic.yaml); answers built in code are checked here.
+    const errors = planErrors({}, undefined, (answers) => {
+      answers.spec.nodes[1]!.replication.interface = 'ens3';
+    });
+    expect(errors).toEqual([
+      'site.yaml:13:33 spec.nodes[1].replication.interface: ens3 is also the management interface; replication needs a NIC of its own',
+    ]);
+  });
+
+  it('refuses a replication NIC that is a bridge port', () => {
+    // hv2's ens4 as `ip -d -j link` shows a port of br9 (as veth0 of br0 in host-debian12-netns-bridge.txt).
+    const hv2 = labFactsEdited(2, [
+      '"ifname":"ens4","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"fq_codel",',
+      '"ifname":"ens4","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"fq_codel","master":"br9","linkinfo":{"info_slave_kind":"bridge"},',
+    ]);
+    expect(planErrors({}, [labFacts(1), hv2])).toEqual([
+      'site.yaml:13:33 spec.nodes[1].replication.interface: ens4 on hv2 is enslaved to bridge br9; give replication a NIC that nothing else uses',
+    ]);
+  });
+
+  it('refuses a data disk that is an LVM physical volume unless wipe: true, and then warns that it will be erased', () => {
+    // hv2's data disk after `pvcreate`: lsblk and wipefs both see LVM2_member.
+    const hv2 = labFactsEdited(
+      2,
+      ['"fstype": null', '"fstype": "LVM2_member"'],
+      [
+        /(@@hvc-cmd wipefs:vdb@@\n\{\n {3}"signatures": \[\n)\n/,
+        '$1      {\n         "device": "vdb",\n         "offset": "0x218",\n         "type": "LVM2_member",\n         "uuid": "Xq3v2c-9pLk-Wd0e-Hn4R-a1Zb-8TfQ-Ue7mKc",\n         "label": null\n      }\n',
+      ],
+    );
+    expect(planErrors({}, [labFacts(1), hv2])).toEqual([
+      'site.yaml:14:24 spec.nodes[1].storage.disk: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank: signature LVM2_member; choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost)',
+    ]);
+    const result = plan({ wipe2: true }, [labFacts(1), hv2]);
+    expect(result.warnings.map(formatIssue)).toEqual([
+      'site.yaml:14:68 spec.nodes[1].storage.wipe: warning: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank (signature LVM2_member) and WILL BE ERASED because wipe: true',
+    ]);
+    expect(result.nodes[1]!.volumeGroup).toEqual({ name: 'hvdata', disk: '/dev/disk/by-id/virtio-hvdata-demo-2', wipe: true });
+  });
+
+  it('refuses a node without a DRBD kernel module', () => {
+    const hv2 = labFactsEdited(2, [
+      /@@hvc-cmd modinfo@@\n[\s\S]*?@@hvc-rc modinfo 0@@/,
+      '@@hvc-cmd modinfo@@\n\n@@hvc-err@@ modinfo: ERROR: Module drbd not found.\n@@hvc-rc modinfo 1@@',
+    ]);
+    expect(planErrors({}, [labFacts(1), hv2])).toEqual([
+      "site.yaml:11:13 spec.nodes[1].name: no DRBD kernel module on hv2 (modinfo drbd found none: modinfo drbd: exit 1: modinfo: ERROR: Module drbd not found.); install a kernel that ships it (Debian's linux-image-amd64 does) or the DRBD 9 module",
+    ]);
   });
 
   it('refuses nodes with different DRBD major versions', () => {
