@@ -143,7 +143,9 @@ spec:
     source: online
     # With source: offline, the local source, required then:
     # offline:
-    #   # A directory of .deb files or an apt repository (with a Packages index).
+    #   # A directory ON EACH SERVER holding the .deb files to install (as filled by
+    #   # \`apt-get install --download-only\`); apt installs from it with --no-download, so the
+    #   # server's package lists must match those files.
     #   path: /srv/hvcluster-debs
 
   # Time synchronization (chrony). The whole block is optional.

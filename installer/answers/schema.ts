@@ -294,7 +294,7 @@ export const PackagesSchema = z
     offline: z
       .strictObject({
         path: text('expected an absolute directory path, like /srv/hvcluster-debs', /^\/\S*$/).describe(
-          'Directory holding .deb files or an apt repository (with a Packages index).',
+          'A directory on each server holding the .deb files to install (as `apt-get install --download-only` fills /var/cache/apt/archives); apt installs from it without downloading, so the package lists on the server must match.',
         ),
       })
       .optional()
