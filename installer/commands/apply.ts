@@ -117,7 +117,8 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     let worst: ExitCode = EXIT.ok;
     for (const { server, step, error } of result.errors) {
       const hint = error instanceof HvError ? error.hint : undefined;
-      if (!(error instanceof InterruptedError)) reporter.error(`${server}: step "${step}" failed: ${error instanceof Error ? error.message : String(error)}`, hint);
+      const message = error instanceof Error ? error.message : String(error);
+      if (!(error instanceof InterruptedError)) reporter.error(message.startsWith(`${server}: `) ? message : `${server}: step "${step}" failed: ${message}`, hint);
       worst = Math.max(worst, exitCodeOf(error)) as ExitCode;
     }
     reporter.error(`apply stopped; the full transcript is in ${log.path}`);

@@ -7,6 +7,7 @@ import { timeSyncFact } from './defs/timesync.js';
 import { packagesFact } from './defs/packages.js';
 import { drbdFact } from './defs/drbd.js';
 import { libvirtFact } from './defs/libvirt.js';
+import { lvmFact } from './defs/lvm.js';
 
 /** Every fact, keyed by its ServerFacts field, in the order the script runs them (clock first). */
 export const FACTS: { [K in FactName]: FactDefinition<FactValue<K>> } = {
@@ -25,6 +26,7 @@ export const FACTS: { [K in FactName]: FactDefinition<FactValue<K>> } = {
   packages: packagesFact,
   drbd: drbdFact,
   libvirt: libvirtFact,
+  lvm: lvmFact,
 };
 
 export const FACT_NAMES = Object.keys(FACTS) as FactName[];

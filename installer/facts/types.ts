@@ -269,6 +269,12 @@ export interface DrbdFacts {
   minors: DrbdMinorFacts[];
 }
 
+export interface LvmFacts {
+  /** Physical volumes with the volume group they belong to (null: a PV in no group). */
+  physicalVolumes: { device: string; volumeGroup: string | null; sizeBytes: number | null; freeBytes: number | null }[];
+  volumeGroups: { name: string; sizeBytes: number | null; freeBytes: number | null }[];
+}
+
 export interface LibvirtFacts {
   /** `virsh --version`, null when libvirt-clients is missing. */
   virshVersion: string | null;
@@ -313,6 +319,7 @@ export interface ServerFacts {
   packages: Fact<PackageFacts[]>;
   drbd: Fact<DrbdFacts>;
   libvirt: Fact<LibvirtFacts>;
+  lvm: Fact<LvmFacts>;
   session: Fact<SessionFacts>;
   /** Raw text of each section, by fact name (for --verbose and bug reports). */
   raw: Record<string, string>;

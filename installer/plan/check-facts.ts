@@ -4,12 +4,26 @@
  */
 import type { AnswerIssue, AnswerPath } from '../answers/issues.js';
 import type { Answers, NodeAnswers } from '../answers/schema.js';
-import { factValue, type Disk, type ServerFacts } from '../facts/types.js';
+import { factValue, type Disk, type LvmFacts, type ServerFacts } from '../facts/types.js';
 
 /** Data disks whose sizes differ by more than this share are flagged: the smaller one limits every mirror. */
 export const DISK_SIZE_TOLERANCE = 0.1;
 
 export const SUPPORTED_OS = [{ id: 'debian', versionId: '12' }] as const;
+
+/**
+ * The disk already is a physical volume of this cluster's volume group (a previous apply), with
+ * nothing else on it: no partition table, no mount, only logical volumes stacked on it.
+ */
+export function holdsVolumeGroup(disk: Disk, volumeGroup: string, lvm: LvmFacts | null): boolean {
+  const pv = lvm?.physicalVolumes.find((p) => p.device === disk.path);
+  return (
+    pv?.volumeGroup === volumeGroup &&
+    disk.partitionTable === null &&
+    disk.mountpoints.length === 0 &&
+    disk.children.every((child) => child.type === 'lvm')
+  );
+}
 
 export function findDisk(disks: Disk[], path: string): Disk | undefined {
   return disks.find((disk) => disk.path === path || disk.byIdPaths.includes(path));
@@ -27,7 +41,7 @@ function managementInterfaces(node: NodeAnswers): string[] {
 /**
  * Checks one node's answers against its facts. `index` is the node's position in spec.nodes.
  */
-export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFacts): AnswerIssue[] {
+export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFacts, volumeGroup = 'hvdata'): AnswerIssue[] {
   const issues: AnswerIssue[] = [];
   const at = (...path: (string | number)[]): AnswerPath => ['spec', 'nodes', index, ...path];
   const error = (path: AnswerPath, message: string) => issues.push({ severity: 'error', path, message });
@@ -87,7 +101,7 @@ export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFa
     if (!disk) {
       const candidates = disks.filter((d) => d.type === 'disk').map((d) => d.byIdPaths[0] ?? d.path);
       error(at('storage', 'disk'), `no disk ${node.storage.disk} on ${node.name}; it has: ${candidates.join(', ') || 'no disks'}`);
-    } else if (!disk.verdict.blank) {
+    } else if (!disk.verdict.blank && !holdsVolumeGroup(disk, volumeGroup, facts.lvm ? factValue(facts.lvm) : null)) {
       const reasons = disk.verdict.reasons.join('; ');
       if (node.storage.wipe) {
         warning(at('storage', 'wipe'), `${node.storage.disk} on ${node.name} is not blank (${reasons}) and WILL BE ERASED because wipe: true`);

@@ -89,7 +89,7 @@ export function planCluster(
   const nodes = answers.spec.nodes;
   const locate = options.locate ?? ((issue: AnswerIssue) => issue);
   const cluster = checkClusterFacts(answers, facts);
-  const issues = [...nodes.flatMap((node, i) => checkNodeFacts(node, i, facts[i]!)), ...cluster.issues].map(locate);
+  const issues = [...nodes.flatMap((node, i) => checkNodeFacts(node, i, facts[i]!, answers.spec.storage.volumeGroup)), ...cluster.issues].map(locate);
   if (issues.some((issue) => issue.severity === 'error')) {
     const file = options.file ?? 'site.yaml';
     throw new AnswerFileError(file, issues, {

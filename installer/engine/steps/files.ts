@@ -5,7 +5,8 @@ import type { StepKind } from './step.js';
 
 /** What a changed file asks for, by the `notify` names of the plan. */
 const HANDLERS: Record<string, { description: string; command: string }> = {
-  sysctl: { description: 'apply kernel settings', command: 'sysctl -q -p /etc/sysctl.d/60-hvcluster.conf' },
+  // systemd-sysctl (unlike sysctl -p) honours the "-" prefix of keys that may not exist.
+  sysctl: { description: 'apply kernel settings', command: '/lib/systemd/systemd-sysctl /etc/sysctl.d/60-hvcluster.conf' },
   chrony: { description: 'restart chrony', command: 'systemctl restart chrony' },
   libvirtd: { description: 'restart libvirtd', command: 'if systemctl is-active -q libvirtd; then systemctl restart libvirtd; fi' },
   drbd: { description: 'apply DRBD configuration to running resources', command: 'if [ -n "$(drbdadm sh-resources 2>/dev/null)" ]; then drbdadm adjust all; fi' },

@@ -180,3 +180,14 @@ describe('comparing the plan with the servers', () => {
     expect(second.change).toBe('unchanged');
   });
 });
+
+describe('a data disk that already carries the cluster volume group', () => {
+  it('is accepted (a second apply), while a physical volume of another group is refused', () => {
+    const pvOf = (vg: string) =>
+      labFactsEdited(2, [/$/, `\n@@hvc-fact lvm@@\n@@hvc-cmd pvs@@\n{"report":[{"pv":[{"pv_name":"/dev/vdb","vg_name":"${vg}","pv_size":"1069547520B","pv_free":"1052770304B"}]}]}\n@@hvc-rc pvs 0@@\n\n@@hvc-end lvm 0@@\n`], ['"fstype": null', '"fstype": "LVM2_member"']);
+    const ours = pvOf('hvdata');
+    expect(ours.lvm.ok && ours.lvm.value.physicalVolumes).toEqual([{ device: '/dev/vdb', volumeGroup: 'hvdata', sizeBytes: 1069547520, freeBytes: 1052770304 }]);
+    expect(() => plan({}, [labFacts(1), ours])).not.toThrow();
+    expect(planErrors({}, [labFacts(1), pvOf('backup')]).join('\n')).toContain('/dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank');
+  });
+});
