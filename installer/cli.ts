@@ -10,6 +10,7 @@ import { runInspect } from './commands/inspect.js';
 import { runPlan } from './commands/plan.js';
 import { runInit } from './commands/init.js';
 import { runApply } from './commands/apply.js';
+import { runVerify } from './commands/verify.js';
 import { reportSshStats } from './ssh/stats.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -80,6 +81,20 @@ export function buildProgram(streams: Streams): Command {
       .option('--json', 'print the engine events as JSON lines on stdout'),
   ).action(async (options) => {
     process.exitCode = await runApply(options, streams);
+  });
+
+  withConnectionOptions(
+    program
+      .command('verify')
+      .description('health checks of the cluster (read-only): SSH, names, clocks, replication link and MTU, DRBD, LVM, libvirt, CPUs, migration paths, N+1 memory; exit 0 healthy, 1 errors, 2 could not run')
+      .option('--json', 'print the results as JSON on stdout')
+      .option('--junit <file>', 'write the results as JUnit XML (one testcase per check and server)')
+      .option('--report <file.md>', 'write a Markdown hand-over report: layout, versions, every check, migration figures')
+      .option('--migration-test', 'also live-migrate a test guest between every pair of nodes (creates and removes its own guest and volume)')
+      .addOption(new Option('--ignore <CODE>', "report this check's errors as warnings (repeatable)").argParser(collect).default([]))
+      .option('--problems-only', 'list only the checks that did not pass (text output)'),
+  ).action(async (options) => {
+    process.exitCode = await runVerify(options, streams);
   });
 
   return program;

@@ -18,7 +18,9 @@ export const SUPPORTED_OS = [{ id: 'debian', versionId: '12' }] as const;
 export function holdsVolumeGroup(disk: Disk, volumeGroup: string, lvm: LvmFacts | null): boolean {
   const pv = lvm?.physicalVolumes.find((p) => p.device === disk.path);
   return (
-    pv?.volumeGroup === volumeGroup &&
+    // Ours, or in no group at all (an apply interrupted between pvcreate and vgcreate).
+    pv !== undefined &&
+    (pv.volumeGroup === volumeGroup || (pv.volumeGroup === null && disk.children.length === 0)) &&
     disk.partitionTable === null &&
     disk.mountpoints.length === 0 &&
     disk.children.every((child) => child.type === 'lvm')

@@ -56,6 +56,13 @@ export const storageStep: StepKind = {
       throw new StepRefusedError(ctx.server, ctx.step, `${disk} (${state.device}) belongs to another volume group, ${state.volumeGroup}; nothing was changed`, 'choose another disk in the answer file');
     }
     const inUse = [...state.signatures.map((s) => `signature ${s}`), ...state.children.map((c) => `holds ${c}`)];
+    const orphanPv = state.children.length === 0 && state.signatures.length === 1 && state.signatures[0] === 'LVM2_member';
+    if (orphanPv) {
+      // An LVM physical volume in no volume group holds no data: what an apply interrupted between
+      // pvcreate and vgcreate leaves behind.
+      await ctx.mutate(`create volume group ${vg} on ${disk} (already an unused LVM physical volume)`, `vgcreate -q ${shellQuote(vg)} ${shellQuote(state.device)}`);
+      return;
+    }
     if (inUse.length > 0) {
       if (wipe !== true) {
         throw new StepRefusedError(

@@ -1,0 +1,53 @@
+/** Helpers shared by the check functions. */
+import type { ProbeCommand } from '../probes.js';
+import { checkDefinition, type CheckCode } from '../codes.js';
+import type { CheckResult, CheckStatus, NodeObservation, ReachableNode, VerifyInput } from '../types.js';
+
+export interface ResultOptions {
+  servers?: string[];
+  subject?: string;
+  fix?: string;
+  data?: Record<string, unknown>;
+}
+
+export function result(code: CheckCode, status: CheckStatus, server: string, found: string, options: ResultOptions = {}): CheckResult {
+  const def = checkDefinition(code);
+  return {
+    code,
+    title: def.title,
+    status,
+    server,
+    servers: options.servers ?? [server],
+    ...(options.subject !== undefined ? { subject: options.subject } : {}),
+    found,
+    ...(status !== 'pass' && options.fix ? { fix: options.fix } : {}),
+    ...(options.data ? { data: options.data } : {}),
+  };
+}
+
+export const reachable = (input: VerifyInput): ReachableNode[] => input.nodes.filter((n): n is ReachableNode => n.reachable);
+
+export function probe(node: ReachableNode, label: string): ProbeCommand | undefined {
+  return node.probes.commands[label];
+}
+
+/** The first meaningful line of a failed command, for messages. */
+export function why(cmd: ProbeCommand | undefined, what: string): string {
+  if (!cmd) return `${what}: not run`;
+  const line = [...cmd.stderr.split('\n'), ...cmd.stdout.split('\n')].map((l) => l.trim()).find((l) => l !== '');
+  return cmd.problem ?? (line ? `${what}: ${line}` : `${what}: exit ${cmd.exitCode}`);
+}
+
+export function nodeAnswers(input: VerifyInput, name: string) {
+  return input.answers.spec.nodes.find((n) => n.name === name)!;
+}
+
+export function isReachable(node: NodeObservation): node is ReachableNode {
+  return node.reachable;
+}
+
+export const bare = (cidr: string) => cidr.split('/')[0]!;
+
+export function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(bytes >= 10 * 1024 ** 3 ? 0 : 1)} GiB`;
+}

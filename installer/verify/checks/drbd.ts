@@ -1,0 +1,324 @@
+/** DRBD: module, versions, utilities, and every resource on every node that holds it. */
+import { probe, reachable, result, why } from './common.js';
+import {
+  parseEvents2Statistics,
+  parseGuests,
+  parseProcDrbdFull,
+  parseResourceConfigs,
+  splitConfigFiles,
+  type DrbdResourceConfig,
+  type Events2Resource,
+  type GuestInfo,
+} from '../parse.js';
+import { CLUSTER, type CheckResult, type ReachableNode, type VerifyInput } from '../types.js';
+
+const major = (v: string | null | undefined) => (v ? Number(v.split('.')[0]) : null);
+
+export function drbdModuleChecks(input: VerifyInput): CheckResult[] {
+  const out: CheckResult[] = [];
+  const nodes = reachable(input);
+  for (const node of nodes) {
+    const d = node.facts.drbd;
+    if (!d.ok) {
+      out.push(result('DRBD_MODULE', 'error', node.name, `could not read the DRBD state: ${d.reason}`, { fix: 'check `cat /proc/drbd` and `modinfo drbd` on the node' }));
+      out.push(result('DRBD_UTILS', 'skipped', node.name, 'the DRBD state could not be read'));
+      continue;
+    }
+    const v = d.value;
+    if (v.loadedVersion === null) {
+      out.push(
+        result('DRBD_MODULE', 'error', node.name, `the DRBD module is not loaded (no /proc/drbd)${v.moduleVersion ? `; modinfo offers ${v.moduleVersion}` : ''}`, {
+          fix: 'run `hvcluster apply` (it loads drbd and lists it in /etc/modules-load.d) or `modprobe drbd`',
+        }),
+      );
+    } else {
+      const helper = probe(node, 'helper');
+      const helperPath = helper?.exitCode === 0 ? helper.stdout.trim() : null;
+      if (helperPath !== null && !/(^|\/)drbdadm$/.test(helperPath)) {
+        out.push(
+          result('DRBD_MODULE', 'error', node.name, `DRBD ${v.loadedVersion} loaded, but its usermode helper is ${helperPath}: no fence-peer or split-brain handler runs`, {
+            fix: 'set the module parameter usermode_helper=/sbin/drbdadm (/etc/modprobe.d) and reload the module',
+          }),
+        );
+      } else out.push(result('DRBD_MODULE', 'pass', node.name, `DRBD ${v.loadedVersion} loaded${helperPath ? `, helper ${helperPath}` : ''}`, { data: { version: v.loadedVersion } }));
+    }
+
+    if (v.utilsVersion === null) {
+      out.push(result('DRBD_UTILS', 'error', node.name, 'drbd-utils is not installed (no drbdadm)', { fix: 'run `hvcluster apply` or `apt-get install drbd-utils`' }));
+    } else if (v.loadedVersion && major(v.loadedVersion) === 9 && (major(v.utilsVersion) ?? 0) < 9) {
+      out.push(result('DRBD_UTILS', 'error', node.name, `drbd-utils ${v.utilsVersion} cannot drive the DRBD 9 module ${v.loadedVersion}`, { fix: 'install drbd-utils 9.x' }));
+    } else if (v.loadedVersion && v.utilsKernelVersion && v.utilsKernelVersion !== v.loadedVersion) {
+      out.push(
+        result('DRBD_UTILS', 'warning', node.name, `drbd-utils ${v.utilsVersion} sees kernel module ${v.utilsKernelVersion}, /proc/drbd says ${v.loadedVersion}`, {
+          fix: 'reload the module or reboot so the loaded module is the installed one',
+        }),
+      );
+    } else {
+      out.push(result('DRBD_UTILS', 'pass', node.name, `drbd-utils ${v.utilsVersion}${v.loadedVersion ? ` drives module ${v.loadedVersion}` : ''}`, { data: { utils: v.utilsVersion } }));
+    }
+  }
+
+  const versions = nodes.map((n) => ({ name: n.name, version: n.facts.drbd.ok ? n.facts.drbd.value.loadedVersion : null })).filter((x) => x.version !== null);
+  if (versions.length >= 2) {
+    const servers = versions.map((x) => x.name);
+    const distinct = new Set(versions.map((x) => x.version));
+    const list = versions.map((x) => `${x.name} ${x.version}`).join(', ');
+    if (distinct.size === 1) out.push(result('DRBD_VERSION', 'pass', CLUSTER, `DRBD ${versions[0]!.version} on ${servers.join(', ')}`, { servers }));
+    else {
+      const majors = new Set(versions.map((x) => major(x.version)));
+      out.push(
+        result('DRBD_VERSION', majors.size > 1 ? 'error' : 'warning', CLUSTER, `the loaded DRBD modules differ: ${list}`, {
+          servers,
+          fix: majors.size > 1 ? 'DRBD 8.4 and 9 do not replicate with each other: load the same major version on every node' : 'run the same kernel (and DRBD module) on every node',
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+interface NodeDrbd {
+  node: ReachableNode;
+  configs: DrbdResourceConfig[];
+  files: Map<string, string>;
+  running: Events2Resource[];
+  oosByMinor: Map<number, number>;
+  guests: GuestInfo[];
+}
+
+function nodeDrbd(node: ReachableNode): NodeDrbd {
+  const conf = probe(node, 'conf');
+  const files = conf?.exitCode === 0 ? splitConfigFiles(conf.stdout) : new Map<string, string>();
+  const events = probe(node, 'events2');
+  let running: Events2Resource[] = events?.exitCode === 0 ? parseEvents2Statistics(events.stdout) : [];
+  const proc = probe(node, 'proc');
+  const procParsed = proc?.exitCode === 0 ? parseProcDrbdFull(proc.stdout) : { version: null, minors: [] };
+  const configs = parseResourceConfigs(files);
+  if (running.length === 0 && procParsed.minors.length > 0 && events?.exitCode !== 0) {
+    // Fallback: /proc/drbd's minors, named through the configuration.
+    running = procParsed.minors
+      .filter((m) => m.cs !== 'Unconfigured')
+      .map((m) => {
+        const cfg = configs.find((c) => c.minor === m.minor);
+        const [role, peerRole] = (m.ro ?? '').split('/');
+        const [disk, peerDisk] = (m.ds ?? '').split('/');
+        const cs = m.cs ?? null;
+        return {
+          name: cfg?.name ?? `minor ${m.minor}`,
+          role: role ?? null,
+          suspended: null,
+          writeOrdering: null,
+          devices: [{ volume: 0, minor: m.minor, disk: disk ?? null, sizeKiB: null, blocked: null }],
+          connections: [
+            {
+              peer: cfg?.hosts.find((h) => h.name !== node.name)?.name ?? 'peer',
+              connection: cs === 'Connected' || cs?.startsWith('Sync') || cs?.startsWith('PausedSync') ? 'Connected' : cs,
+              role: peerRole ?? null,
+              congested: null,
+              peerDevices: [{ volume: 0, replication: cs === 'Connected' ? 'Established' : cs, peerDisk: peerDisk ?? null, resyncSuspended: null, outOfSyncKiB: m.oosKiB }],
+            },
+          ],
+        };
+      });
+  }
+  // 8.4 names its single connection `peer` (conn-name:peer): give it the peer's name from the configuration.
+  running = running.map((r) => {
+    const peers = configs.find((c) => c.name === r.name)?.hosts.map((h) => h.name).filter((h) => h !== node.name) ?? [];
+    if (peers.length === 1 && r.connections.length === 1 && !peers.includes(r.connections[0]!.peer)) {
+      return { ...r, connections: [{ ...r.connections[0]!, peer: peers[0]! }] };
+    }
+    return r;
+  });
+  const doms = probe(node, 'doms');
+  return {
+    node,
+    configs,
+    files,
+    running,
+    oosByMinor: new Map(procParsed.minors.filter((m) => m.oosKiB !== null).map((m) => [m.minor, m.oosKiB!])),
+    guests: doms ? parseGuests(doms.stdout) : [],
+  };
+}
+
+const SYNCING = /^(Sync|PausedSync|Verify)/;
+
+export function drbdResourceChecks(input: VerifyInput): CheckResult[] {
+  const out: CheckResult[] = [];
+  const all = reachable(input).map(nodeDrbd);
+  const byNode = new Map(all.map((x) => [x.node.name, x]));
+
+  for (const { node, configs, running, oosByMinor, guests, files } of all) {
+    if (!node.facts.drbd.ok || node.facts.drbd.value.loadedVersion === null) continue;
+    const conf = probe(node, 'conf');
+    if (conf && conf.exitCode !== 0) {
+      out.push(result('DRBD_CONFIG', 'error', node.name, `could not read /etc/drbd.d: ${why(conf, 'cat')}`, { fix: 'check the files in /etc/drbd.d' }));
+    }
+    const mine = configs.filter((c) => c.hosts.some((h) => h.name === node.name));
+    const names = [...new Set([...mine.map((c) => c.name), ...running.map((r) => r.name)])].sort();
+    if (names.length === 0) {
+      out.push(
+        result('DRBD_CONFIG', 'warning', node.name, 'no DRBD resource is configured or running on this node', {
+          fix: 'run `hvcluster apply`: it creates the replication probe resource hvc-probe',
+        }),
+      );
+      continue;
+    }
+    for (const name of names) {
+      const cfg = mine.find((c) => c.name === name);
+      const live = running.find((r) => r.name === name);
+      const holders = cfg ? cfg.hosts.map((h) => h.name) : [node.name, ...(live?.connections.map((c) => c.peer) ?? [])];
+      const servers = [node.name, ...holders.filter((h) => h !== node.name)];
+      const opts = { servers, subject: name };
+
+      // Configuration: configured = running, and the same file on every reachable holder.
+      const configProblems: string[] = [];
+      if (!cfg) configProblems.push(`runs but is not in /etc/drbd.d (or not for ${node.name})`);
+      if (!live) configProblems.push('is configured but not up');
+      if (cfg) {
+        for (const peer of holders.filter((h) => h !== node.name)) {
+          const other = byNode.get(peer)?.configs.find((c) => c.name === name);
+          if (byNode.has(peer) && !other) configProblems.push(`is not configured on ${peer}`);
+          else if (other && other.text !== cfg.text) configProblems.push(`${cfg.file} differs from ${peer}'s`);
+        }
+      }
+      out.push(
+        configProblems.length === 0
+          ? result('DRBD_CONFIG', 'pass', node.name, `${name} configured (${cfg!.file}), up, same file on ${holders.join(', ')}`, opts)
+          : result('DRBD_CONFIG', 'error', node.name, `${name} ${configProblems.join('; ')}`, {
+              ...opts,
+              fix: !live && cfg ? `run \`drbdadm up ${name}\` on ${node.name}` : 'copy the resource file from the node that holds the right one (or run `hvcluster apply`), then `drbdadm adjust RES`',
+            }),
+      );
+      if (!live) continue;
+
+      // Connection and replication, per peer.
+      const peers = holders.filter((h) => h !== node.name);
+      const connectionIssues: string[] = [];
+      const states: string[] = [];
+      for (const peer of peers) {
+        const c = live.connections.find((x) => x.peer === peer) ?? (live.connections.length === 1 && peers.length === 1 ? live.connections[0] : undefined);
+        if (!c) {
+          connectionIssues.push(`no connection to ${peer} (StandAlone)`);
+          states.push(`${peer}: none`);
+          continue;
+        }
+        const repl = c.peerDevices.map((p) => p.replication ?? '?');
+        states.push(`${peer}: ${c.connection}/${repl.join(',') || '-'}`);
+        if (c.connection !== 'Connected') connectionIssues.push(`${c.connection ?? 'unknown'} to ${peer}`);
+        else if (c.peerDevices.some((p) => p.replication !== 'Established' && !SYNCING.test(p.replication ?? ''))) {
+          connectionIssues.push(`connected to ${peer} but replication ${repl.join(',')}`);
+        }
+      }
+      if (live.suspended && live.suspended !== 'no') connectionIssues.push(`I/O suspended (${live.suspended}): guest I/O is frozen`);
+      out.push(
+        connectionIssues.length === 0
+          ? result('DRBD_CONNECTED', 'pass', node.name, `${name} connected, replicating (${states.join('; ')})`, opts)
+          : result('DRBD_CONNECTED', 'error', node.name, `${name}: ${connectionIssues.join('; ')}`, {
+              ...opts,
+              fix: `check the replication link, then \`drbdadm connect ${name}\` on the node that is StandAlone; after a split brain choose the survivor first (\`drbdadm connect --discard-my-data ${name}\` on the other)`,
+              data: { states },
+            }),
+      );
+
+      // Roles.
+      const minors = live.devices.map((d) => d.minor).filter((m): m is number => m !== null);
+      const usedBy = guests.filter((g) => g.disks.some((d) => minors.some((m) => d === `/dev/drbd${m}`) || d.includes(`/drbd/by-res/${name}`)));
+      const peerPrimaries = live.connections.filter((c) => c.role === 'Primary').map((c) => c.peer);
+      if (live.role === 'Primary' && peerPrimaries.length > 0) {
+        const migrating = guests.some((g) => g.jobType !== null && g.jobType !== 'None' && usedBy.includes(g));
+        out.push(
+          result('DRBD_ROLES', migrating ? 'warning' : 'error', node.name, `${name} is Primary on ${node.name} and on ${peerPrimaries.join(', ')}${migrating ? ' (a migration of its guest is running)' : ' outside a migration'}`, {
+            ...opts,
+            fix: migrating ? 'rerun verify when the migration has finished' : `stop the guest on the node that must not run it, then \`drbdadm secondary ${name}\` there`,
+          }),
+        );
+      } else if (live.role === 'Primary' && usedBy.length === 0) {
+        out.push(
+          result('DRBD_ROLES', 'warning', node.name, `${name} is Primary on ${node.name} but no running guest uses it`, {
+            ...opts,
+            fix: `\`drbdadm secondary ${name}\` on ${node.name} unless something else is meant to use the device`,
+          }),
+        );
+      } else {
+        const peerRoles = live.connections.map((c) => `${c.peer} ${c.role ?? 'Unknown'}`).join(', ');
+        out.push(result('DRBD_ROLES', 'pass', node.name, `${name}: ${live.role ?? 'Unknown'} here${peerRoles ? `, ${peerRoles}` : ''}${usedBy.length ? ` (guest ${usedBy.map((g) => g.name).join(', ')})` : ''}`, opts));
+      }
+
+      // Disks.
+      const local = live.devices.map((d) => d.disk ?? 'unknown');
+      const peerDisks = live.connections.flatMap((c) => c.peerDevices.map((p) => ({ peer: c.peer, disk: p.peerDisk ?? 'DUnknown', repl: p.replication ?? '' })));
+      const syncing = live.connections.some((c) => c.peerDevices.some((p) => SYNCING.test(p.replication ?? '')));
+      const bad = [...local.filter((d) => d !== 'UpToDate').map((d) => `local ${d}`), ...peerDisks.filter((p) => p.disk !== 'UpToDate').map((p) => `${p.peer} ${p.disk}`)];
+      const diskText = `local ${local.join(',')}; ${peerDisks.map((p) => `${p.peer} ${p.disk}`).join(', ') || 'no peer'}`;
+      if (bad.length === 0 && peerDisks.length > 0) out.push(result('DRBD_DISK', 'pass', node.name, `${name}: ${diskText}`, opts));
+      else {
+        const onlySync = syncing && bad.every((b) => /Inconsistent|UpToDate/.test(b));
+        out.push(
+          result('DRBD_DISK', onlySync ? 'warning' : 'error', node.name, `${name}: ${diskText}${onlySync ? ' (resync running)' : ''}`, {
+            ...opts,
+            fix: onlySync ? 'wait for the resync to finish (`cat /proc/drbd`)' : 'reconnect the resource (DRBD_CONNECTED); a Diskless or Failed disk needs `drbdadm attach` after checking the backing volume',
+          }),
+        );
+      }
+
+      // Out of sync.
+      const oos = live.connections.flatMap((c) => c.peerDevices.map((p) => p.outOfSyncKiB)).filter((x): x is number => x !== null);
+      const fromProc = minors.map((m) => oosByMinor.get(m)).filter((x): x is number => x !== undefined);
+      const values = oos.length > 0 ? oos : fromProc;
+      const total = values.reduce((a, b) => a + b, 0);
+      const connected = connectionIssues.length === 0;
+      if (values.length === 0) out.push(result('DRBD_OUT_OF_SYNC', 'skipped', node.name, `${name}: no out-of-sync figure (no statistics)`, opts));
+      else if (!connected && total > 0)
+        out.push(
+          result('DRBD_OUT_OF_SYNC', 'warning', node.name, `${name}: ${total} KiB to resync once connected`, {
+            ...opts,
+            data: { outOfSyncKiB: total },
+            fix: 'reconnect the resource (see DRBD_CONNECTED); the resync starts by itself',
+          }),
+        );
+      else
+        out.push(
+          result('DRBD_OUT_OF_SYNC', total === 0 ? 'pass' : 'warning', node.name, `${name}: ${total} KiB out of sync`, {
+            ...opts,
+            data: { outOfSyncKiB: total },
+            fix: syncing ? 'a resync is running: rerun verify when it has finished' : `blocks marked out of sync resync after \`drbdadm disconnect ${name}; drbdadm connect ${name}\``,
+          }),
+        );
+    }
+  }
+
+  // global_common.conf: the same on every node.
+  const commons = all
+    .map((x) => ({ name: x.node.name, text: x.files.get('/etc/drbd.d/global_common.conf') }))
+    .filter((x): x is { name: string; text: string } => x.text !== undefined);
+  if (commons.length >= 2) {
+    const servers = commons.map((c) => c.name);
+    const same = commons.every((c) => c.text === commons[0]!.text);
+    out.push(
+      same
+        ? result('DRBD_CONFIG', 'pass', CLUSTER, `/etc/drbd.d/global_common.conf is the same on ${servers.join(', ')}`, { servers, subject: 'global_common.conf' })
+        : result('DRBD_CONFIG', 'error', CLUSTER, '/etc/drbd.d/global_common.conf differs between nodes', {
+            servers,
+            subject: 'global_common.conf',
+            fix: 'run `hvcluster apply` to write the same common settings everywhere, then `drbdadm adjust all`',
+          }),
+    );
+  }
+  return out;
+}
+
+export function splitBrainChecks(input: VerifyInput): CheckResult[] {
+  return reachable(input)
+    .filter((n) => n.facts.drbd.ok && n.facts.drbd.value.loadedVersion !== null)
+    .map((node) => {
+      const sb = probe(node, 'splitbrain');
+      const lines = (sb?.stdout ?? '').split('\n').filter((l) => /split-brain/i.test(l));
+      if (!sb || sb.exitCode !== 0) return result('DRBD_SPLIT_BRAIN', 'skipped', node.name, `could not read the kernel log: ${why(sb, 'journalctl')}`);
+      if (lines.length === 0) return result('DRBD_SPLIT_BRAIN', 'pass', node.name, "no split brain in this boot's kernel log");
+      const resources = [...new Set(lines.map((l) => /drbd (\S+?):/.exec(l)?.[1]).filter(Boolean))];
+      return result('DRBD_SPLIT_BRAIN', 'error', node.name, `split brain detected${resources.length ? ` on ${resources.join(', ')}` : ''}: ${lines[lines.length - 1]!.trim()}`, {
+        fix: 'choose the node whose data survives; on the other run `drbdadm secondary RES; drbdadm connect --discard-my-data RES`, then `drbdadm connect RES` on the survivor (DRBD user guide, "Manual split brain recovery")',
+        data: { lines },
+      });
+    });
+}

@@ -1,0 +1,57 @@
+/**
+ * The catalogue of verify checks: stable codes (never renamed: monitoring and CI match on them),
+ * titles, the severity of a failure, and what each reads. The README's table is this list.
+ * Anchors: /work/shared/VERIFY-CATALOGUE.md (Ganeti, Proxmox, crmsh, libvirt).
+ */
+
+export type Severity = 'error' | 'warning';
+
+export interface CheckDefinition {
+  code: string;
+  title: string;
+  /** The severity of a failure (some checks also report the milder one, e.g. a resync in progress). */
+  severity: Severity;
+  /** per node, per pair of nodes (from each node to each peer), per DRBD resource and node, or once for the cluster. */
+  scope: 'node' | 'pair' | 'resource' | 'cluster';
+  /** What is read and the rule, one line (README). */
+  rule: string;
+}
+
+const defs = [
+  { code: 'SSH_REACHABLE', title: 'SSH reachability', severity: 'error', scope: 'node', rule: 'connect, authenticate, sudo and run the read-only script; unreachable = verify could not run (exit 2)' },
+  { code: 'SSH_HOST_KEY', title: 'SSH host key', severity: 'error', scope: 'node', rule: 'the host key matches the pinned fingerprint or known_hosts (a new or changed key is never accepted)' },
+  { code: 'HOSTNAME', title: 'Node name', severity: 'error', scope: 'node', rule: '`uname -n` equals the node name of the answer file (DRBD matches its `on` sections against it)' },
+  { code: 'HOSTS_RESOLVE', title: 'Name resolution', severity: 'error', scope: 'node', rule: 'every NODE and NODE-repl resolves (getent) to its planned management / replication address; no 127.0.1.1 line for the own name' },
+  { code: 'HOSTS_CONSISTENT', title: '/etc/hosts consistent', severity: 'warning', scope: 'cluster', rule: "the cluster's lines of /etc/hosts are the same on all nodes" },
+  { code: 'CLOCK_SKEW', title: 'Clock skew', severity: 'error', scope: 'pair', rule: 'clock difference between two nodes, bounded by the round-trip: warning > 0.5 s, error > 5 s (a migrated guest\'s clock jumps by it)' },
+  { code: 'TIME_SYNC', title: 'Time synchronization', severity: 'error', scope: 'node', rule: 'a time service (chrony, ntpsec, openntpd, systemd-timesyncd) is active: error if none; warning if it is not synchronized' },
+  { code: 'REPL_NIC', title: 'Replication NIC', severity: 'error', scope: 'node', rule: 'the replication NIC exists, is up with carrier, holds the replication address, and its MTU equals network.replicationMtu' },
+  { code: 'REPL_LINK', title: 'Replication link', severity: 'error', scope: 'pair', rule: '`ping -I OWN_REPL PEER_REPL` answers (3 probes); warning on partial loss' },
+  { code: 'REPL_MTU', title: 'Replication MTU end to end', severity: 'error', scope: 'pair', rule: '`ping -M do -s $((MTU-28)) -c 1 -W 1 PEER_REPL`: a full-size frame crosses unfragmented' },
+  { code: 'REPL_LATENCY', title: 'Replication latency', severity: 'warning', scope: 'pair', rule: 'minimum round-trip time of the link probe: warning > 2 ms (protocol C waits one round trip per write)' },
+  { code: 'DRBD_MODULE', title: 'DRBD module', severity: 'error', scope: 'node', rule: 'the DRBD kernel module is loaded (/proc/drbd) and its usermode helper is drbdadm' },
+  { code: 'DRBD_VERSION', title: 'DRBD version on all nodes', severity: 'error', scope: 'cluster', rule: 'the loaded module version is the same on all nodes: error if the major differs (8.4 vs 9), warning otherwise' },
+  { code: 'DRBD_UTILS', title: 'drbd-utils and module compatible', severity: 'error', scope: 'node', rule: 'drbd-utils is installed, drives the loaded module (utils 9.x for 8.4 and 9; 8.4 utils only for 8.4) and sees the loaded version' },
+  { code: 'DRBD_CONFIG', title: 'DRBD configuration', severity: 'error', scope: 'resource', rule: 'each configured resource is up and each running one configured; its file (and global_common.conf) is identical on the nodes holding it' },
+  { code: 'DRBD_CONNECTED', title: 'DRBD connected', severity: 'error', scope: 'resource', rule: 'connection Connected and replication Established (8.4: cs:Connected); I/O not suspended' },
+  { code: 'DRBD_ROLES', title: 'DRBD roles', severity: 'error', scope: 'resource', rule: 'never two Primaries outside a migration (error); Primary with no guest running on it (warning)' },
+  { code: 'DRBD_DISK', title: 'DRBD disks UpToDate', severity: 'error', scope: 'resource', rule: 'local and peer disk UpToDate; warning while a resync runs (Inconsistent with SyncSource/SyncTarget)' },
+  { code: 'DRBD_OUT_OF_SYNC', title: 'DRBD out of sync', severity: 'warning', scope: 'resource', rule: 'out-of-sync KiB is 0 (events2 --statistics, /proc/drbd oos:)' },
+  { code: 'DRBD_SPLIT_BRAIN', title: 'No DRBD split brain', severity: 'error', scope: 'node', rule: "no 'Split-Brain detected' in this boot's kernel log" },
+  { code: 'LVM_VG', title: 'Volume group', severity: 'error', scope: 'node', rule: 'storage.volumeGroup exists, is not partial; its size and free space are reported' },
+  { code: 'DRBD_HOLDERS', title: 'Nothing stacked on DRBD', severity: 'error', scope: 'node', rule: 'no holder (LVM, multipath, md) on /dev/drbd* nor on their backing volumes other than DRBD; no PV on a DRBD device or guest volume visible to the host' },
+  { code: 'LIBVIRTD', title: 'libvirt daemon', severity: 'error', scope: 'node', rule: 'libvirtd is active (or socket-activated) and `virsh -c qemu:///system list` answers' },
+  { code: 'KVM_DEVICE', title: '/dev/kvm', severity: 'warning', scope: 'node', rule: '/dev/kvm exists (without it guests run emulated, very slowly)' },
+  { code: 'CPU_COMPAT', title: 'CPU compatible for migration', severity: 'error', scope: 'pair', rule: 'same CPU vendor (error); same model and flags (warning: guests need a CPU model both offer)' },
+  { code: 'MIGRATION_CONNECT', title: 'Migration connectivity', severity: 'error', scope: 'pair', rule: '`virsh -c qemu+ssh://PEER-repl/system hostname` from each node answers the peer\'s name' },
+  { code: 'MIGRATION_TEST', title: 'Live migration test', severity: 'error', scope: 'pair', rule: 'only with --migration-test: a test guest live-migrates there and back on every pair, its data intact, nothing left behind; warning if QEMU reports a downtime above 1 s' },
+  { code: 'MEMORY_HEADROOM', title: 'Memory headroom (N+1)', severity: 'error', scope: 'node', rule: "if this node fails, the survivors' available memory holds its running guests: error if not, warning within 10 %" },
+] as const satisfies readonly CheckDefinition[];
+
+export type CheckCode = (typeof defs)[number]['code'];
+export const CHECKS: readonly CheckDefinition[] = defs;
+export const CHECK_BY_CODE: ReadonlyMap<string, CheckDefinition> = new Map(CHECKS.map((c) => [c.code, c]));
+
+export function checkDefinition(code: CheckCode): CheckDefinition {
+  return CHECK_BY_CODE.get(code)!;
+}

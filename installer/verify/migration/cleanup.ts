@@ -1,0 +1,138 @@
+/**
+ * Removing everything the migration test creates, on every node: the test domain, the DRBD
+ * resource (never left Primary, let alone two Primaries), its .res file, its LV and the guest's
+ * files. Idempotent: it runs before the test (a killed run's leftovers) and after it, failed or not.
+ */
+import type { StepContext } from '../../engine/context.js';
+import { shellQuote } from '../../ssh/quote.js';
+import { GUEST_FILES, GUEST_NAME, TEST_RESOURCE } from './guest.js';
+import { mutateUntil } from './remote.js';
+
+export interface NodeLeftovers {
+  domain: 'running' | 'defined' | null;
+  /** The resource is known to the kernel (drbdsetup). */
+  resourceUp: boolean;
+  role: string | null;
+  resFile: boolean;
+  lv: boolean;
+  files: string[];
+}
+
+const RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
+
+/** One read of everything the test could have left on a node. */
+export function leftoversScript(vg: string): string {
+  const d = shellQuote(GUEST_NAME);
+  const r = shellQuote(TEST_RESOURCE);
+  const files = Object.values(GUEST_FILES).map(shellQuote).join(' ');
+  return [
+    `echo "domain=$(virsh domstate ${d} 2>/dev/null | head -n1)"`,
+    `echo "up=$(drbdsetup show ${r} >/dev/null 2>&1 && echo yes || echo no)"`,
+    `echo "role=$(drbdadm role ${r} 2>/dev/null || true)"`,
+    `echo "resfile=$(test -e ${RES_FILE} && echo yes || echo no)"`,
+    `echo "lv=$(lvs --noheadings -o lv_name ${shellQuote(`${vg}/${TEST_RESOURCE}`)} >/dev/null 2>&1 && echo yes || echo no)"`,
+    `for f in ${files}; do [ -e "$f" ] && echo "file=$f"; done`,
+    'true',
+  ].join('; ');
+}
+
+export function parseLeftovers(text: string): NodeLeftovers {
+  const get = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+  const state = get('domain');
+  return {
+    domain: state === '' ? null : state === 'running' || state === 'paused' || state === 'in shutdown' ? 'running' : 'defined',
+    resourceUp: get('up') === 'yes',
+    role: get('role') === '' ? null : get('role'),
+    resFile: get('resfile') === 'yes',
+    lv: get('lv') === 'yes',
+    files: [...text.matchAll(/^file=(.*)$/gm)].map((m) => m[1]!),
+  };
+}
+
+/** Human descriptions of what is left, for the report. Pure. */
+export function describeLeftovers(l: NodeLeftovers): string[] {
+  return [
+    ...(l.domain ? [`test domain ${GUEST_NAME} (${l.domain})`] : []),
+    ...(l.resourceUp ? [`DRBD resource ${TEST_RESOURCE} up${l.role ? ` (${l.role})` : ''}`] : []),
+    ...(l.role?.startsWith('Primary') ? [`${TEST_RESOURCE} is Primary`] : []),
+    ...(l.resFile ? [RES_FILE] : []),
+    ...(l.lv ? [`logical volume ${TEST_RESOURCE}`] : []),
+    ...l.files,
+  ];
+}
+
+export async function readLeftovers(ctx: StepContext): Promise<NodeLeftovers> {
+  const r = await ctx.read(leftoversScript(ctx.run.answers.spec.storage.volumeGroup), { allowFailure: true, timeoutMs: 60_000 });
+  return parseLeftovers(r.stdout);
+}
+
+/**
+ * Cleans every node. Domains go first everywhere (nothing holds the DRBD devices any more), then the
+ * resources, then files and LVs. Never throws for one node's failure: what is left is reported.
+ */
+export async function cleanupMigrationTest(ctxs: StepContext[]): Promise<{ actions: { server: string; description: string }[]; leftovers: { server: string; what: string }[] }> {
+  const actions: { server: string; description: string }[] = [];
+  const errors: { server: string; what: string }[] = [];
+  const d = shellQuote(GUEST_NAME);
+  const r = shellQuote(TEST_RESOURCE);
+  const act = async (ctx: StepContext, description: string, command: string) => {
+    actions.push({ server: ctx.server, description });
+    try {
+      await ctx.mutate(description, command, { timeoutMs: 120_000 });
+    } catch (error) {
+      errors.push({ server: ctx.server, what: `${description} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+    }
+  };
+  const states = new Map<string, NodeLeftovers>();
+  await Promise.all(ctxs.map(async (ctx) => states.set(ctx.server, await readLeftovers(ctx).catch(() => parseLeftovers('')))));
+
+  // 1. The test domain, on every node.
+  await Promise.all(
+    ctxs.map(async (ctx) => {
+      const state = states.get(ctx.server)!;
+      if (state.domain === 'running') await act(ctx, `stop the test guest ${GUEST_NAME}`, `virsh destroy ${d}`);
+      if (state.domain !== null) await act(ctx, `remove the test guest's definition ${GUEST_NAME}`, `virsh undefine ${d} || ! virsh domstate ${d} >/dev/null 2>&1`);
+    }),
+  );
+  // 2. The resource: Secondary everywhere first, then down (down demotes too, but a failed demote is worth its own message).
+  await Promise.all(
+    ctxs.map(async (ctx) => {
+      const state = states.get(ctx.server)!;
+      if (state.role?.startsWith('Primary')) {
+        actions.push({ server: ctx.server, description: `demote ${TEST_RESOURCE} to Secondary` });
+        await mutateUntil(ctx, `demote ${TEST_RESOURCE} to Secondary`, `drbdadm secondary ${r}`, 30_000).catch((error: Error) =>
+          errors.push({ server: ctx.server, what: `demote ${TEST_RESOURCE} failed: ${error.message.split('\n')[0]}` }),
+        );
+      }
+    }),
+  );
+  await Promise.all(
+    ctxs.map(async (ctx) => {
+      const state = states.get(ctx.server)!;
+      if (state.resourceUp) await act(ctx, `take the DRBD resource ${TEST_RESOURCE} down`, `drbdadm down ${r} 2>/dev/null || drbdsetup down ${r}`);
+    }),
+  );
+  // 3. Config, volume, files.
+  await Promise.all(
+    ctxs.map(async (ctx) => {
+      const state = states.get(ctx.server)!;
+      const vg = ctx.run.answers.spec.storage.volumeGroup;
+      if (state.resFile) await act(ctx, `remove ${RES_FILE}`, `rm -f ${RES_FILE}`);
+      if (state.lv) await act(ctx, `remove the logical volume ${vg}/${TEST_RESOURCE}`, `lvremove -f -y ${shellQuote(`${vg}/${TEST_RESOURCE}`)}`);
+      if (state.files.length > 0) await act(ctx, `remove the test guest's files (${state.files.join(', ')})`, `rm -f ${state.files.map(shellQuote).join(' ')}`);
+    }),
+  );
+
+  // 4. What is left, read again.
+  const leftovers: { server: string; what: string }[] = [...errors];
+  await Promise.all(
+    ctxs.map(async (ctx) => {
+      try {
+        for (const what of describeLeftovers(await readLeftovers(ctx))) leftovers.push({ server: ctx.server, what });
+      } catch (error) {
+        leftovers.push({ server: ctx.server, what: `could not check: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+      }
+    }),
+  );
+  return { actions, leftovers };
+}

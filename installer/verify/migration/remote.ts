@@ -1,0 +1,32 @@
+/** Small remote helpers of the migration test; every mutation still goes through the guard. */
+import type { StepContext } from '../../engine/context.js';
+import { waitFor } from '../../engine/steps/step.js';
+import type { ExecResult } from '../../ssh/types.js';
+
+/**
+ * A mutation that may need a few tries (e.g. `drbdadm secondary` while QEMU is still closing the
+ * device): recorded once by the guard, retried until it exits 0 or the deadline passes.
+ */
+export async function mutateUntil(ctx: StepContext, description: string, command: string, timeoutMs: number): Promise<void> {
+  await ctx.change(description, async () => {
+    let last: ExecResult | undefined;
+    try {
+      await waitFor(
+        description,
+        async () => {
+          last = await ctx.conn.exec(command, { sudo: true, step: ctx.step, allowFailure: true, timeoutMs: Math.max(timeoutMs, 10_000) });
+          return last.exitCode === 0 ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 300 },
+      );
+    } catch (error) {
+      const stderr = last?.stderr.trim().split('\n').slice(0, 3).join(' / ');
+      throw new Error(`${ctx.server}: ${description}: ${error instanceof Error ? error.message : String(error)}${stderr ? `; last error: ${stderr}` : ''}`);
+    }
+  });
+}
+
+/** The first line of an error, for reports. */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}

@@ -1,0 +1,379 @@
+/**
+ * The live-migration proof. Per round (one replicated test volume on the nodes that hold it):
+ * create the volume, start the test guest on its home node, have the guest write test data, then
+ * migrate it to every other holder and back; for each migration open dual-primary, promote the
+ * target, `virsh migrate --live --p2p --undefinesource --persistent` over the replication network,
+ * demote the source and close dual-primary again in a `finally`, while the installer's process
+ * polls the guest over HTTP. Then stop the guest, check the data on the DRBD device, clean up.
+ * Clean-up runs before the test too (a killed run's leftovers) and always after it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RunInfo } from '../../engine/context.js';
+import { StepContext } from '../../engine/context.js';
+import { ensureFiles } from '../../engine/files.js';
+import { Guard } from '../../engine/guard.js';
+import { missingPackages, aptInstallCommand, APT_TIMEOUT_MS } from '../../engine/steps/packages.js';
+import { waitFor } from '../../engine/steps/step.js';
+import { createReplicatedVolume, resourceFile } from '../../engine/volumes.js';
+import type { ServerFacts } from '../../facts/types.js';
+import type { DrbdResourceModel } from '../../plan/model.js';
+import type { ClusterPlan } from '../../plan/types.js';
+import { shellQuote } from '../../ssh/quote.js';
+import { cleanupMigrationTest } from './cleanup.js';
+import {
+  GUEST_FILES,
+  GUEST_NAME,
+  TEST_RESOURCE,
+  buildGuestScript,
+  defaultGuestAddress,
+  domainXml,
+  guestMac,
+  inSubnet,
+  parseBootId,
+  parseCidr,
+  parseMd5,
+} from './guest.js';
+import { HttpProbe, httpGet, parseJobInfo } from './probe.js';
+import { firstLine, mutateUntil } from './remote.js';
+import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
+
+const STEP = 'migration-test';
+export const FAIL_AT_ENV = 'HVCLUSTER_MIGRATION_FAIL_AT';
+
+/** A failure injected on purpose (option failAt or env HVCLUSTER_MIGRATION_FAIL_AT), to test the clean-up. */
+export class InjectedFailure extends Error {
+  constructor(readonly phase: MigrationPhase) {
+    super(`failure injected after phase "${phase}" (${FAIL_AT_ENV})`);
+  }
+}
+
+/** The rounds of the test: one volume per DRBD pair on three 8.4 nodes (every pair both ways), else one on all holders. Pure. */
+export function migrationRounds(plan: Pick<ClusterPlan, 'nodes' | 'drbdPairs'>): { holders: string[]; home: string }[] {
+  if (plan.drbdPairs.length > 0) return plan.drbdPairs.map(([a, b]) => ({ holders: [a, b], home: a }));
+  const nodes = plan.nodes.map((n) => n.name);
+  return [{ holders: nodes, home: nodes[0]! }];
+}
+
+/** The migrations of a round: to every other holder and back home. Pure. */
+export function migrationLegs(round: { holders: string[]; home: string }): { from: string; to: string }[] {
+  return round.holders.filter((h) => h !== round.home).flatMap((other) => [
+    { from: round.home, to: other },
+    { from: other, to: round.home },
+  ]);
+}
+
+function failAtOf(options: MigrationTestOptions): MigrationPhase | undefined {
+  const value = options.failAt ?? process.env[FAIL_AT_ENV];
+  if (value === undefined || value === '') return undefined;
+  if (!(MIGRATION_PHASES as readonly string[]).includes(value)) throw new Error(`${FAIL_AT_ENV}=${value}: expected one of ${MIGRATION_PHASES.join(', ')}`);
+  return value as MigrationPhase;
+}
+
+export async function runMigrationTest(options: MigrationTestOptions): Promise<MigrationReport> {
+  const started = Date.now();
+  const emit = options.emit ?? (() => undefined);
+  const failAt = failAtOf(options);
+  const { answers, plan } = options;
+  const memoryMiB = options.guestMemoryMiB ?? 96;
+  const settleMs = options.settleMs ?? 10_000;
+  const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
+  const guest = parseCidr(guestCidr);
+
+  const info: RunInfo = {
+    runId: options.runId ?? new Date(started).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
+    dryRun: false,
+    answers,
+    plan,
+    guard: new Guard(false, emit),
+    emit,
+    shared: new Map(),
+    backupRoot: '/var/backups/hvcluster',
+    reconnect: () => Promise.reject(new Error('the migration test does not reconnect')),
+  };
+  const ctxs = plan.nodes.map((node, i) => {
+    const connection = options.connections.get(node.name);
+    if (!connection) throw new Error(`no connection to ${node.name}`);
+    return new StepContext(info, STEP, node, options.facts?.[i] ?? ({} as ServerFacts), connection);
+  });
+  const byName = new Map(ctxs.map((c) => [c.server, c]));
+  const node = (name: string) => byName.get(name)!;
+
+  const report: MigrationReport = {
+    ok: false,
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    guest: { name: GUEST_NAME, address: guestCidr, memoryMiB, kernel: null },
+    rounds: [],
+    migrations: [],
+    dataIntactOnDisk: null,
+    cleanup: { ok: false, actions: [], leftovers: [] },
+  };
+  let phase: string = 'start';
+  const reached = (p: MigrationPhase, text: string, server?: string) => {
+    phase = p;
+    emit({ type: 'migration-phase', phase: p, text, ...(server ? { server } : {}) });
+    if (failAt === p) throw new InjectedFailure(p);
+  };
+
+  try {
+    // 0. Leftovers of a killed run, then the address must be free.
+    phase = 'cleanup-before';
+    const before = await cleanupMigrationTest(ctxs);
+    report.cleanup.actions.push(...before.actions);
+    if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier migration test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
+    reached('cleanup-before', before.actions.length > 0 ? `removed leftovers of an earlier run (${before.actions.length} actions)` : 'nothing left from earlier runs');
+    await checkGuestAddress(ctxs, guest.address, guestCidr);
+
+    // 1. Guest kernel and initramfs on every node (each node's own kernel: the target needs the files too).
+    phase = 'guest-files';
+    const kernels = await Promise.all(ctxs.map((ctx) => buildGuestFiles(ctx, guest)));
+    report.guest.kernel = kernels[0]!;
+    if (new Set(kernels).size > 1) emit({ type: 'log', step: STEP, level: 'warn', text: `the nodes run different kernels (${[...new Set(kernels)].join(', ')}); the guest boots the home node's` });
+    reached('guest-files', `test guest built on every node (kernel ${kernels[0]})`);
+
+    for (const round of migrationRounds(plan)) {
+      report.rounds.push({ resource: TEST_RESOURCE, ...round });
+      await runRound(round);
+      if (report.rounds.length < migrationRounds(plan).length) {
+        const between = await cleanupMigrationTest(ctxs);
+        report.cleanup.actions.push(...between.actions);
+        if (between.leftovers.length > 0) throw new Error(`clean-up between rounds left: ${between.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
+      }
+    }
+  } catch (error) {
+    report.error = { phase, message: firstLine(error) };
+    emit({ type: 'log', step: STEP, level: 'warn', text: `migration test failed in phase ${phase}: ${firstLine(error)}` });
+  } finally {
+    emit({ type: 'migration-phase', phase: 'cleanup-after', text: 'removing the test guest, its DRBD resource and volume from every node' });
+    try {
+      const after = await cleanupMigrationTest(ctxs);
+      report.cleanup.actions.push(...after.actions);
+      report.cleanup.leftovers = after.leftovers;
+    } catch (error) {
+      report.cleanup.leftovers.push({ server: '*', what: `clean-up failed: ${firstLine(error)}` });
+    }
+    report.cleanup.ok = report.cleanup.leftovers.length === 0;
+    report.durationMs = Date.now() - started;
+    report.ok =
+      report.error === undefined &&
+      report.cleanup.ok &&
+      report.migrations.length > 0 &&
+      report.migrations.every((m) => m.ok && m.dataIntact === true) &&
+      report.dataIntactOnDisk === true;
+  }
+  return report;
+
+  // ---------------------------------------------------------------------------------------------
+
+  async function runRound(round: { holders: string[]; home: string }): Promise<void> {
+    const holders = round.holders.map(node);
+    const home = node(round.home);
+    phase = 'volume-created';
+    const model = await createReplicatedVolume(holders, { name: TEST_RESOURCE, sizeMiB: options.volumeSizeMiB ?? 32, skipInitialSync: false });
+    reached('volume-created', `replicated test volume ${TEST_RESOURCE} (${model.device}) on ${round.holders.join(', ')}`);
+
+    // Start the guest on its home node.
+    phase = 'guest-started';
+    await home.mutate(`make ${TEST_RESOURCE} Primary on ${home.server} for the test guest`, `drbdadm primary ${shellQuote(TEST_RESOURCE)}`);
+    const xml = domainXml({ name: GUEST_NAME, memoryMiB, device: model.device, bridge: answers.spec.network.bridge, mac: guestMac(guest.address) });
+    await home.change(`define the test guest ${GUEST_NAME}`, async () => {
+      await home.conn.upload(GUEST_FILES.xml, xml, { mode: 0o600, sudo: true });
+      await home.conn.exec(`virsh define ${shellQuote(GUEST_FILES.xml)}`, { sudo: true, step: STEP });
+    });
+    await home.mutate(`start the test guest ${GUEST_NAME}`, `virsh start ${shellQuote(GUEST_NAME)}`);
+    const bootId = await waitForGuest(home, guest.address);
+    reached('guest-started', `test guest up on ${home.server} at ${guest.address} (boot ${bootId})`, home.server);
+
+    // Data written by the guest to its disk before any migration.
+    phase = 'data-written';
+    const written = parseMd5(await httpGet(guest.address, '/cgi-bin/write', 60_000));
+    if (written === null) throw new Error('the test guest could not write its test data to /dev/vda');
+    reached('data-written', `the guest wrote 4 MiB of test data to its disk (md5 ${written})`, home.server);
+
+    for (const leg of migrationLegs(round)) {
+      await migrate(leg.from, leg.to, model, bootId, written, round.holders);
+    }
+
+    // The data on the disk itself, read on the final primary after the guest has stopped.
+    await home.mutate(`stop the test guest ${GUEST_NAME}`, `virsh destroy ${shellQuote(GUEST_NAME)}`);
+    const onDisk = await home.read(`dd if=${shellQuote(model.device)} bs=65536 count=64 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1`);
+    const intact = onDisk.stdout.trim() === written;
+    report.dataIntactOnDisk = report.dataIntactOnDisk === false ? false : intact;
+    if (!intact) throw new Error(`the test data on ${model.device} of ${home.server} differs from what the guest wrote (md5 ${onDisk.stdout.trim()} instead of ${written})`);
+  }
+
+  async function migrate(from: string, to: string, model: DrbdResourceModel, bootId: string, written: string, holderNames: string[]): Promise<void> {
+    const source = node(from);
+    const target = node(to);
+    const holders = holderNames.map(node);
+    const result: MigrationResult = {
+      from,
+      to,
+      resource: TEST_RESOURCE,
+      ok: false,
+      qemuDowntimeMs: null,
+      clientMaxGapMs: null,
+      clientMaxGapAtMs: null,
+      clientRequests: 0,
+      clientAnswers: 0,
+      totalMs: 0,
+      qemuTotalMs: null,
+      dataIntact: null,
+    };
+    report.migrations.push(result);
+    const probe = new HttpProbe(guest.address, bootId, options.probeIntervalMs ?? 20);
+    let probing = false;
+    let migratedAt = 0;
+    try {
+      try {
+        phase = 'dual-primary-open';
+        await setTwoPrimaries(holders, model, true);
+        reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to}`);
+        phase = 'target-promoted';
+        await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, `drbdadm primary ${shellQuote(TEST_RESOURCE)}`);
+        reached('target-promoted', `${TEST_RESOURCE} Primary on ${to} too`, to);
+
+        phase = 'migrated';
+        const peer = target.node.model.node.replicationName;
+        probe.start();
+        probing = true;
+        const t0 = Date.now();
+        await source.mutate(
+          `live-migrate ${GUEST_NAME} from ${from} to ${to} over the replication network`,
+          `virsh migrate --live --p2p --undefinesource --persistent ${shellQuote(GUEST_NAME)} ${shellQuote(`qemu+ssh://${peer}/system`)}`,
+          { timeoutMs: 10 * 60_000 },
+        );
+        migratedAt = Date.now();
+        result.totalMs = migratedAt - t0;
+        const job = await target.read(`virsh domjobinfo --completed ${shellQuote(GUEST_NAME)}`, { allowFailure: true });
+        const parsed = parseJobInfo(job.stdout);
+        result.qemuDowntimeMs = parsed.downtimeMs;
+        result.qemuTotalMs = parsed.elapsedMs;
+        const state = await target.read(`virsh domstate ${shellQuote(GUEST_NAME)}`, { allowFailure: true });
+        if (state.stdout.trim() !== 'running') throw new Error(`after the migration the test guest is "${state.stdout.trim() || 'absent'}" on ${to}, not running`);
+        await mutateUntil(source, `demote ${TEST_RESOURCE} on ${from} (migration source)`, `drbdadm secondary ${shellQuote(TEST_RESOURCE)}`, 30_000);
+      } finally {
+        // Never leave two primaries: whatever happened, only the node running the guest stays Primary.
+        await closeWindow(holders, model, from, to);
+      }
+      // Keep probing a little after the switch-over: late gaps (ARP, bridge learning) count too.
+      if (probing) {
+        const until = migratedAt + settleMs;
+        while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(200, until - Date.now())));
+        const gaps = await probe.stop();
+        probing = false;
+        result.clientMaxGapMs = gaps.maxGapMs;
+        result.clientMaxGapAtMs = gaps.maxGapAtMs;
+        result.clientRequests = gaps.requests;
+        result.clientAnswers = gaps.answers;
+        if (gaps.answers === 0) throw new Error(`the installer's client got no answer from the test guest at ${guest.address} during or after the migration ${from} -> ${to}`);
+      }
+      const check = parseMd5(await httpGet(guest.address, '/cgi-bin/check', 60_000));
+      result.dataIntact = check === written;
+      if (!result.dataIntact) throw new Error(`after the migration ${from} -> ${to} the guest reads different data from its disk (md5 ${check} instead of ${written})`);
+      result.ok = true;
+      emit({ type: 'migration-result', result });
+      reached('migrated', `${from} -> ${to}: QEMU downtime ${result.qemuDowntimeMs ?? '?'} ms, client gap ${result.clientMaxGapMs} ms, ${result.totalMs} ms in all`, to);
+    } catch (error) {
+      if (probing) {
+        const gaps = await probe.stop();
+        result.clientMaxGapMs = gaps.maxGapMs;
+        result.clientMaxGapAtMs = gaps.maxGapAtMs;
+        result.clientRequests = gaps.requests;
+        result.clientAnswers = gaps.answers;
+      }
+      if (!(error instanceof InjectedFailure && error.phase === 'migrated')) {
+        result.error = firstLine(error);
+        emit({ type: 'migration-result', result });
+      }
+      throw error;
+    }
+  }
+
+  /** allow-two-primaries in the .res of every holder, applied with `drbdadm adjust`. */
+  async function setTwoPrimaries(holders: StepContext[], model: DrbdResourceModel, allow: boolean): Promise<void> {
+    const file = resourceFile({ ...model, allowTwoPrimaries: allow });
+    await Promise.all(
+      holders.map(async (ctx) => {
+        await ensureFiles(ctx, [file]);
+        await ctx.mutate(`${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE} (drbdadm adjust)`, `drbdadm adjust ${shellQuote(TEST_RESOURCE)}`);
+        const shown = await ctx.read(`drbdsetup show ${shellQuote(TEST_RESOURCE)}`);
+        if (/allow-two-primaries\s+yes/.test(shown.stdout) !== allow) throw new Error(`${ctx.server}: drbdadm adjust did not ${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE}`);
+      }),
+    );
+  }
+
+  /**
+   * The end of a migration window, successful or not: the node that does not run the guest is
+   * demoted (the target when the migration failed, the source when it succeeded and was not yet),
+   * then two primaries are forbidden again on every holder.
+   */
+  async function closeWindow(holders: StepContext[], model: DrbdResourceModel, from: string, to: string): Promise<void> {
+    const running = await Promise.all(
+      holders.map(async (ctx) => ({ ctx, running: (await ctx.read(`virsh domstate ${shellQuote(GUEST_NAME)} 2>/dev/null`, { allowFailure: true })).stdout.trim() === 'running' })),
+    );
+    const errors: string[] = [];
+    for (const { ctx, running: here } of running) {
+      if (here) continue;
+      const role = (await ctx.read(`drbdadm role ${shellQuote(TEST_RESOURCE)}`, { allowFailure: true })).stdout.trim();
+      if (role.startsWith('Primary')) {
+        await mutateUntil(ctx, `demote ${TEST_RESOURCE} on ${ctx.server} (it does not run the test guest)`, `drbdadm secondary ${shellQuote(TEST_RESOURCE)}`, 30_000).catch((e: unknown) =>
+          errors.push(firstLine(e)),
+        );
+      }
+    }
+    if (running.filter((r) => r.running).length > 1) errors.push(`the test guest runs on ${running.filter((r) => r.running).map((r) => r.ctx.server).join(' and ')} after the migration ${from} -> ${to}`);
+    await setTwoPrimaries(holders, model, false).catch((e: unknown) => errors.push(firstLine(e)));
+    if (errors.length > 0) throw new Error(`closing the dual-primary window of ${TEST_RESOURCE}: ${errors.join('; ')}`);
+  }
+}
+
+/** Refuses an address that is a node's or already answers (ping from the first node, HTTP from here). */
+async function checkGuestAddress(ctxs: StepContext[], address: string, cidr: string): Promise<void> {
+  const first = ctxs[0]!;
+  const mgmt = first.run.answers.spec.nodes.map((n) => n.management.address);
+  if (!inSubnet(address, mgmt[0]!)) throw new Error(`the test guest address ${cidr} is not in the management subnet of ${mgmt[0]}; the guest sits on the management bridge`);
+  if (mgmt.some((m) => m.split('/')[0] === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
+  const ping = await first.read(`ping -c 2 -W 1 ${shellQuote(address)} >/dev/null 2>&1 && echo used; ip neigh show ${shellQuote(address)} 2>/dev/null | grep -q lladdr && echo neighbour; true`);
+  const answered = await httpGet(address, '/', 1000).then(
+    () => true,
+    () => false,
+  );
+  if (ping.stdout.includes('used') || answered) {
+    throw new Error(`something already answers on the test guest address ${address}; choose a free address in the management subnet for the test guest`);
+  }
+}
+
+async function buildGuestFiles(ctx: StepContext, guest: { address: string; prefix: number }): Promise<string> {
+  const hasBusybox = await ctx.read('command -v busybox >/dev/null 2>&1 && echo yes || echo no');
+  if (hasBusybox.stdout.trim() !== 'yes') {
+    const missing = await missingPackages(ctx, ['busybox-static']);
+    if (missing.length > 0) {
+      await ctx.mutate('install busybox-static (the migration test guest is built from it)', aptInstallCommand(missing, ctx.run.answers.spec.packages), { timeoutMs: APT_TIMEOUT_MS });
+    }
+  }
+  const built = await ctx.change(`build the test guest's kernel and initramfs in ${GUEST_FILES.initrd.replace(/\/[^/]+$/, '')}`, () =>
+    ctx.conn.exec(`sh -c ${shellQuote(buildGuestScript(guest))}`, { sudo: true, step: STEP, timeoutMs: 120_000 }),
+  );
+  return /^kernel=(.*)$/m.exec(built?.stdout ?? '')?.[1] ?? 'unknown';
+}
+
+async function waitForGuest(home: StepContext, address: string): Promise<string> {
+  try {
+    return await waitFor(
+      `the test guest to answer on http://${address}/`,
+      async () => parseBootId(await httpGet(address, '/', 1000).catch(() => '')) ?? undefined,
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
+  } catch (error) {
+    const console = await home.read(`tail -n 15 ${shellQuote(GUEST_FILES.consoleLog)} 2>/dev/null; virsh domstate ${shellQuote(GUEST_NAME)} 2>&1; true`, { allowFailure: true });
+    throw new Error(
+      `${firstLine(error)} (from the installer's side; is the installer in the management subnet?); guest console and state on ${home.server}: ${console.stdout.trim().split('\n').slice(-6).join(' | ')}`,
+    );
+  }
+}
+
+/** A random-enough run ID for callers that want one. */
+export function migrationRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+}

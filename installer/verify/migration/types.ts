@@ -1,0 +1,107 @@
+/**
+ * The migration test's contract: what `runMigrationTest` takes and what it reports. See index.ts for
+ * how verify uses it.
+ */
+import type { Answers } from '../../answers/schema.js';
+import type { EngineEvent } from '../../engine/events.js';
+import type { ServerFacts } from '../../facts/types.js';
+import type { ClusterPlan } from '../../plan/types.js';
+import type { ServerConnection } from '../../ssh/types.js';
+
+/** The named points of the test, in order; `failAt` makes the test throw right after one of them. */
+export const MIGRATION_PHASES = [
+  'cleanup-before',
+  'guest-files',
+  'volume-created',
+  'guest-started',
+  'data-written',
+  'dual-primary-open',
+  'target-promoted',
+  'migrated',
+  'cleanup-after',
+] as const;
+export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
+
+/** What the test tells whoever displays it: the engine's own events (every mutation is a `change`), plus its own. */
+export type MigrationEvent =
+  | EngineEvent
+  | { type: 'migration-phase'; phase: MigrationPhase; server?: string; text: string }
+  | { type: 'migration-result'; result: MigrationResult };
+
+export interface MigrationTestOptions {
+  answers: Answers;
+  plan: ClusterPlan;
+  /** One open connection per node, by node name (the caller opens and closes them). */
+  connections: Map<string, ServerConnection>;
+  /** Facts per node in answer-file order, when the caller has them (only used for messages). */
+  facts?: ServerFacts[];
+  /** Receives every event; optional. */
+  emit?: (event: MigrationEvent) => void;
+  /**
+   * The test guest's address with prefix, in the management subnet (the guest sits on the bridge),
+   * e.g. `198.18.1.200/24`. Default: host number 200 of the first node's management subnet.
+   * The test refuses to start if something already answers on it.
+   */
+  guestAddress?: string;
+  /** Client probe interval (default 20 ms). */
+  probeIntervalMs?: number;
+  /** How long the client keeps probing after each migration finished, to catch late gaps (ARP); default 10 s. */
+  settleMs?: number;
+  /** Guest memory, MiB (default 96). */
+  guestMemoryMiB?: number;
+  /** Size of the replicated test volume, MiB (default 32). */
+  volumeSizeMiB?: number;
+  /** Fault injection for the clean-up test: throw right after this phase (also env HVCLUSTER_MIGRATION_FAIL_AT). */
+  failAt?: MigrationPhase;
+  /** Run ID used in backup paths and descriptions (default: a timestamp). */
+  runId?: string;
+}
+
+/** One live migration of the test guest. */
+export interface MigrationResult {
+  /** Node the guest left. */
+  from: string;
+  /** Node the guest arrived on. */
+  to: string;
+  /** The DRBD resource of the guest's disk during this migration. */
+  resource: string;
+  ok: boolean;
+  /** QEMU's reported downtime (`virsh domjobinfo --completed`, "Total downtime"), ms; null if not reported. */
+  qemuDowntimeMs: number | null;
+  /** Longest time the installer-side HTTP client went without an answer from the guest, from the start of the migration until settleMs after its end; null if the probe never ran. */
+  clientMaxGapMs: number | null;
+  /** When, after the start of the migration, that longest gap began (ms); null with clientMaxGapMs. */
+  clientMaxGapAtMs: number | null;
+  /** Client requests sent / answered by the guest during that window. */
+  clientRequests: number;
+  clientAnswers: number;
+  /** Wall-clock duration of `virsh migrate`, ms. */
+  totalMs: number;
+  /** QEMU's "Time elapsed" for the job, ms; null if not reported. */
+  qemuTotalMs: number | null;
+  /** The data the guest wrote before the first migration reads back identical inside the guest after this one. */
+  dataIntact: boolean | null;
+  error?: string;
+}
+
+export interface MigrationReport {
+  ok: boolean;
+  /** ISO timestamps and total duration. */
+  startedAt: string;
+  durationMs: number;
+  guest: { name: string; address: string; memoryMiB: number; kernel: string | null };
+  /** One entry per replicated test volume (one round each: 8.4 with three nodes tests every pair). */
+  rounds: { resource: string; holders: string[]; home: string }[];
+  migrations: MigrationResult[];
+  /** The test data read back on the final primary's DRBD device, after the guest was stopped, matches what the guest wrote. null when not reached. */
+  dataIntactOnDisk: boolean | null;
+  /** The first failure, if any: the phase and what went wrong. */
+  error?: { phase: string; message: string };
+  cleanup: {
+    ok: boolean;
+    /** What the clean-up found and removed, per node. */
+    actions: { server: string; description: string }[];
+    /** Anything that is still there after the clean-up: test domain, DRBD resource, LV, files, a Primary role. Empty when ok. */
+    leftovers: { server: string; what: string }[];
+  };
+}

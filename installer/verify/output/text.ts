@@ -1,0 +1,37 @@
+/** The human output: one line per check and server (virt-host-validate's style), a hint under each non-pass, counts at the end. */
+import type { Palette } from '../../output.js';
+import type { CheckResult } from '../types.js';
+import type { VerifyReport } from '../report.js';
+
+const LABEL: Record<CheckResult['status'], string> = { pass: 'PASS', warning: 'WARN', error: 'FAIL', skipped: 'SKIP' };
+
+function label(status: CheckResult['status'], c: Palette): string {
+  const text = LABEL[status];
+  return status === 'pass' ? c.green(text) : status === 'warning' ? c.yellow(text) : status === 'error' ? c.red(text) : c.dim(text);
+}
+
+export function formatText(report: VerifyReport, c: Palette, options: { onlyProblems?: boolean } = {}): string {
+  const out: string[] = [];
+  out.push(c.bold(`hvcluster verify: cluster ${report.cluster}, ${report.nodes.length} nodes`));
+  const serverWidth = Math.max(7, ...report.checks.map((r) => r.server.length));
+  const codeWidth = Math.max(...report.checks.map((r) => r.code.length));
+  for (const r of report.checks) {
+    if (options.onlyProblems && r.status === 'pass') continue;
+    const subject = r.subject ? `${r.subject}: ` : '';
+    const found = r.subject && r.found.startsWith(r.subject) ? r.found : `${subject}${r.found}`;
+    out.push(`${label(r.status, c)}  ${r.server.padEnd(serverWidth)}  ${r.code.padEnd(codeWidth)}  ${found}`);
+    if (r.fix && r.status !== 'pass') out.push(`${' '.repeat(4 + 2 + serverWidth + 2 + codeWidth + 2)}${c.dim(`fix: ${r.fix}`)}`);
+  }
+  const m = report.migration;
+  if (m?.skipped) out.push('', `Migration test: skipped: ${m.skipped}`);
+  const s = report.summary;
+  out.push('');
+  const parts = [`${s.passed} passed`, `${s.warnings} warning${s.warnings === 1 ? '' : 's'}`, `${s.errors} error${s.errors === 1 ? '' : 's'}`];
+  if (s.skipped > 0) parts.push(`${s.skipped} skipped`);
+  let verdict: string;
+  if (s.unreachable.length > 0) verdict = c.red(`could not run on ${s.unreachable.join(', ')} (unreachable): exit 2`);
+  else if (report.exitCode === 1) verdict = c.red('errors found: exit 1 (fix one at a time and rerun)');
+  else verdict = c.green(s.warnings > 0 ? 'healthy, with warnings: exit 0' : 'all checks passed: exit 0');
+  out.push(`${parts.join(', ')}; ${verdict}`);
+  return `${out.join('\n')}\n`;
+}

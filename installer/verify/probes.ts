@@ -1,0 +1,138 @@
+/**
+ * verify's own read-only probes, run in the same exec as the facts (gatherFactsAndRun's `alsoRun`):
+ * one script per server, peer-dependent probes included (the answer file gives every address up front).
+ * Written with the facts' section format (section.ts) so each command's stdout, stderr and exit code
+ * come back separately.
+ */
+import type { Answers } from '../answers/schema.js';
+import { commandProblem } from '../facts/fact.js';
+import { splitOutput, wrapFragment, type CommandResult, type FactSection } from '../facts/section.js';
+import { shellQuote } from '../ssh/quote.js';
+
+export interface PeerTarget {
+  name: string;
+  /** The peer's replication address, without prefix. */
+  replicationAddress: string;
+  /** NAME-repl in /etc/hosts. */
+  replicationName: string;
+}
+
+export interface ProbePlan {
+  node: string;
+  ownReplicationAddress: string;
+  mtu: number;
+  peers: PeerTarget[];
+  /** Every name the node must resolve: nodes and NODE-repl. */
+  names: string[];
+}
+
+export const replicationName = (node: string) => `${node}-repl`;
+const bare = (cidr: string) => cidr.split('/')[0]!;
+
+export function probePlan(answers: Answers, node: string): ProbePlan {
+  const nodes = answers.spec.nodes;
+  const self = nodes.find((n) => n.name === node);
+  if (!self) throw new Error(`no node ${node} in the answer file`);
+  return {
+    node,
+    ownReplicationAddress: bare(self.replication.address),
+    mtu: answers.spec.network.replicationMtu,
+    peers: nodes
+      .filter((n) => n.name !== node)
+      .map((n) => ({ name: n.name, replicationAddress: bare(n.replication.address), replicationName: replicationName(n.name) })),
+    names: nodes.flatMap((n) => [n.name, replicationName(n.name)]),
+  };
+}
+
+/** Ping payload for a don't-fragment probe at `mtu`: minus 20 bytes of IPv4 header and 8 of ICMP. */
+export const dfPayload = (mtu: number) => mtu - 28;
+
+/** The probes, one section each. Read-only: pings, getent, virsh reads, sysfs and LVM reports. */
+export function probeScript(plan: ProbePlan): string {
+  const q = shellQuote;
+  const own = q(plan.ownReplicationAddress);
+  const net = plan.peers
+    .map((p) => {
+      const a = q(p.replicationAddress);
+      return [
+        `hv_cmd ${q(`lat:${p.name}`)} ping -n -q -c 3 -i 0.2 -W 1 -I ${own} ${a}`,
+        `hv_cmd ${q(`df:${p.name}`)} ping -n -M do -s ${dfPayload(plan.mtu)} -c 1 -W 1 -I ${own} ${a}`,
+      ].join('\n');
+    })
+    .join('\n');
+  const virsh = plan.peers
+    .map((p) => `hv_cmdt ${q(`virsh:${p.name}`)} 60 virsh -c ${q(`qemu+ssh://${p.replicationName}/system?no_tty=1`)} hostname`)
+    .join('\n');
+  const names = `for n in ${plan.names.map(q).join(' ')}; do hv_cmd "getent:$n" getent ahostsv4 "$n"; done`;
+  const guests = `hv_doms() {
+  for d in $(timeout 15 virsh -c qemu:///system list --name); do
+    printf '@@dom %s\\n' "$d"
+    timeout 10 virsh -c qemu:///system dominfo "$d"
+    printf '@@blk\\n'
+    timeout 10 virsh -c qemu:///system domblklist --details "$d"
+    printf '@@job\\n'
+    timeout 10 virsh -c qemu:///system domjobinfo "$d"
+  done
+}
+hv_cmdt list 15 virsh -c qemu:///system list --all --name
+hv_cmd doms hv_doms`;
+  const drbd = `if [ -r /proc/drbd ]; then
+  hv_cmdt events2 5 drbdsetup events2 --now --statistics all
+  hv_cmd proc cat /proc/drbd
+  hv_cmd helper cat /sys/module/drbd/parameters/usermode_helper
+fi
+hv_conf() { for f in /etc/drbd.conf /etc/drbd.d/*; do [ -f "$f" ] || continue; printf '@@file %s\\n' "$f"; cat "$f"; done; }
+hv_cmd conf hv_conf
+hv_sb() { journalctl -k -b --no-pager -o short-iso 2>/dev/null | grep -i 'split-brain' | tail -n 5; true; }
+hv_cmd splitbrain hv_sb`;
+  const storage = `hv_cmdt vgs 15 vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_attr
+hv_cmdt lvs 15 lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_attr
+hv_cmdt pvs 15 pvs --reportformat json -o pv_name,vg_name
+hv_stack() {
+  for d in /sys/block/drbd* /sys/block/dm-*; do
+    [ -d "$d" ] || continue
+    printf '%s\\t%s\\t%s\\t%s\\t%s\\n' "\${d##*/}" "$(cat "$d/dm/name" 2>/dev/null)" "$(cat "$d/dm/uuid" 2>/dev/null)" "$(ls "$d/slaves" 2>/dev/null | tr '\\n' ' ')" "$(ls "$d/holders" 2>/dev/null | tr '\\n' ' ')"
+  done
+}
+hv_cmd stack hv_stack
+if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll; fi`;
+  return [
+    wrapFragment('v-net', net || 'true'),
+    wrapFragment('v-virsh', virsh || 'true'),
+    wrapFragment('v-names', names),
+    wrapFragment('v-guests', guests),
+    wrapFragment('v-drbd', drbd),
+    wrapFragment('v-storage', storage),
+  ].join('\n');
+}
+
+/** The probes' raw command results, by label (`lat:hv2`, `events2`...). */
+export interface Probes {
+  commands: Record<string, ProbeCommand>;
+}
+
+export interface ProbeCommand {
+  stdout: string;
+  stderr: string;
+  /** null: cut off or not installed (see problem). */
+  exitCode: number | null;
+  /** Why the command gave nothing usable (missing, timed out, exit N: first stderr line), null when it exited 0. */
+  problem: string | null;
+}
+
+const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage'];
+
+/** Pulls the probe sections out of the whole gatherFactsAndRun stdout. Pure; never throws. */
+export function parseProbes(stdout: string): Probes {
+  const { sections } = splitOutput(stdout);
+  const commands: Record<string, ProbeCommand> = {};
+  for (const name of SECTIONS) {
+    const section: FactSection | undefined = sections.get(name);
+    for (const cmd of section?.commands ?? []) commands[cmd.label] = toProbe(cmd);
+  }
+  return { commands };
+}
+
+function toProbe(cmd: CommandResult): ProbeCommand {
+  return { stdout: cmd.stdout, stderr: cmd.stderr, exitCode: cmd.exitCode, problem: commandProblem(cmd, cmd.label) };
+}

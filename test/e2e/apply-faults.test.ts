@@ -1,0 +1,118 @@
+/**
+ * apply when things go wrong, on real lab VMs (prepared image: packages already installed):
+ * preflight findings on several nodes at once, a network change that cuts a server off (reverted by
+ * the server itself), and an installer killed mid-run (the next run finishes the job).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { useLab } from '../helpers/lab.js';
+import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
+import { netnsName, tapName } from '../lab/config.js';
+import { dirtyDisk } from '../lab/lab.js';
+import { labSiteYaml, writeLabSite } from '../lab/site.js';
+import { run } from '../lab/util.js';
+
+const MIN = 60_000;
+const NAME = 'faults2';
+const lab = useLab({ name: NAME, nodes: 2, image: 'prepared' });
+
+/** Everything apply may change on a node, read straight from the VM. */
+async function nodeState(node: string): Promise<string> {
+  const r = await lab.ssh(
+    node,
+    'md5sum /etc/network/interfaces /etc/hosts; ls /etc/drbd.d; vgs --noheadings -o vg_name 2>/dev/null; ls /root/.ssh 2>/dev/null; ' +
+      'test -e /etc/sysctl.d/60-hvcluster.conf && echo sysctl; blkid -o value -s TYPE /dev/vdb; true',
+  );
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe('apply when things go wrong', () => {
+  it('reports every preflight finding of every node at once and changes nothing anywhere', { timeout: 10 * MIN }, async () => {
+    const site = writeLabSite(lab.info);
+    // hv1's replication cable is out (the host side of its link goes down); hv2's data disk holds a filesystem.
+    await run(['ip', '-n', netnsName(NAME), 'link', 'set', tapName(1, 'r'), 'down']);
+    await dirtyDisk(NAME, 'hv2');
+    try {
+      const before = await Promise.all(['hv1', 'hv2'].map(nodeState));
+      const result = await hvcluster(NAME, ['apply', '-f', site, '--yes']);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain('nothing was changed on any server');
+      expect(result.stderr).toMatch(/spec\.nodes\[0\]\.replication\.interface: ens4 on hv1 has no link/);
+      expect(result.stderr).toMatch(/spec\.nodes\[1\]\.storage\.disk: \/dev\/disk\/by-id\/virtio-hvdata-faults2-2 on hv2 is not blank: .*ext4/);
+      expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(before);
+      expect(before[1]).toContain('ext4'); // the filesystem on hv2's disk is still there, untouched
+    } finally {
+      await run(['ip', '-n', netnsName(NAME), 'link', 'set', tapName(1, 'r'), 'up']);
+      await lab.ssh('hv2', 'wipefs -q -a /dev/vdb');
+    }
+  });
+
+  it('has a server restore its network by itself when the new configuration cuts it off, and says so', { timeout: 15 * MIN }, async () => {
+    // hv2's management address in the answer file is not the one the installer reaches it on: once
+    // the bridge takes that address, hv2 is cut off from the installer.
+    const hv2 = lab.nodes[1]!;
+    const wrong = hv2.management.address.replace(/\.\d+$/, '.77');
+    const path = `${lab.info.dir}/site-cutoff.yaml`;
+    writeFileSync(path, labSiteYaml(lab.info).replace(`address: ${hv2.management.address}/${hv2.management.prefix}`, `address: ${wrong}/${hv2.management.prefix}`));
+    const interfacesBefore = (await lab.ssh('hv2', 'cat /etc/network/interfaces')).stdout;
+
+    const result = await hvcluster(NAME, ['apply', '-f', path, '--yes', '--json'], {
+      env: { HVCLUSTER_NET_REVERT_S: '60', HVCLUSTER_NET_RECONNECT_S: '30' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('hv2: step "network": the new network configuration cut the server off; the server restored its previous network by itself');
+    const network = events(result.stdout).filter((e) => e.type === 'step-finished' && e.step === 'network');
+    expect(network.map((e) => [e.server, e.status])).toEqual([
+      ['hv1', 'changed'],
+      ['hv2', 'failed'],
+    ]);
+    // hv2 is back on its old configuration and address; the run stopped after the network step.
+    const after = await lab.ssh('hv2', `cat /etc/network/interfaces; ip -o -4 addr show dev ens3`);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain(interfacesBefore.trim());
+    expect(after.stdout).toContain(`inet ${hv2.management.address}/`);
+    expect((await lab.ssh('hv2', 'vgs --noheadings 2>/dev/null | wc -l')).stdout.trim()).toBe('0');
+  });
+
+  it('finishes the job when run again after the installer was killed mid-run', { timeout: 20 * MIN }, async () => {
+    const site = writeLabSite(lab.info);
+    const stateDir = (await hvcluster(NAME, ['--version'])).stateDir;
+    // Start apply and kill it (SIGKILL: no clean-up at all) as soon as it starts the node-keys step.
+    const child = spawn('ip', ['netns', 'exec', netnsName(NAME), process.execPath, BIN, 'apply', '-f', site, '--yes', '--json'], {
+      env: { ...process.env, XDG_STATE_HOME: stateDir, CI: 'true', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const killedAt = await new Promise<string>((resolve, reject) => {
+      let buffer = '';
+      const timer = setTimeout(() => reject(new Error('apply never reached node-keys')), 15 * MIN);
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        if (/"type":"step-started","server":"hv\d","step":"node-keys"/.test(buffer)) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve('node-keys');
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        reject(new Error(`apply ended before it could be killed:\n${buffer.slice(-2000)}`));
+      });
+    });
+    expect(killedAt).toBe('node-keys');
+    await new Promise((resolve) => child.once('close', resolve));
+
+    const again = await hvcluster(NAME, ['apply', '-f', site, '--yes'], { stateDir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/the previous apply \(run \S+\) did not finish; this run checks every step again and finishes the job/);
+    for (const node of ['hv1', 'hv2']) {
+      const r = await lab.ssh(node, 'drbdadm cstate hvc-probe; drbdadm dstate hvc-probe');
+      expect(r.stdout.trim().split('\n')).toEqual(['Connected', 'UpToDate/UpToDate']);
+    }
+    const third = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json'], { stateDir });
+    expect(third.code, third.stderr).toBe(0);
+    expect(events(third.stdout).filter((e) => e.type === 'change')).toEqual([]);
+    expect(JSON.parse(readFileSync(`${stateDir}/hvcluster/lab-${NAME}/journal.json`, 'utf8')).ok).toBe(true);
+  });
+});
