@@ -24,6 +24,45 @@ async function nodeState(node: string) {
   return r.stdout;
 }
 
+describe('hvcluster inspect on fresh lab servers', () => {
+  it('tells the truth about each server, and reports an unreachable one without hiding the others', { timeout: 5 * MIN }, async () => {
+    const unreachable = lab.nodes[0]!.management.address.replace(/\.\d+$/, '.9');
+    const base = ['inspect', '--connect-timeout', '5', '-i', lab.info.key, '--known-hosts', lab.info.knownHosts];
+    const hosts = lab.nodes.flatMap((node) => ['--host', `root@${node.management.address}`]);
+    const result = await hvcluster(lab.info.name, [...base, '--json', ...hosts, '--host', `root@${unreachable}`]);
+    expect(result.code).toBe(4);
+    const { servers } = JSON.parse(result.stdout) as { servers: { server: string; ok: boolean; facts: any; error: any }[] };
+    expect(servers.map((s) => [s.server, s.ok])).toEqual([
+      [`root@${lab.nodes[0]!.management.address}`, true],
+      [`root@${lab.nodes[1]!.management.address}`, true],
+      [`root@${unreachable}`, false],
+    ]);
+    expect(servers[2]!.error.kind).toBe('connection');
+    expect(result.stderr).toContain(unreachable);
+    for (const [i, node] of lab.nodes.entries()) {
+      const facts = servers[i]!.facts;
+      expect(facts.hostname.value.nodeName).toBe(node.name);
+      expect(facts.os.value).toMatchObject({ id: 'debian', versionId: '12' });
+      const data = facts.disks.value.find((d: any) => d.byIdPaths.includes(node.dataDisk));
+      expect(data.verdict).toEqual({ blank: true, reasons: [] });
+      const nics = facts.network.value.nics.filter((n: any) => n.kind === 'physical');
+      expect(nics.map((n: any) => [n.name, n.carrier])).toEqual([
+        ['ens3', true],
+        ['ens4', true],
+      ]);
+      expect(facts.drbd.value.moduleVersion).toMatch(/^8\.4\.\d+$/);
+      expect(facts.virtualization.value.kvmDevice).toBe(true);
+      expect(facts.session.value.managementAddress).toBe(node.management.address);
+    }
+
+    // The readable inventory says the same.
+    const text = await hvcluster(lab.info.name, [...base, '--host', `root@${lab.nodes[0]!.management.address}`]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Debian GNU/Linux 12 (bookworm)');
+    expect(text.stdout).toMatch(/\/dev\/vdb\s+virtio-hvdata-apply2-1\s+1 GiB.*blank/);
+  });
+});
+
 describe('hvcluster apply on a fresh two-node lab', () => {
   let site = '';
 
