@@ -59,7 +59,7 @@ export function parseFactsOutput(stdout: string): ServerFacts {
 export interface GatherOptions {
   /** A read-only script to run in the same round trip (see factsScript); its output is in `stdout` of gatherFactsAndRun. */
   alsoRun?: string;
-  /** Default 60 s: the script itself takes well under a second; slow disks or DNS are capped inside it. */
+  /** Default 180 s: the script takes well under a second on a server (seconds on an emulated VM); slow disks or DNS are capped inside it. */
   timeoutMs?: number;
 }
 
@@ -79,7 +79,7 @@ export async function gatherFactsAndRun(conn: ServerConnection, options: GatherO
   const result = await conn.exec(command, {
     sudo: true,
     allowFailure: true,
-    timeoutMs: options.timeoutMs ?? 60_000,
+    timeoutMs: options.timeoutMs ?? 180_000,
     step: 'inspect',
   });
   const finishedAtMs = Date.now();
