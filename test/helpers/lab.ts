@@ -1,0 +1,73 @@
+// Vitest helper: bring up (or reuse) a VM lab for a test file and hand its nodes to the tests.
+//
+//   const lab = useLab({ name: 'apply', nodes: 2, image: 'prepared' });
+//   it('...', async () => { const r = await lab.ssh('hv1', 'uname -n'); ... lab.info.nodes[0] ... });
+//
+// The lab is taken down in afterAll unless HVCLUSTER_KEEP_LAB=1 (then the next run reuses it).
+import { afterAll, beforeAll } from 'vitest';
+import type { ImageKind } from '../lab/config.js';
+import { down, labExec, readLab, sshExec, up, type LabInfo, type LabNode, type UpResult } from '../lab/lab.js';
+import type { RunResult } from '../lab/util.js';
+
+export type { LabInfo, LabNode } from '../lab/lab.js';
+
+export interface UseLabOptions {
+  name: string;
+  nodes?: 1 | 2 | 3;
+  image?: ImageKind;
+  memoryMb?: number;
+  /** Keep the lab after the file (default: env HVCLUSTER_KEEP_LAB === '1'). */
+  keep?: boolean;
+}
+
+export interface LabHandle {
+  /** nodes.json of the lab (available once beforeAll ran). */
+  readonly info: LabInfo;
+  readonly nodes: LabNode[];
+  readonly up: UpResult;
+  /** A shell command line on a node (name, or number 1-3); never throws on exit code. */
+  ssh(node: string | number, command: string, opts?: { timeoutMs?: number; input?: string }): Promise<RunResult>;
+  /** A host command inside the lab's namespace (e.g. node bin/hvcluster.js ...). */
+  exec(argv: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Re-reads nodes.json (after startNode etc.). */
+  refresh(): LabInfo;
+}
+
+export function isLabAvailable(): boolean {
+  return process.platform === 'linux' && typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+export function useLab(opts: UseLabOptions): LabHandle {
+  let info: LabInfo | undefined;
+  let result: UpResult | undefined;
+  const keep = opts.keep ?? process.env.HVCLUSTER_KEEP_LAB === '1';
+
+  beforeAll(async () => {
+    if (!isLabAvailable()) throw new Error('the e2e tests run real VMs: they need Linux and root (network namespaces, taps, QEMU)');
+    result = await up({ name: opts.name, nodes: opts.nodes ?? 2, image: opts.image ?? 'base', memoryMb: opts.memoryMb, reuse: true });
+    info = result.lab;
+  });
+  afterAll(async () => {
+    if (!keep) await down(opts.name);
+  });
+
+  const need = (): LabInfo => {
+    if (!info) throw new Error(`lab ${opts.name} is not up (beforeAll failed or has not run)`);
+    return info;
+  };
+  return {
+    get info() {
+      return need();
+    },
+    get nodes() {
+      return need().nodes;
+    },
+    get up() {
+      need();
+      return result!;
+    },
+    ssh: (node, command, o) => sshExec(opts.name, node, command, o),
+    exec: (argv, o) => labExec(opts.name, argv, o),
+    refresh: () => (info = readLab(opts.name)),
+  };
+}

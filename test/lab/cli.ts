@@ -1,0 +1,145 @@
+// `npm run lab -- VERB ...`: the VM lab's command line.
+import { spawn } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { DEFAULT_NAME, type ImageKind } from './config.js';
+import { ensureImage, pruneImages } from './image.js';
+import {
+  dirtyDisk, down, findNode, labExec, pauseNode, poweroffNode, readLab, resumeNode, sshArgv, startNode, status, up,
+} from './lab.js';
+import { ensureHostTools } from './host.js';
+import { fmtSecs } from './util.js';
+
+function print(json: boolean, data: unknown, text: () => string): void {
+  process.stdout.write(json ? JSON.stringify(data, null, 2) + '\n' : text());
+}
+
+/** Runs argv with inherited stdio and resolves with its exit code. */
+function passthrough(argv: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd!, args, { stdio: 'inherit' });
+    child.on('error', (e) => {
+      process.stderr.write(`${e.message}\n`);
+      resolve(127);
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+  });
+}
+
+const nameOpt = () => new Option('--name <name>', 'lab name').default(DEFAULT_NAME);
+
+const program = new Command('lab')
+  .description('hvcluster VM lab: Debian 12 VMs under QEMU in a private network namespace')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+program
+  .command('image')
+  .description('build (or confirm cached) the guest image(s)')
+  .addOption(new Option('--image <kind>', 'which layer').choices(['base', 'prepared', 'all']).default('base'))
+  .option('--prune', 'remove cached images of older recipes')
+  .option('--json', 'JSON output')
+  .action(async (o: { image: string; prune?: boolean; json?: boolean }) => {
+    const kinds: ImageKind[] = o.image === 'all' ? ['base', 'prepared'] : [o.image as ImageKind];
+    const res: Awaited<ReturnType<typeof ensureImage>>[] = [];
+    for (const k of kinds) res.push(await ensureImage(k));
+    const pruned = o.prune ? await pruneImages() : [];
+    print(!!o.json, { images: res, pruned }, () =>
+      res.map((r) => `${r.kind}: ${r.disk} (${r.built ? 'built' : 'cached'} in ${fmtSecs(r.ms)}; build timings ${Object.entries(r.timings).map(([k, v]) => `${k} ${fmtSecs(v)}`).join(', ')})\n`).join('') +
+      pruned.map((p) => `pruned ${p}\n`).join(''));
+  });
+
+program
+  .command('up')
+  .description('bring up a lab (reuses it if it already runs with the same shape)')
+  .addOption(nameOpt())
+  .addOption(new Option('--nodes <n>', 'number of nodes').choices(['1', '2', '3']).default('2'))
+  .addOption(new Option('--image <kind>', 'guest image').choices(['base', 'prepared']).default('base'))
+  .option('--memory <mb>', 'memory per VM in MB', '1536')
+  .option('--recreate', 'take an existing lab of that name down first')
+  .option('--json', 'print nodes.json content on stdout')
+  .action(async (o: { name: string; nodes: string; image: ImageKind; memory: string; recreate?: boolean; json?: boolean }) => {
+    const r = await up({ name: o.name, nodes: Number(o.nodes), image: o.image, memoryMb: Number(o.memory), reuse: !o.recreate });
+    const l = r.lab;
+    print(!!o.json, { ...l, reused: r.reused, timings: r.timings }, () =>
+      `lab ${l.name} ${r.reused ? 'already up' : 'up'}: ${l.dir}\n` +
+      `  namespace ${l.netns}, host address ${l.hostAddress}/${l.hostPrefix}, image ${l.image}\n` +
+      l.nodes.map((n) => `  ${n.name}  ${n.management.address} (${n.management.nic})  ${n.replication.address} (${n.replication.nic})  ${n.dataDisk}  ${n.hostKeyFingerprint}\n`).join('') +
+      (r.reused ? '' : `  wall time: image ${r.timings.imageBuilt ? 'built' : 'cached'} ${fmtSecs(r.timings.imageMs)}, boot to SSH ${fmtSecs(r.timings.bootMs)}, total ${fmtSecs(r.timings.totalMs)}\n`) +
+      `  nodes.json: ${l.dir}/nodes.json\n  answer file: ${l.dir}/site.yaml (host keys pinned)\n` +
+      `  try: npm run lab -- ssh 1 --name ${l.name} -- uname -a\n` +
+      `       npm run lab -- exec --name ${l.name} -- node bin/hvcluster.js plan -f ${l.dir}/site.yaml\n`);
+  });
+
+program
+  .command('down')
+  .description('stop the lab VMs and remove its namespace and files (idempotent)')
+  .addOption(nameOpt())
+  .option('--json', 'JSON output')
+  .action(async (o: { name: string; json?: boolean }) => {
+    const r = await down(o.name);
+    print(!!o.json, r, () => `lab ${r.name}: ${r.removedDir || r.removedNetns ? `down (stopped ${r.killed.length} VM(s))` : 'was not up'}\n`);
+  });
+
+program
+  .command('status')
+  .description('list labs and their VMs')
+  .option('--json', 'JSON output')
+  .action(async (o: { json?: boolean }) => {
+    await ensureHostTools();
+    const s = await status();
+    print(!!o.json, s, () =>
+      s.length === 0
+        ? 'no labs\n'
+        : s.map((l) =>
+            `${l.name}  ${l.phase}  ${l.dir}  netns ${l.netns}${l.netnsExists ? '' : ' (missing)'}${l.hostAddress ? `  host ${l.hostAddress}` : ''}  image ${l.image ?? '?'}\n` +
+            l.nodes.map((n) => `  ${n.name}  ${n.address}  ${n.state}${n.pid ? ` pid ${n.pid}` : ''}\n`).join('')).join(''));
+  });
+
+program
+  .command('ssh')
+  .description('a shell on NODE (name or number), or run one command there: ssh NODE -- CMD ARGS...')
+  .argument('<node>')
+  .argument('[command...]')
+  .addOption(nameOpt())
+  .action(async (node: string, command: string[], o: { name: string }) => {
+    const lab = readLab(o.name);
+    const n = findNode(lab, node);
+    const tty = command.length === 0 && process.stdin.isTTY;
+    process.exitCode = await passthrough(sshArgv(lab, n, command, { tty }));
+  });
+
+program
+  .command('exec')
+  .description('run a host command inside the lab namespace: exec -- CMD ARGS...')
+  .argument('<command...>')
+  .addOption(nameOpt())
+  .action(async (command: string[], o: { name: string }) => {
+    await ensureHostTools();
+    const r = await labExec(o.name, command, { inherit: true });
+    process.exitCode = r.code;
+  });
+
+for (const [verb, desc, fn] of [
+  ['pause', 'freeze a node (SIGSTOP)', (n: string, node: string) => pauseNode(n, node)],
+  ['resume', 'continue a paused node (SIGCONT)', (n: string, node: string) => resumeNode(n, node)],
+  ['poweroff', 'kill a node\'s VM (pulled plug)', (n: string, node: string) => poweroffNode(n, node)],
+  ['start', 'boot a powered-off node again and wait for SSH', (n: string, node: string) => startNode(n, node)],
+  ['dirty-disk', 'put an ext4 filesystem on a node\'s data disk', (n: string, node: string) => dirtyDisk(n, node)],
+] as const) {
+  program
+    .command(verb)
+    .description(desc)
+    .argument('<node>')
+    .addOption(nameOpt())
+    .action(async (node: string, o: { name: string }) => {
+      await ensureHostTools();
+      await fn(o.name, node);
+      process.stdout.write(`${verb} ${node}: done\n`);
+    });
+}
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`lab: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,521 @@
+// Lab lifecycle: up, down, status, ssh/exec, and the fault knobs. Exported for tests and the CLI.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeLabSite } from './site.js';
+import { tmpdir } from 'node:os';
+import {
+  DATA_DISK_BYTES, DEFAULT_MEMORY_MB, DEFAULT_NAME, LAB_ROOT, MGMT_NIC, REPL_NIC, SSH_DEADLINE_MS,
+  dataSerial, hostAddr, labDir, macAddr, mgmtAddr, netnsName, nodeName, replAddr, validateName,
+  type ImageKind,
+} from './config.js';
+import { ensureHostTools } from './host.js';
+import { ensureImage, ensureLabKey } from './image.js';
+import { createNetwork, deleteNetwork, listLabNetns, netnsExists } from './network.js';
+import { createDisks, findLabQemus, killAndWait, signalVm, startVm, stopVm, vmFiles, vmPid, vmState } from './vm.js';
+import { fmtSecs, log, pidAlive, readPidFile, run, sleep, type RunResult } from './util.js';
+import { closeSync, openSync } from 'node:fs';
+
+export interface LabNic {
+  nic: string;
+  address: string;
+  prefix: number;
+  mac: string;
+}
+
+export interface LabNode {
+  name: string;
+  /** 1-based node number */
+  index: number;
+  management: LabNic;
+  replication: LabNic;
+  sshPort: number;
+  user: string;
+  key: string;
+  /** SHA256 fingerprint of the node's ED25519 host key, as `ssh-keygen -l` prints it ("SHA256:..."). */
+  hostKeyFingerprint: string;
+  /** Every host key type with its fingerprint. */
+  hostKeys: Array<{ type: string; fingerprint: string; bits: number }>;
+  dataDisk: string;
+  dataDiskSerial: string;
+  dataDiskBytes: number;
+  dir: string;
+  pidFile: string;
+  console: string;
+}
+
+export interface LabInfo {
+  name: string;
+  dir: string;
+  netns: string;
+  /** The host's address inside the namespace, on the management bridge (what the nodes see as the installer). */
+  hostAddress: string;
+  hostPrefix: number;
+  /** The host's address on the replication bridge. */
+  hostReplicationAddress: string;
+  image: ImageKind;
+  imageHash: string;
+  memoryMb: number;
+  user: string;
+  key: string;
+  knownHosts: string;
+  createdAt: string;
+  nodes: LabNode[];
+}
+
+/** lab.json: written before anything is created, so `down` can clean up after a killed `up`. */
+interface LabState {
+  name: string;
+  index: number;
+  nodes: number;
+  image: ImageKind;
+  imageHash: string;
+  memoryMb: number;
+  netns: string;
+  createdAt: string;
+  phase: 'creating' | 'booting' | 'ready';
+}
+
+export interface UpOptions {
+  name?: string;
+  nodes?: number;
+  image?: ImageKind;
+  memoryMb?: number;
+  /** Reuse a healthy running lab of that name and shape instead of recreating it (default true). */
+  reuse?: boolean;
+}
+
+export interface UpResult {
+  lab: LabInfo;
+  reused: boolean;
+  timings: { imageMs: number; imageBuilt: boolean; bootMs: number; totalMs: number };
+}
+
+const statePath = (dir: string) => join(dir, 'lab.json');
+const nodesPath = (dir: string) => join(dir, 'nodes.json');
+
+function readState(name: string): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(statePath(labDir(name)), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(st: LabState): void {
+  writeFileSync(statePath(labDir(st.name)), JSON.stringify(st, null, 2) + '\n');
+}
+
+/** Typed view of a lab's nodes.json; throws if the lab is not up. */
+export function readLab(name: string = DEFAULT_NAME): LabInfo {
+  const p = nodesPath(labDir(validateName(name)));
+  if (!existsSync(p)) throw new Error(`lab "${name}" is not up (no ${p}); run: npm run lab -- up --name ${name}`);
+  return JSON.parse(readFileSync(p, 'utf8')) as LabInfo;
+}
+
+/** Picks the lowest free subnet index (198.18.N.0/24) under a lock and reserves it with lab.json. */
+async function allocate(name: string, st: Omit<LabState, 'index'>): Promise<LabState> {
+  mkdirSync(LAB_ROOT, { recursive: true });
+  const lock = join(LAB_ROOT, '.alloc.lock');
+  for (let tries = 0; ; tries++) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      writeFileSync(lock, String(process.pid));
+      break;
+    } catch {
+      const owner = readPidFile(lock);
+      if (owner === undefined || !pidAlive(owner) || tries > 100) rmSync(lock, { force: true });
+      else await sleep(100);
+    }
+  }
+  try {
+    const used = new Set<number>();
+    for (const other of readdirSync(LAB_ROOT)) {
+      if (other === name) continue;
+      const o = readState(other);
+      if (o) used.add(o.index);
+    }
+    let index = 1;
+    while (used.has(index)) index++;
+    if (index > 250) throw new Error('too many labs');
+    const full: LabState = { ...st, index };
+    mkdirSync(labDir(name), { recursive: true });
+    writeState(full);
+    return full;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function nodeDir(name: string, i: number): string {
+  return join(labDir(name), nodeName(i));
+}
+
+function consoleTail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no console log)';
+  }
+}
+
+/** ssh argv (system client inside the lab's namespace, lab key, lab known_hosts, strict checking). */
+export function sshArgv(lab: LabInfo, node: LabNode, command: string[] = [], opts: { tty?: boolean } = {}): string[] {
+  return [
+    'ip', 'netns', 'exec', lab.netns,
+    'ssh', '-F', '/dev/null', '-i', node.key, '-o', 'IdentitiesOnly=yes',
+    '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR',
+    '-o', 'ServerAliveInterval=15',
+    ...(opts.tty ? ['-t'] : []),
+    '-p', String(node.sshPort), `${node.user}@${node.management.address}`,
+    ...command,
+  ];
+}
+
+/** Resolves "hv2", "2" or 2 to a node of the lab. */
+export function findNode(lab: LabInfo, node: string | number): LabNode {
+  const n = lab.nodes.find((x) => x.name === String(node) || String(x.index) === String(node));
+  if (!n) throw new Error(`no node "${node}" in lab ${lab.name} (nodes: ${lab.nodes.map((x) => x.name).join(', ')})`);
+  return n;
+}
+
+/** Runs a shell command line on a node over SSH; resolves with its exit code and output (never throws on exit code). */
+export async function sshExec(name: string, node: string | number, command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  const lab = readLab(name);
+  return run(sshArgv(lab, findNode(lab, node), [command]), { allowFail: true, timeoutMs: opts.timeoutMs ?? 10 * 60_000, input: opts.input });
+}
+
+/** Runs a host command inside the lab's namespace (stdio inherited when inherit). */
+export async function labExec(name: string, argv: string[], opts: { inherit?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
+  const st = readState(validateName(name));
+  if (!st) throw new Error(`lab "${name}" does not exist`);
+  return run(['ip', 'netns', 'exec', st.netns, ...argv], { allowFail: true, inherit: opts.inherit, timeoutMs: opts.timeoutMs });
+}
+
+interface ScannedKey {
+  type: string;
+  line: string; // "addr type base64"
+}
+
+async function keyscan(ns: string, addr: string): Promise<ScannedKey[]> {
+  const r = await run(['ip', 'netns', 'exec', ns, 'ssh-keyscan', '-T', '3', '-t', 'ed25519,ecdsa,rsa', addr], { allowFail: true, timeoutMs: 20_000 });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => ({ type: l.split(' ')[1] ?? '', line: l.trim() }))
+    .filter((k) => k.type);
+}
+
+async function fingerprints(lines: string[]): Promise<Array<{ type: string; fingerprint: string; bits: number }>> {
+  const tmp = join(tmpdir(), `hvlab-keys-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(tmp, lines.join('\n') + '\n');
+  let r: RunResult;
+  try {
+    r = await run(['ssh-keygen', '-l', '-E', 'sha256', '-f', tmp]);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  // "256 SHA256:abc... 198.18.1.1 (ED25519)"
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const m = /^(\d+)\s+(SHA256:\S+)\s+.*\((\w+)\)\s*$/.exec(l.trim());
+      return m ? { bits: Number(m[1]), fingerprint: m[2] ?? '', type: (m[3] ?? '').toLowerCase() } : undefined;
+    })
+    .filter((x): x is { type: string; fingerprint: string; bits: number } => !!x);
+}
+
+/** Waits until the node's sshd answers, records its host keys, and checks a strict login works. */
+async function waitForNode(st: LabState, i: number, deadline: number): Promise<{ keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }> {
+  const dir = nodeDir(st.name, i);
+  const addr = mgmtAddr(st.index, i);
+  let keys: ScannedKey[] = [];
+  for (;;) {
+    if (!vmPid(dir)) throw new Error(`${nodeName(i)}: QEMU exited while booting`);
+    keys = await keyscan(st.netns, addr);
+    if (keys.some((k) => k.type === 'ssh-ed25519')) break;
+    if (Date.now() > deadline) throw new Error(`${nodeName(i)}: no SSH answer from ${addr} within ${fmtSecs(SSH_DEADLINE_MS)}`);
+    await sleep(2000);
+  }
+  const fps = await fingerprints(keys.map((k) => k.line));
+  // Cross-check with what the VM printed on its own console (the out-of-band channel).
+  // Lines can be interleaved with systemd's status output, so only complete lines of the same key type count.
+  const consoleFps = [...readFileSync(vmFiles(dir).console, 'utf8').matchAll(/hvlab-hostkey: \d+ (SHA256:[A-Za-z0-9+/=]+) \S+ \((\w+)\)/g)]
+    .map((m) => ({ fingerprint: m[1] ?? '', type: (m[2] ?? '').toLowerCase() }));
+  for (const f of fps) {
+    const c = consoleFps.filter((x) => x.type === f.type);
+    if (c.length > 0 && !c.some((x) => x.fingerprint === f.fingerprint)) {
+      throw new Error(`${nodeName(i)}: ${f.type} host key ${f.fingerprint} from ssh-keyscan is not the one on the VM console (${c.map((x) => x.fingerprint).join(', ')})`);
+    }
+  }
+  return { keys, fps };
+}
+
+function buildInfo(st: LabState, key: string, perNode: Map<number, { keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }>): LabInfo {
+  const dir = labDir(st.name);
+  const nodes: LabNode[] = [];
+  for (let i = 1; i <= st.nodes; i++) {
+    const nd = nodeDir(st.name, i);
+    const f = vmFiles(nd);
+    const fps = perNode.get(i)?.fps ?? [];
+    nodes.push({
+      name: nodeName(i),
+      index: i,
+      management: { nic: MGMT_NIC, address: mgmtAddr(st.index, i), prefix: 24, mac: macAddr(st.index, i, 'm') },
+      replication: { nic: REPL_NIC, address: replAddr(st.index, i), prefix: 24, mac: macAddr(st.index, i, 'r') },
+      sshPort: 22,
+      user: 'root',
+      key,
+      hostKeyFingerprint: fps.find((x) => x.type === 'ed25519')?.fingerprint ?? '',
+      hostKeys: fps,
+      dataDisk: `/dev/disk/by-id/virtio-${dataSerial(st.name, i)}`,
+      dataDiskSerial: dataSerial(st.name, i),
+      dataDiskBytes: DATA_DISK_BYTES,
+      dir: nd,
+      pidFile: f.pidfile,
+      console: f.console,
+    });
+  }
+  return {
+    name: st.name,
+    dir,
+    netns: st.netns,
+    hostAddress: hostAddr(st.index),
+    hostPrefix: 24,
+    hostReplicationAddress: `198.19.${st.index}.254`,
+    image: st.image,
+    imageHash: st.imageHash,
+    memoryMb: st.memoryMb,
+    user: 'root',
+    key,
+    knownHosts: join(dir, 'known_hosts'),
+    createdAt: st.createdAt,
+    nodes,
+  };
+}
+
+/** True if every VM of the lab runs and nodes.json exists. */
+export function labHealthy(name: string): boolean {
+  const st = readState(name);
+  if (!st || st.phase !== 'ready' || !existsSync(nodesPath(labDir(name)))) return false;
+  for (let i = 1; i <= st.nodes; i++) if (!vmPid(nodeDir(name, i))) return false;
+  return true;
+}
+
+export async function up(opts: UpOptions = {}): Promise<UpResult> {
+  const t0 = Date.now();
+  const name = validateName(opts.name ?? DEFAULT_NAME);
+  const nodes = opts.nodes ?? 2;
+  if (![1, 2, 3].includes(nodes)) throw new Error('--nodes must be 1, 2 or 3');
+  const kind: ImageKind = opts.image ?? 'base';
+  const memoryMb = opts.memoryMb ?? DEFAULT_MEMORY_MB;
+  await ensureHostTools();
+
+  const existing = readState(name);
+  if (existing) {
+    if ((opts.reuse ?? true) && labHealthy(name) && existing.nodes === nodes && existing.image === kind) {
+      log(`lab ${name} is already up (${labDir(name)}); reusing it`);
+      return { lab: readLab(name), reused: true, timings: { imageMs: 0, imageBuilt: false, bootMs: 0, totalMs: Date.now() - t0 } };
+    }
+    log(`lab ${name} exists but is ${labHealthy(name) ? 'of another shape' : 'not healthy'}: taking it down first`);
+    await down(name);
+  } else if (await netnsExists(netnsName(name))) {
+    await down(name);
+  }
+
+  const img = await ensureImage(kind);
+  const { key } = await ensureLabKey();
+  const tBoot = Date.now();
+  const st = await allocate(name, {
+    name, nodes, image: kind, imageHash: img.hash, memoryMb, netns: netnsName(name),
+    createdAt: new Date().toISOString(), phase: 'creating',
+  });
+  const dir = labDir(name);
+  log(`lab ${name}: ${nodes} node(s), image ${kind}, namespace ${st.netns}, management 198.18.${st.index}.0/24, replication 198.19.${st.index}.0/24`);
+  log(`lab directory: ${dir}`);
+  // On failure the lab is left as it is for inspection; `down` removes it.
+  await createNetwork(st.netns, st.index, nodes);
+  for (let i = 1; i <= nodes; i++) {
+    const nd = nodeDir(name, i);
+    mkdirSync(nd, { recursive: true });
+    await createDisks(nd, img.disk, DATA_DISK_BYTES);
+  }
+  writeState({ ...st, phase: 'booting' });
+  for (let i = 1; i <= nodes; i++) {
+    const pid = await startVm({
+      lab: name, index: st.index, node: i, netns: st.netns, dir: nodeDir(name, i),
+      memoryMb, kernel: img.kernel, initrd: img.initrd,
+    });
+    log(`${nodeName(i)}: QEMU PID ${pid}`);
+  }
+  const deadline = Date.now() + SSH_DEADLINE_MS;
+  const results = await Promise.allSettled(
+    Array.from({ length: nodes }, (_, k) => waitForNode(st, k + 1, deadline).then((r) => {
+      log(`${nodeName(k + 1)}: SSH up after ${fmtSecs(Date.now() - tBoot)}`);
+      return r;
+    })),
+  );
+  const failed = results.flatMap((r, k) => (r.status === 'rejected' ? [{ i: k + 1, err: r.reason as Error }] : []));
+  if (failed.length > 0) {
+    for (const f of failed) {
+      process.stderr.write(`\n--- ${nodeName(f.i)}: ${f.err.message}\n--- console tail (${vmFiles(nodeDir(name, f.i)).console}):\n${consoleTail(vmFiles(nodeDir(name, f.i)).console)}\n`);
+    }
+    throw new Error(`lab ${name}: ${failed.length} node(s) did not come up; the lab is left as is for inspection: npm run lab -- down --name ${name}`);
+  }
+  const perNode = new Map<number, { keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }>();
+  const known: string[] = [];
+  results.forEach((r, k) => {
+    if (r.status !== 'fulfilled') return;
+    perNode.set(k + 1, r.value);
+    for (const kl of r.value.keys) {
+      const [addr, ...rest] = kl.line.split(' ');
+      known.push(`${addr},${nodeName(k + 1)} ${rest.join(' ')}`);
+    }
+  });
+  writeFileSync(join(dir, 'known_hosts'), known.join('\n') + '\n', { mode: 0o644 });
+  const info = buildInfo(st, key, perNode);
+  // A strict login (known_hosts + key) must work before the lab counts as up.
+  for (const n of info.nodes) {
+    const r = await run(sshArgv(info, n, ['true']), { allowFail: true, timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`${n.name}: strict SSH login failed: ${r.stderr.trim()}`);
+  }
+  writeFileSync(nodesPath(dir), JSON.stringify(info, null, 2) + '\n');
+  writeLabSite(info);
+  writeState({ ...st, phase: 'ready' });
+  const bootMs = Date.now() - tBoot;
+  log(`lab ${name} up: boot to SSH ${fmtSecs(bootMs)}, total ${fmtSecs(Date.now() - t0)} (image ${img.built ? 'built' : 'cached'} ${fmtSecs(img.ms)})`);
+  appendFileSync(join(dir, 'timings.log'), `${new Date().toISOString()} up nodes=${nodes} image=${kind} imageMs=${img.ms} built=${img.built} bootMs=${bootMs}\n`);
+  return { lab: info, reused: false, timings: { imageMs: img.ms, imageBuilt: img.built, bootMs, totalMs: Date.now() - t0 } };
+}
+
+export interface DownResult {
+  name: string;
+  killed: number[];
+  removedNetns: boolean;
+  removedDir: boolean;
+}
+
+/** Stops the lab's VMs (verified PIDs only), removes its namespace (bridges, taps) and directory. Idempotent. */
+export async function down(name: string = DEFAULT_NAME): Promise<DownResult> {
+  validateName(name);
+  await ensureHostTools();
+  const dir = labDir(name);
+  const killed: number[] = [];
+  if (existsSync(dir)) {
+    for (const e of readdirSync(dir)) {
+      if (!/^hv\d+$/.test(e)) continue;
+      const pid = vmPid(join(dir, e));
+      if (pid && (await stopVm(join(dir, e)))) killed.push(pid);
+    }
+  }
+  // A QEMU whose pidfile got lost (a killed `up`, a removed lab dir): found by its -pidfile argument inside this lab dir.
+  for (const pid of findLabQemus(dir)) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {}
+    await killAndWait(pid, 'SIGTERM');
+    killed.push(pid);
+  }
+  const ns = netnsName(name);
+  const hadNs = await netnsExists(ns);
+  await deleteNetwork(ns);
+  const hadDir = existsSync(dir);
+  rmSync(dir, { recursive: true, force: true });
+  if (hadNs || hadDir) log(`lab ${name} down (stopped ${killed.length} VM(s)${hadNs ? ', removed ' + ns : ''})`);
+  return { name, killed, removedNetns: hadNs, removedDir: hadDir };
+}
+
+export interface LabStatus {
+  name: string;
+  dir: string;
+  netns: string;
+  netnsExists: boolean;
+  phase: string;
+  image?: string;
+  hostAddress?: string;
+  nodes: Array<{ name: string; address?: string; state: 'running' | 'paused' | 'stopped'; pid?: number }>;
+}
+
+export async function status(): Promise<LabStatus[]> {
+  const out: LabStatus[] = [];
+  const seen = new Set<string>();
+  const nsList = await listLabNetns();
+  if (existsSync(LAB_ROOT)) {
+    for (const name of readdirSync(LAB_ROOT).sort()) {
+      const st = readState(name);
+      if (!st) continue;
+      seen.add(name);
+      const nodes: LabStatus['nodes'] = [];
+      for (let i = 1; i <= st.nodes; i++) {
+        const nd = nodeDir(name, i);
+        nodes.push({ name: nodeName(i), address: mgmtAddr(st.index, i), state: vmState(nd), pid: vmPid(nd) });
+      }
+      out.push({
+        name, dir: labDir(name), netns: st.netns, netnsExists: nsList.includes(st.netns), phase: st.phase,
+        image: st.image, hostAddress: hostAddr(st.index), nodes,
+      });
+    }
+  }
+  for (const ns of nsList) {
+    const name = ns.slice('hvlab-'.length);
+    if (!seen.has(name)) out.push({ name, dir: labDir(name), netns: ns, netnsExists: true, phase: 'orphaned (run down)', nodes: [] });
+  }
+  return out;
+}
+
+// ---- fault knobs -------------------------------------------------------------------------------
+
+function dirOf(name: string, node: string | number): string {
+  const st = readState(validateName(name));
+  if (!st) throw new Error(`lab "${name}" does not exist`);
+  const m = /^(?:hv)?(\d)$/.exec(String(node));
+  const i = m ? Number(m[1]) : NaN;
+  if (!(i >= 1 && i <= st.nodes)) throw new Error(`no node "${node}" in lab ${name}`);
+  return nodeDir(name, i);
+}
+
+/** Freezes the node's VM (SIGSTOP): it stops answering but keeps its state. */
+export function pauseNode(name: string, node: string | number): number {
+  return signalVm(dirOf(name, node), 'SIGSTOP');
+}
+
+/** Continues a paused VM (SIGCONT). */
+export function resumeNode(name: string, node: string | number): number {
+  return signalVm(dirOf(name, node), 'SIGCONT');
+}
+
+/** Pulls the plug: kills the node's QEMU (SIGKILL). Its disks stay; startNode boots it again. */
+export async function poweroffNode(name: string, node: string | number): Promise<void> {
+  const dir = dirOf(name, node);
+  if (!(await stopVm(dir, 'SIGKILL'))) throw new Error(`node ${node} of lab ${name} is not running`);
+}
+
+/** Boots a powered-off node again (same disks, same identity) and waits for SSH. */
+export async function startNode(name: string, node: string | number): Promise<void> {
+  const st = readState(validateName(name));
+  if (!st) throw new Error(`lab "${name}" does not exist`);
+  const dir = dirOf(name, node);
+  const i = Number(/(\d)$/.exec(dir)?.[1]);
+  const img = await ensureImage(st.image);
+  rmSync(vmFiles(dir).pidfile, { force: true });
+  await startVm({ lab: name, index: st.index, node: i, netns: st.netns, dir, memoryMb: st.memoryMb, kernel: img.kernel, initrd: img.initrd });
+  const lab = readLab(name);
+  const n = findNode(lab, i);
+  const deadline = Date.now() + SSH_DEADLINE_MS;
+  for (;;) {
+    const r = await run(sshArgv(lab, n, ['true']), { allowFail: true, timeoutMs: 20_000 });
+    if (r.code === 0) return;
+    if (!vmPid(dir)) throw new Error(`${n.name}: QEMU exited while booting:\n${consoleTail(vmFiles(dir).console)}`);
+    if (Date.now() > deadline) throw new Error(`${n.name}: no SSH after restart:\n${consoleTail(vmFiles(dir).console)}`);
+    await sleep(2000);
+  }
+}
+
+/** Puts an ext4 filesystem on the node's data disk (a "used" disk for the installer's safety checks). */
+export async function dirtyDisk(name: string, node: string | number): Promise<void> {
+  const lab = readLab(name);
+  const n = findNode(lab, node);
+  const r = await sshExec(name, n.name, `mkfs.ext4 -F -q -L hvdirty ${n.dataDisk} && blkid ${n.dataDisk}`);
+  if (r.code !== 0) throw new Error(`dirty-disk on ${n.name} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+}

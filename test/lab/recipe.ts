@@ -1,0 +1,154 @@
+// The image recipe: everything that decides the content of the cached images lives in this file.
+// Its text (plus the host's apt sources and the lab public key) is hashed into the cache key, so
+// editing it triggers a rebuild and nothing else does.
+
+/** Bump to force a rebuild when image.ts mechanics change in a way that matters. */
+export const RECIPE_VERSION = 3;
+export const SUITE = 'bookworm';
+
+/** debootstrap --variant=minbase --include=... */
+export const DEBOOTSTRAP_INCLUDE = [
+  'openssh-server', 'systemd-sysv', 'udev', 'kmod', 'iproute2', 'ifupdown', 'iputils-ping',
+  'linux-image-amd64', 'ca-certificates', 'procps', 'sudo', 'lvm2', 'ethtool', 'pciutils',
+  'dmidecode', 'gdisk', 'parted', 'less',
+];
+
+/** Downloaded (not installed) into /var/cache/apt/archives so `apt-get install --no-download` works offline. */
+export const OFFLINE_PACKAGES = [
+  'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
+  'lvm2', 'busybox-static', 'bridge-utils', 'ifenslave', 'vlan', 'pacemaker', 'corosync',
+  'corosync-qdevice', 'resource-agents', 'fence-agents', 'crmsh', 'thin-provisioning-tools',
+];
+
+/** Installed in the "prepared" layer (services not started in the chroot). */
+export const PREPARED_PACKAGES = [
+  'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
+  'lvm2', 'busybox-static', 'bridge-utils',
+];
+
+/** Units masked for a fast, quiet boot (masking a unit that does not exist is harmless). */
+export const MASKED_UNITS = [
+  'apt-daily.timer', 'apt-daily-upgrade.timer', 'apt-daily.service', 'apt-daily-upgrade.service',
+  'man-db.timer', 'e2scrub_all.timer', 'e2scrub_reap.service', 'fstrim.timer',
+  'systemd-networkd-wait-online.service', 'getty@tty1.service', 'systemd-timesyncd.service',
+];
+
+const FIRSTBOOT_SH = `#!/bin/sh
+# hvlab first boot: identity from the kernel command line (hvlab.hostname, hvlab.mgmt, hvlab.repl).
+set -eu
+arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "\${w#*=}";; esac; done; }
+name=$(arg hvlab.hostname); mgmt=$(arg hvlab.mgmt); repl=$(arg hvlab.repl)
+[ -n "$name" ] || exit 0
+echo "$name" > /etc/hostname
+echo "$name" > /proc/sys/kernel/hostname
+cat > /etc/hosts <<EOT
+127.0.0.1	localhost
+\${mgmt%/*}	$name
+
+::1	localhost ip6-localhost ip6-loopback
+ff02::1	ip6-allnodes
+ff02::2	ip6-allrouters
+EOT
+cat > /etc/network/interfaces <<EOT
+# This file describes the network interfaces available on your system
+# and how to activate them. For more information, see interfaces(5).
+
+source /etc/network/interfaces.d/*
+
+# The loopback network interface
+auto lo
+iface lo inet loopback
+
+# management
+auto ens3
+iface ens3 inet static
+	address $mgmt
+
+# replication
+auto ens4
+iface ens4 inet static
+	address $repl
+EOT
+touch /var/lib/hvlab-firstboot.done
+`;
+
+const FIRSTBOOT_UNIT = `[Unit]
+Description=hvlab first boot identity (hostname, addresses)
+DefaultDependencies=no
+After=local-fs.target
+Before=network-pre.target networking.service ssh.service sysinit.target
+Wants=network-pre.target
+ConditionPathExists=!/var/lib/hvlab-firstboot.done
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/hvlab-firstboot
+
+[Install]
+WantedBy=sysinit.target
+`;
+
+/** Per-VM host keys: generated before sshd's own config test; fingerprints echoed to the console. */
+const SSH_DROPIN = `[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/bin/sh -c 'for k in /etc/ssh/ssh_host_*_key.pub; do echo "hvlab-hostkey: $(ssh-keygen -lf $k)"; done > /dev/ttyS0 2>&1 || true'
+ExecStartPre=/usr/sbin/sshd -t
+`;
+
+const SSHD_CONF = `# hvlab: root by key only
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+`;
+
+export const GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Files written into the root filesystem (path -> content, mode). */
+export function guestFiles(pubkey: string): Array<{ path: string; content: string; mode: number }> {
+  return [
+    { path: '/usr/local/sbin/hvlab-firstboot', content: FIRSTBOOT_SH, mode: 0o755 },
+    { path: '/etc/systemd/system/hvlab-firstboot.service', content: FIRSTBOOT_UNIT, mode: 0o644 },
+    { path: '/etc/systemd/system/ssh.service.d/hvlab-hostkeys.conf', content: SSH_DROPIN, mode: 0o644 },
+    { path: '/etc/ssh/sshd_config.d/hvlab.conf', content: SSHD_CONF, mode: 0o644 },
+    { path: '/root/.ssh/authorized_keys', content: pubkey.trim() + '\n', mode: 0o600 },
+    { path: '/etc/fstab', content: '/dev/vda\t/\text4\trw,errors=remount-ro\t0\t1\n', mode: 0o644 },
+    { path: '/etc/hostname', content: 'localhost\n', mode: 0o644 },
+    { path: '/etc/environment', content: `PATH="${GUEST_PATH}"\n`, mode: 0o644 },
+    { path: '/root/.bashrc', content: `export PATH=${GUEST_PATH}\nPS1='\\h:\\w\\$ '\n`, mode: 0o644 },
+    { path: '/root/.profile', content: `export PATH=${GUEST_PATH}\n[ -n "$BASH" ] && [ -f ~/.bashrc ] && . ~/.bashrc\n`, mode: 0o644 },
+    { path: '/etc/default/locale', content: 'LANG=C.UTF-8\n', mode: 0o644 },
+    // No IPv6 in the lab: no multicast (ND, MLD) on the lab bridges.
+    { path: '/etc/sysctl.d/90-hvlab.conf', content: 'net.ipv6.conf.all.disable_ipv6 = 1\nnet.ipv6.conf.default.disable_ipv6 = 1\n', mode: 0o644 },
+    { path: '/etc/apt/apt.conf.d/90hvlab', content: 'Acquire::Languages "none";\nAPT::Periodic::Enable "0";\n', mode: 0o644 },
+    { path: '/etc/network/interfaces', content: 'source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n', mode: 0o644 },
+  ];
+}
+
+/** Bash run inside the chroot after the files are written: apt sources, offline cache, boot tuning. */
+export function baseChrootScript(): string {
+  return `
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=${GUEST_PATH}
+apt-get update
+apt-get install --download-only -y ${OFFLINE_PACKAGES.join(' ')}
+systemctl enable hvlab-firstboot.service
+for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
+rm -f /etc/ssh/ssh_host_*
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+chmod 700 /root/.ssh
+passwd -l root >/dev/null
+`;
+}
+
+/** Bash run inside a copy of the base chroot to make the prepared layer. */
+export function preparedChrootScript(): string {
+  return `
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=${GUEST_PATH}
+apt-get install --no-download -y ${PREPARED_PACKAGES.join(' ')}
+# libvirt's default NAT network would put 192.168.122.0/24 on the nodes: the lab uses only 198.18.0.0/15.
+rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+`;
+}

@@ -1,0 +1,151 @@
+// One QEMU process per node, started inside the lab's namespace, tracked by its PID file.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataSerial, macAddr, mgmtAddr, nodeName, replAddr, tapName } from './config.js';
+import { pidAlive, pidCmdline, readPidFile, run, sleep } from './util.js';
+
+export interface VmSpec {
+  lab: string;
+  index: number;
+  node: number;
+  netns: string;
+  dir: string; // the node's directory
+  memoryMb: number;
+  kernel: string;
+  initrd: string;
+}
+
+export const vmFiles = (dir: string) => ({
+  system: join(dir, 'system.qcow2'),
+  data: join(dir, 'data.img'),
+  console: join(dir, 'console.log'),
+  pidfile: join(dir, 'qemu.pid'),
+  qmp: join(dir, 'qmp.sock'),
+});
+
+export function qemuArgv(s: VmSpec): string[] {
+  const f = vmFiles(s.dir);
+  const name = nodeName(s.node);
+  const append = [
+    'console=ttyS0', 'root=/dev/vda', 'rw', 'net.ifnames=1',
+    `hvlab.hostname=${name}`, `hvlab.mgmt=${mgmtAddr(s.index, s.node)}/24`, `hvlab.repl=${replAddr(s.index, s.node)}/24`,
+  ].join(' ');
+  return [
+    'qemu-system-x86_64',
+    '-name', `hvlab-${s.lab}-${name}`,
+    '-machine', 'pc', '-accel', 'tcg', '-m', String(s.memoryMb), '-smp', '1',
+    '-nodefaults', '-vga', 'none', '-display', 'none',
+    '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
+    '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
+    '-device', 'virtio-blk-pci,drive=sys,addr=5',
+    '-drive', `file=${f.data},if=none,id=data,format=raw`,
+    '-device', `virtio-blk-pci,drive=data,serial=${dataSerial(s.lab, s.node)},addr=6`,
+    '-netdev', `tap,id=nm,ifname=${tapName(s.node, 'm')},script=no,downscript=no`,
+    '-device', `virtio-net-pci,netdev=nm,mac=${macAddr(s.index, s.node, 'm')},addr=3`,
+    '-netdev', `tap,id=nr,ifname=${tapName(s.node, 'r')},script=no,downscript=no`,
+    '-device', `virtio-net-pci,netdev=nr,mac=${macAddr(s.index, s.node, 'r')},addr=4`,
+    '-device', 'virtio-rng-pci,addr=7',
+    '-serial', `file:${f.console}`, '-monitor', 'none',
+    '-qmp', `unix:${f.qmp},server=on,wait=off`,
+    '-pidfile', f.pidfile, '-daemonize',
+  ];
+}
+
+/** Creates the node's system overlay and blank data disk (if missing). */
+export async function createDisks(dir: string, baseDisk: string, dataBytes: number): Promise<void> {
+  const f = vmFiles(dir);
+  if (!existsSync(f.system)) await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', baseDisk, '-F', 'qcow2', f.system]);
+  if (!existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'raw', f.data, String(dataBytes)]);
+}
+
+/** Starts the VM (qemu daemonizes once the machine is set up) and returns its PID. */
+export async function startVm(s: VmSpec): Promise<number> {
+  const running = vmPid(s.dir);
+  if (running) return running;
+  await run(['ip', 'netns', 'exec', s.netns, ...qemuArgv(s)]);
+  const pid = vmPid(s.dir);
+  if (!pid) throw new Error(`qemu for ${nodeName(s.node)} did not leave a live PID in ${vmFiles(s.dir).pidfile}`);
+  return pid;
+}
+
+/** True if this PID is the QEMU the lab started for this node directory (cmdline names our pidfile). */
+export function isOurQemu(pid: number, dir: string): boolean {
+  const argv = pidCmdline(pid);
+  const i = argv.indexOf('-pidfile');
+  return i >= 0 && argv[i + 1] === vmFiles(dir).pidfile && (argv[0] ?? '').includes('qemu-system');
+}
+
+/** The node's running QEMU PID, verified, or undefined. */
+export function vmPid(dir: string): number | undefined {
+  const pid = readPidFile(vmFiles(dir).pidfile);
+  if (pid && pidAlive(pid) && isOurQemu(pid, dir)) return pid;
+  return undefined;
+}
+
+/** QEMU processes whose -pidfile lies in this lab directory (covers a pidfile lost to a crash). */
+export function findLabQemus(labDir: string): number[] {
+  const pids: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    entries = [];
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    const argv = pidCmdline(pid);
+    const i = argv.indexOf('-pidfile');
+    if (i >= 0 && (argv[0] ?? '').includes('qemu-system') && (argv[i + 1] ?? '').startsWith(labDir + '/') && pidAlive(pid)) pids.push(pid);
+  }
+  return pids;
+}
+
+export async function killAndWait(pid: number, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+      if (Date.now() > deadline + 5000) throw new Error(`PID ${pid} does not exit`);
+    }
+    await sleep(100);
+  }
+}
+
+/** Stops the node's VM if it runs (verified PID). A paused (SIGSTOPped) VM is continued first. */
+export async function stopVm(dir: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+  const pid = vmPid(dir);
+  if (!pid) return false;
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {}
+  await killAndWait(pid, signal);
+  return true;
+}
+
+export function signalVm(dir: string, signal: NodeJS.Signals): number {
+  const pid = vmPid(dir);
+  if (!pid) throw new Error(`no running VM in ${dir}`);
+  process.kill(pid, signal);
+  return pid;
+}
+
+/** Process state letter from /proc (T = stopped by SIGSTOP). */
+export function vmState(dir: string): 'running' | 'paused' | 'stopped' {
+  const pid = vmPid(dir);
+  if (!pid) return 'stopped';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const st = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return st === 'T' || st === 't' ? 'paused' : 'running';
+  } catch {
+    return 'stopped';
+  }
+}
