@@ -66,8 +66,25 @@ describe('hvcluster inspect on fresh lab servers', () => {
 describe('hvcluster apply on a fresh two-node lab', () => {
   let site = '';
 
-  it('lists every change in a dry run and makes none', { timeout: 10 * MIN }, async () => {
+  it('plans: per-server diffs against the files on the servers, the same twice', { timeout: 10 * MIN }, async () => {
     site = writeLabSite(lab.info);
+    const first = await hvcluster(lab.info.name, ['plan', '-f', site]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('== hv1 ==');
+    expect(first.stdout).toContain('== hv2 ==');
+    expect(first.stdout).toMatch(/change {4}\/etc\/network\/interfaces/);
+    expect(first.stdout).toContain('--- /etc/hosts (on hv2)');
+    expect(first.stdout).toMatch(/^\+198\.19\.\d+\.1\thv1-repl$/m);
+    expect(first.stdout).toMatch(/Plan for lab-apply2 \(DRBD 8\.4\): \d+ files to create, \d+ to change, 0 unchanged; \d+ packages to install across 2 servers\./);
+    const second = await hvcluster(lab.info.name, ['plan', '-f', site]);
+    expect(second.stdout).toBe(first.stdout);
+    const json = await hvcluster(lab.info.name, ['plan', '-f', site, '--json']);
+    const plan = JSON.parse(json.stdout) as { nodes: { name: string; files: { path: string; change: string }[]; packagesToInstall: string[] }[] };
+    expect(plan.nodes.map((n) => n.name)).toEqual(['hv1', 'hv2']);
+    expect(plan.nodes[0]!.packagesToInstall).toContain('drbd-utils');
+  });
+
+  it('lists every change in a dry run and makes none', { timeout: 10 * MIN }, async () => {
     const before = await Promise.all(['hv1', 'hv2'].map(nodeState));
     const dry = await hvcluster(lab.info.name, ['apply', '-f', site, '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
