@@ -8,10 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useLab } from '../helpers/lab.js';
 import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
-import { netnsName, tapName } from '../lab/config.js';
-import { dirtyDisk } from '../lab/lab.js';
+import { netnsName } from '../lab/config.js';
+import { dirtyDisk, setNicLink } from '../lab/lab.js';
 import { labSiteYaml, writeLabSite } from '../lab/site.js';
-import { run } from '../lab/util.js';
 
 const MIN = 60_000;
 const NAME = 'faults2';
@@ -31,8 +30,8 @@ async function nodeState(node: string): Promise<string> {
 describe('apply when things go wrong', () => {
   it('reports every preflight finding of every node at once and changes nothing anywhere', { timeout: 10 * MIN }, async () => {
     const site = writeLabSite(lab.info);
-    // hv1's replication cable is out (the host side of its link goes down); hv2's data disk holds a filesystem.
-    await run(['ip', '-n', netnsName(NAME), 'link', 'set', tapName(1, 'r'), 'down']);
+    // hv1's replication cable is out; hv2's data disk holds a filesystem.
+    await setNicLink(NAME, 'hv1', 'replication', false);
     await dirtyDisk(NAME, 'hv2');
     try {
       const before = await Promise.all(['hv1', 'hv2'].map(nodeState));
@@ -44,8 +43,10 @@ describe('apply when things go wrong', () => {
       expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(before);
       expect(before[1]).toContain('ext4'); // the filesystem on hv2's disk is still there, untouched
     } finally {
-      await run(['ip', '-n', netnsName(NAME), 'link', 'set', tapName(1, 'r'), 'up']);
-      await lab.ssh('hv2', 'wipefs -q -a /dev/vdb');
+      await setNicLink(NAME, 'hv1', 'replication', true);
+      // Blank again: no signature, and zeroes where the blank check reads (and everywhere else).
+      const wiped = await lab.ssh('hv2', 'wipefs -q -a /dev/vdb && dd if=/dev/zero of=/dev/vdb bs=4M oflag=direct status=none; sync; true', { timeoutMs: 10 * MIN });
+      expect(wiped.code, wiped.stderr).toBe(0);
     }
   });
 

@@ -1,6 +1,7 @@
 // Lab lifecycle: up, down, status, ssh/exec, and the fault knobs. Exported for tests and the CLI.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { qmpCommand } from './qmp.js';
 import { writeLabSite } from './site.js';
 import { tmpdir } from 'node:os';
 import {
@@ -489,6 +490,12 @@ export function resumeNode(name: string, node: string | number): number {
 export async function poweroffNode(name: string, node: string | number): Promise<void> {
   const dir = dirOf(name, node);
   if (!(await stopVm(dir, 'SIGKILL'))) throw new Error(`node ${node} of lab ${name} is not running`);
+}
+
+/** Pulls (or plugs back) the cable of a node's NIC: the guest sees its carrier go away, as on a real server. */
+export async function setNicLink(name: string, node: string | number, nic: 'management' | 'replication', up: boolean): Promise<void> {
+  const dir = dirOf(name, node);
+  await qmpCommand(vmFiles(dir).qmp, 'set_link', { name: nic === 'management' ? 'nm' : 'nr', up });
 }
 
 /** Boots a powered-off node again (same disks, same identity) and waits for SSH. */
