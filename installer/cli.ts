@@ -2,18 +2,12 @@
  * The hvcluster command line: argument parsing, mode choice and exit codes.
  * Each command lives in installer/commands/; the interactive UI is imported only when a TTY asks for it.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, HvError, UsageError, exitCodeOf } from './errors.js';
 import { Reporter, processStreams, type Streams } from './output.js';
-import { runInspect } from './commands/inspect.js';
-import { runPlan } from './commands/plan.js';
-import { runInit } from './commands/init.js';
-import { runApply } from './commands/apply.js';
-import { runVerify } from './commands/verify.js';
+import { VERSION } from './paths.js';
 import { reportSshStats } from './ssh/stats.js';
 
-const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -36,7 +30,7 @@ function withConnectionOptions(command: Command): Command {
 export function buildProgram(streams: Streams): Command {
   const program = new Command('hvcluster')
     .description('Turns two or three bare Debian servers into a DRBD-replicated KVM/libvirt cluster over SSH.')
-    .version(packageJson.version, '-V, --version')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError('(run `hvcluster --help` for usage)')
     .configureOutput({
       writeOut: (text) => streams.stdout.write(text),
@@ -51,7 +45,7 @@ export function buildProgram(streams: Streams): Command {
     .option('-o, --output <file>', 'where to write it (default: stdout)')
     .option('--force', 'replace an existing file')
     .action(async (options) => {
-      process.exitCode = await runInit(options, streams);
+      process.exitCode = await (await import('./commands/init.js')).runInit(options, streams);
     });
 
   withConnectionOptions(
@@ -60,7 +54,7 @@ export function buildProgram(streams: Streams): Command {
       .description('read the facts of each server (read-only): OS, CPU and virtualization, memory, disks, NICs, DRBD')
       .option('--json', 'print the facts as JSON on stdout'),
   ).action(async (options) => {
-    process.exitCode = await runInspect(options, streams);
+    process.exitCode = await (await import('./commands/inspect.js')).runInspect(options, streams);
   });
 
   withConnectionOptions(
@@ -69,7 +63,7 @@ export function buildProgram(streams: Streams): Command {
       .description('validate the answer file against the servers, render every file, and show per server what apply would change (read-only)')
       .option('--json', 'print the plan as JSON on stdout'),
   ).action(async (options) => {
-    process.exitCode = await runPlan(options, streams);
+    process.exitCode = await (await import('./commands/plan.js')).runPlan(options, streams);
   });
 
   withConnectionOptions(
@@ -80,7 +74,7 @@ export function buildProgram(streams: Streams): Command {
       .option('--dry-run', 'list every change per server and make none')
       .option('--json', 'print the engine events as JSON lines on stdout'),
   ).action(async (options) => {
-    process.exitCode = await runApply(options, streams);
+    process.exitCode = await (await import('./commands/apply.js')).runApply(options, streams);
   });
 
   withConnectionOptions(
@@ -94,7 +88,7 @@ export function buildProgram(streams: Streams): Command {
       .addOption(new Option('--ignore <CODE>', "report this check's errors as warnings (repeatable)").argParser(collect).default([]))
       .option('--problems-only', 'list only the checks that did not pass (text output)'),
   ).action(async (options) => {
-    process.exitCode = await runVerify(options, streams);
+    process.exitCode = await (await import('./commands/verify.js')).runVerify(options, streams);
   });
 
   return program;

@@ -3,7 +3,8 @@
  * Validated on load against the step kinds the engine implements.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PLAYBOOKS_DIR } from '../paths.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { EXIT, HvError } from '../errors.js';
@@ -13,7 +14,7 @@ export class PlaybookError extends HvError {
   readonly kind = 'playbook';
 }
 
-export const PLAYBOOKS_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+export { PLAYBOOKS_DIR } from '../paths.js';
 
 const StepSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a step name in kebab-case'),
@@ -57,6 +58,6 @@ export function parsePlaybook(text: string, file: string, knownKinds: readonly s
 }
 
 export function loadPlaybook(name: string, knownKinds: readonly string[]): Playbook {
-  const file = `${PLAYBOOKS_DIR}${name}.yaml`;
+  const file = join(PLAYBOOKS_DIR, `${name}.yaml`);
   return parsePlaybook(readFileSync(file, 'utf8'), `playbooks/${name}.yaml`, knownKinds);
 }

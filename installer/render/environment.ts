@@ -7,7 +7,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { TEMPLATES_DIR } from '../paths.js';
 import Handlebars from 'handlebars';
 import { HvError, EXIT } from '../errors.js';
 
@@ -17,7 +17,7 @@ export class TemplateError extends HvError {
   readonly kind = 'template';
 }
 
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+export { TEMPLATES_DIR } from '../paths.js';
 
 type HelperOptions = Handlebars.HelperOptions & { loc?: { start: { line: number; column: number } }; name?: string };
 
