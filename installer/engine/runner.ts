@@ -3,7 +3,7 @@
  * mutation through the guard, typed events for whoever displays progress. Stops after the first
  * step that fails anywhere, and between steps when asked to (Ctrl-C).
  */
-import { EXIT, HvError } from '../errors.js';
+import { ConnectionError, EXIT, HvError } from '../errors.js';
 import type { ServerFacts } from '../facts/types.js';
 import type { ClusterPlan } from '../plan/types.js';
 import type { Answers } from '../answers/schema.js';
@@ -14,6 +14,9 @@ import { Guard } from './guard.js';
 import type { Journal } from './journal.js';
 import type { Playbook } from './playbook.js';
 import { STEP_KINDS } from './steps/index.js';
+
+/** How long to try to get a server back after a connection was lost mid-step. */
+const RECONNECT_AFTER_LOSS_MS = 90_000;
 
 export class InterruptedError extends HvError {
   readonly exitCode = EXIT.interrupted;
@@ -80,19 +83,32 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
     const startedAt = Date.now();
     for (const ctx of contexts) emit({ type: 'step-started', server: ctx.server, step: step.name, title: step.title });
 
+    // Steps re-check the servers before changing anything, so a step cut short by a lost
+    // connection is run once more over a new one.
+    const once = async <T>(servers: string[], attempt: () => Promise<T>): Promise<T> => {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof ConnectionError) || !error.retryable || request.dryRun) throw error;
+        emit({ type: 'log', server: error.server, step: step.name, level: 'warn', text: `${error.message}; reconnecting and running the step again` });
+        for (const server of servers) await info.reconnect(server, RECONNECT_AFTER_LOSS_MS);
+        return attempt();
+      }
+    };
+    const contextFor = (node: (typeof plan.nodes)[number], i: number) => new StepContext(info, step.name, node, request.facts[i]!, request.connections.get(node.name)!);
     const outcomes: { server: string; error?: unknown }[] =
       kind.scope === 'node'
         ? await Promise.all(
-            contexts.map(async (ctx) => {
+            plan.nodes.map(async (node, i) => {
               try {
-                await kind.run(ctx, step);
-                return { server: ctx.server };
+                await once([node.name], () => kind.run(contextFor(node, i), step));
+                return { server: node.name };
               } catch (error) {
-                return { server: ctx.server, error };
+                return { server: node.name, error };
               }
             }),
           )
-        : await kind.run(contexts, step).then(
+        : await once(servers, () => kind.run(plan.nodes.map(contextFor), step)).then(
             () => contexts.map((ctx) => ({ server: ctx.server })),
             (error) => contexts.map((ctx) => ({ server: ctx.server, error: errorFor(error, ctx.server) })),
           );

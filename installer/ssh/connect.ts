@@ -21,7 +21,7 @@ export interface ConnectOptions extends ConnectionSettings {
   retry?: RetryOptions;
   /** Handshake timeout per attempt (default 20 s). */
   readyTimeoutMs?: number;
-  /** SSH keepalive interval (default 15 s, 0 disables); 3 missed answers drop the connection. */
+  /** SSH keepalive interval (default 15 s, 0 disables); 6 missed answers (90 s) drop the connection. */
   keepaliveIntervalMs?: number;
   /** Environment for SSH_AUTH_SOCK (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -139,7 +139,7 @@ function handshake(
       ...(sock ? { sock } : {}),
       readyTimeout: options.readyTimeoutMs ?? 20_000,
       keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
-      keepaliveCountMax: 3,
+      keepaliveCountMax: 6,
       authHandler: auth.handler as ConnectConfig['authHandler'],
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
         verifyHostKey(target.name, target.host, target.port, key, policy, target.hostKeyFingerprint).then(

@@ -35,7 +35,14 @@ export const networkStep: StepKind = {
     const file = ctx.node.files.find((f) => NETWORK_FILES.includes(f.path));
     if (!file) return;
     const current = (await readFiles(ctx, [file.path])).get(file.path) ?? null;
-    if (current === file.content) return;
+    if (current === file.content) {
+      // In force and we are connected over it: a revert still pending from an interrupted run
+      // (installer killed, connection lost) would undo a working network, so it is cancelled.
+      const pending = await ctx.read("systemctl list-timers --all --no-legend 'hvcluster-net-revert-*' 2>/dev/null | grep -o 'hvcluster-net-revert-[^ ]*\\.timer' || true");
+      const timers = pending.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      if (timers.length > 0) await ctx.mutate(`cancel the automatic network revert left by an interrupted run (${timers.join(', ')})`, `systemctl stop ${timers.join(' ')}`);
+      return;
+    }
 
     const runId = ctx.run.runId;
     const staged = `${file.path}.hvcluster-new`;
