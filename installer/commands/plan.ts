@@ -7,7 +7,7 @@ import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { gatherFactsAndRun } from '../facts/index.js';
 import type { ServerFacts } from '../facts/types.js';
-import { Reporter, type Palette, type Streams } from '../output.js';
+import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, planCluster } from '../plan/index.js';
 import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
@@ -55,7 +55,7 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
   );
 
   if (options.json) streams.stdout.write(`${JSON.stringify(planJson(comparison), null, 2)}\n`);
-  else streams.stdout.write(formatPlanText(comparison, reporter.colours));
+  else streams.stdout.write(formatPlanText(comparison, palette(colourEnabled(streams.stdout, streams.env))));
   return EXIT.ok;
 }
 
