@@ -16,8 +16,7 @@
  * bundled and in-process columns), BENCH_OUT (default bench/results.md, `-` to not write it).
  * Stops everything it started, by PID. Takes 2-4 minutes (more on a loaded machine; hard stop at 8).
  */
-import { spawn } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
