@@ -60,7 +60,8 @@ describe('apply when things go wrong', () => {
     const interfacesBefore = (await lab.ssh('hv2', 'cat /etc/network/interfaces')).stdout;
 
     const result = await hvcluster(NAME, ['apply', '-f', path, '--yes', '--json'], {
-      env: { HVCLUSTER_NET_REVERT_S: '60', HVCLUSTER_NET_RECONNECT_S: '30' },
+      // Shorter than the defaults (150 s, 90 s) to keep the test short, long enough for an emulated VM.
+      env: { HVCLUSTER_NET_REVERT_S: '120', HVCLUSTER_NET_RECONNECT_S: '80' },
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('hv2: step "network": the new network configuration cut the server off; the server restored its previous network by itself');
@@ -109,7 +110,8 @@ describe('apply when things go wrong', () => {
     expect(again.stderr).toMatch(/the previous apply \(run \S+\) did not finish; this run checks every step again and finishes the job/);
     for (const node of ['hv1', 'hv2']) {
       const r = await lab.ssh(node, 'drbdadm cstate hvc-probe; drbdadm dstate hvc-probe');
-      expect(r.stdout.trim().split('\n')).toEqual(['Connected', 'UpToDate/UpToDate']);
+      expect(r.code, `${node}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim().split('\n'), `${node}: ${r.stderr}`).toEqual(['Connected', 'UpToDate/UpToDate']);
     }
     const third = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json'], { stateDir });
     expect(third.code, third.stderr).toBe(0);
