@@ -9,7 +9,7 @@
  * servers' checks are still reported).
  */
 import { writeFileSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../paths.js';
 import { formatIssue } from '../answers/issues.js';
 import { HvError, UsageError } from '../errors.js';
 import { gatherFactsAndRun } from '../facts/index.js';
@@ -38,7 +38,6 @@ export interface VerifyOptions extends ConnectionOptions {
   problemsOnly?: boolean;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function errorInfo(error: unknown): { kind: string; message: string; hint?: string } {
   if (error instanceof HvError) return { kind: error.kind, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
@@ -51,15 +50,18 @@ export async function observe(
   targets: { name: string; pinned: boolean }[],
   opened: Map<string, ServerConnection>,
   failures: { server: string; error: unknown }[],
+  onRead: (server: string, text: string) => void = () => undefined,
 ): Promise<NodeObservation[]> {
   return Promise.all(
     targets.map(async ({ name, pinned }): Promise<NodeObservation> => {
       const failed = failures.find((f) => f.server === name);
       const conn = opened.get(name);
       if (failed || !conn) return { name, reachable: false, error: errorInfo(failed?.error ?? new Error('no connection')) };
+      const t0 = Date.now();
       try {
         const clock = await readClock(conn);
         const { facts, stdout } = await gatherFactsAndRun(conn, { alsoRun: probeScript(probePlan(input.answers, name)), timeoutMs: 180_000 });
+        onRead(name, `read in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return { name, reachable: true, hostKeyFingerprint: conn.hostKeyFingerprint, pinned, facts, probes: parseProbes(stdout), ...(clock ? { clock } : {}) };
       } catch (error) {
         return { name, reachable: false, error: errorInfo(error) };
@@ -111,6 +113,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       targets.map((t) => ({ name: t.name, pinned: t.hostKeyFingerprint !== undefined })),
       opened,
       failures,
+      (server, text) => reporter.info(`verify: ${server}: ${text}`),
     );
     const input: VerifyInput = { answers, nodes };
     let checks = demote(evaluate(input), ignore);
@@ -121,7 +124,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       if (summary.unreachable.length > 0 || summary.errors > 0) {
         migration = { skipped: `the health checks found ${summary.unreachable.length > 0 ? `unreachable servers (${summary.unreachable.join(', ')})` : `${summary.errors} error(s)`}; fix them first` };
       } else {
-        migration = await runMigration(input, opened, loaded!.file, streams, reporter);
+        migration = await runMigration(input, opened, loaded!.file, streams, reporter, Boolean(options.json));
         if (migration.report) checks = [...checks, ...demote(migrationChecks(migration.report), ignore)];
       }
     }
@@ -151,6 +154,7 @@ async function runMigration(
   file: string,
   streams: Streams,
   reporter: Reporter,
+  json: boolean,
 ): Promise<NonNullable<VerifyReport['migration']>> {
   const facts = input.nodes.map((n) => (n.reachable ? n.facts : null));
   if (facts.some((f) => f === null)) return { skipped: 'a server is unreachable' };
@@ -166,10 +170,11 @@ async function runMigration(
     plan,
     connections,
     facts: facts as NonNullable<(typeof facts)[number]>[],
+    // --json: every event (each mutation is a `change`) as a JSON line on stderr; else the phases as text.
     emit: (event) => {
-      if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
+      if (json) streams.stderr.write(`${JSON.stringify(event)}\n`);
+      else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
     },
   });
-  void streams;
   return { report };
 }

@@ -174,6 +174,9 @@ export function drbdResourceChecks(input: VerifyInput): CheckResult[] {
       const configProblems: string[] = [];
       if (!cfg) configProblems.push(`runs but is not in /etc/drbd.d (or not for ${node.name})`);
       if (!live) configProblems.push('is configured but not up');
+      if (cfg?.allowTwoPrimaries === true && !guests.some((g) => g.jobType !== null && g.jobType !== 'None')) {
+        configProblems.push('allows two primaries outside a migration (allow-two-primaries yes)');
+      }
       if (cfg) {
         for (const peer of holders.filter((h) => h !== node.name)) {
           const other = byNode.get(peer)?.configs.find((c) => c.name === name);

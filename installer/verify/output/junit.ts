@@ -1,6 +1,6 @@
 /**
  * JUnit XML: one testcase per check and server (and subject: peer, resource). Errors are <failure>,
- * skipped checks <skipped>, warnings pass with a `severity=warning` property and the finding in
+ * skipped checks <skipped>, warnings pass with a `status=warning` property and the finding in
  * <system-out> (a warning does not fail the run, so it must not fail the CI job either).
  */
 import type { CheckResult } from '../types.js';
@@ -23,7 +23,7 @@ export function testcaseName(r: CheckResult): string {
 
 function testcase(r: CheckResult): string {
   const attrs = `classname="hvcluster.verify.${xmlEscape(r.code)}" name="${xmlEscape(testcaseName(r))}" time="0"`;
-  const props = `<properties><property name="code" value="${xmlEscape(r.code)}"/><property name="severity" value="${r.status}"/><property name="servers" value="${xmlEscape(r.servers.join(','))}"/></properties>`;
+  const props = `<properties><property name="code" value="${xmlEscape(r.code)}"/><property name="status" value="${r.status}"/><property name="servers" value="${xmlEscape(r.servers.join(','))}"/></properties>`;
   const text = `${r.found}${r.fix ? `\nfix: ${r.fix}` : ''}`;
   switch (r.status) {
     case 'error':

@@ -1,0 +1,58 @@
+/**
+ * Verify fixtures: the whole output of verify's one exec per server (facts + probes), captured on a
+ * healthy two-node lab after apply (test/fixtures/verify/healthy-hv{1,2}.out), and its answer file.
+ * Faults are made by minimal edits of the captured text; each edit must match (a changed capture
+ * cannot turn an edit into a silent no-op).
+ */
+import { readFileSync } from 'node:fs';
+import { parseAnswers } from '../../../installer/answers/load.js';
+import { parseFactsOutput } from '../../../installer/facts/index.js';
+import { parseProbes } from '../../../installer/verify/probes.js';
+import type { NodeObservation, VerifyInput } from '../../../installer/verify/types.js';
+
+export const fixture = (name: string) => readFileSync(new URL(`../../fixtures/verify/${name}`, import.meta.url), 'utf8');
+
+export const SITE = fixture('site.yaml');
+export const answers = () => parseAnswers(SITE, 'site.yaml').answers!;
+
+export function edit(text: string, edits: [string | RegExp, string][]): string {
+  let out = text;
+  for (const [from, to] of edits) {
+    const before = out;
+    out = typeof from === 'string' ? out.replaceAll(from, to) : out.replace(from, to);
+    if (out === before) throw new Error(`fixture edit did not match: ${String(from)}`);
+  }
+  return out;
+}
+
+export const NOW_MS = 1_764_064_000_000;
+
+export function observation(name: string, stdout: string, clockOffsetSeconds = 0): NodeObservation {
+  const facts = parseFactsOutput(stdout);
+  return {
+    name,
+    reachable: true,
+    hostKeyFingerprint: 'SHA256:wl0ClC8NRYgrGxVQFZ4ioBsUTRgatPOUH5BtqIt52/I',
+    pinned: true,
+    facts,
+    probes: parseProbes(stdout),
+    clock: { epochSeconds: NOW_MS / 1000 + 0.01 + clockOffsetSeconds, sentAtMs: NOW_MS, receivedAtMs: NOW_MS + 20 },
+  };
+}
+
+export interface Edits {
+  hv1?: [string | RegExp, string][];
+  hv2?: [string | RegExp, string][];
+  clock?: { hv1?: number; hv2?: number };
+  unreachable?: ('hv1' | 'hv2')[];
+}
+
+export function input(edits: Edits = {}): VerifyInput {
+  const nodes: NodeObservation[] = (['hv1', 'hv2'] as const).map((name) => {
+    if (edits.unreachable?.includes(name)) {
+      return { name, reachable: false, error: { kind: 'connection', message: `${name}: connect ETIMEDOUT 198.18.2.2:22`, hint: 'check that the server is up' } };
+    }
+    return observation(name, edit(fixture(`healthy-${name}.out`), edits[name] ?? []), edits.clock?.[name] ?? 0);
+  });
+  return { answers: answers(), nodes };
+}
