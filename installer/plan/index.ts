@@ -101,7 +101,10 @@ export function planCluster(
   const templates = options.templates ?? new TemplateEnvironment();
   const major = drbdMajorOf(facts);
   const nodePlans: NodePlan[] = nodes.map((node, i) => {
-    const model = renderModel(answers, i, major);
+    const nicName = node.management.bond ? node.management.bond.interfaces[0]! : node.management.interface!;
+    const mac = factValue(facts[i]!.network)?.nics.find((nic) => nic.name === nicName)?.mac;
+    if (!mac) throw new AnswerFileError(options.file ?? 'site.yaml', [locate({ severity: 'error', path: ['spec', 'nodes', i, 'management'], message: `the MAC address of ${nicName} on ${node.name} could not be read` })]);
+    const model = renderModel(answers, i, major, mac);
     const os = factValue(facts[i]!.os)?.id ?? null;
     const files: PlannedFile[] = FILE_RULES.filter((rule) => rule.when?.(model, os) ?? true).map((rule) => ({
       path: rule.path,

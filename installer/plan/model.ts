@@ -39,6 +39,12 @@ export interface NetworkModel {
   bridge: string;
   /** The NIC (or the bond below) enslaved to the bridge. */
   managementInterface: string;
+  /**
+   * The management NIC's MAC address (a bond's: its first NIC's), given to the bridge so the node
+   * keeps its MAC on the network. Left to itself, systemd gives a bridge a MAC derived from the
+   * machine-id: servers cloned from one image would all get the same one.
+   */
+  managementMac: string;
   bond?: BondModel;
   management: Ipv4Cidr;
   gateway?: string;

@@ -28,7 +28,7 @@ export function resyncRate(syncRateMiB: number | 'auto'): string {
   return syncRateMiB === 'auto' ? '100M' : `${syncRateMiB}M`;
 }
 
-export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor): RenderModel {
+export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor, managementMac: string): RenderModel {
   const spec = answers.spec;
   const nodes = spec.nodes.map(clusterNode);
   const self = spec.nodes[nodeIndex]!;
@@ -42,6 +42,7 @@ export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: Drbd
     network: {
       bridge: spec.network.bridge,
       managementInterface: management.bond ? management.bond.name : management.interface!,
+      managementMac,
       ...(management.bond ? { bond: { name: management.bond.name, slaves: management.bond.interfaces, mode: management.bond.mode } } : {}),
       management: node.management,
       ...(management.gateway ? { gateway: management.gateway } : {}),

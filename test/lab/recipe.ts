@@ -3,7 +3,7 @@
 // editing it triggers a rebuild and nothing else does.
 
 /** Bump to force a rebuild when image.ts mechanics change in a way that matters. */
-export const RECIPE_VERSION = 3;
+export const RECIPE_VERSION = 4;
 export const SUITE = 'bookworm';
 
 /** debootstrap --variant=minbase --include=... */
@@ -150,5 +150,9 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=${GUEST_PATH}
 apt-get install --no-download -y ${PREPARED_PACKAGES.join(' ')}
 # libvirt's default NAT network would put 192.168.122.0/24 on the nodes: the lab uses only 198.18.0.0/15.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+# Installing packages may have made a machine-id: every VM must make its own at first boot (systemd
+# derives MAC addresses of bridges from it; clones sharing one put the same MAC on every node).
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
 `;
 }

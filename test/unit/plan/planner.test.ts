@@ -46,6 +46,7 @@ describe('planning a two-node cluster from the lab servers facts', () => {
     }
     expect(file(hv1, '/etc/network/interfaces')).toMatch(/iface br0 inet static\s+address 198\.18\.1\.1\/24/);
     expect(file(hv2, '/etc/network/interfaces')).toMatch(/iface br0 inet static\s+address 198\.18\.1\.2\/24/);
+    expect(file(hv1, '/etc/network/interfaces')).toContain('bridge_hw 52:54:00:01:01:01'); // ens3's own MAC, from the facts
     expect(file(hv2, '/etc/libvirt/qemu.conf')).toContain('migration_host = "198.19.1.2"');
     expect(file(hv1, '/etc/chrony/chrony.conf')).toContain('server 198.18.1.254 iburst');
     expect(hv1!.files.map((f) => f.path)).not.toContain('/etc/netplan/60-hvcluster.yaml');

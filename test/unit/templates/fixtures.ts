@@ -89,6 +89,7 @@ export const twoNode84 = cluster({
   network: (self) => ({
     bridge: 'vmbr0',
     managementInterface: 'eno1',
+    managementMac: `52:54:00:00:01:${String(self.nodeId + 11).padStart(2, '0')}`,
     management: self.management,
     gateway: '198.18.1.1',
     dns: ['198.18.1.53'],
@@ -113,6 +114,7 @@ export const threeNode9 = cluster({
   network: (self) => ({
     bridge: 'vmbr0',
     managementInterface: 'bond0',
+    managementMac: `52:54:00:00:02:${String(self.nodeId + 11).padStart(2, '0')}`,
     bond: { name: 'bond0', slaves: ['eno1', 'eno2'], mode: 'active-backup' },
     management: self.management,
     gateway: '198.18.1.1',
