@@ -28,5 +28,8 @@ export async function mutateUntil(ctx: StepContext, description: string, command
 
 /** The first line of an error, for reports. */
 export function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  const message = error instanceof Error ? error.message : String(error);
+  const stderr = (error as { stderr?: unknown } | null)?.stderr;
+  const detail = typeof stderr === 'string' && stderr.trim() !== '' && !message.includes(stderr.trim()) ? `: ${stderr.trim().split('\n')[0]}` : '';
+  return `${message.split('\n').slice(0, 2).join(' / ')}${detail}`;
 }

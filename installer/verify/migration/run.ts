@@ -124,13 +124,6 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     reached('cleanup-before', before.actions.length > 0 ? `removed leftovers of an earlier run (${before.actions.length} actions)` : 'nothing left from earlier runs');
     await checkGuestAddress(ctxs, guest.address, guestCidr);
 
-    // 1. Guest kernel and initramfs on every node (each node's own kernel: the target needs the files too).
-    phase = 'guest-files';
-    const kernels = await Promise.all(ctxs.map((ctx) => buildGuestFiles(ctx, guest)));
-    report.guest.kernel = kernels[0]!;
-    if (new Set(kernels).size > 1) emit({ type: 'log', step: STEP, level: 'warn', text: `the nodes run different kernels (${[...new Set(kernels)].join(', ')}); the guest boots the home node's` });
-    reached('guest-files', `test guest built on every node (kernel ${kernels[0]})`);
-
     for (const round of migrationRounds(plan)) {
       report.rounds.push({ resource: TEST_RESOURCE, ...round });
       await runRound(round);
@@ -168,6 +161,14 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   async function runRound(round: { holders: string[]; home: string }): Promise<void> {
     const holders = round.holders.map(node);
     const home = node(round.home);
+    // Guest kernel and initramfs on every holder (each its own kernel: a migration target needs the
+    // files too). Per round, because the clean-up between rounds removes them.
+    phase = 'guest-files';
+    const kernels = await Promise.all(holders.map((ctx) => buildGuestFiles(ctx, guest)));
+    report.guest.kernel ??= kernels[0]!;
+    if (new Set(kernels).size > 1) emit({ type: 'log', step: STEP, level: 'warn', text: `the nodes run different kernels (${[...new Set(kernels)].join(', ')}); the guest boots the home node's` });
+    reached('guest-files', `test guest built on ${round.holders.join(', ')} (kernel ${kernels[0]})`);
+
     phase = 'volume-created';
     const model = await createReplicatedVolume(holders, { name: TEST_RESOURCE, sizeMiB: options.volumeSizeMiB ?? 32, skipInitialSync: false });
     reached('volume-created', `replicated test volume ${TEST_RESOURCE} (${model.device}) on ${round.holders.join(', ')}`);
@@ -247,6 +248,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         result.totalMs = migratedAt - t0;
         const job = await target.read(`virsh domjobinfo --completed ${shellQuote(GUEST_NAME)}`, { allowFailure: true });
         const parsed = parseJobInfo(job.stdout);
+        emit({ type: 'log', server: to, step: STEP, level: 'info', text: `virsh domjobinfo --completed ${GUEST_NAME} on ${to}:\n${job.stdout.trimEnd()}` });
         result.qemuDowntimeMs = parsed.downtimeMs;
         result.qemuTotalMs = parsed.elapsedMs;
         const state = await target.read(`virsh domstate ${shellQuote(GUEST_NAME)}`, { allowFailure: true });

@@ -1,0 +1,74 @@
+/** The clean-up's order and reporting, against fake connections that play a node left dirty by a killed run. */
+import { describe, expect, it } from 'vitest';
+import { StepContext, type RunInfo } from '../../../installer/engine/context.js';
+import type { EngineEvent } from '../../../installer/engine/events.js';
+import { Guard } from '../../../installer/engine/guard.js';
+import { planCluster } from '../../../installer/plan/index.js';
+import type { ExecOptions, ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import { cleanupMigrationTest } from '../../../installer/verify/migration/cleanup.js';
+import { labFacts, loadSite } from '../plan/helpers.js';
+
+const DIRTY = 'domain=running\nup=yes\nrole=Primary/Primary\nresfile=yes\nlv=yes\nfile=/var/lib/libvirt/boot/hvc-migtest.xml\n';
+const CLEAN = 'domain=\nup=no\nrole=\nresfile=no\nlv=no\n';
+
+function fakeNode(name: string, log: string[], options: { stuck?: boolean } = {}): ServerConnection {
+  let cleaned = false;
+  const result = (stdout = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr: '', durationMs: 1 });
+  return {
+    target: { name, host: name, port: 22, user: 'root', identityFiles: [], jump: [] },
+    hostKeyFingerprint: 'SHA256:x',
+    counters: { handshakes: 0, channelOpens: 0, execs: 0, bytesUploaded: 0 },
+    async exec(command: string, _options?: ExecOptions) {
+      if (command.includes('echo "domain=')) return result(cleaned && !options.stuck ? CLEAN : DIRTY);
+      log.push(`${name}: ${command}`);
+      if (command.startsWith('lvremove')) cleaned = true;
+      return result();
+    },
+    async upload() {},
+    async close() {},
+  };
+}
+
+function contexts(log: string[], events: EngineEvent[], stuck = false): StepContext[] {
+  const answers = loadSite().answers;
+  const plan = planCluster(answers, [labFacts(1), labFacts(2)]);
+  const emit = (e: EngineEvent) => events.push(e);
+  const info: RunInfo = {
+    runId: 't',
+    dryRun: false,
+    answers,
+    plan,
+    guard: new Guard(false, emit),
+    emit,
+    shared: new Map(),
+    backupRoot: '/tmp',
+    reconnect: () => Promise.reject(new Error('no')),
+  };
+  return plan.nodes.map((node, i) => new StepContext(info, 'migration-test', node, labFacts((i + 1) as 1 | 2), fakeNode(node.name, log, { stuck: stuck && i === 1 })));
+}
+
+describe('migration test clean-up', () => {
+  it('stops the guest everywhere before it demotes, takes DRBD down before it removes the LV, and reports every action through the guard', async () => {
+    const log: string[] = [];
+    const events: EngineEvent[] = [];
+    const { actions, leftovers } = await cleanupMigrationTest(contexts(log, events));
+    expect(leftovers).toEqual([]);
+    const index = (pattern: RegExp) => log.findIndex((l) => pattern.test(l));
+    const lastIndex = (pattern: RegExp) => log.findLastIndex((l) => pattern.test(l));
+    expect(lastIndex(/virsh destroy/)).toBeLessThan(index(/drbdadm secondary/));
+    expect(lastIndex(/drbdadm secondary/)).toBeLessThan(index(/drbdadm down/));
+    expect(lastIndex(/drbdadm down/)).toBeLessThan(index(/lvremove/));
+    expect(log.filter((l) => l.startsWith('hv1: ')).map((l) => l.split(' ')[1])).toEqual(['virsh', 'virsh', 'drbdadm', 'drbdadm', 'rm', 'lvremove', 'rm']);
+    const changes = events.filter((e) => e.type === 'change').map((e) => (e as { description: string }).description);
+    expect(changes).toEqual(actions.map((a) => a.description));
+    expect(changes).toContain('demote hvc-migtest to Secondary');
+  });
+
+  it('names what is still there when a node does not come clean', async () => {
+    const { leftovers } = await cleanupMigrationTest(contexts([], [], true));
+    expect(leftovers.map((l) => `${l.server}: ${l.what}`)).toEqual(
+      expect.arrayContaining(['hv2: test domain hvc-migtest (running)', 'hv2: hvc-migtest is Primary', 'hv2: logical volume hvc-migtest']),
+    );
+    expect(leftovers.every((l) => l.server === 'hv2')).toBe(true);
+  });
+});
