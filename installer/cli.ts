@@ -40,10 +40,14 @@ export function buildProgram(streams: Streams): Command {
 
   program
     .command('init')
-    .description('write a fully commented example answer file (--example); the interactive wizard comes later')
+    .description('the interactive wizard (on a terminal): servers, inspection, layout, plan, apply, site.yaml; or --example: a commented example answer file')
     .option('--example', 'write the example answer file')
-    .option('-o, --output <file>', 'where to write it (default: stdout)')
+    .option('-o, --output <file>', 'where to write the answer file (default: stdout with --example, ./site.yaml for the wizard)')
     .option('--force', 'replace an existing file')
+    .addOption(new Option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)').argParser(collect).default([]))
+    .addOption(new Option('--host-key <host=SHA256:...>', 'pin a host key fingerprint, accepted without a question (repeatable)').argParser(collect).default([]))
+    .option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)')
+    .option('--connect-timeout <seconds>', 'give up on a server after this long (retries included)', '30')
     .action(async (options) => {
       process.exitCode = await (await import('./commands/init.js')).runInit(options, streams);
     });
@@ -99,8 +103,10 @@ export async function main(argv: string[], streams: Streams = processStreams()):
   const program = buildProgram(streams);
   try {
     if (argv.length === 0) {
-      program.outputHelp();
-      return EXIT.ok;
+      // No arguments: the wizard, when a person is at a terminal.
+      const init = await import('./commands/init.js');
+      if (!init.canRunWizard(streams)) init.wizardNeedsTerminal();
+      return await init.runWizardCommand({ knownHosts: [], hostKey: [] }, streams);
     }
     process.exitCode = 0;
     await program.parseAsync(argv, { from: 'user' });

@@ -8,15 +8,11 @@ import { createInterface } from 'node:readline/promises';
 import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { fanOut } from '../engine/events.js';
-import { Journal, journalPath } from '../engine/journal.js';
-import { loadPlaybook } from '../engine/playbook.js';
+import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
-import { InterruptedError, runPlaybook } from '../engine/runner.js';
-import { STEP_KINDS } from '../engine/steps/index.js';
-import { gatherFacts } from '../facts/index.js';
+import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
-import { planCluster } from '../plan/index.js';
 import type { SshTarget } from '../ssh/types.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
 
@@ -30,7 +26,7 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
 
-function secretsOf(targets: SshTarget[]): string[] {
+export function secretsOf(targets: SshTarget[]): string[] {
   return targets.flatMap((t) => [t.password, t.sudoPassword, t.passphrase, ...secretsOf(t.jump)]).filter((s): s is string => Boolean(s));
 }
 
@@ -59,11 +55,10 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     if (failures.length > 0) return reportFailures(reporter, failures, 'cannot apply: not every server is reachable; nothing was changed');
 
     // Preflight: fresh facts of every node, checked all at once.
-    const factResults = await Promise.allSettled(answers.spec.nodes.map((node) => gatherFacts(connections.get(node.name)!)));
-    const factFailures = factResults.flatMap((r, i) => (r.status === 'rejected' ? [{ server: answers.spec.nodes[i]!.name, error: r.reason as unknown }] : []));
-    if (factFailures.length > 0) return reportFailures(reporter, factFailures, 'cannot apply: the servers could not be inspected; nothing was changed');
-    const facts = factResults.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof gatherFacts>>>).value);
-    const plan = planCluster(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
+    const gathered = await gatherClusterFacts(answers, connections);
+    if (!gathered.ok) return reportFailures(reporter, gathered.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
+    const facts = gathered.facts;
+    const plan = planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 
     if (!options.yes && !options.dryRun) {
@@ -76,15 +71,6 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
       }
     }
 
-    const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
-    const journalFile = journalPath(answers.metadata.name, streams.env);
-    const previous = Journal.unfinished(journalFile);
-    if (previous && !options.dryRun) {
-      reporter.info(`the previous apply (run ${previous.runId}) did not finish; this run checks every step again and finishes the job`);
-    }
-    const journal = new Journal(journalFile, runId, Boolean(options.dryRun));
-    journal.save();
-
     let stop = false;
     const onSigint = () => {
       if (stop) process.exit(EXIT.interrupted);
@@ -96,9 +82,8 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     if (options.json) sinks.push(jsonLinesReporter(streams.stdout));
     let result;
     try {
-      result = await runPlaybook({
+      result = await runInstall({
         runId,
-        playbook,
         answers,
         plan,
         facts,
@@ -107,8 +92,10 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         dryRun: Boolean(options.dryRun),
         emit: fanOut(...sinks),
         logFile: log.path,
-        journal,
+        env: streams.env,
         stopRequested: () => stop,
+        onUnfinished: (previous) =>
+          reporter.info(`the previous apply (run ${previous.runId}) did not finish; this run checks every step again and finishes the job`),
       });
     } finally {
       process.off('SIGINT', onSigint);

@@ -1,21 +1,75 @@
-/** `hvcluster init --example`: a fully commented example answer file, to stdout or a new file. */
+/**
+ * `hvcluster init`: the interactive wizard on a terminal; `hvcluster init --example`: a fully
+ * commented example answer file, to stdout or a new file.
+ */
 import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { exampleAnswerFile } from '../answers/example.js';
 import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
+import { PROJECT_ROOT } from '../paths.js';
 
 export interface InitOptions {
   example?: boolean;
   output?: string;
   force?: boolean;
+  knownHosts?: string[];
+  hostKey?: string[];
+  sshConfig?: string;
+  connectTimeout?: string;
+}
+
+/** CI set (even empty, as ink reads it: then ink shows nothing until it exits), unless 0 or false. */
+function inCi(env: NodeJS.ProcessEnv): boolean {
+  return ('CI' in env && env.CI !== '0' && env.CI !== 'false') || 'CONTINUOUS_INTEGRATION' in env;
+}
+
+/** The wizard needs a person at a terminal: stdin and stdout TTYs, and no CI variable. */
+export function canRunWizard(streams: Streams): boolean {
+  return Boolean(process.stdin.isTTY && (streams.stdout as { isTTY?: boolean }).isTTY) && !inCi(streams.env);
+}
+
+export function wizardNeedsTerminal(): never {
+  throw new UsageError('the wizard needs a terminal (stdin and stdout a TTY, CI not set), and there is none', {
+    hint: 'for an unattended install run `hvcluster apply -f site.yaml --yes`; to write an answer file to edit, `hvcluster init --example -o site.yaml`',
+  });
+}
+
+/**
+ * installer/ui/run.tsx, imported at run time by its path: a literal `import('../ui/run.js')` would
+ * make the bundle in dist/ load ink and react at every start, for every command. From the bundle
+ * the ui's sources run through tsx.
+ */
+async function loadUi(): Promise<typeof import('../ui/run.js')> {
+  if (!/\.tsx?$/.test(fileURLToPath(import.meta.url))) {
+    const { register } = await import('tsx/esm/api');
+    register();
+  }
+  const entry = pathToFileURL(join(PROJECT_ROOT, 'installer', 'ui', 'run.tsx')).href;
+  return (await import(entry)) as typeof import('../ui/run.js');
+}
+
+/** Starts the wizard; the ui (ink, react) is loaded only here. */
+export async function runWizardCommand(options: InitOptions, streams: Streams): Promise<ExitCode> {
+  if (!canRunWizard(streams)) wizardNeedsTerminal();
+  const seconds = Number(options.connectTimeout ?? '30');
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
+  const { runWizard } = await loadUi();
+  const code = await runWizard({
+    env: streams.env,
+    output: options.output,
+    force: options.force,
+    knownHosts: options.knownHosts ?? [],
+    hostKey: options.hostKey ?? [],
+    sshConfig: options.sshConfig,
+    connectTimeoutSeconds: seconds,
+  });
+  return code as ExitCode;
 }
 
 export async function runInit(options: InitOptions, streams: Streams): Promise<ExitCode> {
-  if (!options.example) {
-    throw new UsageError('the interactive wizard is not part of this version yet', {
-      hint: 'write an answer file with `hvcluster init --example -o site.yaml`, edit it, then run `hvcluster plan -f site.yaml`',
-    });
-  }
+  if (!options.example) return runWizardCommand(options, streams);
   const text = exampleAnswerFile();
   if (options.output === undefined || options.output === '-') {
     streams.stdout.write(text);

@@ -1,0 +1,270 @@
+/**
+ * What the wizard asks of the engine, and the real implementation over SSH. The screens only see
+ * the `WizardBackend` interface (tests give them a fake); this file holds no ink or react.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { LoadedAnswers } from '../answers/load.js';
+import type { Answers } from '../answers/schema.js';
+import { writeAnswerFile } from '../answers/write.js';
+import { newRunId, secretsOf } from '../commands/apply.js';
+import { observe } from '../commands/verify.js';
+import { VERSION } from '../paths.js';
+import { evaluate } from '../verify/evaluate.js';
+import { formatMarkdown } from '../verify/output/markdown.js';
+import { buildReport } from '../verify/report.js';
+import { parseHostKeyPins, targetsFromAnswers, type ConnectionOptions } from '../commands/connect.js';
+import { HvError } from '../errors.js';
+import type { EventSink } from '../engine/events.js';
+import { planInstall, runInstall } from '../engine/install.js';
+import { RunLog, defaultLogDir } from '../engine/run-log.js';
+import { InterruptedError } from '../engine/runner.js';
+import { gatherFactsAndRun } from '../facts/index.js';
+import type { ServerFacts } from '../facts/types.js';
+import { comparePlan, type PlanComparison } from '../plan/diff.js';
+import { FILE_RULES, type ClusterPlan } from '../plan/index.js';
+import type { ServerLogin } from '../plan/propose.js';
+import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { connect, resolveTarget } from '../ssh/index.js';
+import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
+
+export interface ApplyFailure {
+  server: string;
+  step: string;
+  message: string;
+  hint?: string;
+}
+
+export interface PlanResult {
+  comparison: PlanComparison;
+  warnings: string[];
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  logFile: string;
+  failures: ApplyFailure[];
+}
+
+export interface VerifyOutcome {
+  /** passed / warnings / errors / skipped check results, and the servers that could not be read. */
+  summary: { passed: number; warnings: number; errors: number; skipped: number; unreachable: string[] };
+  /** The results that did not pass, one line each. */
+  problems: string[];
+  /** The Markdown hand-over report. */
+  reportFile: string;
+  ok: boolean;
+}
+
+export interface WizardBackend {
+  /** Connects to one server and reads its facts; `askHostKey` is called for a key neither pinned nor known. */
+  inspect(
+    login: ServerLogin,
+    hooks: { askHostKey: (keyType: string, fingerprint: string) => Promise<boolean>; onStage: (stage: 'connecting' | 'inspecting') => void },
+  ): Promise<{ fingerprint: string; facts: ServerFacts }>;
+  /** Fresh facts and files of every node, the plan and its comparison with the servers; throws AnswerFileError when the servers do not fit. */
+  plan(answers: Answers): Promise<PlanResult>;
+  /** Runs the install with the plan of the last `plan` call; events go to `emit`. */
+  apply(answers: Answers, emit: EventSink): Promise<ApplyResult>;
+  /** The health checks of `hvcluster verify` (read-only) and the hand-over report; absent: no verify step. */
+  verify?(answers: Answers): Promise<VerifyOutcome>;
+  /** Writes the answer file; returns its absolute path. */
+  save(answers: Answers): string;
+  /** Ctrl-C during apply: stop after the steps under way. */
+  stop?(): void;
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  env: NodeJS.ProcessEnv;
+  /** Where site.yaml goes (default ./site.yaml; an existing file is never replaced without --force). */
+  output?: string;
+  force?: boolean;
+  knownHosts: string[];
+  /** `--host-key host=SHA256:...` pins, accepted without a question. */
+  hostKey: string[];
+  sshConfig?: string;
+  connectTimeoutSeconds: number;
+  cwd?: string;
+}
+
+/** The SSH target of a login, as `targetsFromAnswers` makes it of the node's `ssh:` block. */
+export function targetOfLogin(login: ServerLogin, options: BackendOptions): SshTarget {
+  const home = options.env.HOME ?? homedir();
+  const pins = parseHostKeyPins(options.hostKey);
+  return resolveTarget(login.address, {
+    configFile: options.sshConfig,
+    user: login.user,
+    port: login.port,
+    identityFiles: login.auth === 'key' && login.identityFile ? [login.identityFile.replace(/^~(?=\/)/, home)] : undefined,
+    password: login.auth === 'password' && login.passwordEnv ? options.env[login.passwordEnv] : undefined,
+    sudoPassword: login.sudoPasswordEnv ? options.env[login.sudoPasswordEnv] : undefined,
+    agent: login.auth === 'agent' ? undefined : '',
+    hostKeyFingerprint: login.hostKey ?? pins.get(login.address),
+  });
+}
+
+/** site.yaml in the current directory, or the next free name: never an existing file unless forced. */
+export function siteFilePath(options: Pick<BackendOptions, 'output' | 'force' | 'cwd'>, cluster: string): string {
+  const cwd = options.cwd ?? process.cwd();
+  if (options.output !== undefined) return resolve(cwd, options.output);
+  const first = join(cwd, 'site.yaml');
+  if (options.force || !existsSync(first)) return first;
+  for (let n = 1; ; n++) {
+    const next = join(cwd, n === 1 ? `site-${cluster}.yaml` : `site-${cluster}-${n}.yaml`);
+    if (!existsSync(next)) return next;
+  }
+}
+
+const CANDIDATE_PATHS = [...new Set(FILE_RULES.map((rule) => rule.path))];
+
+export class SshBackend implements WizardBackend {
+  private readonly inspected: ServerConnection[] = [];
+  private connections = new Map<string, ServerConnection>();
+  private targets: SshTarget[] = [];
+  private planned?: { plan: ClusterPlan; facts: ServerFacts[]; answers: Answers };
+  private log?: RunLog;
+  private savedPath?: string;
+  private stopRequested = false;
+
+  constructor(private readonly options: BackendOptions) {}
+
+  private policy(ask?: (server: string, fingerprint: string, keyType: string) => Promise<boolean>): HostKeyPolicy {
+    const home = this.options.env.HOME ?? '/root';
+    const knownHostsFiles = this.options.knownHosts.length > 0 ? this.options.knownHosts : [`${home}/.ssh/known_hosts`, '/etc/ssh/ssh_known_hosts'];
+    return { knownHostsFiles, onUnknown: ask ?? 'refuse' };
+  }
+
+  async inspect(login: ServerLogin, hooks: Parameters<WizardBackend['inspect']>[1]) {
+    hooks.onStage('connecting');
+    const connection = await connect(
+      targetOfLogin(login, this.options),
+      this.policy((_server, fingerprint, keyType) => hooks.askHostKey(keyType, fingerprint)),
+      { retry: { deadlineMs: this.options.connectTimeoutSeconds * 1000 } },
+    );
+    this.inspected.push(connection);
+    hooks.onStage('inspecting');
+    const { facts } = await gatherFactsAndRun(connection);
+    return { fingerprint: connection.hostKeyFingerprint, facts };
+  }
+
+  /** The connections of the answers (host keys pinned now), exactly as `apply -f site.yaml` opens them. */
+  private async openForAnswers(answers: Answers): Promise<void> {
+    await Promise.all(this.inspected.splice(0).map((c) => c.close().catch(() => undefined)));
+    const loaded: LoadedAnswers = { answers, warnings: [], file: 'site.yaml', baseDir: this.options.cwd ?? process.cwd(), locate: () => undefined };
+    const options: ConnectionOptions = { host: [], identity: [], knownHosts: this.options.knownHosts, hostKey: [], sshConfig: this.options.sshConfig, connectTimeout: String(this.options.connectTimeoutSeconds) };
+    this.targets = targetsFromAnswers(loaded, options, this.options.env);
+    if (this.log === undefined) {
+      this.log = new RunLog(join(defaultLogDir(this.options.env), `${answers.metadata.name}-${newRunId()}.log`), secretsOf(this.targets));
+      this.log.write('hvcluster', `wizard: ${answers.spec.nodes.map((n) => n.name).join(', ')}`);
+    }
+    const missing = this.targets.filter((t) => !this.connections.has(t.name));
+    const log = this.log;
+    const opened = await Promise.all(
+      missing.map(async (target) => [target.name, log.wrap(await connect(target, this.policy(), { retry: { deadlineMs: this.options.connectTimeoutSeconds * 1000 } }))] as const),
+    );
+    for (const [name, connection] of opened) this.connections.set(name, connection);
+  }
+
+  async plan(answers: Answers): Promise<PlanResult> {
+    await this.openForAnswers(answers);
+    const read = await Promise.all(
+      answers.spec.nodes.map(async (node) => {
+        const { facts, stdout } = await gatherFactsAndRun(this.connections.get(node.name)!, { alsoRun: readFilesScript(CANDIDATE_PATHS) });
+        return { facts, files: parseFilesOutput(stdout, CANDIDATE_PATHS) };
+      }),
+    );
+    const facts = read.map((r) => r.facts);
+    const plan = planInstall(answers, facts, { file: 'the layout' });
+    this.planned = { plan, facts, answers };
+    return {
+      comparison: comparePlan(
+        plan,
+        read.map((r) => r.files),
+      ),
+      warnings: plan.warnings.map((w) => w.message),
+    };
+  }
+
+  async apply(answers: Answers, emit: EventSink): Promise<ApplyResult> {
+    if (this.planned?.answers !== answers) await this.plan(answers);
+    const { plan, facts } = this.planned!;
+    const log = this.log!;
+    const byName = new Map(this.targets.map((t) => [t.name, t]));
+    const runId = newRunId();
+    log.write('hvcluster', `wizard apply: run ${runId}`);
+    const result = await runInstall({
+      runId,
+      answers,
+      plan,
+      facts,
+      connections: this.connections,
+      reconnect: async (server, deadlineMs) => {
+        await this.connections.get(server)?.close().catch(() => undefined);
+        const connection = log.wrap(await connect(byName.get(server)!, this.policy(), { retry: { deadlineMs } }));
+        this.connections.set(server, connection);
+        return connection;
+      },
+      dryRun: false,
+      emit: (event) => {
+        log.write('event', JSON.stringify(event));
+        emit(event);
+      },
+      logFile: log.path,
+      env: this.options.env,
+      stopRequested: () => this.stopRequested,
+    });
+    return {
+      ok: result.ok,
+      logFile: log.path,
+      failures: result.errors
+        .filter(({ error }) => !(error instanceof InterruptedError))
+        .map(({ server, step, error }) => {
+          const message = error instanceof Error ? error.message : String(error);
+          return { server, step, message: message.startsWith(`${server}: `) ? message.slice(server.length + 2) : message, hint: error instanceof HvError ? error.hint : undefined };
+        }),
+    };
+  }
+
+  async verify(answers: Answers): Promise<VerifyOutcome> {
+    const startedAt = new Date();
+    const nodes = await observe(
+      { answers },
+      this.targets.map((t) => ({ name: t.name, pinned: t.hostKeyFingerprint !== undefined })),
+      this.connections,
+      [],
+    );
+    const input = { answers, nodes };
+    const checks = evaluate(input);
+    const report = buildReport(input, checks, { version: VERSION, startedAt, durationMs: Date.now() - startedAt.getTime() });
+    const site = this.savedPath ?? siteFilePath(this.options, answers.metadata.name);
+    const reportFile = join(dirname(site), `${answers.metadata.name}-report.md`);
+    writeFileSync(reportFile, formatMarkdown(report), { mode: 0o644 });
+    return {
+      summary: report.summary,
+      problems: checks
+        .filter((c) => c.status === 'error' || c.status === 'warning')
+        .map((c) => `${c.status === 'error' ? 'error' : 'warning'} ${c.server} ${c.code}: ${c.found}`),
+      reportFile,
+      ok: report.exitCode === 0,
+    };
+  }
+
+  save(answers: Answers): string {
+    const path = this.savedPath ?? siteFilePath(this.options, answers.metadata.name);
+    writeFileSync(path, writeAnswerFile(answers), { mode: 0o644 });
+    this.savedPath = path;
+    return path;
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.inspected, ...this.connections.values()].map((c) => c.close().catch(() => undefined)));
+    this.inspected.length = 0;
+    this.connections.clear();
+  }
+}

@@ -1,0 +1,108 @@
+/** Small building blocks shared by the wizard's screens. */
+import { TextInput } from '@inkjs/ui';
+import { Box, Text, useInput } from 'ink';
+import React, { useState } from 'react';
+
+/** A question with a text answer, validated when Enter is pressed; the message stays until the answer is valid. */
+export function Question(props: {
+  label: string;
+  defaultValue?: string;
+  placeholder?: string;
+  hint?: string;
+  validate?: (value: string) => string | null;
+  onSubmit: (value: string) => void;
+  onCancel?: () => void;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  // Ctrl-U empties the line (as in a shell): the input is uncontrolled, so it starts again empty.
+  const [generation, setGeneration] = useState(0);
+  useInput((input, key) => {
+    if (key.escape) props.onCancel?.();
+    else if (key.ctrl && input === 'u') setGeneration((g) => g + 1);
+  });
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Text color="cyan">? </Text>
+        <Text bold>{props.label} </Text>
+        <TextInput
+          key={generation}
+          defaultValue={generation === 0 ? props.defaultValue : ''}
+          placeholder={props.placeholder}
+          onSubmit={(value) => {
+            const trimmed = value.trim();
+            const message = props.validate?.(trimmed) ?? null;
+            setError(message);
+            if (message === null) props.onSubmit(trimmed);
+          }}
+        />
+      </Box>
+      {error === null ? <Text dimColor>  {props.hint ? `${props.hint} · ` : ''}Ctrl-U clears</Text> : null}
+      {error !== null ? <Text color="red">  ✗ {error}</Text> : null}
+    </Box>
+  );
+}
+
+/** A question answered by typing one exact word (a disk name before it is erased). */
+export function TypeToConfirm(props: { prompt: string; expected: string; onConfirm: () => void; onCancel: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  useInput((_input, key) => {
+    if (key.escape) props.onCancel();
+  });
+  return (
+    <Box flexDirection="column">
+      <Text color="red">{props.prompt}</Text>
+      <Box>
+        <Text>Type </Text>
+        <Text bold>{props.expected}</Text>
+        <Text> to confirm (Esc to go back): </Text>
+        <TextInput
+          onSubmit={(value) => {
+            if (value.trim() === props.expected) props.onConfirm();
+            else setError(`"${value.trim()}" is not ${props.expected}; nothing will be erased until you type it exactly`);
+          }}
+        />
+      </Box>
+      {error !== null ? <Text color="red">  ✗ {error}</Text> : null}
+    </Box>
+  );
+}
+
+/** y / n, Enter = the default. */
+export function YesNo(props: { question: string; defaultYes?: boolean; onAnswer: (yes: boolean) => void }) {
+  useInput((input, key) => {
+    if (/^y$/i.test(input)) props.onAnswer(true);
+    else if (/^n$/i.test(input) || key.escape) props.onAnswer(false);
+    else if (key.return) props.onAnswer(Boolean(props.defaultYes));
+  });
+  return (
+    <Box>
+      <Text color="cyan">? </Text>
+      <Text bold>{props.question} </Text>
+      <Text dimColor>{props.defaultYes ? '[Y/n]' : '[y/N]'}</Text>
+    </Box>
+  );
+}
+
+/** A fixed-width text progress bar (no measuring: the same in a test as on a terminal). */
+export function Bar(props: { percent: number; width?: number }) {
+  const width = props.width ?? 30;
+  const done = Math.max(0, Math.min(width, Math.round((props.percent / 100) * width)));
+  return (
+    <Text>
+      <Text color="green">{'█'.repeat(done)}</Text>
+      <Text dimColor>{'░'.repeat(width - done)}</Text>
+      <Text> {props.percent.toFixed(1).padStart(5)}%</Text>
+    </Text>
+  );
+}
+
+export function Title(props: { step: string; children: React.ReactNode }) {
+  return (
+    <Box marginBottom={1}>
+      <Text backgroundColor="blue" color="white"> hvcluster </Text>
+      <Text dimColor> {props.step} </Text>
+      <Text bold>{props.children}</Text>
+    </Box>
+  );
+}

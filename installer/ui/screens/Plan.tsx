@@ -1,0 +1,138 @@
+/**
+ * The plan: per server the files created or changed (diffs on request), the packages, the data
+ * disk; then the confirmation. A disk that holds data is erased only after its name has been typed.
+ */
+import { Box, Text, useInput } from 'ink';
+import React, { useState } from 'react';
+import type { PlanComparison } from '../../plan/diff.js';
+import { Title, TypeToConfirm, YesNo } from '../components.js';
+
+export interface DiskToErase {
+  node: string;
+  /** The disk as the answer file names it. */
+  disk: string;
+  /** What the user types: the kernel name (sdb, nvme1n1). */
+  name: string;
+  reasons: string[];
+}
+
+const DIFF_LINES = 40;
+
+function DiffText(props: { diff: string }) {
+  const lines = props.diff.replace(/\n$/, '').split('\n');
+  const shown = lines.slice(0, DIFF_LINES);
+  return (
+    <Box flexDirection="column" marginLeft={4}>
+      {shown.map((line, i) => (
+        <Text key={i} color={line.startsWith('+++') || line.startsWith('---') ? undefined : line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : line.startsWith('@@') ? 'cyan' : undefined} bold={line.startsWith('+++') || line.startsWith('---')}>
+          {line === '' ? ' ' : line}
+        </Text>
+      ))}
+      {lines.length > shown.length ? <Text dimColor>… {lines.length - shown.length} more lines (hvcluster plan -f site.yaml shows all)</Text> : null}
+    </Box>
+  );
+}
+
+export function PlanSummary(props: { comparison: PlanComparison; diffs: boolean }) {
+  const { comparison } = props;
+  const s = comparison.summary;
+  return (
+    <Box flexDirection="column">
+      {comparison.nodes.map((node) => (
+        <Box key={node.name} flexDirection="column" marginBottom={1}>
+          <Text bold>== {node.name} ==</Text>
+          {node.files.map((file) => (
+            <Box key={file.path} flexDirection="column">
+              <Text>
+                {'  '}
+                {file.change === 'create' ? <Text color="green">create   </Text> : file.change === 'change' ? <Text color="yellow">change   </Text> : <Text dimColor>unchanged</Text>} {file.path}{' '}
+                <Text dimColor>({file.purpose})</Text>
+              </Text>
+              {props.diffs && file.diff !== '' ? <DiffText diff={file.diff} /> : null}
+            </Box>
+          ))}
+          <Text>
+            {'  '}
+            {node.packagesToInstall.length > 0 ? (
+              <>
+                <Text color="green">install  </Text> {node.packagesToInstall.join(' ')}
+              </>
+            ) : (
+              <Text dimColor>packages  all installed</Text>
+            )}
+          </Text>
+          <Text>
+            {'  '}
+            <Text dimColor>storage  </Text> volume group {node.volumeGroup.name} on {node.volumeGroup.disk}
+            {node.volumeGroup.wipe ? <Text color="red"> (the disk will be erased)</Text> : null}
+          </Text>
+        </Box>
+      ))}
+      <Text>
+        Plan for <Text bold>{comparison.cluster}</Text> (DRBD {comparison.drbdMajor}): {s.create} files to create, {s.change} to change, {s.unchanged} unchanged; {s.packages} packages to install across{' '}
+        {comparison.nodes.length} servers.
+      </Text>
+    </Box>
+  );
+}
+
+export interface PlanScreenProps {
+  comparison: PlanComparison;
+  erase: DiskToErase[];
+  warnings?: string[];
+  onApply: () => void;
+  onBack: () => void;
+}
+
+export function PlanScreen(props: PlanScreenProps) {
+  const [diffs, setDiffs] = useState(false);
+  const [phase, setPhase] = useState<'review' | 'erase' | 'confirm'>('review');
+  const [confirmed, setConfirmed] = useState(0);
+  useInput(
+    (input, key) => {
+      if (input === 'd') setDiffs((d) => !d);
+      else if (key.escape || input === 'b') props.onBack();
+      else if (key.return) setPhase(props.erase.length > 0 ? 'erase' : 'confirm');
+    },
+    { isActive: phase === 'review' },
+  );
+  const disk = props.erase[confirmed];
+  return (
+    <Box flexDirection="column">
+      <Title step="4/6">The plan</Title>
+      <PlanSummary comparison={props.comparison} diffs={diffs} />
+      {props.warnings?.map((w, i) => (
+        <Text key={i} color="yellow">
+          ! {w}
+        </Text>
+      ))}
+      <Box marginTop={1} flexDirection="column">
+        {phase === 'review' ? (
+          <Text dimColor>d {diffs ? 'hide' : 'show'} the diffs · Enter continue · Esc back to the layout</Text>
+        ) : phase === 'erase' && disk ? (
+          <TypeToConfirm
+            key={disk.node}
+            prompt={`${disk.node}: ${disk.disk} holds data (${disk.reasons.join('; ') || 'not blank'}). Applying ERASES everything on it.`}
+            expected={disk.name}
+            onConfirm={() => (confirmed + 1 >= props.erase.length ? setPhase('confirm') : setConfirmed(confirmed + 1))}
+            onCancel={() => {
+              setConfirmed(0);
+              setPhase('review');
+            }}
+          />
+        ) : (
+          <YesNo
+            question={`Apply this plan to ${props.comparison.nodes.map((n) => n.name).join(', ')}?`}
+            onAnswer={(yes) => {
+              if (yes) props.onApply();
+              else {
+                setConfirmed(0);
+                setPhase('review');
+              }
+            }}
+          />
+        )}
+      </Box>
+    </Box>
+  );
+}
