@@ -1,6 +1,7 @@
 // `npm run demo`: the main job on the built-in default. Brings up (or reuses) a 2-node lab named
 // "demo" (real Debian 12 VMs), then runs hvcluster against it from inside the lab's network
-// namespace, as an integrator would against a customer's servers: inspect, plan, apply, plan again.
+// namespace, as an integrator would against a customer's servers: inspect, plan, apply, plan again
+// (no change), verify (with a hand-over report).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { up } from './lab.js';
@@ -33,6 +34,7 @@ const steps: string[][] = [
   ['plan', '-f', site],
   ['apply', '-f', site, '--yes'],
   ['plan', '-f', site],
+  ['verify', '-f', site, '--report', `${lab.dir}/handover.md`],
 ];
 let code = 0;
 for (const step of steps) {
@@ -42,7 +44,7 @@ for (const step of steps) {
 process.stdout.write(
   `\nThe lab keeps running: ${lab.dir} (nodes.json, site.yaml, known_hosts, console logs)\n` +
     `  a shell on a node:  npm run lab -- ssh hv1 --name ${NAME}\n` +
-    `  run hvcluster:      npm run lab -- exec --name ${NAME} -- node bin/hvcluster.js plan -f ${site}\n` +
+    `  run hvcluster:      npm run lab -- exec --name ${NAME} -- node bin/hvcluster.js verify -f ${site} --migration-test\n` +
     `  take it down:       npm run lab -- down --name ${NAME}\n`,
 );
 process.exitCode = code;
