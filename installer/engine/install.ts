@@ -9,10 +9,9 @@ import { gatherFacts } from '../facts/index.js';
 import type { ServerFacts } from '../facts/types.js';
 import { planCluster, type ClusterPlan } from '../plan/index.js';
 import type { ServerConnection } from '../ssh/types.js';
-import type { EventSink } from './events.js';
 import { Journal, journalPath, type JournalState } from './journal.js';
 import { loadPlaybook } from './playbook.js';
-import { runPlaybook, type RunResult } from './runner.js';
+import { runPlaybook, type RunRequest, type RunResult } from './runner.js';
 import { STEP_KINDS } from './steps/index.js';
 
 /** Fresh facts of every node, in the order of answers.spec.nodes; the failures when any could not be read. */
@@ -31,18 +30,9 @@ export function planInstall(answers: Answers, facts: ServerFacts[], options: { f
   return planCluster(answers, facts, options);
 }
 
-export interface InstallRequest {
-  runId: string;
-  answers: Answers;
-  plan: ClusterPlan;
-  facts: ServerFacts[];
-  connections: Map<string, ServerConnection>;
-  reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection>;
-  dryRun: boolean;
-  emit: EventSink;
-  logFile: string;
+/** What a run needs, less what install adds itself (the install playbook, the journal). */
+export interface InstallRequest extends Omit<RunRequest, 'playbook' | 'journal'> {
   env: NodeJS.ProcessEnv;
-  stopRequested?: () => boolean;
   /** Told when the previous run of this cluster did not finish (this run checks every step again). */
   onUnfinished?: (previous: JournalState) => void;
 }
