@@ -277,7 +277,9 @@ export class SshConnection implements ServerConnection {
               setTimeout(() => {
                 if (settled) return;
                 if (this.lost) entry.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${shown}\` (${this.lost.message})`, { retryable: true }));
-                else finish(this.commandError(shown, result(), options, 'ended without an exit status (channel closed)'));
+                // The session broke without the connection going down (seen on overloaded servers):
+                // retryable like a lost connection, since nobody knows whether the command finished.
+                else entry.fail(new ConnectionError(this.target.name, `the server closed the channel of \`${shown}\` without an exit status`, { retryable: true }));
               }, 50);
               return;
             }
