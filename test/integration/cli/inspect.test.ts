@@ -1,0 +1,72 @@
+/**
+ * `hvcluster inspect` as a process against a real OpenSSH server started by the test (loopback):
+ * the facts it prints are this machine's, read in one connection and one exec; an unknown host key
+ * is refused with the fingerprint and how to pin it.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { hostname, release } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKey, startSshd, tempDir, type ClientKey, type SshdServer } from '../../helpers/sshd.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/hvcluster.js', import.meta.url));
+
+function hvcluster(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('hvcluster inspect against a real sshd', () => {
+  let sshd: SshdServer;
+  let tmp: ReturnType<typeof tempDir>;
+  let key: ClientKey;
+  let knownHosts: string;
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    sshd = await startSshd();
+    key = await generateKey(tmp.path, 'id_ed25519');
+    sshd.authorize('root', key.publicKey);
+    knownHosts = join(tmp.path, 'known_hosts');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    tmp?.remove();
+  });
+
+  it('prints the real facts of the server, read with one connection and one exec', { timeout: 60_000 }, async () => {
+    const result = await hvcluster(['inspect', '--json', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', knownHosts], { HVCLUSTER_SSH_STATS: '1' });
+    expect(result.code, result.stderr).toBe(0);
+    const { servers } = JSON.parse(result.stdout) as { servers: { ok: boolean; hostKeyFingerprint: string; facts: any }[] };
+    expect(servers).toHaveLength(1);
+    const { facts, hostKeyFingerprint } = servers[0]!;
+    expect(hostKeyFingerprint).toBe(sshd.hostKeyFingerprint);
+    expect(facts.hostname.value.nodeName).toBe(hostname());
+    expect(facts.kernel.value.release).toBe(release());
+    expect(facts.os.value).toMatchObject({ id: 'debian', versionId: '12' });
+    expect(facts.session.value.managementAddress).toBe('127.0.0.1');
+    expect(facts.memory.value.totalBytes).toBeGreaterThan(0);
+    const stats = result.stderr.split('\n').filter((l) => l.startsWith('hvcluster-ssh-stats '));
+    expect(stats.map((l) => JSON.parse(l.slice('hvcluster-ssh-stats '.length)))).toEqual([
+      expect.objectContaining({ handshakes: 1, channelOpens: 1, execs: 1 }),
+    ]);
+  });
+
+  it('refuses an unknown host key, printing its fingerprint and how to pin it', { timeout: 60_000 }, async () => {
+    const empty = join(tmp.path, 'empty_known_hosts');
+    writeFileSync(empty, '');
+    const result = await hvcluster(['inspect', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', empty]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain(sshd.hostKeyFingerprint);
+    expect(result.stderr).toMatch(/hostKey: SHA256:|--host-key/);
+  });
+});
