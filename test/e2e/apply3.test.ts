@@ -31,7 +31,8 @@ describe('hvcluster apply on a three-node lab', () => {
       const r = await lab.ssh(node.name, `ip -o -4 addr show dev br0; ${peers.map((p) => `virsh -c qemu+ssh://${p.name}-repl/system hostname`).join('; ')}`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`inet ${node.management.address}/`);
-      expect(r.stdout.trim().split('\n').slice(1)).toEqual(peers.map((p) => p.name));
+      // virsh prints an empty line after its answer.
+      expect(r.stdout.trim().split('\n').slice(1).filter((line) => line.trim() !== '')).toEqual(peers.map((p) => p.name));
     }
 
     const again = await hvcluster(lab.info.name, ['apply', '-f', site, '--yes', '--json']);
