@@ -4,6 +4,7 @@
  */
 import type { AnswerIssue, AnswerPath } from '../answers/issues.js';
 import type { Answers, NodeAnswers } from '../answers/schema.js';
+import { findDisk } from '../facts/query.js';
 import { factValue, type Disk, type LvmFacts, type ServerFacts } from '../facts/types.js';
 
 /** Data disks whose sizes differ by more than this share are flagged: the smaller one limits every mirror. */
@@ -25,10 +26,6 @@ export function holdsVolumeGroup(disk: Disk, volumeGroup: string, lvm: LvmFacts 
     disk.mountpoints.length === 0 &&
     disk.children.every((child) => child.type === 'lvm')
   );
-}
-
-export function findDisk(disks: Disk[], path: string): Disk | undefined {
-  return disks.find((disk) => disk.path === path || disk.byIdPaths.includes(path));
 }
 
 function gib(bytes: number): string {
@@ -99,7 +96,7 @@ export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFa
   if (!disks) {
     error(at('storage', 'disk'), `the disks of ${node.name} could not be read: ${facts.disks.ok ? '' : facts.disks.reason}`);
   } else {
-    const disk = findDisk(disks, node.storage.disk);
+    const disk = findDisk(facts, node.storage.disk);
     if (!disk) {
       const candidates = disks.filter((d) => d.type === 'disk').map((d) => d.byIdPaths[0] ?? d.path);
       error(at('storage', 'disk'), `no disk ${node.storage.disk} on ${node.name}; it has: ${candidates.join(', ') || 'no disks'}`);
@@ -154,8 +151,7 @@ export function checkClusterFacts(answers: Answers, facts: ServerFacts[]): { iss
   }
 
   const sizes = nodes.map((node, i) => {
-    const disks = factValue(facts[i]!.disks);
-    return disks ? findDisk(disks, node.storage.disk)?.sizeBytes : undefined;
+    return findDisk(facts[i]!, node.storage.disk)?.sizeBytes;
   });
   const present = sizes.filter((s): s is number => s !== undefined);
   const usableDiskBytes = present.length > 0 ? Math.min(...present) : 0;
