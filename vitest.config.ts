@@ -9,5 +9,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 20 * 60_000,
     maxWorkers: 2,
+    setupFiles: ['test/setup/terminal-env.ts'],
   },
 });

@@ -15,6 +15,7 @@ import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
 import type { SshTarget } from '../ssh/types.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { canAsk } from './terminal.js';
 
 export interface ApplyOptions extends ConnectionOptions {
   yes?: boolean;
@@ -30,13 +31,9 @@ export function secretsOf(targets: SshTarget[]): string[] {
   return targets.flatMap((t) => [t.password, t.sudoPassword, t.passphrase, ...secretsOf(t.jump)]).filter((s): s is string => Boolean(s));
 }
 
-function interactive(streams: Streams): boolean {
-  return Boolean(process.stdin.isTTY && streams.stderr.isTTY) && !streams.env.CI;
-}
-
 export async function runApply(options: ApplyOptions, streams: Streams): Promise<ExitCode> {
   if (options.file === undefined) throw new UsageError('apply needs an answer file', { hint: 'hvcluster apply -f site.yaml --yes' });
-  if (!options.yes && !options.dryRun && !interactive(streams)) {
+  if (!options.yes && !options.dryRun && !canAsk(streams)) {
     throw new UsageError('apply changes servers and there is no terminal to confirm it on', {
       hint: 'add --yes for an unattended run, or --dry-run to list the changes without making them',
     });

@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import type { Streams } from '../output.js';
 import { connect, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
+import { canAsk } from './terminal.js';
 
 export interface ConnectionOptions {
   host: string[];
@@ -112,14 +113,10 @@ export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOpt
   });
 }
 
-function interactive(streams: Streams): boolean {
-  return Boolean(process.stdin.isTTY && streams.stderr.isTTY) && !streams.env.CI;
-}
-
 export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): HostKeyPolicy {
   const home = streams.env.HOME ?? '/root';
   const knownHostsFiles = options.knownHosts.length > 0 ? options.knownHosts : [`${home}/.ssh/known_hosts`, '/etc/ssh/ssh_known_hosts'];
-  if (!interactive(streams)) return { knownHostsFiles, onUnknown: 'refuse' };
+  if (!canAsk(streams)) return { knownHostsFiles, onUnknown: 'refuse' };
   return {
     knownHostsFiles,
     onUnknown: async (server, fingerprint, keyType) => {

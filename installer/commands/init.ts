@@ -9,6 +9,7 @@ import { exampleAnswerFile } from '../answers/example.js';
 import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { canAsk } from './terminal.js';
 
 export interface InitOptions {
   example?: boolean;
@@ -20,14 +21,9 @@ export interface InitOptions {
   connectTimeout?: string;
 }
 
-/** CI set (even empty, as ink reads it: then ink shows nothing until it exits), unless 0 or false. */
-function inCi(env: NodeJS.ProcessEnv): boolean {
-  return ('CI' in env && env.CI !== '0' && env.CI !== 'false') || 'CONTINUOUS_INTEGRATION' in env;
-}
-
 /** The wizard needs a person at a terminal: stdin and stdout TTYs, and no CI variable. */
 export function canRunWizard(streams: Streams): boolean {
-  return Boolean(process.stdin.isTTY && (streams.stdout as { isTTY?: boolean }).isTTY) && !inCi(streams.env);
+  return canAsk(streams, 'stdout');
 }
 
 export function wizardNeedsTerminal(): never {
