@@ -59,27 +59,14 @@ export async function observe(
       if (failed || !conn) return { name, reachable: false, error: errorInfo(failed?.error ?? new Error('no connection')) };
       const t0 = Date.now();
       try {
-        const clock = await readClock(conn);
         const { facts, stdout } = await gatherFactsAndRun(conn, { alsoRun: probeScript(probePlan(input.answers, name)), timeoutMs: 180_000 });
         onRead(name, `read in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        return { name, reachable: true, hostKeyFingerprint: conn.hostKeyFingerprint, pinned, facts, probes: parseProbes(stdout), ...(clock ? { clock } : {}) };
+        return { name, reachable: true, hostKeyFingerprint: conn.hostKeyFingerprint, pinned, facts, probes: parseProbes(stdout) };
       } catch (error) {
         return { name, reachable: false, error: errorInfo(error) };
       }
     }),
   );
-}
-
-/**
- * The node's clock in a round trip of its own: the batched script runs for seconds (pings, virsh),
- * which would make the skew's error bar that wide. No sudo, a few milliseconds on a LAN.
- */
-async function readClock(conn: ServerConnection): Promise<{ epochSeconds: number; sentAtMs: number; receivedAtMs: number } | undefined> {
-  const sentAtMs = Date.now();
-  const r = await conn.exec('date +%s.%N', { allowFailure: true, timeoutMs: 15_000, step: 'verify clock' });
-  const receivedAtMs = Date.now();
-  const m = /^(\d+(?:\.\d+)?)/.exec(r.stdout.trim());
-  return r.exitCode === 0 && m ? { epochSeconds: Number(m[1]), sentAtMs, receivedAtMs } : undefined;
 }
 
 /** --ignore CODE: that code's errors become warnings. */

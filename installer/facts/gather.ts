@@ -76,7 +76,16 @@ export async function gatherFacts(conn: ServerConnection, options: GatherOptions
 export async function gatherFactsAndRun(conn: ServerConnection, options: GatherOptions = {}): Promise<{ facts: ServerFacts; stdout: string }> {
   const command = factsCommand(options.alsoRun);
   const startedAtMs = Date.now();
+  // The clock is the first section: note when it has arrived, while the rest of the script still runs.
+  const clockEnd = `${MARK.end} clock `;
+  let head = '';
+  let clockReadByMs: number | undefined;
   const result = await conn.exec(command, {
+    onStdout: (chunk) => {
+      if (clockReadByMs !== undefined) return;
+      head += chunk;
+      if (head.includes(clockEnd)) clockReadByMs = Date.now();
+    },
     sudo: true,
     allowFailure: true,
     timeoutMs: options.timeoutMs ?? 180_000,
@@ -96,6 +105,7 @@ export async function gatherFactsAndRun(conn: ServerConnection, options: GatherO
   facts.timing = {
     startedAtMs,
     finishedAtMs,
+    ...(clockReadByMs !== undefined ? { clockReadByMs } : {}),
     durationMs: result.durationMs,
     estimatedSkewSeconds: facts.clock.ok ? facts.clock.value.epochSeconds - midpointSeconds : null,
   };

@@ -299,6 +299,11 @@ export interface GatherTiming {
   /** Local epoch milliseconds when the exec was sent and when it returned. */
   startedAtMs: number;
   finishedAtMs: number;
+  /**
+   * Local epoch milliseconds when the clock's section (the script's first) had arrived: the clock was read
+   * between startedAtMs and this, an error bar of one round trip however long the rest of the script runs.
+   */
+  clockReadByMs?: number;
   durationMs: number;
   /** Remote clock minus the midpoint of the local send/receive times, seconds; null without a remote clock. */
   estimatedSkewSeconds: number | null;

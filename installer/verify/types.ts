@@ -38,11 +38,6 @@ export type NodeObservation =
       pinned: boolean;
       facts: ServerFacts;
       probes: Probes;
-      /**
-       * The node's clock read by a short exec of its own (`date +%s.%N`), with the installer's send and
-       * receive times: its duration is the error bar of the skew (the batched script runs for seconds).
-       */
-      clock?: { epochSeconds: number; sentAtMs: number; receivedAtMs: number };
     }
   | { name: string; reachable: false; error: { kind: string; message: string; hint?: string } };
 

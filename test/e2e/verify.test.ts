@@ -25,8 +25,8 @@ const LAB_WARNINGS = new Set(['TIME_SYNC', 'REPL_LATENCY', 'CLOCK_SKEW']);
 
 let site = '';
 
-async function verify(extra: string[] = []): Promise<{ code: number; report: VerifyReport; stderr: string }> {
-  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15', ...extra], { timeoutMs: 6 * MIN });
+async function verify(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; report: VerifyReport; stderr: string }> {
+  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15', ...extra], { timeoutMs: 6 * MIN, env });
   let report: VerifyReport;
   try {
     report = JSON.parse(r.stdout) as VerifyReport;
@@ -73,7 +73,10 @@ describe('hvcluster verify on a two-node lab', () => {
   it('passes every check on the healthy cluster: exit 0, JSON, JUnit and the hand-over report', { timeout: 8 * MIN }, async () => {
     const junit = join(out, 'verify.xml');
     const md = join(out, 'report.md');
-    const { code, report } = await verify(['--junit', junit, '--report', md]);
+    const { code, report, stderr } = await verify(['--junit', junit, '--report', md], { HVCLUSTER_SSH_STATS: '1' });
+    // Read-only and batched: per server one handshake, one channel, one exec (facts and probes in one script).
+    const stats = stderr.split('\n').filter((l) => l.startsWith('hvcluster-ssh-stats ')).map((l) => JSON.parse(l.slice('hvcluster-ssh-stats '.length)) as { server: string });
+    expect(stats.sort((a, b) => a.server.localeCompare(b.server))).toEqual(['hv1', 'hv2'].map((server) => expect.objectContaining({ server, handshakes: 1, channelOpens: 1, execs: 1, bytesUploaded: 0 })));
     expect(errors(report)).toEqual([]);
     expect(report.checks.filter((c) => c.status === 'warning' && !LAB_WARNINGS.has(c.code)).map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
     expect(code).toBe(0);

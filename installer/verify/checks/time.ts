@@ -6,16 +6,16 @@ export const SKEW_WARNING_S = 0.5;
 export const SKEW_ERROR_S = 5;
 
 /**
- * The node's clock minus the installer's, as an interval: the clock was read between the exec's
- * send and its return, so the offset lies in [clock - returned, clock - sent]. From the short clock
- * exec when there is one, else from the facts script (whose whole run is then the error bar).
+ * The node's clock minus the installer's, as an interval: the clock was read between the exec's send
+ * and the arrival of the clock's section (the script's first; its whole run when that arrival was not
+ * seen), so the offset lies in [clock - arrived, clock - sent].
  */
 export function offsetInterval(node: ReachableNode): { lo: number; hi: number } | null {
-  if (node.clock) return { lo: node.clock.epochSeconds - node.clock.receivedAtMs / 1000, hi: node.clock.epochSeconds - node.clock.sentAtMs / 1000 };
   const clock = node.facts.clock;
   const timing = node.facts.timing;
   if (!clock.ok || !timing) return null;
-  return { lo: clock.value.epochSeconds - timing.finishedAtMs / 1000, hi: clock.value.epochSeconds - timing.startedAtMs / 1000 };
+  const readBy = timing.clockReadByMs ?? timing.finishedAtMs;
+  return { lo: clock.value.epochSeconds - readBy / 1000, hi: clock.value.epochSeconds - timing.startedAtMs / 1000 };
 }
 
 const fmt = (s: number) => `${Math.abs(s) >= 10 ? s.toFixed(0) : s.toFixed(2)} s`;

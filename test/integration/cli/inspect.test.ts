@@ -55,6 +55,11 @@ describe('hvcluster inspect against a real sshd', () => {
     expect(facts.os.value).toMatchObject({ id: 'debian', versionId: '12' });
     expect(facts.session.value.managementAddress).toBe('127.0.0.1');
     expect(facts.memory.value.totalBytes).toBeGreaterThan(0);
+    // The clock's section arrived while the script ran: the skew's error bar is that, not the whole run.
+    const { startedAtMs, clockReadByMs, finishedAtMs } = facts.timing;
+    expect(clockReadByMs).toBeGreaterThanOrEqual(startedAtMs);
+    expect(clockReadByMs).toBeLessThanOrEqual(finishedAtMs);
+    expect(Math.abs(facts.clock.value.epochSeconds * 1000 - (startedAtMs + clockReadByMs) / 2)).toBeLessThan(clockReadByMs - startedAtMs + 50);
     const stats = result.stderr.split('\n').filter((l) => l.startsWith('hvcluster-ssh-stats '));
     expect(stats.map((l) => JSON.parse(l.slice('hvcluster-ssh-stats '.length)))).toEqual([
       expect.objectContaining({ handshakes: 1, channelOpens: 1, execs: 1 }),

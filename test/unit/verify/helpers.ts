@@ -29,6 +29,10 @@ export const NOW_MS = 1_764_064_000_000;
 
 export function observation(name: string, stdout: string, clockOffsetSeconds = 0): NodeObservation {
   const facts = parseFactsOutput(stdout);
+  if (!facts.clock.ok) throw new Error('the capture has no clock');
+  // The clock section arrived 20 ms after the send; the whole script took 3 s (a skew bar of 20 ms, not 3 s).
+  facts.clock = { ok: true, value: { ...facts.clock.value, epochSeconds: NOW_MS / 1000 + 0.01 + clockOffsetSeconds } };
+  facts.timing = { startedAtMs: NOW_MS, clockReadByMs: NOW_MS + 20, finishedAtMs: NOW_MS + 3000, durationMs: 3000, estimatedSkewSeconds: null };
   return {
     name,
     reachable: true,
@@ -36,7 +40,6 @@ export function observation(name: string, stdout: string, clockOffsetSeconds = 0
     pinned: true,
     facts,
     probes: parseProbes(stdout),
-    clock: { epochSeconds: NOW_MS / 1000 + 0.01 + clockOffsetSeconds, sentAtMs: NOW_MS, receivedAtMs: NOW_MS + 20 },
   };
 }
 
