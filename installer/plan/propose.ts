@@ -21,8 +21,10 @@ export interface ServerLogin {
   identityFile?: string;
   /** auth password: the environment variable holding the password. */
   passwordEnv?: string;
-  /** For a user other than root whose sudo asks for a password. */
+  /** For a user other than root whose sudo asks for a password: the environment variable holding it (none: `sudo -n`). */
   sudoPasswordEnv?: string;
+  /** Jump host(s) as the answer file's ssh.jump: `[user@]host[:port]`, comma-separated, outermost first. */
+  jump?: string;
   /** The confirmed (or pinned) host key fingerprint. */
   hostKey?: string;
 }
@@ -150,6 +152,7 @@ export function proposeLayout(facts: ServerFacts[]): Layout {
 /** The answers of a layout, as an answer file would hold them (not yet validated). */
 export function draftAnswers(layout: Layout, logins: ServerLogin[]): unknown {
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+  const withoutUndefined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -159,15 +162,17 @@ export function draftAnswers(layout: Layout, logins: ServerLogin[]): unknown {
         const login = logins[i]!;
         return {
           name: node.name,
-          ssh: defined({
+          // Blank login answers are kept (an empty variable name too): the schema then says what is expected.
+          ssh: withoutUndefined({
             address: login.address,
             port: login.port,
             user: login.user,
             identityFile: login.auth === 'key' ? login.identityFile : undefined,
             agent: login.auth === 'agent',
-            passwordFrom: login.auth === 'password' && login.passwordEnv ? { env: login.passwordEnv } : undefined,
-            sudoPasswordFrom: login.sudoPasswordEnv ? { env: login.sudoPasswordEnv } : undefined,
+            passwordFrom: login.auth === 'password' && login.passwordEnv !== undefined ? { env: login.passwordEnv } : undefined,
+            sudoPasswordFrom: login.sudoPasswordEnv !== undefined ? { env: login.sudoPasswordEnv } : undefined,
             hostKey: login.hostKey,
+            jump: login.jump,
           }),
           management: defined({ interface: node.managementInterface, address: node.managementAddress, gateway: node.gateway }),
           replication: defined({ interface: node.replicationInterface, address: node.replicationAddress }),
@@ -218,7 +223,7 @@ export function layoutDisk(facts: ServerFacts, ref: string): Disk | null {
 
 /**
  * The answer-file messages about one server's login (`spec.nodes[i].ssh.*`), by field name
- * (address, user, port, identityFile, passwordFrom...); empty when it is valid.
+ * (address, user, port, identityFile, passwordFrom, sudoPasswordFrom, jump...); empty when it is valid.
  */
 export function checkLogin(login: ServerLogin): Map<string, string> {
   const placeholder: NodeLayout = {

@@ -1,7 +1,7 @@
 /** Small building blocks shared by the wizard's screens. */
 import { TextInput } from '@inkjs/ui';
 import { Box, Text, useInput } from 'ink';
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 
 /** A question with a text answer, validated when Enter is pressed; the message stays until the answer is valid. */
 export function Question(props: {
@@ -39,6 +39,46 @@ export function Question(props: {
       </Box>
       {error === null ? <Text dimColor>  {props.hint ? `${props.hint} · ` : ''}Ctrl-U clears</Text> : null}
       {error !== null ? <Text color="red">  ✗ {error}</Text> : null}
+    </Box>
+  );
+}
+
+/**
+ * A choice among a few options: ↑/↓ move, Enter takes the one under the pointer (at first the
+ * default, so Enter alone keeps it), Esc calls onBack. Looks like @inkjs/ui's Select, which has no
+ * focused default and does not answer Enter on its preselected value.
+ */
+export function Choice(props: {
+  label: string;
+  options: ReadonlyArray<{ label: string; value: string }>;
+  defaultValue?: string;
+  hint?: string;
+  onSelect: (value: string) => void;
+  onBack?: () => void;
+}) {
+  const [focused, setFocused] = useState(() => Math.max(0, props.options.findIndex((o) => o.value === props.defaultValue)));
+  // Keys of one read (a fast typist's ↓ and Enter) reach this handler before React renders again.
+  const current = useRef(focused);
+  const move = (to: number) => {
+    current.current = Math.max(0, Math.min(props.options.length - 1, to));
+    setFocused(current.current);
+  };
+  useInput((_input, key) => {
+    if (key.upArrow) move(current.current - 1);
+    else if (key.downArrow) move(current.current + 1);
+    else if (key.return) props.onSelect(props.options[current.current]!.value);
+    else if (key.escape) props.onBack?.();
+  });
+  return (
+    <Box flexDirection="column">
+      <Text bold>{props.label}</Text>
+      {props.options.map((option, i) => (
+        <Box key={option.value} gap={1} paddingLeft={i === focused ? 0 : 2}>
+          {i === focused ? <Text color="blue">❯</Text> : null}
+          <Text color={i === focused ? 'blue' : undefined}>{option.label}</Text>
+        </Box>
+      ))}
+      {props.hint ? <Text dimColor>  {props.hint}</Text> : null}
     </Box>
   );
 }

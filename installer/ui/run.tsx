@@ -10,7 +10,7 @@ export async function runWizard(options: BackendOptions): Promise<number> {
   const backend = new SshBackend(options);
   const home = options.env.HOME ?? homedir();
   let code = 0;
-  const app = render(<Wizard backend={backend} fileExists={(path) => existsSync(path.replace(/^~(?=\/)/, home))} onExit={(c) => (code = c)} />, {
+  const app = render(<Wizard backend={backend} env={options.env} fileExists={(path) => existsSync(path.replace(/^~(?=\/)/, home))} onExit={(c) => (code = c)} />, {
     // The wizard handles Ctrl-C: during apply it stops after the current step, as `apply` does.
     exitOnCtrlC: false,
   });
