@@ -88,6 +88,11 @@ export function targetsFromHosts(options: ConnectionOptions, env: NodeJS.Process
 }
 
 /** Each node's `ssh:` block as a target named after the node; secrets read from where the file says. */
+/** An answer file's ssh.jump (`[user@]host[:port]`, comma-separated, like ProxyJump): the hops, outermost first. */
+export function jumpHops(jump: string | undefined): string[] | undefined {
+  return jump ? jump.split(',').map((hop) => hop.trim()) : undefined;
+}
+
 export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
   const pins = parseHostKeyPins(options.hostKey);
   const readSecretFile = (path: string) => readFileSync(path, 'utf8');
@@ -107,7 +112,7 @@ export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOpt
       // agent: false turns the ssh-agent off (an empty socket path).
       agent: ssh.agent ? undefined : '',
       hostKeyFingerprint: pins.get(node.name) ?? pins.get(ssh.address) ?? ssh.hostKey,
-      jump: ssh.jump?.split(',').map((hop) => hop.trim()),
+      jump: jumpHops(ssh.jump),
     });
     return { ...target, name: node.name };
   });

@@ -11,8 +11,8 @@ import type { Answers } from '../answers/schema.js';
 import { HvError } from '../errors.js';
 import type { ServerFacts } from '../facts/types.js';
 import { layoutDisk, proposeLayout, type Layout, type ServerLogin } from '../plan/propose.js';
-import type { ApplyFailure, PlanResult, VerifyOutcome, WizardBackend } from './backend.js';
-import { YesNo } from './components.js';
+import type { ApplyFailure, MigrationOutcome, PlanResult, VerifyOutcome, WizardBackend } from './backend.js';
+import { Choice, YesNo } from './components.js';
 import { initialProgress, progressReducer } from './progress-state.js';
 import { InspectView, type HostKeyQuestion, type ServerProgress } from './screens/Inspect.js';
 import { InventoryView } from './screens/Inventory.js';
@@ -27,6 +27,7 @@ type Phase =
   | { name: 'layout'; notice?: string[] }
   | { name: 'planning' }
   | { name: 'plan'; result: PlanResult }
+  | { name: 'migration-choice'; result: PlanResult }
   | { name: 'applying' }
   | { name: 'verifying'; siteFile: string; logFile: string }
   | { name: 'done'; siteFile: string; logFile: string; verify?: VerifyOutcome; verifyError?: string }
@@ -35,6 +36,8 @@ type Phase =
 export interface WizardProps {
   backend: WizardBackend;
   fileExists?: (path: string) => boolean;
+  /** The environment the servers' secrets are read from (the backend's; default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Called once when the wizard ends, with the exit code. */
   onExit?: (code: number) => void;
 }
@@ -55,6 +58,8 @@ export function Wizard(props: WizardProps) {
   const [progress, dispatch] = useReducer(progressReducer, initialProgress);
   const exited = useRef(false);
   const [stopping, setStopping] = useState(false);
+  /** The migration test's current phase, shown beside the verify spinner. */
+  const [verifyStatus, setVerifyStatus] = useState('');
 
   const finish = (code: number) => {
     if (exited.current) return;
@@ -142,7 +147,7 @@ export function Wizard(props: WizardProps) {
     );
   };
 
-  const apply = () => {
+  const apply = (migrationTest: boolean) => {
     const siteFile = backend.save(answers!);
     setPhase({ name: 'applying' });
     backend.apply(answers!, dispatch).then(
@@ -150,7 +155,7 @@ export function Wizard(props: WizardProps) {
         if (!result.ok) return setPhase({ name: 'failed', failures: result.failures, logFile: result.logFile, siteFile });
         if (!backend.verify) return setPhase({ name: 'done', siteFile, logFile: result.logFile });
         setPhase({ name: 'verifying', siteFile, logFile: result.logFile });
-        backend.verify(answers!).then(
+        backend.verify(answers!, { migrationTest, onPhase: setVerifyStatus }).then(
           (verify) => setPhase({ name: 'done', siteFile, logFile: result.logFile, verify }),
           (error) => setPhase({ name: 'done', siteFile, logFile: result.logFile, verifyError: errorText(error).message }),
         );
@@ -163,7 +168,8 @@ export function Wizard(props: WizardProps) {
 
   switch (phase.name) {
     case 'servers':
-      return <ServersForm fileExists={props.fileExists} onDone={inspectAll} />;
+      // Entered again (after a server could not be inspected): the last answers are the defaults.
+      return <ServersForm defaults={logins} fileExists={props.fileExists} env={props.env} onDone={inspectAll} />;
     case 'inspect': {
       const failed = servers.some((s) => s.stage === 'failed') && servers.every((s) => s.stage === 'failed' || s.stage === 'done');
       return (
@@ -209,8 +215,33 @@ export function Wizard(props: WizardProps) {
         const disk = layoutDisk(facts[i]!, node.storage.disk);
         return [{ node: node.name, disk: node.storage.disk, name: disk?.name ?? node.storage.disk, reasons: disk?.verdict.reasons ?? [] }];
       });
-      return <PlanScreen comparison={phase.result.comparison} erase={erase} warnings={phase.result.warnings} onApply={apply} onBack={() => setPhase({ name: 'layout' })} />;
+      const result = phase.result;
+      return (
+        <PlanScreen
+          comparison={result.comparison}
+          erase={erase}
+          warnings={result.warnings}
+          onApply={() => (backend.verify ? setPhase({ name: 'migration-choice', result }) : apply(false))}
+          onBack={() => setPhase({ name: 'layout' })}
+        />
+      );
     }
+    case 'migration-choice':
+      return (
+        <Box flexDirection="column">
+          <Choice
+            label="After the install, the health checks of `hvcluster verify` run. Prove live migration too?"
+            options={[
+              { label: 'yes: a small test guest live-migrates between every pair of servers and back, then is removed', value: 'yes' },
+              { label: 'no: the health checks only', value: 'no' },
+            ]}
+            defaultValue="yes"
+            hint="Enter: choose · Esc: back to the plan"
+            onSelect={(value) => apply(value === 'yes')}
+            onBack={() => setPhase({ name: 'plan', result: phase.result })}
+          />
+        </Box>
+      );
     case 'applying':
     case 'verifying':
     case 'failed':
@@ -229,11 +260,12 @@ export function Wizard(props: WizardProps) {
             </Box>
           ) : phase.name === 'verifying' ? (
             <Box marginTop={1}>
-              <Spinner label="6/6 Verifying the cluster (the health checks of `hvcluster verify`, read-only)…" />
+              <Spinner label={`6/6 Verifying the cluster (the health checks of \`hvcluster verify\`)…${verifyStatus ? ` ${verifyStatus}` : ''}`} />
             </Box>
           ) : phase.name === 'done' ? (
             <Box flexDirection="column">
               {phase.verify ? <VerifyView outcome={phase.verify} /> : null}
+              {phase.verify?.migration ? <MigrationView outcome={phase.verify.migration} /> : null}
               {phase.verifyError ? <Text color="red">The verification could not run: {phase.verifyError}</Text> : null}
               <DoneView siteFile={phase.siteFile} logFile={phase.logFile} cluster={answers!.metadata.name} reportFile={phase.verify?.reportFile} />
             </Box>
@@ -263,6 +295,34 @@ export function VerifyView(props: { outcome: VerifyOutcome }) {
   );
 }
 
+export function MigrationView(props: { outcome: MigrationOutcome }) {
+  const m = props.outcome;
+  const ms = (value: number | null) => (value === null ? '?' : `${value} ms`);
+  if (m.skipped) {
+    return (
+      <Text color="yellow">
+        <Text bold>Live migration test</Text>: not run: {m.skipped}
+      </Text>
+    );
+  }
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text>
+        <Text bold>Live migration test</Text>: {m.ok ? <Text color="green">passed</Text> : <Text color="red">failed</Text>}
+        {m.error ? <Text color="red"> at {m.error}</Text> : null}
+      </Text>
+      {m.moves.map((move, i) => (
+        <Text key={i}>
+          {'  '}
+          {move.ok ? <Text color="green">✓</Text> : <Text color="red">✗</Text>} {move.from} → {move.to}: QEMU downtime {ms(move.qemuDowntimeMs)}, longest gap seen by the client{' '}
+          {ms(move.clientMaxGapMs)}, data {move.dataIntact === true ? 'intact' : move.dataIntact === false ? <Text color="red">changed</Text> : 'not checked'}
+        </Text>
+      ))}
+      {m.cleanedUp ? <Text dimColor>  the test guest, its DRBD resource and volume are removed</Text> : <Text color="red">  the clean-up left something behind: see the hand-over report</Text>}
+    </Box>
+  );
+}
+
 export function DoneView(props: { cluster: string; siteFile: string; logFile: string; reportFile?: string }) {
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1} marginTop={1}>
@@ -281,7 +341,7 @@ export function DoneView(props: { cluster: string; siteFile: string; logFile: st
       <Text>
         Log: <Text bold>{props.logFile}</Text>
       </Text>
-      <Text dimColor>Next: `hvcluster verify -f {props.siteFile} --migration-test` proves replication and live migration.</Text>
+      <Text dimColor>Check it again any time: `hvcluster verify -f {props.siteFile}` (add --migration-test to prove live migration).</Text>
     </Box>
   );
 }

@@ -9,12 +9,11 @@ import type { LoadedAnswers } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
 import { writeAnswerFile } from '../answers/write.js';
 import { newRunId, secretsOf } from '../commands/apply.js';
-import { observe } from '../commands/verify.js';
 import { VERSION } from '../paths.js';
-import { evaluate } from '../verify/evaluate.js';
 import { formatMarkdown } from '../verify/output/markdown.js';
-import { buildReport } from '../verify/report.js';
-import { parseHostKeyPins, targetsFromAnswers, type ConnectionOptions } from '../commands/connect.js';
+import type { VerifyReport } from '../verify/report.js';
+import { verifyCluster } from '../verify/verify-cluster.js';
+import { jumpHops, parseHostKeyPins, targetsFromAnswers, type ConnectionOptions } from '../commands/connect.js';
 import { HvError } from '../errors.js';
 import type { EventSink } from '../engine/events.js';
 import { planInstall, runInstall } from '../engine/install.js';
@@ -55,6 +54,25 @@ export interface VerifyOutcome {
   /** The Markdown hand-over report. */
   reportFile: string;
   ok: boolean;
+  /** When the live-migration test was asked for: its figures, or why it did not run. */
+  migration?: MigrationOutcome;
+}
+
+export interface MigrationOutcome {
+  ok: boolean;
+  /** Why the test did not run (the health checks found errors, a server unreachable...). */
+  skipped?: string;
+  /** The first failure, when it ran and failed. */
+  error?: string;
+  moves: { from: string; to: string; ok: boolean; qemuDowntimeMs: number | null; clientMaxGapMs: number | null; dataIntact: boolean | null }[];
+  /** Whether the test left nothing behind (guest, DRBD resource, volume, dual-primary). */
+  cleanedUp: boolean;
+}
+
+/** What the wizard asks verify for: the live-migration test or not, and where its phases go. */
+export interface VerifyChoice {
+  migrationTest?: boolean;
+  onPhase?: (text: string) => void;
 }
 
 export interface WizardBackend {
@@ -68,12 +86,23 @@ export interface WizardBackend {
   /** Runs the install with the plan of the last `plan` call; events go to `emit`. */
   apply(answers: Answers, emit: EventSink): Promise<ApplyResult>;
   /** The health checks of `hvcluster verify` (read-only) and the hand-over report; absent: no verify step. */
-  verify?(answers: Answers): Promise<VerifyOutcome>;
+  verify?(answers: Answers, options?: VerifyChoice): Promise<VerifyOutcome>;
   /** Writes the answer file; returns its absolute path. */
   save(answers: Answers): string;
   /** Ctrl-C during apply: stop after the steps under way. */
   stop?(): void;
   close(): Promise<void>;
+}
+
+function migrationOutcome(migration: NonNullable<VerifyReport['migration']>): MigrationOutcome {
+  const r = migration.report;
+  if (!r) return { ok: false, skipped: migration.skipped ?? 'not run', moves: [], cleanedUp: true };
+  return {
+    ok: r.ok,
+    ...(r.error ? { error: `${r.error.phase}: ${r.error.message}` } : {}),
+    moves: r.migrations.map((m) => ({ from: m.from, to: m.to, ok: m.ok, qemuDowntimeMs: m.qemuDowntimeMs, clientMaxGapMs: m.clientMaxGapMs, dataIntact: m.dataIntact })),
+    cleanedUp: r.cleanup.ok,
+  };
 }
 
 export interface BackendOptions {
@@ -102,6 +131,7 @@ export function targetOfLogin(login: ServerLogin, options: BackendOptions): SshT
     sudoPassword: login.sudoPasswordEnv ? options.env[login.sudoPasswordEnv] : undefined,
     agent: login.auth === 'agent' ? undefined : '',
     hostKeyFingerprint: login.hostKey ?? pins.get(login.address),
+    jump: jumpHops(login.jump),
   });
 }
 
@@ -227,17 +257,19 @@ export class SshBackend implements WizardBackend {
     };
   }
 
-  async verify(answers: Answers): Promise<VerifyOutcome> {
-    const startedAt = new Date();
-    const nodes = await observe(
-      { answers },
-      this.targets.map((t) => ({ name: t.name, pinned: t.hostKeyFingerprint !== undefined })),
-      this.connections,
-      [],
-    );
-    const input = { answers, nodes };
-    const checks = evaluate(input);
-    const report = buildReport(input, checks, { version: VERSION, startedAt, durationMs: Date.now() - startedAt.getTime() });
+  async verify(answers: Answers, options: VerifyChoice = {}): Promise<VerifyOutcome> {
+    const report = await verifyCluster({
+      answers,
+      file: this.savedPath ?? 'site.yaml',
+      targets: this.targets.map((t) => ({ name: t.name, pinned: t.hostKeyFingerprint !== undefined })),
+      connections: this.connections,
+      migrationTest: options.migrationTest,
+      version: VERSION,
+      onMigrationEvent: (event) => {
+        if (event.type === 'migration-phase') options.onPhase?.(`${event.server ? `${event.server}: ` : ''}${event.text}`);
+      },
+    });
+    const checks = report.checks;
     const site = this.savedPath ?? siteFilePath(this.options, answers.metadata.name);
     const reportFile = join(dirname(site), `${answers.metadata.name}-report.md`);
     writeFileSync(reportFile, formatMarkdown(report), { mode: 0o644 });
@@ -248,6 +280,7 @@ export class SshBackend implements WizardBackend {
         .map((c) => `${c.status === 'error' ? 'error' : 'warning'} ${c.server} ${c.code}: ${c.found}`),
       reportFile,
       ok: report.exitCode === 0,
+      ...(report.migration ? { migration: migrationOutcome(report.migration) } : {}),
     };
   }
 

@@ -1,7 +1,8 @@
 /**
  * The real wizard in a real terminal (tmux, 160x50) against a 2-node lab: the questions answered
  * with keys, host keys compared with the lab's, two proposals edited, the plan confirmed, the apply
- * watched to its end; the saved site.yaml then passes `hvcluster plan` with zero changes.
+ * watched to its end, verify with the live-migration test; the saved site.yaml then passes `hvcluster
+ * plan` with zero changes.
  * Text captures of the screens go to docs/wizard/tmux-*.txt.
  */
 import { execFileSync } from 'node:child_process';
@@ -73,7 +74,7 @@ afterAll(() => {
 });
 
 describe('the wizard in a terminal', () => {
-  it('installs the lab cluster, and its site.yaml replays with zero changes', { timeout: 25 * MIN }, async () => {
+  it('installs the lab cluster, proves live migration, and its site.yaml replays with zero changes', { timeout: 35 * MIN }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hvcluster-wizard-'));
     const state = join(dir, 'state');
     const command = `cd ${dir} && env -u CI -u CONTINUOUS_INTEGRATION XDG_STATE_HOME=${state} ip netns exec ${netnsName(lab.info.name)} ${process.execPath} ${BIN} init; echo WIZARD-EXIT=$?; sleep 3600`;
@@ -85,7 +86,8 @@ describe('the wizard in a terminal', () => {
     for (const node of lab.nodes) {
       await until(new RegExp(`Server ${node.index} of 2\\n\\? Address`));
       await answer(node.management.address);
-      await until('Login user');
+      await until('Jump host');
+      await step('Enter', 'Login user');
       await step('Enter', 'log in?');
       await step('Enter', 'Private key file');
       await step('C-u', /Private key file: *\n/);
@@ -131,15 +133,21 @@ describe('the wizard in a terminal', () => {
     const plan = await until('Plan for wiz-e2e', 3 * MIN);
     keep('4-plan', plan);
     await step('Enter', 'Apply this plan to hv1, hv2?');
-    await step('y', /Applying wiz-e2e/);
+    await step('y', 'Prove live migration too?');
+    await step('Enter', /Applying wiz-e2e/);
 
     // Live progress, then the end.
     keep('5-apply-progress', await until(/Applying wiz-e2e[\s\S]*⠋|Applying wiz-e2e[\s\S]*[⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, 3 * MIN));
-    const end = await until(/is installed|Apply stopped/, 20 * MIN);
+    const end = await until(/is installed|Apply stopped/, 25 * MIN);
     keep(end.includes('is installed') ? '6-done' : '6-apply-failed', end);
     expect(end).toContain('is installed');
     // The health checks of `hvcluster verify` ran; the lab has no time sync, so warnings only.
     expect(end).toMatch(/Verify: \d+ passed, \d+ warnings, 0 errors/);
+    // The live-migration test ran on the new cluster, both ways, and cleaned up after itself.
+    expect(end).toContain('Live migration test: passed');
+    expect(end).toMatch(/✓ hv1 → hv2: QEMU downtime \d+ ms, longest gap seen by the client \d+ ms, data intact/);
+    expect(end).toMatch(/✓ hv2 → hv1: QEMU downtime \d+ ms/);
+    expect(end).toContain('the test guest, its DRBD resource and volume are removed');
     const report = /Hand-over report: (\S+)/.exec(end)![1]!;
     expect(readFileSync(report, 'utf8')).toContain('wiz-e2e');
     await until('WIZARD-EXIT=0', MIN);

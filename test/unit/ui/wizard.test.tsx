@@ -11,7 +11,7 @@ import type { Answers } from '../../../installer/answers/schema.js';
 import type { EngineEvent } from '../../../installer/engine/events.js';
 import type { ServerFacts } from '../../../installer/facts/types.js';
 import type { ServerLogin } from '../../../installer/plan/propose.js';
-import type { WizardBackend } from '../../../installer/ui/backend.js';
+import type { VerifyChoice, WizardBackend } from '../../../installer/ui/backend.js';
 import { Wizard } from '../../../installer/ui/Wizard.js';
 import { EVENTS, labComparison } from './fixtures.js';
 import { KEY, labPair, press, tick, waitFor } from './helpers.js';
@@ -31,6 +31,8 @@ class FakeBackend implements WizardBackend {
   closed = false;
   failPlanOnce = false;
   failApply = false;
+  /** The migration-test choice of each verify call. */
+  verifyChoices: boolean[] = [];
 
   async inspect(login: ServerLogin, hooks: Parameters<WizardBackend['inspect']>[1]): Promise<{ fingerprint: string; facts: ServerFacts }> {
     hooks.onStage('connecting');
@@ -83,13 +85,27 @@ class FakeBackend implements WizardBackend {
       : { ok: true, logFile: '/logs/hv-cluster.log', failures: [] };
   }
 
-  async verify(answers: Answers) {
-    await tick(20);
+  async verify(answers: Answers, options: VerifyChoice = {}) {
+    this.verifyChoices.push(options.migrationTest ?? false);
+    options.onPhase?.('hv1: starting the test guest');
+    await tick(150); // the spinner with the migration test's phase is on screen for a while
     return {
       summary: { passed: 41, warnings: 1, errors: 0, skipped: 2, unreachable: [] },
       problems: [`warning cluster TIME_SYNC: ${answers.spec.nodes.length} nodes have no time sync service`],
       reportFile: '/work/hv-cluster-report.md',
       ok: true,
+      ...(options.migrationTest
+        ? {
+            migration: {
+              ok: true,
+              cleanedUp: true,
+              moves: [
+                { from: 'hv1', to: 'hv2', ok: true, qemuDowntimeMs: 665, clientMaxGapMs: 1293, dataIntact: true },
+                { from: 'hv2', to: 'hv1', ok: true, qemuDowntimeMs: 97, clientMaxGapMs: 529, dataIntact: true },
+              ],
+            },
+          }
+        : {}),
     };
   }
 
@@ -110,6 +126,8 @@ async function answerServers(stdin: { write: (s: string) => void }, lastFrame: (
   for (const i of [1, 2]) {
     await waitFor(lastFrame, `Server ${i} of 2`);
     await press(stdin, `198.18.1.${i}`, KEY.enter);
+    await waitFor(lastFrame, 'Jump host');
+    await press(stdin, KEY.enter); // none
     await waitFor(lastFrame, 'Login user');
     await press(stdin, KEY.enter);
     await waitFor(lastFrame, 'log in?');
@@ -150,9 +168,23 @@ describe('the wizard', () => {
     await press(stdin, 'd', KEY.enter);
     capture('4-plan-confirm', await waitFor(lastFrame, 'Apply this plan'));
     await press(stdin, 'y');
+    // Esc goes back to the plan; then the live-migration test is chosen (the default).
+    await waitFor(lastFrame, 'Prove live migration too?');
+    await press(stdin, KEY.escape);
+    await waitFor(lastFrame, 'Enter continue');
+    await press(stdin, KEY.enter);
+    await waitFor(lastFrame, 'Apply this plan');
+    await press(stdin, 'y');
+    capture('4-migration-choice', await waitFor(lastFrame, 'Prove live migration too?'));
+    await press(stdin, KEY.enter);
 
+    capture('6-verifying', await waitFor(lastFrame, 'hv1: starting the test guest', 5000));
     const done = await waitFor(lastFrame, 'is installed', 5000);
     capture('6-done', done);
+    expect(backend.verifyChoices).toEqual([true]);
+    expect(done).toContain('Live migration test: passed');
+    expect(done).toContain('✓ hv1 → hv2: QEMU downtime 665 ms, longest gap seen by the client 1293 ms, data intact');
+    expect(done).toContain('✓ hv2 → hv1: QEMU downtime 97 ms');
     expect(done).toMatch(/● hv2\s+drbd\s+changed/);
     expect(done.match(/hv1\s+preflight/g)).toHaveLength(1);
     expect(done).toContain('Answer file: /work/site.yaml');
@@ -184,6 +216,8 @@ describe('the wizard', () => {
     await press(stdin, KEY.enter);
     await waitFor(lastFrame, 'Apply this plan');
     await press(stdin, 'y');
+    await waitFor(lastFrame, 'Prove live migration too?');
+    await press(stdin, KEY.down, KEY.enter); // the health checks only
     const failed = await waitFor(lastFrame, 'Apply stopped', 5000);
     capture('5-apply-failed', failed);
     expect(failed).toContain('server hv1, step drbd');

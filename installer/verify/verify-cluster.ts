@@ -1,0 +1,117 @@
+/**
+ * One verification of a cluster over connections already open: every server read in one exec (facts
+ * and probes), servers in parallel; the checks evaluated; with `migrationTest`, the live-migration test
+ * when the health checks found nothing against it. Shared by `hvcluster verify` and the wizard; the
+ * callers only open the connections and present the report.
+ */
+import { HvError } from '../errors.js';
+import { gatherFactsAndRun } from '../facts/index.js';
+import { planCluster } from '../plan/index.js';
+import type { ServerConnection } from '../ssh/types.js';
+import type { Answers } from '../answers/schema.js';
+import { migrationChecks } from './checks/migration.js';
+import { evaluate, summarize, VERIFY_EXIT } from './evaluate.js';
+import type { MigrationEvent } from './migration/index.js';
+import { parseProbes, probePlan, probeScript } from './probes.js';
+import { buildReport, type VerifyReport } from './report.js';
+import type { CheckResult, NodeObservation, VerifyInput } from './types.js';
+
+export interface VerifyClusterOptions {
+  answers: Answers;
+  /** The answer file's path, for the plan's messages (the migration test plans its test volume). */
+  file: string;
+  /** Every node of the answer file; `pinned` when its host key was pinned rather than found in known_hosts. */
+  targets: { name: string; pinned: boolean }[];
+  connections: Map<string, ServerConnection>;
+  /** Servers that could not be connected to: reported unreachable, the others still checked. */
+  failures?: { server: string; error: unknown }[];
+  /** Codes whose errors are reported as warnings (Ganeti's -I). */
+  ignore?: string[];
+  migrationTest?: boolean;
+  version: string;
+  /** A server was read ("read in 2.1 s"). */
+  onRead?: (server: string, text: string) => void;
+  /** The migration test's events (each of its mutations is a `change`, its phases `migration-phase`). */
+  onMigrationEvent?: (event: MigrationEvent) => void;
+}
+
+function errorInfo(error: unknown): { kind: string; message: string; hint?: string } {
+  if (error instanceof HvError) return { kind: error.kind, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+  return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Reads every server: one exec each (facts and probes), in parallel. Never throws for a server's failure. */
+export async function observe(
+  answers: Answers,
+  targets: { name: string; pinned: boolean }[],
+  connections: Map<string, ServerConnection>,
+  failures: { server: string; error: unknown }[] = [],
+  onRead: (server: string, text: string) => void = () => undefined,
+): Promise<NodeObservation[]> {
+  return Promise.all(
+    targets.map(async ({ name, pinned }): Promise<NodeObservation> => {
+      const failed = failures.find((f) => f.server === name);
+      const conn = connections.get(name);
+      if (failed || !conn) return { name, reachable: false, error: errorInfo(failed?.error ?? new Error('no connection')) };
+      const t0 = Date.now();
+      try {
+        const { facts, stdout } = await gatherFactsAndRun(conn, { alsoRun: probeScript(probePlan(answers, name)), timeoutMs: 180_000 });
+        onRead(name, `read in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        return { name, reachable: true, hostKeyFingerprint: conn.hostKeyFingerprint, pinned, facts, probes: parseProbes(stdout) };
+      } catch (error) {
+        return { name, reachable: false, error: errorInfo(error) };
+      }
+    }),
+  );
+}
+
+/** --ignore CODE: that code's errors become warnings. */
+export function demote(results: CheckResult[], codes: string[]): CheckResult[] {
+  if (codes.length === 0) return results;
+  const set = new Set(codes);
+  return results.map((r) => (r.status === 'error' && set.has(r.code) ? { ...r, status: 'warning' as const, found: `${r.found} (error demoted by --ignore ${r.code})` } : r));
+}
+
+export async function verifyCluster(options: VerifyClusterOptions): Promise<VerifyReport> {
+  const startedAt = new Date();
+  const ignore = options.ignore ?? [];
+  const nodes = await observe(options.answers, options.targets, options.connections, options.failures, options.onRead);
+  const input: VerifyInput = { answers: options.answers, nodes };
+  let checks = demote(evaluate(input), ignore);
+
+  let migration: VerifyReport['migration'];
+  if (options.migrationTest) {
+    const summary = summarize(checks, input);
+    if (summary.unreachable.length > 0 || summary.errors > 0) {
+      migration = { skipped: `the health checks found ${summary.unreachable.length > 0 ? `unreachable servers (${summary.unreachable.join(', ')})` : `${summary.errors} error(s)`}; fix them first` };
+    } else {
+      migration = await migrationTest(input, options);
+      if (migration.report) checks = [...checks, ...demote(migrationChecks(migration.report), ignore)];
+    }
+  }
+
+  const report = buildReport(input, checks, { version: options.version, startedAt, durationMs: Date.now() - startedAt.getTime() }, migration);
+  if (migration?.report && report.summary.errors > 0 && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
+  return report;
+}
+
+async function migrationTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['migration']>> {
+  const facts = input.nodes.map((n) => (n.reachable ? n.facts : null));
+  if (facts.some((f) => f === null)) return { skipped: 'a server is unreachable' };
+  const all = facts as NonNullable<(typeof facts)[number]>[];
+  let plan;
+  try {
+    plan = planCluster(input.answers, all, { file: options.file });
+  } catch (error) {
+    return { skipped: `the cluster cannot be planned from the answer file: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const { runMigrationTest } = await import('./migration/index.js');
+  const report = await runMigrationTest({
+    answers: input.answers,
+    plan,
+    connections: options.connections,
+    facts: all,
+    emit: options.onMigrationEvent ?? (() => undefined),
+  });
+  return { report };
+}
