@@ -27,6 +27,11 @@ export function result(code: CheckCode, status: CheckStatus, server: string, fou
 
 export const reachable = (input: VerifyInput): ReachableNode[] => input.nodes.filter((n): n is ReachableNode => n.reachable);
 
+/** Every unordered pair, in order: [n1, n2], [n1, n3], [n2, n3]. */
+export function pairs<T>(items: readonly T[]): [T, T][] {
+  return items.flatMap((a, i) => items.slice(i + 1).map((b): [T, T] => [a, b]));
+}
+
 export function probe(node: ReachableNode, label: string): ProbeCommand | undefined {
   return node.probes.commands[label];
 }

@@ -1,5 +1,5 @@
 /** libvirt, /dev/kvm, CPU compatibility, node-to-node migration connectivity, N+1 memory. */
-import { gib, probe, reachable, result, why } from './common.js';
+import { gib, pairs, probe, reachable, result, why } from './common.js';
 import { parseGuests, parseResourceConfigs, splitConfigFiles, type GuestInfo } from '../parse.js';
 import type { CheckResult, ReachableNode, VerifyInput } from '../types.js';
 
@@ -40,47 +40,42 @@ const IRRELEVANT_FLAGS = new Set(['hypervisor', 'constant_tsc', 'nonstop_tsc', '
 
 export function cpuChecks(input: VerifyInput): CheckResult[] {
   const out: CheckResult[] = [];
-  const nodes = reachable(input);
-  for (let i = 0; i < nodes.length; i++) {
-    for (let j = i + 1; j < nodes.length; j++) {
-      const a = nodes[i]!;
-      const b = nodes[j]!;
-      const servers = [a.name, b.name];
-      const ca = a.facts.cpu;
-      const cb = b.facts.cpu;
-      if (!ca.ok || !cb.ok) {
-        out.push(result('CPU_COMPAT', 'skipped', a.name, 'a CPU description could not be read', { servers, subject: b.name }));
-        continue;
-      }
-      const x = ca.value;
-      const y = cb.value;
-      if (x.vendor !== y.vendor) {
-        out.push(
-          result('CPU_COMPAT', 'error', a.name, `CPU vendors differ: ${a.name} ${x.vendor}, ${b.name} ${y.vendor}: live migration between them fails`, {
-            servers,
-            subject: b.name,
-            fix: 'pair nodes with CPUs of the same vendor; guests can only move between them by shutdown and cold start',
-          }),
-        );
-        continue;
-      }
-      const fa = new Set(x.flags.filter((f) => !IRRELEVANT_FLAGS.has(f)));
-      const fb = new Set(y.flags.filter((f) => !IRRELEVANT_FLAGS.has(f)));
-      const onlyA = [...fa].filter((f) => !fb.has(f));
-      const onlyB = [...fb].filter((f) => !fa.has(f));
-      if (onlyA.length === 0 && onlyB.length === 0) {
-        out.push(result('CPU_COMPAT', 'pass', a.name, `same CPU on ${a.name} and ${b.name}: ${x.model ?? x.vendor}${x.model !== y.model ? ` / ${y.model}` : ''}, same flags`, { servers, subject: b.name }));
-      } else {
-        const show = (l: string[]) => (l.length > 8 ? `${l.slice(0, 8).join(' ')} (+${l.length - 8})` : l.join(' ') || 'none');
-        out.push(
-          result('CPU_COMPAT', 'warning', a.name, `${x.model} / ${y.model}: flags only on ${a.name}: ${show(onlyA)}; only on ${b.name}: ${show(onlyB)}`, {
-            servers,
-            subject: b.name,
-            fix: 'give guests a CPU model both nodes offer (`virsh hypervisor-cpu-baseline`), never host-passthrough',
-            data: { onlyOn: { [a.name]: onlyA, [b.name]: onlyB } },
-          }),
-        );
-      }
+  for (const [a, b] of pairs(reachable(input))) {
+    const servers = [a.name, b.name];
+    const ca = a.facts.cpu;
+    const cb = b.facts.cpu;
+    if (!ca.ok || !cb.ok) {
+      out.push(result('CPU_COMPAT', 'skipped', a.name, 'a CPU description could not be read', { servers, subject: b.name }));
+      continue;
+    }
+    const x = ca.value;
+    const y = cb.value;
+    if (x.vendor !== y.vendor) {
+      out.push(
+        result('CPU_COMPAT', 'error', a.name, `CPU vendors differ: ${a.name} ${x.vendor}, ${b.name} ${y.vendor}: live migration between them fails`, {
+          servers,
+          subject: b.name,
+          fix: 'pair nodes with CPUs of the same vendor; guests can only move between them by shutdown and cold start',
+        }),
+      );
+      continue;
+    }
+    const fa = new Set(x.flags.filter((f) => !IRRELEVANT_FLAGS.has(f)));
+    const fb = new Set(y.flags.filter((f) => !IRRELEVANT_FLAGS.has(f)));
+    const onlyA = [...fa].filter((f) => !fb.has(f));
+    const onlyB = [...fb].filter((f) => !fa.has(f));
+    if (onlyA.length === 0 && onlyB.length === 0) {
+      out.push(result('CPU_COMPAT', 'pass', a.name, `same CPU on ${a.name} and ${b.name}: ${x.model ?? x.vendor}${x.model !== y.model ? ` / ${y.model}` : ''}, same flags`, { servers, subject: b.name }));
+    } else {
+      const show = (l: string[]) => (l.length > 8 ? `${l.slice(0, 8).join(' ')} (+${l.length - 8})` : l.join(' ') || 'none');
+      out.push(
+        result('CPU_COMPAT', 'warning', a.name, `${x.model} / ${y.model}: flags only on ${a.name}: ${show(onlyA)}; only on ${b.name}: ${show(onlyB)}`, {
+          servers,
+          subject: b.name,
+          fix: 'give guests a CPU model both nodes offer (`virsh hypervisor-cpu-baseline`), never host-passthrough',
+          data: { onlyOn: { [a.name]: onlyA, [b.name]: onlyB } },
+        }),
+      );
     }
   }
   return out;

@@ -1,5 +1,5 @@
 /** Clock skew between nodes and time synchronization. */
-import { reachable, result } from './common.js';
+import { pairs, reachable, result } from './common.js';
 import type { CheckResult, ReachableNode, VerifyInput } from '../types.js';
 
 export const SKEW_WARNING_S = 0.5;
@@ -22,41 +22,36 @@ const fmt = (s: number) => `${Math.abs(s) >= 10 ? s.toFixed(0) : s.toFixed(2)} s
 
 export function clockChecks(input: VerifyInput): CheckResult[] {
   const out: CheckResult[] = [];
-  const nodes = reachable(input);
-  for (let i = 0; i < nodes.length; i++) {
-    for (let j = i + 1; j < nodes.length; j++) {
-      const a = nodes[i]!;
-      const b = nodes[j]!;
-      const ia = offsetInterval(a);
-      const ib = offsetInterval(b);
-      const servers = [a.name, b.name];
-      if (!ia || !ib) {
-        out.push(result('CLOCK_SKEW', 'skipped', a.name, 'a clock could not be read', { servers, subject: b.name }));
-        continue;
-      }
-      // a's clock minus b's.
-      const lo = ia.lo - ib.hi;
-      const hi = ia.hi - ib.lo;
-      const estimate = (lo + hi) / 2;
-      const bar = (hi - lo) / 2;
-      const least = lo <= 0 && hi >= 0 ? 0 : Math.min(Math.abs(lo), Math.abs(hi));
-      const status = least > SKEW_ERROR_S ? 'error' : least > SKEW_WARNING_S ? 'warning' : 'pass';
-      const ahead = estimate >= 0 ? `${a.name} is ${fmt(estimate)} ahead of ${b.name}` : `${a.name} is ${fmt(-estimate)} behind ${b.name}`;
-      const vsInstaller = [a, b]
-        .map((n) => {
-          const o = offsetInterval(n)!;
-          return `${n.name} ${fmt((o.lo + o.hi) / 2)}`;
-        })
-        .join(', ');
-      out.push(
-        result('CLOCK_SKEW', status, a.name, `${ahead} (±${bar.toFixed(2)} s); against the installer's clock: ${vsInstaller}`, {
-          servers,
-          subject: b.name,
-          fix: 'make both nodes synchronize with the same NTP servers (time.servers in the answer file, `chronyc sources`); the node far from the installer\'s clock is usually the wrong one',
-          data: { skewSeconds: Number(estimate.toFixed(3)), errorBarSeconds: Number(bar.toFixed(3)) },
-        }),
-      );
+  for (const [a, b] of pairs(reachable(input))) {
+    const ia = offsetInterval(a);
+    const ib = offsetInterval(b);
+    const servers = [a.name, b.name];
+    if (!ia || !ib) {
+      out.push(result('CLOCK_SKEW', 'skipped', a.name, 'a clock could not be read', { servers, subject: b.name }));
+      continue;
     }
+    // a's clock minus b's.
+    const lo = ia.lo - ib.hi;
+    const hi = ia.hi - ib.lo;
+    const estimate = (lo + hi) / 2;
+    const bar = (hi - lo) / 2;
+    const least = lo <= 0 && hi >= 0 ? 0 : Math.min(Math.abs(lo), Math.abs(hi));
+    const status = least > SKEW_ERROR_S ? 'error' : least > SKEW_WARNING_S ? 'warning' : 'pass';
+    const ahead = estimate >= 0 ? `${a.name} is ${fmt(estimate)} ahead of ${b.name}` : `${a.name} is ${fmt(-estimate)} behind ${b.name}`;
+    const vsInstaller = [a, b]
+      .map((n) => {
+        const o = offsetInterval(n)!;
+        return `${n.name} ${fmt((o.lo + o.hi) / 2)}`;
+      })
+      .join(', ');
+    out.push(
+      result('CLOCK_SKEW', status, a.name, `${ahead} (±${bar.toFixed(2)} s); against the installer's clock: ${vsInstaller}`, {
+        servers,
+        subject: b.name,
+        fix: 'make both nodes synchronize with the same NTP servers (time.servers in the answer file, `chronyc sources`); the node far from the installer\'s clock is usually the wrong one',
+        data: { skewSeconds: Number(estimate.toFixed(3)), errorBarSeconds: Number(bar.toFixed(3)) },
+      }),
+    );
   }
   return out;
 }
