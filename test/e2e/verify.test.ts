@@ -1,5 +1,6 @@
 /**
- * verify end to end on its own two-node lab (prepared image): apply, then every check passes; then
+ * verify end to end on its own two-node lab (prepared image): apply, then every check passes (and the
+ * live-migration test moves its guest both ways); then
  * one fault at a time, each caught by the right check code with a non-zero exit, and restored before
  * the next: DRBD disconnected on hv1, hv2's clock 5 minutes off, hv1's replication MTU at 1400 with
  * the answer file at 1500, hv2 powered off (unreachable: exit 2, hv1's checks still reported).
@@ -92,6 +93,34 @@ describe('hvcluster verify on a two-node lab', () => {
     expect(text).toContain(`# Cluster ${report.cluster}: hand-over report`);
     expect(text).toContain('| hvc-probe |');
     expect(text).toContain('8.4.11');
+  });
+
+  it('--migration-test: the test guest moves hv1 -> hv2 and back, measured, its data intact, nothing left', { timeout: 12 * MIN }, async () => {
+    const md = join(out, 'report-migration.md');
+    const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--migration-test', '--report', md], { timeoutMs: 10 * MIN });
+    const report = JSON.parse(r.stdout) as VerifyReport;
+    expect(errors(report), r.stderr.slice(-3000)).toEqual([]);
+    expect(r.code).toBe(0);
+    const migration = report.migration?.report;
+    expect(migration, JSON.stringify(report.migration)).toBeDefined();
+    expect(migration!.migrations.map((m) => `${m.from}>${m.to}`)).toEqual(['hv1>hv2', 'hv2>hv1']);
+    for (const m of migration!.migrations) {
+      expect(m.ok, JSON.stringify(m)).toBe(true);
+      expect(m.dataIntact).toBe(true);
+      expect(m.qemuDowntimeMs).toBeGreaterThan(0);
+      expect(m.clientMaxGapMs).toBeGreaterThan(0);
+      expect(m.clientAnswers).toBeGreaterThan(5);
+      console.log(`${m.from} -> ${m.to}: QEMU downtime ${m.qemuDowntimeMs} ms, client max gap ${m.clientMaxGapMs} ms, virsh migrate ${m.totalMs} ms`);
+    }
+    expect(migration!.dataIntactOnDisk).toBe(true);
+    expect(migration!.cleanup).toMatchObject({ ok: true, leftovers: [] });
+    expect(results(report, 'MIGRATION_TEST').map((c) => c.status).filter((s) => s === 'error')).toEqual([]);
+    expect(readFileSync(md, 'utf8')).toMatch(/\| hv1 \| hv2 \| hvc-migtest \|/);
+    // Nothing of the test left on the nodes, and no Primary anywhere.
+    for (const node of ['hv1', 'hv2']) {
+      const left = await lab.ssh(node, 'virsh list --all --name | grep -x hvc-migtest; drbdsetup show hvc-migtest >/dev/null 2>&1 && echo resource-up; grep -c "ro:Primary" /proc/drbd | grep -v "^0$"; true');
+      expect(left.stdout.trim(), node).toBe('');
+    }
   });
 
   it('DRBD disconnected on hv1: DRBD_CONNECTED error, exit 1', { timeout: 10 * MIN }, async () => {
