@@ -3,14 +3,20 @@
  * backup of the current file and an atomic upload. Returns the paths that changed.
  */
 import { desiredContent } from '../plan/diff.js';
-import { readFilesScript, parseFilesOutput } from '../plan/remote-files.js';
+import { outputAfterFiles, parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
 import type { PlannedFile } from '../plan/types.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { StepContext } from './context.js';
 
 export async function readFiles(ctx: StepContext, paths: readonly string[]): Promise<Map<string, string | null>> {
-  const result = await ctx.read(`sh -c ${shellQuote(readFilesScript(paths))}`);
-  return parseFilesOutput(result.stdout, paths);
+  return (await readFilesAnd(ctx, paths, '')).files;
+}
+
+/** readFiles, with another read-only script run in the same exec: `more` is what that script printed. */
+export async function readFilesAnd(ctx: StepContext, paths: readonly string[], alsoRun: string): Promise<{ files: Map<string, string | null>; more: string }> {
+  const script = alsoRun === '' ? readFilesScript(paths) : `${readFilesScript(paths)}\n${alsoRun}`;
+  const result = await ctx.read(`sh -c ${shellQuote(script)}`);
+  return { files: parseFilesOutput(result.stdout, paths), more: outputAfterFiles(result.stdout) };
 }
 
 /** The command that keeps a copy of each existing file under the run's backup directory. */

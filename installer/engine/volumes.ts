@@ -8,7 +8,7 @@ import type { PlannedFile } from '../plan/types.js';
 import { TemplateEnvironment } from '../render/environment.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { StepContext } from './context.js';
-import { ensureFiles } from './files.js';
+import { ensureFiles, readFilesAnd } from './files.js';
 import { StepRefusedError, waitFor } from './steps/step.js';
 
 export interface VolumeRequest {
@@ -68,11 +68,59 @@ export function resourceFile(model: DrbdResourceModel): PlannedFile {
   };
 }
 
-async function drbdState(ctx: StepContext, name: string): Promise<{ cstate: string | null; dstate: string | null; role: string | null }> {
-  const r = await ctx.read(`for q in cstate dstate role; do drbdadm $q ${shellQuote(name)} 2>/dev/null || echo -; done`, { allowFailure: true });
-  const [cstate, dstate, role] = r.stdout.trim().split('\n').map((s) => (s === '-' || s === undefined ? null : s.trim()));
+interface DrbdState {
+  cstate: string | null;
+  dstate: string | null;
+  role: string | null;
+}
+
+const stateScript = (name: string) => `for q in cstate dstate role; do drbdadm $q ${shellQuote(name)} 2>/dev/null || echo -; done`;
+
+function parseState(text: string): DrbdState {
+  const [cstate, dstate, role] = text.trim().split('\n').map((s) => (s === '-' || s === undefined ? null : s.trim()));
   return { cstate: cstate ?? null, dstate: dstate ?? null, role: role ?? null };
 }
+
+async function drbdState(ctx: StepContext, name: string): Promise<DrbdState> {
+  return parseState((await ctx.read(stateScript(name), { allowFailure: true })).stdout);
+}
+
+/** Everything a holder knows of the volume, in one read: every resource file, this one's text, its LV, its DRBD state. */
+interface HolderView {
+  resourceFiles: string;
+  ownFile: string | null;
+  lvPresent: boolean;
+  state: DrbdState;
+}
+
+const SECTION = '@@hvcluster-volume';
+
+async function readHolder(ctx: StepContext, name: string, vg: string): Promise<HolderView> {
+  const path = `/etc/drbd.d/${name}.res`;
+  const { files, more } = await readFilesAnd(
+    ctx,
+    [path],
+    [
+      `echo ${SECTION} res; cat /etc/drbd.d/*.res 2>/dev/null`,
+      `echo ${SECTION} lv; lvs --noheadings -o lv_size --units m ${shellQuote(`${vg}/${name}`)} 2>/dev/null`,
+      `echo ${SECTION} state; ${stateScript(name)}`,
+      'true',
+    ].join('\n'),
+  );
+  const sections = new Map<string, string>();
+  for (const part of more.split(`${SECTION} `).slice(1)) {
+    const newline = part.indexOf('\n');
+    sections.set(part.slice(0, newline), part.slice(newline + 1));
+  }
+  return {
+    resourceFiles: sections.get('res') ?? '',
+    ownFile: files.get(path) ?? null,
+    lvPresent: (sections.get('lv') ?? '').trim() !== '',
+    state: parseState(sections.get('state') ?? ''),
+  };
+}
+
+const allInconsistent = (dstate: string | null) => Boolean(dstate?.split('/').every((d) => d === 'Inconsistent'));
 
 /** Sync progress from /proc/drbd (8.4: `sync'ed: 12.3%`) or drbdsetup status (9: `done:12.3`). */
 export function syncPercent(text: string): number | undefined {
@@ -86,9 +134,9 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
   const vg = spec.storage.volumeGroup;
   const name = request.name;
 
-  // 1. Minor and port, consistent across the holders.
-  const texts = await Promise.all(holders.map((ctx) => ctx.read('cat /etc/drbd.d/*.res 2>/dev/null; true')));
-  const { minor, port } = allocate(name, parseResourceFiles(texts.map((t) => t.stdout).join('\n')), spec.drbd.basePort);
+  // 1. What each holder has (one read each), and from it the minor and port, consistent across the holders.
+  const views = await Promise.all(holders.map((ctx) => readHolder(ctx, name, vg)));
+  const { minor, port } = allocate(name, parseResourceFiles(views.map((v) => v.resourceFiles).join('\n')), spec.drbd.basePort);
   const major = first.run.plan.drbdMajor;
   const model: DrbdResourceModel = {
     name,
@@ -101,16 +149,18 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
     allowTwoPrimaries: request.allowTwoPrimaries ?? false,
   };
 
+  // In place already (the usual case of a second apply): the volume, its file as planned, connected and synced.
+  const file = resourceFile(model);
+  if (views.every((v) => v.lvPresent && v.ownFile === file.content && v.state.cstate === 'Connected' && !allInconsistent(v.state.dstate))) return model;
+
   // 2. Backing volume, resource file, metadata: on every holder before any connects.
   await Promise.all(
-    holders.map(async (ctx) => {
-      const lv = await ctx.read(`lvs --noheadings -o lv_size --units m ${shellQuote(`${vg}/${name}`)} 2>/dev/null; true`);
-      if (lv.stdout.trim() === '') {
+    holders.map(async (ctx, i) => {
+      if (!views[i]!.lvPresent) {
         await ctx.mutate(`create logical volume ${vg}/${name} (${request.sizeMiB} MiB)`, `lvcreate -q -y -Wy -Zy -L ${request.sizeMiB}m -n ${shellQuote(name)} ${shellQuote(vg)}`);
       }
-      await ensureFiles(ctx, [resourceFile(model)]);
-      const state = await drbdState(ctx, name);
-      if (state.cstate !== null) return; // up already
+      await ensureFiles(ctx, [file]);
+      if (views[i]!.state.cstate !== null) return; // up already
       const md = await ctx.read(`drbdadm dump-md ${shellQuote(name)} >/dev/null 2>&1 && echo present || echo absent`, { allowFailure: true });
       if (md.stdout.trim() !== 'present') {
         await ctx.mutate(`create DRBD metadata for ${name} on ${model.disk}`, `drbdadm -- --force create-md ${shellQuote(name)}`);
@@ -140,7 +190,7 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
 
   // 4. A new resource starts Inconsistent everywhere: skip or run the initial sync from the first holder.
   const states = await Promise.all(holders.map((ctx) => drbdState(ctx, name)));
-  if (states.every((s) => s.dstate?.split('/').every((d) => d === 'Inconsistent'))) {
+  if (states.every((s) => allInconsistent(s.dstate))) {
     const q = shellQuote(name);
     if (request.skipInitialSync) {
       await first.mutate(`skip the initial sync of ${name} (a new volume on a disk proven blank)`, `drbdadm new-current-uuid --clear-bitmap ${q} && drbdadm primary ${q}`);

@@ -21,6 +21,13 @@ export function readFilesScript(paths: readonly string[]): string {
   return lines.join('\n');
 }
 
+/** What a script appended after readFilesScript printed (the output after the files' end mark). Pure. */
+export function outputAfterFiles(stdout: string): string {
+  const end = `${MARK} end\n`;
+  const at = stdout.indexOf(end);
+  return at < 0 ? '' : stdout.slice(at + end.length);
+}
+
 /** Path -> content, or null for a file that does not exist. Pure. */
 export function parseFilesOutput(stdout: string, paths: readonly string[]): Map<string, string | null> {
   const files = new Map<string, string | null>();

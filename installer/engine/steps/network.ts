@@ -6,7 +6,7 @@
  */
 import { shellQuote } from '../../ssh/quote.js';
 import type { StepContext } from '../context.js';
-import { backupCommand, readFiles } from '../files.js';
+import { backupCommand, readFilesAnd } from '../files.js';
 import { StepRefusedError, waitFor, type StepKind } from './step.js';
 
 /** Seconds after which the server restores its previous network unless the installer cancelled it. */
@@ -34,12 +34,13 @@ export const networkStep: StepKind = {
   async run(ctx: StepContext) {
     const file = ctx.node.files.find((f) => NETWORK_FILES.includes(f.path));
     if (!file) return;
-    const current = (await readFiles(ctx, [file.path])).get(file.path) ?? null;
+    // The file and any revert timer left pending by an interrupted run, in one read.
+    const read = await readFilesAnd(ctx, [file.path], "systemctl list-timers --all --no-legend 'hvcluster-net-revert-*' 2>/dev/null | grep -o 'hvcluster-net-revert-[^ ]*\\.timer' || true");
+    const current = read.files.get(file.path) ?? null;
     if (current === file.content) {
       // In force and we are connected over it: a revert still pending from an interrupted run
       // (installer killed, connection lost) would undo a working network, so it is cancelled.
-      const pending = await ctx.read("systemctl list-timers --all --no-legend 'hvcluster-net-revert-*' 2>/dev/null | grep -o 'hvcluster-net-revert-[^ ]*\\.timer' || true");
-      const timers = pending.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      const timers = read.more.split('\n').map((l) => l.trim()).filter(Boolean);
       if (timers.length > 0) await ctx.mutate(`cancel the automatic network revert left by an interrupted run (${timers.join(', ')})`, `systemctl stop ${timers.join(' ')}`);
       return;
     }

@@ -5,13 +5,14 @@ import { StepRefusedError, type StepKind } from './step.js';
 export const drbdModuleStep: StepKind = {
   scope: 'node',
   async run(ctx: StepContext) {
-    const before = await ctx.read('head -n 1 /proc/drbd 2>/dev/null; true');
-    if (before.stdout.trim() === '') {
+    const loaded = () => ctx.read('head -n 1 /proc/drbd 2>/dev/null; true');
+    let status = await loaded();
+    if (status.stdout.trim() === '') {
       await ctx.mutate('load the DRBD kernel module', 'modprobe drbd');
       if (ctx.dryRun) return;
+      status = await loaded();
     }
-    const after = await ctx.read('head -n 1 /proc/drbd 2>/dev/null; true');
-    const version = /version: (\S+)/.exec(after.stdout)?.[1];
+    const version = /version: (\S+)/.exec(status.stdout)?.[1];
     if (!version) throw new StepRefusedError(ctx.server, ctx.step, 'the DRBD module did not load: /proc/drbd is missing after modprobe drbd');
     ctx.log(`DRBD ${version} loaded`);
   },

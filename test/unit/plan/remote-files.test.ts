@@ -1,0 +1,30 @@
+/** The files-reading script run by a real sh on real files, with another read appended to the same exec. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { outputAfterFiles, parseFilesOutput, readFilesScript } from '../../../installer/plan/remote-files.js';
+
+describe('readFilesScript', () => {
+  it('reads files exactly (no trailing newline, marker-like lines), says which are absent, and keeps what runs after apart', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvc-files-'));
+    const a = join(dir, 'a.conf');
+    const b = join(dir, 'with space.res');
+    writeFileSync(a, 'line 1\n@@hvcluster-file end\nno newline at the end');
+    writeFileSync(b, '');
+    const missing = join(dir, 'missing');
+    const paths = [a, b, missing];
+    const stdout = execFileSync('sh', ['-c', `${readFilesScript(paths)}\necho after; echo the files`], { encoding: 'utf8' });
+    const files = parseFilesOutput(stdout, paths);
+    expect(files.get(a)).toBe('line 1\n@@hvcluster-file end\nno newline at the end');
+    expect(files.get(b)).toBe('');
+    expect(files.get(missing)).toBeNull();
+    expect(outputAfterFiles(stdout)).toBe('after\nthe files\n');
+  });
+
+  it('says so when the output was cut off before a file', () => {
+    expect(() => parseFilesOutput('', ['/etc/hosts'])).toThrow('no answer for /etc/hosts');
+    expect(outputAfterFiles('')).toBe('');
+  });
+});
