@@ -21,11 +21,12 @@
  * Stops everything it started, by PID. Takes 2-4 minutes (more on a loaded machine; hard stop at 8).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, loadavg, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleIsFresh, bundlePath } from '../bin/bundle-fresh.mjs';
 import { parseSshStats, SSH_STATS_ENV, type ServerSshStats } from '../installer/ssh/stats.js';
 import { generateKey, startSshd, tempDir, type SshdServer } from '../test/helpers/sshd.js';
 import { median, ping, startDelayRelay, startEchoServer, type DelayRelay, type EchoServer, type PingResult } from './delay-relay.js';
@@ -175,9 +176,9 @@ async function bench(): Promise<void> {
     const built = spawnSync(process.execPath, [join(snapshot, 'bin', 'build.mjs')], { stdio: 'inherit' });
     if (built.status !== 0) throw new Error(`node bin/build.mjs failed (exit ${built.status})`);
     const BIN = join(snapshot, 'bin', 'hvcluster.js');
-    const BUNDLE = join(snapshot, 'dist', 'hvcluster.mjs');
+    const BUNDLE = bundlePath(snapshot);
     // The same test as bin/hvcluster.js, so that the "hvcluster" column is known to be the bundle, not tsx.
-    if (statSync(BUNDLE).mtimeMs < newestSource(join(snapshot, 'installer'))) {
+    if (!bundleIsFresh(snapshot)) {
       throw new Error(`${BUNDLE} is older than the sources: bin/hvcluster.js would run them through tsx, not the bundle`);
     }
     const bundleImports = externalImports(readFileSync(BUNDLE, 'utf8'));
@@ -340,16 +341,6 @@ function checksNote(mode: Mode, s: Sample): string {
   return `exit ${s.code} after reading all 3 servers (its checks fail on servers that are not cluster nodes, as expected)${message ? `: "${message.slice(0, 160)}"` : ''}`;
 }
 
-/** The newest .ts/.tsx file under dir, as bin/hvcluster.js computes it. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (/\.tsx?$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 /** The npm packages the bundle imports statically (esbuild hoists them to the top level): loaded at every start. */
 function externalImports(bundle: string): string[] {

@@ -1,0 +1,2 @@
+export function bundlePath(root: string): string;
+export function bundleIsFresh(root: string): boolean;
