@@ -197,7 +197,9 @@ export function splitConfigFiles(text: string): Map<string, string> {
   let path: string | null = null;
   let lines: string[] = [];
   const flush = () => {
-    if (path !== null) files.set(path, lines.join('\n').replace(/\n+$/, '\n'));
+    // Every file ends with exactly one newline: the probe prints one after each file (a file that lacks
+    // its own would run into the next marker), and the last file is followed by its command's own.
+    if (path !== null) files.set(path, lines.join('\n').replace(/\n*$/, '\n'));
   };
   for (const line of text.split('\n')) {
     const m = /^@@file (.+)$/.exec(line);

@@ -81,7 +81,7 @@ hv_cmd doms hv_doms`;
   hv_cmd proc cat /proc/drbd
   hv_cmd helper cat /sys/module/drbd/parameters/usermode_helper
 fi
-hv_conf() { for f in /etc/drbd.conf /etc/drbd.d/*; do [ -f "$f" ] || continue; printf '@@file %s\\n' "$f"; cat "$f"; done; }
+hv_conf() { for f in /etc/drbd.conf /etc/drbd.d/*; do [ -f "$f" ] || continue; printf '@@file %s\\n' "$f"; cat "$f"; printf '\\n'; done; }
 hv_cmd conf hv_conf
 hv_sb() { journalctl -k -b --no-pager -o short-iso 2>/dev/null | grep -i 'split-brain' | tail -n 5; true; }
 hv_cmd splitbrain hv_sb`;

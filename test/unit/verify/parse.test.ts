@@ -1,4 +1,8 @@
 /** Parsers of verify's probes, on output captured from the lab (DRBD 8.4.11, drbd-utils 9.22, iputils, libvirt 9). */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   firstAddress,
@@ -76,6 +80,30 @@ describe('the probes of a captured healthy node', () => {
     expect(parseResourceConfigs(files)).toMatchObject([
       { name: 'hvc-probe', minor: 0, disk: '/dev/hvdata/hvc-probe', allowTwoPrimaries: false, hosts: [{ name: 'hv1', address: '198.19.2.1:7788' }, { name: 'hv2', address: '198.19.2.2:7788' }] },
     ]);
+  });
+
+  it('gives a file the same text whether it comes last or not, with or without its own final newline', () => {
+    // What hv_conf prints on two nodes of a three-node cluster (hvc-probe2 on both, in a different place),
+    // each file followed by the newline hv_conf adds, the last also by the command wrapper's own.
+    const res = (name: string, end = '\n') => `# hvcluster\nresource ${name} {\n  on hv2 { }\n}${end}`;
+    const hv2 = splitConfigFiles(`@@file /etc/drbd.d/hvc-probe1.res\n${res('hvc-probe1')}\n@@file /etc/drbd.d/hvc-probe2.res\n${res('hvc-probe2')}\n\n`);
+    const hv3 = splitConfigFiles(`@@file /etc/drbd.d/hvc-probe2.res\n${res('hvc-probe2')}\n@@file /etc/drbd.d/hvc-probe3.res\n${res('hvc-probe3', '')}\n\n`);
+    expect(hv2.get('/etc/drbd.d/hvc-probe2.res')).toBe(res('hvc-probe2'));
+    expect(hv3.get('/etc/drbd.d/hvc-probe2.res')).toBe(res('hvc-probe2'));
+    expect(hv2.get('/etc/drbd.d/hvc-probe1.res')).toBe(res('hvc-probe1'));
+    expect(hv3.get('/etc/drbd.d/hvc-probe3.res')).toBe(res('hvc-probe3'));
+  });
+
+  it("verify's own hv_conf, run by sh on files with and without a final newline, gives each file's text apart", () => {
+    const fn = /^hv_conf\(\) \{.*\}$/m.exec(probeScript(probePlan(answers(), 'hv1')))?.[0];
+    expect(fn).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'hvc-drbdd-'));
+    writeFileSync(join(dir, 'a.res'), 'resource a {\n}'); // no final newline
+    writeFileSync(join(dir, 'b.res'), 'resource b {\n}\n');
+    const script = `${fn!.replace('/etc/drbd.conf /etc/drbd.d/*', `${dir}/*`)}\nhv_conf`;
+    const files = splitConfigFiles(execFileSync('sh', ['-c', script], { encoding: 'utf8' }));
+    expect(files.get(join(dir, 'a.res'))).toBe('resource a {\n}\n');
+    expect(files.get(join(dir, 'b.res'))).toBe('resource b {\n}\n');
   });
 
   it('reads the volume group, the block stacking and name resolution', () => {
