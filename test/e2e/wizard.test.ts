@@ -24,17 +24,30 @@ function tmux(...args: string[]): string {
 }
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
 const keys = (...k: string[]) => tmux('send-keys', '-t', SESSION, ...k);
-/** Literal text (no key names), typed again if the input was not listening yet; then Enter. */
-async function answer(text: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    tmux('send-keys', '-t', SESSION, '-l', text);
-    try {
-      await until(`: ${text}`, 3000);
-      break;
-    } catch (error) {
-      if (attempt >= 2) throw error;
+/**
+ * Sends keys, and sends them again only if the screen did not change at all within a while (the input
+ * was not listening yet, e.g. before ink switched the terminal to raw mode): a key that was taken but
+ * is slow to show (a loaded machine) must not be sent twice.
+ */
+async function sendUntil(send: () => void, next: string | RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const before = screen();
+    send();
+    const resendAt = Date.now() + 5000;
+    for (;;) {
+      const text = screen();
+      if (typeof next === 'string' ? text.includes(next) : next.test(text)) return text;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${String(next)}; the screen:\n${text}`);
+      if (Date.now() > resendAt && text === before) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+/** Literal text (no key names), once it shows in the input; then Enter. */
+async function answer(text: string): Promise<void> {
+  await sendUntil(() => tmux('send-keys', '-t', SESSION, '-l', text), `: ${text}`);
   keys('Enter');
 }
 
@@ -48,17 +61,8 @@ async function until(what: string | RegExp, timeoutMs = 30_000): Promise<string>
   }
 }
 
-/** A key whose effect is quick: pressed again if the screen did not show `next` (the input was not listening yet). */
-async function step(key: string, next: string | RegExp): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    keys(key);
-    try {
-      return await until(next, 3000);
-    } catch (error) {
-      if (attempt >= 2) throw error;
-    }
-  }
-}
+/** A key, then what it leads to (sent again only if the screen did not change at all). */
+const step = (key: string, next: string | RegExp): Promise<string> => sendUntil(() => keys(key), next);
 
 function keep(name: string, text: string) {
   mkdirSync(DOCS, { recursive: true });
