@@ -1,7 +1,7 @@
 /** Small building blocks shared by the wizard's screens. */
-import { TextInput } from '@inkjs/ui';
 import { Box, Text, useInput } from 'ink';
 import React, { useRef, useState } from 'react';
+import { LineInput } from './line-input.js';
 
 /** A question with a text answer, validated when Enter is pressed; the message stays until the answer is valid. */
 export function Question(props: {
@@ -14,20 +14,16 @@ export function Question(props: {
   onCancel?: () => void;
 }) {
   const [error, setError] = useState<string | null>(null);
-  // Ctrl-U empties the line (as in a shell): the input is uncontrolled, so it starts again empty.
-  const [generation, setGeneration] = useState(0);
-  useInput((input, key) => {
+  useInput((_input, key) => {
     if (key.escape) props.onCancel?.();
-    else if (key.ctrl && input === 'u') setGeneration((g) => g + 1);
   });
   return (
     <Box flexDirection="column">
       <Box>
         <Text color="cyan">? </Text>
         <Text bold>{props.label} </Text>
-        <TextInput
-          key={generation}
-          defaultValue={generation === 0 ? props.defaultValue : ''}
+        <LineInput
+          defaultValue={props.defaultValue}
           placeholder={props.placeholder}
           onSubmit={(value) => {
             const trimmed = value.trim();
@@ -96,7 +92,7 @@ export function TypeToConfirm(props: { prompt: string; expected: string; onConfi
         <Text>Type </Text>
         <Text bold>{props.expected}</Text>
         <Text> to confirm (Esc to go back): </Text>
-        <TextInput
+        <LineInput
           onSubmit={(value) => {
             if (value.trim() === props.expected) props.onConfirm();
             else setError(`"${value.trim()}" is not ${props.expected}; nothing will be erased until you type it exactly`);
