@@ -13,7 +13,11 @@ import type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
 export type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
-/** Packages every node needs (Debian names). bridge-utils gives ifupdown its bridge_ports option. */
+/**
+ * Packages every node needs (Debian names). bridge-utils gives ifupdown its bridge_ports option;
+ * busybox-static is what `verify --migration-test` builds its test guest from (installed here, with
+ * the rest, so that verify installs nothing: on its own its initramfs trigger takes minutes on a slow node).
+ */
 export const NODE_PACKAGES = [
   'drbd-utils',
   'lvm2',
@@ -22,6 +26,7 @@ export const NODE_PACKAGES = [
   'libvirt-daemon-system',
   'libvirt-clients',
   'chrony',
+  'busybox-static',
 ] as const;
 
 interface FileRule {
