@@ -101,7 +101,7 @@ export async function gatherFactsAndRun(conn: ServerConnection, options: GatherO
     });
   }
   const facts = parseFactsOutput(result.stdout);
-  const midpointSeconds = (startedAtMs + finishedAtMs) / 2000;
+  const midpointSeconds = (startedAtMs + (clockReadByMs ?? finishedAtMs)) / 2000;
   facts.timing = {
     startedAtMs,
     finishedAtMs,

@@ -305,7 +305,7 @@ export interface GatherTiming {
    */
   clockReadByMs?: number;
   durationMs: number;
-  /** Remote clock minus the midpoint of the local send/receive times, seconds; null without a remote clock. */
+  /** Remote clock minus the midpoint of the local send time and the clock section's arrival, seconds; null without a remote clock. */
   estimatedSkewSeconds: number | null;
 }
 
