@@ -13,11 +13,7 @@ import type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
 export type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
-/**
- * Packages every node needs (Debian names). bridge-utils gives ifupdown its bridge_ports option;
- * busybox-static is what `verify --migration-test` builds its test guest from (installed here, with
- * the rest, so that verify installs nothing: on its own its initramfs trigger takes minutes on a slow node).
- */
+/** Packages every node needs (Debian names). bridge-utils gives ifupdown its bridge_ports option. */
 export const NODE_PACKAGES = [
   'drbd-utils',
   'lvm2',
@@ -26,7 +22,6 @@ export const NODE_PACKAGES = [
   'libvirt-daemon-system',
   'libvirt-clients',
   'chrony',
-  'busybox-static',
 ] as const;
 
 interface FileRule {

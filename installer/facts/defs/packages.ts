@@ -16,7 +16,6 @@ export const PACKAGES_OF_INTEREST = [
   'systemd-timesyncd',
   'ntp',
   'lvm2',
-  'busybox-static',
   'multipath-tools',
   'pacemaker',
   'corosync',
