@@ -31,9 +31,10 @@
  * It throws only for programming errors (no connection for a planned node, a bad failAt value).
  *
  * What it does to the servers: see run.ts. It needs the cluster as apply leaves it (bridge, node
- * trust, libvirt with migration over the replication network, the volume group, busybox-static). A node
- * without busybox (a cluster built by an older hvcluster) gets busybox-static from the answer file's
- * package source.
+ * trust, libvirt with migration over the replication network, the volume group). A node without
+ * busybox gets busybox-static from the answer file's package source on the first run (its initramfs
+ * trigger takes seconds on a server, minutes on an emulated lab VM; apply does not install it, so that
+ * an install without the migration test does not pay for it).
  * The installer must reach the management subnet directly (the client probe is plain HTTP to the guest).
  */
 export { runMigrationTest, migrationRounds, migrationLegs, InjectedFailure, FAIL_AT_ENV } from './run.js';
