@@ -224,6 +224,10 @@ ${migrationRows.length > 0 ? table(['migration', 'QEMU downtime', 'longest gap s
   step plus the work of the reads themselves.
 - verify reads each server in one exec (facts and probes in one script); its time is the probes' own
   waits (pings over the replication link, virsh over SSH between the nodes) on emulated CPUs.
+- On fresh nodes the migration test's first run installs busybox-static (the test guest is built from
+  it; apply does not install it), and its initramfs trigger takes minutes under emulation: most of the
+  migration test's time here. With busybox already there (the lab's prepared image) the same test
+  takes 2-3 minutes, the migrations themselves the figures above.
 `;
     process.stdout.write(markdown);
     if (OUT !== '-') {
