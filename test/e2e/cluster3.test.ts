@@ -16,6 +16,7 @@ import type { MigrationReport } from '../../installer/verify/migration/index.js'
 import type { VerifyReport } from '../../installer/verify/report.js';
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
+import { expectNoMigrationLeftovers, migrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
 import { run } from '../lab/util.js';
 
@@ -44,22 +45,6 @@ async function injected(extra: string[]): Promise<{ report: MigrationReport; std
   const last = r.stdout.trim().split('\n').at(-1) ?? '';
   if (!last.startsWith('{')) throw new Error(`the migration test printed no report (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
   return { report: JSON.parse(last) as MigrationReport, stderr: r.stderr, code: r.code };
-}
-
-/** What the migration test may leave on a node, read straight from the VM: must be nothing. */
-async function leftovers(node: string): Promise<string> {
-  const r = await lab.ssh(
-    node,
-    'virsh list --all --name | grep -x hvc-migtest; drbdsetup show hvc-migtest >/dev/null 2>&1 && echo resource-up; ' +
-      'ls /etc/drbd.d/hvc-migtest.res /var/lib/libvirt/boot/hvc-migtest.* 2>/dev/null; lvs --noheadings -o lv_name hvdata | grep -w hvc-migtest; ' +
-      'grep -c "ro:Primary" /proc/drbd | grep -v "^0$"; true',
-  );
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout.trim();
-}
-
-async function expectNothingLeft(): Promise<void> {
-  for (const node of lab.nodes) expect(await leftovers(node.name), node.name).toBe('');
 }
 
 describe('a three-node cluster: apply, verify with the live-migration test, clean-up', () => {
@@ -143,7 +128,7 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(text).toContain('## Live migration test');
     for (const m of migration!.migrations) expect(text).toContain(`| ${m.from} | ${m.to} | ${m.resource} |`);
     expect(readFileSync(junit, 'utf8').match(/<testcase /g)?.length).toBe(report.checks.length);
-    await expectNothingLeft();
+    await expectNoMigrationLeftovers(lab);
   });
 
   it('cleans up after a failure while two primaries are open', { timeout: 10 * MIN }, async () => {
@@ -155,7 +140,7 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(report.cleanup).toMatchObject({ ok: true, leftovers: [] });
     const descriptions = report.cleanup.actions.map((a) => a.description);
     expect(descriptions).toEqual(expect.arrayContaining(['stop the test guest hvc-migtest', 'take the DRBD resource hvc-migtest down', 'remove the logical volume hvdata/hvc-migtest']));
-    await expectNothingLeft();
+    await expectNoMigrationLeftovers(lab);
   });
 
   it('removes the leftovers of a killed run before the next one', { timeout: 10 * MIN }, async () => {
@@ -177,7 +162,7 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     });
     child.kill('SIGKILL');
     await exited;
-    const left = (await Promise.all(lab.nodes.map((n) => leftovers(n.name)))).join('\n');
+    const left = (await Promise.all(lab.nodes.map((n) => migrationLeftovers(lab, n.name)))).join('\n');
     expect(left).toContain('hvc-migtest');
 
     // The next run cleans up first (and here stops right after that, on purpose).
@@ -185,6 +170,6 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(report.error?.phase).toBe('cleanup-before');
     expect(report.cleanup.actions.map((a) => a.description)).toEqual(expect.arrayContaining(['stop the test guest hvc-migtest', 'take the DRBD resource hvc-migtest down']));
     expect(report.cleanup).toMatchObject({ ok: true, leftovers: [] });
-    await expectNothingLeft();
+    await expectNoMigrationLeftovers(lab);
   });
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hvcluster } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
+import { expectNoMigrationLeftovers } from '../helpers/migration.js';
 import { poweroffNode, startNode } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
@@ -117,10 +118,7 @@ describe('hvcluster verify on a two-node lab', () => {
     expect(results(report, 'MIGRATION_TEST').map((c) => c.status).filter((s) => s === 'error')).toEqual([]);
     expect(readFileSync(md, 'utf8')).toMatch(/\| hv1 \| hv2 \| hvc-migtest \|/);
     // Nothing of the test left on the nodes, and no Primary anywhere.
-    for (const node of ['hv1', 'hv2']) {
-      const left = await lab.ssh(node, 'virsh list --all --name | grep -x hvc-migtest; drbdsetup show hvc-migtest >/dev/null 2>&1 && echo resource-up; grep -c "ro:Primary" /proc/drbd | grep -v "^0$"; true');
-      expect(left.stdout.trim(), node).toBe('');
-    }
+    await expectNoMigrationLeftovers(lab);
   });
 
   it('DRBD disconnected on hv1: DRBD_CONNECTED error, exit 1', { timeout: 10 * MIN }, async () => {
