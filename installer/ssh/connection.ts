@@ -8,7 +8,7 @@ import { AuthError, ConnectionError, RemoteCommandError } from '../errors.js';
 import { shellQuote } from './quote.js';
 import { redact } from './redact.js';
 import { withRemoteTimeout } from './remote-timeout.js';
-import { Semaphore } from './semaphore.js';
+import { ChannelBudget } from './channel-budget.js';
 import { classifySudoFailure, sudoCommand, sudoStdin, type SudoMode } from './sudo.js';
 import type { ExecOptions, ExecResult, ServerConnection, SshCounters, SshTarget, UploadOptions } from './types.js';
 
@@ -20,7 +20,10 @@ export interface ConnectionSettings {
   maxChannels?: number;
   /** Default exec timeout (default 120 s). */
   execTimeoutMs?: number;
-  /** How long to keep retrying a "Channel open failure" (default 5 s). */
+  /**
+   * A refused channel open ("Channel open failure") is retried while channels on the connection keep
+   * opening or closing; it fails after this long without any (default 5 s).
+   */
   channelOpenRetryMs?: number;
 }
 
@@ -40,13 +43,12 @@ interface Running {
 }
 
 export class SshConnection implements ServerConnection {
-  private readonly channels: Semaphore;
+  private readonly channels: ChannelBudget;
   private readonly running = new Set<Running>();
   private lost: Error | undefined;
   private closing = false;
   private sudoMode: Promise<SudoMode> | undefined;
   private readonly execTimeoutMs: number;
-  private readonly channelOpenRetryMs: number;
 
   constructor(
     readonly target: SshTarget,
@@ -57,9 +59,8 @@ export class SshConnection implements ServerConnection {
     readonly counters: SshCounters,
     settings: ConnectionSettings = {},
   ) {
-    this.channels = new Semaphore(settings.maxChannels ?? DEFAULT_MAX_CHANNELS);
     this.execTimeoutMs = settings.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-    this.channelOpenRetryMs = settings.channelOpenRetryMs ?? 5_000;
+    this.channels = new ChannelBudget(settings.maxChannels ?? DEFAULT_MAX_CHANNELS, settings.channelOpenRetryMs ?? 5_000);
     const onGone = (why: string) => {
       if (this.lost) return;
       this.lost = new Error(why);
@@ -168,21 +169,20 @@ export class SshConnection implements ServerConnection {
         retryable: true,
       });
     }
-    const release = await this.channels.acquire();
+    // The channel slot held by this command; given back while a refused open waits for another turn.
+    let release: (() => void) | undefined = await this.channels.acquire();
+    const releaseOnce = () => {
+      const r = release;
+      release = undefined;
+      r?.();
+    };
     const lostMeanwhile = this.lostError();
     if (lostMeanwhile) {
-      release();
+      releaseOnce();
       throw new ConnectionError(this.target.name, `connection to ${this.target.name} lost before running \`${shown}\` (${lostMeanwhile.message})`, {
         retryable: true,
       });
     }
-    let released = false;
-    const releaseOnce = () => {
-      if (!released) {
-        released = true;
-        release();
-      }
-    };
     const timeoutMs = options.timeoutMs ?? this.execTimeoutMs;
     const started = Date.now();
 
@@ -231,17 +231,29 @@ export class SshConnection implements ServerConnection {
       }, timeoutMs);
 
       const open = async () => {
-        const deadline = Date.now() + this.channelOpenRetryMs;
+        const since = Date.now();
         for (let attempt = 0; ; attempt++) {
           try {
-            return await new Promise<ClientChannel>((res, rej) => {
+            const ch = await new Promise<ClientChannel>((res, rej) => {
               this.counters.execs++;
               this.client.exec(wire, (err, ch) => (err ? rej(err) : res(ch)));
             });
+            this.channels.opened();
+            return ch;
           } catch (error) {
             if (settled || this.lost) throw error;
-            if (!isChannelOpenFailure(error) || Date.now() > deadline) throw error;
-            await sleep(Math.min(50 * 2 ** attempt, 500));
+            if (!isChannelOpenFailure(error) || this.channels.stalled(since)) throw error;
+            // Past the server's session limit: learn it, give the slot back, and try again when a
+            // channel of this connection has finished (or after a short backoff).
+            this.channels.refused();
+            releaseOnce();
+            await this.channels.waitForProgress(Math.min(50 * 2 ** attempt, 500));
+            const slot = await this.channels.acquire({ first: true });
+            if (settled || this.lost) {
+              slot();
+              throw error;
+            }
+            release = slot;
           }
         }
       };
@@ -250,6 +262,11 @@ export class SshConnection implements ServerConnection {
         (ch) => {
           this.counters.channelOpens++;
           channel = ch;
+          let closed = false;
+          ch.once('close', () => {
+            if (!closed) this.channels.closed();
+            closed = true;
+          });
           if (settled) {
             ch.close();
             releaseOnce();

@@ -125,6 +125,28 @@ describe('exec over one connection (root, key auth)', () => {
     }
   });
 
+  it('survives more channels than MaxSessions on a server whose sessions start slowly, one at a time', async () => {
+    // As on a slow or loaded server: each session takes sshd 0.4 s to set up, one after another, so
+    // the 25 commands complete about 0.4 s apart (10 s in all), far past any fixed retry budget.
+    const dir = tmp.path;
+    const slow = await startSshd({
+      maxSessions: 10,
+      extraConfig: [`ForceCommand flock ${dir}/session-start sleep 0.4; exec sh -c "$SSH_ORIGINAL_COMMAND"`],
+    });
+    slow.authorize('root', key.publicKey);
+    const c = await connect({ ...target, port: slow.port, hostKeyFingerprint: slow.hostKeyFingerprint }, policy, { maxChannels: 16 });
+    try {
+      const results = await Promise.all(Array.from({ length: 25 }, (_, i) => c.exec(`sleep 0.2; echo ${i}`)));
+      expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 25 }, (_, i) => String(i)));
+      expect(c.counters.channelOpens).toBe(25);
+      // The server's real limit is learned from its first refusals: opens are not hammered.
+      expect(c.counters.execs).toBeLessThan(25 + 16);
+    } finally {
+      await c.close();
+      await slow.stop();
+    }
+  });
+
   it('rejects promptly with a clear ConnectionError when the connection is killed mid-command', async () => {
     // Earlier tests closed their connections: wait for their sessions to go, so that ours is the only one.
     await waitFor(() => sshd.sessionPids().length === 0, 'earlier sshd sessions to end');
