@@ -10,7 +10,7 @@ import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
 import { resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import type { Streams } from '../output.js';
-import { connect, resolveTarget } from '../ssh/index.js';
+import { connect, rememberAnswers, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 import { canAsk } from './terminal.js';
 
@@ -124,7 +124,7 @@ export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): Hos
   if (!canAsk(streams)) return { knownHostsFiles, onUnknown: 'refuse' };
   return {
     knownHostsFiles,
-    onUnknown: async (server, fingerprint, keyType) => {
+    onUnknown: rememberAnswers(async (server, fingerprint, keyType) => {
       const rl = createInterface({ input: process.stdin, output: streams.stderr });
       try {
         const answer = await rl.question(
@@ -136,7 +136,7 @@ export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): Hos
       } finally {
         rl.close();
       }
-    },
+    }),
   };
 }
 

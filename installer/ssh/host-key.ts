@@ -71,6 +71,29 @@ export function changedHostKeyError(
   );
 }
 
+type AskHostKey = (server: string, fingerprint: string, keyType: string) => Promise<boolean>;
+
+/**
+ * Wraps a host-key question so that a key the user answered for is not asked about again in this
+ * run: reconnects (the network step's, a retry's) reuse the answer, and two connections to the same
+ * server presenting the same key share one question. A different key for the same server is asked
+ * about afresh.
+ */
+export function rememberAnswers(ask: AskHostKey): AskHostKey {
+  const answers = new Map<string, Promise<boolean>>();
+  return (server, fingerprint, keyType) => {
+    const key = `${server}\u0000${fingerprint}`;
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = ask(server, fingerprint, keyType);
+      answers.set(key, answer);
+      // A question that failed (Ctrl-C, a closed terminal) is not an answer: ask again next time.
+      answer.catch(() => answers.delete(key));
+    }
+    return answer;
+  };
+}
+
 /**
  * Decides on a presented host key blob. Resolves when it is accepted, rejects with HostKeyError
  * otherwise.

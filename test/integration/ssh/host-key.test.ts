@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostKeyError } from '../../../installer/errors.js';
-import { connect } from '../../../installer/ssh/index.js';
+import { connect, rememberAnswers } from '../../../installer/ssh/index.js';
 import type { HostKeyPolicy, SshTarget } from '../../../installer/ssh/index.js';
 import { runOk } from '../../helpers/processes.js';
 import { generateKey, startSshd, tempDir, type ClientKey, type SshdServer } from '../../helpers/sshd.js';
@@ -56,6 +56,22 @@ describe('host key policy against a real sshd', () => {
       return error;
     }
   }
+
+  it('asks about an unknown key once per run: a reconnect reuses the answer', async () => {
+    const asked: string[] = [];
+    const policy: HostKeyPolicy = {
+      knownHostsFiles: [knownHosts('')],
+      onUnknown: rememberAnswers(async (server, fingerprint) => {
+        asked.push(`${server} ${fingerprint}`);
+        return true;
+      }),
+    };
+    // The first connection and two reconnects (as the network step makes), two of them at once.
+    expect(await tryConnect(target(), policy)).toBe(sshd.hostKeyFingerprint);
+    const again = await Promise.all([tryConnect(target(), policy), tryConnect(target(), policy)]);
+    expect(again).toEqual([sshd.hostKeyFingerprint, sshd.hostKeyFingerprint]);
+    expect(asked).toEqual([`hv1 ${sshd.hostKeyFingerprint}`]);
+  });
 
   it('refuses an unknown key with a message that says how to check and pin it', async () => {
     const logStart = sshd.logs().length;
