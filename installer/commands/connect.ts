@@ -3,7 +3,7 @@
  * the answer file), host-key pins, secrets from environment variables, and the host-key question
  * asked on the terminal only when a person is there to answer it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
@@ -79,7 +79,7 @@ export function targetsFromHosts(options: ConnectionOptions, env: NodeJS.Process
       identityFiles: options.identity.length > 0 ? options.identity : undefined,
     });
     return {
-      ...target,
+      ...withKnownHosts(target, options),
       password: password ?? target.password,
       sudoPassword: sudoPassword ?? target.sudoPassword,
       hostKeyFingerprint: pins.get(spec) ?? pins.get(target.host) ?? target.hostKeyFingerprint,
@@ -114,13 +114,24 @@ export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOpt
       hostKeyFingerprint: pins.get(node.name) ?? pins.get(ssh.address) ?? ssh.hostKey,
       jump: jumpHops(ssh.jump),
     });
-    return { ...target, name: node.name };
+    return { ...withKnownHosts(target, options), name: node.name };
   });
+}
+
+/** --known-hosts names the files to trust, for every server, over what the ssh configuration says. */
+function withKnownHosts(target: SshTarget, options: ConnectionOptions): SshTarget {
+  if (options.knownHosts.length === 0) return target;
+  const { knownHostsFiles: _configured, ...rest } = target;
+  return { ...rest, jump: rest.jump.map((hop) => withKnownHosts(hop, options)) };
 }
 
 export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): HostKeyPolicy {
   const home = streams.env.HOME ?? '/root';
   const knownHostsFiles = options.knownHosts.length > 0 ? options.knownHosts : [`${home}/.ssh/known_hosts`, '/etc/ssh/ssh_known_hosts'];
+  // A file named on the command line that is not there would trust nothing, silently.
+  for (const file of options.knownHosts) {
+    if (!existsSync(file)) throw new UsageError(`--known-hosts ${file}: no such file`, { hint: 'give an existing known_hosts file (ssh-keyscan -p PORT HOST > FILE makes one; check the keys)' });
+  }
   if (!canAsk(streams)) return { knownHostsFiles, onUnknown: 'refuse' };
   return {
     knownHostsFiles,

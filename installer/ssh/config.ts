@@ -1,12 +1,15 @@
 /**
  * From what the user typed (`[user@]host[:port]` or a ~/.ssh/config alias) to an SshTarget, the
- * way OpenSSH would: Host sections give HostName, User, Port, IdentityFile and ProxyJump.
+ * way OpenSSH would: OpenSSH's own `ssh -G` says what applies (Host and Match sections, Include,
+ * /etc/ssh/ssh_config): HostName, User, Port, IdentityFile, IdentityAgent, ProxyJump and the
+ * known_hosts files. Without an ssh client on this machine, the config file is read directly.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { ConfigError } from '../errors.js';
+import { sshG, type SshOptions } from './ssh-g.js';
 import type { SshTarget } from './types.js';
 
 export interface ResolveOptions {
@@ -124,26 +127,102 @@ export function resolveTarget(spec: string, options: ResolveOptions = {}): SshTa
   const home = options.homeDir ?? homedir();
   const localUser = options.localUser ?? safeUserName();
   const configFile = options.configFile ?? join(home, '.ssh', 'config');
-  const config = loadConfig(configFile);
-  return resolveOne(spec, options, { home, localUser, config, configFile }, new Set(), true);
+  // ssh reads ~/.ssh/config of the passwd entry and /etc/ssh/ssh_config by itself; any other file
+  // (--ssh-config, another HOME) is given with -F, or /dev/null when it does not exist.
+  const ownDefault = options.configFile === undefined && options.homeDir === undefined && join(passwdHome(), '.ssh', 'config') === configFile;
+  const configArg = ownDefault ? undefined : existsSync(configFile) ? configFile : '/dev/null';
+  let library: SSHConfig | undefined | null = null;
+  const lookup = (host: string, user: string | undefined, port: number | undefined): HostConfig => {
+    const o = sshG({ host, ...(user ? { user } : {}), ...(port ? { port } : {}), ...(configArg ? { configFile: configArg } : {}) });
+    if (o) return fromSshG(o, home);
+    // No ssh client here: read the file itself (Host sections; no Include or Match).
+    if (library === null) library = loadConfig(configFile);
+    return fromLibrary(library ? library.compute({ Host: host, ...(user ? { User: user } : {}) }, { ignoreCase: true, matchExec: false }) : {});
+  };
+  return resolveOne(spec, options, { home, localUser, configFile, lookup }, new Set(), true);
+}
+
+/** What the ssh configuration says about one host. */
+interface HostConfig {
+  hostname?: string;
+  /** The login user (from ssh -G always set: the local user when nothing names one). */
+  user?: string;
+  port?: string;
+  /** IdentityFile entries as written (tokens unexpanded); empty when none is configured. */
+  identityFiles: string[];
+  identityAgent?: string;
+  proxyJump?: string;
+  /** UserKnownHostsFile and GlobalKnownHostsFile, when the configuration sets other than ssh's defaults. */
+  knownHostsFiles?: string[];
+}
+
+const DEFAULT_IDENTITY_NAMES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
+
+function fromSshG(o: SshOptions, home: string): HostConfig {
+  const one = (k: string) => o.get(k)?.[0];
+  const ids = o.get('identityfile') ?? [];
+  // ssh lists its default key files when none is configured: hvcluster then uses those that exist.
+  const defaults = ids.length === DEFAULT_IDENTITY_NAMES.length && ids.every((f, i) => f === `~/.ssh/${DEFAULT_IDENTITY_NAMES[i]}`);
+  const pw = passwdHome();
+  const userKnown = o.get('userknownhostsfile') ?? [];
+  const globalKnown = o.get('globalknownhostsfile') ?? [];
+  const defaultKnown =
+    userKnown.join(' ') === `${pw}/.ssh/known_hosts ${pw}/.ssh/known_hosts2` && globalKnown.join(' ') === '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2';
+  const user = one('user');
+  const agent = one('identityagent');
+  const jump = one('proxyjump');
+  const hostname = one('hostname');
+  const port = one('port');
+  return {
+    ...(hostname ? { hostname } : {}),
+    // When nothing names a user, ssh prints the local one: that is what ssh would log in as.
+    ...(user ? { user } : {}),
+    ...(port ? { port } : {}),
+    identityFiles: defaults ? [] : ids,
+    ...(agent ? { identityAgent: agent } : {}),
+    ...(jump ? { proxyJump: jump } : {}),
+    ...(defaultKnown ? {} : { knownHostsFiles: [...userKnown, ...globalKnown].map((f) => (f.startsWith('~/') ? join(home, f.slice(2)) : f)) }),
+  };
+}
+
+function fromLibrary(computed: Record<string, string | string[]>): HostConfig {
+  const agent = first(computed.identityagent);
+  const jump = first(computed.proxyjump);
+  const hostname = first(computed.hostname);
+  const user = first(computed.user);
+  const port = first(computed.port);
+  return {
+    ...(hostname ? { hostname } : {}),
+    ...(user ? { user } : {}),
+    ...(port ? { port } : {}),
+    identityFiles: list(computed.identityfile),
+    ...(agent ? { identityAgent: agent } : {}),
+    ...(jump ? { proxyJump: jump } : {}),
+  };
+}
+
+function passwdHome(): string {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return homedir();
+  }
 }
 
 interface Ctx {
   home: string;
   localUser: string;
-  config: SSHConfig | undefined;
   configFile: string;
+  lookup: (host: string, user: string | undefined, port: number | undefined) => HostConfig;
 }
 
 function resolveOne(spec: string, options: ResolveOptions, ctx: Ctx, seen: Set<string>, top: boolean): SshTarget {
   if (seen.has(spec)) throw new ConfigError(`${ctx.configFile}: ProxyJump loop through ${[...seen, spec].join(' -> ')}`);
   const parsed = parseSpec(spec);
-  const computed: Record<string, string | string[]> = ctx.config
-    ? ctx.config.compute({ Host: parsed.host, ...(parsed.user ? { User: parsed.user } : {}) }, { ignoreCase: true, matchExec: false })
-    : {};
-  const host = first(computed.hostname) ?? parsed.host;
-  const user = (top ? options.user : undefined) ?? parsed.user ?? first(computed.user) ?? ctx.localUser;
-  const portText = first(computed.port);
+  const computed = ctx.lookup(parsed.host, parsed.user, parsed.port);
+  const host = computed.hostname ?? parsed.host;
+  const user = (top ? options.user : undefined) ?? parsed.user ?? computed.user ?? ctx.localUser;
+  const portText = computed.port;
   const configPort = portText !== undefined ? Number(portText) : undefined;
   if (configPort !== undefined && !(Number.isInteger(configPort) && configPort > 0 && configPort < 65536)) {
     throw new ConfigError(`${ctx.configFile}: Host ${parsed.host}: invalid Port ${portText}`);
@@ -151,18 +230,18 @@ function resolveOne(spec: string, options: ResolveOptions, ctx: Ctx, seen: Set<s
   const port = (top ? options.port : undefined) ?? parsed.port ?? configPort ?? 22;
   const tokens = { home: ctx.home, host, user, localUser: ctx.localUser, port };
 
-  const configured = list(computed.identityfile).filter((f) => f.toLowerCase() !== 'none');
+  const configured = computed.identityFiles.filter((f) => f.toLowerCase() !== 'none');
   const identityFiles =
     (top ? options.identityFiles : undefined) ??
     (configured.length > 0 ? configured.map((f) => expandPath(f, tokens)) : defaultIdentityFiles(ctx.home));
 
-  const agentText = first(computed.identityagent);
+  const agentText = computed.identityAgent;
   const agent = (top ? options.agent : undefined) ?? (agentText && agentText.toLowerCase() !== 'none' && agentText !== 'SSH_AUTH_SOCK' ? expandPath(agentText, tokens) : undefined);
 
   let jumpSpecs: string[];
   if (top && options.jump) jumpSpecs = options.jump;
   else {
-    const pj = first(computed.proxyjump);
+    const pj = computed.proxyJump;
     jumpSpecs = !pj || pj.toLowerCase() === 'none' ? [] : pj.split(',').map((s) => s.trim()).filter(Boolean);
   }
   const nextSeen = new Set(seen).add(spec);
@@ -179,6 +258,7 @@ function resolveOne(spec: string, options: ResolveOptions, ctx: Ctx, seen: Set<s
     target.passphrase = options.passphrase;
   }
   if (agent !== undefined) target.agent = agent;
+  if (computed.knownHostsFiles) target.knownHostsFiles = computed.knownHostsFiles;
   return target;
 }
 

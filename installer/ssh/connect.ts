@@ -114,6 +114,8 @@ function handshake(
   options: ConnectOptions,
   openSock?: () => Promise<Duplex>,
 ): Promise<Opened> {
+  // The ssh configuration's known_hosts files for this host (UserKnownHostsFile) win over the policy's defaults.
+  if (target.knownHostsFiles) policy = { ...policy, knownHostsFiles: target.knownHostsFiles };
   return (async () => {
     const sock = openSock ? await openSock() : undefined;
     const client = new Client();

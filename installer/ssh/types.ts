@@ -24,6 +24,8 @@ export interface SshTarget {
   hostKeyFingerprint?: string;
   /** Jump hosts to go through first, outermost first (OpenSSH's ProxyJump). */
   jump: SshTarget[];
+  /** known_hosts files the ssh configuration names for this host (UserKnownHostsFile, GlobalKnownHostsFile); else the policy's. */
+  knownHostsFiles?: string[];
 }
 
 export interface HostKeyPolicy {

@@ -74,4 +74,28 @@ describe('hvcluster inspect against a real sshd', () => {
     expect(result.stderr).toContain(sshd.hostKeyFingerprint);
     expect(result.stderr).toMatch(/hostKey: SHA256:|--host-key/);
   });
+
+  it('resolves --host ALIAS as ssh does: Include, and the known_hosts file the config names', { timeout: 60_000 }, async () => {
+    const included = join(tmp.path, 'hosts.conf');
+    writeFileSync(
+      included,
+      ['Host hv-alias', `  HostName ${sshd.host}`, `  Port ${sshd.port}`, '  User root', `  IdentityFile ${key.path}`, `  UserKnownHostsFile ${knownHosts}`, ''].join('\n'),
+    );
+    const config = join(tmp.path, 'ssh_config');
+    writeFileSync(config, `Include ${included}\n`);
+    const result = await hvcluster(['inspect', '--json', '--host', 'hv-alias', '--ssh-config', config]);
+    expect(result.code, result.stderr).toBe(0);
+    const { servers } = JSON.parse(result.stdout) as { servers: { server: string; ok: boolean; hostKeyFingerprint: string }[] };
+    expect(servers).toEqual([expect.objectContaining({ server: 'hv-alias', ok: true, hostKeyFingerprint: sshd.hostKeyFingerprint })]);
+  });
+
+  it('refuses a --known-hosts file that does not exist before connecting', { timeout: 60_000 }, async () => {
+    const missing = join(tmp.path, 'no_such_known_hosts');
+    const logins = () => sshd.logs().split('Accepted publickey').length;
+    const before = logins();
+    const result = await hvcluster(['inspect', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', missing]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--known-hosts ${missing}: no such file`);
+    expect(logins()).toBe(before);
+  });
 });

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../installer/errors.js';
 import { expandPath, parseSpec, resolveTarget } from '../../../installer/ssh/config.js';
+import { parseSshG, sshG, sshGArgs } from '../../../installer/ssh/ssh-g.js';
 import { uploadCommand } from '../../../installer/ssh/connection.js';
 import { jumpChain } from '../../../installer/ssh/connect.js';
 import { classifySudoFailure, sudoCommand, sudoStdin } from '../../../installer/ssh/sudo.js';
@@ -69,11 +71,35 @@ describe('resolveTarget', () => {
     const t = resolveTarget('root@hv1:22', { configFile, homeDir: home, localUser: 'me' });
     expect(t).toMatchObject({ host: '192.0.2.11', port: 22, user: 'root' });
     const plain = resolveTarget('10.1.1.1', { configFile: join(dir, 'absent'), homeDir: home, localUser: 'me' });
-    expect(plain).toMatchObject({ host: '10.1.1.1', port: 22, user: 'me', jump: [] });
+    // No User anywhere: ssh logs in as the local user, and so does hvcluster.
+    expect(plain).toMatchObject({ host: '10.1.1.1', port: 22, user: userInfo().username, jump: [] });
     expect(plain.identityFiles).toEqual([join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_rsa')]);
     const over = resolveTarget('hv1', { configFile, homeDir: home, user: 'ops', port: 2, identityFiles: ['/k'], jump: [], sudoPassword: 's' });
     expect(over).toMatchObject({ user: 'ops', port: 2, identityFiles: ['/k'], jump: [], sudoPassword: 's' });
     expect(resolveTarget('direct', { configFile, homeDir: home }).jump).toEqual([]);
+  });
+
+  it('follows Include and Match as ssh does, and takes UserKnownHostsFile from the config', () => {
+    const included = join(dir, 'included.conf');
+    writeFileSync(included, ['Host hv-inc', '  HostName 198.18.5.5', '  Port 2205', '  User ops', '  UserKnownHostsFile ~/site_known_hosts', ''].join('\n'));
+    const main = join(dir, 'main.conf');
+    writeFileSync(main, [`Include ${included}`, 'Match host 198.18.5.5', '  IdentityFile ~/.ssh/matched_%r', ''].join('\n'));
+    const t = resolveTarget('hv-inc', { configFile: main, homeDir: home, localUser: 'me' });
+    expect(t).toMatchObject({ host: '198.18.5.5', port: 2205, user: 'ops', identityFiles: [join(home, '.ssh', 'matched_ops')] });
+    expect(t.knownHostsFiles?.[0]).toMatch(/\/site_known_hosts$/);
+    // Nothing configured: the policy's known_hosts files apply.
+    expect(resolveTarget('10.1.1.1', { configFile: join(dir, 'absent'), homeDir: home }).knownHostsFiles).toBeUndefined();
+  });
+
+  it('parses ssh -G output, and says when there is no ssh client', () => {
+    const o = parseSshG('user ops\nhostname 198.18.5.5\nidentityfile ~/.ssh/a b\nidentityfile ~/.ssh/c\nuserknownhostsfile /x /y\n');
+    expect(o.get('identityfile')).toEqual(['~/.ssh/a b', '~/.ssh/c']);
+    expect(o.get('userknownhostsfile')).toEqual(['/x', '/y']);
+    const enoent = () => {
+      throw Object.assign(new Error('spawn ssh ENOENT'), { code: 'ENOENT' });
+    };
+    expect(sshG({ host: 'x' }, enoent)).toBeUndefined();
+    expect(sshGArgs({ host: 'hv1', user: 'root', port: 2222, configFile: '/c' })).toEqual(['-G', '-F', '/c', '-l', 'root', '-p', '2222', '--', 'hv1']);
   });
 
   it('reports a ProxyJump loop', () => {
