@@ -9,6 +9,7 @@ import { exampleAnswerFile } from '../answers/example.js';
 import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { checkOutputFile } from './output-files.js';
 import { canAsk } from './terminal.js';
 
 export interface InitOptions {
@@ -74,6 +75,7 @@ export async function runInit(options: InitOptions, streams: Streams): Promise<E
   if (existsSync(options.output) && !options.force) {
     throw new ConfigError(`${options.output} exists already; not overwriting it`, { hint: 'choose another name, or add --force to replace it' });
   }
+  checkOutputFile('-o', options.output);
   writeFileSync(options.output, text, { mode: 0o644 });
   new Reporter(streams).info(`wrote an example answer file to ${options.output}: edit it, then run \`hvcluster plan -f ${options.output}\``);
   return EXIT.ok;

@@ -8,7 +8,6 @@
  * 2 could not run: bad command line, invalid answer file, or a server unreachable (the other
  * servers' checks are still reported).
  */
-import { writeFileSync } from 'node:fs';
 import { formatIssue } from '../answers/issues.js';
 import { HvError, UsageError } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
@@ -16,11 +15,12 @@ import { VERSION } from '../paths.js';
 import type { ServerConnection } from '../ssh/types.js';
 import { CHECK_BY_CODE } from '../verify/codes.js';
 import { VERIFY_EXIT, type VerifyExit } from '../verify/evaluate.js';
-import { formatJunit } from '../verify/output/junit.js';
+import { formatJunit, formatJunitCouldNotRun } from '../verify/output/junit.js';
 import { formatMarkdown } from '../verify/output/markdown.js';
 import { formatText } from '../verify/output/text.js';
 import { verifyCluster } from '../verify/verify-cluster.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { checkOutputFile, writeOutputFile } from './output-files.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;
@@ -41,6 +41,8 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
   try {
     if (options.file === undefined) throw new UsageError('verify needs the answer file of the cluster', { hint: 'hvcluster verify -f site.yaml' });
     if (options.host.length > 0) throw new UsageError('verify reads the servers from the answer file: give -f site.yaml, not --host');
+    if (options.junit !== undefined) checkOutputFile('--junit', options.junit);
+    if (options.report !== undefined) checkOutputFile('--report', options.report);
     const ignore = options.ignore ?? [];
     for (const code of ignore) {
       if (!CHECK_BY_CODE.has(code)) throw new UsageError(`--ignore ${code}: no such check code`, { hint: `codes: ${[...CHECK_BY_CODE.keys()].join(', ')}` });
@@ -69,17 +71,26 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       },
     });
     report.durationMs = Date.now() - t0;
-    if (options.junit) writeFileSync(options.junit, formatJunit(report));
-    if (options.report) writeFileSync(options.report, formatMarkdown(report));
+    // Results to stdout first: a file that cannot be written (a full disk) must not lose them.
     if (options.json) streams.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else streams.stdout.write(formatText(report, reporter.colours, { onlyProblems: options.problemsOnly }));
     for (const n of report.nodes) if (!n.reachable && n.error) reporter.error(n.error.message, n.error.hint);
-    return report.exitCode;
+    const unwritten = [
+      options.junit !== undefined ? writeOutputFile('--junit', options.junit, formatJunit(report)) : undefined,
+      options.report !== undefined ? writeOutputFile('--report', options.report, formatMarkdown(report)) : undefined,
+    ].filter((m): m is string => m !== undefined);
+    for (const m of unwritten) reporter.error(m, 'the results are printed above');
+    return unwritten.length > 0 ? VERIFY_EXIT.couldNotRun : report.exitCode;
   } catch (error) {
     if (!(error instanceof HvError)) throw error;
     // Usage, answer-file and connection-setup errors: verify could not run.
     reporter.error(error.message, error.hint);
     if (options.json) streams.stdout.write(`${JSON.stringify({ tool: 'hvcluster verify', exitCode: VERIFY_EXIT.couldNotRun, error: error.toJSON() }, null, 2)}\n`);
+    // CI reads the JUnit file: it says why there are no checks (unless the file itself was the problem).
+    if (options.junit !== undefined && !error.message.startsWith(`--junit ${options.junit}:`)) {
+      const m = writeOutputFile('--junit', options.junit, formatJunitCouldNotRun(error.message, Date.now() - t0));
+      if (m) reporter.error(m);
+    }
     return VERIFY_EXIT.couldNotRun;
   } finally {
     if (connections) await Promise.all([...connections.values()].map((c) => c.close().catch(() => undefined)));

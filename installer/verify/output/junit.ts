@@ -53,3 +53,19 @@ export function formatJunit(report: VerifyReport): string {
     '',
   ].join('\n');
 }
+
+/** The JUnit file of a verify that could not run: one failing testcase saying why. */
+export function formatJunitCouldNotRun(why: string, durationMs: number): string {
+  const time = (durationMs / 1000).toFixed(3);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="hvcluster verify" tests="1" failures="0" errors="1" skipped="0" time="${time}">`,
+    `  <testsuite name="hvcluster verify" tests="1" failures="0" errors="1" skipped="0" time="${time}" timestamp="${new Date().toISOString().replace(/\.\d+Z$/, '')}">`,
+    `    <testcase classname="hvcluster.verify" name="verify could run" time="${time}">`,
+    `      <error message="${xmlEscape(why)}" type="VERIFY_COULD_NOT_RUN">${xmlEscape(why)}</error>`,
+    '    </testcase>',
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

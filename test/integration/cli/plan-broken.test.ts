@@ -8,7 +8,7 @@
  * loop, and a blocked loop would accept nothing whatever the CLI did.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,13 +188,13 @@ describe('hvcluster plan on a broken answer file touches no server', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs `plan -f` on the file `make` writes for two fresh listeners; returns the result and the connections accepted. */
-  async function planAgainstListeners(name: string, make: (ports: [number, number]) => string, extraArgs: string[] = []) {
+  async function planAgainstListeners(name: string, make: (ports: [number, number]) => string, extraArgs: string[] = [], command = 'plan') {
     const listeners = [await countingListener(), await countingListener()] as const;
     try {
       const ports: [number, number] = [listeners[0].port, listeners[1].port];
       const file = join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, make(ports));
-      const result = await runCli(['plan', '-f', file, ...extraArgs], home);
+      const result = await runCli([command, '-f', file, ...extraArgs], home);
       await new Promise((done) => setTimeout(done, 100)); // let any connection still in flight be accepted
       return { result, file, ports, accepted: listeners[0].accepted + listeners[1].accepted };
     } finally {
@@ -228,5 +228,35 @@ describe('hvcluster plan on a broken answer file touches no server', () => {
     expect(result.stderr).toContain(`127.0.0.1:${ports[0]}`);
     expect(result.stderr).toContain('cannot plan: 2 of 2 servers could not be read');
     expect(result.stdout).toBe('');
+  });
+
+  it('verify refuses output files it could not write before contacting any server', async () => {
+    const missingDir = join(dir, 'no-such-dir', 'v.xml');
+    const junit = await planAgainstListeners('junit-missing-dir', (p) => siteYaml(...p), ['--junit', missingDir], 'verify');
+    expect(junit.result.code).toBe(2);
+    expect(junit.result.stderr).toContain(`--junit ${missingDir}: the directory ${join(dir, 'no-such-dir')} does not exist`);
+    expect(junit.result.stderr).not.toContain('internal error');
+    expect(junit.accepted).toBe(0);
+    const report = await planAgainstListeners('report-is-dir', (p) => siteYaml(...p), ['--report', dir], 'verify');
+    expect(report.result.code).toBe(2);
+    expect(report.result.stderr).toContain(`--report ${dir}: is a directory`);
+    expect(report.accepted).toBe(0);
+  });
+
+  it('verify writes its JUnit file even when it cannot run: one testcase in error saying why', async () => {
+    const xml = join(dir, 'could-not-run.xml');
+    const { result, accepted } = await planAgainstListeners('junit-broken', (ports) => cases[0]!.breakIt(siteYaml(...ports), ports), ['--junit', xml], 'verify');
+    expect(result.code).toBe(2);
+    expect(accepted).toBe(0);
+    const text = readFileSync(xml, 'utf8');
+    expect(text).toMatch(/<testsuites name="hvcluster verify" tests="1" failures="0" errors="1"/);
+    expect(text).toMatch(/<error message="[^"]*is not a valid answer file/);
+  });
+
+  it('init -o into a directory that does not exist says so (no internal error)', async () => {
+    const target = join(dir, 'missing', 'site.yaml');
+    const result = await runCli(['init', '--example', '-o', target], home);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`-o ${target}: the directory ${join(dir, 'missing')} does not exist`);
   });
 });
