@@ -2,25 +2,50 @@
  * The hvcluster command line: argument parsing, mode choice and exit codes.
  * Each command lives in installer/commands/; the interactive UI is imported only when a TTY asks for it.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { completionScript, isShell, SHELLS } from './commands/completion.js';
 import { EXIT, HvError, UsageError, exitCodeOf } from './errors.js';
 import { Reporter, processStreams, type Streams } from './output.js';
 import { VERSION } from './paths.js';
 import { reportSshStats } from './ssh/stats.js';
 
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** A repeatable option: absent means an empty list (filled in before the action, not shown as a default in --help). */
+function repeatable(flags: string, description: string): Option {
+  return new Option(flags, description).argParser(collect);
+}
+
+const LIST_OPTIONS = ['host', 'identity', 'knownHosts', 'hostKey', 'ignore'];
+
+/**
+ * Before every action: absent repeatable options become [], and a command that reads servers from
+ * an answer file takes ./site.yaml when neither -f nor --host is given and that file exists.
+ */
+function fillDefaults(command: Command, streams: Streams): void {
+  for (const key of LIST_OPTIONS) {
+    if (command.options.some((o) => o.attributeName() === key) && command.getOptionValue(key) === undefined) command.setOptionValue(key, []);
+  }
+  const takesFile = command.options.some((o) => o.long === '--file');
+  if (takesFile && command.getOptionValue('file') === undefined && (command.getOptionValue('host') as string[] | undefined)?.length === 0) {
+    const cwd = streams.cwd ?? process.cwd();
+    if (existsSync(join(cwd, 'site.yaml'))) command.setOptionValue('file', join(cwd, 'site.yaml'));
+  }
 }
 
 /** Options shared by every command that connects to servers. */
 function withConnectionOptions(command: Command): Command {
   return command
-    .addOption(new Option('--host <[user@]address[:port]>', 'a server to work on, or a Host alias of ~/.ssh/config (repeatable)').argParser(collect).default([]))
-    .option('-f, --file <site.yaml>', 'the answer file naming the servers')
-    .addOption(new Option('-i, --identity <file>', 'private key file to authenticate with (repeatable)').argParser(collect).default([]))
-    .addOption(new Option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)').argParser(collect).default([]))
-    .addOption(new Option('--host-key <host=SHA256:...>', 'pin a host key fingerprint, as `ssh-keygen -l` prints it (repeatable)').argParser(collect).default([]))
+    .addOption(repeatable('--host <[user@]address[:port]>', 'a server to work on, or a Host alias of ~/.ssh/config (repeatable)'))
+    .option('-f, --file <site.yaml>', 'the answer file naming the servers (default: ./site.yaml when it exists and no --host is given)')
+    .addOption(repeatable('-i, --identity <file>', 'private key file to authenticate with (repeatable)'))
+    .addOption(repeatable('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)'))
+    .addOption(repeatable('--host-key <host=SHA256:...>', 'pin a host key fingerprint, as `ssh-keygen -l` prints it (repeatable)'))
     .option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)')
     .option('--password-env <VAR>', 'log in with the password in this environment variable')
     .option('--sudo-password-env <VAR>', 'give sudo the password in this environment variable')
@@ -36,7 +61,23 @@ export function buildProgram(streams: Streams): Command {
       writeOut: (text) => streams.stdout.write(text),
       writeErr: (text) => streams.stderr.write(text),
     })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => fillDefaults(action, streams))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  hvcluster                                   the wizard (on a terminal)',
+        '  hvcluster init --example -o site.yaml       a commented answer file to edit',
+        '  hvcluster inspect --host root@198.18.1.11   the facts of one server',
+        '  hvcluster plan -f site.yaml                 what apply would change, per server',
+        '  hvcluster apply -f site.yaml --yes          the unattended install',
+        '  hvcluster verify -f site.yaml --junit v.xml health checks for CI',
+        '',
+        'Exit codes: 0 ok, 1 problems found, 2 usage, 3 configuration, 4 connection, 5 remote command, 70 bug, 130 interrupted.',
+      ].join('\n'),
+    );
 
   program
     .command('init')
@@ -44,8 +85,8 @@ export function buildProgram(streams: Streams): Command {
     .option('--example', 'write the example answer file')
     .option('-o, --output <file>', 'where to write the answer file (default: stdout with --example, ./site.yaml for the wizard)')
     .option('--force', 'replace an existing file')
-    .addOption(new Option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)').argParser(collect).default([]))
-    .addOption(new Option('--host-key <host=SHA256:...>', 'pin a host key fingerprint, accepted without a question (repeatable)').argParser(collect).default([]))
+    .addOption(repeatable('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)'))
+    .addOption(repeatable('--host-key <host=SHA256:...>', 'pin a host key fingerprint, accepted without a question (repeatable)'))
     .option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)')
     .option('--connect-timeout <seconds>', 'give up on a server after this long (retries included)', '30')
     .action(async (options) => {
@@ -89,11 +130,20 @@ export function buildProgram(streams: Streams): Command {
       .option('--junit <file>', 'write the results as JUnit XML (one testcase per check and server)')
       .option('--report <file.md>', 'write a Markdown hand-over report: layout, versions, every check, migration figures')
       .option('--migration-test', 'also live-migrate a test guest between every pair of nodes (creates and removes its own guest and volume)')
-      .addOption(new Option('--ignore <CODE>', "report this check's errors as warnings (repeatable)").argParser(collect).default([]))
+      .addOption(repeatable('--ignore <CODE>', "report this check's errors as warnings (repeatable)"))
       .option('--problems-only', 'list only the checks that did not pass (text output)'),
   ).action(async (options) => {
     process.exitCode = await (await import('./commands/verify.js')).runVerify(options, streams);
   });
+
+  program
+    .command('completion')
+    .description(`print a shell completion script (${SHELLS.join(', ')}): e.g. \`hvcluster completion bash > /etc/bash_completion.d/hvcluster\``)
+    .argument('<shell>', SHELLS.join(' or '))
+    .action((shell: string) => {
+      if (!isShell(shell)) throw new UsageError(`completion ${shell}: no such shell`, { hint: `one of: ${SHELLS.join(', ')}` });
+      streams.stdout.write(completionScript(shell, program));
+    });
 
   return program;
 }
@@ -114,6 +164,10 @@ export async function main(argv: string[], streams: Streams = processStreams()):
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end through here too, with exit code 0.
+      if (error.code === 'commander.excessArguments') {
+        const file = argv.find((a, i) => /\.ya?ml$/.test(a) && argv[i - 1] !== '-f' && argv[i - 1] !== '--file');
+        if (file) reporter.hint(`give the answer file with -f: hvcluster ${argv[0]} -f ${file}`);
+      }
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof HvError) {

@@ -8,6 +8,8 @@ export interface Streams {
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** The working directory relative paths are taken from (default: the process's). */
+  cwd?: string;
 }
 
 export function processStreams(): Streams {
@@ -56,6 +58,9 @@ export class Reporter {
   }
   error(message: string, hint?: string): void {
     this.streams.stderr.write(`${this.colours.red('error:')} ${message}\n`);
-    if (hint) this.streams.stderr.write(`${this.colours.dim('hint:')} ${hint}\n`);
+    if (hint) this.hint(hint);
+  }
+  hint(message: string): void {
+    this.streams.stderr.write(`${this.colours.dim('hint:')} ${message}\n`);
   }
 }

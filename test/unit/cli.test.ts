@@ -1,17 +1,21 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../installer/cli.js';
 import { EXIT } from '../../installer/errors.js';
 import type { Streams } from '../../installer/output.js';
 
-function capture(env: NodeJS.ProcessEnv = {}): { streams: Streams; out: () => string; err: () => string } {
+function capture(env: NodeJS.ProcessEnv = {}, cwd?: string): { streams: Streams; out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (chunk) => (out += chunk));
   stderr.on('data', (chunk) => (err += chunk));
-  return { streams: { stdout, stderr, env }, out: () => out, err: () => err };
+  return { streams: { stdout, stderr, env, ...(cwd ? { cwd } : {}) }, out: () => out, err: () => err };
 }
 
 describe('hvcluster command line', () => {
@@ -46,5 +50,51 @@ describe('hvcluster command line', () => {
     const io = capture();
     expect(await main(['inspect', '--host', 'root@127.0.0.1:1', '--host-key', '127.0.0.1=MD5:aa'], io.streams)).toBe(EXIT.usage);
     expect(io.err()).toContain('expected HOST=SHA256:');
+  });
+
+  it('shows examples and exit codes in --help, and no `(default: [])` noise', async () => {
+    const io = capture();
+    expect(await main(['--help'], io.streams)).toBe(EXIT.ok);
+    expect(io.out()).toContain('hvcluster apply -f site.yaml --yes');
+    expect(io.out()).toContain('Exit codes:');
+    const sub = capture();
+    expect(await main(['verify', '--help'], sub.streams)).toBe(EXIT.ok);
+    expect(sub.out()).not.toContain('(default: [])');
+  });
+
+  it('hints at -f when the answer file is given as an argument', async () => {
+    const io = capture();
+    expect(await main(['plan', 'site.yaml'], io.streams)).toBe(EXIT.usage);
+    expect(io.err()).toContain('hint: give the answer file with -f: hvcluster plan -f site.yaml');
+  });
+
+  it('reads ./site.yaml when neither -f nor --host is given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvcluster-cwd-'));
+    writeFileSync(join(dir, 'site.yaml'), 'apiVersion: hvcluster/v1\nkind: Cluster\n');
+    const io = capture({}, dir);
+    expect(await main(['plan'], io.streams)).toBe(EXIT.config);
+    expect(io.err()).toContain(join(dir, 'site.yaml'));
+    // Elsewhere, with no site.yaml, it still asks for the servers.
+    const none = capture({}, tmpdir());
+    expect(await main(['inspect'], none.streams)).toBe(EXIT.usage);
+  });
+
+  it('prints bash and zsh completion scripts that complete the real commands and flags', async () => {
+    const bash = capture();
+    expect(await main(['completion', 'bash'], bash.streams)).toBe(EXIT.ok);
+    const dir = mkdtempSync(join(tmpdir(), 'hvcluster-completion-'));
+    const script = join(dir, 'hvcluster.bash');
+    writeFileSync(script, bash.out());
+    const complete = (...words: string[]) =>
+      execFileSync('bash', ['-c', `source ${script}; COMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _hvcluster; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
+    expect(complete('hvcluster', 'ver')).toBe('verify');
+    expect(complete('hvcluster', 'verify', '--ju')).toBe('--junit');
+    expect(complete('hvcluster', 'apply', '--dry')).toBe('--dry-run');
+    const zsh = capture();
+    expect(await main(['completion', 'zsh'], zsh.streams)).toBe(EXIT.ok);
+    expect(zsh.out()).toMatch(/^#compdef hvcluster/);
+    expect(zsh.out()).toContain("'--migration-test[]'");
+    const bad = capture();
+    expect(await main(['completion', 'fish'], bad.streams)).toBe(EXIT.usage);
   });
 });
