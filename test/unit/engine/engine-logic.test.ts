@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
 import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
-import { aptInstallCommand, installedPackages } from '../../../installer/engine/steps/packages.js';
+import { aptInstallCommand, aptStatus, installedPackages, lineSplitter } from '../../../installer/engine/steps/packages.js';
 import { networkScripts } from '../../../installer/engine/steps/network.js';
 import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
 import { parseDiskState } from '../../../installer/engine/steps/storage.js';
@@ -62,6 +62,25 @@ describe('packages', () => {
   it('installs offline only from the named cache, never downloading', () => {
     expect(aptInstallCommand(['drbd-utils'], { source: 'offline', offline: { path: '/srv/debs' } })).toContain('--no-download -o Dir::Cache::Archives=/srv/debs drbd-utils');
     expect(aptInstallCommand(['drbd-utils'], { source: 'online' })).not.toContain('--no-download');
+  });
+  it("sends apt's status lines to stdout and its usual output to stderr", () => {
+    expect(aptInstallCommand(['drbd-utils'], { source: 'online' })).toMatch(/-o APT::Status-Fd=3 .* drbd-utils 3>&1 1>&2$/);
+  });
+  it("turns apt's status lines into progress: downloads the first 20 %, dpkg the rest", () => {
+    // Lines as apt 2.6 (Debian 12) prints them with APT::Status-Fd.
+    expect(aptStatus('dlstatus:1:50:Retrieving file 2 of 4')).toEqual({ phase: 'download', percent: 10, text: 'Retrieving file 2 of 4' });
+    expect(aptStatus('pmstatus:drbd-utils:62.5:Setting up drbd-utils (9.22.0-1)')).toEqual({ phase: 'install', percent: 70, text: 'Setting up drbd-utils (9.22.0-1)' });
+    expect(aptStatus('pmstatus:dpkg-exec:0.0000:Running dpkg')?.percent).toBe(20);
+    expect(aptStatus('pmstatus:libc6:amd64:50:Unpacking libc6:amd64 (2.36-9)')).toEqual({ phase: 'install', percent: 60, text: 'Unpacking libc6:amd64 (2.36-9)' });
+    expect(aptStatus('Reading package lists...')).toBeUndefined();
+  });
+  it('hands streamed output over a whole line at a time', () => {
+    const lines: string[] = [];
+    const feed = lineSplitter((l) => lines.push(l));
+    feed('pmstatus:a:1');
+    feed('0:x\npmsta');
+    feed('tus:b:20:y\n');
+    expect(lines).toEqual(['pmstatus:a:10:x', 'pmstatus:b:20:y']);
   });
 });
 
