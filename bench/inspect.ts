@@ -478,8 +478,8 @@ ${machineLines.join('\n')}
   "RTT measured" is the median of 10 one-byte echoes through an identical relay (ping-like probe).
 - **hvcluster**: \`node bin/hvcluster.js inspect --host root@127.0.0.1:PORT x3 -i KEY --known-hosts FILE --json\`
   as a process (what an integrator waits for, start-up included). bin/hvcluster.js runs
-  dist/hvcluster.mjs, the esbuild bundle \`npm install\` builds (\`node bin/build.mjs\`), whenever it is newer
-  than the sources; the bench builds it and checks that it is newer, so this column is the bundled CLI.
+  dist/hvcluster.mjs, the esbuild bundle \`npm install\` builds (\`node bin/build.mjs\`), rebuilding it first when a
+  source is newer; the bench builds it and checks that it is newer, so this column is the bundled CLI as built.
   **in-process**: the same command line through \`main()\` of installer/cli.ts in the benchmark's
   process (no process start-up, no module loading).
 - **plan**: \`hvcluster plan -f site.yaml --json\` with the three loopback servers as hv1..hv3. They are
@@ -558,11 +558,11 @@ function ratioExplanation(rows: Row[], su: StartupMedians): string {
   const packages = su.bundleImports.length ? su.bundleImports.map((n) => `\`${n}\``).join(', ') : 'none';
   out.push(
     `- Start-up: the CLI is bundled. \`node bin/hvcluster.js --version\` takes ${fmt(su.cli)} against ${fmt(su.node)} for a bare ` +
-      `\`node -e 0\` and ${fmt(su.ssh)} for \`ssh -V\`: Node's own start-up, then loading one JavaScript file, dist/hvcluster.mjs ` +
+      `\`node -e 0\` and ${fmt(su.ssh)} for \`ssh -V\`: Node's own start-up, then loading the bundle's entry, dist/hvcluster.mjs, and the chunks it imports ` +
       `(bin/hvcluster.js first compares its date with the sources'; no TypeScript is compiled at run time), and the npm packages ` +
-      `it imports from node_modules (${packages}; esbuild hoists these imports to the top of the bundle, so they load at every start). ` +
-      `The CLI's own modules are imported lazily: cli.ts imports a command's modules only when that command runs, and in the ` +
-      `bundle each module is initialised on first use. Start-up costs ${fmt(su.cli - su.node)} over a bare \`node\` here and ` +
+      `those import from node_modules at every start (${packages}). ` +
+      `The CLI's own modules are imported lazily: cli.ts imports a command's modules only when that command runs, and the ` +
+      `bundle is split at those imports into chunks (bin/build.mjs), loaded when the command runs. Start-up costs ${fmt(su.cli - su.node)} over a bare \`node\` here and ` +
       `does not depend on the RTT; it is part of the gap between the hvcluster and in-process columns above.`,
     `- The floor is not just network: at 0 ms RTT it is the time the read script itself takes on the servers (three at once on ` +
       `this machine's ${cpus().length} cores), which is the same for hvcluster since it sends the very same script.`,
