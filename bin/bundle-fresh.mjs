@@ -1,5 +1,6 @@
-// Whether dist/hvcluster.mjs is newer than every TypeScript source under installer/: only then does
-// bin/hvcluster.js run the bundle (the benchmark checks the same before it times it).
+// Whether dist/hvcluster.mjs is newer than every TypeScript source under installer/ and than
+// bin/build.mjs: only then does bin/hvcluster.js run it as it is (the benchmark checks the same
+// before it times it). An installed package has no installer/ sources: its bundle is what it ships.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,7 +18,15 @@ export function bundlePath(root) {
   return join(root, 'dist', 'hvcluster.mjs');
 }
 
+/** Whether root holds hvcluster's TypeScript sources (a checkout), not only the bundle (an installed package). */
+export function hasSources(root) {
+  return existsSync(join(root, 'installer', 'cli.ts'));
+}
+
 export function bundleIsFresh(root) {
   const bundle = bundlePath(root);
-  return existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource(join(root, 'installer'));
+  if (!existsSync(bundle)) return false;
+  if (!hasSources(root)) return true;
+  const built = statSync(bundle).mtimeMs;
+  return built >= newestSource(join(root, 'installer')) && built >= statSync(join(root, 'bin', 'build.mjs')).mtimeMs;
 }

@@ -3,12 +3,9 @@
  * commented example answer file, to stdout or a new file.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { exampleAnswerFile } from '../answers/example.js';
 import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
-import { PROJECT_ROOT } from '../paths.js';
 import { checkOutputFile } from './output-files.js';
 import { canAsk } from './terminal.js';
 
@@ -34,17 +31,11 @@ export function wizardNeedsTerminal(): never {
 }
 
 /**
- * installer/ui/run.tsx, imported at run time by its path: a literal `import('../ui/run.js')` would
- * make the bundle in dist/ load ink and react at every start, for every command. From the bundle
- * the ui's sources run through tsx.
+ * The ui (ink, react), imported only here: the bundle in dist/ puts it in a chunk of its own
+ * (bin/build.mjs splits at this import), so the other commands never load ink or react.
  */
 async function loadUi(): Promise<typeof import('../ui/run.js')> {
-  if (!/\.tsx?$/.test(fileURLToPath(import.meta.url))) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
-  const entry = pathToFileURL(join(PROJECT_ROOT, 'installer', 'ui', 'run.tsx')).href;
-  return (await import(entry)) as typeof import('../ui/run.js');
+  return import('../ui/run.js');
 }
 
 /** Starts the wizard; the ui (ink, react) is loaded only here. */
