@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { formatIssue } from '../answers/issues.js';
-import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { AnswerFileError, formatIssue } from '../answers/issues.js';
+import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { fanOut } from '../engine/events.js';
 import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
@@ -55,7 +55,15 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     const gathered = await gatherClusterFacts(answers, connections);
     if (!gathered.ok) return reportFailures(reporter, gathered.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     const facts = gathered.facts;
-    const plan = planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
+    let plan;
+    try {
+      plan = planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
+    } catch (error) {
+      // Preflight findings: the answer file was valid, the servers do not fit it. The command ran and
+      // found problems (exit 1), unlike an invalid answer file (exit 3).
+      if (error instanceof AnswerFileError) throw new ChecksFailedError(error.message, { hint: error.hint, cause: error });
+      throw error;
+    }
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 
     if (!options.yes && !options.dryRun) {
