@@ -11,6 +11,7 @@ import { fanOut } from '../engine/events.js';
 import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
+import { unfinishedMessage } from '../engine/journal.js';
 import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
 import type { SshTarget } from '../ssh/types.js';
@@ -99,8 +100,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         logFile: log.path,
         env: streams.env,
         stopRequested: () => stop,
-        onUnfinished: (previous) =>
-          reporter.info(`the previous apply (run ${previous.runId}) did not finish; this run checks every step again and finishes the job`),
+        onUnfinished: (previous) => reporter.info(unfinishedMessage(previous)),
       });
     } finally {
       process.off('SIGINT', onSigint);
