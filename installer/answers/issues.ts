@@ -16,7 +16,18 @@ export interface AnswerIssue {
   /** What is wrong and what is expected. Never contains a secret. */
   message: string;
   /** Where in which file, when the answers came from a file. */
-  location?: { file: string; line: number; col: number };
+  location?: IssueLocation;
+}
+
+export interface IssueLocation {
+  file: string;
+  line: number;
+  col: number;
+  /**
+   * For a value a merge key brought in (`<<: *common`): the position above is where the value is
+   * written (in the anchored mapping), this one where it was merged into the mapping that `path` names.
+   */
+  mergedBy?: { file: string; line: number; col: number; source: string };
 }
 
 /** `spec.nodes[1].replication.address` */
@@ -34,7 +45,9 @@ export function formatIssue(issue: AnswerIssue): string {
   const where = issue.location ? `${issue.location.file}:${issue.location.line}:${issue.location.col} ` : '';
   const path = issue.path.length > 0 ? `${formatPath(issue.path)}: ` : '';
   const severity = issue.severity === 'warning' ? 'warning: ' : '';
-  return `${where}${path}${severity}${issue.message}`;
+  const merged = issue.location?.mergedBy;
+  const via = merged ? ` (merged in by <<: ${merged.source} at ${merged.file}:${merged.line}:${merged.col})` : '';
+  return `${where}${path}${severity}${issue.message}${via}`;
 }
 
 /** Orders issues by position in the file (issues without a position last, in their original order). */

@@ -4,7 +4,9 @@
  *
  * Stages:
  * 1. YAML syntax (including duplicate keys and tab indentation), one document; errors here stop
- *    everything (the data is not what the user meant);
+ *    everything (the data is not what the user meant). Merge keys (`<<: *common`, YAML 1.1, as
+ *    Ansible and docker-compose files use them) are read: the mapping's own keys win over merged
+ *    ones, and the first of several merged mappings wins;
  * 2. apiVersion: a file of another version is not checked against this schema;
  * 3. the schema (schema.ts): shapes, types, formats, unknown keys, missing keys;
  * 4. the semantic checks (validate.ts): on the whole answers when the schema passed, otherwise on the
@@ -12,7 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair, type YAMLError, type YAMLMap } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { AnswerFileError, sortIssues, type AnswerIssue, type AnswerPath } from './issues.js';
@@ -68,7 +70,7 @@ export function checkAnswerText(
 ): { answers?: Answers; issues: AnswerIssue[]; locate?: (path: AnswerPath) => AnswerIssue['location'] } {
   const lineCounter = new LineCounter();
   const at = (offset: number) => ({ file: fileName, ...lineCounter.linePos(offset) });
-  const docs = Array.from(parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }));
+  const docs = Array.from(parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true }));
 
   // 1. YAML syntax.
   const issues: AnswerIssue[] = [];
@@ -127,7 +129,21 @@ export function checkAnswerText(
     return { issues };
   }
 
-  const locate = (path: AnswerPath, mode: 'value' | 'key' | 'parent' = 'value') => at(findOffset(doc, path, mode));
+  const locate = (path: AnswerPath, mode: 'value' | 'key' | 'parent' = 'value') => {
+    const found = findTarget(doc, path, mode);
+    return { ...at(found.offset), ...(found.merge ? { mergedBy: { ...at(found.merge.offset), source: found.merge.source } } : {}) };
+  };
+
+  // A merge key must name mappings: said where, rather than the YAML library's position-less complaint.
+  for (const bad of badMergeSources(doc)) {
+    issues.push({
+      severity: 'error',
+      path: [],
+      message: `'<<' merges mappings into this one; expected an alias of a mapping, like <<: *common, or a list of them, found ${bad.found}`,
+      location: at(bad.offset),
+    });
+  }
+  if (issues.length > 0) return { issues: sortIssues(issues) };
 
   // 2. apiVersion.
   const apiVersion = root.get('apiVersion');
@@ -441,41 +457,110 @@ function expectedAt(path: AnswerPath, issue: z.core.$ZodIssue): string {
 // ---------------------------------------------------------------------------------------------
 // Positions: key path -> offset in the text
 
+interface Target {
+  offset: number;
+  /** Set when the value came from a merge key: the merged source (`*common`) where it is merged in. */
+  merge?: { offset: number; source: string };
+}
+
 /**
- * The offset of what `path` names: its value ('value'), its key ('key'), or, for a key that is
+ * Where what `path` names is written: its value ('value'), its key ('key'), or, for a key that is
  * missing, the mapping that should hold it ('parent'). Falls back to the deepest node that exists.
+ *
+ * A value that a merge key (`<<: *common`) brings in is pointed at where it is written, in the
+ * anchored mapping (the place to correct it), and `merge` says where it was merged in: the path
+ * names the node that received it, the position the line to edit.
  */
-function findOffset(doc: Document, path: AnswerPath, mode: 'value' | 'key' | 'parent'): number {
+function findTarget(doc: Document, path: AnswerPath, mode: 'value' | 'key' | 'parent'): Target {
   const steps = mode === 'parent' ? path.slice(0, -1) : path;
   let node: unknown = doc.contents;
   let keyNode: Node | undefined;
   let alias: Node | undefined; // the first alias on the way: the value at `path` is written there
+  let merge: Node | undefined; // the first merge source on the way
+  // At most one of alias and merge is set: the first on the way decides where the value is shown.
+  const done = (at: unknown): Target => ({ offset: offsetOf(at), ...(merge ? { merge: { offset: offsetOf(merge), source: sourceText(merge) } } : {}) });
   for (const segment of steps) {
-    if (isAlias(node) && !alias) alias = node;
+    if (isAlias(node) && !alias && !merge) alias = node;
     const current = resolve(doc, node);
     let next: unknown;
     keyNode = undefined;
     if (isMap(current)) {
-      const pair = current.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(segment));
-      if (!pair) return offsetOf(alias ?? current);
-      keyNode = pair.key as Node;
-      next = pair.value;
+      const found = findPair(doc, current, String(segment), new Set());
+      if (!found) return done(alias ?? current);
+      if (found.via && !merge && !alias) merge = found.via;
+      keyNode = found.pair.key as Node;
+      next = found.pair.value;
     } else if (isSeq(current) && typeof segment === 'number' && current.items[segment] !== undefined) {
       next = current.items[segment];
     } else {
-      return offsetOf(alias ?? current);
+      return done(alias ?? current);
     }
     if (next === null || next === undefined || (isScalar(next) && next.value === null && emptyRange(next))) {
-      return offsetOf(alias ?? keyNode ?? current);
+      return done(alias ?? keyNode ?? current);
     }
     node = next;
   }
-  if (alias) return offsetOf(alias);
-  if (mode === 'key' && keyNode) return offsetOf(keyNode);
+  if (alias) return done(alias);
+  if (mode === 'key' && keyNode) return done(keyNode);
   // A block mapping starts on the line after its key, at its first key: a problem with the mapping as
   // a whole (interface and bond both given, a mapping where a list belongs) is pointed at its own key.
-  if (mode === 'value' && keyNode && isMap(node) && !node.flow) return offsetOf(keyNode);
-  return offsetOf(node);
+  if (mode === 'value' && keyNode && isMap(node) && !node.flow) return done(keyNode);
+  return done(node);
+}
+
+function isMergeKey(key: unknown): boolean {
+  if (!isScalar(key)) return false;
+  return key.value === '<<' || (typeof key.value === 'symbol' && key.value.description === '<<');
+}
+
+/**
+ * The pair that gives `map` its key `name`: its own, or else the one of the first merged mapping
+ * that has it (as YAML merges them). `via` is the merge source of `map` it came through.
+ */
+function findPair(doc: Document, map: YAMLMap, name: string, seen: Set<unknown>): { pair: Pair; via?: Node } | undefined {
+  const own = map.items.find((p) => !isMergeKey(p.key) && String(isScalar(p.key) ? p.key.value : p.key) === name);
+  if (own) return { pair: own };
+  for (const pair of map.items) {
+    if (!isMergeKey(pair.key)) continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const source of sources) {
+      const target = resolve(doc, source);
+      if (!isMap(target) || seen.has(target)) continue;
+      seen.add(target);
+      const found = findPair(doc, target, name, seen);
+      if (found) return { pair: found.pair, via: source as Node };
+    }
+  }
+  return undefined;
+}
+
+/** `*common` for an alias, else what the merged mapping is. */
+function sourceText(node: Node): string {
+  return isAlias(node) ? `*${node.source}` : 'an inline mapping';
+}
+
+/** Merge keys whose value is not a mapping (through an alias) nor a list of them. */
+function badMergeSources(doc: Document): { offset: number; found: string }[] {
+  const bad: { offset: number; found: string }[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isPair(pair) || !isMergeKey(pair.key)) return;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const target = resolve(doc, source);
+        if (isMap(target)) continue;
+        const what = isAlias(source) && target === undefined ? `*${source.source}, which no anchor defines` : isAlias(source) ? `*${source.source}, which is not a mapping` : describeNode(target);
+        bad.push({ offset: offsetOf(source ?? pair.key), found: what });
+      }
+    },
+  });
+  return bad;
+}
+
+function describeNode(node: unknown): string {
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return describeValue(node.value);
+  return 'an empty value';
 }
 
 function resolve(doc: Document, node: unknown): unknown {

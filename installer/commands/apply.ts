@@ -5,12 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { formatIssue } from '../answers/issues.js';
-import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { AnswerFileError, formatIssue } from '../answers/issues.js';
+import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { fanOut } from '../engine/events.js';
 import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
+import { unfinishedMessage } from '../engine/journal.js';
 import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
 import type { SshTarget } from '../ssh/types.js';
@@ -55,7 +56,15 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     const gathered = await gatherClusterFacts(answers, connections);
     if (!gathered.ok) return reportFailures(reporter, gathered.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     const facts = gathered.facts;
-    const plan = planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
+    let plan;
+    try {
+      plan = planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
+    } catch (error) {
+      // Preflight findings: the answer file was valid, the servers do not fit it. The command ran and
+      // found problems (exit 1), unlike an invalid answer file (exit 3).
+      if (error instanceof AnswerFileError) throw new ChecksFailedError(error.message, { hint: error.hint, cause: error });
+      throw error;
+    }
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 
     if (!options.yes && !options.dryRun) {
@@ -91,8 +100,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         logFile: log.path,
         env: streams.env,
         stopRequested: () => stop,
-        onUnfinished: (previous) =>
-          reporter.info(`the previous apply (run ${previous.runId}) did not finish; this run checks every step again and finishes the job`),
+        onUnfinished: (previous) => reporter.info(unfinishedMessage(previous)),
       });
     } finally {
       process.off('SIGINT', onSigint);

@@ -12,7 +12,18 @@ export type EngineEvent =
   | { type: 'progress'; server: string; step: string; percent: number; text?: string }
   | { type: 'log'; server?: string; step?: string; level: 'info' | 'warn'; text: string }
   | { type: 'step-finished'; server: string; step: string; status: StepStatus; changes: string[]; durationMs: number; error?: string }
-  | { type: 'run-finished'; runId: string; ok: boolean; changed: number; unchanged: number; failed: number; durationMs: number; logFile: string };
+  | {
+      type: 'run-finished';
+      runId: string;
+      ok: boolean;
+      changed: number;
+      unchanged: number;
+      failed: number;
+      durationMs: number;
+      logFile: string;
+      /** Set when the run was stopped (Ctrl-C) between steps: the step it did not start. */
+      interruptedBefore?: string;
+    };
 
 export type EventSink = (event: EngineEvent) => void;
 

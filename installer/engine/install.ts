@@ -43,7 +43,7 @@ export async function runInstall(request: InstallRequest): Promise<RunResult> {
   const journalFile = journalPath(request.answers.metadata.name, request.env);
   const previous = Journal.unfinished(journalFile);
   if (previous && !request.dryRun) request.onUnfinished?.(previous);
-  const journal = new Journal(journalFile, request.runId, request.dryRun);
+  const journal = new Journal(journalFile, request.runId, request.dryRun, playbook.steps.map((s) => s.name));
   journal.save();
   return runPlaybook({
     runId: request.runId,

@@ -18,10 +18,12 @@ export function lineReporter(stream: Writable, colours: Palette): EventSink {
   const lastProgress = new Map<string, number>();
   let width = 8;
   let dryRun = false;
+  let steps: string[] = [];
   return (event: EngineEvent) => {
     switch (event.type) {
       case 'run-started':
         dryRun = event.dryRun;
+        steps = event.steps;
         width = Math.max(...event.servers.map((s) => s.length), 4);
         stream.write(
           `${event.dryRun ? colours.yellow('Dry run') : colours.bold('Applying')} to ${event.cluster} (${event.servers.join(', ')}): ${event.steps.length} steps. Run ${event.runId}, log ${event.logFile}\n`,
@@ -53,13 +55,25 @@ export function lineReporter(stream: Writable, colours: Palette): EventSink {
       case 'log':
         if (event.level === 'warn') stream.write(`${(event.server ?? '').padEnd(width)}  ${colours.yellow('warning:')} ${event.text}\n`);
         break;
-      case 'run-finished':
+      case 'run-finished': {
+        if (event.interruptedBefore !== undefined) {
+          // Stopped between steps, nothing failed: say where, not "Failed".
+          const index = steps.indexOf(event.interruptedBefore);
+          const where = `before step "${event.interruptedBefore}"${index >= 0 ? ` (${index} of ${steps.length} steps done)` : ''}`;
+          stream.write(
+            dryRun
+              ? `${colours.yellow('Dry run interrupted')} ${where}: ${event.changed} step(s) would change, ${event.unchanged} unchanged; nothing was changed. Log: ${event.logFile}\n`
+              : `${colours.yellow('Interrupted')} ${where}: ${event.changed} step(s) changed, ${event.unchanged} unchanged in ${seconds(event.durationMs)}; run apply again to finish. Log: ${event.logFile}\n`,
+          );
+          break;
+        }
         stream.write(
           dryRun
             ? `${event.ok ? colours.yellow('Dry run done') : colours.red('Dry run failed')}: ${event.changed} step(s) would change, ${event.unchanged} unchanged; nothing was changed. Log: ${event.logFile}\n`
             : `${event.ok ? colours.green('Done') : colours.red('Failed')}: ${event.changed} step(s) changed, ${event.unchanged} unchanged, ${event.failed} failed in ${seconds(event.durationMs)}. Log: ${event.logFile}\n`,
         );
         break;
+      }
       default:
         break;
     }

@@ -73,11 +73,14 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
 
   const errors: RunResult['errors'] = [];
   const statuses: RunResult['statuses'] = [];
+  let interruptedBefore: string | undefined;
   for (const step of request.playbook.steps) {
     if (request.stopRequested?.()) {
+      interruptedBefore = step.name;
       errors.push({ server: '*', step: step.name, error: new InterruptedError(`interrupted before step "${step.name}"; run apply again to finish`) });
       break;
     }
+    request.journal?.stepStarted(step.name);
     const kind = STEP_KINDS[step.kind]!;
     const contexts = plan.nodes.map((node, i) => new StepContext(info, step.name, node, request.facts[i]!, request.connections.get(node.name)!));
     const startedAt = Date.now();
@@ -133,7 +136,15 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
   }
 
   const ok = errors.length === 0;
-  request.journal?.finish(ok);
+  const failedStep = errors[0]?.step;
+  request.journal?.finish(
+    ok,
+    interruptedBefore !== undefined
+      ? { how: 'interrupted', step: interruptedBefore }
+      : failedStep !== undefined
+        ? { how: 'failed', step: failedStep, servers: errors.map((e) => e.server) }
+        : undefined,
+  );
   emit({
     type: 'run-finished',
     runId: request.runId,
@@ -143,6 +154,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
     failed: statuses.filter((s) => s.status === 'failed').length,
     durationMs: Date.now() - started,
     logFile: request.logFile,
+    ...(interruptedBefore !== undefined ? { interruptedBefore } : {}),
   });
   return { ok, guard, errors, statuses };
 }

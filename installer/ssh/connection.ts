@@ -9,7 +9,7 @@ import { shellQuote } from './quote.js';
 import { redact } from './redact.js';
 import { withRemoteTimeout } from './remote-timeout.js';
 import { ChannelBudget } from './channel-budget.js';
-import { classifySudoFailure, sudoCommand, sudoStdin, type SudoMode } from './sudo.js';
+import { classifySudoFailure, commandLabel, sudoCommand, sudoRefusal, sudoStdin, type SudoMode } from './sudo.js';
 import type { ExecOptions, ExecResult, ServerConnection, SshCounters, SshTarget, UploadOptions } from './types.js';
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
@@ -38,6 +38,7 @@ function isChannelOpenFailure(error: unknown): boolean {
 }
 
 interface Running {
+  /** How messages name the command (commandLabel). */
   command: string;
   fail: (error: Error) => void;
 }
@@ -65,7 +66,7 @@ export class SshConnection implements ServerConnection {
       if (this.lost) return;
       this.lost = new Error(why);
       for (const r of [...this.running]) {
-        r.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${r.command}\` (${why})`, { retryable: true }));
+        r.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running ${r.command} (${why})`, { retryable: true }));
       }
     };
     client.on('error', (err: Error) => onGone(err.message));
@@ -102,7 +103,7 @@ export class SshConnection implements ServerConnection {
     const stdin = mode === 'password' ? sudoStdin(this.target.sudoPassword!, options.stdin) : options.stdin;
     const result = await this.run(wrapped, command, stdin, { ...options, timeoutMs, allowFailure: true });
     const failure = classifySudoFailure(result.exitCode, result.stderr);
-    if (failure) throw this.sudoError(failure, command);
+    if (failure) throw this.sudoError(failure, command, options.step);
     if (result.exitCode !== 0 && !options.allowFailure) throw this.commandError(command, result, options);
     return result;
   }
@@ -124,22 +125,9 @@ export class SshConnection implements ServerConnection {
     return this.sudoMode;
   }
 
-  private sudoError(failure: NonNullable<ReturnType<typeof classifySudoFailure>>, command: string): AuthError {
-    const who = `${this.target.user}@${this.target.name}`;
-    const cmd = redact(command, this.secrets());
-    if (failure === 'needs-password') {
-      return new AuthError(this.target.name, `sudo needs a password for ${who} and none was given (running \`${cmd}\`)`, {
-        hint: `configure NOPASSWD sudo for ${this.target.user} on the server, or give a sudo password`,
-      });
-    }
-    if (failure === 'wrong-password') {
-      return new AuthError(this.target.name, `sudo rejected the sudo password of ${who} (running \`${cmd}\`)`, {
-        hint: 'check the sudo password',
-      });
-    }
-    return new AuthError(this.target.name, `${who} may not run commands as root with sudo (running \`${cmd}\`)`, {
-      hint: `allow ${this.target.user} to use sudo (e.g. a file in /etc/sudoers.d), or connect as root`,
-    });
+  private sudoError(failure: NonNullable<ReturnType<typeof classifySudoFailure>>, command: string, step?: string): AuthError {
+    const { message, hint } = sudoRefusal(failure, this.target.user, this.target.name, commandLabel(redact(command, this.secrets()), step));
+    return new AuthError(this.target.name, message, { hint });
   }
 
   private commandError(command: string, result: ExecResult, options: ExecOptions, reason?: string): RemoteCommandError {
@@ -165,7 +153,7 @@ export class SshConnection implements ServerConnection {
     options: ExecOptions,
   ): Promise<ExecResult> {
     if (this.lost) {
-      throw new ConnectionError(this.target.name, `connection to ${this.target.name} is closed (${this.lost.message}); cannot run \`${shown}\``, {
+      throw new ConnectionError(this.target.name, `connection to ${this.target.name} is closed (${this.lost.message}); cannot run ${commandLabel(shown, options.step)}`, {
         retryable: true,
       });
     }
@@ -179,7 +167,7 @@ export class SshConnection implements ServerConnection {
     const lostMeanwhile = this.lostError();
     if (lostMeanwhile) {
       releaseOnce();
-      throw new ConnectionError(this.target.name, `connection to ${this.target.name} lost before running \`${shown}\` (${lostMeanwhile.message})`, {
+      throw new ConnectionError(this.target.name, `connection to ${this.target.name} lost before running ${commandLabel(shown, options.step)} (${lostMeanwhile.message})`, {
         retryable: true,
       });
     }
@@ -195,7 +183,7 @@ export class SshConnection implements ServerConnection {
       let exitCode: number | null = null;
       let signal: string | undefined;
       let gotExit = false;
-      const entry: Running = { command: shown, fail: (e) => finish(e) };
+      const entry: Running = { command: commandLabel(shown, options.step), fail: (e) => finish(e) };
 
       const result = (): ExecResult => ({
         exitCode,
@@ -293,10 +281,10 @@ export class SshConnection implements ServerConnection {
               // Closed without an exit status: the connection probably died. Let its events land first.
               setTimeout(() => {
                 if (settled) return;
-                if (this.lost) entry.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${shown}\` (${this.lost.message})`, { retryable: true }));
+                if (this.lost) entry.fail(new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running ${commandLabel(shown, options.step)} (${this.lost.message})`, { retryable: true }));
                 // The session broke without the connection going down (seen on overloaded servers):
                 // retryable like a lost connection, since nobody knows whether the command finished.
-                else entry.fail(new ConnectionError(this.target.name, `the server closed the channel of \`${shown}\` without an exit status`, { retryable: true }));
+                else entry.fail(new ConnectionError(this.target.name, `the server closed the channel of ${commandLabel(shown, options.step)} without an exit status`, { retryable: true }));
               }, 50);
               return;
             }
@@ -313,8 +301,8 @@ export class SshConnection implements ServerConnection {
           const msg = error instanceof Error ? error.message : String(error);
           finish(
             this.lost
-              ? new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running \`${shown}\` (${this.lost.message})`, { retryable: true })
-              : new ConnectionError(this.target.name, `could not open a channel on ${this.target.name} to run \`${shown}\`: ${msg}`, { retryable: true, cause: error }),
+              ? new ConnectionError(this.target.name, `connection to ${this.target.name} lost while running ${commandLabel(shown, options.step)} (${this.lost.message})`, { retryable: true })
+              : new ConnectionError(this.target.name, `could not open a channel on ${this.target.name} to run ${commandLabel(shown, options.step)}: ${msg}`, { retryable: true, cause: error }),
           );
         },
       );

@@ -37,3 +37,39 @@ export function classifySudoFailure(exitCode: number | null, stderr: string): Su
   if (lines.some((l) => /is not in the sudoers file|is not allowed to execute|may not run sudo/.test(l))) return 'not-allowed';
   return undefined;
 }
+
+/** Commands longer than this, or of several lines, are named in messages rather than shown. */
+const SHOWN_COMMAND_MAX = 120;
+
+/**
+ * How a message names a command: the command itself when it is one short line, otherwise what it
+ * is (the inspection script is 200+ lines: a message that quoted it would bury its own point).
+ * The full command is in the run log.
+ */
+export function commandLabel(command: string, step?: string): string {
+  const text = command.trim();
+  if (!text.includes('\n') && text.length <= SHOWN_COMMAND_MAX) return `\`${text}\``;
+  const lines = text.split('\n').length;
+  const size = lines > 1 ? `${lines} lines` : `${text.length} characters`;
+  return step ? `the ${step} script (${size})` : `a script of ${size} starting \`${text.split('\n')[0]!.slice(0, 60)}\``;
+}
+
+/** The message and hint of sudo's refusal, for `user` on `server`, while running what `label` names. */
+export function sudoRefusal(failure: SudoFailure, user: string, server: string, label: string): { message: string; hint: string } {
+  // A server named as the user gave it (`admin@pve1`) already says who.
+  const who = server.startsWith(`${user}@`) ? server : `${user}@${server}`;
+  switch (failure) {
+    case 'needs-password':
+      return {
+        message: `sudo needs a password for ${who} and none was given (running ${label})`,
+        hint: `configure NOPASSWD sudo for ${user} on the server, or give a sudo password (--sudo-password-env VAR, or ssh.sudoPasswordFrom in the answer file)`,
+      };
+    case 'wrong-password':
+      return { message: `sudo rejected the sudo password of ${who} (running ${label})`, hint: 'check the sudo password' };
+    case 'not-allowed':
+      return {
+        message: `${who} may not run commands as root with sudo (running ${label})`,
+        hint: `allow ${user} to use sudo (e.g. a file in /etc/sudoers.d), or connect as root`,
+      };
+  }
+}

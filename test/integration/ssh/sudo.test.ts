@@ -1,12 +1,16 @@
-import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, RemoteCommandError } from '../../../installer/errors.js';
+import { gatherFacts } from '../../../installer/facts/index.js';
 import { connect } from '../../../installer/ssh/index.js';
 import type { ServerConnection, SshTarget } from '../../../installer/ssh/index.js';
 import { processesMatching, waitFor } from '../../helpers/processes.js';
 import { ensureTestUser, generateKey, startSshd, tempDir, type ClientKey, type SshdServer, type TestUser } from '../../helpers/sshd.js';
 
+const BIN = fileURLToPath(new URL('../../../bin/hvcluster.js', import.meta.url));
 const policy = { knownHostsFiles: [], onUnknown: 'refuse' as const };
 
 describe('sudo for non-root users', () => {
@@ -126,6 +130,28 @@ describe('sudo for non-root users', () => {
       expect((err as Error).message).toContain('sudo needs a password for hvtest-pw@hv2');
       expect((err as AuthError).hint).toMatch(/NOPASSWD.*or give a sudo password/);
     });
+  });
+
+  it('a sudo that needs a password names the inspection script, not its 200 lines', { timeout: 60_000 }, async () => {
+    await withConnection(target('hvtest-pw'), async (c) => {
+      const err = await gatherFacts(c).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthError);
+      expect((err as Error).message).toMatch(/^hv2: sudo needs a password for hvtest-pw@hv2 and none was given \(running the inspect script \(\d+ lines\)\)$/);
+    });
+
+    // What the integrator sees: the error and its hint, not the script.
+    const knownHosts = join(tmp.path, 'known_hosts');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+    const cli = spawnSync(process.execPath, [BIN, 'inspect', '--host', `hvtest-pw@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', knownHosts], {
+      env: { ...process.env, NO_COLOR: '1', CI: 'true' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(cli.status, cli.stderr).toBe(4);
+    expect(cli.stderr).toContain(`error: hvtest-pw@${sshd.host}:${sshd.port}: sudo needs a password for hvtest-pw@${sshd.host}:${sshd.port} and none was given (running the inspect script (`);
+    expect(cli.stderr).toContain('configure NOPASSWD sudo for hvtest-pw on the server, or give a sudo password');
+    expect(cli.stderr).not.toContain('hv_cmd');
+    expect(cli.stderr.trim().split('\n').length, cli.stderr).toBeLessThanOrEqual(4);
   });
 
   it('a wrong sudo password is an AuthError that does not contain the password', async () => {

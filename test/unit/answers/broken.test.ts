@@ -122,6 +122,22 @@ const corpus: Record<string, string[]> = {
   'management-subnets-differ.yaml': [
     'site.yaml:21:18 spec.nodes[1].management.address: 198.18.2.12/24 is not in the management subnet 198.18.1.0/24 of spec.nodes[0]; expected all management addresses in one subnet',
   ],
+  // An error in a merged value (<<: *ssh) points where the value is written, in the anchored
+  // mapping, and says where it was merged in; the path names the node that received it.
+  'merge-keys.yaml': [
+    "site.yaml:12:9 spec.nodes[0].ssh.identityFle: unknown key 'identityFle', did you mean 'identityFile'?",
+    "site.yaml:12:9 spec.nodes[1].ssh.identityFle: unknown key 'identityFle', did you mean 'identityFile'? (merged in by <<: *ssh at site.yaml:24:13)",
+    'site.yaml:25:15 spec.nodes[1].ssh.port: expected a port number from 1 to 65535, found "22x"',
+    'site.yaml:28:18 spec.nodes[1].management.address: expected an IPv4 address with prefix, like 198.18.1.11/24, found "198.18.1.312/24"',
+  ],
+  'merge-keys-ssh-port.yaml': [
+    "site.yaml:10:18 spec.nodes[1].ssh.address: gw.example.com port 2201 is also how spec.nodes[0] is reached; expected each node's own SSH address (merged in by <<: *ssh at site.yaml:25:13)",
+  ],
+  'merge-key-not-a-mapping.yaml': [
+    "site.yaml:20:13 '<<' merges mappings into this one; expected an alias of a mapping, like <<: *common, or a list of them, found *shh, which no anchor defines",
+    `site.yaml:22:27 '<<' merges mappings into this one; expected an alias of a mapping, like <<: *common, or a list of them, found "198.18.1.12/24"`,
+    "site.yaml:24:13 '<<' merges mappings into this one; expected an alias of a mapping, like <<: *common, or a list of them, found *repl, which is not a mapping",
+  ],
   'metadata-name-uppercase.yaml': [
     `site.yaml:5:9 metadata.name: expected a DNS label (lowercase letters, digits and '-', at most 63 characters), like acme-prod, found "AcmeProd"`,
   ],

@@ -70,6 +70,18 @@ describe('valid answer files', () => {
     ]);
   });
 
+  it('reads YAML merge keys: settings shared by the nodes written once, each node overriding its own', () => {
+    const { answers, warnings } = parseAnswers(fixture('valid/merge-keys.yaml'), 'site.yaml');
+    expect(warnings).toEqual([]);
+    const ssh = { user: 'admin', identityFile: '~/.ssh/acme_ed25519', agent: false, sudoPasswordFrom: { env: 'ACME_SUDO' } };
+    const management = { interface: 'ens3', gateway: '198.18.1.1', dns: ['198.18.1.1', '198.18.1.2'] };
+    expect(answers.spec.nodes.map((n) => [n.name, n.ssh, n.management, n.replication])).toEqual([
+      ['hv1', { ...ssh, address: '198.18.1.11', port: 22 }, { ...management, address: '198.18.1.11/24' }, { interface: 'ens4', address: '198.19.1.11/24' }],
+      ['hv2', { ...ssh, address: '198.18.1.12', port: 22 }, { ...management, address: '198.18.1.12/24' }, { interface: 'ens4', address: '198.19.1.12/24' }],
+      ['hv3', { ...ssh, address: '198.18.1.13', port: 2222 }, { ...management, address: '198.18.1.13/24' }, { interface: 'ens4', address: '198.19.1.13/24' }],
+    ]);
+  });
+
   it('loadAnswerFile names the file as given and remembers its directory', async () => {
     const path = fixturePath('valid/two-nodes.yaml');
     const loaded = await loadAnswerFile(path);
