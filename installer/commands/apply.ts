@@ -4,7 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { AnswerFileError, formatIssue } from '../answers/issues.js';
 import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { fanOut } from '../engine/events.js';
@@ -16,7 +15,7 @@ import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
 import type { SshTarget } from '../ssh/types.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { canAsk } from './terminal.js';
+import { askLine, canAsk } from './terminal.js';
 
 export interface ApplyOptions extends ConnectionOptions {
   yes?: boolean;
@@ -68,9 +67,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 
     if (!options.yes && !options.dryRun) {
-      const rl = createInterface({ input: process.stdin, output: streams.stderr });
-      const answer = await rl.question(`Apply ${answers.metadata.name} to ${plan.nodes.map((n) => n.name).join(', ')}? Run \`hvcluster plan -f ${options.file}\` first to see every change. [y/N] `);
-      rl.close();
+      const answer = await askLine(streams, `Apply ${answers.metadata.name} to ${plan.nodes.map((n) => n.name).join(', ')}? Run \`hvcluster plan -f ${options.file}\` first to see every change. [y/N] `);
       if (!/^y(es)?$/i.test(answer.trim())) {
         reporter.info('nothing was changed');
         return EXIT.ok;

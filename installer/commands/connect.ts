@@ -5,14 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { createInterface } from 'node:readline/promises';
 import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
 import { resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import type { Streams } from '../output.js';
 import { connect, rememberAnswers, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
-import { canAsk } from './terminal.js';
+import { askLine, canAsk } from './terminal.js';
 
 export interface ConnectionOptions {
   host: string[];
@@ -136,17 +135,13 @@ export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): Hos
   return {
     knownHostsFiles,
     onUnknown: rememberAnswers(async (server, fingerprint, keyType) => {
-      const rl = createInterface({ input: process.stdin, output: streams.stderr });
-      try {
-        const answer = await rl.question(
-          `The host key of ${server} is not known.\n  ${keyType} ${fingerprint}\n` +
-            `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType.toLowerCase().replace(/^ssh-/, '')}_key.pub\` on the server's console.\n` +
-            'Trust it for this run? [y/N] ',
-        );
-        return /^y(es)?$/i.test(answer.trim());
-      } finally {
-        rl.close();
-      }
+      const answer = await askLine(
+        streams,
+        `The host key of ${server} is not known.\n  ${keyType} ${fingerprint}\n` +
+          `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType.toLowerCase().replace(/^ssh-/, '')}_key.pub\` on the server's console.\n` +
+          'Trust it for this run? [y/N] ',
+      );
+      return /^y(es)?$/i.test(answer.trim());
     }),
   };
 }

@@ -1,4 +1,7 @@
 /** Whether a person is at a terminal to answer questions: the one test every command uses. */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { InterruptedError } from '../engine/runner.js';
 import type { Streams } from '../output.js';
 
 /** CI set (even empty, as ink reads it: then ink shows nothing until it exits), unless 0 or false. */
@@ -10,4 +13,30 @@ export function inCi(env: NodeJS.ProcessEnv): boolean {
 /** A question can be asked: stdin and the stream it is asked on are TTYs, and CI is not set. */
 export function canAsk(streams: Streams, on: 'stdout' | 'stderr' = 'stderr'): boolean {
   return Boolean(process.stdin.isTTY && (streams[on] as { isTTY?: boolean }).isTTY) && !inCi(streams.env);
+}
+
+/**
+ * Asks one question on the terminal and resolves with the line typed. Ctrl-C at the question is an
+ * interruption (InterruptedError: exit 130, like Ctrl-C anywhere else), not a "no" and not a bug;
+ * the end of the input (Ctrl-D) answers with an empty line.
+ */
+export function askLine(streams: Streams, question: string, input: Readable & { isTTY?: boolean } = process.stdin): Promise<string> {
+  const rl = createInterface({ input, output: streams.stderr, terminal: Boolean(input.isTTY) || input !== process.stdin });
+  return new Promise<string>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      rl.close();
+    };
+    rl.once('SIGINT', () =>
+      settle(() => {
+        streams.stderr.write('\n');
+        reject(new InterruptedError('interrupted at the question; nothing was changed by it'));
+      }),
+    );
+    rl.once('close', () => settle(() => resolve('')));
+    rl.question(question, (answer) => settle(() => resolve(answer)));
+  });
 }

@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as ClientType, ConnectConfig } from 'ssh2';
-import { AuthError, ConnectionError, HostKeyError } from '../errors.js';
+import { AuthError, ConnectionError, HostKeyError, HvError } from '../errors.js';
 import { authFailureMessage, planAuth } from './auth.js';
 import { DEFAULT_RETRY, realClock, retryWithBackoff, type RetryClock, type RetryEvent, type RetryOptions } from './backoff.js';
 import { SshConnection, endClient, newCounters, type ConnectionSettings } from './connection.js';
@@ -125,7 +125,8 @@ function handshake(
         hint: 'give an identity file, an ssh-agent (SSH_AUTH_SOCK) or a password',
       });
     }
-    let hostKeyError: HostKeyError | undefined;
+    /** Why the host key was refused: a HostKeyError, or the question's own error (Ctrl-C at it), passed on as it is. */
+    let hostKeyError: HvError | undefined;
     let fingerprint = '';
     let knownTypes: string[] = [];
     try {
@@ -151,7 +152,7 @@ function handshake(
           },
           (error: unknown) => {
             hostKeyError =
-              error instanceof HostKeyError
+              error instanceof HvError
                 ? error
                 : new HostKeyError(target.name, `could not check the host key of ${target.name}: ${String(error)}`, '', false, { cause: error });
             verify(false);

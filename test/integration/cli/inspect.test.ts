@@ -98,4 +98,31 @@ describe('hvcluster inspect against a real sshd', () => {
     expect(result.stderr).toContain(`--known-hosts ${missing}: no such file`);
     expect(logins()).toBe(before);
   });
+
+  it('takes Ctrl-C at the host-key question as an interruption: exit 130, no connection made', { timeout: 30_000 }, async () => {
+    const empty = join(tmp.path, 'empty_known_hosts_tty');
+    writeFileSync(empty, '');
+    const logins = () => sshd.logs().split('Accepted publickey').length;
+    const before = logins();
+    // A terminal from util-linux's script(1): the question is asked only at a terminal.
+    const cmd = `exec ${process.execPath} ${BIN} inspect --host root@${sshd.host}:${sshd.port} -i ${key.path} --known-hosts ${empty}`;
+    const { CI: _ci, CONTINUOUS_INTEGRATION: _ci2, ...env } = process.env;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let asked = false;
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (chunk) => {
+      screen += chunk;
+      if (!asked && screen.includes('Trust it for this run? [y/N]')) {
+        asked = true;
+        child.stdin.write('\x03');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    expect(asked, screen).toBe(true);
+    expect(code, screen).toBe(130);
+    expect(screen).not.toContain('internal error');
+    expect(logins()).toBe(before);
+  });
 });
