@@ -131,9 +131,11 @@ export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): Hos
   for (const file of options.knownHosts) {
     if (!existsSync(file)) throw new UsageError(`--known-hosts ${file}: no such file`, { hint: 'give an existing known_hosts file (ssh-keyscan -p PORT HOST > FILE makes one; check the keys)' });
   }
-  if (!canAsk(streams)) return { knownHostsFiles, onUnknown: 'refuse' };
+  const pinWith = options.file === undefined ? ('flag' as const) : ('answer-file' as const);
+  if (!canAsk(streams)) return { knownHostsFiles, onUnknown: 'refuse', pinWith };
   return {
     knownHostsFiles,
+    pinWith,
     onUnknown: rememberAnswers(async (server, fingerprint, keyType) => {
       const answer = await askLine(
         streams,

@@ -30,12 +30,17 @@ function hostKeyFileHint(keyType: string): string {
   return `ssh-keygen -lf /etc/ssh/ssh_host_${label}_key.pub`;
 }
 
+/** How a pin is written where the servers were named: in the answer file, or with --host-key. */
+function pinText(pinWith: HostKeyPolicy['pinWith'], server: string, fingerprint: string): string {
+  return pinWith === 'flag' ? `\`--host-key ${server}=${fingerprint}\`` : `\`hostKey: ${fingerprint}\` in the answer file`;
+}
+
 /** The error for a key that is neither pinned nor known. */
-export function unknownHostKeyError(server: string, host: string, port: number, keyType: string, fingerprint: string): HostKeyError {
+export function unknownHostKeyError(server: string, host: string, port: number, keyType: string, fingerprint: string, pinWith?: HostKeyPolicy['pinWith']): HostKeyError {
   return new HostKeyError(
     server,
-    `host key of ${server} is not known: ${keyTypeLabel(keyType)} ${fingerprint} ; pin it with \`hostKey: ${fingerprint}\` ` +
-      `in the answer file or add it to known_hosts (ssh-keyscan -p ${port} ${host} >> ~/.ssh/known_hosts) after checking it ` +
+    `host key of ${server} is not known: ${keyTypeLabel(keyType)} ${fingerprint} ; pin it with ${pinText(pinWith, server, fingerprint)} ` +
+      `or add it to known_hosts (ssh-keyscan -p ${port} ${host} >> ~/.ssh/known_hosts) after checking it ` +
       `on the server's console with \`${hostKeyFileHint(keyType)}\``,
     fingerprint,
     false,
@@ -51,6 +56,7 @@ export function changedHostKeyError(
   keyType: string,
   fingerprint: string,
   expected: { pinned?: string; entries?: KnownHostEntry[] },
+  pinWith?: HostKeyPolicy['pinWith'],
 ): HostKeyError {
   const label = keyTypeLabel(keyType);
   const where = expected.pinned
@@ -58,7 +64,9 @@ export function changedHostKeyError(
     : `known_hosts has ${expected.entries!.map((e) => `${keyTypeLabel(e.keyType)} ${fingerprintOf(e.keyBlob)} (${e.file}:${e.line})`).join(', ')}`;
   const files = [...new Set((expected.entries ?? []).map((e) => e.file))];
   const remove = expected.pinned
-    ? `update the pinned \`hostKey:\` in the answer file`
+    ? pinWith === 'flag'
+      ? `give the new key with \`--host-key ${server}=${fingerprint}\``
+      : `update the pinned \`hostKey:\` in the answer file`
     : `remove the old entry with ${files.map((f) => `\`ssh-keygen -R '${knownHostsName(host, port)}' -f ${f}\``).join(' and ')}`;
   return new HostKeyError(
     server,
@@ -122,16 +130,16 @@ export async function verifyHostKey(
   }
   // A key that differs from a known one is refused even when a pin matches: both must agree.
   if (verdict.status === 'changed') {
-    throw changedHostKeyError(server, host, port, keyType, fingerprint, { entries: verdict.entries });
+    throw changedHostKeyError(server, host, port, keyType, fingerprint, { entries: verdict.entries }, policy.pinWith);
   }
   if (pinned !== undefined) {
     const want = normalizeFingerprint(pinned);
     if (want === fingerprint) return { fingerprint, keyType, via: 'pinned' };
-    throw changedHostKeyError(server, host, port, keyType, fingerprint, { pinned: want });
+    throw changedHostKeyError(server, host, port, keyType, fingerprint, { pinned: want }, policy.pinWith);
   }
   if (verdict.status === 'known') return { fingerprint, keyType, via: 'known_hosts' };
   if (policy.onUnknown !== 'refuse' && (await policy.onUnknown(server, fingerprint, keyTypeLabel(keyType)))) {
     return { fingerprint, keyType, via: 'user' };
   }
-  throw unknownHostKeyError(server, host, port, keyType, fingerprint);
+  throw unknownHostKeyError(server, host, port, keyType, fingerprint, policy.pinWith);
 }

@@ -37,6 +37,8 @@ export interface HostKeyPolicy {
    * A key that differs from a known or pinned one is always refused.
    */
   onUnknown: 'refuse' | ((server: string, fingerprint: string, keyType: string) => Promise<boolean>);
+  /** How messages tell the user to pin a key: `hostKey:` in the answer file (default) or `--host-key` (servers given with --host). */
+  pinWith?: 'answer-file' | 'flag';
 }
 
 export interface ExecOptions {
