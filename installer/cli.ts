@@ -117,6 +117,7 @@ export function buildProgram(streams: Streams): Command {
       .description('make the servers match the plan: preflight on every node, then packages, network, storage, DRBD, libvirt, node trust')
       .option('-y, --yes', 'do not ask for confirmation (unattended installs)')
       .option('--dry-run', 'list every change per server and make none')
+      .option('--force-unlock', "break the cluster lock of a run that is gone (refused while that run's process lives on this machine)")
       .option('--json', 'print the engine events as JSON lines on stdout'),
   ).action(async (options) => {
     process.exitCode = await (await import('./commands/apply.js')).runApply(options, streams);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AnswerFileError, formatIssue } from '../answers/issues.js';
 import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { breakServerLock, lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { fanOut } from '../engine/events.js';
 import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
@@ -21,6 +22,8 @@ export interface ApplyOptions extends ConnectionOptions {
   yes?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** Break a cluster lock left by a run that is gone, then take it. */
+  forceUnlock?: boolean;
 }
 
 export function newRunId(now = new Date()): string {
@@ -48,8 +51,14 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
   log.write('hvcluster', `apply ${options.dryRun ? '--dry-run ' : ''}-f ${options.file}: run ${runId}`);
   const { opened, failures, reconnect } = await openConnections(targets, options, streams);
   const connections = new Map([...opened].map(([server, conn]) => [server, log.wrap(conn)]));
+  let lock: ClusterLock | undefined;
   try {
     if (failures.length > 0) return reportFailures(reporter, failures, 'cannot apply: not every server is reachable; nothing was changed');
+    // One run at a time changes a cluster (a dry run changes nothing and takes no lock).
+    if (!options.dryRun) {
+      if (options.forceUnlock) for (const c of connections.values()) reporter.info(await breakServerLock(c, answers.metadata.name));
+      lock = await lockCluster([...connections.values()], answers.metadata.name, thisHolder(runId, 'apply'), `\`hvcluster apply -f ${options.file} --force-unlock\``);
+    }
 
     // Preflight: fresh facts of every node, checked all at once.
     const gathered = await gatherClusterFacts(answers, connections);
@@ -91,7 +100,11 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         plan,
         facts,
         connections,
-        reconnect: async (server, deadlineMs) => log.wrap(await reconnect(server, deadlineMs)),
+        reconnect: async (server, deadlineMs) => {
+          const connection = log.wrap(await reconnect(server, deadlineMs));
+          await lock?.relock(connection);
+          return connection;
+        },
         dryRun: Boolean(options.dryRun),
         emit: fanOut(...sinks),
         logFile: log.path,
@@ -113,6 +126,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     reporter.error(`apply stopped; the full transcript is in ${log.path}`);
     return worst;
   } finally {
+    await lock?.release().catch(() => undefined);
     await Promise.all([...opened.values()].map((c) => c.close().catch(() => undefined)));
   }
 }

@@ -2,6 +2,7 @@
  * One live SSH connection to one server: commands multiplexed as channels (at most
  * `maxChannels` at a time, below sshd's MaxSessions), sudo, timeouts, atomic uploads.
  */
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { AuthError, ConnectionError, RemoteCommandError } from '../errors.js';
@@ -32,6 +33,10 @@ export function newCounters(): SshCounters {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function isReadable(stdin: ExecOptions['stdin']): stdin is Readable {
+  return typeof stdin === 'object' && stdin !== null && !Buffer.isBuffer(stdin) && typeof (stdin as Readable).pipe === 'function';
+}
 
 function isChannelOpenFailure(error: unknown): boolean {
   return error instanceof Error && /Channel open failure/i.test(error.message);
@@ -149,7 +154,7 @@ export class SshConnection implements ServerConnection {
   private async run(
     wire: string,
     shown: string,
-    stdin: string | Buffer | undefined,
+    stdin: ExecOptions['stdin'],
     options: ExecOptions,
   ): Promise<ExecResult> {
     if (this.lost) {
@@ -203,7 +208,8 @@ export class SshConnection implements ServerConnection {
       };
 
       this.running.add(entry);
-      timer = setTimeout(() => {
+      // timeoutMs 0: no timeout (a command held open on purpose, as the cluster lock is).
+      if (timeoutMs > 0) timer = setTimeout(() => {
         const secs = Math.round(timeoutMs / 100) / 10;
         if (channel) {
           // No `signal` request: ssh2 sends it only while our side of the channel is writable (stdin
@@ -216,7 +222,7 @@ export class SshConnection implements ServerConnection {
           releaseOnce();
         }
         finish(this.commandError(shown, result(), options, `timed out after ${secs} s`));
-      }, timeoutMs);
+      }, Math.min(timeoutMs, 2 ** 31 - 1));
 
       const open = async () => {
         const since = Date.now();
@@ -292,7 +298,8 @@ export class SshConnection implements ServerConnection {
             if (r.exitCode !== 0 && !options.allowFailure) finish(this.commandError(shown, r, options));
             else finish(undefined, r);
           });
-          if (stdin !== undefined) ch.end(stdin);
+          if (isReadable(stdin)) stdin.pipe(ch);
+          else if (stdin !== undefined) ch.end(stdin);
           else ch.end();
         },
         (error: unknown) => {

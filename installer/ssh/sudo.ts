@@ -2,6 +2,7 @@
  * Running commands as root through sudo, without ever putting the sudo password in argv:
  * the password is the first line of the command's stdin (`sudo -S -p ''`).
  */
+import { PassThrough, type Readable } from 'node:stream';
 import { shellQuote } from './quote.js';
 
 export type SudoMode = 'nopasswd' | 'password';
@@ -16,11 +17,16 @@ export function sudoCommand(command: string, mode: SudoMode): string {
 }
 
 /** The stdin for a `password` mode command: the password line, then the caller's input. */
-export function sudoStdin(password: string, stdin?: string | Buffer): Buffer {
+export function sudoStdin(password: string, stdin?: string | Buffer | Readable): Buffer | Readable {
   if (password.includes('\n')) throw new Error('a sudo password cannot contain a newline');
   const head = Buffer.from(`${password}\n`, 'utf8');
   if (stdin === undefined) return head;
-  return Buffer.concat([head, typeof stdin === 'string' ? Buffer.from(stdin, 'utf8') : stdin]);
+  if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) return Buffer.concat([head, typeof stdin === 'string' ? Buffer.from(stdin, 'utf8') : stdin]);
+  // A stream: the password line first, then the stream as it comes.
+  const out = new PassThrough();
+  out.write(head);
+  stdin.pipe(out);
+  return out;
 }
 
 export type SudoFailure = 'needs-password' | 'wrong-password' | 'not-allowed';

@@ -42,12 +42,13 @@ export interface HostKeyPolicy {
 }
 
 export interface ExecOptions {
-  /** Kill the command and fail after this long (default 120 s). */
+  /** Kill the command and fail after this long (default 120 s; 0: never). */
   timeoutMs?: number;
   /** Run as root: directly when the user is root, through `sudo` otherwise. */
   sudo?: boolean;
   /** Data for the command's standard input. */
-  stdin?: string | Buffer;
+  /** A stream is piped, and the command's input stays open until it ends (the cluster lock). */
+  stdin?: string | Buffer | import('node:stream').Readable;
   /** Resolve with the result instead of throwing when the exit code is not 0. */
   allowFailure?: boolean;
   /** The install step this command belongs to, named in errors. */

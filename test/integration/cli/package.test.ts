@@ -181,10 +181,12 @@ describe('the npm package, installed from its tarball', () => {
     const chunks = join(installed, 'dist', 'chunks');
     const paths = readdirSync(chunks).find((name) => name.endsWith('.mjs') && /export \{[^}]*TEMPLATES_DIR[^}]*PLAYBOOKS_DIR/.test(readFileSync(join(chunks, name), 'utf8')));
     expect(paths).toBeDefined();
-    const probe = `const m = await import(${JSON.stringify(pathToFileURL(join(chunks, paths!)).href)}); console.log(JSON.stringify({ templates: m.TEMPLATES_DIR, playbooks: m.PLAYBOOKS_DIR }));`;
+    const probe = `const m = await import(${JSON.stringify(pathToFileURL(join(chunks, paths!)).href)}); console.log(JSON.stringify({ templates: m.TEMPLATES_DIR, playbooks: m.PLAYBOOKS_DIR, remote: m.REMOTE_DIR }));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: work });
-    const dirs = JSON.parse(stdout) as { templates: string; playbooks: string };
-    expect(dirs).toEqual({ templates: join(installed, 'templates'), playbooks: join(installed, 'playbooks') });
+    const dirs = JSON.parse(stdout) as { templates: string; playbooks: string; remote: string };
+    expect(dirs).toEqual({ templates: join(installed, 'templates'), playbooks: join(installed, 'playbooks'), remote: join(installed, 'installer', 'remote') });
+    // The scripts that run on the servers ship with it, every one of them.
+    expect(readdirSync(dirs.remote).sort()).toEqual(readdirSync(join(REPO, 'installer', 'remote')).filter((f) => f.endsWith('.sh')).sort());
     expect(existsSync(join(dirs.playbooks, 'install.yaml'))).toBe(true);
     expect(readdirSync(dirs.templates).sort()).toEqual(readdirSync(join(REPO, 'templates')).sort());
   });
