@@ -4,7 +4,8 @@
  * interrupted run is resumed by running again; the journal says that this is what happens, and
  * where the previous run stopped.
  */
-import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -75,9 +76,15 @@ export class Journal {
   save(): void {
     if (this.state.dryRun) return;
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(this.state, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, this.path);
+    // A name of this write's own, created exclusively: never another process's file, nor one planted there.
+    const temp = `${this.path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      writeFileSync(temp, `${JSON.stringify(this.state, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      renameSync(temp, this.path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * where it stopped, and the next apply says so. The engine runs real steps (services, drbd-module)
  * over a scripted connection that answers as an installed node does.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -144,5 +144,20 @@ describe('the next apply after a run that was cut off', () => {
       done: { hv1: ['packages', 'network'], hv2: ['packages'] },
     };
     expect(unfinishedMessage(state)).toMatch(/finishes the job\. It failed at step "network" \(step 2 of 2\) on hv2\.$/);
+  });
+});
+
+describe('the journal file', () => {
+  it('is written through a temporary name of its own: a file planted at the old fixed name is neither followed nor left', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvc-journal-tmp-'));
+    const path = join(dir, 'journal.json');
+    // Another local user's trap at the name the journal used to write through.
+    symlinkSync('/etc/passwd-not-ours', `${path}.tmp`);
+    const journal = new Journal(path, 'run-2', false, ['a', 'b']);
+    journal.save();
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ runId: 'run-2' });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).sort()).toEqual(['journal.json', 'journal.json.tmp']);
+    expect(lstatSync(`${path}.tmp`).isSymbolicLink()).toBe(true);
   });
 });
