@@ -47,7 +47,8 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 const JUMP_HOP_RE = /^(?:[A-Za-z_][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const DEVICE_RE = /^\/dev\/\S+$/;
-const VG_RE = /^(?!-)[A-Za-z0-9+_.-]{1,127}$/;
+/** As lvm(8) accepts a VG name: these characters, not starting with '-', not '.' or '..'. */
+const VG_RE = /^(?!-)(?!\.{1,2}$)[A-Za-z0-9+_.-]{1,127}$/;
 const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
 const IPV4_CIDR_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}/(?:3[0-2]|[12]?\\d)$`);
@@ -273,7 +274,7 @@ const DrbdSchema = z
 
 const StorageSchema = z
   .strictObject({
-    volumeGroup: text("expected an LVM volume group name (letters, digits, '+', '_', '.', '-'), like hvdata", VG_RE)
+    volumeGroup: text("expected an LVM volume group name (letters, digits, '+', '_', '.', '-'; not starting with '-', not '.' or '..'), like hvdata", VG_RE)
       .default('hvdata')
       .describe("Name of the LVM volume group created on each node's data disk; guest disks are its logical volumes. Default: hvdata."),
   })

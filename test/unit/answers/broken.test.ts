@@ -190,7 +190,10 @@ const corpus: Record<string, string[]> = {
     'site.yaml:12:18 the quoted string that starts here is never closed; expected a closing " at the end of the value',
   ],
   'volume-group-name.yaml': [
-    `site.yaml:29:18 spec.storage.volumeGroup: expected an LVM volume group name (letters, digits, '+', '_', '.', '-'), like hvdata, found "hv/data"`,
+    `site.yaml:29:18 spec.storage.volumeGroup: expected an LVM volume group name (letters, digits, '+', '_', '.', '-'; not starting with '-', not '.' or '..'), like hvdata, found "hv/data"`,
+  ],
+  'volume-group-dotdot.yaml': [
+    `site.yaml:29:18 spec.storage.volumeGroup: expected an LVM volume group name (letters, digits, '+', '_', '.', '-'; not starting with '-', not '.' or '..'), like hvdata, found ".."`,
   ],
   'wipe-quoted.yaml': [
     'site.yaml:28:15 spec.nodes[1].storage.wipe: expected true or false (true erases everything on the disk), found the string "true"; write it without quotes',
