@@ -21,6 +21,8 @@ function findRoot(start: string): string {
 export const PROJECT_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
 export const PLAYBOOKS_DIR = join(PROJECT_ROOT, 'playbooks');
+/** The answer file's JSON Schema, for editors. */
+export const ANSWERS_SCHEMA_FILE = join(PROJECT_ROOT, 'installer', 'answers', 'site.schema.json');
 /** Shell scripts that run on the servers (sent on stdin: `sh -s -- ARGS`). */
 export const REMOTE_DIR = join(PROJECT_ROOT, 'installer', 'remote');
 export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -2,8 +2,10 @@
  * A fully commented example answer file: every key, its default, what it does. A unit test keeps it
  * loading cleanly and naming every key of the schema.
  */
-export function exampleAnswerFile(): string {
-  return EXAMPLE;
+export function exampleAnswerFile(schemaUrl?: string): string {
+  // The modeline of the YAML language server (VS Code's YAML extension, Neovim, Helix...): completion,
+  // descriptions and errors as you type, from the schema installed with hvcluster.
+  return schemaUrl ? `# yaml-language-server: $schema=${schemaUrl}\n${EXAMPLE}` : EXAMPLE;
 }
 
 const EXAMPLE = `# hvcluster answer file: the servers of a DRBD + KVM cluster, and how to set them up.
@@ -14,7 +16,7 @@ const EXAMPLE = `# hvcluster answer file: the servers of a DRBD + KVM cluster, a
 #
 # Unknown keys are errors (a typo is never ignored). Keys marked "default:" may be left out.
 # Secrets never go in this file: write passwordFrom: { env: NAME } or passwordFrom: { file: PATH }.
-# Editors can check this file with the JSON Schema site.schema.json shipped with hvcluster.
+# Editors check this file with the JSON Schema site.schema.json shipped with hvcluster (the first line).
 
 # The format of this file. Required.
 apiVersion: hvcluster/v1

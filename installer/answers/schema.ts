@@ -63,7 +63,8 @@ export function isHostname(text: string): boolean {
 /** A string schema whose type error and format error both say `message`. */
 function text(message: string, pattern?: RegExp) {
   const base = z.string({ error: message });
-  return pattern ? base.regex(pattern, { error: message }) : base;
+  // patternErrorMessage: editors (yaml-language-server, VS Code) say this instead of the bare regex.
+  return pattern ? base.regex(pattern, { error: message }).meta({ patternErrorMessage: message }) : base;
 }
 
 const ipv4 = (example: string) => text(`expected an IPv4 address, like ${example}`, IPV4_RE);

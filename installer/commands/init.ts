@@ -3,9 +3,11 @@
  * commented example answer file, to stdout or a new file.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { exampleAnswerFile } from '../answers/example.js';
 import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
+import { ANSWERS_SCHEMA_FILE } from '../paths.js';
 import { checkOutputFile } from './output-files.js';
 import { canAsk } from './terminal.js';
 
@@ -58,7 +60,7 @@ export async function runWizardCommand(options: InitOptions, streams: Streams): 
 
 export async function runInit(options: InitOptions, streams: Streams): Promise<ExitCode> {
   if (!options.example) return runWizardCommand(options, streams);
-  const text = exampleAnswerFile();
+  const text = exampleAnswerFile(pathToFileURL(ANSWERS_SCHEMA_FILE).href);
   if (options.output === undefined || options.output === '-') {
     streams.stdout.write(text);
     return EXIT.ok;
