@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { completionScript, isShell, SHELLS } from './commands/completion.js';
 import { EXIT, HvError, UsageError, exitCodeOf } from './errors.js';
+import { jsonError, jsonText } from './json-output.js';
 import { Reporter, processStreams, type Streams } from './output.js';
 import { VERSION } from './paths.js';
 import { reportSshStats } from './ssh/stats.js';
@@ -165,6 +166,7 @@ export async function main(argv: string[], streams: Streams = processStreams()):
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end through here too, with exit code 0.
+      if (error.exitCode !== 0) writeJsonError(argv, streams, new UsageError(error.message.replace(/^error: /, '')), EXIT.usage);
       if (error.code === 'commander.excessArguments') {
         const file = argv.find((a, i) => /\.ya?ml$/.test(a) && argv[i - 1] !== '-f' && argv[i - 1] !== '--file');
         if (file) reporter.hint(`give the answer file with -f: hvcluster ${argv[0]} -f ${file}`);
@@ -176,10 +178,22 @@ export async function main(argv: string[], streams: Streams = processStreams()):
     } else {
       reporter.error(`internal error (a bug in hvcluster): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
+    writeJsonError(argv, streams, error, exitCodeOf(error));
     return exitCodeOf(error);
   } finally {
     reportSshStats(streams);
   }
+}
+
+/**
+ * With --json, a command that ends in an error still prints a JSON document on stdout, the same
+ * envelope as its result (json-output.ts); apply prints JSON lines, so its error is one line.
+ */
+function writeJsonError(argv: string[], streams: Streams, error: unknown, exitCode: number): void {
+  if (!argv.includes('--json')) return;
+  const command = argv.find((a) => !a.startsWith('-')) ?? '';
+  const document = jsonError(`hvcluster ${command}`.trim(), error, exitCode);
+  streams.stdout.write(command === 'apply' ? `${JSON.stringify({ type: 'error', time: new Date().toISOString(), ...document })}\n` : jsonText(document));
 }
 
 /** Thrown by commands for flag combinations commander cannot express. */

@@ -7,6 +7,7 @@ import { Reporter, type Streams } from '../output.js';
 import { gatherFacts } from '../facts/index.js';
 import { formatFactsText } from '../facts/format.js';
 import type { ServerFacts } from '../facts/types.js';
+import { jsonDocument, jsonText } from '../json-output.js';
 import { withConnections, type ConnectionOptions } from './connect.js';
 
 export interface InspectOptions extends ConnectionOptions {
@@ -40,7 +41,7 @@ export async function runInspect(options: InspectOptions, streams: Streams): Pro
   });
 
   if (options.json) {
-    streams.stdout.write(`${JSON.stringify({ servers: output }, null, 2)}\n`);
+    streams.stdout.write(jsonText(jsonDocument('hvcluster inspect', worst, { servers: output })));
   } else {
     const blocks = output.map((result) =>
       result.ok ? formatFactsText(result.facts) : `${result.server}\n  unreachable: ${String(result.error.message)}\n`,

@@ -11,6 +11,7 @@ import { Reporter, colourEnabled, palette, type Palette, type Streams } from '..
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, planCluster } from '../plan/index.js';
 import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { jsonDocument, jsonText } from '../json-output.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
 
 export interface PlanOptions extends ConnectionOptions {
@@ -54,7 +55,7 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
     read.map((r) => r.files),
   );
 
-  if (options.json) streams.stdout.write(`${JSON.stringify(planJson(comparison), null, 2)}\n`);
+  if (options.json) streams.stdout.write(jsonText(jsonDocument('hvcluster plan', EXIT.ok, planJson(comparison))));
   else streams.stdout.write(formatPlanText(comparison, palette(colourEnabled(streams.stdout, streams.env))));
   return EXIT.ok;
 }

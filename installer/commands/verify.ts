@@ -20,6 +20,7 @@ import { formatMarkdown } from '../verify/output/markdown.js';
 import { formatText } from '../verify/output/text.js';
 import { verifyCluster } from '../verify/verify-cluster.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { jsonError, jsonText } from '../json-output.js';
 import { checkOutputFile, writeOutputFile } from './output-files.js';
 
 export interface VerifyOptions extends ConnectionOptions {
@@ -85,7 +86,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     if (!(error instanceof HvError)) throw error;
     // Usage, answer-file and connection-setup errors: verify could not run.
     reporter.error(error.message, error.hint);
-    if (options.json) streams.stdout.write(`${JSON.stringify({ tool: 'hvcluster verify', exitCode: VERIFY_EXIT.couldNotRun, error: error.toJSON() }, null, 2)}\n`);
+    if (options.json) streams.stdout.write(jsonText(jsonError('hvcluster verify', error, VERIFY_EXIT.couldNotRun)));
     // CI reads the JUnit file: it says why there are no checks (unless the file itself was the problem).
     if (options.junit !== undefined && !error.message.startsWith(`--junit ${options.junit}:`)) {
       const m = writeOutputFile('--junit', options.junit, formatJunitCouldNotRun(error.message, Date.now() - t0));

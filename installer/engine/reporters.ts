@@ -1,11 +1,18 @@
 /** Plain displays of engine events: readable lines for people, JSON lines for machines. */
 import type { Writable } from 'node:stream';
 import type { Palette } from '../output.js';
+import { JSON_SCHEMA_VERSION } from '../json-output.js';
+import { VERSION } from '../paths.js';
 import type { EngineEvent, EventSink } from './events.js';
 
-export function jsonLinesReporter(stream: Writable): EventSink {
+/**
+ * One JSON object a line, each with the time it happened; the first (run-started) also carries the
+ * JSON envelope's schemaVersion and hvcluster's version (json-output.ts).
+ */
+export function jsonLinesReporter(stream: Writable, now: () => Date = () => new Date()): EventSink {
   return (event) => {
-    stream.write(`${JSON.stringify(event)}\n`);
+    const head = event.type === 'run-started' ? { schemaVersion: JSON_SCHEMA_VERSION, version: VERSION } : {};
+    stream.write(`${JSON.stringify({ time: now().toISOString(), ...head, ...event })}\n`);
   };
 }
 

@@ -5,6 +5,7 @@ import { exitCodeFor, summarize, type Summary, type VerifyExit } from './evaluat
 import { parseEvents2Statistics, parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
 import type { CheckResult, VerifyInput } from './types.js';
 import type { MigrationReport } from './migration/index.js';
+import { JSON_SCHEMA_VERSION } from '../json-output.js';
 
 export interface NodeSummary {
   name: string;
@@ -35,6 +36,8 @@ export interface ResourceSummary {
 }
 
 export interface VerifyReport {
+  /** The JSON envelope's version (json-output.ts). */
+  schemaVersion: number;
   tool: 'hvcluster verify';
   version: string;
   cluster: string;
@@ -117,6 +120,7 @@ export function buildReport(
   }
 
   return {
+    schemaVersion: JSON_SCHEMA_VERSION,
     tool: 'hvcluster verify',
     version: meta.version,
     cluster: input.answers.metadata.name,

@@ -46,7 +46,9 @@ describe('hvcluster inspect against a real sshd', () => {
   it('prints the real facts of the server, read with one connection and one exec', { timeout: 60_000 }, async () => {
     const result = await hvcluster(['inspect', '--json', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', knownHosts], { HVCLUSTER_SSH_STATS: '1' });
     expect(result.code, result.stderr).toBe(0);
-    const { servers } = JSON.parse(result.stdout) as { servers: { ok: boolean; hostKeyFingerprint: string; facts: any }[] };
+    const document = JSON.parse(result.stdout) as { schemaVersion: number; tool: string; version: string; exitCode: number; servers: { ok: boolean; hostKeyFingerprint: string; facts: any }[] };
+    expect(document).toMatchObject({ schemaVersion: 1, tool: 'hvcluster inspect', version: expect.stringMatching(/^\d+\.\d+\.\d+/), exitCode: 0 });
+    const { servers } = document;
     expect(servers).toHaveLength(1);
     const { facts, hostKeyFingerprint } = servers[0]!;
     expect(hostKeyFingerprint).toBe(sshd.hostKeyFingerprint);
@@ -71,6 +73,13 @@ describe('hvcluster inspect against a real sshd', () => {
     writeFileSync(empty, '');
     const result = await hvcluster(['inspect', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', empty]);
     expect(result.code).toBe(4);
+    // With --json, the same envelope on failure: the exit code and the server's error.
+    const json = await hvcluster(['inspect', '--json', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', empty]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schemaVersion: 1, tool: 'hvcluster inspect', exitCode: 4, servers: [{ ok: false, error: { kind: 'host-key' } }] });
+    // And for a command line that cannot run at all: an error object.
+    const usage = await hvcluster(['inspect', '--json']);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toMatchObject({ schemaVersion: 1, tool: 'hvcluster inspect', exitCode: 2, error: { kind: 'usage', message: 'no servers given' } });
     expect(result.stderr).toContain(sshd.hostKeyFingerprint);
     // Servers given with --host: the pin is a flag, not an answer-file key.
     expect(result.stderr).toContain(`pin it with \`--host-key root@${sshd.host}:${sshd.port}=${sshd.hostKeyFingerprint}\``);

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { jsonLinesReporter } from '../../../installer/engine/reporters.js';
 import { describe, expect, it } from 'vitest';
 import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
@@ -127,5 +129,18 @@ describe('DRBD resources', () => {
     expect(probeResources(['a', 'b'], [['a', 'b']])).toEqual([{ name: 'hvc-probe', holders: ['a', 'b'] }]);
     expect(probeResources(['a', 'b', 'c'], [['a', 'b'], ['b', 'c'], ['c', 'a']]).map((p) => p.name)).toEqual(['hvc-probe1', 'hvc-probe2', 'hvc-probe3']);
     expect(probeResources(['a', 'b', 'c'], [])).toEqual([{ name: 'hvc-probe', holders: ['a', 'b', 'c'] }]);
+  });
+});
+
+describe('apply --json event lines', () => {
+  it('carry the time of each event, and the envelope version on run-started', () => {
+    let out = '';
+    const stream = new Writable({ write: (chunk, _enc, done) => ((out += String(chunk)), done()) });
+    const report = jsonLinesReporter(stream, () => new Date('2026-12-05T15:00:00.000Z'));
+    report({ type: 'run-started', runId: 'R', cluster: 'c', servers: ['hv1'], steps: ['packages'], dryRun: false, logFile: '/l' });
+    report({ type: 'log', server: 'hv1', step: 'packages', level: 'info', text: 'x' });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ time: '2026-12-05T15:00:00.000Z', schemaVersion: 1, version: expect.any(String), type: 'run-started' });
+    expect(lines[1]).toEqual({ time: '2026-12-05T15:00:00.000Z', type: 'log', server: 'hv1', step: 'packages', level: 'info', text: 'x' });
   });
 });
