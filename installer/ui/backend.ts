@@ -16,6 +16,7 @@ import { verifyCluster } from '../verify/verify-cluster.js';
 import { jumpHops, parseHostKeyPins, targetsFromAnswers, type ConnectionOptions } from '../commands/connect.js';
 import { HvError } from '../errors.js';
 import type { EventSink } from '../engine/events.js';
+import { lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { planInstall, runInstall } from '../engine/install.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { InterruptedError } from '../engine/runner.js';
@@ -224,6 +225,26 @@ export class SshBackend implements WizardBackend {
     const byName = new Map(this.targets.map((t) => [t.name, t]));
     const runId = newRunId();
     log.write('hvcluster', `wizard apply: run ${runId}`);
+    // One run at a time changes a cluster, as with `hvcluster apply`.
+    let lock: ClusterLock;
+    try {
+      lock = await lockCluster([...this.connections.values()], answers.metadata.name, thisHolder(runId, 'wizard'), '`hvcluster apply -f site.yaml --force-unlock`');
+    } catch (error) {
+      if (!(error instanceof HvError)) throw error;
+      const server = /^([^:]+): /.exec(error.message)?.[1] ?? '-';
+      return { ok: false, logFile: log.path, failures: [{ server, step: 'cluster lock', message: error.message.replace(/^[^:]+: /, ''), hint: error.hint }] };
+    }
+    try {
+      return await this.applyLocked(answers, emit, runId, lock);
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+
+  private async applyLocked(answers: Answers, emit: EventSink, runId: string, lock: ClusterLock): Promise<ApplyResult> {
+    const { plan, facts } = this.planned!;
+    const log = this.log!;
+    const byName = new Map(this.targets.map((t) => [t.name, t]));
     const result = await runInstall({
       runId,
       answers,
@@ -234,6 +255,7 @@ export class SshBackend implements WizardBackend {
         await this.connections.get(server)?.close().catch(() => undefined);
         const connection = log.wrap(await connect(byName.get(server)!, this.policy(), { retry: { deadlineMs } }));
         this.connections.set(server, connection);
+        await lock.relock(connection);
         return connection;
       },
       dryRun: false,
