@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { AnswerFileError, formatIssue } from '../answers/issues.js';
-import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { formatIssue } from '../answers/issues.js';
+import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { breakServerLock, lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { fanOut } from '../engine/events.js';
 import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
@@ -14,6 +14,7 @@ import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { unfinishedMessage } from '../engine/journal.js';
 import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
+import { withPreflightFindings } from '../plan/index.js';
 import type { SshTarget } from '../ssh/types.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { askLine, canAsk } from './terminal.js';
@@ -64,15 +65,10 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     const gathered = await gatherClusterFacts(answers, connections);
     if (!gathered.ok) return reportFailures(reporter, gathered.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     const facts = gathered.facts;
-    let plan;
-    try {
-      plan = planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) });
-    } catch (error) {
-      // Preflight findings: the answer file was valid, the servers do not fit it. The command ran and
-      // found problems (exit 1), unlike an invalid answer file (exit 3).
-      if (error instanceof AnswerFileError) throw new ChecksFailedError(error.message, { hint: error.hint, cause: error });
-      throw error;
-    }
+    // Preflight findings: the command ran and found problems (exit 1), unlike an invalid answer file (exit 3).
+    const plan = withPreflightFindings(() =>
+      planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
+    );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 
     if (!options.yes && !options.dryRun) {

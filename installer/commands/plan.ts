@@ -9,7 +9,7 @@ import { gatherFactsAndRun } from '../facts/index.js';
 import type { ServerFacts } from '../facts/types.js';
 import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
-import { FILE_RULES, planCluster } from '../plan/index.js';
+import { FILE_RULES, planCluster, withPreflightFindings } from '../plan/index.js';
 import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
 import { jsonDocument, jsonText } from '../json-output.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
@@ -44,10 +44,13 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
   }
   const read = results.map((r) => (r as { value: { facts: ServerFacts; files: Map<string, string | null> } }).value);
 
-  const plan = planCluster(
-    loaded!.answers,
-    read.map((r) => r.facts),
-    { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
+  // Findings against the servers: exit 1, as apply's preflight (an invalid answer file stays 3).
+  const plan = withPreflightFindings(() =>
+    planCluster(
+      loaded!.answers,
+      read.map((r) => r.facts),
+      { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
+    ),
   );
   for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
   const comparison = comparePlan(

@@ -3,6 +3,7 @@
  * DRBD layout). Pure: it reads no server; `hvcluster plan` and `apply` feed it fresh facts.
  */
 import { AnswerFileError, type AnswerIssue } from '../answers/issues.js';
+import { ChecksFailedError } from '../errors.js';
 import type { Answers } from '../answers/schema.js';
 import { factValue, type ServerFacts } from '../facts/types.js';
 import { TemplateEnvironment } from '../render/environment.js';
@@ -75,6 +76,20 @@ export function drbdPairs(nodes: string[], major: DrbdMajor): [string, string][]
   if (nodes.length === 2) return [[nodes[0]!, nodes[1]!]];
   if (major === '9') return [];
   return nodes.map((node, i) => [node, nodes[(i + 1) % nodes.length]!] as [string, string]);
+}
+
+/**
+ * Runs a planning function and turns its findings against the servers (the answer file was valid,
+ * the servers do not fit it) into "the command ran and found problems" (exit 1), as plan and apply
+ * both report them; an invalid answer file stays a configuration error (exit 3).
+ */
+export function withPreflightFindings<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    if (error instanceof AnswerFileError) throw new ChecksFailedError(error.message, { hint: error.hint, cause: error });
+    throw error;
+  }
 }
 
 /**

@@ -67,6 +67,10 @@ describe('apply with preflight findings', () => {
     expect(result.stderr).toContain(`${site}:6:13 spec.nodes[0].name: the server at 127.0.0.1 calls itself ${hostname()} (uname -n), not hv1`);
     expect(result.stderr).toContain(`${site}:11:13 spec.nodes[1].name: the server at 127.0.0.1 calls itself ${hostname()} (uname -n), not hv2`);
     expect(result.code, result.stderr).toBe(1);
+    // plan reads the same and says the same, with the same exit code.
+    const plan = await hvcluster(['plan', '-f', site], { HOME: tmp.path, XDG_STATE_HOME: join(tmp.path, 'state') });
+    expect(plan.stderr).toContain(`${site}:6:13 spec.nodes[0].name: the server at 127.0.0.1 calls itself ${hostname()} (uname -n), not hv1`);
+    expect(plan.code, plan.stderr).toBe(1);
   });
 
   it('refuses a second run while another holds the cluster lock, naming it; --force-unlock breaks it only once that run is gone', { timeout: 120_000 }, async () => {
