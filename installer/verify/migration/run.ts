@@ -129,6 +129,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     report.cleanup.removedBefore = before.actions;
     if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier migration test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
     reached('cleanup-before', before.actions.length > 0 ? `removed leftovers of an earlier run (${before.actions.length} actions)` : 'nothing left from earlier runs');
+    phase = 'guest-address';
     await checkGuestAddress(ctxs, guest.address, guestCidr);
 
     // Memory: every node the guest runs on or moves to, before anything is created (after the
