@@ -44,7 +44,9 @@ const defs = [
   { code: 'KVM_DEVICE', title: '/dev/kvm', severity: 'warning', scope: 'node', rule: '/dev/kvm exists (without it guests run emulated, very slowly)' },
   { code: 'CPU_COMPAT', title: 'CPU compatible for migration', severity: 'error', scope: 'pair', rule: 'same CPU vendor (error); same model and flags (warning: guests need a CPU model both offer)' },
   { code: 'MIGRATION_CONNECT', title: 'Migration connectivity', severity: 'error', scope: 'pair', rule: '`virsh -c qemu+ssh://PEER-repl/system hostname` from each node answers the peer\'s name' },
-  { code: 'MIGRATION_TEST', title: 'Live migration test', severity: 'error', scope: 'pair', rule: 'only with --migration-test: a test guest live-migrates there and back on every pair, its data intact, nothing left behind; warning if QEMU reports a downtime above 1 s' },
+  { code: 'MIGRATION_LEFTOVERS', title: 'Migration test leftovers', severity: 'error', scope: 'node', rule: 'nothing of a migration test that did not finish is left (test guest hvc-migtest, its DRBD resource, Primary role or two primaries, .res file, volume, files); `verify --migration-test` removes them first' },
+  { code: 'MIGRATION_MEMORY', title: 'Memory for the migration test', severity: 'error', scope: 'node', rule: 'only with --migration-test, before anything is created: MemAvailable on every node the test guest runs on or moves to is at least its memory (96 MiB) + 256 MiB; else the test refuses' },
+  { code: 'MIGRATION_TEST', title: 'Live migration test', severity: 'error', scope: 'pair', rule: 'only with --migration-test: a test guest live-migrates there and back on every pair, its data intact, nothing left behind; error if the client saw a gap above 3 s or the test resource lost its connection, split or changed its current UUID during a move; warning if QEMU reports a downtime above 1 s' },
   { code: 'MEMORY_HEADROOM', title: 'Memory headroom (N+1)', severity: 'error', scope: 'node', rule: "if this node fails, the survivors' available memory holds its running guests: error if not, warning within 10 %" },
 ] as const satisfies readonly CheckDefinition[];
 

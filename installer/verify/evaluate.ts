@@ -5,6 +5,7 @@
 import { CHECKS } from './codes.js';
 import { drbdModuleChecks, drbdResourceChecks, splitBrainChecks } from './checks/drbd.js';
 import { cpuChecks, libvirtChecks, memoryChecks, migrationConnectChecks } from './checks/hypervisor.js';
+import { labelMigrationLeftovers, migrationLeftoverChecks } from './checks/migration.js';
 import { replicationLinkChecks, replicationNicChecks } from './checks/network.js';
 import { nameChecks, sshChecks } from './checks/nodes.js';
 import { holderChecks, volumeGroupChecks } from './checks/storage.js';
@@ -29,14 +30,17 @@ export function evaluate(input: VerifyInput): CheckResult[] {
     ...libvirtChecks(input),
     ...cpuChecks(input),
     ...migrationConnectChecks(input),
+    ...migrationLeftoverChecks(input),
     ...memoryChecks(input),
   ];
   const nodeOrder = new Map(input.nodes.map((n, i) => [n.name, i]));
   // Stable sort: by check, then server (cluster-wide last), then as produced.
-  return results
+  const sorted = results
     .map((r, i) => ({ r, i }))
     .sort((a, b) => (ORDER.get(a.r.code)! - ORDER.get(b.r.code)!) || ((nodeOrder.get(a.r.server) ?? 99) - (nodeOrder.get(b.r.server) ?? 99)) || a.i - b.i)
     .map((x) => x.r);
+  // What a killed migration test left trips other checks too: those findings say so.
+  return labelMigrationLeftovers(sorted, input.file);
 }
 
 export interface Summary {

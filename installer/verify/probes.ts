@@ -8,6 +8,7 @@ import type { Answers } from '../answers/schema.js';
 import { commandProblem } from '../facts/fact.js';
 import { splitOutput, wrapFragment, type CommandResult, type FactSection } from '../facts/section.js';
 import { shellQuote } from '../ssh/quote.js';
+import { leftoversScript } from './migration/leftovers.js';
 
 export interface PeerTarget {
   name: string;
@@ -24,6 +25,8 @@ export interface ProbePlan {
   peers: PeerTarget[];
   /** Every name the node must resolve: nodes and NODE-repl. */
   names: string[];
+  /** The volume group (where the migration test's volume would be left). */
+  volumeGroup: string;
 }
 
 export const replicationName = (node: string) => `${node}-repl`;
@@ -41,6 +44,7 @@ export function probePlan(answers: Answers, node: string): ProbePlan {
       .filter((n) => n.name !== node)
       .map((n) => ({ name: n.name, replicationAddress: bare(n.replication.address), replicationName: replicationName(n.name) })),
     names: nodes.flatMap((n) => [n.name, replicationName(n.name)]),
+    volumeGroup: answers.spec.storage.volumeGroup,
   };
 }
 
@@ -103,6 +107,8 @@ if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll
     wrapFragment('v-guests', guests),
     wrapFragment('v-drbd', drbd),
     wrapFragment('v-storage', storage),
+    // The migration test's own read of what a killed run left (the same script its clean-up uses).
+    wrapFragment('v-migtest', `hv_cmdt migtest 30 sh -c ${q(leftoversScript(plan.volumeGroup))}`),
   ].join('\n');
 }
 
@@ -120,7 +126,7 @@ export interface ProbeCommand {
   problem: string | null;
 }
 
-const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage'];
+const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage', 'v-migtest'];
 
 /** Pulls the probe sections out of the whole gatherFactsAndRun stdout. Pure; never throws. */
 export function parseProbes(stdout: string): Probes {

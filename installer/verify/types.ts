@@ -43,6 +43,8 @@ export type NodeObservation =
 
 export interface VerifyInput {
   answers: Answers;
+  /** The answer file's path, for commands in fix texts (default site.yaml). */
+  file?: string;
   /** One per node of the answer file, in its order. */
   nodes: NodeObservation[];
 }

@@ -9,7 +9,7 @@ import { gatherFactsAndRun } from '../facts/index.js';
 import { planCluster } from '../plan/index.js';
 import type { ServerConnection } from '../ssh/types.js';
 import type { Answers } from '../answers/schema.js';
-import { migrationChecks } from './checks/migration.js';
+import { isMigrationLeftover, migrationChecks, resolveMigrationLeftovers } from './checks/migration.js';
 import { evaluate, summarize, VERIFY_EXIT } from './evaluate.js';
 import type { MigrationEvent } from './migration/index.js';
 import { parseProbes, probePlan, probeScript } from './probes.js';
@@ -76,23 +76,38 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
   const startedAt = new Date();
   const ignore = options.ignore ?? [];
   const nodes = await observe(options.answers, options.targets, options.connections, options.failures, options.onRead);
-  const input: VerifyInput = { answers: options.answers, nodes };
+  const input: VerifyInput = { answers: options.answers, file: options.file, nodes };
   let checks = demote(evaluate(input), ignore);
 
   let migration: VerifyReport['migration'];
   if (options.migrationTest) {
-    const summary = summarize(checks, input);
-    if (summary.unreachable.length > 0 || summary.errors > 0) {
-      migration = { skipped: `the health checks found ${summary.unreachable.length > 0 ? `unreachable servers (${summary.unreachable.join(', ')})` : `${summary.errors} error(s)`}; fix them first` };
+    const blockers = migrationTestBlockers(checks, input);
+    if (blockers !== null) {
+      migration = { skipped: blockers };
     } else {
       migration = await migrationTest(input, options);
-      if (migration.report) checks = [...checks, ...demote(migrationChecks(migration.report), ignore)];
+      if (migration.report) checks = [...resolveMigrationLeftovers(checks, migration.report), ...demote(migrationChecks(migration.report), ignore)];
     }
   }
 
   const report = buildReport(input, checks, { version: options.version, startedAt, durationMs: Date.now() - startedAt.getTime() }, migration);
   if (migration?.report && report.summary.errors > 0 && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
   return report;
+}
+
+/**
+ * Why the migration test must not run after these health checks (unreachable servers, errors), or
+ * null. The leftovers of a killed migration test are not among the errors that stop it: it removes
+ * them first. Pure.
+ */
+export function migrationTestBlockers(checks: CheckResult[], input: Pick<VerifyInput, 'nodes'>): string | null {
+  const summary = summarize(
+    checks.filter((c) => !isMigrationLeftover(c)),
+    input,
+  );
+  if (summary.unreachable.length > 0) return `the health checks found unreachable servers (${summary.unreachable.join(', ')}); fix them first`;
+  if (summary.errors > 0) return `the health checks found ${summary.errors} error(s); fix them first`;
+  return null;
 }
 
 async function migrationTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['migration']>> {

@@ -5,61 +5,11 @@
  */
 import type { StepContext } from '../../engine/context.js';
 import { shellQuote } from '../../ssh/quote.js';
-import { GUEST_FILES, GUEST_NAME, TEST_RESOURCE } from './guest.js';
+import { GUEST_NAME, TEST_RESOURCE } from './guest.js';
+import { TEST_RES_FILE as RES_FILE, describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
 import { mutateUntil } from './remote.js';
 
-export interface NodeLeftovers {
-  domain: 'running' | 'defined' | null;
-  /** The resource is known to the kernel (drbdsetup). */
-  resourceUp: boolean;
-  role: string | null;
-  resFile: boolean;
-  lv: boolean;
-  files: string[];
-}
-
-const RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
-
-/** One read of everything the test could have left on a node. */
-export function leftoversScript(vg: string): string {
-  const d = shellQuote(GUEST_NAME);
-  const r = shellQuote(TEST_RESOURCE);
-  const files = Object.values(GUEST_FILES).map(shellQuote).join(' ');
-  return [
-    `echo "domain=$(virsh domstate ${d} 2>/dev/null | head -n1)"`,
-    `echo "up=$(drbdsetup show ${r} >/dev/null 2>&1 && echo yes || echo no)"`,
-    `echo "role=$(drbdadm role ${r} 2>/dev/null || true)"`,
-    `echo "resfile=$(test -e ${RES_FILE} && echo yes || echo no)"`,
-    `echo "lv=$(lvs --noheadings -o lv_name ${shellQuote(`${vg}/${TEST_RESOURCE}`)} >/dev/null 2>&1 && echo yes || echo no)"`,
-    `for f in ${files}; do [ -e "$f" ] && echo "file=$f"; done`,
-    'true',
-  ].join('; ');
-}
-
-export function parseLeftovers(text: string): NodeLeftovers {
-  const get = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  const state = get('domain');
-  return {
-    domain: state === '' ? null : state === 'running' || state === 'paused' || state === 'in shutdown' ? 'running' : 'defined',
-    resourceUp: get('up') === 'yes',
-    role: get('role') === '' ? null : get('role'),
-    resFile: get('resfile') === 'yes',
-    lv: get('lv') === 'yes',
-    files: [...text.matchAll(/^file=(.*)$/gm)].map((m) => m[1]!),
-  };
-}
-
-/** Human descriptions of what is left, for the report. Pure. */
-export function describeLeftovers(l: NodeLeftovers): string[] {
-  return [
-    ...(l.domain ? [`test domain ${GUEST_NAME} (${l.domain})`] : []),
-    ...(l.resourceUp ? [`DRBD resource ${TEST_RESOURCE} up${l.role ? ` (${l.role})` : ''}`] : []),
-    ...(l.role?.startsWith('Primary') ? [`${TEST_RESOURCE} is Primary`] : []),
-    ...(l.resFile ? [RES_FILE] : []),
-    ...(l.lv ? [`logical volume ${TEST_RESOURCE}`] : []),
-    ...l.files,
-  ];
-}
+export { describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
 
 export async function readLeftovers(ctx: StepContext): Promise<NodeLeftovers> {
   const r = await ctx.read(leftoversScript(ctx.run.answers.spec.storage.volumeGroup), { allowFailure: true, timeoutMs: 60_000 });

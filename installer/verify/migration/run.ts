@@ -33,12 +33,16 @@ import {
   parseCidr,
   parseMd5,
 } from './guest.js';
+import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, drbdSnapshotScript, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
 import { HttpProbe, httpGet, parseJobInfo } from './probe.js';
 import { firstLine, mutateUntil } from './remote.js';
 import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
 
 const STEP = 'migration-test';
 export const FAIL_AT_ENV = 'HVCLUSTER_MIGRATION_FAIL_AT';
+
+/** The test refused to start: a node lacks the memory for the guest (report.error.code MIGRATION_MEMORY). */
+export class MemoryRefusal extends Error {}
 
 /** A failure injected on purpose (option failAt or env HVCLUSTER_MIGRATION_FAIL_AT), to test the clean-up. */
 export class InjectedFailure extends Error {
@@ -76,6 +80,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const { answers, plan } = options;
   const memoryMiB = options.guestMemoryMiB ?? 96;
   const settleMs = options.settleMs ?? 10_000;
+  const gapLimitMs = options.clientGapLimitMs ?? CLIENT_GAP_LIMIT_MS;
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
   const guest = parseCidr(guestCidr);
 
@@ -106,7 +111,8 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     rounds: [],
     migrations: [],
     dataIntactOnDisk: null,
-    cleanup: { ok: false, actions: [], leftovers: [] },
+    memory: [],
+    cleanup: { ok: false, removedBefore: [], actions: [], leftovers: [] },
   };
   let phase: string = 'start';
   const reached = (p: MigrationPhase, text: string, server?: string) => {
@@ -120,9 +126,23 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     phase = 'cleanup-before';
     const before = await cleanupMigrationTest(ctxs);
     report.cleanup.actions.push(...before.actions);
+    report.cleanup.removedBefore = before.actions;
     if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier migration test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
     reached('cleanup-before', before.actions.length > 0 ? `removed leftovers of an earlier run (${before.actions.length} actions)` : 'nothing left from earlier runs');
+    phase = 'guest-address';
     await checkGuestAddress(ctxs, guest.address, guestCidr);
+
+    // Memory: every node the guest runs on or moves to, before anything is created (after the
+    // clean-up: a killed run's guest holds memory too).
+    phase = 'memory-checked';
+    const targets = [...new Set(migrationRounds(plan).flatMap((r) => r.holders))];
+    const available = await Promise.all(
+      targets.map(async (name) => ({ server: name, availableMiB: parseMemAvailableMiB((await node(name).read(MEMINFO_SCRIPT, { allowFailure: true })).stdout) })),
+    );
+    report.memory = judgeMemory(available, memoryMiB, options.memoryMarginMiB ?? MEMORY_MARGIN_MIB);
+    const refusal = memoryRefusal(report.memory, memoryMiB);
+    if (refusal !== null) throw new MemoryRefusal(refusal);
+    reached('memory-checked', `memory for the test guest: ${report.memory.map((m) => `${m.server} ${m.availableMiB} MiB available`).join(', ')} (each needs ${report.memory[0]?.requiredMiB} MiB)`);
 
     for (const round of migrationRounds(plan)) {
       report.rounds.push({ resource: TEST_RESOURCE, ...round });
@@ -134,7 +154,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       }
     }
   } catch (error) {
-    report.error = { phase, message: firstLine(error) };
+    report.error = { phase, message: firstLine(error), ...(error instanceof MemoryRefusal ? { code: 'MIGRATION_MEMORY' as const } : {}) };
     emit({ type: 'log', step: STEP, level: 'warn', text: `migration test failed in phase ${phase}: ${firstLine(error)}` });
   } finally {
     emit({ type: 'migration-phase', phase: 'cleanup-after', text: 'removing the test guest, its DRBD resource and volume from every node' });
@@ -220,14 +240,28 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       totalMs: 0,
       qemuTotalMs: null,
       dataIntact: null,
+      clientGapLimitMs: gapLimitMs,
+      drbd: null,
     };
     report.migrations.push(result);
     const probe = new HttpProbe(guest.address, bootId, options.probeIntervalMs ?? 20);
     let probing = false;
     let migratedAt = 0;
+    const minor = /(\d+)$/.exec(model.device)?.[1];
+    const snapshot = (since: Map<string, string | null> | null) =>
+      Promise.all(
+        holders.map(async (ctx) => {
+          const from = since ? (since.get(ctx.server) ?? null) : null;
+          const r = await ctx.read(drbdSnapshotScript(TEST_RESOURCE, minor === undefined ? null : Number(minor), from), { allowFailure: true, timeoutMs: 60_000 });
+          return parseDrbdSnapshot(ctx.server, TEST_RESOURCE, r.stdout, from !== null);
+        }),
+      );
+    let before: DrbdSnapshot[] = [];
     try {
       try {
+        // The test resource on every holder before the window: current UUID, connections, kernel-log cursor.
         phase = 'dual-primary-open';
+        before = await snapshot(null);
         await setTwoPrimaries(holders, model, true);
         reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to}`);
         phase = 'target-promoted';
@@ -270,9 +304,16 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         result.clientAnswers = gaps.answers;
         if (gaps.answers === 0) throw new Error(`the installer's client got no answer from the test guest at ${guest.address} during or after the migration ${from} -> ${to}`);
       }
+      // The test resource on every holder after the window, and what the kernel logged about it in between.
+      const after = await snapshot(new Map(before.map((b) => [b.server, b.cursor])));
+      const judged = judgeWindow(TEST_RESOURCE, holderNames, before, after);
+      const gapProblem = judgeGap(result.clientMaxGapMs, gapLimitMs, { requests: result.clientRequests, answers: result.clientAnswers, atMs: result.clientMaxGapAtMs });
+      result.drbd = { before, after, problems: judged.problems, kernelLines: judged.kernelLines };
       const check = parseMd5(await httpGet(guest.address, '/cgi-bin/check', 60_000));
       result.dataIntact = check === written;
       if (!result.dataIntact) throw new Error(`after the migration ${from} -> ${to} the guest reads different data from its disk (md5 ${check} instead of ${written})`);
+      const problems = [...(gapProblem ? [gapProblem] : []), ...judged.problems];
+      if (problems.length > 0) throw new Error(`the migration ${from} -> ${to} moved the guest but failed: ${problems.join('; ')}`);
       result.ok = true;
       emit({ type: 'migration-result', result });
       reached('migrated', `${from} -> ${to}: QEMU downtime ${result.qemuDowntimeMs ?? '?'} ms, client gap ${result.clientMaxGapMs} ms, ${result.totalMs} ms in all`, to);

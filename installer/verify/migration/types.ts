@@ -7,10 +7,12 @@ import type { EngineEvent } from '../../engine/events.js';
 import type { ServerFacts } from '../../facts/types.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import type { ServerConnection } from '../../ssh/types.js';
+import type { DrbdSnapshot, MemoryFigure } from './judge.js';
 
 /** The named points of the test, in order; `failAt` makes the test throw right after one of them. */
 export const MIGRATION_PHASES = [
   'cleanup-before',
+  'memory-checked',
   'guest-files',
   'volume-created',
   'guest-started',
@@ -49,6 +51,10 @@ export interface MigrationTestOptions {
   settleMs?: number;
   /** Guest memory, MiB (default 96). */
   guestMemoryMiB?: number;
+  /** MemAvailable every node needs beyond the guest's memory before the test starts, MiB (default MEMORY_MARGIN_MIB, 256). */
+  memoryMarginMiB?: number;
+  /** The longest client gap a migration may show, ms (default CLIENT_GAP_LIMIT_MS, 3000). */
+  clientGapLimitMs?: number;
   /** Size of the replicated test volume, MiB (default 32). */
   volumeSizeMiB?: number;
   /** Fault injection for the clean-up test: throw right after this phase (also env HVCLUSTER_MIGRATION_FAIL_AT). */
@@ -81,6 +87,14 @@ export interface MigrationResult {
   qemuTotalMs: number | null;
   /** The data the guest wrote before the first migration reads back identical inside the guest after this one. */
   dataIntact: boolean | null;
+  /** The bound clientMaxGapMs was held to, ms. */
+  clientGapLimitMs: number;
+  /**
+   * The test resource on every holder, read before dual-primary opened and after the client settled:
+   * current UUID, role, connections, and the kernel lines of a lost connection or split brain in between.
+   * null when the window was not reached or not closed.
+   */
+  drbd: { before: DrbdSnapshot[]; after: DrbdSnapshot[]; problems: string[]; kernelLines: string[] } | null;
   error?: string;
 }
 
@@ -95,10 +109,14 @@ export interface MigrationReport {
   migrations: MigrationResult[];
   /** The test data read back on the final primary's DRBD device, after the guest was stopped, matches what the guest wrote. null when not reached. */
   dataIntactOnDisk: boolean | null;
-  /** The first failure, if any: the phase and what went wrong. */
-  error?: { phase: string; message: string };
+  /** MemAvailable of every node the guest runs on or moves to, read before anything was created. */
+  memory: MemoryFigure[];
+  /** The first failure, if any: the phase and what went wrong; `code` MIGRATION_MEMORY when the test refused for lack of memory. */
+  error?: { phase: string; message: string; code?: 'MIGRATION_MEMORY' };
   cleanup: {
     ok: boolean;
+    /** What the clean-up before the test removed: the leftovers of an earlier, killed run. */
+    removedBefore: { server: string; description: string }[];
     /** What the clean-up found and removed, per node. */
     actions: { server: string; description: string }[];
     /** Anything that is still there after the clean-up: test domain, DRBD resource, LV, files, a Primary role. Empty when ok. */

@@ -70,11 +70,12 @@ describe('text and Markdown', () => {
       guest: { name: 'hvc-migtest', address: '198.18.2.200/24', memoryMiB: 96, kernel: null },
       rounds: [{ resource: 'hvc-migtest', holders: ['hv1', 'hv2'], home: 'hv1' }],
       migrations: [
-        { from: 'hv1', to: 'hv2', resource: 'hvc-migtest', ok: true, qemuDowntimeMs: 412, clientMaxGapMs: 530, clientMaxGapAtMs: 900, clientRequests: 500, clientAnswers: 480, totalMs: 3100, qemuTotalMs: 2900, dataIntact: true },
-        { from: 'hv2', to: 'hv1', resource: 'hvc-migtest', ok: true, qemuDowntimeMs: 1500, clientMaxGapMs: 1700, clientMaxGapAtMs: 800, clientRequests: 500, clientAnswers: 470, totalMs: 3300, qemuTotalMs: 3000, dataIntact: true },
+        { from: 'hv1', to: 'hv2', resource: 'hvc-migtest', ok: true, qemuDowntimeMs: 412, clientMaxGapMs: 530, clientMaxGapAtMs: 900, clientRequests: 500, clientAnswers: 480, totalMs: 3100, qemuTotalMs: 2900, dataIntact: true, clientGapLimitMs: 3000, drbd: null },
+        { from: 'hv2', to: 'hv1', resource: 'hvc-migtest', ok: true, qemuDowntimeMs: 1500, clientMaxGapMs: 1700, clientMaxGapAtMs: 800, clientRequests: 500, clientAnswers: 470, totalMs: 3300, qemuTotalMs: 3000, dataIntact: true, clientGapLimitMs: 3000, drbd: null },
       ],
       dataIntactOnDisk: true,
-      cleanup: { ok: true, actions: [{ server: 'hv1', description: 'undefine hvc-migtest' }], leftovers: [] },
+      memory: [],
+      cleanup: { ok: true, removedBefore: [], actions: [{ server: 'hv1', description: 'undefine hvc-migtest' }], leftovers: [] },
     };
     const i = input();
     const checks = [...evaluate(i), ...migrationChecks(migration)];
@@ -82,7 +83,7 @@ describe('text and Markdown', () => {
     const md = formatMarkdown(buildReport(i, checks, meta, { report: migration }));
     expect(md).toContain('## Live migration test');
     expect(md).toContain('| hv1 | hv2 | hvc-migtest | ok | 412 ms | 530 ms | 480/500 | 3100 ms | yes |');
-    const failed = migrationChecks({ ...migration, ok: false, cleanup: { ok: false, actions: [], leftovers: [{ server: 'hv2', what: 'domain hvc-migtest' }] } });
+    const failed = migrationChecks({ ...migration, ok: false, cleanup: { ok: false, removedBefore: [], actions: [], leftovers: [{ server: 'hv2', what: 'domain hvc-migtest' }] } });
     expect(failed.at(-1)).toMatchObject({ status: 'error', found: 'the clean-up left things behind: hv2: domain hvc-migtest' });
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * What the migration test can leave on a node (a run killed before its clean-up): one read-only
+ * script and its parser, shared by the test's clean-up and by verify's MIGRATION_LEFTOVERS check, so
+ * both name the same things. Pure; no engine imports (verify's probe script includes it).
+ */
+import { shellQuote } from '../../ssh/quote.js';
+import { GUEST_FILES, GUEST_NAME, TEST_RESOURCE } from './guest.js';
+
+export interface NodeLeftovers {
+  domain: 'running' | 'defined' | null;
+  /** The resource is known to the kernel (drbdsetup). */
+  resourceUp: boolean;
+  role: string | null;
+  /** allow-two-primaries is on in the running resource (drbdsetup show). */
+  twoPrimaries: boolean;
+  resFile: boolean;
+  lv: boolean;
+  files: string[];
+}
+
+export const TEST_RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
+
+/** One read of everything the test could have left on a node. */
+export function leftoversScript(vg: string): string {
+  const d = shellQuote(GUEST_NAME);
+  const r = shellQuote(TEST_RESOURCE);
+  const files = Object.values(GUEST_FILES).map(shellQuote).join(' ');
+  return [
+    `echo "domain=$(virsh domstate ${d} 2>/dev/null | head -n1)"`,
+    `echo "up=$(drbdsetup show ${r} >/dev/null 2>&1 && echo yes || echo no)"`,
+    `echo "role=$(drbdadm role ${r} 2>/dev/null || true)"`,
+    `echo "twoprimaries=$(drbdsetup show ${r} 2>/dev/null | grep -q 'allow-two-primaries[[:space:]]*yes' && echo yes || echo no)"`,
+    `echo "resfile=$(test -e ${TEST_RES_FILE} && echo yes || echo no)"`,
+    `echo "lv=$(lvs --noheadings -o lv_name ${shellQuote(`${vg}/${TEST_RESOURCE}`)} >/dev/null 2>&1 && echo yes || echo no)"`,
+    `for f in ${files}; do [ -e "$f" ] && echo "file=$f"; done`,
+    'true',
+  ].join('; ');
+}
+
+export function parseLeftovers(text: string): NodeLeftovers {
+  const get = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+  const state = get('domain');
+  return {
+    domain: state === '' ? null : state === 'running' || state === 'paused' || state === 'in shutdown' ? 'running' : 'defined',
+    resourceUp: get('up') === 'yes',
+    role: get('role') === '' ? null : get('role'),
+    twoPrimaries: get('twoprimaries') === 'yes',
+    resFile: get('resfile') === 'yes',
+    lv: get('lv') === 'yes',
+    files: [...text.matchAll(/^file=(.*)$/gm)].map((m) => m[1]!),
+  };
+}
+
+/** Human descriptions of what is left, for the report. Pure. */
+export function describeLeftovers(l: NodeLeftovers): string[] {
+  return [
+    ...(l.domain ? [`test domain ${GUEST_NAME} (${l.domain})`] : []),
+    ...(l.resourceUp ? [`DRBD resource ${TEST_RESOURCE} up${l.role ? ` (${l.role})` : ''}`] : []),
+    ...(l.role?.startsWith('Primary') ? [`${TEST_RESOURCE} is Primary`] : []),
+    ...(l.twoPrimaries ? [`${TEST_RESOURCE} allows two primaries`] : []),
+    ...(l.resFile ? [TEST_RES_FILE] : []),
+    ...(l.lv ? [`logical volume ${TEST_RESOURCE}`] : []),
+    ...l.files,
+  ];
+}
