@@ -12,7 +12,8 @@ import type { RunInfo } from '../../engine/context.js';
 import { StepContext } from '../../engine/context.js';
 import { ensureFiles } from '../../engine/files.js';
 import { Guard } from '../../engine/guard.js';
-import { missingPackages, aptInstallCommand, APT_TIMEOUT_MS } from '../../engine/steps/packages.js';
+import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
+import { installPackages, missingPackages } from '../../engine/steps/packages.js';
 import { waitFor } from '../../engine/steps/step.js';
 import { createReplicatedVolume, resourceFile } from '../../engine/volumes.js';
 import type { ServerFacts } from '../../facts/types.js';
@@ -121,6 +122,17 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     if (failAt === p) throw new InjectedFailure(p);
   };
 
+  // One run at a time changes a cluster: the migration test holds the cluster lock like apply, and a
+  // test refused the lock touches nothing (the guest it would clean up may be another run's).
+  let lock: ClusterLock;
+  try {
+    lock = await lockCluster(ctxs.map((c) => c.conn), answers.metadata.name, thisHolder(info.runId, 'migration-test'), `\`hvcluster apply -f site.yaml --force-unlock\``);
+  } catch (error) {
+    report.error = { phase: 'lock', message: firstLine(error) };
+    report.durationMs = Date.now() - started;
+    return report;
+  }
+
   try {
     // 0. Leftovers of a killed run, then the address must be free.
     phase = 'cleanup-before';
@@ -166,6 +178,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       report.cleanup.leftovers.push({ server: '*', what: `clean-up failed: ${firstLine(error)}` });
     }
     report.cleanup.ok = report.cleanup.leftovers.length === 0;
+    await lock.release().catch(() => undefined);
     report.durationMs = Date.now() - started;
     report.ok =
       report.error === undefined &&
@@ -392,7 +405,7 @@ async function buildGuestFiles(ctx: StepContext, guest: { address: string; prefi
   if (hasBusybox.stdout.trim() !== 'yes') {
     const missing = await missingPackages(ctx, ['busybox-static']);
     if (missing.length > 0) {
-      await ctx.mutate('install busybox-static (the migration test guest is built from it)', aptInstallCommand(missing, ctx.run.answers.spec.packages), { timeoutMs: APT_TIMEOUT_MS });
+      await installPackages(ctx, 'install busybox-static (the migration test guest is built from it)', missing);
     }
   }
   const built = await ctx.change(`build the test guest's kernel and initramfs in ${GUEST_FILES.initrd.replace(/\/[^/]+$/, '')}`, () =>
