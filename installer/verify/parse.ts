@@ -162,7 +162,10 @@ export function parseEvents2Statistics(text: string): Events2Resource[] {
  * once no block has been resynced for 180 s. Figures use thousands separators.
  */
 export interface ResyncProgress {
+  /** Done, from left/total (one decimal, rounded down). */
   percent: number;
+  /** The `sync'ed:` figure as printed (coarse on small resyncs). */
+  kernelPercent: number;
   leftKiB: number;
   totalKiB: number;
   /** `finish:` in seconds: the kernel's estimate from the ~18 s speed. */
@@ -220,10 +223,14 @@ export function parseProcDrbdFull(text: string): { version: string | null; minor
     const synced = /sync'ed:\s*([\d.]+)%\s*\((\d+)\/(\d+)\)([KM])/.exec(line);
     if (synced) {
       const unit = synced[4] === 'M' ? 1024 : 1;
+      const [left, total] = [Number(synced[2]) * unit, Number(synced[3]) * unit];
       current.resync = {
-        percent: Number(synced[1]),
-        leftKiB: Number(synced[2]) * unit,
-        totalKiB: Number(synced[3]) * unit,
+        // From left/total: the kernel's own percent counts in steps of 1024 bitmap bits (4 MiB), so a
+        // small resync shows 66.7% with 4688 of 8192 KiB left; on large ones both agree.
+        percent: total > 0 ? Math.floor((1000 * (total - left)) / total) / 10 : Number(synced[1]),
+        kernelPercent: Number(synced[1]),
+        leftKiB: left,
+        totalKiB: total,
         finishSeconds: null,
         speedKiBps: null,
         averageKiBps: null,

@@ -241,7 +241,7 @@ function resyncState(
   if (stalled) {
     return {
       status: 'error',
-      found: `${name}: resync ${direction} stalled at ${done}: ${why}${speed ? ` (speed ${speed})` : ''}`,
+      found: `${name}: resync ${direction} stalled at ${done}: ${why}${speed && !progress?.stalled ? ` (the kernel's ~18 s average still says ${speed})` : ''}`,
       fix: `check the replication link (REPL_LINK) and the SyncTarget's backing disk (kernel log: I/O errors, a suspended device-mapper volume); \`drbdadm disconnect ${name}; drbdadm connect ${name}\` restarts the resync where it stopped`,
       progress,
       data: { ...data, stalled: true },

@@ -67,8 +67,9 @@ describe('DRBD 8.4 state', () => {
 describe('a resync in /proc/drbd (drbd_proc.c drbd_syncer_progress)', () => {
   it('reads percent, left/total, time to go, speed, average and the SyncTarget\'s want', () => {
     const [m] = parseProcDrbdFull(fixture('drbd/resync-running/proc-drbd-hv2.txt')).minors;
-    expect(m).toMatchObject({ cs: 'SyncTarget', ioFlags: 'r-----', oosKiB: 6376 });
-    expect(m!.resync).toEqual({ percent: 22.2, leftKiB: 6376, totalKiB: 8192, finishSeconds: 31, speedKiBps: 200, averageKiBps: 200, wantKiBps: 200, stalled: false });
+    expect(m).toMatchObject({ cs: 'SyncTarget', ioFlags: 'r-----', oosKiB: 3584 });
+    // "sync'ed:100.0% (3584/8192)K": the kernel's percent moves in 4 MiB steps; the share done comes from left/total.
+    expect(m!.resync).toEqual({ percent: 56.2, kernelPercent: 100, leftKiB: 3584, totalKiB: 8192, finishSeconds: 14, speedKiBps: 240, averageKiBps: 240, wantKiBps: 200, stalled: false });
   });
 
   it('reads sizes in M above 4 GiB, thousands separators, proc_details\' "A -- B" and the kernel\'s (stalled)', () => {
@@ -81,6 +82,7 @@ describe('a resync in /proc/drbd (drbd_proc.c drbd_syncer_progress)', () => {
     ].join('\n');
     expect(parseProcDrbdFull(text).minors[0]!.resync).toEqual({
       percent: 10,
+      kernelPercent: 10,
       leftKiB: 92160 * 1024,
       totalKiB: 102400 * 1024,
       finishSeconds: 2 * 3600 + 37 * 60 + 17,
@@ -115,11 +117,11 @@ describe('the kernel log\'s DRBD lines', () => {
 
   it('tells a current split brain from one resolved since, by hand or by an after-sb policy', () => {
     const lines = (text: string) => parseDrbdKernelLog(text);
-    expect(splitBrainHistory(lines(fixture('drbd/split-brain-standalone/splitbrain-hv1.txt')))).toMatchObject({ detectedAt: '2026-12-05T15:10:02+0000', unresolved: true, resolution: null, connectedAt: null });
+    expect(splitBrainHistory(lines(fixture('drbd/split-brain-standalone/splitbrain-hv1.txt')))).toMatchObject({ detectedAt: '2026-12-05T15:25:01+0000', unresolved: true, resolution: null, connectedAt: null });
     expect(splitBrainHistory(lines(fixture('drbd/split-brain-resolved/splitbrain-hv1.txt')))).toMatchObject({
-      detectedAt: '2026-12-05T15:10:02+0000',
-      resolution: { at: '2026-12-05T15:11:31+0000', discarded: 'peer', automatic: false },
-      connectedAt: '2026-12-05T15:11:31+0000',
+      detectedAt: '2026-12-05T15:25:01+0000',
+      resolution: { at: '2026-12-05T15:25:35+0000', discarded: 'peer', automatic: false },
+      connectedAt: '2026-12-05T15:25:35+0000',
     });
     expect(splitBrainHistory(lines('2026-12-05T15:00:00+0000 hv2 kernel: drbd r0/0 drbd1: Split-Brain detected, 1 primaries, automatically solved. Sync from peer node'))).toMatchObject({
       detectedAt: '2026-12-05T15:00:00+0000',
