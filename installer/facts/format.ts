@@ -1,6 +1,12 @@
 import type { Disk, Fact, Nic, ServerFacts } from './types.js';
 
 /** 1536 -> "1.5 KiB"; binary units, as lsblk and the installer's answers use. */
+/** A duration as h:mm:ss (0:01:05), the way /proc/drbd prints a resync's time to go. */
+export function clockDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
 export function humanBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;

@@ -148,7 +148,37 @@ export function parseEvents2Statistics(text: string): Events2Resource[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc/drbd (8.4), the fallback and the source of oos:
+// /proc/drbd (8.4), the fallback and the source of oos: and of a resync's progress
+
+/**
+ * A resync's progress as 8.4's /proc/drbd prints it under the minor (drbd_proc.c, drbd_syncer_progress):
+ *
+ *   	[===>................] sync'ed: 19.3% (13196/16344)K
+ *   	finish: 0:01:05 speed: 200 (200) want: 200 K/sec
+ *
+ * `(left/total)` is in M instead of K above 4 GiB; speed is the average of about the last 18 s, the
+ * figure in brackets the average since the resync started (with `A -- B` when proc_details is set);
+ * `want:` (on the SyncTarget) is the rate the resync controller aims at; ` (stalled)` is appended
+ * once no block has been resynced for 180 s. Figures use thousands separators.
+ */
+export interface ResyncProgress {
+  /** Done, from left/total (one decimal, rounded down). */
+  percent: number;
+  /** The `sync'ed:` figure as printed (coarse on small resyncs). */
+  kernelPercent: number;
+  leftKiB: number;
+  totalKiB: number;
+  /** `finish:` in seconds: the kernel's estimate from the ~18 s speed. */
+  finishSeconds: number | null;
+  /** KiB/s, the ~18 s average. */
+  speedKiBps: number | null;
+  /** KiB/s since the resync started (paused time excluded). */
+  averageKiBps: number | null;
+  /** KiB/s the SyncTarget's controller aims at. */
+  wantKiBps: number | null;
+  /** The kernel's own verdict: no progress for 180 s. */
+  stalled: boolean;
+}
 
 export interface ProcDrbdMinor {
   minor: number;
@@ -156,8 +186,14 @@ export interface ProcDrbdMinor {
   ro: string | null;
   ds: string | null;
   protocol: string | null;
+  /** The six I/O state flags (e.g. `r-----`; `r--u--` = resync paused by the user). */
+  ioFlags: string | null;
   oosKiB: number | null;
+  /** Present while a resync runs (or is paused): not for online verify. */
+  resync: ResyncProgress | null;
 }
+
+const grouped = (v: string | undefined): number | null => (v === undefined ? null : Number(v.replace(/,/g, '')));
 
 export function parseProcDrbdFull(text: string): { version: string | null; minors: ProcDrbdMinor[] } {
   const version = /^version:\s*(\S+)/m.exec(text)?.[1] ?? null;
@@ -167,14 +203,82 @@ export function parseProcDrbdFull(text: string): { version: string | null; minor
     const m = /^\s*(\d+):\s+(.*)$/.exec(line);
     if (m) {
       const get = (key: string) => new RegExp(`(?:^|\\s)${key}:(\\S+)`).exec(m[2]!)?.[1] ?? null;
-      current = { minor: Number(m[1]), cs: get('cs'), ro: get('ro'), ds: get('ds'), protocol: /\s([ABC])\s/.exec(` ${m[2]} `)?.[1] ?? null, oosKiB: null };
+      const flags = /\s[ABC]\s+([a-z-]{6})(?:\s|$)/.exec(` ${m[2]} `);
+      current = {
+        minor: Number(m[1]),
+        cs: get('cs'),
+        ro: get('ro'),
+        ds: get('ds'),
+        protocol: /\s([ABC])\s/.exec(` ${m[2]} `)?.[1] ?? null,
+        ioFlags: flags?.[1] ?? null,
+        oosKiB: null,
+        resync: null,
+      };
       minors.push(current);
       continue;
     }
+    if (!current) continue;
     const oos = /(?:^|\s)oos:(\d+)/.exec(line);
-    if (current && oos) current.oosKiB = Number(oos[1]);
+    if (oos) current.oosKiB = Number(oos[1]);
+    const synced = /sync'ed:\s*([\d.]+)%\s*\((\d+)\/(\d+)\)([KM])/.exec(line);
+    if (synced) {
+      const unit = synced[4] === 'M' ? 1024 : 1;
+      const [left, total] = [Number(synced[2]) * unit, Number(synced[3]) * unit];
+      current.resync = {
+        // From left/total: the kernel's own percent counts in steps of 1024 bitmap bits (4 MiB), so a
+        // small resync shows 66.7% with 4688 of 8192 KiB left; on large ones both agree.
+        percent: total > 0 ? Math.floor((1000 * (total - left)) / total) / 10 : Number(synced[1]),
+        kernelPercent: Number(synced[1]),
+        leftKiB: left,
+        totalKiB: total,
+        finishSeconds: null,
+        speedKiBps: null,
+        averageKiBps: null,
+        wantKiBps: null,
+        stalled: false,
+      };
+    }
+    const finish = /finish:\s*(\d+):(\d+):(\d+)\s+speed:\s*([\d,]+)\s*\((?:[\d,]+\s*--\s*)?([\d,]+)\)(?:\s*want:\s*([\d,]+))?\s*K\/sec(\s*\(stalled\))?/.exec(line);
+    if (finish && current.resync) {
+      current.resync.finishSeconds = Number(finish[1]) * 3600 + Number(finish[2]) * 60 + Number(finish[3]);
+      current.resync.speedKiBps = grouped(finish[4]);
+      current.resync.averageKiBps = grouped(finish[5]);
+      current.resync.wantKiBps = grouped(finish[6]);
+      current.resync.stalled = finish[7] !== undefined;
+    }
   }
   return { version, minors };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel log's DRBD lines of this boot (hv_sb: journalctl -k -b -o short-iso, filtered)
+
+export interface DrbdLogLine {
+  /** As journalctl's short-iso prints it, e.g. 2026-12-05T15:10:01+0000. */
+  time: string | null;
+  /** `drbd RES: ...` (connection-level lines) or `drbd RES/VOL drbdN: ...`. */
+  resource: string | null;
+  /** `block drbdN: ...` (device-level lines: 8.4 logs the split brain there). */
+  minor: number | null;
+  message: string;
+}
+
+export function parseDrbdKernelLog(text: string): DrbdLogLine[] {
+  const out: DrbdLogLine[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const head = /^(\d{4}-\d\d-\d\dT\S+)\s+\S+\s+kernel:\s*(.*)$/.exec(line);
+    const time = head ? head[1]! : null;
+    let rest = head ? head[2]! : line.replace(/^.*?kernel:\s*/, '');
+    rest = rest.replace(/^\[\s*\d+\.\d+\]\s*/, '');
+    let m: RegExpExecArray | null;
+    if ((m = /^drbd (\S+?)\/\d+ drbd(\d+):\s*(.*)$/.exec(rest))) out.push({ time, resource: m[1]!, minor: Number(m[2]), message: m[3]! });
+    else if ((m = /^block drbd(\d+):\s*(.*)$/.exec(rest))) out.push({ time, resource: null, minor: Number(m[1]), message: m[2]! });
+    else if ((m = /^drbd (\S+?):\s*(.*)$/.exec(rest))) out.push({ time, resource: m[1]!, minor: null, message: m[2]! });
+    else out.push({ time, resource: null, minor: null, message: rest });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ export function probePlan(answers: Answers, node: string): ProbePlan {
   };
 }
 
+/** Seconds between the two looks at /proc/drbd while a resync runs (a stalled resync moves no block in between). */
+export const RESYNC_SAMPLE_SECONDS = 3;
+
 /** Ping payload for a don't-fragment probe at `mtu`: minus 20 bytes of IPv4 header and 8 of ICMP. */
 export const dfPayload = (mtu: number) => mtu - 28;
 
@@ -80,14 +83,20 @@ export function probeScript(plan: ProbePlan): string {
 }
 hv_cmdt list 15 virsh -c qemu:///system list --all --name
 hv_cmd doms hv_doms`;
-  const drbd = `if [ -r /proc/drbd ]; then
+  // While a resync runs, /proc/drbd is read a second time RESYNC_SAMPLE_SECONDS later: a resync that
+  // moved no block in between is stalled (the kernel itself says so only after 180 s).
+  // The kernel log: DRBD's split-brain lines of this boot and the connection changes around them, so
+  // that a split brain already resolved (reconnected, one side's data discarded) is told from a current one.
+  const drbd = `hv_later() { sleep ${RESYNC_SAMPLE_SECONDS}; cat /proc/drbd; }
+if [ -r /proc/drbd ]; then
   hv_cmdt events2 5 drbdsetup events2 --now --statistics all
   hv_cmd proc cat /proc/drbd
+  if grep -q "sync'ed:" /proc/drbd; then hv_cmd proc-later hv_later; fi
   hv_cmd helper cat /sys/module/drbd/parameters/usermode_helper
 fi
 hv_conf() { for f in /etc/drbd.conf /etc/drbd.d/*; do [ -f "$f" ] || continue; printf '@@file %s\\n' "$f"; cat "$f"; printf '\\n'; done; }
 hv_cmd conf hv_conf
-hv_sb() { journalctl -k -b --no-pager -o short-iso 2>/dev/null | grep -i 'split-brain' | tail -n 5; true; }
+hv_sb() { journalctl -k -b --no-pager -o short-iso 2>/dev/null | grep -E 'drbd[0-9]*[ :/]' | grep -i -E 'split-brain|conn\\( |Becoming sync' | tail -n 200; true; }
 hv_cmd splitbrain hv_sb`;
   const storage = `hv_cmdt vgs 15 vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_attr
 hv_cmdt lvs 15 lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_attr

@@ -2,7 +2,7 @@
 import type { ServerFacts } from '../facts/types.js';
 import { probe } from './checks/common.js';
 import { exitCodeFor, summarize, type Summary, type VerifyExit } from './evaluate.js';
-import { parseEvents2Statistics, parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
+import { parseEvents2Statistics, parseProcDrbdFull, parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
 import type { CheckResult, VerifyInput } from './types.js';
 import type { MigrationReport } from './migration/index.js';
 import { JSON_SCHEMA_VERSION } from '../json-output.js';
@@ -31,8 +31,18 @@ export interface ResourceSummary {
   name: string;
   minor: number | null;
   hosts: { name: string; address: string | null }[];
-  /** Role, disk and connection per node that reported it. */
-  state: Record<string, { role: string | null; disk: string | null; connection: string | null }>;
+  /** Role, disk and connection per node that reported it; a running resync's progress (/proc/drbd). */
+  state: Record<string, { role: string | null; disk: string | null; connection: string | null; resync: ResyncSummary | null }>;
+}
+
+export interface ResyncSummary {
+  percent: number;
+  leftKiB: number;
+  totalKiB: number;
+  /** KiB/s, the kernel's ~18 s average. */
+  speedKiBps: number | null;
+  /** The kernel's estimate of the time to go. */
+  etaSeconds: number | null;
 }
 
 export interface VerifyReport {
@@ -108,12 +118,19 @@ export function buildReport(
       if (!resources.has(cfg.name)) resources.set(cfg.name, { name: cfg.name, minor: cfg.minor, hosts: cfg.hosts, state: {} });
     }
     const events = probe(node, 'events2');
+    const proc = probe(node, 'proc');
+    const progress = new Map(
+      (proc?.exitCode === 0 ? parseProcDrbdFull(proc.stdout).minors : []).flatMap((m) =>
+        m.resync ? [[m.minor, { percent: m.resync.percent, leftKiB: m.resync.leftKiB, totalKiB: m.resync.totalKiB, speedKiBps: m.resync.speedKiBps, etaSeconds: m.resync.finishSeconds }] as const] : [],
+      ),
+    );
     for (const r of events?.exitCode === 0 ? parseEvents2Statistics(events.stdout) : []) {
       const entry = resources.get(r.name) ?? { name: r.name, minor: r.devices[0]?.minor ?? null, hosts: [], state: {} };
       entry.state[node.name] = {
         role: r.role,
         disk: r.devices.map((d) => d.disk).join(',') || null,
         connection: r.connections.map((c) => `${c.peer}:${c.connection}/${c.peerDevices.map((p) => p.replication).join(',')}`).join(' ') || null,
+        resync: r.devices.map((d) => (d.minor === null ? undefined : progress.get(d.minor))).find((x) => x !== undefined) ?? null,
       };
       resources.set(r.name, entry);
     }

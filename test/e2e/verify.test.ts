@@ -2,7 +2,9 @@
  * verify end to end on its own two-node lab (prepared image): apply, then every check passes (and the
  * live-migration test moves its guest both ways); then
  * one fault at a time, each caught by the right check code with a non-zero exit, and restored before
- * the next: DRBD disconnected on hv1, hv2's clock 5 minutes off, hv1's replication MTU at 1400 with
+ * the next: a split brain on hvc-probe (an error while StandAlone, a warning with when and how once
+ * resolved, and the migration test runs after it), a throttled resync (reported with its progress),
+ * DRBD disconnected on hv1, hv2's clock 5 minutes off, hv1's replication MTU at 1400 with
  * the answer file at 1500, hv2 powered off (unreachable: exit 2, hv1's checks still reported).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -42,6 +44,26 @@ const results = (report: VerifyReport, code: string, server?: string): CheckResu
   report.checks.filter((c) => c.code === code && (server === undefined || c.server === server));
 const errors = (report: VerifyReport) => report.checks.filter((c) => c.status === 'error').map((c) => `${c.code} ${c.server} ${c.subject ?? ''}: ${c.found}`);
 
+const NODES = ['hv1', 'hv2'] as const;
+
+/** Per node: how many unresolved split brains this boot's kernel log holds, and the connection state. */
+async function splitBrainState(): Promise<{ node: string; detected: number; cstate: string }[]> {
+  return Promise.all(
+    NODES.map(async (node) => {
+      const r = await lab.ssh(node, "journalctl -k -b | grep -c 'Split-Brain detected but unresolved'; drbdadm cstate hvc-probe", { timeoutMs: 30_000 });
+      const [detected = '0', cstate = ''] = r.stdout.trim().split('\n');
+      return { node, detected: Number(detected), cstate: cstate.trim() };
+    }),
+  );
+}
+
+/** A running resync's share done on a node, from /proc/drbd's `sync'ed: P% (LEFT/TOTAL)K`; null when no resync runs. */
+async function syncedPercent(node: string): Promise<number | null> {
+  const r = await lab.ssh(node, 'cat /proc/drbd', { timeoutMs: 30_000 });
+  const m = /sync'ed:\s*[\d.]+%\s*\((\d+)\/(\d+)\)K/.exec(r.stdout);
+  return m ? (100 * (Number(m[2]) - Number(m[1]))) / Number(m[2]) : null;
+}
+
 /** Both ends of hvc-probe Connected and UpToDate again (after a fault was undone). */
 async function drbdHealthy(timeoutMs = 3 * MIN): Promise<void> {
   await waitFor(
@@ -57,6 +79,7 @@ async function drbdHealthy(timeoutMs = 3 * MIN): Promise<void> {
 afterAll(async () => {
   // Whatever failed: leave no fault behind (the lab goes down afterwards unless kept).
   await lab.ssh('hv1', 'ip link set ens4 mtu 1500; drbdadm connect hvc-probe 2>/dev/null; true', { timeoutMs: 30_000 }).catch(() => undefined);
+  await lab.ssh('hv2', 'drbdadm adjust hvc-probe 2>/dev/null; true', { timeoutMs: 30_000 }).catch(() => undefined);
 });
 
 describe('hvcluster verify on a two-node lab', () => {
@@ -94,6 +117,91 @@ describe('hvcluster verify on a two-node lab', () => {
     expect(text).toContain(`# Cluster ${report.cluster}: hand-over report`);
     expect(text).toContain('| hvc-probe |');
     expect(text).toContain('8.4.11');
+  });
+
+  it('a split brain on hvc-probe: an error while StandAlone; resolved (hv2 discards its data): a warning saying when and how, exit 0', { timeout: 10 * MIN }, async () => {
+    const startedAt = Date.now();
+    try {
+      // Both sides write while disconnected, then meet again: two diverged data sets, no automatic recovery.
+      for (const n of NODES) expect((await lab.ssh(n, 'drbdadm disconnect hvc-probe')).code).toBe(0);
+      for (const [n, seek] of [['hv1', 0], ['hv2', 100]] as const) {
+        const w = await lab.ssh(n, `drbdadm primary hvc-probe && dd if=/dev/urandom of=/dev/drbd0 bs=4k count=8 seek=${seek} oflag=direct status=none && drbdadm secondary hvc-probe`);
+        expect(w.code, w.stderr).toBe(0);
+      }
+      for (const n of NODES) expect((await lab.ssh(n, 'drbdadm connect hvc-probe')).code).toBe(0);
+      await waitFor('the split brain detected and both ends disconnected', async () => {
+        const states = await splitBrainState();
+        return states.some((s) => s.detected > 0 && s.cstate === 'StandAlone') && states.every((s) => s.cstate !== 'Connected');
+      }, { timeoutMs: 2 * MIN, intervalMs: 1000 });
+      const before = await verify();
+      expect(before.code).toBe(1);
+      const standalone = (await splitBrainState()).filter((s) => s.cstate === 'StandAlone').map((s) => s.node);
+      expect(standalone.length).toBeGreaterThan(0);
+      for (const node of standalone) {
+        const sb = results(before.report, 'DRBD_SPLIT_BRAIN', node)[0]!;
+        expect(sb, node).toMatchObject({ status: 'error', subject: 'hvc-probe' });
+        expect(sb.found).toMatch(/^hvc-probe: split brain detected at \S+ and not resolved/);
+        expect(sb.fix).toContain('drbdadm connect --discard-my-data hvc-probe');
+      }
+
+      // The recovery of DRBD's user guide: hv2 (the victim) discards its writes, hv1 (the survivor) reconnects.
+      const victim = await lab.ssh('hv2', 'drbdadm disconnect hvc-probe 2>/dev/null; drbdadm secondary hvc-probe && drbdadm connect --discard-my-data hvc-probe');
+      expect(victim.code, victim.stderr).toBe(0);
+      await lab.ssh('hv1', 'drbdadm cstate hvc-probe | grep -q StandAlone && drbdadm connect hvc-probe; true');
+      await drbdHealthy();
+      const after = await verify();
+      expect(errors(after.report)).toEqual([]);
+      expect(after.code).toBe(0);
+      for (const node of NODES) {
+        const sb = results(after.report, 'DRBD_SPLIT_BRAIN', node)[0]!;
+        expect(sb, node).toMatchObject({ status: 'warning', subject: 'hvc-probe' });
+        expect(sb.found).toMatch(/^hvc-probe: split brain detected at \S+, resolved at \S+: hv2 discarded its data and resynced from hv1 \(manual recovery: connect --discard-my-data\); now Connected\/Established, UpToDate\/UpToDate$/);
+        // When: the kernel's timestamp of this test's split brain.
+        const detectedAt = Date.parse(String(sb.data!.detectedAt));
+        expect(detectedAt).toBeGreaterThan(startedAt - MIN);
+        expect(detectedAt).toBeLessThan(Date.now() + MIN);
+        expect(sb.fix).not.toContain('--discard-my-data');
+      }
+    } finally {
+      // Whatever happened: hv2's data gives way, both connect, both UpToDate.
+      await lab.ssh('hv2', 'drbdadm secondary hvc-probe; drbdadm cstate hvc-probe | grep -q -E "Connected|Sync" || { drbdadm disconnect hvc-probe; drbdadm connect --discard-my-data hvc-probe; }; true');
+      await lab.ssh('hv1', 'drbdadm secondary hvc-probe; drbdadm cstate hvc-probe | grep -q StandAlone && drbdadm connect hvc-probe; true');
+      await drbdHealthy();
+    }
+  });
+
+  it('a resync in progress: DRBD_RESYNC reports its percent, speed and time to go (text, JSON, report), exit 0', { timeout: 10 * MIN }, async () => {
+    try {
+      // 8 MiB out of sync on a 16 MiB resource, resynced at 200 KiB/s: about 40 s.
+      for (const n of NODES) expect((await lab.ssh(n, 'drbdadm disk-options --c-plan-ahead=0 --resync-rate=200k hvc-probe')).code).toBe(0);
+      expect((await lab.ssh('hv2', 'drbdadm disconnect hvc-probe')).code).toBe(0);
+      const w = await lab.ssh('hv1', 'drbdadm primary hvc-probe && dd if=/dev/urandom of=/dev/drbd0 bs=1M count=8 oflag=direct status=none && drbdadm secondary hvc-probe');
+      expect(w.code, w.stderr).toBe(0);
+      expect((await lab.ssh('hv2', 'drbdadm connect hvc-probe')).code).toBe(0);
+      await waitFor('the resync running on hv2', async () => (await syncedPercent('hv2')) !== null, { timeoutMs: MIN, intervalMs: 500 });
+      const first = (await syncedPercent('hv2'))!;
+      const md = join(out, 'report-resync.md');
+      const { code, report } = await verify(['--report', md]);
+      const last = await syncedPercent('hv2');
+      expect(errors(report)).toEqual([]);
+      expect(code).toBe(0);
+      const target = results(report, 'DRBD_RESYNC', 'hv2')[0]!;
+      expect(target).toMatchObject({ status: 'warning', subject: 'hvc-probe' });
+      expect(target.found).toMatch(/^hvc-probe: resync from hv1 \d+\.\d% done, [\d,]+ of 8,192 KiB left at [\d,]+ KiB\/s, about \d+:\d\d:\d\d to go$/);
+      // The percent verify read lies between the two that /proc/drbd showed before and after it.
+      const percent = target.data!.percent as number;
+      expect(percent).toBeGreaterThanOrEqual(Math.floor(first * 10) / 10);
+      expect(percent).toBeLessThanOrEqual(last ?? 100);
+      expect(target.data!.speedKiBps as number).toBeGreaterThan(0);
+      expect(results(report, 'DRBD_RESYNC', 'hv1')[0]!.found).toMatch(/^hvc-probe: resync to hv2 \d+\.\d% done/);
+      expect(results(report, 'DRBD_DISK', 'hv2')[0]).toMatchObject({ status: 'warning' });
+      expect(results(report, 'DRBD_DISK', 'hv2')[0]!.found).toMatch(/resync \d+\.\d% done/);
+      expect(readFileSync(md, 'utf8')).toMatch(/hv2: Secondary, disk Inconsistent, \S+:Connected\/SyncTarget, resync \d+\.\d% \([\d,]+ of 8,192 KiB left, [\d,]+ KiB\/s, about \d+:\d\d:\d\d to go\)/);
+    } finally {
+      // The configured rates back (adjust), the rest of the resync at full speed.
+      for (const n of NODES) await lab.ssh(n, 'drbdadm secondary hvc-probe; drbdadm adjust hvc-probe; true');
+      await drbdHealthy();
+    }
   });
 
   it('--migration-test: the test guest moves hv1 -> hv2 and back, measured, its data intact, nothing left', { timeout: 12 * MIN }, async () => {

@@ -1,9 +1,17 @@
 /** The hand-over report (--report FILE.md): cluster layout, versions, every check, the migration figures. */
-import { humanBytes } from '../../facts/format.js';
-import type { VerifyReport } from '../report.js';
+import { clockDuration, humanBytes } from '../../facts/format.js';
+import type { ResyncSummary, VerifyReport } from '../report.js';
 
 const cell = (text: string | number | null | undefined) => String(text ?? '-').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (cells: (string | number | null | undefined)[]) => `| ${cells.map(cell).join(' | ')} |`;
+/** resync 25.0% (12,612 of 16,344 KiB left, 200 KiB/s, about 0:01:03 to go) */
+function resyncText(r: ResyncSummary): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts = [`${n(r.leftKiB)} of ${n(r.totalKiB)} KiB left`];
+  if (r.speedKiBps !== null) parts.push(`${n(r.speedKiBps)} KiB/s`);
+  if (r.etaSeconds !== null) parts.push(`about ${clockDuration(r.etaSeconds)} to go`);
+  return `resync ${r.percent.toFixed(1)}% (${parts.join(', ')})`;
+}
 const ICON: Record<string, string> = { pass: 'pass', warning: '**warning**', error: '**ERROR**', skipped: 'skipped' };
 
 export function formatMarkdown(report: VerifyReport): string {
@@ -42,7 +50,7 @@ export function formatMarkdown(report: VerifyReport): string {
     out.push(row(['resource', 'minor', 'nodes', 'state per node']), row(['---', '---', '---', '---']));
     for (const r of report.resources) {
       const state = Object.entries(r.state)
-        .map(([node, st]) => `${node}: ${st.role ?? '?'}, disk ${st.disk ?? '?'}, ${st.connection ?? 'no connection'}`)
+        .map(([node, st]) => `${node}: ${st.role ?? '?'}, disk ${st.disk ?? '?'}, ${st.connection ?? 'no connection'}${st.resync ? `, ${resyncText(st.resync)}` : ''}`)
         .join('; ');
       out.push(row([r.name, r.minor, r.hosts.map((h) => `${h.name} ${h.address ?? ''}`.trim()).join(', '), state]));
     }

@@ -59,3 +59,49 @@ export function input(edits: Edits = {}): VerifyInput {
   });
   return { answers: answers(), nodes };
 }
+
+/**
+ * Replaces the stdout of verify's probe LABEL (in the v-drbd section: the facts have their own `events2`)
+ * with `stdout`, captured on the lab in another state; or adds the command after `after` when the
+ * capture has none (proc-later is read only while a resync runs).
+ */
+export function withProbe(text: string, label: string, stdout: string, after?: string): string {
+  const start = text.indexOf('@@hvc-fact v-drbd@@\n');
+  if (start < 0) throw new Error('no v-drbd section in the capture');
+  const [head, section] = [text.slice(0, start), text.slice(start)];
+  const body = stdout.endsWith('\n') || stdout === '' ? stdout : `${stdout}\n`;
+  const block = new RegExp(`^@@hvc-cmd ${label}@@\\n[\\s\\S]*?^@@hvc-rc ${label} \\d+@@$`, 'm');
+  const replacement = `@@hvc-cmd ${label}@@\n${body}\n@@hvc-rc ${label} 0@@`;
+  if (block.test(section)) return head + section.replace(block, () => replacement);
+  if (!after) throw new Error(`no probe ${label} in the capture`);
+  const anchor = new RegExp(`^@@hvc-rc ${after} \\d+@@$`, 'm');
+  if (!anchor.test(section)) throw new Error(`no probe ${after} in the capture`);
+  return head + section.replace(anchor, (m) => `${m}\n${replacement}`);
+}
+
+/**
+ * Both nodes in a DRBD state captured on the lab: test/fixtures/verify/drbd/STATE/ holds, per node, what
+ * verify's probes printed there (events2-hvN.txt, proc-drbd-hvN.txt, splitbrain-hvN.txt and, while a
+ * resync ran, proc-later-hvN.txt); each replaces its probe's output in the node's healthy capture.
+ */
+export function drbdInput(state: string): VerifyInput {
+  const file = (name: string) => {
+    try {
+      return fixture(`drbd/${state}/${name}`);
+    } catch {
+      return null;
+    }
+  };
+  const nodes = (['hv1', 'hv2'] as const).map((name) => {
+    let text = fixture(`healthy-${name}.out`);
+    for (const [label, f] of [['events2', 'events2'], ['proc', 'proc-drbd'], ['splitbrain', 'splitbrain']] as const) {
+      const captured = file(`${f}-${name}.txt`);
+      if (captured === null) throw new Error(`no drbd/${state}/${f}-${name}.txt`);
+      text = withProbe(text, label, captured);
+    }
+    const later = file(`proc-later-${name}.txt`);
+    if (later !== null) text = withProbe(text, 'proc-later', later, 'proc');
+    return observation(name, text);
+  });
+  return { answers: answers(), nodes };
+}

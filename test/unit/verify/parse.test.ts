@@ -4,8 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { splitBrainHistory } from '../../../installer/verify/checks/drbd.js';
 import {
   firstAddress,
+  parseDrbdKernelLog,
   parseEvents2Statistics,
   parseGuests,
   parsePing,
@@ -57,8 +59,76 @@ describe('DRBD 8.4 state', () => {
   it('reads /proc/drbd with oos', () => {
     expect(parseProcDrbdFull(fixture('proc-drbd-hv1.txt'))).toEqual({
       version: '8.4.11',
-      minors: [{ minor: 0, cs: 'Connected', ro: 'Secondary/Secondary', ds: 'UpToDate/UpToDate', protocol: 'C', oosKiB: 0 }],
+      minors: [{ minor: 0, cs: 'Connected', ro: 'Secondary/Secondary', ds: 'UpToDate/UpToDate', protocol: 'C', ioFlags: 'r-----', oosKiB: 0, resync: null }],
     });
+  });
+});
+
+describe('a resync in /proc/drbd (drbd_proc.c drbd_syncer_progress)', () => {
+  it('reads percent, left/total, time to go, speed, average and the SyncTarget\'s want', () => {
+    const [m] = parseProcDrbdFull(fixture('drbd/resync-running/proc-drbd-hv2.txt')).minors;
+    expect(m).toMatchObject({ cs: 'SyncTarget', ioFlags: 'r-----', oosKiB: 3584 });
+    // "sync'ed:100.0% (3584/8192)K": the kernel's percent moves in 4 MiB steps; the share done comes from left/total.
+    expect(m!.resync).toEqual({ percent: 56.2, kernelPercent: 100, leftKiB: 3584, totalKiB: 8192, finishSeconds: 14, speedKiBps: 240, averageKiBps: 240, wantKiBps: 200, stalled: false });
+  });
+
+  it('reads sizes in M above 4 GiB, thousands separators, proc_details\' "A -- B" and the kernel\'s (stalled)', () => {
+    const text = [
+      'version: 8.4.11 (api:1/proto:86-101)',
+      ' 3: cs:SyncTarget ro:Secondary/Primary ds:Inconsistent/UpToDate C r-----',
+      '    ns:0 nr:10485760 dw:10485760 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:94371840',
+      "\t[=>..................] sync'ed: 10.0% (92160/102400)M",
+      '\tfinish: 2:37:17 speed: 10,000 (9,876 -- 11,024) want: 102,400 K/sec (stalled)',
+    ].join('\n');
+    expect(parseProcDrbdFull(text).minors[0]!.resync).toEqual({
+      percent: 10,
+      kernelPercent: 10,
+      leftKiB: 92160 * 1024,
+      totalKiB: 102400 * 1024,
+      finishSeconds: 2 * 3600 + 37 * 60 + 17,
+      speedKiBps: 10000,
+      averageKiBps: 11024,
+      wantKiBps: 102400,
+      stalled: true,
+    });
+  });
+
+  it('reads the paused flags and no progress on a connected resource', () => {
+    expect(parseProcDrbdFull(fixture('drbd/resync-paused/proc-drbd-hv2.txt')).minors[0]).toMatchObject({ cs: 'PausedSyncT', ioFlags: 'r--u--' });
+    expect(parseProcDrbdFull(fixture('proc-drbd-hv1.txt')).minors[0]!.resync).toBeNull();
+  });
+});
+
+describe('the kernel log\'s DRBD lines', () => {
+  it('reads the device prefix of the 8.4 module in kernel 6.1 ("drbd RES/VOL drbdN:"), the older "block drbdN:" and connection lines', () => {
+    const log = parseDrbdKernelLog(
+      [
+        '2026-12-05T15:10:02+0000 hv1 kernel: drbd hvc-probe/0 drbd0: Split-Brain detected but unresolved, dropping connection!',
+        'Mar  7 15:38:05 node1 kernel: block drbd3: Split-Brain detected but unresolved, dropping connection!',
+        '2026-12-05T15:10:02+0000 hv1 kernel: drbd hvc-probe: conn( WFReportParams -> Disconnecting )',
+      ].join('\n'),
+    );
+    expect(log).toEqual([
+      { time: '2026-12-05T15:10:02+0000', resource: 'hvc-probe', minor: 0, message: 'Split-Brain detected but unresolved, dropping connection!' },
+      { time: null, resource: null, minor: 3, message: 'Split-Brain detected but unresolved, dropping connection!' },
+      { time: '2026-12-05T15:10:02+0000', resource: 'hvc-probe', minor: null, message: 'conn( WFReportParams -> Disconnecting )' },
+    ]);
+  });
+
+  it('tells a current split brain from one resolved since, by hand or by an after-sb policy', () => {
+    const lines = (text: string) => parseDrbdKernelLog(text);
+    expect(splitBrainHistory(lines(fixture('drbd/split-brain-standalone/splitbrain-hv1.txt')))).toMatchObject({ detectedAt: '2026-12-05T15:25:01+0000', unresolved: true, resolution: null, connectedAt: null });
+    expect(splitBrainHistory(lines(fixture('drbd/split-brain-resolved/splitbrain-hv1.txt')))).toMatchObject({
+      detectedAt: '2026-12-05T15:25:01+0000',
+      resolution: { at: '2026-12-05T15:25:35+0000', discarded: 'peer', automatic: false },
+      connectedAt: '2026-12-05T15:25:35+0000',
+    });
+    expect(splitBrainHistory(lines('2026-12-05T15:00:00+0000 hv2 kernel: drbd r0/0 drbd1: Split-Brain detected, 1 primaries, automatically solved. Sync from peer node'))).toMatchObject({
+      detectedAt: '2026-12-05T15:00:00+0000',
+      unresolved: false,
+      resolution: { discarded: 'here', automatic: true },
+    });
+    expect(splitBrainHistory(lines('2026-12-05T15:00:00+0000 hv2 kernel: drbd hvc-probe: conn( WFReportParams -> Connected )'))).toBeNull();
   });
 });
 
