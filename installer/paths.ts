@@ -21,4 +21,6 @@ function findRoot(start: string): string {
 export const PROJECT_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
 export const PLAYBOOKS_DIR = join(PROJECT_ROOT, 'playbooks');
+/** Shell scripts that run on the servers (sent on stdin: `sh -s -- ARGS`). */
+export const REMOTE_DIR = join(PROJECT_ROOT, 'installer', 'remote');
 export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

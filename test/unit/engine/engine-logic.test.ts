@@ -38,6 +38,7 @@ describe('the install playbook', () => {
       'packages',
       'system-files',
       'network',
+      'replication-path',
       'storage',
       'drbd-config',
       'drbd-module',
