@@ -128,6 +128,69 @@ export function syncPercent(text: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** A DRBD sync that makes no progress for this long fails the run instead of being waited on. */
+export const SYNC_STALL_MS = Number(process.env.HVCLUSTER_SYNC_STALL_S ?? 120) * 1000;
+
+export interface SyncProgress {
+  percent?: number;
+  /** What is still out of sync, KiB: 8.4's `oos:` in /proc/drbd, 9's `out-of-sync:` in drbdsetup status. */
+  outOfSyncKiB?: number;
+}
+
+/**
+ * The sync progress of one resource: its minor's lines of /proc/drbd (8.4), else the per-resource
+ * `drbdsetup status NAME --statistics` text after it (9, whose /proc/drbd lists no minors). Pure.
+ */
+export function syncProgress(text: string, minor: number): SyncProgress {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`^\\s*${minor}:\\s+cs:`).test(l));
+  let scope = text;
+  if (start >= 0) {
+    const end = lines.findIndex((l, i) => i > start && /^\s*\d+:\s+cs:|^\S/.test(l));
+    scope = lines.slice(start, end < 0 ? undefined : end).join('\n');
+  } else {
+    // Not an 8.4 minor block: only the drbdsetup part (after /proc/drbd's own lines) is about this resource.
+    scope = lines.filter((l) => !/^\s*\d+:\s+cs:|sync'ed:|\boos:/.test(l)).join('\n');
+  }
+  const percent = syncPercent(scope);
+  const oos = /\boos:(\d+)/.exec(scope) ?? /\bout-of-sync:(\d+)/.exec(scope);
+  return { ...(percent !== undefined ? { percent } : {}), ...(oos ? { outOfSyncKiB: Number(oos[1]) } : {}) };
+}
+
+/**
+ * Watches a sync for progress: anything that changes (disk states, percentage, KiB out of sync)
+ * counts. `observe` returns how long nothing has changed, ms. Pure (the caller passes the clock).
+ */
+export class SyncStallWatch {
+  private lastKey: string | undefined;
+  private since: number;
+  constructor(now: number) {
+    this.since = now;
+  }
+  observe(state: { dstate: string | null } & SyncProgress, now: number): number {
+    const key = `${state.dstate}|${state.percent ?? '-'}|${state.outOfSyncKiB ?? '-'}`;
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.since = now;
+    }
+    return now - this.since;
+  }
+}
+
+/** Why a sync that stopped moving fails, with what it was stuck at. Pure. */
+export function stalledSyncMessage(name: string, stalledMs: number, state: { dstate: string | null } & SyncProgress, mtu: number): string {
+  const at = [
+    state.percent !== undefined ? `${state.percent.toFixed(1)}%` : null,
+    state.outOfSyncKiB !== undefined ? `${state.outOfSyncKiB} KiB still out of sync` : null,
+    `disk states ${state.dstate ?? 'unknown'}`,
+  ].filter(Boolean);
+  return (
+    `the initial sync of ${name} made no progress for ${Math.round(stalledMs / 1000)} s (stuck at ${at.join(', ')}); ` +
+    `DRBD is connected but its data does not flow: a replication path that drops ${mtu}-byte frames does this (network.replicationMtu), ` +
+    `check it with ping -M do -s ${mtu - 28} PEER-REPLICATION-ADDRESS from each node`
+  );
+}
+
 export async function createReplicatedVolume(holders: StepContext[], request: VolumeRequest): Promise<DrbdResourceModel> {
   const first = holders[0]!;
   const spec = first.run.answers.spec;
@@ -197,14 +260,18 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
     } else {
       await first.mutate(`start the initial full sync of ${name} from ${first.server}`, `drbdadm primary --force ${q}`);
     }
+    // A sync that makes no progress for SYNC_STALL_MS fails; one that moves may take up to an hour.
+    const watch = new SyncStallWatch(Date.now());
     await waitFor(
       `the initial sync of ${name}`,
       async () => {
         const s = await drbdState(first, name);
         if (s.dstate === 'UpToDate/UpToDate' || /^UpToDate(\/UpToDate)+$/.test(s.dstate ?? '')) return true;
         const progress = await first.read(`cat /proc/drbd 2>/dev/null; drbdsetup status ${q} --statistics 2>/dev/null; true`);
-        const percent = syncPercent(progress.stdout);
-        if (percent !== undefined) first.progress(percent, `initial sync of ${name}`);
+        const state = { dstate: s.dstate, ...syncProgress(progress.stdout, minor) };
+        if (state.percent !== undefined) first.progress(state.percent, `initial sync of ${name}`);
+        const stalledMs = watch.observe(state, Date.now());
+        if (stalledMs >= SYNC_STALL_MS) throw new StepRefusedError(first.server, first.step, stalledSyncMessage(name, stalledMs, state, spec.network.replicationMtu));
         return undefined;
       },
       { timeoutMs: 60 * 60_000, intervalMs: 1000 },

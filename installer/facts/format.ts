@@ -128,7 +128,7 @@ export function formatFactsText(facts: ServerFacts, label?: string): string {
     `  ${show(facts.drbd, (d) => {
       const parts = [
         `module ${d.moduleVersion ?? `not found (${d.moduleError ?? 'unknown'})`}`,
-        `loaded ${d.loadedVersion ?? 'no'}`,
+        `loaded ${d.loadedVersion ?? (d.moduleLoad && d.moduleLoad.state !== 'loadable' && d.moduleLoad.state !== 'loaded' ? `no, cannot load (${d.moduleLoad.state}: ${d.moduleLoad.detail ?? 'modprobe -n -v drbd'})` : 'no')}`,
         `drbd-utils ${d.utilsVersion ?? 'not installed'}`,
       ];
       const res = d.resources.length

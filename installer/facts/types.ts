@@ -174,6 +174,8 @@ export interface Nic {
   /** /sys/class/net/NAME/speed; null when unknown (-1, unreadable, virtual NICs). */
   speedMbps: number | null;
   mtu: number;
+  /** The largest MTU the driver accepts (`ip -d link`: maxmtu); null when it does not say. */
+  maxMtu: number | null;
   mac: string | null;
   /** The kernel driver of a physical NIC (e1000e, ixgbe, virtio_net). */
   driver: string | null;
@@ -249,7 +251,25 @@ export interface DrbdMinorFacts {
   diskStates: string | null;
 }
 
+/** Whether `modprobe drbd` can load the module. */
+export interface DrbdModuleLoad {
+  /**
+   * loaded: in the kernel already; loadable: modprobe would insmod it (or run an install command that
+   * loads it); disabled: an `install drbd CMD` rule runs a command that does not load it (/bin/false);
+   * missing: the running kernel has no drbd module; error: modprobe failed otherwise.
+   */
+  state: 'loaded' | 'loadable' | 'disabled' | 'missing' | 'error';
+  /** What modprobe -n -v said: `install /bin/false`, `insmod /lib/modules/.../drbd.ko`, its error. */
+  detail: string | null;
+  /** install/blacklist lines naming drbd in modprobe.d, with file and line. */
+  rules: { file: string; line: number; text: string }[];
+}
+
 export interface DrbdFacts {
+  /** What `modprobe drbd` would do (modprobe -n -v); null when modprobe could not tell. */
+  moduleLoad: DrbdModuleLoad | null;
+  /** Kernel releases under /lib/modules that ship a drbd.ko (to say which kernel to boot); null when not read. */
+  kernelsWithModule: string[] | null;
   /** `modinfo drbd` version: what `modprobe drbd` would load (8.4.11 in Debian's kernel). */
   moduleVersion: string | null;
   moduleFile: string | null;

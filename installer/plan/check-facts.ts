@@ -38,7 +38,53 @@ function managementInterfaces(node: NodeAnswers): string[] {
 }
 
 /**
- * Checks one node's answers against its facts. `index` is the node's position in spec.nodes.
+ * The DRBD module must load when the drbd-module step runs `modprobe drbd`, after the network,
+ * volume group and DRBD configuration have changed: a module missing for the running kernel, or
+ * disabled in modprobe.d (`install drbd /bin/false`), is refused here instead. A loaded one is fine.
+ */
+export function checkDrbdModule(node: NodeAnswers, index: number, facts: ServerFacts): AnswerIssue[] {
+  const path: AnswerPath = ['spec', 'nodes', index, 'name'];
+  const drbd = factValue(facts.drbd);
+  const load = drbd?.moduleLoad ?? null;
+  const kernel = factValue(facts.kernel)?.release ?? null;
+  const running = kernel ? `the running kernel ${kernel}` : 'the running kernel';
+  if (drbd?.loadedVersion) return [];
+  if (!drbd || drbd.major === null || load?.state === 'missing') {
+    const found = load?.state === 'missing' ? `modprobe -n -v drbd: ${load.detail}` : `modinfo drbd found none${drbd?.moduleError ? `: ${drbd.moduleError}` : ''}`;
+    const others = (drbd?.kernelsWithModule ?? []).filter((k) => k !== kernel);
+    return [
+      {
+        severity: 'error',
+        path,
+        message:
+          `no DRBD kernel module for ${running} on ${node.name} (${found}); ` +
+          (others.length > 0 ? `kernel ${others.join(', ')} has one under /lib/modules: boot into it, or ` : '') +
+          "install a kernel that ships it (Debian's linux-image-amd64 does) or the DRBD 9 module for this kernel",
+      },
+    ];
+  }
+  if (load?.state === 'disabled') {
+    const rules = load.rules.filter((r) => /^install\s/.test(r.text));
+    const where = rules.map((r) => `${r.file}:${r.line}: ${r.text}`).join('; ');
+    return [
+      {
+        severity: 'error',
+        path,
+        message:
+          `the DRBD module cannot load on ${node.name}: modprobe drbd runs "${load.detail?.replace(/^install\s+/, '')}" instead of loading it (${where || `modprobe -n -v drbd: ${load.detail}`}); ` +
+          `apply would stop at its drbd-module step after changing the network, volume group and DRBD configuration: ` +
+          (rules.length > 0 ? `remove that line from ${[...new Set(rules.map((r) => r.file))].join(', ')}` : 'remove the install rule for drbd from /etc/modprobe.d') +
+          ', then run again',
+      },
+    ];
+  }
+  if (load?.state === 'error') {
+    return [{ severity: 'error', path, message: `the DRBD module cannot load on ${node.name}: modprobe -n -v drbd fails (${load.detail}); fix what it says, then run again` }];
+  }
+  return [];
+}
+
+/** Checks one node's answers against its facts. `index` is the node's position in spec.nodes.
  */
 export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFacts, volumeGroup = 'hvdata'): AnswerIssue[] {
   const issues: AnswerIssue[] = [];
@@ -116,13 +162,7 @@ export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFa
     }
   }
 
-  const drbd = factValue(facts.drbd);
-  if (!drbd || drbd.major === null) {
-    error(
-      at('name'),
-      `no DRBD kernel module on ${node.name} (modinfo drbd found none${drbd?.moduleError ? `: ${drbd.moduleError}` : ''}); install a kernel that ships it (Debian's linux-image-amd64 does) or the DRBD 9 module`,
-    );
-  }
+  issues.push(...checkDrbdModule(node, index, facts));
 
   const virtualization = factValue(facts.virtualization);
   if (virtualization && !virtualization.kvmDevice) {
@@ -149,6 +189,19 @@ export function checkClusterFacts(answers: Answers, facts: ServerFacts[]): { iss
       message: `the nodes have different DRBD major versions (${list}); all nodes must run the same DRBD major version`,
     });
   }
+
+  // Each replication NIC must accept the MTU asked (ip -d link: maxmtu); the path between them is probed after the network step.
+  const mtu = answers.spec.network.replicationMtu;
+  nodes.forEach((node, i) => {
+    const nic = factValue(facts[i]!.network)?.nics.find((n) => n.name === node.replication.interface);
+    if (nic?.maxMtu != null && mtu > nic.maxMtu) {
+      issues.push({
+        severity: 'error',
+        path: ['spec', 'network', 'replicationMtu'],
+        message: `${node.name}'s replication NIC ${nic.name}${nic.driver ? ` (${nic.driver})` : ''} accepts an MTU of at most ${nic.maxMtu} (ip -d link: maxmtu ${nic.maxMtu}), not ${mtu}: set replicationMtu: ${nic.maxMtu} or less, or use a NIC that carries jumbo frames`,
+      });
+    }
+  });
 
   const sizes = nodes.map((node, i) => {
     return findDisk(facts[i]!, node.storage.disk)?.sizeBytes;

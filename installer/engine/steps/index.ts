@@ -2,6 +2,7 @@
 import { filesStep } from './files.js';
 import { networkStep } from './network.js';
 import { packagesStep } from './packages.js';
+import { replicationPathStep } from './replication-path.js';
 import { replicationProbeStep } from './replication-probe.js';
 import { drbdModuleStep, servicesStep } from './services.js';
 import type { StepKind } from './step.js';
@@ -12,6 +13,7 @@ export const STEP_KINDS: Record<string, StepKind> = {
   packages: packagesStep,
   files: filesStep,
   network: networkStep,
+  'replication-path': replicationPathStep,
   'volume-group': storageStep,
   'drbd-module': drbdModuleStep,
   services: servicesStep,

@@ -35,6 +35,7 @@ interface IpLink {
   ifname?: unknown;
   flags?: unknown;
   mtu?: unknown;
+  max_mtu?: unknown;
   operstate?: unknown;
   link_type?: unknown;
   address?: unknown;
@@ -150,6 +151,8 @@ export const networkFact: FactDefinition<NetworkFacts> = {
         carrier: sys?.carrier ?? null,
         speedMbps: sys?.speedMbps ?? null,
         mtu: toNumberOrNull(link.mtu) ?? 0,
+        // 0 (loopback, some virtual links) means no limit given.
+        maxMtu: toNumberOrNull(link.max_mtu) || null,
         mac: kind === 'loopback' ? null : stringOrNull(link.address),
         driver: sys?.driver ?? null,
         master: stringOrNull(link.master),

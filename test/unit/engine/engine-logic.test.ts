@@ -40,6 +40,7 @@ describe('the install playbook', () => {
       'packages',
       'system-files',
       'network',
+      'replication-path',
       'storage',
       'drbd-config',
       'drbd-module',

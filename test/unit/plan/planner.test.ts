@@ -130,7 +130,7 @@ describe('planning a two-node cluster from the lab servers facts', () => {
       '@@hvc-cmd modinfo@@\n\n@@hvc-err@@ modinfo: ERROR: Module drbd not found.\n@@hvc-rc modinfo 1@@',
     ]);
     expect(planErrors({}, [labFacts(1), hv2])).toEqual([
-      "site.yaml:11:13 spec.nodes[1].name: no DRBD kernel module on hv2 (modinfo drbd found none: modinfo drbd: exit 1: modinfo: ERROR: Module drbd not found.); install a kernel that ships it (Debian's linux-image-amd64 does) or the DRBD 9 module",
+      "site.yaml:11:13 spec.nodes[1].name: no DRBD kernel module for the running kernel 6.1.0-50-amd64 on hv2 (modinfo drbd found none: modinfo drbd: exit 1: modinfo: ERROR: Module drbd not found.); install a kernel that ships it (Debian's linux-image-amd64 does) or the DRBD 9 module for this kernel",
     ]);
   });
 
