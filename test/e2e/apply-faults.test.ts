@@ -1,16 +1,19 @@
 /**
  * apply when things go wrong, on real lab VMs (prepared image: packages already installed):
- * preflight findings on several nodes at once, a network change that cuts a server off (reverted by
- * the server itself), and an installer killed mid-run (the next run finishes the job).
+ * preflight findings on several nodes at once, a DRBD module disabled in modprobe.d (refused by
+ * preflight), a replication MTU the path cannot carry (stopped right after the network step), a
+ * network change that cuts a server off (reverted by the server itself), and an installer killed
+ * mid-run (the next run finishes the job).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useLab } from '../helpers/lab.js';
 import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
-import { netnsName } from '../lab/config.js';
+import { REPL_BRIDGE, netnsName } from '../lab/config.js';
 import { dirtyDisk, setNicLink } from '../lab/lab.js';
 import { labSiteYaml, writeLabSite } from '../lab/site.js';
+import { waitFor } from '../lab/util.js';
 
 const MIN = 60_000;
 const NAME = 'faults2';
@@ -36,7 +39,7 @@ describe('apply when things go wrong', () => {
     try {
       const before = await Promise.all(['hv1', 'hv2'].map(nodeState));
       const result = await hvcluster(NAME, ['apply', '-f', site, '--yes']);
-      expect(result.code).toBe(3);
+      expect(result.code).toBe(1);
       expect(result.stderr).toContain('nothing was changed on any server');
       expect(result.stderr).toMatch(/spec\.nodes\[0\]\.replication\.interface: ens4 on hv1 has no link/);
       expect(result.stderr).toMatch(/spec\.nodes\[1\]\.storage\.disk: \/dev\/disk\/by-id\/virtio-hvdata-faults2-2 on hv2 is not blank: .*ext4/);
@@ -47,6 +50,99 @@ describe('apply when things go wrong', () => {
       // Blank again: no signature, and zeroes where the blank check reads (and everywhere else).
       const wiped = await lab.ssh('hv2', 'wipefs -q -a /dev/vdb && dd if=/dev/zero of=/dev/vdb bs=4M oflag=direct status=none; sync; true', { timeoutMs: 10 * MIN });
       expect(wiped.code, wiped.stderr).toBe(0);
+    }
+  });
+
+  it('refuses in preflight a node whose DRBD module is disabled in modprobe.d, and changes nothing', { timeout: 5 * MIN }, async () => {
+    const site = writeLabSite(lab.info);
+    const rule = '/etc/modprobe.d/hvc-test-no-drbd.conf';
+    // The prepared image boots with the module loaded (which preflight accepts): unload it, so that
+    // hv2 is a server whose DRBD module cannot load.
+    const disable = await lab.ssh('hv2', `rmmod drbd 2>/dev/null; printf 'install drbd /bin/false\\n' > ${rule}`);
+    expect(disable.code, disable.stderr).toBe(0);
+    try {
+      // What apply would otherwise hit at its drbd-module step, after changing every node.
+      const modprobe = await lab.ssh('hv2', 'modprobe drbd; echo "exit $?"; test -e /proc/drbd && echo loaded; true');
+      expect(modprobe.stdout).toMatch(/exit [1-9]/);
+      expect(modprobe.stdout).not.toContain('loaded');
+
+      const before = await Promise.all(['hv1', 'hv2'].map(nodeState));
+      const result = await hvcluster(NAME, ['apply', '-f', site, '--yes']);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain('nothing was changed on any server');
+      expect(result.stderr).toContain(
+        `spec.nodes[1].name: the DRBD module cannot load on hv2: modprobe drbd runs "/bin/false" instead of loading it (${rule}:1: install drbd /bin/false); ` +
+          `apply would stop at its drbd-module step after changing the network, volume group and DRBD configuration: remove that line from ${rule}, then run again`,
+      );
+      expect(result.stderr).not.toContain('spec.nodes[0].name'); // hv1 loads it fine
+      expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(before);
+    } finally {
+      // As found: no rule, the module loaded.
+      const restore = await lab.ssh('hv2', `rm -f ${rule} && modprobe drbd`);
+      expect(restore.code, restore.stderr).toBe(0);
+    }
+  });
+
+  it('stops right after the network step when the replication path cannot carry the MTU asked, with the figures', { timeout: 10 * MIN }, async () => {
+    // The lab's replication bridge (host side, in the lab's namespace) carries 1500-byte frames;
+    // the VMs' virtio NICs accept 9000, so the nodes take MTU 9000 and the bridge drops what exceeds 1500.
+    const bridge = JSON.parse((await lab.exec(['ip', '-j', 'link', 'show', REPL_BRIDGE])).stdout) as { mtu: number }[];
+    expect(bridge[0]!.mtu).toBe(1500);
+    const nic = JSON.parse((await lab.ssh('hv1', 'ip -j -d link show ens4')).stdout) as { max_mtu: number }[];
+    expect(nic[0]!.max_mtu).toBeGreaterThanOrEqual(9000);
+    const [hv1, hv2] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    const interfacesBefore = await Promise.all(['hv1', 'hv2'].map(async (n) => (await lab.ssh(n, 'md5sum /etc/network/interfaces')).stdout));
+
+    const site = `${lab.info.dir}/site-jumbo.yaml`;
+    writeFileSync(site, labSiteYaml(lab.info, { replicationMtu: 9000 }));
+    const started = Date.now();
+    const result = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json']);
+    console.log(`apply with MTU 9000 on a 1500 path: exit ${result.code} after ${Math.round((Date.now() - started) / 1000)} s`);
+    expect(result.code, result.stderr).toBe(1);
+    for (const [from, to] of [
+      [hv1, hv2],
+      [hv2, hv1],
+    ] as const) {
+      expect(result.stderr).toContain(
+        `${from.name}: step "replication-path": the replication path from ${from.name} (${from.replication.address}, ens4) to ${to.name} (${to.replication.address}) does not carry MTU 9000: ` +
+          "a 9000-byte don't-fragment packet does not get through (ping -M do -s 8972: 3 packets transmitted, 0 received, 100% packet loss",
+      );
+    }
+    expect(result.stderr).toContain('the largest that does is 1500 bytes (ping -M do -s 1472); DRBD would connect and then stall its sync');
+    expect(result.stderr).toContain('set spec.network.replicationMtu to 1500 (or less), or enable MTU 9000 on every NIC and switch port between the nodes');
+    // The run stopped right there: network changed, the path probe failed, no later step started.
+    const run = events(result.stdout);
+    const finished = run.filter((e) => e.type === 'step-finished').map((e) => `${e.server} ${e.step} ${e.status}`);
+    expect(finished.filter((f) => / (network|replication-path) /.test(f)).sort()).toEqual([
+      'hv1 network changed',
+      'hv1 replication-path failed',
+      'hv2 network changed',
+      'hv2 replication-path failed',
+    ]);
+    expect(run.filter((e) => e.type === 'step-started' && ['storage', 'drbd-config', 'drbd-module'].includes(e.step as string))).toEqual([]);
+    // On the nodes: the replication NIC at 9000 (the network step did its part); no volume group, no
+    // DRBD configuration of hvcluster's, no resource (the steps after it did not run).
+    for (const node of ['hv1', 'hv2']) {
+      const r = await lab.ssh(node, "cat /sys/class/net/ens4/mtu; vgs --noheadings 2>/dev/null | wc -l; grep -c 'Managed by hvcluster' /etc/drbd.d/global_common.conf; ls /etc/drbd.d/*.res 2>/dev/null | wc -l");
+      expect(r.stdout.trim().split('\n'), node).toEqual(['9000', '0', '0', '0']);
+    }
+
+    // Back to the state before: each node runs the revert the network step left for it (detached:
+    // it moves the management address), and its replication NIC returns to 1500.
+    for (const node of ['hv1', 'hv2']) {
+      const r = await lab.ssh(node, 'set -- /run/hvcluster/net-revert-*.sh; [ $# = 1 ] && [ -e "$1" ] || exit 9; systemd-run --quiet --unit=hvc-test-restore sh -c "/bin/sh $1; ip link set ens4 mtu 1500"');
+      expect(r.code, `${node}: ${r.stderr}`).toBe(0);
+    }
+    for (const [i, node] of (['hv1', 'hv2'] as const).entries()) {
+      await waitFor(
+        `${node} back on its previous network`,
+        async () => {
+          const r = await lab.ssh(node, 'systemctl is-active hvc-test-restore.service; md5sum /etc/network/interfaces; cat /sys/class/net/ens4/mtu; ip -o link show br0 2>/dev/null | wc -l', { timeoutMs: 10_000 });
+          const [active, md5, mtu, bridges] = r.stdout.trim().split('\n');
+          return r.code === 0 && active !== 'active' && active !== 'activating' && `${md5}\n` === interfacesBefore[i] && mtu === '1500' && bridges === '0';
+        },
+        { timeoutMs: 2 * MIN, intervalMs: 2000 },
+      );
     }
   });
 
