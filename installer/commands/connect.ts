@@ -3,13 +3,14 @@
  * the answer file), host-key pins, secrets from environment variables, and the host-key question
  * asked on the terminal only when a person is there to answer it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { homedir } from 'node:os';
 import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
 import { resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import type { Streams } from '../output.js';
-import { connect, rememberAnswers, resolveTarget } from '../ssh/index.js';
+import { connect, knownHostsLine, rememberAnswers, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 import { askLine, canAsk } from './terminal.js';
 
@@ -136,16 +137,30 @@ export function hostKeyPolicy(options: ConnectionOptions, streams: Streams): Hos
   return {
     knownHostsFiles,
     pinWith,
-    onUnknown: rememberAnswers(async (server, fingerprint, keyType) => {
+    onUnknown: rememberAnswers(async (server, fingerprint, keyType, presented) => {
+      const saveTo = knownHostsFiles[0]!;
       const answer = await askLine(
         streams,
         `The host key of ${server} is not known.\n  ${keyType} ${fingerprint}\n` +
           `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType.toLowerCase().replace(/^ssh-/, '')}_key.pub\` on the server's console.\n` +
-          'Trust it for this run? [y/N] ',
+          `Trust it? [y] for this run, [s] and save it to ${saveTo}, [N] no: `,
       );
-      return /^y(es)?$/i.test(answer.trim());
+      const choice = answer.trim().toLowerCase();
+      if (/^s(ave)?$/.test(choice) && presented) {
+        saveKnownHost(saveTo, knownHostsLine(presented));
+        streams.stderr.write(`saved the host key of ${server} to ${saveTo}\n`);
+        return true;
+      }
+      return /^y(es)?$/.test(choice);
     }),
   };
+}
+
+/** Appends a known_hosts line, as ssh does when a key is accepted (the file and ~/.ssh made private if new). */
+export function saveKnownHost(file: string, line: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  appendFileSync(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`, { mode: 0o600 });
 }
 
 /**

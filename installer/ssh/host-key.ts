@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { HostKeyError } from '../errors.js';
 import { fingerprintOf, keyTypeLabel, keyTypeOf, normalizeFingerprint } from './fingerprint.js';
 import { checkKnownHosts, knownHostsName, loadKnownHosts, type KnownHostEntry } from './known-hosts.js';
-import type { HostKeyPolicy } from './types.js';
+import type { HostKeyPolicy, PresentedHostKey } from './types.js';
 
 export function defaultKnownHostsFiles(home = homedir()): string[] {
   return [join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
@@ -79,7 +79,7 @@ export function changedHostKeyError(
   );
 }
 
-type AskHostKey = (server: string, fingerprint: string, keyType: string) => Promise<boolean>;
+type AskHostKey = (server: string, fingerprint: string, keyType: string, presented?: PresentedHostKey) => Promise<boolean>;
 
 /**
  * Wraps a host-key question so that a key the user answered for is not asked about again in this
@@ -89,11 +89,11 @@ type AskHostKey = (server: string, fingerprint: string, keyType: string) => Prom
  */
 export function rememberAnswers(ask: AskHostKey): AskHostKey {
   const answers = new Map<string, Promise<boolean>>();
-  return (server, fingerprint, keyType) => {
+  return (server, fingerprint, keyType, presented) => {
     const key = `${server}\u0000${fingerprint}`;
     let answer = answers.get(key);
     if (!answer) {
-      answer = ask(server, fingerprint, keyType);
+      answer = ask(server, fingerprint, keyType, presented);
       answers.set(key, answer);
       // A question that failed (Ctrl-C, a closed terminal) is not an answer: ask again next time.
       answer.catch(() => answers.delete(key));
@@ -138,8 +138,13 @@ export async function verifyHostKey(
     throw changedHostKeyError(server, host, port, keyType, fingerprint, { pinned: want }, policy.pinWith);
   }
   if (verdict.status === 'known') return { fingerprint, keyType, via: 'known_hosts' };
-  if (policy.onUnknown !== 'refuse' && (await policy.onUnknown(server, fingerprint, keyTypeLabel(keyType)))) {
+  if (policy.onUnknown !== 'refuse' && (await policy.onUnknown(server, fingerprint, keyTypeLabel(keyType), { host, port, blob: keyBlob }))) {
     return { fingerprint, keyType, via: 'user' };
   }
   throw unknownHostKeyError(server, host, port, keyType, fingerprint, policy.pinWith);
+}
+
+/** The known_hosts line of a presented key, as ssh writes it (unhashed): `[host]:port type base64`. Pure. */
+export function knownHostsLine(presented: PresentedHostKey): string {
+  return `${knownHostsName(presented.host, presented.port)} ${keyTypeOf(presented.blob)} ${presented.blob.toString('base64')}`;
 }

@@ -3,7 +3,7 @@ export type { ExecOptions, ExecResult, HostKeyPolicy, ServerConnection, SshCount
 export { connect, isRetryableConnectError, jumpChain, type ConnectOptions } from './connect.js';
 export { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_CHANNELS, SshConnection, uploadCommand, type ConnectionSettings } from './connection.js';
 export { resolveTarget, parseSpec, expandPath, defaultIdentityFiles, type ResolveOptions } from './config.js';
-export { defaultHostKeyPolicy, defaultKnownHostsFiles, rememberAnswers, verifyHostKey, type VerifiedHostKey } from './host-key.js';
+export { defaultHostKeyPolicy, defaultKnownHostsFiles, knownHostsLine, rememberAnswers, verifyHostKey, type VerifiedHostKey } from './host-key.js';
 export { checkKnownHosts, knownHostsName, loadKnownHosts, parseKnownHosts, type KnownHostEntry, type KnownHostsVerdict } from './known-hosts.js';
 export { fingerprintOf, keyTypeOf, keyTypeLabel, normalizeFingerprint } from './fingerprint.js';
 export { backoffDelay, retryWithBackoff, withJitter, DEFAULT_RETRY, type RetryOptions, type RetryClock } from './backoff.js';

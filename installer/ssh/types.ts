@@ -28,6 +28,13 @@ export interface SshTarget {
   knownHostsFiles?: string[];
 }
 
+/** The key a server presented, with where it was reached: enough to write its known_hosts line. */
+export interface PresentedHostKey {
+  host: string;
+  port: number;
+  blob: Buffer;
+}
+
 export interface HostKeyPolicy {
   /** known_hosts files to check (default: ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts). */
   knownHostsFiles: string[];
@@ -36,7 +43,7 @@ export interface HostKeyPolicy {
    * 'refuse' (unattended mode), or a function that asks the user (the wizard) and answers true to accept.
    * A key that differs from a known or pinned one is always refused.
    */
-  onUnknown: 'refuse' | ((server: string, fingerprint: string, keyType: string) => Promise<boolean>);
+  onUnknown: 'refuse' | ((server: string, fingerprint: string, keyType: string, presented?: PresentedHostKey) => Promise<boolean>);
   /** How messages tell the user to pin a key: `hostKey:` in the answer file (default) or `--host-key` (servers given with --host). */
   pinWith?: 'answer-file' | 'flag';
 }

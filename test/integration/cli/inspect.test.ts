@@ -4,7 +4,7 @@
  * is refused with the fingerprint and how to pin it.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,7 +124,7 @@ describe('hvcluster inspect against a real sshd', () => {
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.stdout.on('data', (chunk) => {
       screen += chunk;
-      if (!asked && screen.includes('Trust it for this run? [y/N]')) {
+      if (!asked && screen.includes('Trust it? [y] for this run, [s] and save it to')) {
         asked = true;
         child.stdin.write('\x03');
       }
@@ -135,5 +135,30 @@ describe('hvcluster inspect against a real sshd', () => {
     expect(code, screen).toBe(130);
     expect(screen).not.toContain('internal error');
     expect(logins()).toBe(before);
+  });
+
+  it('saves a key trusted at the question to known_hosts when asked to, as ssh does', { timeout: 30_000 }, async () => {
+    const file = join(tmp.path, 'known_hosts_saved');
+    writeFileSync(file, '');
+    const cmd = `exec ${process.execPath} ${BIN} inspect --host root@${sshd.host}:${sshd.port} -i ${key.path} --known-hosts ${file}`;
+    const { CI: _ci, CONTINUOUS_INTEGRATION: _ci2, ...env } = process.env;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let asked = false;
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.stdout.on('data', (chunk) => {
+      screen += chunk;
+      if (!asked && screen.includes(`[s] and save it to ${file}`)) {
+        asked = true;
+        child.stdin.write('s\r');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    expect(code, screen).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(`${sshd.knownHostsLine}\n`);
+    // Known from now on: no question, also without a terminal.
+    const again = await hvcluster(['inspect', '--json', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', file]);
+    expect(again.code, again.stderr).toBe(0);
   });
 });
