@@ -21,12 +21,27 @@ export function testcaseName(r: CheckResult): string {
   return `${r.code} ${r.server}${r.subject ? ` ${r.subject}` : ''}`;
 }
 
+/**
+ * A check that could not be made (its server unreachable) is an <error>, as JUnit means it: the test
+ * could not run. A check that ran and found a problem is a <failure>.
+ */
+function couldNotCheck(r: CheckResult): boolean {
+  return r.status === 'error' && r.code === 'SSH_REACHABLE';
+}
+
+/** Seconds a testcase took, where the result measured it (a migration's totalMs). */
+function seconds(r: CheckResult): string {
+  const ms = r.data?.totalMs;
+  return typeof ms === 'number' && Number.isFinite(ms) ? (ms / 1000).toFixed(3) : '0';
+}
+
 function testcase(r: CheckResult): string {
-  const attrs = `classname="hvcluster.verify.${xmlEscape(r.code)}" name="${xmlEscape(testcaseName(r))}" time="0"`;
+  const attrs = `classname="hvcluster.verify.${xmlEscape(r.code)}" name="${xmlEscape(testcaseName(r))}" time="${seconds(r)}"`;
   const props = `<properties><property name="code" value="${xmlEscape(r.code)}"/><property name="status" value="${r.status}"/><property name="servers" value="${xmlEscape(r.servers.join(','))}"/></properties>`;
   const text = `${r.found}${r.fix ? `\nfix: ${r.fix}` : ''}`;
   switch (r.status) {
     case 'error':
+      if (couldNotCheck(r)) return `    <testcase ${attrs}>\n      ${props}\n      <error message="${xmlEscape(r.found)}" type="${xmlEscape(r.code)}">${xmlEscape(text)}</error>\n    </testcase>`;
       return `    <testcase ${attrs}>\n      ${props}\n      <failure message="${xmlEscape(r.found)}" type="${xmlEscape(r.code)}">${xmlEscape(text)}</failure>\n    </testcase>`;
     case 'skipped':
       return `    <testcase ${attrs}>\n      ${props}\n      <skipped message="${xmlEscape(r.found)}"/>\n    </testcase>`;
@@ -39,13 +54,14 @@ function testcase(r: CheckResult): string {
 
 export function formatJunit(report: VerifyReport): string {
   const checks = report.checks;
-  const failures = checks.filter((r) => r.status === 'error').length;
+  const errors = checks.filter(couldNotCheck).length;
+  const failures = checks.filter((r) => r.status === 'error').length - errors;
   const skipped = checks.filter((r) => r.status === 'skipped').length;
   const time = (report.durationMs / 1000).toFixed(3);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="hvcluster verify" tests="${checks.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}">`,
-    `  <testsuite name="${xmlEscape(`hvcluster verify ${report.cluster}`)}" tests="${checks.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}" timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}">`,
+    `<testsuites name="hvcluster verify" tests="${checks.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">`,
+    `  <testsuite name="${xmlEscape(`hvcluster verify ${report.cluster}`)}" tests="${checks.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}" timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}">`,
     `    <properties><property name="cluster" value="${xmlEscape(report.cluster)}"/><property name="exitCode" value="${report.exitCode}"/><property name="warnings" value="${report.summary.warnings}"/></properties>`,
     ...checks.map(testcase),
     '  </testsuite>',

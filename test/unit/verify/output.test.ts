@@ -37,6 +37,19 @@ describe('JUnit XML', () => {
     expect(xml.trim().endsWith('</testsuites>')).toBe(true);
   });
 
+  it('counts a check that could not be made (server unreachable) as an error, not a failure, and fills in measured times', () => {
+    const report = reportOf();
+    const base = report.checks[0]!;
+    report.checks.push(
+      { ...base, code: 'SSH_REACHABLE', status: 'error', server: 'hv2', servers: ['hv2'], found: 'hv2 is unreachable' },
+      { ...base, code: 'MIGRATION_TEST', status: 'pass', server: 'hv1', servers: ['hv1', 'hv2'], subject: 'hv2', found: 'moved', data: { totalMs: 15250 } },
+    );
+    const xml = formatJunit(report);
+    expect(xml).toMatch(/<testsuites [^>]*failures="0" errors="1"/);
+    expect(xml).toMatch(/name="SSH_REACHABLE hv2" time="0">\n.*\n\s*<error message="hv2 is unreachable" type="SSH_REACHABLE">/);
+    expect(xml).toContain('name="MIGRATION_TEST hv1 hv2" time="15.250"');
+  });
+
   it('escapes what XML forbids', () => {
     expect(xmlEscape('a<b & "c" \u0001')).toBe('a&lt;b &amp; &quot;c&quot; ');
   });
