@@ -8,24 +8,13 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockCluster, thisHolder } from '../../../installer/engine/cluster-lock.js';
 import { connect } from '../../../installer/ssh/index.js';
+import { runCli } from '../../helpers/cli.js';
 import { generateKey, startSshd, tempDir, type ClientKey, type SshdServer } from '../../helpers/sshd.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/hvcluster.js', import.meta.url));
-
-function hvcluster(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const hvcluster = runCli;
 
 describe('apply with preflight findings', () => {
   const servers: SshdServer[] = [];

@@ -3,26 +3,14 @@
  * the facts it prints are this machine's, read in one connection and one exec; an unknown host key
  * is refused with the fingerprint and how to pin it.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { atTerminal, BIN, runCli } from '../../helpers/cli.js';
 import { generateKey, startSshd, tempDir, type ClientKey, type SshdServer } from '../../helpers/sshd.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/hvcluster.js', import.meta.url));
-
-function hvcluster(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const hvcluster = runCli;
 
 describe('hvcluster inspect against a real sshd', () => {
   let sshd: SshdServer;
@@ -117,20 +105,7 @@ describe('hvcluster inspect against a real sshd', () => {
     const before = logins();
     // A terminal from util-linux's script(1): the question is asked only at a terminal.
     const cmd = `exec ${process.execPath} ${BIN} inspect --host root@${sshd.host}:${sshd.port} -i ${key.path} --known-hosts ${empty}`;
-    const { CI: _ci, CONTINUOUS_INTEGRATION: _ci2, ...env } = process.env;
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    let asked = false;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.on('data', (chunk) => {
-      screen += chunk;
-      if (!asked && screen.includes('Trust it? [y] for this run, [s] and save it to')) {
-        asked = true;
-        child.stdin.write('\x03');
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
+    const { code, screen, answered: asked } = await atTerminal(cmd, (s) => (s.includes('Trust it? [y] for this run, [s] and save it to') ? '\x03' : undefined));
     expect(asked, screen).toBe(true);
     expect(code, screen).toBe(130);
     expect(screen).not.toContain('internal error');
@@ -141,20 +116,7 @@ describe('hvcluster inspect against a real sshd', () => {
     const file = join(tmp.path, 'known_hosts_saved');
     writeFileSync(file, '');
     const cmd = `exec ${process.execPath} ${BIN} inspect --host root@${sshd.host}:${sshd.port} -i ${key.path} --known-hosts ${file}`;
-    const { CI: _ci, CONTINUOUS_INTEGRATION: _ci2, ...env } = process.env;
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    let asked = false;
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.on('data', (chunk) => {
-      screen += chunk;
-      if (!asked && screen.includes(`[s] and save it to ${file}`)) {
-        asked = true;
-        child.stdin.write('s\r');
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
+    const { code, screen } = await atTerminal(cmd, (s) => (s.includes(`[s] and save it to ${file}`) ? 's\r' : undefined));
     expect(code, screen).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(`${sshd.knownHostsLine}\n`);
     // Known from now on: no question, also without a terminal.
