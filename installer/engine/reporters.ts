@@ -20,13 +20,45 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** One line per server and step when it finishes, with its changes below; progress at most every 10 %. */
-export function lineReporter(stream: Writable, colours: Palette): EventSink {
+/**
+ * One line per server and step when it finishes, with its changes below. Progress of long work
+ * (packages, a DRBD sync): on a terminal one live line, rewritten in place, with every server's
+ * latest figure; elsewhere (a log, CI) a line at most every 10 % per server and step.
+ */
+export function lineReporter(stream: Writable & { isTTY?: boolean; columns?: number }, colours: Palette): EventSink {
   const lastProgress = new Map<string, number>();
+  const live = new Map<string, string>();
+  const tty = Boolean(stream.isTTY);
   let width = 8;
   let dryRun = false;
   let steps: string[] = [];
+  let liveShown = false;
+  const clearLive = () => {
+    if (liveShown) stream.write('\r\u001b[K');
+    liveShown = false;
+  };
+  const drawLive = () => {
+    if (!tty || live.size === 0) return;
+    const columns = Math.max(20, (stream.columns ?? 100) - 1);
+    const text = [...live.values()].join('  |  ');
+    stream.write(`\r\u001b[K${text.length > columns ? `${text.slice(0, columns - 1)}…` : text}`);
+    liveShown = true;
+  };
+  const write = stream.write.bind(stream);
+  // Every permanent line goes above the live one.
+  const out = {
+    write: (text: string) => {
+      clearLive();
+      write(text);
+    },
+  };
   return (event: EngineEvent) => {
+    reportLine(event);
+    drawLive();
+  };
+
+  function reportLine(event: EngineEvent): void {
+    const stream = out;
     switch (event.type) {
       case 'run-started':
         dryRun = event.dryRun;
@@ -45,12 +77,17 @@ export function lineReporter(stream: Writable, colours: Palette): EventSink {
               : event.status === 'skipped'
                 ? colours.dim('skipped  ')
                 : colours.green('unchanged');
+        live.delete(event.server);
         stream.write(`${event.server.padEnd(width)}  ${event.step.padEnd(18)} ${status} ${colours.dim(seconds(event.durationMs))}\n`);
         for (const change of event.changes) stream.write(`${' '.repeat(width + 2)}  ${colours.dim('-')} ${change}\n`);
         if (event.error) stream.write(`${' '.repeat(width + 2)}  ${colours.red(event.error.replace(/\n/g, `\n${' '.repeat(width + 6)}`))}\n`);
         break;
       }
       case 'progress': {
+        if (tty) {
+          live.set(event.server, `${event.server} ${event.step} ${event.percent.toFixed(0)}%${event.text ? ` ${event.text}` : ''}`);
+          break;
+        }
         const key = `${event.server}/${event.step}`;
         const bucket = Math.floor(event.percent / 10);
         if (lastProgress.get(key) !== bucket) {
@@ -84,5 +121,5 @@ export function lineReporter(stream: Writable, colours: Palette): EventSink {
       default:
         break;
     }
-  };
+  }
 }

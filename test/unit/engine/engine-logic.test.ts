@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { jsonLinesReporter } from '../../../installer/engine/reporters.js';
+import { jsonLinesReporter, lineReporter } from '../../../installer/engine/reporters.js';
+import { palette } from '../../../installer/output.js';
 import { describe, expect, it } from 'vitest';
 import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
@@ -143,5 +144,22 @@ describe('apply --json event lines', () => {
     const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ time: '2026-12-05T15:00:00.000Z', schemaVersion: 1, version: expect.any(String), type: 'run-started' });
     expect(lines[1]).toEqual({ time: '2026-12-05T15:00:00.000Z', type: 'log', server: 'hv1', step: 'packages', level: 'info', text: 'x' });
+  });
+});
+
+describe('apply progress on a terminal', () => {
+  it('is one live line rewritten in place, with each server’s latest figure, kept below the permanent lines', () => {
+    let out = '';
+    const stream = Object.assign(new Writable({ write: (chunk, _enc, done) => ((out += String(chunk)), done()) }), { isTTY: true, columns: 200 });
+    const report = lineReporter(stream, palette(false));
+    report({ type: 'run-started', runId: 'R', cluster: 'c', servers: ['hv1', 'hv2'], steps: ['packages'], dryRun: false, logFile: '/l' });
+    report({ type: 'progress', server: 'hv1', step: 'packages', percent: 41.2, text: 'Unpacking drbd-utils (amd64)' });
+    report({ type: 'progress', server: 'hv2', step: 'packages', percent: 12, text: 'Running dpkg' });
+    expect(out.endsWith('\r\u001b[Khv1 packages 41% Unpacking drbd-utils (amd64)  |  hv2 packages 12% Running dpkg')).toBe(true);
+    report({ type: 'step-finished', server: 'hv1', step: 'packages', status: 'changed', durationMs: 1200, changes: ['install drbd-utils'] });
+    // The finished step's line replaced the live line, which is drawn again below it with what still runs.
+    expect(out.endsWith('\r\u001b[Khv1   packages           changed   1.2 s\n        - install drbd-utils\n\r\u001b[Khv2 packages 12% Running dpkg')).toBe(true);
+    // Not one permanent progress line: those are for logs.
+    expect(out.split('\n').filter((l) => /\d+\.\d%/.test(l))).toEqual([]);
   });
 });
