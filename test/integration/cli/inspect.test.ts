@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorDocument, InspectDocument } from '../../../installer/output-schemas.js';
 import { atTerminal, BIN, runCli } from '../../helpers/cli.js';
 import { generateKey, startSshd, tempDir, type ClientKey, type SshdServer } from '../../helpers/sshd.js';
 
@@ -36,6 +37,7 @@ describe('hvcluster inspect against a real sshd', () => {
     expect(result.code, result.stderr).toBe(0);
     const document = JSON.parse(result.stdout) as { schemaVersion: number; tool: string; version: string; exitCode: number; servers: { ok: boolean; hostKeyFingerprint: string; facts: any }[] };
     expect(document).toMatchObject({ schemaVersion: 1, tool: 'hvcluster inspect', version: expect.stringMatching(/^\d+\.\d+\.\d+/), exitCode: 0 });
+    expect(InspectDocument.safeParse(document).error).toBeUndefined(); // the published contract
     const { servers } = document;
     expect(servers).toHaveLength(1);
     const { facts, hostKeyFingerprint } = servers[0]!;
@@ -64,10 +66,12 @@ describe('hvcluster inspect against a real sshd', () => {
     // With --json, the same envelope on failure: the exit code and the server's error.
     const json = await hvcluster(['inspect', '--json', '--host', `root@${sshd.host}:${sshd.port}`, '-i', key.path, '--known-hosts', empty]);
     expect(JSON.parse(json.stdout)).toMatchObject({ schemaVersion: 1, tool: 'hvcluster inspect', exitCode: 4, servers: [{ ok: false, error: { kind: 'host-key' } }] });
+    expect(InspectDocument.safeParse(JSON.parse(json.stdout)).error).toBeUndefined();
     // And for a command line that cannot run at all: an error object.
     const usage = await hvcluster(['inspect', '--json']);
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stdout)).toMatchObject({ schemaVersion: 1, tool: 'hvcluster inspect', exitCode: 2, error: { kind: 'usage', message: 'no servers given' } });
+    expect(ErrorDocument.safeParse(JSON.parse(usage.stdout)).error).toBeUndefined();
     expect(result.stderr).toContain(sshd.hostKeyFingerprint);
     // Servers given with --host: the pin is a flag, not an answer-file key.
     expect(result.stderr).toContain(`pin it with \`--host-key root@${sshd.host}:${sshd.port}=${sshd.hostKeyFingerprint}\``);
