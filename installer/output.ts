@@ -64,3 +64,9 @@ export class Reporter {
     this.streams.stderr.write(`${this.colours.dim('hint:')} ${message}\n`);
   }
 }
+
+/** A fixed-width text progress bar's two parts (done, to do): the wizard's and apply's live line. */
+export function barParts(percent: number, width: number): { done: string; rest: string } {
+  const done = Math.max(0, Math.min(width, Math.round((percent / 100) * width)));
+  return { done: '█'.repeat(done), rest: '░'.repeat(width - done) };
+}

@@ -1,6 +1,6 @@
 /** Plain displays of engine events: readable lines for people, JSON lines for machines. */
 import type { Writable } from 'node:stream';
-import type { Palette } from '../output.js';
+import { barParts, type Palette } from '../output.js';
 import { JSON_SCHEMA_VERSION } from '../json-output.js';
 import { VERSION } from '../paths.js';
 import type { EngineEvent, EventSink } from './events.js';
@@ -85,7 +85,8 @@ export function lineReporter(stream: Writable & { isTTY?: boolean; columns?: num
       }
       case 'progress': {
         if (tty) {
-          live.set(event.server, `${event.server} ${event.step} ${event.percent.toFixed(0)}%${event.text ? ` ${event.text}` : ''}`);
+          const { done, rest } = barParts(event.percent, 10);
+          live.set(event.server, `${event.server} ${event.step} ${colours.green(done)}${colours.dim(rest)} ${event.percent.toFixed(0)}%${event.text ? ` ${event.text}` : ''}`);
           break;
         }
         const key = `${event.server}/${event.step}`;

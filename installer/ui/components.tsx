@@ -2,6 +2,7 @@
 import { Box, Text, useInput } from 'ink';
 import React, { useRef, useState } from 'react';
 import { LineInput } from './line-input.js';
+import { barParts } from '../output.js';
 
 /** A question with a text answer, validated when Enter is pressed; the message stays until the answer is valid. */
 export function Question(props: {
@@ -122,12 +123,11 @@ export function YesNo(props: { question: string; defaultYes?: boolean; onAnswer:
 
 /** A fixed-width text progress bar (no measuring: the same in a test as on a terminal). */
 export function Bar(props: { percent: number; width?: number }) {
-  const width = props.width ?? 30;
-  const done = Math.max(0, Math.min(width, Math.round((props.percent / 100) * width)));
+  const { done, rest } = barParts(props.percent, props.width ?? 30);
   return (
     <Text>
-      <Text color="green">{'█'.repeat(done)}</Text>
-      <Text dimColor>{'░'.repeat(width - done)}</Text>
+      <Text color="green">{done}</Text>
+      <Text dimColor>{rest}</Text>
       <Text> {props.percent.toFixed(1).padStart(5)}%</Text>
     </Text>
   );

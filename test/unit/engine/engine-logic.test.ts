@@ -155,10 +155,10 @@ describe('apply progress on a terminal', () => {
     report({ type: 'run-started', runId: 'R', cluster: 'c', servers: ['hv1', 'hv2'], steps: ['packages'], dryRun: false, logFile: '/l' });
     report({ type: 'progress', server: 'hv1', step: 'packages', percent: 41.2, text: 'Unpacking drbd-utils (amd64)' });
     report({ type: 'progress', server: 'hv2', step: 'packages', percent: 12, text: 'Running dpkg' });
-    expect(out.endsWith('\r\u001b[Khv1 packages 41% Unpacking drbd-utils (amd64)  |  hv2 packages 12% Running dpkg')).toBe(true);
+    expect(out.endsWith('\r\u001b[Khv1 packages ████░░░░░░ 41% Unpacking drbd-utils (amd64)  |  hv2 packages █░░░░░░░░░ 12% Running dpkg')).toBe(true);
     report({ type: 'step-finished', server: 'hv1', step: 'packages', status: 'changed', durationMs: 1200, changes: ['install drbd-utils'] });
     // The finished step's line replaced the live line, which is drawn again below it with what still runs.
-    expect(out.endsWith('\r\u001b[Khv1   packages           changed   1.2 s\n        - install drbd-utils\n\r\u001b[Khv2 packages 12% Running dpkg')).toBe(true);
+    expect(out.endsWith('\r\u001b[Khv1   packages           changed   1.2 s\n        - install drbd-utils\n\r\u001b[Khv2 packages █░░░░░░░░░ 12% Running dpkg')).toBe(true);
     // Not one permanent progress line: those are for logs.
     expect(out.split('\n').filter((l) => /\d+\.\d%/.test(l))).toEqual([]);
   });
