@@ -15,7 +15,8 @@ export async function readFiles(ctx: StepContext, paths: readonly string[]): Pro
 /** readFiles, with another read-only script run in the same exec: `more` is what that script printed. */
 export async function readFilesAnd(ctx: StepContext, paths: readonly string[], alsoRun: string): Promise<{ files: Map<string, string | null>; more: string }> {
   const script = alsoRun === '' ? readFilesScript(paths) : `${readFilesScript(paths)}\n${alsoRun}`;
-  const result = await ctx.read(`sh -c ${shellQuote(script)}`);
+  // DRBD's files may hold the replication's shared secret: the run log keeps only their size.
+  const result = await ctx.read(`sh -c ${shellQuote(script)}`, { secretOutput: paths.some((p) => p.startsWith('/etc/drbd.d/')) });
   return { files: parseFilesOutput(result.stdout, paths), more: outputAfterFiles(result.stdout) };
 }
 

@@ -36,6 +36,7 @@ export class RunLog {
     const log = this;
     const server = connection.target.name;
     const clip = (text: string) => (text.length > OUTPUT_LIMIT ? `${text.slice(0, OUTPUT_LIMIT)}\n... (${text.length - OUTPUT_LIMIT} more characters)` : text);
+    const shown = (text: string, secret: boolean | undefined) => (secret ? `(${Buffer.byteLength(text)} bytes, not recorded: it may hold secrets)` : clip(text.trimEnd()));
     return {
       target: connection.target,
       hostKeyFingerprint: connection.hostKeyFingerprint,
@@ -47,7 +48,7 @@ export class RunLog {
           log.write(
             server,
             `-> exit ${result.exitCode} in ${result.durationMs} ms` +
-              (result.stdout.trim() ? `\nstdout: ${clip(result.stdout.trimEnd())}` : '') +
+              (result.stdout.trim() ? `\nstdout: ${shown(result.stdout, options.secretOutput)}` : '') +
               (result.stderr.trim() ? `\nstderr: ${clip(result.stderr.trimEnd())}` : ''),
           );
           return result;

@@ -60,6 +60,8 @@ export interface ExecOptions {
   allowFailure?: boolean;
   /** The install step this command belongs to, named in errors. */
   step?: string;
+  /** Its output may hold secrets (authorized_keys, DRBD files with a shared secret): the run log records only its size. */
+  secretOutput?: boolean;
   /** Called with chunks of stdout as they arrive (progress). */
   onStdout?: (chunk: string) => void;
 }

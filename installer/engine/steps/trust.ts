@@ -57,7 +57,7 @@ export const nodeTrustStep: StepKind = {
       keys: ctx.run.shared.get(keysOf(peer.name)) as NodeKeys,
     }));
     const wanted = trustLines(peers);
-    const current = await ctx.read('echo @@authorized_keys; cat /root/.ssh/authorized_keys 2>/dev/null; echo @@known_hosts; cat /root/.ssh/known_hosts 2>/dev/null; true');
+    const current = await ctx.read('echo @@authorized_keys; cat /root/.ssh/authorized_keys 2>/dev/null; echo @@known_hosts; cat /root/.ssh/known_hosts 2>/dev/null; true', { secretOutput: true });
     const [, authorized = '', known = ''] = current.stdout.split(/^@@(?:authorized_keys|known_hosts)$/m);
     const has = (text: string) => new Set(text.split('\n').map((l) => l.trim()));
     const haveAuthorized = has(authorized);

@@ -31,4 +31,14 @@ describe('the run log', () => {
     expect(text).toContain('[hv1] upload /etc/hosts (1 bytes, mode 644)');
     expect(text).not.toContain('s3cret-pw');
   });
+
+  it('records only the size of output that may hold secrets (authorized_keys, DRBD files)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hv-log-')), 'run.log');
+    const log = new RunLog(path, []);
+    const conn = log.wrap(echoConnection('net { shared-secret "abc123"; }\n'));
+    await conn.exec('cat /etc/drbd.d/global_common.conf', { sudo: true, secretOutput: true });
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('stdout: (32 bytes, not recorded: it may hold secrets)');
+    expect(text).not.toContain('abc123');
+  });
 });
