@@ -9,7 +9,7 @@
  * servers' checks are still reported).
  */
 import { formatIssue } from '../answers/issues.js';
-import { HvError, UsageError } from '../errors.js';
+import { EXIT, HvError, UsageError } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
 import { VERSION } from '../paths.js';
 import type { ServerConnection } from '../ssh/types.js';
@@ -35,7 +35,7 @@ export interface VerifyOptions extends ConnectionOptions {
 }
 
 
-export async function runVerify(options: VerifyOptions, streams: Streams): Promise<VerifyExit> {
+export async function runVerify(options: VerifyOptions, streams: Streams): Promise<VerifyExit | typeof EXIT.interrupted> {
   const reporter = new Reporter(streams);
   const t0 = Date.now();
   let connections: Map<string, ServerConnection> | undefined;
@@ -55,22 +55,40 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
 
     const { opened, failures } = await openConnections(targets, options, streams);
     connections = opened;
-    const report = await verifyCluster({
-      answers,
-      file: loaded!.file,
-      targets: targets.map((t) => ({ name: t.name, pinned: t.hostKeyFingerprint !== undefined })),
-      connections: opened,
-      failures,
-      ignore,
-      migrationTest: options.migrationTest,
-      version: VERSION,
-      onRead: (server, text) => reporter.info(`verify: ${server}: ${text}`),
-      // --json: every migration event (each mutation is a `change`) as a JSON line on stderr; else the phases as text.
-      onMigrationEvent: (event) => {
-        if (options.json) streams.stderr.write(`${JSON.stringify(event)}\n`);
-        else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
-      },
-    });
+    // Ctrl-C or SIGTERM during the migration test: stop at its next phase and clean up, like apply
+    // stops between steps; a second one exits at once.
+    let stop = false;
+    const onSignal = () => {
+      if (stop) process.exit(EXIT.interrupted);
+      stop = true;
+      reporter.warn('stopping: the migration test stops at its next phase and removes its test guest (press Ctrl-C again to exit now)');
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let report;
+    try {
+      report = await verifyCluster({
+        answers,
+        file: loaded!.file,
+        targets: targets.map((t) => ({ name: t.name, pinned: t.hostKeyFingerprint !== undefined })),
+        connections: opened,
+        failures,
+        ignore,
+        migrationTest: options.migrationTest,
+        version: VERSION,
+        onRead: (server, text) => reporter.info(`verify: ${server}: ${text}`),
+        // --json: every migration event (each mutation is a `change`) as a JSON line on stderr; else the phases as text.
+        onMigrationEvent: (event) => {
+          if (options.json) streams.stderr.write(`${JSON.stringify(event)}\n`);
+          else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
+        },
+        stopRequested: () => stop,
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+
     report.durationMs = Date.now() - t0;
     // Results to stdout first: a file that cannot be written (a full disk) must not lose them.
     if (options.json) streams.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -81,6 +99,10 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       options.report !== undefined ? writeOutputFile('--report', options.report, formatMarkdown(report)) : undefined,
     ].filter((m): m is string => m !== undefined);
     for (const m of unwritten) reporter.error(m, 'the results are printed above');
+    if (stop) {
+      reporter.error('verify was interrupted: the migration test stopped and removed what it had created', 'run verify again for a complete result');
+      return EXIT.interrupted;
+    }
     return unwritten.length > 0 ? VERIFY_EXIT.couldNotRun : report.exitCode;
   } catch (error) {
     if (!(error instanceof HvError)) throw error;

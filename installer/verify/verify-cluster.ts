@@ -33,6 +33,8 @@ export interface VerifyClusterOptions {
   onRead?: (server: string, text: string) => void;
   /** The migration test's events (each of its mutations is a `change`, its phases `migration-phase`). */
   onMigrationEvent?: (event: MigrationEvent) => void;
+  /** True once the user asked to stop (Ctrl-C): the migration test stops at its next phase and cleans up. */
+  stopRequested?: () => boolean;
 }
 
 function errorInfo(error: unknown): { kind: string; message: string; hint?: string } {
@@ -127,6 +129,7 @@ async function migrationTest(input: VerifyInput, options: VerifyClusterOptions):
     connections: options.connections,
     facts: all,
     emit: options.onMigrationEvent ?? (() => undefined),
+    ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
   });
   return { report };
 }

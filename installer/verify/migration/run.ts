@@ -13,6 +13,7 @@ import { StepContext } from '../../engine/context.js';
 import { ensureFiles } from '../../engine/files.js';
 import { Guard } from '../../engine/guard.js';
 import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
+import { InterruptedError } from '../../engine/runner.js';
 import { installPackages, missingPackages } from '../../engine/steps/packages.js';
 import { waitFor } from '../../engine/steps/step.js';
 import { createReplicatedVolume, resourceFile } from '../../engine/volumes.js';
@@ -120,6 +121,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     phase = p;
     emit({ type: 'migration-phase', phase: p, text, ...(server ? { server } : {}) });
     if (failAt === p) throw new InjectedFailure(p);
+    if (options.stopRequested?.()) throw new InterruptedError(`interrupted after ${p}; removing the test guest, its DRBD resource and volume`);
   };
 
   // One run at a time changes a cluster: the migration test holds the cluster lock like apply, and a

@@ -61,6 +61,8 @@ export interface MigrationTestOptions {
   failAt?: MigrationPhase;
   /** Run ID used in backup paths and descriptions (default: a timestamp). */
   runId?: string;
+  /** Asked at every phase: true (Ctrl-C, SIGTERM) stops the test there; its clean-up still runs. */
+  stopRequested?: () => boolean;
 }
 
 /** One live migration of the test guest. */
