@@ -17,7 +17,7 @@ import { Reporter, type Streams } from '../output.js';
 import { withPreflightFindings } from '../plan/index.js';
 import type { SshTarget } from '../ssh/types.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { askLine, canAsk } from './terminal.js';
+import { askLine, canAsk, stopOnSignals } from './terminal.js';
 
 export interface ApplyOptions extends ConnectionOptions {
   yes?: boolean;
@@ -79,13 +79,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
       }
     }
 
-    let stop = false;
-    const onSigint = () => {
-      if (stop) process.exit(EXIT.interrupted);
-      stop = true;
-      reporter.warn('stopping after the current step (press Ctrl-C again to stop now)');
-    };
-    process.on('SIGINT', onSigint);
+    const stop = stopOnSignals((m) => reporter.warn(m), 'stopping after the current step');
     const sinks = [lineReporter(streams.stderr, reporter.colours), (event: Parameters<ReturnType<typeof jsonLinesReporter>>[0]) => log.write('event', JSON.stringify(event))];
     if (options.json) sinks.push(jsonLinesReporter(streams.stdout));
     let result;
@@ -105,11 +99,11 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         emit: fanOut(...sinks),
         logFile: log.path,
         env: streams.env,
-        stopRequested: () => stop,
+        stopRequested: () => stop.requested,
         onUnfinished: (previous) => reporter.info(unfinishedMessage(previous)),
       });
     } finally {
-      process.off('SIGINT', onSigint);
+      stop.dispose();
     }
     if (result.ok) return EXIT.ok;
     let worst: ExitCode = EXIT.ok;

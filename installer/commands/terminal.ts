@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { InterruptedError } from '../engine/runner.js';
+import { EXIT } from '../errors.js';
 import type { Streams } from '../output.js';
 
 /** CI set (even empty, as ink reads it: then ink shows nothing until it exits), unless 0 or false. */
@@ -39,4 +40,29 @@ export function askLine(streams: Streams, question: string, input: Readable & { 
     rl.once('close', () => settle(() => resolve('')));
     rl.question(question, (answer) => settle(() => resolve(answer)));
   });
+}
+
+/**
+ * The first Ctrl-C (or SIGTERM) asks the running work to stop at its next safe point (apply: between
+ * steps; the migration test: at its next phase, then its clean-up) and says so; a second one exits
+ * at once with 130. `dispose` removes the handlers.
+ */
+export function stopOnSignals(warn: (message: string) => void, what: string): { readonly requested: boolean; dispose(): void } {
+  let requested = false;
+  const onSignal = () => {
+    if (requested) process.exit(EXIT.interrupted);
+    requested = true;
+    warn(`${what} (press Ctrl-C again to stop now)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    get requested() {
+      return requested;
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

@@ -22,6 +22,7 @@ import { verifyCluster } from '../verify/verify-cluster.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { jsonError, jsonText } from '../json-output.js';
 import { checkOutputFile, writeOutputFile } from './output-files.js';
+import { stopOnSignals } from './terminal.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;
@@ -55,16 +56,8 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
 
     const { opened, failures } = await openConnections(targets, options, streams);
     connections = opened;
-    // Ctrl-C or SIGTERM during the migration test: stop at its next phase and clean up, like apply
-    // stops between steps; a second one exits at once.
-    let stop = false;
-    const onSignal = () => {
-      if (stop) process.exit(EXIT.interrupted);
-      stop = true;
-      reporter.warn('stopping: the migration test stops at its next phase and removes its test guest (press Ctrl-C again to exit now)');
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // Ctrl-C or SIGTERM during the migration test: it stops at its next phase and cleans up.
+    const stop = stopOnSignals((m) => reporter.warn(m), 'stopping: the migration test stops at its next phase and removes its test guest');
     let report;
     try {
       report = await verifyCluster({
@@ -82,11 +75,10 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
           if (options.json) streams.stderr.write(`${JSON.stringify(event)}\n`);
           else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
         },
-        stopRequested: () => stop,
+        stopRequested: () => stop.requested,
       });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
     }
 
     report.durationMs = Date.now() - t0;
@@ -99,7 +91,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       options.report !== undefined ? writeOutputFile('--report', options.report, formatMarkdown(report)) : undefined,
     ].filter((m): m is string => m !== undefined);
     for (const m of unwritten) reporter.error(m, 'the results are printed above');
-    if (stop) {
+    if (stop.requested) {
       reporter.error('verify was interrupted: the migration test stopped and removed what it had created', 'run verify again for a complete result');
       return EXIT.interrupted;
     }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { askLine } from '../../installer/commands/terminal.js';
+import { askLine, stopOnSignals } from '../../installer/commands/terminal.js';
 import { EXIT, exitCodeOf } from '../../installer/errors.js';
 
 function streams() {
@@ -34,5 +34,19 @@ describe('askLine', () => {
     const answer = askLine(streams().streams, 'Apply? [y/N] ', input);
     input.end();
     expect(await answer).toBe('');
+  });
+});
+
+describe('stopOnSignals', () => {
+  it('asks the work to stop at the first Ctrl-C or SIGTERM, says so, and lets go of the signals when disposed', () => {
+    const warnings: string[] = [];
+    const before = process.listenerCount('SIGINT');
+    const stop = stopOnSignals((m) => warnings.push(m), 'stopping after the current step');
+    expect(stop.requested).toBe(false);
+    process.emit('SIGTERM');
+    expect(stop.requested).toBe(true);
+    expect(warnings).toEqual(['stopping after the current step (press Ctrl-C again to stop now)']);
+    stop.dispose();
+    expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });
