@@ -39,7 +39,9 @@ export function ProgressView(props: { state: ProgressState }) {
   const width = Math.max(4, ...state.servers.map((s) => s.length));
   return (
     <Box flexDirection="column">
-      <Static items={[{ id: -1 } as unknown as FinishedRow, ...state.finished]}>
+      {/* Static prints each item once: the header only when the run has started (it names the cluster
+          and the run), never an empty one while the run waits for the cluster lock. */}
+      <Static items={state.runId ? [{ id: -1 } as unknown as FinishedRow, ...state.finished] : state.finished}>
         {(row) =>
           row.id === -1 ? (
             <Box key="header" flexDirection="column">

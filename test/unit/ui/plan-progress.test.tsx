@@ -61,6 +61,17 @@ describe('ProgressView', () => {
     expect(frame).toContain('full sync 435 MiB of 1 GiB');
   });
 
+  it('prints its header once the run has started, not before (while the run waits for the cluster lock)', async () => {
+    let state = initialProgress;
+    const { lastFrame, rerender } = render(<ProgressView state={state} />);
+    await tick(20);
+    expect(lastFrame() ?? '').not.toContain('Applying');
+    state = progressReducer(state, EVENTS[0]!);
+    rerender(<ProgressView state={state} />);
+    const frame = await waitFor(lastFrame, 'Applying hv-cluster');
+    expect(frame.match(/Applying/g)).toHaveLength(1);
+  });
+
   it('updates as events arrive, and ends with the failure view naming server, step, command, stderr and log', async () => {
     let state = EVENTS.slice(0, 5).reduce(progressReducer, initialProgress);
     const { lastFrame, rerender } = render(<ProgressView state={state} />);
