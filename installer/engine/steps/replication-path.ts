@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REMOTE_DIR } from '../../paths.js';
+import { shellQuote } from '../../ssh/quote.js';
 import type { StepContext } from '../context.js';
 import { StepRefusedError, type StepKind } from './step.js';
 
@@ -61,7 +62,7 @@ export const replicationPathStep: StepKind = {
       ctx.log(`would probe the replication path to ${peers.map((p) => p.name).join(', ')} with ${mtu}-byte don't-fragment packets`);
       return;
     }
-    const result = await ctx.read(`sh -s -- ${[mtu, own.replication.address, ...peers.map((p) => p.address)].join(' ')}`, {
+    const result = await ctx.read(`sh -s -- ${[String(mtu), own.replication.address, ...peers.map((p) => p.address)].map(shellQuote).join(' ')}`, {
       stdin: readFileSync(PATH_SCRIPT, 'utf8'),
       timeoutMs: 180_000,
     });
