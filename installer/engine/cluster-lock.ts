@@ -183,14 +183,14 @@ export function isAliveHere(pid: number): boolean {
  */
 export async function breakServerLock(connection: ServerConnection, cluster: string, alive: (pid: number) => boolean = isAliveHere): Promise<string> {
   const server = connection.target.name;
-  const peek = await connection.exec(`cat /run/hvcluster/${cluster}.lock.holder 2>/dev/null; true`, { sudo: true, step: 'cluster lock' });
+  const peek = await connection.exec(`sh -s -- ${shellQuote(cluster)} peek`, { sudo: true, stdin: UNLOCK_SCRIPT(), step: 'cluster lock' });
   const holder = parseHolder(peek.stdout);
   if (holder && holder.host === hostname() && alive(holder.pid)) {
     throw new ChecksFailedError(`${server}: the cluster lock is held by ${describeHolder(peek.stdout)}, which is still running on this machine; not breaking it`, {
       hint: `let it finish, or stop it (kill ${holder.pid}) first`,
     });
   }
-  const r = await connection.exec('sh -s -- ' + shellQuote(cluster), { sudo: true, stdin: UNLOCK_SCRIPT(), step: 'cluster lock', allowFailure: true });
+  const r = await connection.exec(`sh -s -- ${shellQuote(cluster)}`, { sudo: true, stdin: UNLOCK_SCRIPT(), step: 'cluster lock', allowFailure: true });
   const line = r.stdout.trim().split('\n')[0] ?? '';
   if (line === 'free') return `${server}: the cluster lock was free`;
   if (line.startsWith('broken ')) return `${server}: broke the cluster lock of ${describeHolder(line.slice(7))}`;

@@ -1,10 +1,15 @@
 #!/bin/sh
 # hvcluster: breaks a stale cluster lock (--force-unlock): stops the process that holds it on this
-# server and removes its record. Usage: sh -s -- CLUSTER
-# Prints `free` (nobody held it), or `broken HOLDER-LINE`.
+# server and removes its record. Usage: sh -s -- CLUSTER [peek]
+# Prints `free` (nobody held it), or `broken HOLDER-LINE`; with `peek`, only the holder's line
+# (nothing when none is recorded), changing nothing.
 set -eu
 cluster=$1
 lock=/run/hvcluster/$cluster.lock
+if [ "${2:-}" = peek ]; then
+  cat "$lock.holder" 2>/dev/null || true
+  exit 0
+fi
 [ -e "$lock" ] || { echo free; exit 0; }
 exec 9>>"$lock"
 if flock -n 9; then
