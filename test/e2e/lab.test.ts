@@ -112,7 +112,12 @@ describe('VM lab', () => {
     }
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    expect(findLabQemus(labDir(name)).length).toBe(2);
+    // Exactly the two VMs' QEMUs outlive the killed `up`. A QEMU started with -daemonize writes its
+    // pidfile from the child while the parent is still exiting, so wait for the parents to be gone.
+    const vms = [vmPid(`${labDir(name)}/hv1`), vmPid(`${labDir(name)}/hv2`)].sort((a, b) => (a ?? 0) - (b ?? 0));
+    const settled = Date.now() + 30_000;
+    while (findLabQemus(labDir(name)).length > 2 && Date.now() < settled) await sleep(200);
+    expect(findLabQemus(labDir(name)).sort((a, b) => a - b)).toEqual(vms);
     expect(await listLabNetns()).toContain(netnsName(name));
 
     const d = await lab('down', '--name', name);
