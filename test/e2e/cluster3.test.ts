@@ -58,6 +58,10 @@ function verifyJson(r: { code: number; stdout: string; stderr: string }): Verify
 }
 
 const FILL = '/run/hvc-memfill';
+/** The dual-primary timers' deadline in the SIGKILL test, seconds (HVCLUSTER_DUAL_PRIMARY_CLOSE_S; 900 outside the tests). */
+const CLOSE_S = 60;
+/** Where the SIGKILLed run's guest ended up (the next test checks that its leftovers were removed). */
+let killedRunGuestOn: string | undefined;
 afterAll(async () => {
   // Whatever failed: give hv3 its memory back (the lab goes down afterwards unless kept).
   await lab.ssh('hv3', `umount ${FILL} 2>/dev/null; rmdir ${FILL} 2>/dev/null; true`, { timeoutMs: 30_000 }).catch(() => undefined);
@@ -100,11 +104,13 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     await expectNoMigrationLeftovers(lab);
   });
 
-  it('a run SIGKILLed inside the dual-primary window: verify names its leftovers and the command that removes them', { timeout: 10 * MIN }, async () => {
-    // Killed (SIGKILL: no finally) right after it promoted the target: both Primary, two primaries allowed.
+  it('a run SIGKILLed inside the dual-primary window: the timers close it by their deadline; verify names the leftovers and the command that removes them', { timeout: 10 * MIN }, async () => {
+    // Killed (SIGKILL: no finally) right after it promoted the target: both Primary, two primaries
+    // allowed, and on both holders the timer that closes the window (shortened to CLOSE_S here).
     const argv = runnerArgv([]);
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HVCLUSTER_DUAL_PRIMARY_CLOSE_S: String(CLOSE_S) } });
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    let killedAt = 0;
     await new Promise<void>((resolve, reject) => {
       let seen = '';
       const timer = setTimeout(() => reject(new Error(`the target was not promoted within 6 min:\n${seen.slice(-2000)}`)), 6 * MIN);
@@ -113,12 +119,17 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
         if (seen.includes('"phase":"target-promoted"')) {
           clearTimeout(timer);
           child.kill('SIGKILL');
+          killedAt = Date.now();
           resolve();
         }
       });
       child.on('close', () => reject(new Error(`the run ended before it promoted the target:\n${seen.slice(-2000)}`)));
     });
     await exited;
+    for (const node of ['hv1', 'hv2']) {
+      const r = await lab.ssh(node, 'systemctl is-active hvcluster-dual-primary-hvc-migtest.timer; true');
+      expect(r.stdout.trim(), `the close timer on ${node} right after the kill`).toBe('active');
+    }
     // The guest may finish migrating on its own (virsh migrate was on its way): wait until it runs on one node, no job.
     const running = await waitFor(
       'the test guest running on exactly one node with no migration job',
@@ -131,10 +142,33 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
       },
       { timeoutMs: 3 * MIN, intervalMs: 1000 },
     );
-    for (const node of ['hv1', 'hv2']) {
-      const r = await lab.ssh(node, 'drbdadm role hvc-migtest; drbdsetup show hvc-migtest | grep -c "allow-two-primaries.*yes"');
-      expect(r.stdout.trim().split('\n'), `${node} (guest on ${running})`).toEqual(['Primary/Primary', '1']);
-    }
+    killedRunGuestOn = running;
+    const other = running === 'hv1' ? 'hv2' : 'hv1';
+    // By the timers' deadline (plus their retries and a margin): one Primary (the node running the
+    // guest), two primaries forbidden on both, in the running resource and in the .res file.
+    const roles = () =>
+      Promise.all(
+        ['hv1', 'hv2'].map(async (node) => {
+          const r = await lab.ssh(node, 'drbdadm role hvc-migtest; grep -c "^ *[0-9]*: cs:.*ro:Primary/Primary" /proc/drbd; drbdsetup show hvc-migtest | grep -c "allow-two-primaries.*yes"; grep -c "allow-two-primaries yes" /etc/drbd.d/hvc-migtest.res; true');
+          return { node, lines: r.stdout.trim().split('\n') };
+        }),
+      );
+    const closed = await waitFor(
+      `no two primaries on hvc-migtest by the timers' deadline (${CLOSE_S} s after they were armed)`,
+      async () => {
+        const now = await roles();
+        return now.every((n) => n.lines.slice(1).every((count) => count === '0')) ? now : false;
+      },
+      { timeoutMs: Math.max(30_000, CLOSE_S * 1000 + 2 * MIN - (Date.now() - killedAt)), intervalMs: 2000 },
+    );
+    console.log(`the timers closed the window ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill (deadline ${CLOSE_S} s after arming; guest on ${running})`);
+    expect(closed.find((n) => n.node === running)!.lines).toEqual(['Primary/Secondary', '0', '0', '0']);
+    expect(closed.find((n) => n.node === other)!.lines).toEqual(['Secondary/Primary', '0', '0', '0']);
+    // What each node's timer did is in its journal.
+    const journal = (node: string) => lab.ssh(node, 'journalctl -t hvcluster --no-pager -o cat | grep "dual-primary window of hvc-migtest"; true').then((r) => r.stdout);
+    expect(await journal(other)).toMatch(/demoted to Secondary/);
+    expect(await journal(running)).toMatch(/stays Primary/);
+    for (const node of ['hv1', 'hv2']) expect(await journal(node)).toMatch(/closed: /);
 
     const r = await hvcluster(NAME, ['verify', '-f', site(), '--json'], { timeoutMs: 5 * MIN });
     const report = verifyJson(r);
@@ -144,14 +178,17 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(leftovers.map((c) => c.server).sort()).toEqual(['hv1', 'hv2']);
     for (const c of leftovers) {
       expect(c.found).toMatch(/leftovers of a migration test that did not finish/);
-      expect(c.found).toContain('hvc-migtest is Primary');
-      expect(c.found).toContain('hvc-migtest allows two primaries');
+      expect(c.found).toContain('logical volume hvc-migtest');
+      expect(c.found).not.toContain('allows two primaries');
       expect(c.fix).toContain(`\`${command}\``);
     }
+    expect(leftovers.find((c) => c.server === running)!.found).toContain('test domain hvc-migtest (running)');
+    expect(leftovers.find((c) => c.server === running)!.found).toContain('hvc-migtest is Primary');
+    expect(leftovers.find((c) => c.server === other)!.found).not.toContain('hvc-migtest is Primary');
     expect(report.checks.find((c) => c.code === 'MIGRATION_LEFTOVERS' && c.server === 'hv3')).toMatchObject({ status: 'pass' });
     // The DRBD checks' findings about the test resource (two primaries outside a migration) say whose they are.
     const aboutTest = report.checks.filter((c) => c.subject === 'hvc-migtest' && c.code.startsWith('DRBD_') && c.status !== 'pass');
-    expect(aboutTest.map((c) => c.code)).toEqual(expect.arrayContaining(['DRBD_ROLES', 'DRBD_CONFIG']));
+    expect(aboutTest.map((c) => c.code)).not.toContain('DRBD_CONFIG');
     for (const c of aboutTest) {
       expect(c.found).toContain("the migration test's resource");
       expect(c.fix).toBe(`these are the migration test's leftovers: \`${command}\` removes them before it tests again`);
@@ -188,11 +225,16 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(migration, JSON.stringify(report.migration)).toBeDefined();
     expect(migration!.ok).toBe(true);
     // The killed run's leftovers (previous test) did not stop it: it removed them first, and says so.
+    // (The timers had demoted the node without the guest already.)
+    const guestOn = killedRunGuestOn ?? 'hv1';
     expect(migration!.cleanup.removedBefore.map((a) => `${a.server}: ${a.description}`)).toEqual(
-      expect.arrayContaining(['hv1: demote hvc-migtest to Secondary', 'hv2: demote hvc-migtest to Secondary', 'hv1: take the DRBD resource hvc-migtest down']),
+      expect.arrayContaining([`${guestOn}: stop the test guest hvc-migtest`, `${guestOn}: demote hvc-migtest to Secondary`, 'hv1: take the DRBD resource hvc-migtest down', 'hv2: take the DRBD resource hvc-migtest down']),
     );
     for (const node of ['hv1', 'hv2']) {
-      expect(report.checks.find((c) => c.code === 'MIGRATION_LEFTOVERS' && c.server === node)).toMatchObject({ status: 'pass', found: expect.stringMatching(/^removed by the migration test before it ran: .*hvc-migtest is Primary/) });
+      expect(report.checks.find((c) => c.code === 'MIGRATION_LEFTOVERS' && c.server === node)).toMatchObject({
+        status: 'pass',
+        found: expect.stringMatching(node === guestOn ? /^removed by the migration test before it ran: .*hvc-migtest is Primary/ : /^removed by the migration test before it ran: .*logical volume hvc-migtest/),
+      });
     }
     expect(report.checks.filter((c) => c.subject === 'hvc-migtest' && c.code.startsWith('DRBD_'))).toEqual([]);
     // Every node had the memory for the guest, with its figures.
