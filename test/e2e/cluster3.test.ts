@@ -224,6 +224,17 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     const migration = report.migration?.report;
     expect(migration, JSON.stringify(report.migration)).toBeDefined();
     expect(migration!.ok).toBe(true);
+    // Like apply, the test kept a run log of every command it sent, named on stderr and in the report.
+    expect(migration!.logFile).toMatch(/\/hvcluster\/logs\/cluster3-[0-9TZ]+-[0-9a-f]+-migration-test\.log$/);
+    expect(r.stderr).toContain(`every command of the migration test is in ${migration!.logFile}`);
+    const transcript = readFileSync(migration!.logFile!, 'utf8');
+    expect(transcript).toMatch(/\[hv\d\] exec \(sudo\) \[migration-test\]: virsh migrate --live --p2p/);
+    // Every window: the timers armed before two primaries were allowed, disarmed once closed.
+    const arms = transcript.match(/exec \(sudo\) \[migration-test\]: sh \/run\/hvcluster\/dual-primary-close\.sh arm hvc-migtest 900/g) ?? [];
+    const disarms = transcript.match(/exec \(sudo\) \[migration-test\]: sh -s -- disarm hvc-migtest/g) ?? [];
+    expect(arms.length).toBe(2 * migration!.migrations.length);
+    expect(disarms.length).toBeGreaterThanOrEqual(2 * migration!.migrations.length);
+    for (const node of ['hv1', 'hv2', 'hv3']) expect((await lab.ssh(node, 'systemctl list-units --all --no-legend "hvcluster-dual-primary-*"')).stdout.trim(), node).toBe('');
     // The killed run's leftovers (previous test) did not stop it: it removed them first, and says so.
     // (The timers had demoted the node without the guest already.)
     const guestOn = killedRunGuestOn ?? 'hv1';

@@ -112,6 +112,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     ok: false,
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     guest: { name: GUEST_NAME, address: guestCidr, memoryMiB, kernel: null },
     rounds: [],
     migrations: [],
