@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MigrationReport } from '../../installer/verify/migration/index.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
-import { events, hvcluster } from '../helpers/hvcluster.js';
+import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
 import { expectNoMigrationLeftovers, migrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
@@ -102,6 +102,49 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     const descriptions = report.cleanup.actions.map((a) => a.description);
     expect(descriptions).toEqual(expect.arrayContaining(['stop the test guest hvc-migtest', 'take the DRBD resource hvc-migtest down', 'remove the logical volume hvdata/hvc-migtest']));
     await expectNoMigrationLeftovers(lab);
+  });
+
+  it('Ctrl-C inside the dual-primary window: verify stops at the next phase, closes the window, removes the test guest and volume, exits 130', { timeout: 8 * MIN }, async () => {
+    const child = spawn('ip', ['netns', 'exec', netnsName(NAME), process.execPath, BIN, 'verify', '-f', site(), '--migration-test', '--json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'hvcluster-state-')), NO_COLOR: '1', CI: 'true' },
+    });
+    let stdout = '';
+    let stderr = '';
+    let interruptedAt = -1;
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`verify did not reach the dual-primary window within 6 min:\n${stderr.slice(-2000)}`)), 6 * MIN);
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (interruptedAt < 0 && stderr.includes('"phase":"dual-primary-open"')) {
+          clearTimeout(timer);
+          interruptedAt = stderr.length;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('close', (exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+    expect(interruptedAt, stderr.slice(-2000)).toBeGreaterThan(0);
+    expect(code, stderr.slice(-3000)).toBe(130);
+    const after = stderr.slice(interruptedAt);
+    expect(after).toContain('stopping: the migration test stops at its next phase');
+    expect(after).toContain('verify was interrupted: the migration test stopped and removed what it had created');
+    // It stopped at its next phase: no migration happened, the window was closed and the timers disarmed.
+    const phases = [...after.matchAll(/"phase":"([a-z-]+)"/g)].map((m) => m[1]);
+    expect(phases).not.toContain('migrated');
+    expect(after).not.toMatch(/"description":"live-migrate/);
+    expect(after).toMatch(/"description":"forbid two primaries on hvc-migtest/);
+    expect(after).toMatch(/"description":"disarm the timer hvcluster-dual-primary-hvc-migtest/);
+    const report = verifyJson({ code: code ?? -1, stdout, stderr }).migration?.report;
+    expect(report?.error?.message, JSON.stringify(report?.error)).toMatch(/^interrupted after (dual-primary-open|target-promoted)/);
+    expect(report?.cleanup).toMatchObject({ ok: true, leftovers: [] });
+    await expectNoMigrationLeftovers(lab);
+    for (const node of lab.nodes) expect((await lab.ssh(node.name, 'systemctl list-units --all --no-legend "hvcluster-dual-primary-*"')).stdout.trim(), node.name).toBe('');
   });
 
   it('a run SIGKILLed inside the dual-primary window: the timers close it by their deadline; verify names the leftovers and the command that removes them', { timeout: 10 * MIN }, async () => {
