@@ -3,7 +3,8 @@
  * create the volume, start the test guest on its home node, have the guest write test data, then
  * migrate it to every other holder and back; for each migration open dual-primary, promote the
  * target, `virsh migrate --live --p2p --undefinesource --persistent` over the replication network,
- * demote the source and close dual-primary again in a `finally`, while the installer's process
+ * demote the source and close dual-primary again in a `finally` (a timer armed on the holders before
+ * the window opens closes it if this process dies inside it), while the installer's process
  * polls the guest over HTTP. Then stop the guest, check the data on the DRBD device, clean up.
  * Clean-up runs before the test too (a killed run's leftovers) and always after it.
  */
