@@ -3,9 +3,11 @@
  * cluster): apply builds it (with DRBD 8.4 each guest disk lives on a pair, so the replication probe runs
  * on every pair) and then changes nothing; `hvcluster verify --migration-test` passes every check of every
  * node and pair and live-migrates a test guest over every pair both ways while a client polls it, with its
- * data intact and nothing left behind. Before it: the clean-up after a failure with two primaries open, and
- * a run SIGKILLed inside the dual-primary window, whose leftovers verify names and the next
- * `verify --migration-test` removes before it passes. After it: a node short of memory makes the test
+ * data intact and nothing left behind (and a run log of every command it sent). Before it: the clean-up
+ * after a failure with two primaries open; Ctrl-C inside the dual-primary window (verify stops at the
+ * next phase, cleans up, exits 130); and a run SIGKILLed inside the window, whose timers close it by
+ * their deadline and whose remaining leftovers verify names and the next `verify --migration-test`
+ * removes before it passes. After it: a node short of memory makes the test
  * refuse, with its figures, before it creates anything.
  */
 import { spawn } from 'node:child_process';
