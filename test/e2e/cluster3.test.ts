@@ -270,7 +270,8 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(migration, JSON.stringify(report.migration)).toBeDefined();
     expect(migration!.ok).toBe(true);
     // Like apply, the test kept a run log of every command it sent, named on stderr and in the report.
-    expect(migration!.logFile).toMatch(/\/hvcluster\/logs\/cluster3-[0-9TZ]+-[0-9a-f]+-migration-test\.log$/);
+    // (The lab's cluster is named lab-cluster3.)
+    expect(migration!.logFile).toMatch(/\/hvcluster\/logs\/lab-cluster3-\d{8}T\d{6}Z-[0-9a-f]+-migration-test\.log$/);
     expect(r.stderr).toContain(`every command of the migration test is in ${migration!.logFile}`);
     const transcript = readFileSync(migration!.logFile!, 'utf8');
     expect(transcript).toMatch(/\[hv\d\] exec \(sudo\) \[migration-test\]: virsh migrate --live --p2p/);
