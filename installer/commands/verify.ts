@@ -8,6 +8,7 @@
  * 2 could not run: bad command line, invalid answer file, or a server unreachable (the other
  * servers' checks are still reported).
  */
+import { join } from 'node:path';
 import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
@@ -23,6 +24,8 @@ import { openConnections, serversFromOptions, type ConnectionOptions } from './c
 import { jsonError, jsonText } from '../json-output.js';
 import { checkOutputFile, writeOutputFile } from './output-files.js';
 import { stopOnSignals } from './terminal.js';
+import { RunLog, defaultLogDir } from '../engine/run-log.js';
+import { newRunId, secretsOf } from './apply.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;
@@ -54,6 +57,10 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     const answers = loaded!.answers;
     reporter.info(`verify: reading ${targets.map((t) => t.name).join(', ')} (read-only, one round trip each)`);
 
+    // The migration test changes servers: like apply, it records every command it sends (secrets redacted).
+    const runId = newRunId();
+    const migrationLog = options.migrationTest ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-migration-test.log`), secretsOf(targets)) : undefined;
+    if (migrationLog) reporter.info(`verify: the migration test's transcript goes to ${migrationLog.path}`);
     const { opened, failures } = await openConnections(targets, options, streams);
     connections = opened;
     // Ctrl-C or SIGTERM during the migration test: it stops at its next phase and cleans up.
@@ -76,6 +83,8 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
           else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
         },
         stopRequested: () => stop.requested,
+        runId,
+        ...(migrationLog ? { migrationLog: { log: migrationLog } } : {}),
       });
     } finally {
       stop.dispose();
@@ -91,6 +100,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       options.report !== undefined ? writeOutputFile('--report', options.report, formatMarkdown(report)) : undefined,
     ].filter((m): m is string => m !== undefined);
     for (const m of unwritten) reporter.error(m, 'the results are printed above');
+    if (migrationLog && report.migration?.report) reporter.info(`verify: every command of the migration test is in ${migrationLog.path}`);
     if (stop.requested) {
       reporter.error('verify was interrupted: the migration test stopped and removed what it had created', 'run verify again for a complete result');
       return EXIT.interrupted;

@@ -287,6 +287,8 @@ export class SshBackend implements WizardBackend {
       connections: this.connections,
       migrationTest: options.migrationTest,
       version: VERSION,
+      // The wizard's connections write to its run log already: the migration test's commands are in it.
+      ...(this.log ? { migrationLog: { log: this.log, connectionsLogged: true } } : {}),
       onMigrationEvent: (event) => {
         if (event.type === 'migration-phase') options.onPhase?.(`${event.server ? `${event.server}: ` : ''}${event.text}`);
       },

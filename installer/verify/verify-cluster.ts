@@ -4,6 +4,7 @@
  * when the health checks found nothing against it. Shared by `hvcluster verify` and the wizard; the
  * callers only open the connections and present the report.
  */
+import type { RunLog } from '../engine/run-log.js';
 import { HvError } from '../errors.js';
 import { gatherFactsAndRun } from '../facts/index.js';
 import { planCluster } from '../plan/index.js';
@@ -35,6 +36,14 @@ export interface VerifyClusterOptions {
   onMigrationEvent?: (event: MigrationEvent) => void;
   /** True once the user asked to stop (Ctrl-C): the migration test stops at its next phase and cleans up. */
   stopRequested?: () => boolean;
+  /**
+   * The migration test's run log, like apply's: every command it sends and every event, secrets
+   * redacted; its path is in the report (migration.report.logFile). `connectionsLogged`: the
+   * connections already write to it (the wizard's), so they are not wrapped again.
+   */
+  migrationLog?: { log: RunLog; connectionsLogged?: boolean };
+  /** The migration test's run ID (its cluster lock holder and backups); default a timestamp. */
+  runId?: string;
 }
 
 function errorInfo(error: unknown): { kind: string; message: string; hint?: string } {
@@ -112,6 +121,13 @@ export function migrationTestBlockers(checks: CheckResult[], input: Pick<VerifyI
   return null;
 }
 
+/** The connections the migration test uses: writing to its run log, unless they do already. */
+export function migrationConnections(connections: Map<string, ServerConnection>, migrationLog: VerifyClusterOptions['migrationLog']): Map<string, ServerConnection> {
+  const log = migrationLog?.log;
+  if (!log || migrationLog.connectionsLogged) return connections;
+  return new Map([...connections].map(([name, c]) => [name, log.wrap(c)] as const));
+}
+
 async function migrationTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['migration']>> {
   const facts = input.nodes.map((n) => (n.reachable ? n.facts : null));
   if (facts.some((f) => f === null)) return { skipped: 'a server is unreachable' };
@@ -123,13 +139,25 @@ async function migrationTest(input: VerifyInput, options: VerifyClusterOptions):
     return { skipped: `the cluster cannot be planned from the answer file: ${error instanceof Error ? error.message : String(error)}` };
   }
   const { runMigrationTest } = await import('./migration/index.js');
+  const log = options.migrationLog?.log;
+  const connections = migrationConnections(options.connections, options.migrationLog);
+  log?.write('hvcluster', `verify --migration-test -f ${options.file}${options.runId ? `: run ${options.runId}` : ''}`);
+  const onEvent = options.onMigrationEvent ?? (() => undefined);
   const report = await runMigrationTest({
     answers: input.answers,
     plan,
-    connections: options.connections,
+    connections,
     facts: all,
-    emit: options.onMigrationEvent ?? (() => undefined),
+    emit: log
+      ? (event) => {
+          log.write('event', JSON.stringify(event));
+          onEvent(event);
+        }
+      : onEvent,
     ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
+    ...(log ? { logFile: log.path } : {}),
+    ...(options.runId ? { runId: options.runId } : {}),
   });
+  log?.write('hvcluster', `migration test ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}; clean-up ${report.cleanup.ok ? 'left nothing' : `left: ${report.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}`);
   return { report };
 }

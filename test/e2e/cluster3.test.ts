@@ -3,9 +3,11 @@
  * cluster): apply builds it (with DRBD 8.4 each guest disk lives on a pair, so the replication probe runs
  * on every pair) and then changes nothing; `hvcluster verify --migration-test` passes every check of every
  * node and pair and live-migrates a test guest over every pair both ways while a client polls it, with its
- * data intact and nothing left behind. Before it: the clean-up after a failure with two primaries open, and
- * a run SIGKILLed inside the dual-primary window, whose leftovers verify names and the next
- * `verify --migration-test` removes before it passes. After it: a node short of memory makes the test
+ * data intact and nothing left behind (and a run log of every command it sent). Before it: the clean-up
+ * after a failure with two primaries open; Ctrl-C inside the dual-primary window (verify stops at the
+ * next phase, cleans up, exits 130); and a run SIGKILLed inside the window, whose timers close it by
+ * their deadline and whose remaining leftovers verify names and the next `verify --migration-test`
+ * removes before it passes. After it: a node short of memory makes the test
  * refuse, with its figures, before it creates anything.
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MigrationReport } from '../../installer/verify/migration/index.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
-import { events, hvcluster } from '../helpers/hvcluster.js';
+import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
 import { expectNoMigrationLeftovers, migrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
@@ -58,6 +60,10 @@ function verifyJson(r: { code: number; stdout: string; stderr: string }): Verify
 }
 
 const FILL = '/run/hvc-memfill';
+/** The dual-primary timers' deadline in the SIGKILL test, seconds (HVCLUSTER_DUAL_PRIMARY_CLOSE_S; 900 outside the tests). */
+const CLOSE_S = 60;
+/** Where the SIGKILLed run's guest ended up (the next test checks that its leftovers were removed). */
+let killedRunGuestOn: string | undefined;
 afterAll(async () => {
   // Whatever failed: give hv3 its memory back (the lab goes down afterwards unless kept).
   await lab.ssh('hv3', `umount ${FILL} 2>/dev/null; rmdir ${FILL} 2>/dev/null; true`, { timeoutMs: 30_000 }).catch(() => undefined);
@@ -100,11 +106,56 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     await expectNoMigrationLeftovers(lab);
   });
 
-  it('a run SIGKILLed inside the dual-primary window: verify names its leftovers and the command that removes them', { timeout: 10 * MIN }, async () => {
-    // Killed (SIGKILL: no finally) right after it promoted the target: both Primary, two primaries allowed.
+  it('Ctrl-C inside the dual-primary window: verify stops at the next phase, closes the window, removes the test guest and volume, exits 130', { timeout: 8 * MIN }, async () => {
+    const child = spawn('ip', ['netns', 'exec', netnsName(NAME), process.execPath, BIN, 'verify', '-f', site(), '--migration-test', '--json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'hvcluster-state-')), NO_COLOR: '1', CI: 'true' },
+    });
+    let stdout = '';
+    let stderr = '';
+    let interruptedAt = -1;
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`verify did not reach the dual-primary window within 6 min:\n${stderr.slice(-2000)}`)), 6 * MIN);
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (interruptedAt < 0 && stderr.includes('"phase":"dual-primary-open"')) {
+          clearTimeout(timer);
+          interruptedAt = stderr.length;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('close', (exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+    expect(interruptedAt, stderr.slice(-2000)).toBeGreaterThan(0);
+    expect(code, stderr.slice(-3000)).toBe(130);
+    const after = stderr.slice(interruptedAt);
+    expect(after).toContain('stopping: the migration test stops at its next phase');
+    expect(after).toContain('verify was interrupted: the migration test stopped and removed what it had created');
+    // It stopped at its next phase: no migration happened, the window was closed and the timers disarmed.
+    const phases = [...after.matchAll(/"phase":"([a-z-]+)"/g)].map((m) => m[1]);
+    expect(phases).not.toContain('migrated');
+    expect(after).not.toMatch(/"description":"live-migrate/);
+    expect(after).toMatch(/"description":"forbid two primaries on hvc-migtest/);
+    expect(after).toMatch(/"description":"disarm the timer hvcluster-dual-primary-hvc-migtest/);
+    const report = verifyJson({ code: code ?? -1, stdout, stderr }).migration?.report;
+    expect(report?.error?.message, JSON.stringify(report?.error)).toMatch(/^interrupted after (dual-primary-open|target-promoted)/);
+    expect(report?.cleanup).toMatchObject({ ok: true, leftovers: [] });
+    await expectNoMigrationLeftovers(lab);
+    for (const node of lab.nodes) expect((await lab.ssh(node.name, 'systemctl list-units --all --no-legend "hvcluster-dual-primary-*"')).stdout.trim(), node.name).toBe('');
+  });
+
+  it('a run SIGKILLed inside the dual-primary window: the timers close it by their deadline; verify names the leftovers and the command that removes them', { timeout: 10 * MIN }, async () => {
+    // Killed (SIGKILL: no finally) right after it promoted the target: both Primary, two primaries
+    // allowed, and on both holders the timer that closes the window (shortened to CLOSE_S here).
     const argv = runnerArgv([]);
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HVCLUSTER_DUAL_PRIMARY_CLOSE_S: String(CLOSE_S) } });
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    let killedAt = 0;
     await new Promise<void>((resolve, reject) => {
       let seen = '';
       const timer = setTimeout(() => reject(new Error(`the target was not promoted within 6 min:\n${seen.slice(-2000)}`)), 6 * MIN);
@@ -113,12 +164,17 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
         if (seen.includes('"phase":"target-promoted"')) {
           clearTimeout(timer);
           child.kill('SIGKILL');
+          killedAt = Date.now();
           resolve();
         }
       });
       child.on('close', () => reject(new Error(`the run ended before it promoted the target:\n${seen.slice(-2000)}`)));
     });
     await exited;
+    for (const node of ['hv1', 'hv2']) {
+      const r = await lab.ssh(node, 'systemctl is-active hvcluster-dual-primary-hvc-migtest.timer; true');
+      expect(r.stdout.trim(), `the close timer on ${node} right after the kill`).toBe('active');
+    }
     // The guest may finish migrating on its own (virsh migrate was on its way): wait until it runs on one node, no job.
     const running = await waitFor(
       'the test guest running on exactly one node with no migration job',
@@ -131,10 +187,33 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
       },
       { timeoutMs: 3 * MIN, intervalMs: 1000 },
     );
-    for (const node of ['hv1', 'hv2']) {
-      const r = await lab.ssh(node, 'drbdadm role hvc-migtest; drbdsetup show hvc-migtest | grep -c "allow-two-primaries.*yes"');
-      expect(r.stdout.trim().split('\n'), `${node} (guest on ${running})`).toEqual(['Primary/Primary', '1']);
-    }
+    killedRunGuestOn = running;
+    const other = running === 'hv1' ? 'hv2' : 'hv1';
+    // By the timers' deadline (plus their retries and a margin): one Primary (the node running the
+    // guest), two primaries forbidden on both, in the running resource and in the .res file.
+    const roles = () =>
+      Promise.all(
+        ['hv1', 'hv2'].map(async (node) => {
+          const r = await lab.ssh(node, 'drbdadm role hvc-migtest; grep -c "^ *[0-9]*: cs:.*ro:Primary/Primary" /proc/drbd; drbdsetup show hvc-migtest | grep -c "allow-two-primaries.*yes"; grep -c "allow-two-primaries yes" /etc/drbd.d/hvc-migtest.res; true');
+          return { node, lines: r.stdout.trim().split('\n') };
+        }),
+      );
+    const closed = await waitFor(
+      `no two primaries on hvc-migtest by the timers' deadline (${CLOSE_S} s after they were armed)`,
+      async () => {
+        const now = await roles();
+        return now.every((n) => n.lines.slice(1).every((count) => count === '0')) ? now : false;
+      },
+      { timeoutMs: Math.max(30_000, CLOSE_S * 1000 + 2 * MIN - (Date.now() - killedAt)), intervalMs: 2000 },
+    );
+    console.log(`the timers closed the window ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill (deadline ${CLOSE_S} s after arming; guest on ${running})`);
+    expect(closed.find((n) => n.node === running)!.lines).toEqual(['Primary/Secondary', '0', '0', '0']);
+    expect(closed.find((n) => n.node === other)!.lines).toEqual(['Secondary/Primary', '0', '0', '0']);
+    // What each node's timer did is in its journal.
+    const journal = (node: string) => lab.ssh(node, 'journalctl -t hvcluster --no-pager -o cat | grep "dual-primary window of hvc-migtest"; true').then((r) => r.stdout);
+    expect(await journal(other)).toMatch(/demoted to Secondary/);
+    expect(await journal(running)).toMatch(/stays Primary/);
+    for (const node of ['hv1', 'hv2']) expect(await journal(node)).toMatch(/closed: /);
 
     const r = await hvcluster(NAME, ['verify', '-f', site(), '--json'], { timeoutMs: 5 * MIN });
     const report = verifyJson(r);
@@ -144,14 +223,17 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     expect(leftovers.map((c) => c.server).sort()).toEqual(['hv1', 'hv2']);
     for (const c of leftovers) {
       expect(c.found).toMatch(/leftovers of a migration test that did not finish/);
-      expect(c.found).toContain('hvc-migtest is Primary');
-      expect(c.found).toContain('hvc-migtest allows two primaries');
+      expect(c.found).toContain('logical volume hvc-migtest');
+      expect(c.found).not.toContain('allows two primaries');
       expect(c.fix).toContain(`\`${command}\``);
     }
+    expect(leftovers.find((c) => c.server === running)!.found).toContain('test domain hvc-migtest (running)');
+    expect(leftovers.find((c) => c.server === running)!.found).toContain('hvc-migtest is Primary');
+    expect(leftovers.find((c) => c.server === other)!.found).not.toContain('hvc-migtest is Primary');
     expect(report.checks.find((c) => c.code === 'MIGRATION_LEFTOVERS' && c.server === 'hv3')).toMatchObject({ status: 'pass' });
     // The DRBD checks' findings about the test resource (two primaries outside a migration) say whose they are.
     const aboutTest = report.checks.filter((c) => c.subject === 'hvc-migtest' && c.code.startsWith('DRBD_') && c.status !== 'pass');
-    expect(aboutTest.map((c) => c.code)).toEqual(expect.arrayContaining(['DRBD_ROLES', 'DRBD_CONFIG']));
+    expect(aboutTest.map((c) => c.code)).not.toContain('DRBD_CONFIG');
     for (const c of aboutTest) {
       expect(c.found).toContain("the migration test's resource");
       expect(c.fix).toBe(`these are the migration test's leftovers: \`${command}\` removes them before it tests again`);
@@ -187,12 +269,29 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     const migration = report.migration?.report;
     expect(migration, JSON.stringify(report.migration)).toBeDefined();
     expect(migration!.ok).toBe(true);
+    // Like apply, the test kept a run log of every command it sent, named on stderr and in the report.
+    // (The lab's cluster is named lab-cluster3.)
+    expect(migration!.logFile).toMatch(/\/hvcluster\/logs\/lab-cluster3-\d{8}T\d{6}Z-[0-9a-f]+-migration-test\.log$/);
+    expect(r.stderr).toContain(`every command of the migration test is in ${migration!.logFile}`);
+    const transcript = readFileSync(migration!.logFile!, 'utf8');
+    expect(transcript).toMatch(/\[hv\d\] exec \(sudo\) \[migration-test\]: virsh migrate --live --p2p/);
+    // Every window: the timers armed before two primaries were allowed, disarmed once closed.
+    const arms = transcript.match(/exec \(sudo\) \[migration-test\]: sh \/run\/hvcluster\/dual-primary-close\.sh arm hvc-migtest 900/g) ?? [];
+    const disarms = transcript.match(/exec \(sudo\) \[migration-test\]: sh -s -- disarm hvc-migtest/g) ?? [];
+    expect(arms.length).toBe(2 * migration!.migrations.length);
+    expect(disarms.length).toBeGreaterThanOrEqual(2 * migration!.migrations.length);
+    for (const node of ['hv1', 'hv2', 'hv3']) expect((await lab.ssh(node, 'systemctl list-units --all --no-legend "hvcluster-dual-primary-*"')).stdout.trim(), node).toBe('');
     // The killed run's leftovers (previous test) did not stop it: it removed them first, and says so.
+    // (The timers had demoted the node without the guest already.)
+    const guestOn = killedRunGuestOn ?? 'hv1';
     expect(migration!.cleanup.removedBefore.map((a) => `${a.server}: ${a.description}`)).toEqual(
-      expect.arrayContaining(['hv1: demote hvc-migtest to Secondary', 'hv2: demote hvc-migtest to Secondary', 'hv1: take the DRBD resource hvc-migtest down']),
+      expect.arrayContaining([`${guestOn}: stop the test guest hvc-migtest`, `${guestOn}: demote hvc-migtest to Secondary`, 'hv1: take the DRBD resource hvc-migtest down', 'hv2: take the DRBD resource hvc-migtest down']),
     );
     for (const node of ['hv1', 'hv2']) {
-      expect(report.checks.find((c) => c.code === 'MIGRATION_LEFTOVERS' && c.server === node)).toMatchObject({ status: 'pass', found: expect.stringMatching(/^removed by the migration test before it ran: .*hvc-migtest is Primary/) });
+      expect(report.checks.find((c) => c.code === 'MIGRATION_LEFTOVERS' && c.server === node)).toMatchObject({
+        status: 'pass',
+        found: expect.stringMatching(node === guestOn ? /^removed by the migration test before it ran: .*hvc-migtest is Primary/ : /^removed by the migration test before it ran: .*logical volume hvc-migtest/),
+      });
     }
     expect(report.checks.filter((c) => c.subject === 'hvc-migtest' && c.code.startsWith('DRBD_'))).toEqual([]);
     // Every node had the memory for the guest, with its figures.

@@ -6,7 +6,8 @@
 import type { StepContext } from '../../engine/context.js';
 import { shellQuote } from '../../ssh/quote.js';
 import { GUEST_NAME, TEST_RESOURCE } from './guest.js';
-import { TEST_RES_FILE as RES_FILE, describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
+import { disarmDualPrimaryClose } from '../../engine/dual-primary.js';
+import { CLOSE_UNIT, TEST_RES_FILE as RES_FILE, describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
 import { mutateUntil } from './remote.js';
 
 export { describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
@@ -73,7 +74,17 @@ export async function cleanupMigrationTest(ctxs: StepContext[]): Promise<{ actio
     }),
   );
 
-  // 4. What is left, read again.
+  // 4. The timer that would close the dual-primary window (a killed run's, or one a failed close left
+  // armed): nothing is left for it to close.
+  await Promise.all(
+    ctxs.map(async (ctx) => {
+      if (!states.get(ctx.server)!.closeTimer) return;
+      actions.push({ server: ctx.server, description: `disarm the timer ${CLOSE_UNIT}` });
+      await disarmDualPrimaryClose(ctx, TEST_RESOURCE).catch((error: Error) => errors.push({ server: ctx.server, what: `disarm the timer ${CLOSE_UNIT} failed: ${error.message.split('\n')[0]}` }));
+    }),
+  );
+
+  // 5. What is left, read again.
   const leftovers: { server: string; what: string }[] = [...errors];
   await Promise.all(
     ctxs.map(async (ctx) => {

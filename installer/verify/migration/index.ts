@@ -17,6 +17,7 @@
  *   settleMs?     client probing after each migration (default 10 000), probeIntervalMs? (20)
  *   failAt?       fault injection for the clean-up test (also env HVCLUSTER_MIGRATION_FAIL_AT): one of
  *                 MIGRATION_PHASES; the test throws right after that phase, then cleans up as usual
+ *   logFile?      the run log the caller's connections write to (verify keeps one), echoed in the report
  *
  * It never throws for a failure of the test itself: it resolves with a MigrationReport where
  *   ok                  true only if every migration worked, data was intact, and the clean-up left nothing
@@ -30,7 +31,9 @@
  *   guest, rounds, startedAt, durationMs
  * It throws only for programming errors (no connection for a planned node, a bad failAt value).
  *
- * What it does to the servers: see run.ts. It needs the cluster as apply leaves it (bridge, node
+ * What it does to the servers: see run.ts. Each dual-primary window is guarded by a timer on its
+ * holders that closes it if this process dies inside it (engine/dual-primary.ts; 900 s, env
+ * HVCLUSTER_DUAL_PRIMARY_CLOSE_S). It needs the cluster as apply leaves it (bridge, node
  * trust, libvirt with migration over the replication network, the volume group). A node without
  * busybox gets busybox-static from the answer file's package source on the first run (its initramfs
  * trigger takes seconds on a server, minutes on an emulated lab VM; apply does not install it, so that

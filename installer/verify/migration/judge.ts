@@ -9,6 +9,8 @@
  *  - before anything is created, every node the guest runs on or moves to has MemAvailable for the
  *    guest plus a margin (MIGRATION_MEMORY).
  */
+import { join } from 'node:path';
+import { REMOTE_DIR } from '../../paths.js';
 import { shellQuote } from '../../ssh/quote.js';
 import { parseEvents2Statistics } from '../parse.js';
 
@@ -42,26 +44,22 @@ export interface DrbdSnapshot {
 
 const SECTION = '@@hvc-';
 
+/** The server script that reads a holder around a window (its arguments: drbdSnapshotArgs). */
+export const DRBD_SNAPSHOT_SCRIPT = join(REMOTE_DIR, 'drbd-snapshot.sh');
+
 /**
- * One read-only script per holder: cursor, current UUID, events2, and the kernel lines about the
- * resource (by name, or its device drbdN: 8.4 logs a split brain as `block drbd100: ...`) since `since`.
+ * The arguments of drbd-snapshot.sh for one holder: the resource, the pattern of its kernel lines
+ * (by name, or its device drbdN: 8.4 logs a split brain as `block drbd100: ...`) and, after the
+ * window, the cursor of the read before it. Pure.
  */
-export function drbdSnapshotScript(resource: string, minor: number | null, since: string | null): string {
-  const r = shellQuote(resource);
+export function drbdSnapshotArgs(resource: string, minor: number | null, since: string | null): string[] {
   const pattern = `drbd ${resource}[ /:]${minor === null ? '' : `|drbd${minor}:`}`;
-  return [
-    `echo '${SECTION}cursor'`,
-    `journalctl -k -n 1 --show-cursor --no-pager -o cat 2>/dev/null | sed -n 's/^-- cursor: //p'`,
-    `echo '${SECTION}gi'`,
-    `drbdadm get-gi ${r} 2>&1`,
-    `echo '${SECTION}events'`,
-    `drbdsetup events2 --now all 2>&1`,
-    `echo '${SECTION}kernel'`,
-    since === null
-      ? 'true'
-      : `journalctl -k --no-pager -o short-iso --after-cursor=${shellQuote(since)} 2>/dev/null | grep -E ${shellQuote(pattern)} || true`,
-    `echo '${SECTION}end'`,
-  ].join('\n');
+  return [resource, pattern, ...(since === null ? [] : [since])];
+}
+
+/** The command that runs drbd-snapshot.sh piped on its standard input (DRBD_SNAPSHOT_SCRIPT). Pure. */
+export function drbdSnapshotCommand(resource: string, minor: number | null, since: string | null): string {
+  return `sh -s -- ${drbdSnapshotArgs(resource, minor, since).map(shellQuote).join(' ')}`;
 }
 
 function sections(text: string): Map<string, string> {
@@ -88,7 +86,7 @@ export function parseCurrentUuid(text: string): string | null {
   return hex.slice(0, -1) + last;
 }
 
-/** Parses the output of drbdSnapshotScript. `kernelRead`: whether a `since` cursor was given (else kernelLines is null). Pure. */
+/** Parses the output of drbd-snapshot.sh. `kernelRead`: whether a `since` cursor was given (else kernelLines is null). Pure. */
 export function parseDrbdSnapshot(server: string, resource: string, text: string, kernelRead: boolean): DrbdSnapshot {
   const s = sections(text);
   const live = parseEvents2Statistics(s.get('events') ?? '').find((r) => r.name === resource);

@@ -15,10 +15,14 @@ export interface NodeLeftovers {
   twoPrimaries: boolean;
   resFile: boolean;
   lv: boolean;
+  /** The timer that closes the test resource's dual-primary window is armed, or its close is running. */
+  closeTimer: boolean;
   files: string[];
 }
 
 export const TEST_RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
+/** The transient systemd unit (.timer, .service) that closes the test resource's dual-primary window (engine/dual-primary.ts). */
+export const CLOSE_UNIT = `hvcluster-dual-primary-${TEST_RESOURCE}`;
 
 /** One read of everything the test could have left on a node. */
 export function leftoversScript(vg: string): string {
@@ -32,6 +36,7 @@ export function leftoversScript(vg: string): string {
     `echo "twoprimaries=$(drbdsetup show ${r} 2>/dev/null | grep -q 'allow-two-primaries[[:space:]]*yes' && echo yes || echo no)"`,
     `echo "resfile=$(test -e ${TEST_RES_FILE} && echo yes || echo no)"`,
     `echo "lv=$(lvs --noheadings -o lv_name ${shellQuote(`${vg}/${TEST_RESOURCE}`)} >/dev/null 2>&1 && echo yes || echo no)"`,
+    `echo "closetimer=$(systemctl is-active ${CLOSE_UNIT}.timer ${CLOSE_UNIT}.service 2>/dev/null | grep -qx -e active -e activating && echo yes || echo no)"`,
     `for f in ${files}; do [ -e "$f" ] && echo "file=$f"; done`,
     'true',
   ].join('; ');
@@ -47,6 +52,7 @@ export function parseLeftovers(text: string): NodeLeftovers {
     twoPrimaries: get('twoprimaries') === 'yes',
     resFile: get('resfile') === 'yes',
     lv: get('lv') === 'yes',
+    closeTimer: get('closetimer') === 'yes',
     files: [...text.matchAll(/^file=(.*)$/gm)].map((m) => m[1]!),
   };
 }
@@ -60,6 +66,7 @@ export function describeLeftovers(l: NodeLeftovers): string[] {
     ...(l.twoPrimaries ? [`${TEST_RESOURCE} allows two primaries`] : []),
     ...(l.resFile ? [TEST_RES_FILE] : []),
     ...(l.lv ? [`logical volume ${TEST_RESOURCE}`] : []),
+    ...(l.closeTimer ? [`timer ${CLOSE_UNIT} (it closes the dual-primary window of ${TEST_RESOURCE})`] : []),
     ...l.files,
   ];
 }

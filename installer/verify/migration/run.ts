@@ -3,13 +3,16 @@
  * create the volume, start the test guest on its home node, have the guest write test data, then
  * migrate it to every other holder and back; for each migration open dual-primary, promote the
  * target, `virsh migrate --live --p2p --undefinesource --persistent` over the replication network,
- * demote the source and close dual-primary again in a `finally`, while the installer's process
+ * demote the source and close dual-primary again in a `finally` (a timer armed on the holders before
+ * the window opens closes it if this process dies inside it), while the installer's process
  * polls the guest over HTTP. Then stop the guest, check the data on the DRBD device, clean up.
  * Clean-up runs before the test too (a killed run's leftovers) and always after it.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { RunInfo } from '../../engine/context.js';
 import { StepContext } from '../../engine/context.js';
+import { MIGRATE_TIMEOUT_MS, armDualPrimaryClose, disarmDualPrimaryClose, dualPrimaryCloseAfterS } from '../../engine/dual-primary.js';
 import { ensureFiles } from '../../engine/files.js';
 import { Guard } from '../../engine/guard.js';
 import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
@@ -35,7 +38,7 @@ import {
   parseCidr,
   parseMd5,
 } from './guest.js';
-import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, drbdSnapshotScript, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
+import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, DRBD_SNAPSHOT_SCRIPT, drbdSnapshotCommand, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
 import { HttpProbe, httpGet, parseJobInfo } from './probe.js';
 import { firstLine, mutateUntil } from './remote.js';
 import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
@@ -83,6 +86,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const memoryMiB = options.guestMemoryMiB ?? 96;
   const settleMs = options.settleMs ?? 10_000;
   const gapLimitMs = options.clientGapLimitMs ?? CLIENT_GAP_LIMIT_MS;
+  const closeAfterS = dualPrimaryCloseAfterS();
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
   const guest = parseCidr(guestCidr);
 
@@ -109,6 +113,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     ok: false,
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
+    ...(options.logFile ? { logFile: options.logFile } : {}),
     guest: { name: GUEST_NAME, address: guestCidr, memoryMiB, kernel: null },
     rounds: [],
     migrations: [],
@@ -267,7 +272,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       Promise.all(
         holders.map(async (ctx) => {
           const from = since ? (since.get(ctx.server) ?? null) : null;
-          const r = await ctx.read(drbdSnapshotScript(TEST_RESOURCE, minor === undefined ? null : Number(minor), from), { allowFailure: true, timeoutMs: 60_000 });
+          const r = await ctx.read(drbdSnapshotCommand(TEST_RESOURCE, minor === undefined ? null : Number(minor), from), { stdin: readFileSync(DRBD_SNAPSHOT_SCRIPT, 'utf8'), allowFailure: true, timeoutMs: 60_000 });
           return parseDrbdSnapshot(ctx.server, TEST_RESOURCE, r.stdout, from !== null);
         }),
       );
@@ -277,8 +282,10 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         // The test resource on every holder before the window: current UUID, connections, kernel-log cursor.
         phase = 'dual-primary-open';
         before = await snapshot(null);
+        // The window closes without this process too: a timer on every holder (engine/dual-primary.ts).
+        await Promise.all(holders.map((ctx) => armDualPrimaryClose(ctx, TEST_RESOURCE, closeAfterS)));
         await setTwoPrimaries(holders, model, true);
-        reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to}`);
+        reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to} (a timer on ${holderNames.join(', ')} closes the window in ${closeAfterS} s if this run does not)`);
         phase = 'target-promoted';
         await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, `drbdadm primary ${shellQuote(TEST_RESOURCE)}`);
         reached('target-promoted', `${TEST_RESOURCE} Primary on ${to} too`, to);
@@ -291,7 +298,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         await source.mutate(
           `live-migrate ${GUEST_NAME} from ${from} to ${to} over the replication network`,
           `virsh migrate --live --p2p --undefinesource --persistent ${shellQuote(GUEST_NAME)} ${shellQuote(`qemu+ssh://${peer}/system`)}`,
-          { timeoutMs: 10 * 60_000 },
+          { timeoutMs: MIGRATE_TIMEOUT_MS },
         );
         migratedAt = Date.now();
         result.totalMs = migratedAt - t0;
@@ -306,6 +313,8 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       } finally {
         // Never leave two primaries: whatever happened, only the node running the guest stays Primary.
         await closeWindow(holders, model, from, to);
+        // Closed by this run: the timers stand down (when closing failed they stay, and do it).
+        await Promise.all(holders.map((ctx) => disarmDualPrimaryClose(ctx, TEST_RESOURCE)));
       }
       // Keep probing a little after the switch-over: late gaps (ARP, bridge learning) count too.
       if (probing) {

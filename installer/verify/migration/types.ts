@@ -63,6 +63,8 @@ export interface MigrationTestOptions {
   runId?: string;
   /** Asked at every phase: true (Ctrl-C, SIGTERM) stops the test there; its clean-up still runs. */
   stopRequested?: () => boolean;
+  /** The run log the caller records the test's commands in (the connections write to it), for the report. */
+  logFile?: string;
 }
 
 /** One live migration of the test guest. */
@@ -105,6 +107,8 @@ export interface MigrationReport {
   /** ISO timestamps and total duration. */
   startedAt: string;
   durationMs: number;
+  /** The run log: every command the test sent to the servers and every event, secrets redacted (when the caller kept one). */
+  logFile?: string;
   guest: { name: string; address: string; memoryMiB: number; kernel: string | null };
   /** One entry per replicated test volume (one round each: 8.4 with three nodes tests every pair). */
   rounds: { resource: string; holders: string[]; home: string }[];

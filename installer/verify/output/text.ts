@@ -24,6 +24,7 @@ export function formatText(report: VerifyReport, c: Palette, options: { onlyProb
   }
   const m = report.migration;
   if (m?.skipped) out.push('', `Migration test: skipped: ${m.skipped}`);
+  if (m?.report?.logFile) out.push('', `Migration test: every command it sent to the servers is in ${m.report.logFile}`);
   const s = report.summary;
   out.push('');
   const parts = [`${s.passed} passed`, `${s.warnings} warning${s.warnings === 1 ? '' : 's'}`, `${s.errors} error${s.errors === 1 ? '' : 's'}`];

@@ -42,3 +42,19 @@ describe('the run log', () => {
     expect(text).not.toContain('abc123');
   });
 });
+
+describe("the migration test's run log", () => {
+  it('verify --migration-test records the commands of the test, secrets replaced, and the wizard does not log them twice', async () => {
+    const { migrationConnections } = await import('../../../installer/verify/verify-cluster.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'hv-log-')), 'cluster-x-migration-test.log');
+    const log = new RunLog(path, ['sudo-pw']);
+    const plain = new Map([['hv1', echoConnection('ok')]]);
+    const wrapped = migrationConnections(plain, { log });
+    await wrapped.get('hv1')!.exec("virsh migrate --live hvc-migtest; echo 'sudo-pw'", { sudo: true, step: 'migration-test' });
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain("[hv1] exec (sudo) [migration-test]: virsh migrate --live hvc-migtest; echo '***'");
+    expect(text).not.toContain('sudo-pw');
+    expect(migrationConnections(plain, { log, connectionsLogged: true })).toBe(plain);
+    expect(migrationConnections(plain, undefined)).toBe(plain);
+  });
+});

@@ -11,7 +11,7 @@ import { labFacts, loadSite } from '../plan/helpers.js';
 const DIRTY = 'domain=running\nup=yes\nrole=Primary/Primary\nresfile=yes\nlv=yes\nfile=/var/lib/libvirt/boot/hvc-migtest.xml\n';
 const CLEAN = 'domain=\nup=no\nrole=\nresfile=no\nlv=no\n';
 
-function fakeNode(name: string, log: string[], options: { stuck?: boolean } = {}): ServerConnection {
+function fakeNode(name: string, log: string[], options: { stuck?: boolean; dirty?: string } = {}): ServerConnection {
   let cleaned = false;
   const result = (stdout = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr: '', durationMs: 1 });
   return {
@@ -19,7 +19,7 @@ function fakeNode(name: string, log: string[], options: { stuck?: boolean } = {}
     hostKeyFingerprint: 'SHA256:x',
     counters: { handshakes: 0, channelOpens: 0, execs: 0, bytesUploaded: 0 },
     async exec(command: string, _options?: ExecOptions) {
-      if (command.includes('echo "domain=')) return result(cleaned && !options.stuck ? CLEAN : DIRTY);
+      if (command.includes('echo "domain=')) return result(cleaned && !options.stuck ? CLEAN : (options.dirty ?? DIRTY));
       log.push(`${name}: ${command}`);
       if (command.startsWith('lvremove')) cleaned = true;
       return result();
@@ -29,7 +29,7 @@ function fakeNode(name: string, log: string[], options: { stuck?: boolean } = {}
   };
 }
 
-function contexts(log: string[], events: EngineEvent[], stuck = false): StepContext[] {
+function contexts(log: string[], events: EngineEvent[], stuck = false, dirty?: string): StepContext[] {
   const answers = loadSite().answers;
   const plan = planCluster(answers, [labFacts(1), labFacts(2)]);
   const emit = (e: EngineEvent) => events.push(e);
@@ -44,7 +44,7 @@ function contexts(log: string[], events: EngineEvent[], stuck = false): StepCont
     backupRoot: '/tmp',
     reconnect: () => Promise.reject(new Error('no')),
   };
-  return plan.nodes.map((node, i) => new StepContext(info, 'migration-test', node, labFacts((i + 1) as 1 | 2), fakeNode(node.name, log, { stuck: stuck && i === 1 })));
+  return plan.nodes.map((node, i) => new StepContext(info, 'migration-test', node, labFacts((i + 1) as 1 | 2), fakeNode(node.name, log, { stuck: stuck && i === 1, ...(dirty ? { dirty } : {}) })));
 }
 
 describe('migration test clean-up', () => {
@@ -62,6 +62,19 @@ describe('migration test clean-up', () => {
     const changes = events.filter((e) => e.type === 'change').map((e) => (e as { description: string }).description);
     expect(changes).toEqual(actions.map((a) => a.description));
     expect(changes).toContain('demote hvc-migtest to Secondary');
+  });
+
+  it("disarms the dual-primary timer of a killed run last, once nothing is left for it to close", async () => {
+    const log: string[] = [];
+    const { actions, leftovers } = await cleanupMigrationTest(contexts(log, [], false, `${DIRTY}closetimer=yes\n`));
+    expect(leftovers).toEqual([]);
+    expect(actions.filter((a) => a.server === 'hv1').at(-1)?.description).toBe('disarm the timer hvcluster-dual-primary-hvc-migtest');
+    const disarm = log.findIndex((l) => l.startsWith("hv1: sh -s -- disarm 'hvc-migtest'") || l.startsWith('hv1: sh -s -- disarm hvc-migtest'));
+    expect(disarm).toBeGreaterThan(log.findIndex((l) => l.startsWith('hv1: drbdadm down')));
+    // Without an armed timer, nothing to disarm.
+    const quiet: string[] = [];
+    await cleanupMigrationTest(contexts(quiet, []));
+    expect(quiet.some((l) => l.includes('disarm'))).toBe(false);
   });
 
   it('names what is still there when a node does not come clean', async () => {

@@ -16,7 +16,8 @@ import { evaluate } from '../../../installer/verify/evaluate.js';
 import {
   CLIENT_GAP_LIMIT_MS,
   MEMORY_MARGIN_MIB,
-  drbdSnapshotScript,
+  drbdSnapshotArgs,
+  drbdSnapshotCommand,
   judgeGap,
   judgeMemory,
   judgeWindow,
@@ -69,10 +70,10 @@ describe('the DRBD state of the test resource around a migration', () => {
   });
 
   it('greps the kernel log by resource name and by its device (8.4 logs a split brain as "block drbdN:")', () => {
-    const script = drbdSnapshotScript('hvc-migtest', 1, 's=abc;i=1');
-    expect(script).toContain("--after-cursor='s=abc;i=1'");
-    expect(script).toContain("'drbd hvc-migtest[ /:]|drbd1:'");
-    expect(drbdSnapshotScript('hvc-migtest', 1, null)).not.toContain('--after-cursor');
+    expect(drbdSnapshotArgs('hvc-migtest', 1, 's=abc;i=1')).toEqual(['hvc-migtest', 'drbd hvc-migtest[ /:]|drbd1:', 's=abc;i=1']);
+    expect(drbdSnapshotCommand('hvc-migtest', 1, 's=abc;i=1')).toBe("sh -s -- hvc-migtest 'drbd hvc-migtest[ /:]|drbd1:' 's=abc;i=1'");
+    // Before the window there is no cursor: no kernel lines are read.
+    expect(drbdSnapshotArgs('hvc-migtest', null, null)).toEqual(['hvc-migtest', 'drbd hvc-migtest[ /:]']);
   });
 
   const holders = ['hv1', 'hv2'];

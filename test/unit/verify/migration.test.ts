@@ -134,6 +134,13 @@ describe('leftovers', () => {
       '/var/lib/libvirt/boot/hvc-migtest.xml',
     ]);
   });
+  it('names an armed dual-primary timer (a run killed inside the window, before its deadline)', () => {
+    expect(describeLeftovers(parseLeftovers('domain=\nup=yes\nrole=Secondary/Primary\nclosetimer=yes\n'))).toEqual([
+      'DRBD resource hvc-migtest up (Secondary/Primary)',
+      'timer hvcluster-dual-primary-hvc-migtest (it closes the dual-primary window of hvc-migtest)',
+    ]);
+    expect(leftoversScript('hvdata')).toContain('systemctl is-active hvcluster-dual-primary-hvc-migtest.timer hvcluster-dual-primary-hvc-migtest.service');
+  });
   it('reads everything in one valid shell command', () => {
     execFileSync('sh', ['-n'], { input: leftoversScript('hvdata') });
   });
