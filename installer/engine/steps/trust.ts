@@ -53,7 +53,7 @@ export const nodeKeysStep: StepKind = {
   scope: 'node',
   async run(ctx: StepContext) {
     const read = () =>
-      ctx.read(`cat ${MIGRATE_KEY}.pub 2>/dev/null || echo none; echo ${SECTION}; cat ${HOST_KEY}; echo ${SECTION}; cat ${LEGACY_KEY}.pub 2>/dev/null || echo none`);
+      ctx.read(`{ [ -s ${MIGRATE_KEY} ] && cat ${MIGRATE_KEY}.pub 2>/dev/null; } || echo none; echo ${SECTION}; cat ${HOST_KEY}; echo ${SECTION}; cat ${LEGACY_KEY}.pub 2>/dev/null || echo none`);
     let keys = parseNodeKeys((await read()).stdout);
     if (keys.migrateKey === null) {
       await ctx.mutate(
