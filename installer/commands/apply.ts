@@ -8,7 +8,7 @@ import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { breakServerLock, lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { fanOut } from '../engine/events.js';
-import { gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
+import { clusterDrbdSecret, gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { unfinishedMessage } from '../engine/journal.js';
@@ -65,9 +65,11 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     const gathered = await gatherClusterFacts(answers, connections);
     if (!gathered.ok) return reportFailures(reporter, gathered.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     const facts = gathered.facts;
+    const drbdSecret = await clusterDrbdSecret(answers, connections);
+    log.addSecret(drbdSecret);
     // Preflight findings: the command ran and found problems (exit 1), unlike an invalid answer file (exit 3).
     const plan = withPreflightFindings(() =>
-      planInstall(answers, facts, { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
+      planInstall(answers, facts, { file: loaded!.file, drbdSecret, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
     );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 

@@ -10,6 +10,7 @@ import type { ServerFacts } from '../facts/types.js';
 import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, planCluster, withPreflightFindings } from '../plan/index.js';
+import { DRBD_COMMON_PATH, existingDrbdSecret } from '../plan/drbd-secret.js';
 import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
 import { jsonDocument, jsonText } from '../json-output.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
@@ -49,7 +50,8 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
     planCluster(
       loaded!.answers,
       read.map((r) => r.facts),
-      { file: loaded!.file, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
+      // The secret the nodes share is kept (diffs show it as ***); a new cluster's is made at apply.
+      { file: loaded!.file, drbdSecret: existingDrbdSecret(read.map((r) => r.files.get(DRBD_COMMON_PATH))), locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
     ),
   );
   for (const warning of plan.warnings) reporter.warn(formatIssue(warning));

@@ -3,7 +3,7 @@
  * backup of the current file and an atomic upload. Returns the paths that changed.
  */
 import { desiredContent } from '../plan/diff.js';
-import { outputAfterFiles, parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { mayHoldSecrets, outputAfterFiles, parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
 import type { PlannedFile } from '../plan/types.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { StepContext } from './context.js';
@@ -15,8 +15,8 @@ export async function readFiles(ctx: StepContext, paths: readonly string[]): Pro
 /** readFiles, with another read-only script run in the same exec: `more` is what that script printed. */
 export async function readFilesAnd(ctx: StepContext, paths: readonly string[], alsoRun: string): Promise<{ files: Map<string, string | null>; more: string }> {
   const script = alsoRun === '' ? readFilesScript(paths) : `${readFilesScript(paths)}\n${alsoRun}`;
-  // DRBD's files may hold the replication's shared secret: the run log keeps only their size.
-  const result = await ctx.read(`sh -c ${shellQuote(script)}`, { secretOutput: paths.some((p) => p.startsWith('/etc/drbd.d/')) });
+  // DRBD's files hold the replication's shared secret, root's SSH files keys: the run log keeps only their size.
+  const result = await ctx.read(`sh -c ${shellQuote(script)}`, { secretOutput: paths.some(mayHoldSecrets) });
   return { files: parseFilesOutput(result.stdout, paths), more: outputAfterFiles(result.stdout) };
 }
 

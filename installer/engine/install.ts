@@ -7,7 +7,9 @@ import type { Answers } from '../answers/schema.js';
 import type { AnswerIssue } from '../answers/issues.js';
 import { gatherFacts } from '../facts/index.js';
 import type { ServerFacts } from '../facts/types.js';
+import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
 import { planCluster, type ClusterPlan } from '../plan/index.js';
+import { readRemoteFiles } from '../plan/remote-files.js';
 import type { ServerConnection } from '../ssh/types.js';
 import { Journal, journalPath, type JournalState } from './journal.js';
 import { loadPlaybook } from './playbook.js';
@@ -25,8 +27,22 @@ export async function gatherClusterFacts(
   return { ok: true, facts: results.map((r) => (r as PromiseFulfilledResult<ServerFacts>).value) };
 }
 
+/**
+ * The cluster's DRBD replication secret: the one the nodes hold (read from their
+ * global_common.conf; the run log records only the size of what was read), else a new one that
+ * this run writes. The caller adds it to the secrets its log redacts.
+ */
+export async function clusterDrbdSecret(answers: Answers, connections: Map<string, ServerConnection>): Promise<string> {
+  const files = await Promise.all(answers.spec.nodes.map((node) => readRemoteFiles(connections.get(node.name)!, [DRBD_COMMON_PATH], 'inspect')));
+  return existingDrbdSecret(files.map((f) => f.get(DRBD_COMMON_PATH))) ?? newDrbdSecret();
+}
+
 /** The plan of the answers on these facts; throws AnswerFileError with every finding (nothing changed). */
-export function planInstall(answers: Answers, facts: ServerFacts[], options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue } = {}): ClusterPlan {
+export function planInstall(
+  answers: Answers,
+  facts: ServerFacts[],
+  options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string } = {},
+): ClusterPlan {
   return planCluster(answers, facts, options);
 }
 

@@ -21,8 +21,14 @@ export class RunLog {
     readonly path: string,
     private readonly secrets: string[],
   ) {
+    this.secrets = [...secrets];
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     appendFileSync(path, '', { mode: 0o600 });
+  }
+
+  /** A secret learnt during the run (the DRBD replication secret): redacted from here on. */
+  addSecret(secret: string): void {
+    if (secret !== '' && !this.secrets.includes(secret)) this.secrets.push(secret);
   }
 
   write(server: string, text: string): void {

@@ -238,7 +238,12 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
   // 3. Up everywhere, then connected everywhere.
   await Promise.all(
     holders.map(async (ctx) => {
-      if ((await drbdState(ctx, name)).cstate === null) await ctx.mutate(`bring up DRBD resource ${name}`, `drbdadm up ${shellQuote(name)}`);
+      const cstate = (await drbdState(ctx, name)).cstate;
+      if (cstate === null) await ctx.mutate(`bring up DRBD resource ${name}`, `drbdadm up ${shellQuote(name)}`);
+      // A peer that failed authentication (the other node did not have the cluster's shared secret
+      // yet, while `drbdadm adjust` ran on both) makes DRBD drop its network configuration:
+      // adjust connects it again with the configuration on file.
+      else if (cstate === 'StandAlone') await ctx.mutate(`connect DRBD resource ${name} again (drbdadm adjust)`, `drbdadm adjust ${shellQuote(name)}`);
     }),
   );
   await Promise.all(

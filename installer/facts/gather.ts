@@ -61,6 +61,8 @@ export interface GatherOptions {
   alsoRun?: string;
   /** Default 180 s: the script takes well under a second on a server (seconds on an emulated VM); slow disks or DNS are capped inside it. */
   timeoutMs?: number;
+  /** The alsoRun script prints secrets (e.g. DRBD files): the run log keeps only the output's size. */
+  secretOutput?: boolean;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function gatherFactsAndRun(conn: ServerConnection, options: GatherO
     allowFailure: true,
     timeoutMs: options.timeoutMs ?? 180_000,
     step: 'inspect',
+    ...(options.secretOutput ? { secretOutput: true } : {}),
   });
   const finishedAtMs = Date.now();
   if (!result.stdout.includes(`${MARK.fact} `)) {

@@ -1,5 +1,6 @@
 /** The plan compared with what is on the servers: per file create / change / unchanged, with a unified diff. */
 import { createTwoFilesPatch } from 'diff';
+import { scrubDrbdSecrets } from './drbd-secret.js';
 import { mergeManagedBlock } from './managed-block.js';
 import type { ClusterPlan, PlannedFile } from './types.js';
 
@@ -9,9 +10,9 @@ export interface FileComparison {
   path: string;
   change: FileChange;
   purpose: string;
-  /** The whole file as it will be on the server. */
+  /** The whole file as it will be on the server, its secrets shown as `***`. */
   desired: string;
-  /** Unified diff from the current file ('' when unchanged). */
+  /** Unified diff from the current file ('' when unchanged), its secrets shown as `***` (a changed secret as -*** +***). */
   diff: string;
 }
 
@@ -37,6 +38,7 @@ export function desiredContent(file: PlannedFile, current: string | null): strin
 export function compareFile(file: PlannedFile, current: string | null, node: string): FileComparison {
   const desired = desiredContent(file, current);
   const change: FileChange = current === null ? 'create' : current === desired ? 'unchanged' : 'change';
+  // Compared with the secrets, shown without: what is printed or saved never holds the DRBD secret.
   const diff =
     change === 'unchanged'
       ? ''
@@ -52,7 +54,7 @@ export function compareFile(file: PlannedFile, current: string | null, node: str
           .split('\n')
           .slice(1) // jsdiff's "====" separator line
           .join('\n');
-  return { path: file.path, change, purpose: file.purpose, desired, diff };
+  return { path: file.path, change, purpose: file.purpose, desired: scrubDrbdSecrets(desired), diff: scrubDrbdSecrets(diff) };
 }
 
 /** `current[i]` maps each planned path of `plan.nodes[i]` to its content on the server (null: absent). */

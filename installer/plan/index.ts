@@ -1,6 +1,7 @@
 /**
  * The planner: answers + facts -> the desired state of every node (files, packages, volume group,
- * DRBD layout). Pure: it reads no server; `hvcluster plan` and `apply` feed it fresh facts.
+ * DRBD layout). It reads no server; `hvcluster plan` and `apply` feed it fresh facts (and the DRBD
+ * secret the nodes hold: the only thing not decided from the answers, see drbd-secret.ts).
  */
 import { AnswerFileError, type AnswerIssue } from '../answers/issues.js';
 import { ChecksFailedError } from '../errors.js';
@@ -9,6 +10,7 @@ import { factValue, type ServerFacts } from '../facts/types.js';
 import { TemplateEnvironment } from '../render/environment.js';
 import { checkClusterFacts, checkNodeFacts } from './check-facts.js';
 import type { DrbdMajor, RenderModel } from './model.js';
+import { newDrbdSecret } from './drbd-secret.js';
 import { renderModel } from './render-model.js';
 import type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
@@ -55,7 +57,8 @@ export const FILE_RULES: readonly FileRule[] = [
   { template: 'lvmlocal.conf.hbs', path: '/etc/lvm/lvmlocal.conf', mode: 0o644, purpose: 'keep LVM off the DRBD devices', notify: [] },
   { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isDebian },
   { template: 'netplan.yaml.hbs', path: '/etc/netplan/60-hvcluster.yaml', mode: 0o600, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isUbuntu },
-  { template: 'drbd-global-common.conf.hbs', path: '/etc/drbd.d/global_common.conf', mode: 0o644, purpose: 'DRBD settings shared by all resources', notify: ['drbd'] },
+  // 0600: it holds the replication's shared secret.
+  { template: 'drbd-global-common.conf.hbs', path: '/etc/drbd.d/global_common.conf', mode: 0o600, purpose: 'DRBD settings shared by all resources', notify: ['drbd'] },
   {
     template: 'libvirt-qemu-migration.conf.hbs',
     path: '/etc/libvirt/qemu.conf',
@@ -63,6 +66,13 @@ export const FILE_RULES: readonly FileRule[] = [
     purpose: 'live migration over the replication network',
     notify: ['libvirtd'],
     managedBlock: true,
+  },
+  {
+    template: 'ssh-migration.conf.hbs',
+    path: '/etc/ssh/ssh_config.d/hvcluster-migrate.conf',
+    mode: 0o644,
+    purpose: "root's SSH to its peers uses the migration key",
+    notify: [],
   },
 ];
 
@@ -94,12 +104,13 @@ export function withPreflightFindings<T>(plan: () => T): T {
 
 /**
  * Plans the cluster. `facts[i]` are the facts of `answers.spec.nodes[i]`. Throws AnswerFileError
- * with every finding when the answers do not fit the servers.
+ * with every finding when the answers do not fit the servers. `drbdSecret`: the replication secret
+ * the nodes already hold (existingDrbdSecret); without one a new secret is generated.
  */
 export function planCluster(
   answers: Answers,
   facts: ServerFacts[],
-  options: { file?: string; templates?: TemplateEnvironment; locate?: (issue: AnswerIssue) => AnswerIssue } = {},
+  options: { file?: string; templates?: TemplateEnvironment; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string | null } = {},
 ): ClusterPlan {
   const nodes = answers.spec.nodes;
   const locate = options.locate ?? ((issue: AnswerIssue) => issue);
@@ -115,11 +126,13 @@ export function planCluster(
 
   const templates = options.templates ?? new TemplateEnvironment();
   const major = drbdMajorOf(facts);
+  // The secret the nodes already share (read by the caller), else a new one for the first apply.
+  const drbdSecret = options.drbdSecret ?? newDrbdSecret();
   const nodePlans: NodePlan[] = nodes.map((node, i) => {
     const nicName = node.management.bond ? node.management.bond.interfaces[0]! : node.management.interface!;
     const mac = factValue(facts[i]!.network)?.nics.find((nic) => nic.name === nicName)?.mac;
     if (!mac) throw new AnswerFileError(options.file ?? 'site.yaml', [locate({ severity: 'error', path: ['spec', 'nodes', i, 'management'], message: `the MAC address of ${nicName} on ${node.name} could not be read` })]);
-    const model = renderModel(answers, i, major, mac);
+    const model = renderModel(answers, i, major, mac, drbdSecret);
     const os = factValue(facts[i]!.os)?.id ?? null;
     const files: PlannedFile[] = FILE_RULES.filter((rule) => rule.when?.(model, os) ?? true).map((rule) => ({
       path: rule.path,

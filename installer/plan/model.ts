@@ -61,6 +61,8 @@ export interface DrbdCommonModel {
   protocol: 'A' | 'B' | 'C';
   /** Resync rate, e.g. `100M`. */
   resyncRate: string;
+  /** The cluster's replication secret (cram-hmac-alg); never logged or shown (see drbd-secret.ts). */
+  sharedSecret: string;
 }
 
 /** One replicated volume: an LV of the same size on each node that holds it, with DRBD on top. */

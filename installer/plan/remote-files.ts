@@ -8,6 +8,9 @@ import type { ServerConnection } from '../ssh/types.js';
 
 const MARK = '@@hvcluster-file';
 
+/** Files whose content a run log must not record: DRBD's hold the replication secret, root's SSH files keys. */
+export const mayHoldSecrets = (path: string): boolean => path.startsWith('/etc/drbd.d/') || path.startsWith('/root/.ssh/');
+
 export function readFilesScript(paths: readonly string[]): string {
   const lines = ['#!/bin/sh', '# hvcluster: read files to compare with the plan (read-only)'];
   for (const path of paths) {
@@ -54,6 +57,6 @@ export function parseFilesOutput(stdout: string, paths: readonly string[]): Map<
 }
 
 export async function readRemoteFiles(conn: ServerConnection, paths: readonly string[], step = 'plan'): Promise<Map<string, string | null>> {
-  const result = await conn.exec(`sh -c ${shellQuote(readFilesScript(paths))}`, { sudo: true, step });
+  const result = await conn.exec(`sh -c ${shellQuote(readFilesScript(paths))}`, { sudo: true, step, secretOutput: paths.some(mayHoldSecrets) });
   return parseFilesOutput(result.stdout, paths);
 }

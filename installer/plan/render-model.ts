@@ -28,7 +28,7 @@ export function resyncRate(syncRateMiB: number | 'auto'): string {
   return syncRateMiB === 'auto' ? '100M' : `${syncRateMiB}M`;
 }
 
-export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor, managementMac: string): RenderModel {
+export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor, managementMac: string, drbdSecret: string): RenderModel {
   const spec = answers.spec;
   const nodes = spec.nodes.map(clusterNode);
   const self = spec.nodes[nodeIndex]!;
@@ -51,7 +51,7 @@ export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: Drbd
       replication: node.replication,
       replicationMtu: spec.network.replicationMtu,
     },
-    drbd: { major: drbdMajor, protocol: spec.drbd.protocol, resyncRate: resyncRate(spec.drbd.syncRateMiB) },
+    drbd: { major: drbdMajor, protocol: spec.drbd.protocol, resyncRate: resyncRate(spec.drbd.syncRateMiB), sharedSecret: drbdSecret },
     storage: { volumeGroup: spec.storage.volumeGroup, disk: self.storage.disk },
     time: { servers: spec.time.servers },
     hypervisor: { migrationAddress: node.replication.address },

@@ -26,6 +26,7 @@ import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, type ClusterPlan } from '../plan/index.js';
 import type { ServerLogin } from '../plan/propose.js';
 import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
 import { connect, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 
@@ -202,12 +203,15 @@ export class SshBackend implements WizardBackend {
     await this.openForAnswers(answers);
     const read = await Promise.all(
       answers.spec.nodes.map(async (node) => {
-        const { facts, stdout } = await gatherFactsAndRun(this.connections.get(node.name)!, { alsoRun: readFilesScript(CANDIDATE_PATHS) });
+        // The files include DRBD's, with the replication secret: the run log keeps only the size of this read.
+        const { facts, stdout } = await gatherFactsAndRun(this.connections.get(node.name)!, { alsoRun: readFilesScript(CANDIDATE_PATHS), secretOutput: true });
         return { facts, files: parseFilesOutput(stdout, CANDIDATE_PATHS) };
       }),
     );
     const facts = read.map((r) => r.facts);
-    const plan = planInstall(answers, facts, { file: 'the layout' });
+    const drbdSecret = existingDrbdSecret(read.map((r) => r.files.get(DRBD_COMMON_PATH))) ?? newDrbdSecret();
+    this.log!.addSecret(drbdSecret);
+    const plan = planInstall(answers, facts, { file: 'the layout', drbdSecret });
     this.planned = { plan, facts, answers };
     return {
       comparison: comparePlan(

@@ -14,13 +14,27 @@ import { writeLabSite } from '../lab/site.js';
 const MIN = 60_000;
 const lab = useLab({ name: 'apply2', nodes: 2, image: 'base' });
 
+/** The DRBD shared secret on a node (read straight from the VM), '' when there is none. */
+async function drbdSecret(node: string): Promise<string> {
+  const r = await lab.ssh(node, `sed -n 's/^[[:space:]]*shared-secret "\\(.*\\)";$/\\1/p' /etc/drbd.d/global_common.conf`);
+  return r.stdout.trim();
+}
+
+/** Every run log of an hvcluster run. */
+function runLogs(stateDir: string): string {
+  const dir = join(stateDir, 'hvcluster', 'logs');
+  return readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
+}
+
 /** What apply may change on a node, read straight from the VM. */
 async function nodeState(node: string) {
   const r = await lab.ssh(
     node,
     'echo "interfaces=$(md5sum < /etc/network/interfaces | cut -c1-8)"; echo "vg=$(vgs --noheadings -o vg_name 2>/dev/null | tr -d " ")"; ' +
       'echo "drbdutils=$(dpkg-query -W -f "\\${db:Status-Abbrev}" drbd-utils 2>/dev/null)"; echo "common=$(test -e /etc/drbd.d/global_common.conf && echo yes)"; ' +
-      'echo "key=$(test -e /root/.ssh/id_ed25519 && echo yes)"; echo "hosts=$(md5sum < /etc/hosts | cut -c1-8)"',
+      'echo "key=$(test -e /root/.ssh/hvcluster_migrate && echo yes)"; echo "hosts=$(md5sum < /etc/hosts | cut -c1-8)"',
   );
   expect(r.code, r.stderr).toBe(0);
   return r.stdout;
@@ -133,6 +147,38 @@ describe('hvcluster apply on a fresh two-node lab', () => {
       expect(lines[2]).toContain(`inet ${node.replication.address}/${node.replication.prefix}`);
       expect(lines.slice(3)).toEqual(['Connected', 'UpToDate/UpToDate', 'Secondary/Secondary', 'active', peer.name]);
     }
+
+    // DRBD replication is authenticated: one shared secret, in root-only files, nowhere in what hvcluster printed or logged.
+    const secrets = await Promise.all(lab.nodes.map((n) => drbdSecret(n.name)));
+    expect(secrets[0]).toMatch(/^[0-9a-f]{48}$/);
+    expect(secrets[1]).toBe(secrets[0]);
+    for (const node of lab.nodes) {
+      const r = await lab.ssh(
+        node.name,
+        "stat -c '%a %U' /etc/drbd.d/global_common.conf; grep -c '^[[:space:]]*cram-hmac-alg sha256;' /etc/drbd.d/global_common.conf; drbdsetup show hvc-probe | grep -E 'cram-hmac-alg|shared-secret' | tr -s '\t ' ' '",
+      );
+      // The running resource uses it (drbdsetup show: what the kernel has, not just the file).
+      expect(r.stdout.trim().split('\n').map((l) => l.trim()), r.stderr).toEqual(['600 root', '1', 'cram-hmac-alg "sha256";', `shared-secret "${secrets[0]}";`]);
+    }
+    expect(applied.stdout).not.toContain(secrets[0]);
+    expect(applied.stderr).not.toContain(secrets[0]);
+    expect(runLogs(applied.stateDir)).not.toContain(secrets[0]);
+
+    // Node trust is least privilege: each node's authorized_keys lets its peer in with the peer's
+    // migration key only, only from the peer's addresses, restricted (the lab's own login key aside);
+    // root reaches the peer with that key (the virsh call above), and gets no terminal.
+    for (const node of lab.nodes) {
+      const peer = lab.nodes.find((n) => n.name !== node.name)!;
+      const pub = (await lab.ssh(peer.name, 'cut -d" " -f1,2 /root/.ssh/hvcluster_migrate.pub')).stdout.trim();
+      const keys = await lab.ssh(node.name, "stat -c '%a' /root/.ssh/authorized_keys; grep -v 'hvcluster-lab$' /root/.ssh/authorized_keys");
+      expect(keys.stdout.trim().split('\n'), keys.stderr).toEqual(['600', `from="${peer.management.address},${peer.replication.address}",restrict ${pub} hvcluster-migrate@${peer.name}`]);
+      const tty = await lab.ssh(node.name, `ssh -G ${peer.name}-repl | grep -E '^(identityfile|identitiesonly) '; ssh -o BatchMode=yes -tt ${peer.name}-repl tty 2>&1; true`);
+      const lines = tty.stdout.trim().split('\n').map((l) => l.trim());
+      expect(lines.slice(0, 2), tty.stdout).toEqual(['identitiesonly yes', 'identityfile /root/.ssh/hvcluster_migrate']);
+      // restrict: a terminal is refused (ssh -tt then gives up); commands run (virsh above).
+      expect(lines.slice(2).join('\n'), tty.stdout).toMatch(/PTY allocation request failed/);
+      expect(lines.slice(2).join('\n'), tty.stdout).not.toMatch(/\/dev\/pts/);
+    }
   });
 
   it('changes nothing when applied a second time, with libvirtd stopped for idleness', { timeout: 10 * MIN }, async () => {
@@ -166,5 +212,18 @@ describe('hvcluster apply on a fresh two-node lab', () => {
     expect(text).toMatch(/\[hv1\] exec \(sudo\) \[inspect\]: sh -c/);
     expect(text).toMatch(/\[hv2\] exec \(sudo\) \[packages\]: dpkg-query/);
     expect(text).not.toContain('PRIVATE KEY');
+    // authorized_keys was read, its content not recorded (public keys of the node-keys step are).
+    expect(text).not.toContain(',restrict ssh-ed25519');
+
+    // The secret the nodes hold was kept, and appears nowhere: run log, JSON events, plan (text and JSON).
+    const secret = await drbdSecret('hv1');
+    expect(secret).toMatch(/^[0-9a-f]{48}$/);
+    expect(text).not.toContain(secret);
+    expect(again.stdout).not.toContain(secret);
+    const plan = await hvcluster(lab.info.name, ['plan', '-f', site]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/Plan for lab-apply2 \(DRBD 8\.4\): 0 files to create, 0 to change, \d+ unchanged;/);
+    const planJson = await hvcluster(lab.info.name, ['plan', '-f', site, '--json']);
+    for (const out of [plan.stdout, plan.stderr, planJson.stdout]) expect(out).not.toContain(secret);
   });
 });

@@ -117,6 +117,10 @@ describe('hvcluster verify on a two-node lab', () => {
     expect(text).toContain(`# Cluster ${report.cluster}: hand-over report`);
     expect(text).toContain('| hvc-probe |');
     expect(text).toContain('8.4.11');
+    // verify reads the DRBD files, shared secret included: it shows it nowhere.
+    const secret = (await lab.ssh('hv1', `sed -n 's/^[[:space:]]*shared-secret "\\(.*\\)";$/\\1/p' /etc/drbd.d/global_common.conf`)).stdout.trim();
+    expect(secret).toMatch(/^[0-9a-f]{48}$/);
+    for (const shown of [JSON.stringify(report), stderr, xml, text]) expect(shown).not.toContain(secret);
   });
 
   it('a split brain on hvc-probe: an error while StandAlone; resolved (hv2 discards its data): a warning saying when and how, exit 0', { timeout: 10 * MIN }, async () => {
@@ -205,7 +209,18 @@ describe('hvcluster verify on a two-node lab', () => {
   });
 
   it('--migration-test: the test guest moves hv1 -> hv2 and back, measured, its data intact, nothing left', { timeout: 12 * MIN }, async () => {
+    // Node trust is least privilege: the only line that lets a peer's root in is its migration key's,
+    // from its addresses, restricted (the lab's own login key aside).
+    const keys = new Map<string, { fingerprint: string; since: string; addresses: string[] }>();
+    for (const node of lab.nodes) {
+      const peer = lab.nodes.find((n) => n.name !== node.name)!;
+      const r = await lab.ssh(node.name, "grep -v 'hvcluster-lab$' /root/.ssh/authorized_keys; ssh-keygen -l -E sha256 -f /root/.ssh/hvcluster_migrate.pub | cut -d' ' -f2; date +%s");
+      const [line = '', fingerprint = '', since = ''] = r.stdout.trim().split('\n');
+      expect(line, r.stderr).toMatch(new RegExp(`^from="${peer.management.address},${peer.replication.address}",restrict ssh-ed25519 \\S+ hvcluster-migrate@${peer.name}$`));
+      keys.set(node.name, { fingerprint, since, addresses: [node.management.address, node.replication.address] });
+    }
     const md = join(out, 'report-migration.md');
+
     const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--migration-test', '--report', md], { timeoutMs: 10 * MIN });
     const report = JSON.parse(r.stdout) as VerifyReport;
     expect(errors(report), r.stderr.slice(-3000)).toEqual([]);
@@ -227,6 +242,16 @@ describe('hvcluster verify on a two-node lab', () => {
     expect(readFileSync(md, 'utf8')).toMatch(/\| hv1 \| hv2 \| hvc-migtest \|/);
     // Nothing of the test left on the nodes, and no Primary anywhere.
     await expectNoMigrationLeftovers(lab);
+    // The migrations logged in with the peers' restricted migration keys (sshd's log on each target).
+    for (const node of lab.nodes) {
+      const peer = lab.nodes.find((n) => n.name !== node.name)!;
+      const { fingerprint } = keys.get(peer.name)!;
+      const { since } = keys.get(node.name)!;
+      const log = await lab.ssh(node.name, `journalctl -q --no-pager -u ssh.service --since @${since} | grep 'Accepted publickey for root from' || true`);
+      const fromPeer = log.stdout.split('\n').filter((l) => keys.get(peer.name)!.addresses.some((a) => l.includes(` from ${a} `)));
+      expect(fromPeer.length, log.stdout).toBeGreaterThan(0);
+      expect(fromPeer.filter((l) => !l.includes(`ED25519 ${fingerprint}`)), log.stdout).toEqual([]);
+    }
   });
 
   it('DRBD disconnected on hv1: DRBD_CONNECTED error, exit 1', { timeout: 10 * MIN }, async () => {

@@ -9,7 +9,7 @@ import { aptInstallCommand, aptStatus, installedPackages, lineSplitter } from '.
 import { networkScripts } from '../../../installer/engine/steps/network.js';
 import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
 import { parseDiskState } from '../../../installer/engine/steps/storage.js';
-import { trustLines } from '../../../installer/engine/steps/trust.js';
+import { authorizedKeyLine, parseNodeKeys, trustLines, unrestrictedLegacyKeys, updateAuthorizedKeys } from '../../../installer/engine/steps/trust.js';
 import { allocate, parseResourceFiles, syncPercent } from '../../../installer/engine/volumes.js';
 import type { EngineEvent } from '../../../installer/engine/events.js';
 
@@ -106,11 +106,55 @@ describe('data disk state', () => {
 });
 
 describe('node trust', () => {
-  it('authorizes peers keys and knows their host keys under every name', () => {
-    const lines = trustLines([
-      { name: 'hv2', replicationName: 'hv2-repl', management: '198.18.1.2', replication: '198.19.1.2', keys: { userKey: 'ssh-ed25519 AAAA hvcluster@hv2', hostKey: 'ssh-ed25519 BBBB' } },
-    ]);
-    expect(lines).toEqual({ authorizedKeys: ['ssh-ed25519 AAAA hvcluster@hv2'], knownHosts: ['hv2,hv2-repl,198.18.1.2,198.19.1.2 ssh-ed25519 BBBB'] });
+  const hv2 = {
+    name: 'hv2',
+    replicationName: 'hv2-repl',
+    management: '198.18.1.2',
+    replication: '198.19.1.2',
+    keys: { migrateKey: 'ssh-ed25519 AAAA', hostKey: 'ssh-ed25519 BBBB', legacyKey: 'ssh-ed25519 OLD' },
+  };
+  const line = 'from="198.18.1.2,198.19.1.2",restrict ssh-ed25519 AAAA hvcluster-migrate@hv2';
+
+  it("authorizes each peer's migration key from its addresses only, restricted, and knows its host key under every name", () => {
+    expect(trustLines([hv2])).toEqual({ authorizedKeys: [line], knownHosts: ['hv2,hv2-repl,198.18.1.2,198.19.1.2 ssh-ed25519 BBBB'] });
+    // The marker comment is hvcluster's own, whatever the .pub file's comment says.
+    expect(authorizedKeyLine(hv2, 'ssh-ed25519 AAAA someone@else')).toBe(line);
+  });
+
+  it('reads the migration, host and legacy keys of a node', () => {
+    expect(parseNodeKeys('ssh-ed25519 AAAA hvcluster-migrate@hv2\n@@hvcluster-keys\nssh-ed25519 BBBB root@hv2\n@@hvcluster-keys\nnone\n')).toEqual({
+      migrateKey: 'ssh-ed25519 AAAA',
+      hostKey: 'ssh-ed25519 BBBB',
+      legacyKey: null,
+    });
+  });
+
+  it("replaces earlier hvcluster lines, keeps everyone else's in place, and changes nothing the second time", () => {
+    const current = [
+      'ssh-ed25519 LAB hvcluster-lab',
+      'ssh-ed25519 OLD hvcluster@hv2',
+      '# admin keys',
+      'from="198.18.9.9",restrict ssh-ed25519 GONE hvcluster-migrate@hv3',
+      'ssh-rsa CUSTOMER admin@laptop',
+      '',
+    ].join('\n');
+    const first = updateAuthorizedKeys(current, [line], ['hv1', 'hv2']);
+    expect(first.content).toBe(['ssh-ed25519 LAB hvcluster-lab', '# admin keys', 'ssh-rsa CUSTOMER admin@laptop', line, ''].join('\n'));
+    expect(first.removed).toEqual(['ssh-ed25519 OLD hvcluster@hv2', 'from="198.18.9.9",restrict ssh-ed25519 GONE hvcluster-migrate@hv3']);
+    expect(updateAuthorizedKeys(first.content, [line], ['hv1', 'hv2'])).toEqual({ content: first.content, added: [], removed: [] });
+    // A file without a final newline, and an absent one.
+    expect(updateAuthorizedKeys('ssh-rsa CUSTOMER admin@laptop', [line], ['hv2']).content).toBe(`ssh-rsa CUSTOMER admin@laptop\n${line}\n`);
+    expect(updateAuthorizedKeys('', [line], ['hv2']).content).toBe(`${line}\n`);
+    // A migration line whose addresses changed is replaced, not kept beside the new one.
+    const moved = updateAuthorizedKeys(`${line.replace('198.18.1.2', '198.18.1.20')}\n`, [line], ['hv2']);
+    expect(moved.content).toBe(`${line}\n`);
+    // A host named like hvcluster's marker but outside the cluster keeps its legacy-looking line.
+    expect(updateAuthorizedKeys('ssh-ed25519 X hvcluster@backup\n', [], ['hv1', 'hv2']).content).toBe('ssh-ed25519 X hvcluster@backup\n');
+  });
+
+  it("reports a peer's own root key that stays authorized without restriction (hvcluster cannot tell who added it)", () => {
+    expect(unrestrictedLegacyKeys(`ssh-ed25519 OLD root@hv2\n${line}\n`, [hv2])).toEqual(['hv2']);
+    expect(unrestrictedLegacyKeys(`${line}\n`, [hv2])).toEqual([]);
   });
 });
 
