@@ -20,7 +20,8 @@
 #       Prints one of: `confirmed`; `reverted timer|boot WHEN`; `applying`; `apply-failed RESULT`;
 #       `none` (no window of RUN); or `missing WHAT` lines (not proven yet, the window stays open).
 set -eu
-state=/var/lib/hvcluster/net-window
+# HVCLUSTER_NET_WINDOW_DIR: for the unit tests only (sudo does not pass it through).
+state=${HVCLUSTER_NET_WINDOW_DIR:-/var/lib/hvcluster/net-window}
 self=$state/net-window.sh
 pending=$state/pending
 unit=hvcluster-net-window.service
@@ -182,19 +183,20 @@ confirm)
     exit 0
   fi
   missing=0
-  if ! ip -o -4 addr show dev "$bridge" 2>/dev/null | grep -q " inet $mgmt "; then
+  if ! ip -o -4 addr show dev "$bridge" 2>/dev/null | grep -qF " inet $mgmt "; then
     printf 'missing address %s on %s\n' "$mgmt" "$bridge"
     missing=1
   fi
-  if [ "$gateway" != - ] && ! ip -4 route show default 2>/dev/null | grep -q "via $gateway "; then
+  if [ "$gateway" != - ] && ! ip -4 route show default 2>/dev/null | grep -qF "via $gateway "; then
     printf 'missing default route via %s\n' "$gateway"
     missing=1
   fi
-  if ! ip -o -4 addr show dev "$repl" 2>/dev/null | grep -q " inet $repl_cidr "; then
+  if ! ip -o -4 addr show dev "$repl" 2>/dev/null | grep -qF " inet $repl_cidr "; then
     printf 'missing address %s on %s\n' "$repl_cidr" "$repl"
     missing=1
   fi
-  actual=$(cat "/sys/class/net/$repl/mtu" 2>/dev/null || echo none)
+  actual=$(ip -o link show dev "$repl" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+  [ -n "$actual" ] || actual=none
   if [ "$actual" != "$mtu" ]; then
     printf 'missing mtu %s on %s (it is %s)\n' "$mtu" "$repl" "$actual"
     missing=1
