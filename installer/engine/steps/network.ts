@@ -211,6 +211,12 @@ export const networkStep: StepKind = {
         : last?.state === 'unproven'
           ? { kind: 'unproven', missing: last.missing }
           : { kind: 'unreachable' };
+    if (why.kind !== 'unreachable') {
+      // Reachable, but the change failed or is not as planned: no reason to wait for the timer.
+      await ctx.mutate(`revert the network change now (${why.kind === 'apply-failed' ? 'it failed' : 'it did not come up as planned'})`, `systemctl start --no-block hvcluster-net-revert-${runId}.service`, {
+        allowFailure: true,
+      }).catch(() => undefined);
+    }
     const revert = outcome?.state === 'reverted' ? outcome : await awaitRevert(ctx, runId);
     const { message, hint } = revertMessage(why, revert, REVERT_AFTER_S);
     throw new StepRefusedError(ctx.server, ctx.step, message, hint);
