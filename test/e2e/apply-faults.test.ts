@@ -172,10 +172,17 @@ describe('apply when things go wrong', () => {
     });
     // hv2's new configuration is in force once hv2 answers on its new address: pull its plug then,
     // and boot it again.
-    await waitFor(`hv2 answering on its new address ${wrong.hv2}`, async () => (await lab.exec(['ping', '-c', '1', '-W', '1', wrong.hv2], { timeoutMs: 5000 })).code === 0, {
-      timeoutMs: 6 * MIN,
-      intervalMs: 1000,
-    });
+    let finished: Awaited<typeof applying> | undefined;
+    void applying.then((r) => (finished = r));
+    await waitFor(
+      `hv2 answering on its new address ${wrong.hv2}`,
+      async () => {
+        if (finished) throw new Error(`apply ended (exit ${finished.code}) before hv2 took its new address:\n${finished.stderr.slice(-3000)}`);
+        // sshd answers on every address: a TCP connection to port 22 (the host has no ping).
+        return (await lab.exec(['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${wrong.hv2}/22`], { timeoutMs: 5000 })).code === 0;
+      },
+      { timeoutMs: 6 * MIN, intervalMs: 1000 },
+    );
     const cutAt = Math.round((Date.now() - started) / 1000);
     await poweroffNode(NAME, 'hv2');
     await startNode(NAME, 'hv2');
