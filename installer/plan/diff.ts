@@ -1,6 +1,7 @@
 /** The plan compared with what is on the servers: per file create / change / unchanged, with a unified diff. */
 import { createTwoFilesPatch } from 'diff';
 import { scrubDrbdSecrets } from './drbd-secret.js';
+import { mergeInterfaces } from './interfaces-file.js';
 import { mergeManagedBlock } from './managed-block.js';
 import type { ClusterPlan, PlannedFile } from './types.js';
 
@@ -32,7 +33,9 @@ export interface PlanComparison {
 
 /** The whole file a planned file makes of the current one. */
 export function desiredContent(file: PlannedFile, current: string | null): string {
-  return file.managedBlock ? mergeManagedBlock(current ?? '', file.content) : file.content;
+  if (file.managedBlock) return mergeManagedBlock(current ?? '', file.content);
+  if (file.managedInterfaces) return mergeInterfaces(current, file.content, file.managedInterfaces);
+  return file.content;
 }
 
 export function compareFile(file: PlannedFile, current: string | null, node: string): FileComparison {

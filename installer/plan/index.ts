@@ -35,6 +35,8 @@ interface FileRule {
   notify: string[];
   /** Only the managed block of settings is ours (see managed-block.ts). */
   managedBlock?: boolean;
+  /** /etc/network/interfaces: the stanzas of interfaces hvcluster does not manage are kept (see interfaces-file.ts). */
+  keepForeignStanzas?: boolean;
   when?: (model: RenderModel, os: string | null) => boolean;
 }
 
@@ -55,7 +57,7 @@ export const FILE_RULES: readonly FileRule[] = [
   },
   { template: 'modules-load.conf.hbs', path: '/etc/modules-load.d/hvcluster.conf', mode: 0o644, purpose: 'DRBD module loaded at boot', notify: [] },
   { template: 'lvmlocal.conf.hbs', path: '/etc/lvm/lvmlocal.conf', mode: 0o644, purpose: 'keep LVM off the DRBD devices', notify: [] },
-  { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isDebian },
+  { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], keepForeignStanzas: true, when: isDebian },
   { template: 'netplan.yaml.hbs', path: '/etc/netplan/60-hvcluster.yaml', mode: 0o600, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isUbuntu },
   // 0600: it holds the replication's shared secret.
   { template: 'drbd-global-common.conf.hbs', path: '/etc/drbd.d/global_common.conf', mode: 0o600, purpose: 'DRBD settings shared by all resources', notify: ['drbd'] },
@@ -75,6 +77,12 @@ export const FILE_RULES: readonly FileRule[] = [
     notify: [],
   },
 ];
+
+/** The interfaces the network files configure: the others' stanzas in /etc/network/interfaces are not ours. */
+export function managedInterfaces(model: RenderModel): string[] {
+  const n = model.network;
+  return [...new Set(['lo', n.managementInterface, ...(n.bond ? [n.bond.name, ...n.bond.slaves] : []), n.bridge, n.replicationInterface])];
+}
 
 function drbdMajorOf(facts: ServerFacts[]): DrbdMajor {
   const majors = facts.map((f) => factValue(f.drbd)?.major ?? null);
@@ -143,6 +151,7 @@ export function planCluster(
       purpose: rule.purpose,
       notify: rule.notify,
       ...(rule.managedBlock ? { managedBlock: true } : {}),
+      ...(rule.keepForeignStanzas ? { managedInterfaces: managedInterfaces(model) } : {}),
     }));
     const installed = new Set((factValue(facts[i]!.packages) ?? []).filter((p) => p.installed).map((p) => p.name));
     return {

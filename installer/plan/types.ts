@@ -16,6 +16,11 @@ export interface PlannedFile {
   notify: string[];
   /** Only a marked block of settings in the file is ours; `content` is that block (see managed-block.ts). */
   managedBlock?: boolean;
+  /**
+   * /etc/network/interfaces: `content` covers these interfaces; the current file's stanzas of any
+   * other interface are kept after it (see interfaces-file.ts).
+   */
+  managedInterfaces?: string[];
 }
 
 export interface NodePlan {

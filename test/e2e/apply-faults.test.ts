@@ -2,7 +2,8 @@
  * apply when things go wrong, on real lab VMs (prepared image: packages already installed):
  * preflight findings on several nodes at once, a DRBD module disabled in modprobe.d (refused by
  * preflight), a replication MTU the path cannot carry (stopped right after the network step), a
- * network change that cuts a server off (reverted by the server itself), and an installer killed
+ * network change that cuts a server off (reverted by the server itself, by its timer or at boot when
+ * it is power-cycled inside the window), and an installer killed
  * mid-run (the next run finishes the job).
  */
 import { spawn } from 'node:child_process';
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { useLab } from '../helpers/lab.js';
 import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
 import { REPL_BRIDGE, netnsName } from '../lab/config.js';
-import { dirtyDisk, setNicLink } from '../lab/lab.js';
+import { dirtyDisk, poweroffNode, setNicLink, startNode } from '../lab/lab.js';
 import { labSiteYaml, writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 
@@ -92,6 +93,7 @@ describe('apply when things go wrong', () => {
     expect(nic[0]!.max_mtu).toBeGreaterThanOrEqual(9000);
     const [hv1, hv2] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
     const interfacesBefore = await Promise.all(['hv1', 'hv2'].map(async (n) => (await lab.ssh(n, 'md5sum /etc/network/interfaces')).stdout));
+    const contentBefore = await Promise.all(['hv1', 'hv2'].map(async (n) => (await lab.ssh(n, 'cat /etc/network/interfaces')).stdout));
 
     const site = `${lab.info.dir}/site-jumbo.yaml`;
     writeFileSync(site, labSiteYaml(lab.info, { replicationMtu: 9000 }));
@@ -127,10 +129,14 @@ describe('apply when things go wrong', () => {
       expect(r.stdout.trim().split('\n'), node).toEqual(['9000', '0', '0', '0']);
     }
 
-    // Back to the state before: each node runs the revert the network step left for it (detached:
-    // it moves the management address), and its replication NIC returns to 1500.
-    for (const node of ['hv1', 'hv2']) {
-      const r = await lab.ssh(node, 'set -- /run/hvcluster/net-revert-*.sh; [ $# = 1 ] && [ -e "$1" ] || exit 9; systemd-run --quiet --unit=hvc-test-restore sh -c "/bin/sh $1; ip link set ens4 mtu 1500"');
+    // Back to the state before: each node gets its previous file back and restarts its network
+    // (detached: it moves the management address), and its replication NIC returns to 1500.
+    for (const [i, node] of (['hv1', 'hv2'] as const).entries()) {
+      const r = await lab.ssh(
+        node,
+        'cat > /root/interfaces.before && systemd-run --quiet --unit=hvc-test-restore sh -c "ifdown -a --exclude=lo --force; cp /root/interfaces.before /etc/network/interfaces; ifup -a --exclude=lo; ip link set ens4 mtu 1500"',
+        { input: contentBefore[i] },
+      );
       expect(r.code, `${node}: ${r.stderr}`).toBe(0);
     }
     for (const [i, node] of (['hv1', 'hv2'] as const).entries()) {
@@ -146,32 +152,74 @@ describe('apply when things go wrong', () => {
     }
   });
 
-  it('has a server restore its network by itself when the new configuration cuts it off, and says so', { timeout: 15 * MIN }, async () => {
-    // hv2's management address in the answer file is not the one the installer reaches it on: once
-    // the bridge takes that address, hv2 is cut off from the installer.
-    const hv2 = lab.nodes[1]!;
-    const wrong = hv2.management.address.replace(/\.\d+$/, '.77');
+  it('has a server restore its network by itself when the new configuration cuts it off: by its timer, or at boot when it restarts inside the window; and says so', { timeout: 15 * MIN }, async () => {
+    // Each node's management address in the answer file is not the one the installer reaches it on:
+    // once the bridge takes that address, the node is cut off from the installer. hv1 is left to its
+    // revert timer; hv2 is power-cycled inside the window, long before its timer is due. One apply
+    // for both cases.
+    const [hv1, hv2] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    const wrong = { hv1: hv1.management.address.replace(/\.\d+$/, '.77'), hv2: hv2.management.address.replace(/\.\d+$/, '.78') };
+    let yaml = labSiteYaml(lab.info);
+    for (const n of [hv1, hv2]) yaml = yaml.replace(`address: ${n.management.address}/${n.management.prefix}`, `address: ${wrong[n.name as 'hv1' | 'hv2']}/${n.management.prefix}`);
     const path = `${lab.info.dir}/site-cutoff.yaml`;
-    writeFileSync(path, labSiteYaml(lab.info).replace(`address: ${hv2.management.address}/${hv2.management.prefix}`, `address: ${wrong}/${hv2.management.prefix}`));
-    const interfacesBefore = (await lab.ssh('hv2', 'cat /etc/network/interfaces')).stdout;
+    writeFileSync(path, yaml);
+    const interfacesBefore = await Promise.all(['hv1', 'hv2'].map(async (n) => (await lab.ssh(n, 'cat /etc/network/interfaces')).stdout));
 
-    const result = await hvcluster(NAME, ['apply', '-f', path, '--yes', '--json'], {
+    const started = Date.now();
+    const applying = hvcluster(NAME, ['apply', '-f', path, '--yes', '--json'], {
       // Shorter than the defaults (150 s, 90 s) to keep the test short, long enough for an emulated VM.
       env: { HVCLUSTER_NET_REVERT_S: '120', HVCLUSTER_NET_RECONNECT_S: '80' },
     });
+    // hv2's new configuration is in force once hv2 answers on its new address: pull its plug then,
+    // and boot it again.
+    let finished: Awaited<typeof applying> | undefined;
+    void applying.then((r) => (finished = r));
+    await waitFor(
+      `hv2 answering on its new address ${wrong.hv2}`,
+      async () => {
+        if (finished) throw new Error(`apply ended (exit ${finished.code}) before hv2 took its new address:\n${finished.stderr.slice(-3000)}`);
+        // sshd answers on every address: a TCP connection to port 22 (the host has no ping).
+        return (await lab.exec(['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${wrong.hv2}/22`], { timeoutMs: 5000 })).code === 0;
+      },
+      { timeoutMs: 6 * MIN, intervalMs: 1000 },
+    );
+    const cutAt = Math.round((Date.now() - started) / 1000);
+    await poweroffNode(NAME, 'hv2');
+    await startNode(NAME, 'hv2');
+    console.log(`hv2 on its new address ${cutAt} s into apply, power-cycled, reachable again on its old address ${Math.round((Date.now() - started) / 1000)} s into apply`);
+    // Booted on its previous configuration: the old file, the old address, no bridge; the window was
+    // closed by the boot unit (its marker says "boot"), nothing is left pending.
+    const booted = await lab.ssh('hv2', 'cat /etc/network/interfaces; echo @@; ip -o -4 addr show dev ens3; ip -o link show br0 2>/dev/null | wc -l; cat /var/lib/hvcluster/net-window/reverted-*; ls /var/lib/hvcluster/net-window');
+    expect(booted.code, booted.stderr).toBe(0);
+    const [file, rest] = booted.stdout.split('@@\n') as [string, string];
+    expect(file).toBe(interfacesBefore[1]);
+    const [addr, bridges, marker, ...names] = rest.trim().split('\n');
+    expect(addr).toContain(`inet ${hv2.management.address}/`);
+    expect(bridges).toBe('0');
+    expect(marker).toMatch(/^boot \d{4}-/);
+    expect(names).not.toContain('pending');
+
+    const result = await applying;
+    console.log(`apply with both nodes cut off: exit ${result.code} after ${Math.round((Date.now() - started) / 1000)} s`);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('hv2: step "network": the new network configuration cut the server off; the server restored its previous network by itself');
+    expect(result.stderr).toContain('hv1: step "network": the new network configuration cut the server off; the server restored its previous network by itself');
+    expect(result.stderr).toContain(
+      'hv2: step "network": the server restarted inside the network window, before the new configuration was confirmed; it restored its previous network configuration at boot and is reachable on it again',
+    );
     const network = events(result.stdout).filter((e) => e.type === 'step-finished' && e.step === 'network');
     expect(network.map((e) => [e.server, e.status])).toEqual([
-      ['hv1', 'changed'],
+      ['hv1', 'failed'],
       ['hv2', 'failed'],
     ]);
-    // hv2 is back on its old configuration and address; the run stopped after the network step.
-    const after = await lab.ssh('hv2', `cat /etc/network/interfaces; ip -o -4 addr show dev ens3`);
-    expect(after.code).toBe(0);
-    expect(after.stdout).toContain(interfacesBefore.trim());
-    expect(after.stdout).toContain(`inet ${hv2.management.address}/`);
-    expect((await lab.ssh('hv2', 'vgs --noheadings 2>/dev/null | wc -l')).stdout.trim()).toBe('0');
+    // Both back on their old configuration and address, nothing pending; the run stopped after the network step.
+    for (const [i, n] of [hv1, hv2].entries()) {
+      const after = await lab.ssh(n.name, 'cat /etc/network/interfaces; ip -o -4 addr show dev ens3; test -e /var/lib/hvcluster/net-window/pending && echo PENDING; vgs --noheadings 2>/dev/null | wc -l');
+      expect(after.code).toBe(0);
+      expect(after.stdout).toContain(interfacesBefore[i]!.trim());
+      expect(after.stdout).toContain(`inet ${n.management.address}/`);
+      expect(after.stdout).not.toContain('PENDING');
+      expect(after.stdout.trim().split('\n').pop(), n.name).toBe('0');
+    }
   });
 
   it('finishes the job when run again after the installer was killed mid-run', { timeout: 20 * MIN }, async () => {

@@ -6,7 +6,6 @@ import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
 import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
 import { aptInstallCommand, aptStatus, installedPackages, lineSplitter } from '../../../installer/engine/steps/packages.js';
-import { networkScripts } from '../../../installer/engine/steps/network.js';
 import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
 import { parseDiskState } from '../../../installer/engine/steps/storage.js';
 import { authorizedKeyLine, parseNodeKeys, trustLines, unrestrictedLegacyKeys, updateAuthorizedKeys } from '../../../installer/engine/steps/trust.js';
@@ -85,16 +84,6 @@ describe('packages', () => {
     feed('0:x\npmsta');
     feed('tus:b:20:y\n');
     expect(lines).toEqual(['pmstatus:a:10:x', 'pmstatus:b:20:y']);
-  });
-});
-
-describe('network change scripts', () => {
-  it('restore the backup in the revert and leave a marker the installer reads', () => {
-    const s = networkScripts({ runId: 'R1', path: '/etc/network/interfaces', staged: '/etc/network/interfaces.hvcluster-new', backup: '/var/backups/hvcluster/R1/etc/network/interfaces', netplan: false });
-    expect(s.apply).toContain('cp /etc/network/interfaces.hvcluster-new /etc/network/interfaces\nifup -a --exclude=lo');
-    expect(s.revert).toContain('cp -a /var/backups/hvcluster/R1/etc/network/interfaces /etc/network/interfaces');
-    expect(s.revert).toContain(`> ${s.reverted}`);
-    expect(s.revert).toContain('systemctl stop hvcluster-net-apply-R1.service');
   });
 });
 
