@@ -8,7 +8,6 @@ import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
 import { aptInstallCommand, aptStatus, installedPackages, lineSplitter } from '../../../installer/engine/steps/packages.js';
 import { networkScripts } from '../../../installer/engine/steps/network.js';
 import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
-import { parseDiskState } from '../../../installer/engine/steps/storage.js';
 import { trustLines } from '../../../installer/engine/steps/trust.js';
 import { allocate, parseResourceFiles, syncPercent } from '../../../installer/engine/volumes.js';
 import type { EngineEvent } from '../../../installer/engine/events.js';
@@ -95,13 +94,6 @@ describe('network change scripts', () => {
     expect(s.revert).toContain('cp -a /var/backups/hvcluster/R1/etc/network/interfaces /etc/network/interfaces');
     expect(s.revert).toContain(`> ${s.reverted}`);
     expect(s.revert).toContain('systemctl stop hvcluster-net-apply-R1.service');
-  });
-});
-
-describe('data disk state', () => {
-  it('reads signatures, children and volume group', () => {
-    expect(parseDiskState('device /dev/vdb\nsignature ext4\nchild vdb1\nvg hvdata\n')).toEqual({ device: '/dev/vdb', signatures: ['ext4'], children: ['vdb1'], volumeGroup: 'hvdata' });
-    expect(parseDiskState('device /dev/vdb\n')).toEqual({ device: '/dev/vdb', signatures: [], children: [], volumeGroup: null });
   });
 });
 
