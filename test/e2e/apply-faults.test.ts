@@ -87,7 +87,12 @@ describe('apply when things go wrong', () => {
       expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(state);
 
       // A partitioned disk is refused in preflight even with wipe: true, before anything changes.
-      const parted = await lab.ssh('hv2', "wipefs -q -a /dev/vdb && printf 'label: gpt\\n,\\n' | sfdisk -q /dev/vdb && udevadm settle && test -b /dev/vdb1");
+      // The image has no sfdisk or parted: an MBR by hand, one Linux partition of 2 MiB at sector 2048.
+      const parted = await lab.ssh(
+        'hv2',
+        "wipefs -q -a /dev/vdb && printf '\\000\\000\\000\\000\\203\\000\\000\\000\\000\\010\\000\\000\\000\\020\\000\\000' | dd of=/dev/vdb bs=1 seek=446 conv=notrunc status=none && " +
+          "printf '\\125\\252' | dd of=/dev/vdb bs=1 seek=510 conv=notrunc status=none && sync && blockdev --rereadpt /dev/vdb && udevadm settle && test -e /sys/class/block/vdb1",
+      );
       expect(parted.code, parted.stderr).toBe(0);
       const wipeSite = `${lab.info.dir}/site-wipe.yaml`;
       const yaml = labSiteYaml(lab.info);
@@ -96,7 +101,7 @@ describe('apply when things go wrong', () => {
       const refused = await hvcluster(NAME, ['apply', '-f', wipeSite, '--yes']);
       expect(refused.code, refused.stderr).toBe(1);
       expect(refused.stderr).toContain('nothing was changed on any server');
-      expect(refused.stderr).toContain(`spec.nodes[1].storage.disk: ${disk} on hv2 is not blank: partition table gpt; partitions: vdb1;`);
+      expect(refused.stderr).toContain(`spec.nodes[1].storage.disk: ${disk} on hv2 is not blank: partition table dos; partitions: vdb1;`);
       expect(refused.stderr).toContain('partitions vdb1 may be in use, and hvcluster erases signatures, not those (even with wipe: true)');
       expect(await fingerprint()).toBe(partedBefore);
     } finally {
@@ -105,7 +110,7 @@ describe('apply when things go wrong', () => {
         'hv2',
         'wipefs -q -a /dev/vdb; n=$(blockdev --getsize64 /dev/vdb); dd if=/dev/zero of=/dev/vdb bs=1M count=2 oflag=direct status=none; ' +
           'dd if=/dev/zero of=/dev/vdb bs=1M seek=$((n / 1048576 - 2)) count=2 oflag=direct status=none; blockdev --rereadpt /dev/vdb; udevadm settle; ' +
-          'test -z "$(wipefs -n /dev/vdb)" && ! test -e /dev/vdb1 && ! pvs /dev/vdb >/dev/null 2>&1',
+          'test -z "$(wipefs -n /dev/vdb)" && ! test -e /sys/class/block/vdb1 && ! pvs /dev/vdb >/dev/null 2>&1',
       );
       expect(blank.code, blank.stderr).toBe(0);
     }
