@@ -121,8 +121,9 @@ spec:
   drbd:
     # Only C (synchronous) is supported: a live migration needs it. Default: C.
     protocol: C
-    # skip-if-blank: skip the initial full sync, only on disks proven blank; full: always sync
-    # everything (slow on large disks, safe on any). Default: skip-if-blank.
+    # skip-if-blank: skip the initial full sync only for a new volume proven zero on every node
+    # (disks found blank, never wiped); full: always sync everything (slow on large disks, safe on
+    # any). Default: skip-if-blank.
     initialSync: skip-if-blank
     # Resync rate limit: auto (DRBD's dynamic resync controller) or a number in MiB/s. Default: auto.
     syncRateMiB: auto

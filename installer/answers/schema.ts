@@ -259,7 +259,7 @@ const DrbdSchema = z
       .enum(['skip-if-blank', 'full'], { error: 'expected skip-if-blank or full' })
       .default('skip-if-blank')
       .describe(
-        'skip-if-blank: skip the initial full sync only on disks proven blank (all zeroes read where checked, no signatures); full: always sync everything. Default: skip-if-blank.',
+        'skip-if-blank: skip the initial full sync only for a new volume proven zero on every node (on disks found blank, never wiped, in the same run, and read back as zeroes); full: always sync everything. Default: skip-if-blank.',
       ),
     syncRateMiB: z
       .union([int(1, 10000, 'a resync rate in MiB/s'), z.literal('auto')], {

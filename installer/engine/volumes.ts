@@ -14,7 +14,13 @@ import { StepRefusedError, waitFor } from './steps/step.js';
 export interface VolumeRequest {
   name: string;
   sizeMiB: number;
-  /** Skip the initial full sync: only for volumes created on a disk proven blank in this run. */
+  /**
+   * Skip the initial full sync if the volume is proven zero on every holder. The caller asks only for
+   * volumes on disks claimed blank in this run (never after a wipe: a wiped disk's old data is still
+   * under its erased signatures); the proof is made here, on each holder, before its DRBD metadata is
+   * written: the whole new logical volume read back as zeroes (cmp against /dev/zero). Both sides
+   * zero means both sides identical, so nothing needs syncing; anything else gets the full sync.
+   */
   skipInitialSync: boolean;
   allowTwoPrimaries?: boolean;
 }
@@ -191,6 +197,13 @@ export function stalledSyncMessage(name: string, stalledMs: number, state: { dst
   );
 }
 
+/** The whole block device reads as zeroes (cmp against /dev/zero over its size). */
+async function readsAsZero(ctx: StepContext, device: string): Promise<boolean> {
+  const d = shellQuote(device);
+  const r = await ctx.read(`n=$(blockdev --getsize64 ${d}) && cmp -s -n "$n" ${d} /dev/zero && echo zero || echo nonzero`, { allowFailure: true, timeoutMs: 30 * 60_000 });
+  return r.stdout.trim() === 'zero';
+}
+
 export async function createReplicatedVolume(holders: StepContext[], request: VolumeRequest): Promise<DrbdResourceModel> {
   const first = holders[0]!;
   const spec = first.run.answers.spec;
@@ -217,6 +230,7 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
   if (views.every((v) => v.lvPresent && v.ownFile === file.content && v.state.cstate === 'Connected' && !allInconsistent(v.state.dstate))) return model;
 
   // 2. Backing volume, resource file, metadata: on every holder before any connects.
+  const provenZero = holders.map(() => false);
   await Promise.all(
     holders.map(async (ctx, i) => {
       if (!views[i]!.lvPresent) {
@@ -226,6 +240,8 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
       if (views[i]!.state.cstate !== null) return; // up already
       const md = await ctx.read(`drbdadm dump-md ${shellQuote(name)} >/dev/null 2>&1 && echo present || echo absent`, { allowFailure: true });
       if (md.stdout.trim() !== 'present') {
+        // Before the metadata (at the volume's end) is written: the whole volume, read back.
+        if (request.skipInitialSync && !ctx.dryRun) provenZero[i] = await readsAsZero(ctx, model.disk);
         await ctx.mutate(`create DRBD metadata for ${name} on ${model.disk}`, `drbdadm -- --force create-md ${shellQuote(name)}`);
       }
     }),
@@ -260,9 +276,13 @@ export async function createReplicatedVolume(holders: StepContext[], request: Vo
   const states = await Promise.all(holders.map((ctx) => drbdState(ctx, name)));
   if (states.every((s) => allInconsistent(s.dstate))) {
     const q = shellQuote(name);
-    if (request.skipInitialSync) {
-      await first.mutate(`skip the initial sync of ${name} (a new volume on a disk proven blank)`, `drbdadm new-current-uuid --clear-bitmap ${q} && drbdadm primary ${q}`);
+    if (request.skipInitialSync && provenZero.every(Boolean)) {
+      await first.mutate(`skip the initial sync of ${name} (a new volume on disks claimed blank in this run, read back as zeroes on every holder)`, `drbdadm new-current-uuid --clear-bitmap ${q} && drbdadm primary ${q}`);
     } else {
+      if (request.skipInitialSync) {
+        const notZero = holders.filter((_, i) => !provenZero[i]).map((ctx) => ctx.server);
+        first.log(`the initial sync of ${name} runs in full: its volume did not read back as zeroes on ${notZero.join(', ')} (or was not new there)`);
+      }
       await first.mutate(`start the initial full sync of ${name} from ${first.server}`, `drbdadm primary --force ${q}`);
     }
     // A sync that makes no progress for SYNC_STALL_MS fails; one that moves may take up to an hour.

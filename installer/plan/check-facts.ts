@@ -5,6 +5,7 @@
 import type { AnswerIssue, AnswerPath } from '../answers/issues.js';
 import type { Answers, NodeAnswers } from '../answers/schema.js';
 import { findDisk } from '../facts/query.js';
+import { claimInputFromFacts, claimVerdict, refusalText } from '../facts/disk-verdict.js';
 import { factValue, type Disk, type LvmFacts, type ServerFacts } from '../facts/types.js';
 
 /** Data disks whose sizes differ by more than this share are flagged: the smaller one limits every mirror. */
@@ -14,18 +15,10 @@ export const SUPPORTED_OS = [{ id: 'debian', versionId: '12' }] as const;
 
 /**
  * The disk already is a physical volume of this cluster's volume group (a previous apply), with
- * nothing else on it: no partition table, no mount, only logical volumes stacked on it.
+ * nothing else on it: the verdict `ours` (facts/disk-verdict.ts).
  */
 export function holdsVolumeGroup(disk: Disk, volumeGroup: string, lvm: LvmFacts | null): boolean {
-  const pv = lvm?.physicalVolumes.find((p) => p.device === disk.path);
-  return (
-    // Ours, or in no group at all (an apply interrupted between pvcreate and vgcreate).
-    pv !== undefined &&
-    (pv.volumeGroup === volumeGroup || (pv.volumeGroup === null && disk.children.length === 0)) &&
-    disk.partitionTable === null &&
-    disk.mountpoints.length === 0 &&
-    disk.children.every((child) => child.type === 'lvm')
-  );
+  return claimVerdict(claimInputFromFacts(disk, lvm), { volumeGroup, wipe: false }).kind === 'ours';
 }
 
 function gib(bytes: number): string {
@@ -146,19 +139,14 @@ export function checkNodeFacts(node: NodeAnswers, index: number, facts: ServerFa
     if (!disk) {
       const candidates = disks.filter((d) => d.type === 'disk').map((d) => d.byIdPaths[0] ?? d.path);
       error(at('storage', 'disk'), `no disk ${node.storage.disk} on ${node.name}; it has: ${candidates.join(', ') || 'no disks'}`);
-    } else if (!disk.verdict.blank && !holdsVolumeGroup(disk, volumeGroup, facts.lvm ? factValue(facts.lvm) : null)) {
-      const reasons = disk.verdict.reasons.join('; ');
-      if (node.storage.wipe) {
-        warning(at('storage', 'wipe'), `${node.storage.disk} on ${node.name} is not blank (${reasons}) and WILL BE ERASED because wipe: true`);
-      } else {
-        error(
-          at('storage', 'disk'),
-          `${node.storage.disk} on ${node.name} is not blank: ${reasons}; choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost)`,
-        );
+    } else {
+      // The storage step decides again with the same verdict from the disk read at the moment of the write.
+      const verdict = claimVerdict(claimInputFromFacts(disk, facts.lvm ? factValue(facts.lvm) : null), { volumeGroup, wipe: node.storage.wipe === true });
+      if (verdict.kind === 'wipe') {
+        warning(at('storage', 'wipe'), `${node.storage.disk} on ${node.name} is not blank (${verdict.erase.join('; ')}) and WILL BE ERASED because wipe: true`);
+      } else if (verdict.kind === 'refused') {
+        error(at('storage', 'disk'), refusalText(node.storage.disk, node.name, verdict));
       }
-    }
-    if (disk && disk.mountpoints.length > 0) {
-      error(at('storage', 'disk'), `${node.storage.disk} on ${node.name} is mounted at ${disk.mountpoints.join(', ')}; hvcluster never erases a mounted disk, even with wipe: true`);
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * apply when things go wrong, on real lab VMs (prepared image: packages already installed):
- * preflight findings on several nodes at once, a DRBD module disabled in modprobe.d (refused by
+ * preflight findings on several nodes at once, an unused LVM physical volume and a partitioned disk
+ * on a data disk (refused in preflight, 0 bytes written), a DRBD module disabled in modprobe.d (refused by
  * preflight), a replication MTU the path cannot carry (stopped right after the network step), a
  * network change that cuts a server off (reverted by the server itself, by its timer or at boot when
  * it is power-cycled inside the window), and an installer killed
@@ -51,6 +52,68 @@ describe('apply when things go wrong', () => {
       // Blank again: no signature, and zeroes where the blank check reads (and everywhere else).
       const wiped = await lab.ssh('hv2', 'wipefs -q -a /dev/vdb && dd if=/dev/zero of=/dev/vdb bs=4M oflag=direct status=none; sync; true', { timeoutMs: 10 * MIN });
       expect(wiped.code, wiped.stderr).toBe(0);
+    }
+  });
+
+  it('refuses an unused LVM physical volume on a data disk without wipe, writing 0 bytes to it, and a partitioned disk even with wipe: true', { timeout: 5 * MIN }, async () => {
+    const site = writeLabSite(lab.info);
+    const disk = '/dev/disk/by-id/virtio-hvdata-faults2-2';
+    // What a user would compare: the first and last MiB of hv2's data disk (read past the page cache),
+    // and the kernel's count of sectors written to it (/sys/block/vdb/stat, field 7).
+    const fingerprint = async () => {
+      const r = await lab.ssh(
+        'hv2',
+        'sync; n=$(blockdev --getsize64 /dev/vdb); dd if=/dev/vdb bs=1M count=1 iflag=direct status=none | sha256sum; ' +
+          'dd if=/dev/vdb bs=1M skip=$((n / 1048576 - 1)) count=1 iflag=direct status=none | sha256sum; awk \'{ print "written", $7 }\' /sys/block/vdb/stat',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    try {
+      // An unused physical volume: what a volume group whose other disks are absent leaves on this one.
+      const pv = await lab.ssh('hv2', 'pvcreate -q /dev/vdb && pvs --noheadings -o pv_name,vg_name /dev/vdb');
+      expect(pv.code, pv.stderr).toBe(0);
+      const before = await fingerprint();
+      const state = await Promise.all(['hv1', 'hv2'].map(nodeState));
+      const result = await hvcluster(NAME, ['apply', '-f', site, '--yes']);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain('nothing was changed on any server');
+      expect(result.stderr).toContain(
+        `spec.nodes[1].storage.disk: ${disk} on hv2 is not blank: an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member`,
+      );
+      expect(result.stderr).toContain('set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb)');
+      expect(result.stderr).not.toContain('spec.nodes[0].storage');
+      // 0 bytes written: the same first and last MiB, the same count of sectors written.
+      expect(await fingerprint()).toBe(before);
+      expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(state);
+
+      // A partitioned disk is refused in preflight even with wipe: true, before anything changes.
+      // The image has no sfdisk or parted: an MBR by hand, one Linux partition of 2 MiB at sector 2048.
+      const parted = await lab.ssh(
+        'hv2',
+        "wipefs -q -a /dev/vdb && printf '\\000\\000\\000\\000\\203\\000\\000\\000\\000\\010\\000\\000\\000\\020\\000\\000' | dd of=/dev/vdb bs=1 seek=446 conv=notrunc status=none && " +
+          "printf '\\125\\252' | dd of=/dev/vdb bs=1 seek=510 conv=notrunc status=none && sync && blockdev --rereadpt /dev/vdb && udevadm settle && test -e /sys/class/block/vdb1",
+      );
+      expect(parted.code, parted.stderr).toBe(0);
+      const wipeSite = `${lab.info.dir}/site-wipe.yaml`;
+      const yaml = labSiteYaml(lab.info);
+      writeFileSync(wipeSite, `${yaml.slice(0, yaml.lastIndexOf('wipe: false'))}wipe: true${yaml.slice(yaml.lastIndexOf('wipe: false') + 'wipe: false'.length)}`);
+      const partedBefore = await fingerprint();
+      const refused = await hvcluster(NAME, ['apply', '-f', wipeSite, '--yes']);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain('nothing was changed on any server');
+      expect(refused.stderr).toContain(`spec.nodes[1].storage.disk: ${disk} on hv2 is not blank: partition table dos; partitions: vdb1;`);
+      expect(refused.stderr).toContain('partitions vdb1 may be in use, and hvcluster erases signatures, not those (even with wipe: true)');
+      expect(await fingerprint()).toBe(partedBefore);
+    } finally {
+      // Blank again (as the next tests need it): no signature, no partition, zeroes where the check reads.
+      const blank = await lab.ssh(
+        'hv2',
+        'wipefs -q -a /dev/vdb; n=$(blockdev --getsize64 /dev/vdb); dd if=/dev/zero of=/dev/vdb bs=1M count=2 oflag=direct status=none; ' +
+          'dd if=/dev/zero of=/dev/vdb bs=1M seek=$((n / 1048576 - 2)) count=2 oflag=direct status=none; blockdev --rereadpt /dev/vdb; udevadm settle; ' +
+          'test -z "$(wipefs -n /dev/vdb)" && ! test -e /sys/class/block/vdb1 && ! pvs /dev/vdb >/dev/null 2>&1',
+      );
+      expect(blank.code, blank.stderr).toBe(0);
     }
   });
 

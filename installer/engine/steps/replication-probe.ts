@@ -26,6 +26,8 @@ export const replicationProbeStep: StepKind = {
       plan.drbdPairs,
     )) {
       const holders = probe.holders.map((name) => byName.get(name)!);
+      // Skipped only when proven zero on both sides: every holder's volume group was made in this run
+      // on a disk found blank (never a wiped one), and the new volume reads back as zeroes there (volumes.ts).
       const fresh = holders.every((ctx) => ctx.run.shared.get(freshVolumeGroupKey(ctx.server)) === true);
       const skip = ctxs[0]!.run.answers.spec.drbd.initialSync === 'skip-if-blank' && fresh;
       await createReplicatedVolume(holders, { name: probe.name, sizeMiB: PROBE_SIZE_MIB, skipInitialSync: skip });

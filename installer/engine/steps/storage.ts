@@ -1,84 +1,147 @@
 /**
- * The volume group on the data disk. DRBD metadata and data go only onto a disk proven blank right
- * now (no signature, no partition, nothing stacked on it), or one the answer file says to wipe.
+ * The volume group on the data disk. The verdict is preflight's (facts/disk-verdict.ts), made again
+ * from the disk as installer/remote/disk-claim.sh reads it now; the write is that same script, which
+ * reads the disk once more and writes only if it finds exactly the state the verdict was made on
+ * (its fingerprint), in one root command. No `pvcreate -y`: vgcreate -qq makes the physical volume and
+ * the group in one command and answers no to any prompt, so an interruption leaves no bare physical
+ * volume behind, and a signature that appeared in between fails the command instead of being wiped.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { diskVerdict, claimVerdict, refusalText, type ClaimInput, type ClaimVerdict, type ZeroCheck } from '../../facts/disk-verdict.js';
+import type { BlockChild, DiskSignature } from '../../facts/types.js';
+import { REMOTE_DIR } from '../../paths.js';
 import { shellQuote } from '../../ssh/quote.js';
 import type { StepContext } from '../context.js';
 import { StepRefusedError, type StepKind } from './step.js';
 
-export interface DiskState {
-  /** The kernel path the stable path points at. */
-  device: string;
-  signatures: string[];
-  children: string[];
-  /** The volume group on it, if any. */
-  volumeGroup: string | null;
+export const CLAIM_SCRIPT = join(REMOTE_DIR, 'disk-claim.sh');
+
+/** disk-claim.sh's exit codes (see its header). */
+export const CLAIM_EXIT = { ok: 0, usage: 2, notBlockDevice: 3, refused: 4, writeFailed: 5 } as const;
+
+export interface ClaimOutput {
+  /** The disk as the script read it, in the verdict's terms. */
+  input: ClaimInput;
+  fingerprint: string | null;
+  /** The state differed from the fingerprint given: nothing was written. */
+  changed: boolean;
+  /** The script's own last check refused the write (`refused WHY`): nothing was written. */
+  refused: string | null;
+  claimed: boolean;
 }
 
-export function diskStateScript(disk: string): string {
-  const d = shellQuote(disk);
-  return [
-    `dev=$(readlink -f ${d}) || exit 3`,
-    `[ -b "$dev" ] || { echo "not a block device: $dev" >&2; exit 3; }`,
-    'echo "device $dev"',
-    'wipefs --no-act --noheadings --output TYPE "$dev" 2>/dev/null | sed "s/^/signature /"',
-    'lsblk -n -r -o NAME "$dev" | tail -n +2 | sed "s/^/child /"',
-    'pvs --noheadings -o vg_name "$dev" 2>/dev/null | sed "s/^ */vg /"',
-    'true',
-  ].join('; ');
-}
-
-export function parseDiskState(stdout: string): DiskState {
-  const state: DiskState = { device: '', signatures: [], children: [], volumeGroup: null };
+/** What disk-claim.sh printed. Pure. */
+export function parseClaimOutput(stdout: string): ClaimOutput {
+  const input: ClaimInput = {
+    device: '',
+    sizeBytes: 0,
+    readOnly: false,
+    partitionTable: null,
+    fstype: null,
+    signatures: [],
+    signatureProblem: null,
+    mountpoints: [],
+    children: [],
+    holders: [],
+    head: 'unreadable',
+    tail: 'unreadable',
+    pv: null,
+  };
+  const out: ClaimOutput = { input, fingerprint: null, changed: false, refused: null, claimed: false };
+  const signatures: DiskSignature[] = [];
+  const children = new Map<string, BlockChild>();
+  const mounts: [string, string][] = [];
+  const zero = (v: string | undefined): ZeroCheck => (v === 'zero' || v === 'nonzero' || v === 'skipped' ? v : 'unreadable');
   for (const line of stdout.split('\n')) {
-    const [key, ...rest] = line.trim().split(' ');
-    const value = rest.join(' ').trim();
-    if (key === 'device') state.device = value;
-    else if (key === 'signature' && value) state.signatures.push(value);
-    else if (key === 'child' && value) state.children.push(value);
-    else if (key === 'vg' && value) state.volumeGroup = value;
+    const [key = '', ...words] = line.trim().split(/\s+/);
+    const rest = line.trim().slice(key.length).trim();
+    if (key === 'device') input.device = rest;
+    else if (key === 'size') input.sizeBytes = Number(rest) || 0;
+    else if (key === 'ro') input.readOnly = rest === '1';
+    else if (key === 'signature' && words[0]) signatures.push({ type: words[0], offset: words[1] ?? '?', usage: null, uuid: null, label: null });
+    else if (key === 'wipefs-error') input.signatureProblem = `wipefs: ${rest}`;
+    else if (key === 'part' && words[0]) children.set(words[0], child(words[0], 'part'));
+    else if (key === 'holder' && words[0]) {
+      children.set(words[0], child(words[0], words[1] ?? 'unknown'));
+      input.holders.push(words[0]);
+    } else if (key === 'mount' && words[0] && words.length > 1) mounts.push([words[0], words.slice(1).join(' ')]);
+    else if (key === 'lvm') input.pv = words[0] === 'orphan' ? { volumeGroup: null } : words[0] === 'vg' && words[1] ? { volumeGroup: words[1] } : null;
+    else if (key === 'head') input.head = zero(words[0]);
+    else if (key === 'tail') input.tail = zero(words[0]);
+    else if (key === 'fingerprint') out.fingerprint = words[0] ?? null;
+    else if (key === 'changed') out.changed = true;
+    else if (key === 'refused') out.refused = rest;
+    else if (key === 'claimed') out.claimed = true;
   }
-  return state;
+  input.signatures = input.signatureProblem ? null : signatures;
+  const diskName = input.device.split('/').pop();
+  for (const [name, point] of mounts) {
+    if (name === diskName) input.mountpoints.push(point);
+    else children.get(name)?.mountpoints.push(point);
+  }
+  input.children = [...children.values()];
+  return out;
 }
 
-/** Set in the run's shared state when this run created a node's volume group on a blank disk. */
+function child(name: string, type: string): BlockChild {
+  return { name, path: `/dev/${name}`, type, sizeBytes: 0, fstype: null, mountpoints: [], children: [] };
+}
+
+/** Set in the run's shared state when this run created a node's volume group on a disk found blank (never after a wipe). */
 export const freshVolumeGroupKey = (server: string) => `fresh-vg:${server}`;
+
+/** The command that runs disk-claim.sh (sent on stdin) with its arguments. */
+export function claimCommand(disk: string, vg: string, action: 'probe' | 'create' | 'wipe', fingerprint?: string) {
+  const args = [disk, vg, action, ...(fingerprint ? [fingerprint] : [])];
+  return { command: `sh -s -- ${args.map(shellQuote).join(' ')}`, options: { stdin: readFileSync(CLAIM_SCRIPT, 'utf8'), allowFailure: true, timeoutMs: 120_000 } };
+}
 
 export const storageStep: StepKind = {
   scope: 'node',
   async run(ctx: StepContext) {
     const { name: vg, disk, wipe } = ctx.node.volumeGroup;
-    const result = await ctx.read(`sh -c ${shellQuote(diskStateScript(disk))}`, { allowFailure: true });
-    if (result.exitCode !== 0) throw new StepRefusedError(ctx.server, ctx.step, `cannot read the data disk ${disk}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
-    const state = parseDiskState(result.stdout);
-    if (state.volumeGroup === vg) return; // already ours
-    if (state.volumeGroup !== null) {
-      throw new StepRefusedError(ctx.server, ctx.step, `${disk} (${state.device}) belongs to another volume group, ${state.volumeGroup}; nothing was changed`, 'choose another disk in the answer file');
+    const probe = claimCommand(disk, vg, 'probe');
+    const result = await ctx.read(probe.command, probe.options);
+    if (result.exitCode !== CLAIM_EXIT.ok) throw new StepRefusedError(ctx.server, ctx.step, `cannot read the data disk ${disk}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+    const seen = parseClaimOutput(result.stdout);
+    if (!seen.fingerprint) throw new StepRefusedError(ctx.server, ctx.step, `cannot read the data disk ${disk}: disk-claim.sh printed no fingerprint`);
+    const verdict = claimVerdict(seen.input, { volumeGroup: vg, wipe: wipe === true });
+    const device = seen.input.device;
+    if (verdict.kind === 'ours') return;
+    if (verdict.kind === 'refused') {
+      throw new StepRefusedError(ctx.server, ctx.step, `${refusalText(`${disk} (${device})`, ctx.server, verdict)}; nothing was written to it`);
     }
-    const inUse = [...state.signatures.map((s) => `signature ${s}`), ...state.children.map((c) => `holds ${c}`)];
-    const orphanPv = state.children.length === 0 && state.signatures.length === 1 && state.signatures[0] === 'LVM2_member';
-    if (orphanPv) {
-      // An LVM physical volume in no volume group holds no data: what an apply interrupted between
-      // pvcreate and vgcreate leaves behind.
-      await ctx.mutate(`create volume group ${vg} on ${disk} (already an unused LVM physical volume)`, `vgcreate -q ${shellQuote(vg)} ${shellQuote(state.device)}`);
-      return;
+    const action = verdict.kind === 'create' ? 'create' : 'wipe';
+    const description =
+      verdict.kind === 'create'
+        ? `create volume group ${vg} on ${disk} (blank: no signature, partition or holder, first and last MiB zero)`
+        : `erase ${disk} (${verdict.erase.join('; ')}), as wipe: true allows, and create volume group ${vg} on it`;
+    const claim = claimCommand(disk, vg, action, seen.fingerprint);
+    const done = await ctx.mutate(description, claim.command, claim.options);
+    if (!done) return; // dry run
+    const after = parseClaimOutput(done.stdout);
+    if (done.exitCode === CLAIM_EXIT.refused) {
+      throw new StepRefusedError(ctx.server, ctx.step, `${disk} (${device}) changed between the check and the write; nothing was written to it: ${describeChange(seen, after, { volumeGroup: vg, wipe: wipe === true })}`, 'find out what else is using the disk, then run apply again');
     }
-    if (inUse.length > 0) {
-      if (wipe !== true) {
-        throw new StepRefusedError(
-          ctx.server,
-          ctx.step,
-          `${disk} (${state.device}) is not blank (${inUse.join(', ')}); nothing was written to it`,
-          'choose a blank disk, or set storage.wipe: true for this node to have hvcluster erase it',
-        );
-      }
-      if (state.children.length > 0) {
-        throw new StepRefusedError(ctx.server, ctx.step, `${disk} (${state.device}) has ${state.children.join(', ')} on it; hvcluster erases signatures, not partitions in use: remove them first`);
-      }
-      await ctx.mutate(`erase the signatures on ${disk} (${state.signatures.join(', ')}), as wipe: true allows`, `wipefs -a ${shellQuote(state.device)}`);
-    } else {
-      ctx.run.shared.set(freshVolumeGroupKey(ctx.server), true);
+    if (done.exitCode !== CLAIM_EXIT.ok || !after.claimed) {
+      throw new StepRefusedError(
+        ctx.server,
+        ctx.step,
+        `creating volume group ${vg} on ${disk} (${device}) failed (exit ${done.exitCode}): ${done.stderr.trim() || 'no message'}`,
+        'the disk is left as the failed command left it: check it with wipefs -n, pvs and vgs before running apply again',
+      );
     }
-    await ctx.mutate(`create volume group ${vg} on ${disk}`, `pvcreate -q -y ${shellQuote(state.device)} && vgcreate -q ${shellQuote(vg)} ${shellQuote(state.device)}`);
+    if (verdict.kind === 'create') ctx.run.shared.set(freshVolumeGroupKey(ctx.server), true);
   },
 };
+
+/** Why a claim was refused, in the verdict's words: what it sees now. Pure. */
+export function describeChange(before: ClaimOutput, after: ClaimOutput, options: { volumeGroup: string; wipe: boolean }): string {
+  if (after.refused) return after.refused;
+  const now: ClaimVerdict = claimVerdict(after.input, options);
+  const reasons = now.kind === 'refused' ? now.reasons : diskVerdict(after.input).reasons;
+  const was = diskVerdict(before.input).reasons;
+  const fresh = reasons.filter((r) => !was.includes(r));
+  return fresh.length > 0 ? `it now has ${fresh.join('; ')}` : `its state differs from the one checked (${reasons.join('; ') || 'blank'})`;
+}

@@ -9,7 +9,10 @@ import {
   type FactDefinition,
 } from '../fact.js';
 import type { FactSection } from '../section.js';
-import type { BlockChild, Disk, DiskSignature, DiskVerdict } from '../types.js';
+import { PARTITION_TABLES, diskVerdict, type ZeroCheck } from '../disk-verdict.js';
+import type { BlockChild, Disk, DiskSignature } from '../types.js';
+
+export { diskVerdict, type VerdictInput } from '../disk-verdict.js';
 
 const LSBLK_COLUMNS = 'NAME,KNAME,PATH,TYPE,SIZE,ROTA,RM,RO,MODEL,SERIAL,WWN,TRAN,FSTYPE,PTTYPE';
 const MIB = 1048576;
@@ -75,9 +78,6 @@ interface LsblkNode {
   children?: unknown;
 }
 
-/** cmp's answer for one end of the disk: zero, nonzero, unreadable, or not checked. */
-type ZeroCheck = 'zero' | 'nonzero' | 'unreadable' | 'skipped';
-
 interface ScanLine {
   sizeBytes: number;
   partitions: number;
@@ -85,12 +85,6 @@ interface ScanLine {
   head: ZeroCheck;
   tail: ZeroCheck;
 }
-
-const FILESYSTEMS = new Set([
-  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'vfat', 'exfat', 'ntfs', 'f2fs', 'jfs', 'reiserfs', 'iso9660',
-  'udf', 'squashfs', 'zfs_member', 'bcachefs', 'ocfs2', 'gfs2',
-]);
-const PARTITION_TABLES = new Set(['gpt', 'dos', 'PMBR', 'atari', 'sun', 'sgi', 'bsd', 'mac']);
 
 function mountpointsOf(node: LsblkNode): string[] {
   const list = Array.isArray(node.mountpoints) ? node.mountpoints : [node.mountpoint];
@@ -180,57 +174,6 @@ function parseWipefs(section: FactSection, name: string): { signatures: DiskSign
     })),
     problem: null,
   };
-}
-
-function describeSignature(type: string): string {
-  if (type === 'PMBR') return 'protective MBR';
-  if (PARTITION_TABLES.has(type)) return `partition table ${type}`;
-  if (FILESYSTEMS.has(type)) return `filesystem ${type}`;
-  if (type === 'swap') return 'swap signature';
-  return `signature ${type}`;
-}
-
-export interface VerdictInput {
-  sizeBytes: number;
-  readOnly: boolean;
-  partitionTable: string | null;
-  fstype: string | null;
-  signatures: DiskSignature[] | null;
-  signatureProblem: string | null;
-  mountpoints: string[];
-  children: BlockChild[];
-  holders: string[];
-  head: ZeroCheck;
-  tail: ZeroCheck;
-}
-
-/** Blank = safe to write DRBD metadata on without `wipe: true`. Every reason against it is listed. */
-export function diskVerdict(d: VerdictInput): DiskVerdict {
-  const reasons: string[] = [];
-  const add = (r: string) => {
-    if (!reasons.includes(r)) reasons.push(r);
-  };
-  for (const m of d.mountpoints) add(m === '[SWAP]' ? 'active swap' : `mounted at ${m}`);
-  const nested = (cs: BlockChild[]): string[] => cs.flatMap((c) => [...c.mountpoints, ...nested(c.children)]);
-  for (const m of nested(d.children)) add(m === '[SWAP]' ? 'swap active on a child device' : `mounted at ${m} (child device)`);
-  if (d.sizeBytes === 0) add('empty device (size 0)');
-  if (d.readOnly) add('read-only');
-  if (d.partitionTable) add(`partition table ${d.partitionTable}`);
-  const parts = d.children.filter((c) => c.type === 'part');
-  if (parts.length > 0) add(`partitions: ${parts.map((p) => p.name).join(', ')}`);
-  for (const c of d.children.filter((c) => c.type !== 'part')) add(`holds ${c.type} ${c.name}`);
-  const listed = new Set(d.children.map((c) => c.name));
-  for (const h of d.holders) if (!listed.has(h)) add(`held by ${h}`);
-  if (d.fstype) add(describeSignature(d.fstype));
-  for (const s of d.signatures ?? []) add(describeSignature(s.type));
-  if (d.signatures === null) add(`signatures not checked (${d.signatureProblem ?? 'wipefs unavailable'})`);
-  if (d.head === 'nonzero') add('first MiB not zero');
-  if (d.tail === 'nonzero') add('last MiB not zero');
-  if (d.head === 'unreadable') add('first MiB unreadable');
-  if (d.tail === 'unreadable') add('last MiB unreadable');
-  // Checks are skipped only when partitions or holders already made it "in use"; if not, say so.
-  if (reasons.length === 0 && (d.head === 'skipped' || d.tail === 'skipped')) add('first/last MiB not checked');
-  return { blank: reasons.length === 0, reasons };
 }
 
 function zeroBool(z: ZeroCheck): boolean | null {

@@ -7,7 +7,6 @@ import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.
 import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
 import { aptInstallCommand, aptStatus, installedPackages, lineSplitter } from '../../../installer/engine/steps/packages.js';
 import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
-import { parseDiskState } from '../../../installer/engine/steps/storage.js';
 import { authorizedKeyLine, parseNodeKeys, trustLines, unrestrictedLegacyKeys, updateAuthorizedKeys } from '../../../installer/engine/steps/trust.js';
 import { allocate, parseResourceFiles, syncPercent } from '../../../installer/engine/volumes.js';
 import type { EngineEvent } from '../../../installer/engine/events.js';
@@ -84,13 +83,6 @@ describe('packages', () => {
     feed('0:x\npmsta');
     feed('tus:b:20:y\n');
     expect(lines).toEqual(['pmstatus:a:10:x', 'pmstatus:b:20:y']);
-  });
-});
-
-describe('data disk state', () => {
-  it('reads signatures, children and volume group', () => {
-    expect(parseDiskState('device /dev/vdb\nsignature ext4\nchild vdb1\nvg hvdata\n')).toEqual({ device: '/dev/vdb', signatures: ['ext4'], children: ['vdb1'], volumeGroup: 'hvdata' });
-    expect(parseDiskState('device /dev/vdb\n')).toEqual({ device: '/dev/vdb', signatures: [], children: [], volumeGroup: null });
   });
 });
 

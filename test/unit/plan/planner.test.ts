@@ -115,7 +115,7 @@ describe('planning a two-node cluster from the lab servers facts', () => {
       ],
     );
     expect(planErrors({}, [labFacts(1), hv2])).toEqual([
-      'site.yaml:14:24 spec.nodes[1].storage.disk: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank: signature LVM2_member; choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost)',
+      'site.yaml:14:24 spec.nodes[1].storage.disk: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank: signature LVM2_member; choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb)',
     ]);
     const result = plan({ wipe2: true }, [labFacts(1), hv2]);
     expect(result.warnings.map(formatIssue)).toEqual([
@@ -190,5 +190,45 @@ describe('a data disk that already carries the cluster volume group', () => {
     expect(ours.lvm.ok && ours.lvm.value.physicalVolumes).toEqual([{ device: '/dev/vdb', volumeGroup: 'hvdata', sizeBytes: 1069547520, freeBytes: 1052770304 }]);
     expect(() => plan({}, [labFacts(1), ours])).not.toThrow();
     expect(planErrors({}, [labFacts(1), pvOf('backup')]).join('\n')).toContain('/dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank');
+    // Even with wipe: true: hvcluster does not remove another volume group.
+    expect(planErrors({ wipe2: true }, [labFacts(1), pvOf('backup')])).toEqual([
+      'site.yaml:14:24 spec.nodes[1].storage.disk: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank: an LVM physical volume of volume group backup; signature LVM2_member; ' +
+        'wipe: true does not remove another volume group: choose another disk, or, if backup is no longer needed, remove it (vgremove backup, then pvremove /dev/vdb) and run again',
+    ]);
+  });
+
+  it('refuses an unused physical volume (in no volume group) without wipe: true: it may be the orphan of a group whose other disks are absent', () => {
+    const orphan = labFactsEdited(
+      2,
+      [/$/, `\n@@hvc-fact lvm@@\n@@hvc-cmd pvs@@\n{"report":[{"pv":[{"pv_name":"/dev/vdb","vg_name":"","pv_size":"1073741824B","pv_free":"1073741824B"}]}]}\n@@hvc-rc pvs 0@@\n\n@@hvc-end lvm 0@@\n`],
+      ['"fstype": null', '"fstype": "LVM2_member"'],
+    );
+    expect(planErrors({}, [labFacts(1), orphan])).toEqual([
+      'site.yaml:14:24 spec.nodes[1].storage.disk: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank: ' +
+        'an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member; ' +
+        'choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb)',
+    ]);
+    // With wipe: true it is erased, and the plan says so.
+    expect(plan({ wipe2: true }, [labFacts(1), orphan]).warnings.map(formatIssue)).toEqual([
+      'site.yaml:14:68 spec.nodes[1].storage.wipe: warning: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank (an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member) and WILL BE ERASED because wipe: true',
+    ]);
+  });
+
+  it('refuses a partitioned disk in preflight even with wipe: true (before any package or the network is changed)', () => {
+    const partitioned = labFactsEdited(
+      2,
+      [
+        '"serial": "hvdata-demo-2",\n         "wwn": null,\n         "tran": null,\n         "fstype": null,\n         "pttype": null,\n         "mountpoints": [\n             null\n         ]\n      }',
+        '"serial": "hvdata-demo-2",\n         "wwn": null,\n         "tran": null,\n         "fstype": null,\n         "pttype": "gpt",\n         "mountpoints": [\n             null\n         ],\n' +
+          '         "children": [{"name": "vdb1", "kname": "vdb1", "path": "/dev/vdb1", "type": "part", "size": 1071644672, "fstype": null, "mountpoints": [null]}]\n      }',
+      ],
+      ['vdb size=1073741824 parts=0 holders= head=0 tail=0', 'vdb size=1073741824 parts=1 holders= head=- tail=-'],
+    );
+    for (const wipe2 of [false, true]) {
+      expect(planErrors({ wipe2 }, [labFacts(1), partitioned]), `wipe: ${wipe2}`).toEqual([
+        'site.yaml:14:24 spec.nodes[1].storage.disk: /dev/disk/by-id/virtio-hvdata-demo-2 on hv2 is not blank: partition table gpt; partitions: vdb1; ' +
+          'partitions vdb1 may be in use, and hvcluster erases signatures, not those (even with wipe: true): choose another disk, or remove them yourself (e.g. wipefs -a on each partition, then delete them) and set wipe: true',
+      ]);
+    }
   });
 });

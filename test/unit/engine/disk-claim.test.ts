@@ -1,0 +1,203 @@
+/**
+ * The one disk verdict (facts/disk-verdict.ts) and what installer/remote/disk-claim.sh prints, as
+ * the storage step reads it (test/fixtures/engine/disk-claim/*.out).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { StepContext, type RunInfo } from '../../../installer/engine/context.js';
+import { Guard } from '../../../installer/engine/guard.js';
+import type { PlaybookStep } from '../../../installer/engine/playbook.js';
+import type { StepKind } from '../../../installer/engine/steps/step.js';
+import { CLAIM_EXIT, claimCommand, describeChange, freshVolumeGroupKey, parseClaimOutput, storageStep } from '../../../installer/engine/steps/storage.js';
+import { claimInputFromFacts, claimVerdict, type ClaimInput } from '../../../installer/facts/disk-verdict.js';
+import { factValue, type ServerFacts } from '../../../installer/facts/types.js';
+import type { NodePlan } from '../../../installer/plan/types.js';
+import type { ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import { labFacts, labFactsEdited } from '../plan/helpers.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/engine/disk-claim/${name}.out`, import.meta.url), 'utf8');
+const read = (name: string) => parseClaimOutput(fixture(name));
+const verdict = (input: ClaimInput, wipe = false) => claimVerdict(input, { volumeGroup: 'hvdata', wipe });
+
+describe('disk-claim.sh output', () => {
+  it('reads a blank disk: no signature, nothing on it, zero at both ends', () => {
+    const out = read('blank');
+    expect(out.input).toMatchObject({ device: '/dev/vdb', sizeBytes: 1073741824, readOnly: false, signatures: [], children: [], holders: [], mountpoints: [], pv: null, head: 'zero', tail: 'zero' });
+    expect(out.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(out).toMatchObject({ changed: false, refused: null, claimed: false });
+  });
+
+  it('reads partitions, holders and where each is mounted (a path with a space too)', () => {
+    const { input } = read('partitioned');
+    expect(input.signatures?.map((s) => `${s.type}@${s.offset}`)).toEqual(['gpt@0x200', 'gpt@0x1d1c1115e00', 'PMBR@0x1fe']);
+    expect(input.children.map((c) => [c.name, c.type, c.mountpoints])).toEqual([
+      ['sdb1', 'part', ['/mnt/old backups']],
+      ['sdb2', 'part', []],
+      ['md127', 'md', []],
+    ]);
+    expect(input.holders).toEqual(['md127']);
+    expect(input.mountpoints).toEqual([]);
+  });
+
+  it('reads what LVM says: not a physical volume, one in no group, one of a group', () => {
+    expect(read('blank').input.pv).toBeNull();
+    expect(read('orphan-pv').input.pv).toEqual({ volumeGroup: null });
+    expect(read('ours').input.pv).toEqual({ volumeGroup: 'hvdata' });
+  });
+
+  it('reads a wipefs that failed as "signatures unknown", never as "no signatures"', () => {
+    const { input } = read('wipefs-error');
+    expect(input.signatures).toBeNull();
+    expect(input.signatureProblem).toContain('Device or resource busy');
+  });
+
+  it('reads the outcome of a claim', () => {
+    expect(read('claimed').claimed).toBe(true);
+    expect(read('changed')).toMatchObject({ changed: true, claimed: false });
+  });
+
+  it('runs the script from stdin with its arguments quoted, the fingerprint only for a write', () => {
+    const probe = claimCommand("/dev/disk/by-id/ata-X Y's", 'hvdata', 'probe');
+    expect(probe.command).toBe(`sh -s -- '/dev/disk/by-id/ata-X Y'\\''s' hvdata probe`);
+    expect(probe.options.stdin).toContain('vgcreate -qq');
+    expect(probe.options.stdin).not.toMatch(/pvcreate|vgcreate[^\n]*(-y|--yes)/);
+    expect(claimCommand('/dev/vdb', 'hvdata', 'create', 'abc').command).toBe('sh -s -- /dev/vdb hvdata create abc');
+    expect(CLAIM_EXIT.refused).toBe(4);
+  });
+});
+
+describe('the disk verdict', () => {
+  it('creates the volume group on a blank disk, wipe or not', () => {
+    expect(verdict(read('blank').input)).toEqual({ kind: 'create' });
+    expect(verdict(read('blank').input, true)).toEqual({ kind: 'create' });
+  });
+
+  it('refuses an unused physical volume without wipe, naming both ways on; erases it with wipe: true', () => {
+    const v = verdict(read('orphan-pv').input);
+    expect(v).toMatchObject({ kind: 'refused', mounted: false });
+    if (v.kind !== 'refused') throw new Error('not refused');
+    expect(v.reasons).toEqual([
+      'an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent)',
+      'signature LVM2_member',
+      'first MiB not zero',
+    ]);
+    expect(v.hint).toBe(
+      'choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb)',
+    );
+    expect(verdict(read('orphan-pv').input, true)).toEqual({ kind: 'wipe', erase: v.reasons });
+  });
+
+  it('finds its own volume group (nothing to write), even with one of its volumes mounted; another group is refused even with wipe', () => {
+    expect(verdict(read('ours').input)).toEqual({ kind: 'ours' });
+    const other = claimVerdict(read('ours').input, { volumeGroup: 'cluster2', wipe: true });
+    expect(other).toMatchObject({ kind: 'refused' });
+  });
+
+  it('refuses partitions and holders even with wipe: true, and a mounted disk first of all', () => {
+    for (const wipe of [false, true]) {
+      const v = verdict(read('partitioned').input, wipe);
+      expect(v).toMatchObject({ kind: 'refused', mounted: true });
+      if (v.kind === 'refused') expect(v.hint).toBe('it is mounted at /mnt/old backups; hvcluster never erases a mounted disk, even with wipe: true: choose another disk');
+    }
+    const unmounted = read('partitioned').input;
+    unmounted.children = unmounted.children.map((c) => ({ ...c, mountpoints: [] }));
+    const v = verdict(unmounted, true);
+    expect(v).toMatchObject({ kind: 'refused', mounted: false });
+    if (v.kind === 'refused') expect(v.hint).toContain('partitions sdb1, sdb2, md md127 may be in use, and hvcluster erases signatures, not those (even with wipe: true)');
+  });
+
+  it('refuses a disk whose signatures could not be read, even with wipe: true', () => {
+    const v = verdict(read('wipefs-error').input, true);
+    expect(v).toMatchObject({ kind: 'refused' });
+    if (v.kind === 'refused') expect(v.reasons).toContain('signatures not checked (wipefs: wipefs: error: /dev/sdc: probing initialization failed: Device or resource busy)');
+  });
+
+  it('is the same from the gathered facts (preflight) as from the script (the storage step)', () => {
+    const blankFacts = labFacts(2);
+    const vdb = factValue(blankFacts.disks)!.find((d) => d.name === 'vdb')!;
+    expect(verdict(claimInputFromFacts(vdb, factValue(blankFacts.lvm)))).toEqual(verdict(read('blank').input));
+
+    const orphan = labFactsEdited(
+      2,
+      [/$/, `\n@@hvc-fact lvm@@\n@@hvc-cmd pvs@@\n{"report":[{"pv":[{"pv_name":"/dev/vdb","vg_name":"","pv_size":"1073741824B","pv_free":"1073741824B"}]}]}\n@@hvc-rc pvs 0@@\n\n@@hvc-end lvm 0@@\n`],
+      [/(@@hvc-cmd wipefs:vdb@@\n\{\n {3}"signatures": \[\n)\n/, '$1      {"device": "vdb", "offset": "0x218", "type": "LVM2_member", "uuid": null, "label": null}\n'],
+      ['vdb size=1073741824 parts=0 holders= head=0 tail=0', 'vdb size=1073741824 parts=0 holders= head=1 tail=0'],
+    );
+    const disk = factValue(orphan.disks)!.find((d) => d.name === 'vdb')!;
+    expect(verdict(claimInputFromFacts(disk, factValue(orphan.lvm)))).toEqual(verdict(read('orphan-pv').input));
+  });
+
+  it('says what changed between the check and the write', () => {
+    expect(describeChange(read('blank'), read('changed'), { volumeGroup: 'hvdata', wipe: false })).toBe('it now has filesystem ext4; first MiB not zero');
+  });
+});
+
+describe('the storage step', () => {
+  /** A node whose disk-claim.sh answers `probe` with one fixture and a write with another; every command is kept. */
+  function node(probe: string, write: { exitCode: number; stdout: string }, options: { wipe?: boolean; dryRun?: boolean } = {}) {
+    const commands: string[] = [];
+    const conn = {
+      target: { name: 'hv2', host: 'hv2', port: 22, user: 'root', identityFiles: [], jump: [] },
+      hostKeyFingerprint: 'SHA256:x',
+      counters: { handshakes: 1, channelOpens: 0, execs: 0, bytesUploaded: 0 },
+      exec: async (command: string): Promise<ExecResult> => {
+        commands.push(command);
+        return / probe$/.test(command) ? { exitCode: 0, stdout: fixture(probe), stderr: '', durationMs: 1 } : { ...write, stderr: '', durationMs: 1 };
+      },
+      upload: async () => undefined,
+      close: async () => undefined,
+    } as unknown as ServerConnection;
+    const guard = new Guard(options.dryRun ?? false, () => undefined);
+    const shared = new Map<string, unknown>();
+    const run = { runId: 'R1', dryRun: options.dryRun ?? false, guard, emit: () => undefined, shared } as unknown as RunInfo;
+    const plan = { name: 'hv2', volumeGroup: { name: 'hvdata', disk: '/dev/disk/by-id/virtio-d2', wipe: options.wipe ?? false } } as unknown as NodePlan;
+    const ctx = new StepContext(run, 'volume-group', plan, {} as ServerFacts, conn);
+    return { ctx, commands, guard, shared };
+  }
+  const claimed = { exitCode: 0, stdout: fixture('claimed') };
+  const runStorage = (ctx: StepContext) => (storageStep as Extract<StepKind, { scope: 'node' }>).run(ctx, { name: 'volume-group', title: 'Volume group', kind: 'volume-group' } as PlaybookStep);
+
+  it('creates the volume group on a blank disk with the fingerprint it read, and marks it fresh', async () => {
+    const n = node('blank', claimed);
+    await runStorage(n.ctx);
+    const fingerprint = read('blank').fingerprint!;
+    expect(n.commands).toEqual(['sh -s -- /dev/disk/by-id/virtio-d2 hvdata probe', `sh -s -- /dev/disk/by-id/virtio-d2 hvdata create ${fingerprint}`]);
+    expect(n.guard.changes.map((c) => c.description)).toEqual(['create volume group hvdata on /dev/disk/by-id/virtio-d2 (blank: no signature, partition or holder, first and last MiB zero)']);
+    expect(n.shared.get(freshVolumeGroupKey('hv2'))).toBe(true);
+  });
+
+  it('refuses an unused physical volume without wipe: no write is even attempted', async () => {
+    const n = node('orphan-pv', claimed);
+    await expect(runStorage(n.ctx)).rejects.toThrow(
+      'hv2: step "volume-group": /dev/disk/by-id/virtio-d2 (/dev/vdb) on hv2 is not blank: an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member; first MiB not zero; ' +
+        'choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb); nothing was written to it',
+    );
+    expect(n.commands).toHaveLength(1);
+    expect(n.guard.changes).toEqual([]);
+  });
+
+  it('erases it with wipe: true, and then the volume is not "fresh": its initial sync is never skipped', async () => {
+    const n = node('orphan-pv', claimed, { wipe: true });
+    await runStorage(n.ctx);
+    expect(n.commands[1]).toBe(`sh -s -- /dev/disk/by-id/virtio-d2 hvdata wipe ${read('orphan-pv').fingerprint!}`);
+    expect(n.guard.changes[0]!.description).toMatch(/^erase \/dev\/disk\/by-id\/virtio-d2 \(an LVM physical volume in no volume group .*\), as wipe: true allows, and create volume group hvdata on it$/);
+    expect(n.shared.has(freshVolumeGroupKey('hv2'))).toBe(false);
+  });
+
+  it('stops, nothing written, when the disk changed between the check and the write', async () => {
+    const n = node('blank', { exitCode: CLAIM_EXIT.refused, stdout: fixture('changed') });
+    await expect(runStorage(n.ctx)).rejects.toThrow('/dev/disk/by-id/virtio-d2 (/dev/vdb) changed between the check and the write; nothing was written to it: it now has filesystem ext4; first MiB not zero');
+    expect(n.shared.has(freshVolumeGroupKey('hv2'))).toBe(false);
+  });
+
+  it('writes nothing on its own volume group, and only lists the claim in a dry run', async () => {
+    const ours = node('ours', claimed);
+    await runStorage(ours.ctx);
+    expect(ours.commands).toHaveLength(1);
+    expect(ours.guard.changes).toEqual([]);
+    const dry = node('blank', claimed, { dryRun: true });
+    await runStorage(dry.ctx);
+    expect(dry.commands).toHaveLength(1);
+    expect(dry.guard.changes).toHaveLength(1);
+  });
+});
