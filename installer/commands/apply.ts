@@ -2,20 +2,19 @@
  * `hvcluster apply -f site.yaml`: makes the servers match the plan. Preflight first (every node, all
  * findings at once, nothing changed anywhere on a finding), then the install playbook.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
-import { breakServerLock, lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
+import { breakServerLock, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { fanOut } from '../engine/events.js';
-import { clusterDrbdSecret, gatherClusterFacts, planInstall, runInstall } from '../engine/install.js';
+import { clusterDrbdSecret, planInstall, readCluster, runInstall } from '../services/install.js';
+import { newRunId, secretsOf } from '../services/run-id.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { unfinishedMessage } from '../engine/journal.js';
 import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
 import { withPreflightFindings } from '../plan/index.js';
-import type { SshTarget } from '../ssh/types.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { askLine, canAsk, stopOnSignals } from './terminal.js';
 
@@ -25,14 +24,6 @@ export interface ApplyOptions extends ConnectionOptions {
   json?: boolean;
   /** Break a cluster lock left by a run that is gone, then take it. */
   forceUnlock?: boolean;
-}
-
-export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
-}
-
-export function secretsOf(targets: SshTarget[]): string[] {
-  return targets.flatMap((t) => [t.password, t.sudoPassword, t.passphrase, ...secretsOf(t.jump)]).filter((s): s is string => Boolean(s));
 }
 
 export async function runApply(options: ApplyOptions, streams: Streams): Promise<ExitCode> {
@@ -55,21 +46,18 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
   let lock: ClusterLock | undefined;
   try {
     if (failures.length > 0) return reportFailures(reporter, failures, 'cannot apply: not every server is reachable; nothing was changed');
-    // One run at a time changes a cluster (a dry run changes nothing and takes no lock).
-    if (!options.dryRun) {
-      if (options.forceUnlock) for (const c of connections.values()) reporter.info(await breakServerLock(c, answers.metadata.name));
-      lock = await lockCluster([...connections.values()], answers.metadata.name, thisHolder(runId, 'apply'), `\`hvcluster apply -f ${options.file} --force-unlock\``);
-    }
-
-    // Preflight: fresh facts of every node, checked all at once.
-    const gathered = await gatherClusterFacts(answers, connections);
-    if (!gathered.ok) return reportFailures(reporter, gathered.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
-    const facts = gathered.facts;
-    const drbdSecret = await clusterDrbdSecret(answers, connections);
+    // One run at a time changes a cluster (a dry run changes nothing and takes no lock). Preflight:
+    // every node read once (the facts and what each step plans on), under the lock, checked all at once.
+    if (!options.dryRun && options.forceUnlock) for (const c of connections.values()) reporter.info(await breakServerLock(c, answers.metadata.name));
+    const read = await readCluster(answers, connections, options.dryRun ? undefined : { holder: thisHolder(runId, 'apply'), forceHint: `\`hvcluster apply -f ${options.file} --force-unlock\`` });
+    if (!read.ok) return reportFailures(reporter, read.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
+    lock = read.lock;
+    const states = read.states;
+    const drbdSecret = clusterDrbdSecret(states);
     log.addSecret(drbdSecret);
     // Preflight findings: the command ran and found problems (exit 1), unlike an invalid answer file (exit 3).
     const plan = withPreflightFindings(() =>
-      planInstall(answers, facts, { file: loaded!.file, drbdSecret, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
+      planInstall(answers, states, { file: loaded!.file, drbdSecret, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
     );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 
@@ -90,7 +78,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         runId,
         answers,
         plan,
-        facts,
+        states,
         connections,
         reconnect: async (server, deadlineMs) => {
           const connection = log.wrap(await reconnect(server, deadlineMs));

@@ -25,7 +25,7 @@ import { jsonError, jsonText } from '../json-output.js';
 import { checkOutputFile, writeOutputFile } from './output-files.js';
 import { stopOnSignals } from './terminal.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
-import { newRunId, secretsOf } from './apply.js';
+import { newRunId, secretsOf } from '../services/run-id.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;

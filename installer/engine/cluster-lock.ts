@@ -11,6 +11,8 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ChecksFailedError, HvError } from '../errors.js';
+import { clockWatch, type TimedOutput } from '../facts/gather.js';
+import { MARK } from '../facts/section.js';
 import { REMOTE_DIR } from '../paths.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
@@ -75,13 +77,15 @@ export class ClusterLockedError extends ChecksFailedError {}
 const LOCK_SCRIPT = () => readFileSync(join(REMOTE_DIR, 'cluster-lock.sh'), 'utf8');
 const UNLOCK_SCRIPT = () => readFileSync(join(REMOTE_DIR, 'cluster-unlock.sh'), 'utf8');
 
-/** The command that takes the lock: the script with its arguments (its input is the hold). Pure. */
-export function lockCommand(script: string, cluster: string, holder: string): string {
-  return `sh -c ${shellQuote(script)} cluster-lock ${shellQuote(cluster)} ${shellQuote(holder)}`;
+/** The command that takes the lock: the script with its arguments (its input is the hold), and the read to make once held. Pure. */
+export function lockCommand(script: string, cluster: string, holder: string, read?: string): string {
+  return `sh -c ${shellQuote(script)} cluster-lock ${shellQuote(cluster)} ${shellQuote(holder)}${read ? ` ${shellQuote(read)}` : ''}`;
 }
 
 export interface HeldLock {
   server: string;
+  /** What the read given to lockServer printed, once the lock was held. */
+  read?: TimedOutput;
   /** Gives the lock back (ends the hold) and waits until the server has let it go. */
   release(): Promise<void>;
 }
@@ -91,40 +95,62 @@ export interface HeldLock {
  * this very run still holds through a connection it has replaced (the network step reconnects, and
  * the old session may linger on the server) is taken back.
  */
-export async function lockServer(connection: ServerConnection, cluster: string, holder: LockHolder, forceHint: string, reclaim = true): Promise<HeldLock> {
+export async function lockServer(connection: ServerConnection, cluster: string, holder: LockHolder, forceHint: string, reclaim = true, read?: string): Promise<HeldLock> {
   const hold = new PassThrough();
   let announced: (line: string) => void = () => undefined;
   const firstLine = new Promise<string>((resolve) => (announced = resolve));
+  let readDone: (out: TimedOutput) => void = () => undefined;
+  const readOutput = new Promise<TimedOutput>((resolve) => (readDone = resolve));
   let out = '';
-  const done = connection.exec(lockCommand(LOCK_SCRIPT(), cluster, holderLine(holder)), {
+  let heldAt = 0;
+  const clock = clockWatch();
+  const done = connection.exec(lockCommand(LOCK_SCRIPT(), cluster, holderLine(holder), read), {
     sudo: true,
     stdin: hold,
     timeoutMs: 0,
     allowFailure: true,
-    step: 'cluster lock',
+    // Holding the lock, it makes the run's first read of the server (the inspection).
+    step: read ? 'inspect' : 'cluster lock',
+    ...(read ? { secretOutput: true } : {}),
     onStdout: (chunk) => {
       out += chunk;
       const nl = out.indexOf('\n');
-      if (nl >= 0) announced(out.slice(0, nl));
+      if (nl < 0) return;
+      if (heldAt === 0) {
+        heldAt = Date.now();
+        announced(out.slice(0, nl));
+      }
+      if (read) {
+        clock.onStdout(chunk);
+        const end = out.indexOf(`${MARK.done}\n`);
+        if (end >= 0) {
+          const readBy = clock.readBy();
+          const finishedAtMs = Date.now();
+          readDone({ stdout: out.slice(nl + 1, end + MARK.done.length + 1), startedAtMs: heldAt, finishedAtMs, durationMs: finishedAtMs - heldAt, ...(readBy !== undefined ? { clockReadByMs: readBy } : {}) });
+        }
+      }
     },
   });
   const line = await Promise.race([firstLine, done.then((r) => r.stdout.split('\n')[0] ?? `exit ${r.exitCode}: ${r.stderr.trim()}`)]);
   const server = connection.target.name;
   if (line.startsWith('held ')) {
-    return {
-      server,
-      async release() {
-        hold.end();
-        await done.catch(() => undefined);
-      },
+    const release = async () => {
+      hold.end();
+      await done.catch(() => undefined);
     };
+    if (!read) return { server, release };
+    const result = await Promise.race([readOutput, done.then((r) => ({ ended: r }))]);
+    if ('ended' in result) {
+      throw new ChecksFailedError(`${server}: the read made under the cluster lock ended before its end mark (exit ${result.ended.exitCode}): ${result.ended.stderr.trim().split('\n')[0] ?? ''}`, { hint: 'run again; if it persists, run `hvcluster inspect` on the server' });
+    }
+    return { server, read: result, release };
   }
   hold.end();
   await done.catch(() => undefined);
   if (line.startsWith('busy ')) {
     if (reclaim && parseHolder(line.slice(5))?.runId === holder.runId) {
       await breakServerLock(connection, cluster, () => false);
-      return lockServer(connection, cluster, holder, forceHint, false);
+      return lockServer(connection, cluster, holder, forceHint, false, read);
     }
     throw new ClusterLockedError(`${server}: another hvcluster run is changing cluster ${cluster}: ${describeHolder(line.slice(5))}`, {
       hint: `wait for it to finish; if that run is dead (its machine rebooted, its connection cut), break the lock with ${forceHint}`,
@@ -134,6 +160,8 @@ export async function lockServer(connection: ServerConnection, cluster: string, 
 }
 
 export interface ClusterLock {
+  /** By server: what the reads given to lockCluster printed. */
+  reads: Map<string, TimedOutput>;
   /** Takes the lock again on a server's new connection (after a reconnect). */
   relock(connection: ServerConnection): Promise<void>;
   /** Gives the lock back on every server. */
@@ -144,8 +172,8 @@ export interface ClusterLock {
  * Takes the lock on every server, or on none: when one refuses, the others are given back and the
  * refusal is thrown.
  */
-export async function lockCluster(connections: ServerConnection[], cluster: string, holder: LockHolder, forceHint: string): Promise<ClusterLock> {
-  const results = await Promise.allSettled(connections.map((c) => lockServer(c, cluster, holder, forceHint)));
+export async function lockCluster(connections: ServerConnection[], cluster: string, holder: LockHolder, forceHint: string, reads?: Map<string, string>): Promise<ClusterLock> {
+  const results = await Promise.allSettled(connections.map((c) => lockServer(c, cluster, holder, forceHint, true, reads?.get(c.target.name))));
   const held = new Map(results.flatMap((r) => (r.status === 'fulfilled' ? [[r.value.server, r.value] as const] : [])));
   const release = async () => {
     const all = [...held.values()];
@@ -158,6 +186,7 @@ export async function lockCluster(connections: ServerConnection[], cluster: stri
     throw refused.reason instanceof HvError ? refused.reason : new ChecksFailedError(String(refused.reason));
   }
   return {
+    reads: new Map([...held].flatMap(([server, h]) => (h.read ? [[server, h.read] as const] : []))),
     async relock(connection) {
       const server = connection.target.name;
       await held.get(server)?.release();

@@ -7,11 +7,10 @@
  * both devices open. The installer disarms the timers once it has closed the window itself; a run
  * killed inside the window (SIGKILL, a lost laptop, a cut connection) leaves them to close it.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REMOTE_DIR } from '../paths.js';
-import { shellQuote } from '../ssh/quote.js';
-import type { StepContext } from './context.js';
+import { scriptText, type ArgvAction, type Change } from './change.js';
+import type { Host } from './host.js';
 
 export const CLOSE_SCRIPT = join(REMOTE_DIR, 'dual-primary-close.sh');
 /** Its copy on the server, which the timer runs (in /run: a reboot ends the timer and the copy alike). */
@@ -48,28 +47,40 @@ export function closeUnit(resource: string): string {
 }
 
 /** The command that arms the timer from the server's copy of the script. Pure. */
-export function armCommand(resource: string, seconds: number): string {
-  return `sh ${CLOSE_SCRIPT_ON_SERVER} arm ${shellQuote(resource)} ${seconds}`;
+export function armAction(resource: string, seconds: number): ArgvAction {
+  return { argv: ['sh', CLOSE_SCRIPT_ON_SERVER, 'arm', resource, String(seconds)] };
+}
+
+/** Arming on one holder: the script's copy in /run/hvcluster (root only), then `arm`. Pure but for reading the script. */
+export function armChange(server: string, step: string, resource: string, seconds: number): Change {
+  return {
+    server,
+    step,
+    description: `arm the timer ${closeUnit(resource)}: it demotes and closes the dual-primary window of ${resource} in ${seconds} s unless this run does first`,
+    actions: [
+      { argv: ['install', '-d', '-m', '0700', '/run/hvcluster'] },
+      { upload: CLOSE_SCRIPT_ON_SERVER, content: scriptText('dual-primary-close.sh'), mode: 0o700, owner: 'root:root' },
+      armAction(resource, seconds),
+    ],
+  };
 }
 
 /**
  * Arms the timer on one holder: copies the script to CLOSE_SCRIPT_ON_SERVER and has it start
  * `systemd-run --on-active=SECONDS` (re-arming replaces an earlier timer of the same resource).
  */
-export async function armDualPrimaryClose(ctx: StepContext, resource: string, seconds: number): Promise<void> {
-  await ctx.change(`arm the timer ${closeUnit(resource)}: it demotes and closes the dual-primary window of ${resource} in ${seconds} s unless this run does first`, async () => {
-    await ctx.conn.exec(`mkdir -p /run/hvcluster && chmod 700 /run/hvcluster`, { sudo: true, step: ctx.step });
-    await ctx.conn.upload(CLOSE_SCRIPT_ON_SERVER, readFileSync(CLOSE_SCRIPT, 'utf8'), { mode: 0o700, sudo: true });
-    const r = await ctx.conn.exec(armCommand(resource, seconds), { sudo: true, step: ctx.step, allowFailure: true });
+export async function armDualPrimaryClose(host: Host, resource: string, seconds: number): Promise<void> {
+  const change = armChange(host.server, host.step, resource, seconds);
+  await host.procedure(change, async (io) => {
+    for (const action of change.actions.slice(0, -1)) await io.perform(action);
+    const r = await io.run(armAction(resource, seconds), { allowFailure: true });
     if (r.exitCode !== 0 || !r.stdout.includes('armed ')) {
-      throw new Error(`${ctx.server}: could not arm the timer that closes the dual-primary window of ${resource}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? `exit ${r.exitCode}`}; two primaries are not allowed without it (is systemd-run there?)`);
+      throw new Error(`${host.server}: could not arm the timer that closes the dual-primary window of ${resource}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? `exit ${r.exitCode}`}; two primaries are not allowed without it (is systemd-run there?)`);
     }
   });
 }
 
 /** Disarms it on one holder (idempotent; the script is piped, no copy needed). */
-export async function disarmDualPrimaryClose(ctx: StepContext, resource: string): Promise<void> {
-  await ctx.change(`disarm the timer ${closeUnit(resource)} (the dual-primary window of ${resource} is closed)`, () =>
-    ctx.conn.exec(`sh -s -- disarm ${shellQuote(resource)}`, { sudo: true, step: ctx.step, stdin: readFileSync(CLOSE_SCRIPT, 'utf8') }),
-  );
+export async function disarmDualPrimaryClose(host: Host, resource: string): Promise<void> {
+  await host.mutate(`disarm the timer ${closeUnit(resource)} (the dual-primary window of ${resource} is closed)`, { script: 'dual-primary-close.sh', args: ['disarm', resource] });
 }

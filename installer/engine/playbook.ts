@@ -36,7 +36,15 @@ const PlaybookSchema = z.strictObject({
 export type PlaybookStep = z.output<typeof StepSchema>;
 export type Playbook = z.output<typeof PlaybookSchema>;
 
-export function parsePlaybook(text: string, file: string, knownKinds: readonly string[]): Playbook {
+/** What the loader checks of a step kind: the data it needs from earlier steps and hands to later ones. */
+export interface KindContract {
+  requires?: readonly string[];
+  produces?: readonly string[];
+}
+
+export function parsePlaybook(text: string, file: string, kinds: readonly string[] | Readonly<Record<string, KindContract>>): Playbook {
+  const knownKinds = Array.isArray(kinds) ? (kinds as readonly string[]) : Object.keys(kinds);
+  const contracts: Readonly<Record<string, KindContract>> = Array.isArray(kinds) ? {} : (kinds as Readonly<Record<string, KindContract>>);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
   if (doc.errors.length > 0) throw new PlaybookError(`${file}: ${doc.errors[0]!.message}`);
@@ -54,10 +62,22 @@ export function parsePlaybook(text: string, file: string, knownKinds: readonly s
     names.add(step.name);
     if (step.kind === 'files' && (step.files ?? []).length === 0) throw new PlaybookError(`${file}: steps[${index}] (${step.name}): a files step needs files`);
   }
+  // Every step's required data is produced by a step before it.
+  const produced = new Map<string, string>();
+  for (const [index, step] of parsed.data.steps.entries()) {
+    const contract = contracts[step.kind] ?? {};
+    for (const key of contract.requires ?? []) {
+      if (!produced.has(key)) {
+        const by = Object.entries(contracts).filter(([, c]) => c.produces?.includes(key)).map(([k]) => k);
+        throw new PlaybookError(`${file}: steps[${index}] (${step.name}) needs ${key}, which no step before it produces (step kind ${by.join(' or ') || 'none'} does): move it after that step`);
+      }
+    }
+    for (const key of contract.produces ?? []) produced.set(key, step.name);
+  }
   return parsed.data;
 }
 
-export function loadPlaybook(name: string, knownKinds: readonly string[]): Playbook {
+export function loadPlaybook(name: string, kinds: readonly string[] | Readonly<Record<string, KindContract>>): Playbook {
   const file = join(PLAYBOOKS_DIR, `${name}.yaml`);
-  return parsePlaybook(readFileSync(file, 'utf8'), `playbooks/${name}.yaml`, knownKinds);
+  return parsePlaybook(readFileSync(file, 'utf8'), `playbooks/${name}.yaml`, kinds);
 }

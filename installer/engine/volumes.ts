@@ -1,15 +1,17 @@
 /**
  * A replicated volume: a logical volume of the same size on each node that holds it, with its own
- * DRBD resource on top (the model of Ganeti and LINSTOR). Creating one is one engine operation,
- * used by apply's replication probe and by the migration test; every part of it is idempotent.
+ * DRBD resource on top (the model of Ganeti and LINSTOR). `planVolume` says, from what each holder
+ * has (installer/remote/volume-state.sh), which changes make it (pure); `performVolume` makes them
+ * in their order, with the waits between them (connected everywhere, the initial sync). Used by
+ * apply's replication probe and by the migration test; a second run plans nothing.
  */
-import type { DrbdResourceModel } from '../plan/model.js';
+import type { DrbdMajor, DrbdResourceModel } from '../plan/model.js';
 import type { PlannedFile } from '../plan/types.js';
 import { TemplateEnvironment } from '../render/environment.js';
-import { shellQuote } from '../ssh/quote.js';
-import type { StepContext } from './context.js';
-import { ensureFiles, readFilesAnd } from './files.js';
+import type { Change } from './change.js';
+import type { Host } from './host.js';
 import { StepRefusedError, waitFor } from './steps/step.js';
+import { holderView, parseVolumeState, type DrbdState, type HolderView } from './volume-state.js';
 
 export interface VolumeRequest {
   name: string;
@@ -71,58 +73,6 @@ export function resourceFile(model: DrbdResourceModel): PlannedFile {
     owner: 'root:root',
     purpose: `DRBD resource ${model.name}`,
     notify: [],
-  };
-}
-
-interface DrbdState {
-  cstate: string | null;
-  dstate: string | null;
-  role: string | null;
-}
-
-const stateScript = (name: string) => `for q in cstate dstate role; do drbdadm $q ${shellQuote(name)} 2>/dev/null || echo -; done`;
-
-function parseState(text: string): DrbdState {
-  const [cstate, dstate, role] = text.trim().split('\n').map((s) => (s === '-' || s === undefined ? null : s.trim()));
-  return { cstate: cstate ?? null, dstate: dstate ?? null, role: role ?? null };
-}
-
-async function drbdState(ctx: StepContext, name: string): Promise<DrbdState> {
-  return parseState((await ctx.read(stateScript(name), { allowFailure: true })).stdout);
-}
-
-/** Everything a holder knows of the volume, in one read: every resource file, this one's text, its LV, its DRBD state. */
-interface HolderView {
-  resourceFiles: string;
-  ownFile: string | null;
-  lvPresent: boolean;
-  state: DrbdState;
-}
-
-const SECTION = '@@hvcluster-volume';
-
-async function readHolder(ctx: StepContext, name: string, vg: string): Promise<HolderView> {
-  const path = `/etc/drbd.d/${name}.res`;
-  const { files, more } = await readFilesAnd(
-    ctx,
-    [path],
-    [
-      `echo ${SECTION} res; cat /etc/drbd.d/*.res 2>/dev/null`,
-      `echo ${SECTION} lv; lvs --noheadings -o lv_size --units m ${shellQuote(`${vg}/${name}`)} 2>/dev/null`,
-      `echo ${SECTION} state; ${stateScript(name)}`,
-      'true',
-    ].join('\n'),
-  );
-  const sections = new Map<string, string>();
-  for (const part of more.split(`${SECTION} `).slice(1)) {
-    const newline = part.indexOf('\n');
-    sections.set(part.slice(0, newline), part.slice(newline + 1));
-  }
-  return {
-    resourceFiles: sections.get('res') ?? '',
-    ownFile: files.get(path) ?? null,
-    lvPresent: (sections.get('lv') ?? '').trim() !== '',
-    state: parseState(sections.get('state') ?? ''),
   };
 }
 
@@ -197,111 +147,207 @@ export function stalledSyncMessage(name: string, stalledMs: number, state: { dst
   );
 }
 
-/** The whole block device reads as zeroes (cmp against /dev/zero over its size). */
-async function readsAsZero(ctx: StepContext, device: string): Promise<boolean> {
-  const d = shellQuote(device);
-  const r = await ctx.read(`n=$(blockdev --getsize64 ${d}) && cmp -s -n "$n" ${d} /dev/zero && echo zero || echo nonzero`, { allowFailure: true, timeoutMs: 30 * 60_000 });
-  return r.stdout.trim() === 'zero';
+
+/** A node that holds (or will hold) the volume. */
+export interface VolumeHolder {
+  server: string;
+  nodeId: number;
+  /** Its replication address. */
+  address: string;
 }
 
-export async function createReplicatedVolume(holders: StepContext[], request: VolumeRequest): Promise<DrbdResourceModel> {
-  const first = holders[0]!;
-  const spec = first.run.answers.spec;
-  const vg = spec.storage.volumeGroup;
-  const name = request.name;
+/** Where the volume lives: the cluster's volume group and DRBD settings. */
+export interface VolumeSite {
+  vg: string;
+  basePort: number;
+  major: DrbdMajor;
+  replicationMtu: number;
+  /** The run's backup directory on the servers (for a resource file that is replaced). */
+  backupDir: string;
+  step: string;
+}
 
-  // 1. What each holder has (one read each), and from it the minor and port, consistent across the holders.
-  const views = await Promise.all(holders.map((ctx) => readHolder(ctx, name, vg)));
-  const { minor, port } = allocate(name, parseResourceFiles(views.map((v) => v.resourceFiles).join('\n')), spec.drbd.basePort);
-  const major = first.run.plan.drbdMajor;
+export interface VolumePlan {
+  model: DrbdResourceModel;
+  /** Every change, in the order performVolume makes them. */
+  changes: Change[];
+  /** Per holder: the volume, its file, its metadata (on every holder before any connects). */
+  prepare: Map<string, Change[]>;
+  /** Per holder: up (or connected again). */
+  connect: Change[];
+  /** The initial sync (or its skip) from the first holder, and its return to Secondary. */
+  sync: Change[];
+  /** The volume is in place: connected and not Inconsistent everywhere (nothing to wait for). */
+  inPlace: boolean;
+}
+
+const SKIP_PREFIX = 'start replication of';
+
+/**
+ * The changes that make the volume on its holders, from what each has. Pure.
+ * A new resource starts Inconsistent everywhere: the initial sync runs from the first holder, or is
+ * skipped when `skipInitialSync` and its new volume reads back as zeroes on every holder (checked
+ * right before its metadata is written, in performVolume).
+ */
+export function planVolume(holders: (VolumeHolder & { view: HolderView })[], request: VolumeRequest, site: VolumeSite): VolumePlan {
+  const name = request.name;
+  const { minor, port } = allocate(name, parseResourceFiles(holders.map((h) => h.view.allText).join('\n')), site.basePort);
   const model: DrbdResourceModel = {
     name,
-    major,
+    major: site.major,
     minor,
     port,
     device: `/dev/drbd${minor}`,
-    disk: `/dev/${vg}/${name}`,
-    hosts: holders.map((ctx) => ({ name: ctx.server, nodeId: ctx.node.model.node.nodeId, address: ctx.node.model.node.replication.address })),
+    disk: `/dev/${site.vg}/${name}`,
+    hosts: holders.map((h) => ({ name: h.server, nodeId: h.nodeId, address: h.address })),
     allowTwoPrimaries: request.allowTwoPrimaries ?? false,
   };
-
-  // In place already (the usual case of a second apply): the volume, its file as planned, connected and synced.
   const file = resourceFile(model);
-  if (views.every((v) => v.lvPresent && v.ownFile === file.content && v.state.cstate === 'Connected' && !allInconsistent(v.state.dstate))) return model;
+  const change = (server: string, description: string, actions: Change['actions']): Change => ({ server, step: site.step, description, actions });
+  const inPlace = holders.every((h) => h.view.lvPresent && h.view.ownFile === file.content && h.view.state.cstate === 'Connected' && !allInconsistent(h.view.state.dstate));
 
-  // 2. Backing volume, resource file, metadata: on every holder before any connects.
-  const provenZero = holders.map(() => false);
-  await Promise.all(
-    holders.map(async (ctx, i) => {
-      if (!views[i]!.lvPresent) {
-        await ctx.mutate(`create logical volume ${vg}/${name} (${request.sizeMiB} MiB)`, `lvcreate -q -y -Wy -Zy -L ${request.sizeMiB}m -n ${shellQuote(name)} ${shellQuote(vg)}`);
-      }
-      await ensureFiles(ctx, [file]);
-      if (views[i]!.state.cstate !== null) return; // up already
-      const md = await ctx.read(`drbdadm dump-md ${shellQuote(name)} >/dev/null 2>&1 && echo present || echo absent`, { allowFailure: true });
-      if (md.stdout.trim() !== 'present') {
-        // Before the metadata (at the volume's end) is written: the whole volume, read back.
-        if (request.skipInitialSync && !ctx.dryRun) provenZero[i] = await readsAsZero(ctx, model.disk);
-        await ctx.mutate(`create DRBD metadata for ${name} on ${model.disk}`, `drbdadm -- --force create-md ${shellQuote(name)}`);
-      }
-    }),
-  );
-  if (first.dryRun) {
-    for (const ctx of holders) await ctx.change(`bring up DRBD resource ${name} and wait for its peers`, async () => undefined);
-    return model;
+  const prepare = new Map<string, Change[]>();
+  let newMetadata = false;
+  for (const h of holders) {
+    const changes: Change[] = [];
+    if (!h.view.lvPresent) {
+      changes.push(change(h.server, `create logical volume ${site.vg}/${name} (${request.sizeMiB} MiB)`, [{ argv: ['lvcreate', '-q', '-y', '-Wy', '-Zy', '-L', `${request.sizeMiB}m`, '-n', name, site.vg] }]));
+    }
+    if (h.view.ownFile !== file.content) {
+      changes.push(change(h.server, `write ${file.path} (${file.purpose})`, [{ upload: file.path, content: file.content, mode: file.mode, owner: file.owner, backupDir: site.backupDir }]));
+    }
+    if (h.view.state.cstate === null && h.view.metadata !== 'present') {
+      newMetadata = true;
+      changes.push(change(h.server, `create DRBD metadata for ${name} on ${model.disk}`, [{ argv: ['drbdadm', '--', '--force', 'create-md', name] }]));
+    }
+    prepare.set(h.server, changes);
   }
 
-  // 3. Up everywhere, then connected everywhere.
+  const connect: Change[] = [];
+  for (const h of holders) {
+    if (h.view.state.cstate === null) connect.push(change(h.server, `bring up DRBD resource ${name}`, [{ argv: ['drbdadm', 'up', name] }]));
+    // A peer that failed authentication (the other node did not have the cluster's shared secret
+    // yet while `drbdadm adjust` ran) makes DRBD drop its network configuration: adjust connects it again.
+    else if (h.view.state.cstate === 'StandAlone') connect.push(change(h.server, `connect DRBD resource ${name} again (drbdadm adjust)`, [{ argv: ['drbdadm', 'adjust', name] }]));
+  }
+
+  // New metadata, or every holder Inconsistent already (a run stopped before its sync): the initial sync.
+  const sync: Change[] = [];
+  const first = holders[0]!.server;
+  if (newMetadata || holders.every((h) => allInconsistent(h.view.state.dstate))) {
+    sync.push(
+      request.skipInitialSync
+        ? change(first, `${SKIP_PREFIX} ${name}: skip the initial sync if its new volume read back as zeroes on every holder (disks claimed blank in this run), else a full sync from ${first}`, [
+            { argv: ['drbdadm', 'new-current-uuid', '--clear-bitmap', name] },
+            { argv: ['drbdadm', 'primary', name] },
+          ])
+        : change(first, `start the initial full sync of ${name} from ${first}`, [{ argv: ['drbdadm', 'primary', '--force', name] }]),
+      change(first, `return ${name} to secondary on ${first}`, [{ argv: ['drbdadm', 'secondary', name] }]),
+    );
+  }
+  return { model, changes: [...[...prepare.values()].flat(), ...connect, ...sync], prepare, connect, sync, inPlace };
+}
+
+/** The state of a resource on one holder (drbdadm cstate, dstate, role). */
+async function drbdState(host: Host, name: string): Promise<DrbdState> {
+  const r = await host.read({ script: 'volume-state.sh', args: ['-', name] }, { allowFailure: true });
+  return holderView(parseVolumeState(r.stdout), name).state;
+}
+
+/**
+ * Makes the planned volume, each change through its host's guard, in order: prepare on every holder
+ * (in parallel), up everywhere, connected everywhere, then the initial sync, watched for stalls.
+ */
+export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, request: VolumeRequest, site: VolumeSite): Promise<void> {
+  const name = plan.model.name;
+  const host = (server: string) => hosts.get(server)!;
+  const provenZero = new Map<string, boolean>();
   await Promise.all(
-    holders.map(async (ctx) => {
-      const cstate = (await drbdState(ctx, name)).cstate;
-      if (cstate === null) await ctx.mutate(`bring up DRBD resource ${name}`, `drbdadm up ${shellQuote(name)}`);
-      // A peer that failed authentication (the other node did not have the cluster's shared secret
-      // yet, while `drbdadm adjust` ran on both) makes DRBD drop its network configuration:
-      // adjust connects it again with the configuration on file.
-      else if (cstate === 'StandAlone') await ctx.mutate(`connect DRBD resource ${name} again (drbdadm adjust)`, `drbdadm adjust ${shellQuote(name)}`);
+    [...plan.prepare].map(async ([server, changes]) => {
+      for (const change of changes) {
+        if (request.skipInitialSync && change.description.startsWith('create DRBD metadata') && !host(server).dryRun) {
+          // Before the metadata (at the volume's end) is written: the whole volume, read back.
+          const zero = await host(server).read({ script: 'zero-check.sh', args: [plan.model.disk], timeoutMs: 30 * 60_000 }, { allowFailure: true });
+          provenZero.set(server, zero.stdout.trim() === 'zero');
+        }
+        await host(server).perform(change);
+      }
     }),
   );
+  await Promise.all(plan.connect.map((change) => host(change.server).perform(change)));
+  const servers = [...plan.prepare.keys()];
+  if (host(servers[0]!).dryRun) {
+    for (const change of plan.sync) await host(change.server).perform(change);
+    return;
+  }
+  if (plan.inPlace) return;
   await Promise.all(
-    holders.map((ctx) =>
-      waitFor(`DRBD resource ${name} on ${ctx.server} to connect to its peers`, async () => ((await drbdState(ctx, name)).cstate === 'Connected' ? true : undefined), {
+    servers.map((server) =>
+      waitFor(`DRBD resource ${name} on ${server} to connect to its peers`, async () => ((await drbdState(host(server), name)).cstate === 'Connected' ? true : undefined), {
         timeoutMs: 180_000,
       }).catch((error: Error) => {
-        throw new StepRefusedError(ctx.server, ctx.step, `${error.message}; check the replication link and that port ${port} is open between the nodes`);
+        throw new StepRefusedError(server, site.step, `${error.message}; check the replication link and that port ${plan.model.port} is open between the nodes`);
       }),
     ),
   );
-
-  // 4. A new resource starts Inconsistent everywhere: skip or run the initial sync from the first holder.
-  const states = await Promise.all(holders.map((ctx) => drbdState(ctx, name)));
-  if (states.every((s) => allInconsistent(s.dstate))) {
-    const q = shellQuote(name);
-    if (request.skipInitialSync && provenZero.every(Boolean)) {
-      await first.mutate(`skip the initial sync of ${name} (a new volume on disks claimed blank in this run, read back as zeroes on every holder)`, `drbdadm new-current-uuid --clear-bitmap ${q} && drbdadm primary ${q}`);
+  const [start, secondary] = plan.sync;
+  if (!start || !secondary) return;
+  const first = host(start.server);
+  const states = await Promise.all(servers.map((server) => drbdState(host(server), name)));
+  if (!states.every((s) => allInconsistent(s.dstate))) {
+    // Only a resource that came up with metadata from an earlier run gets here: it is not new.
+    first.log(`${name} is not Inconsistent on every holder after coming up (${states.map((s) => s.dstate).join(', ')}): no initial sync needed`);
+  }
+  const skip = start.description.startsWith(SKIP_PREFIX) && servers.every((s) => provenZero.get(s) === true);
+  await first.procedure(start, async (io) => {
+    if (!states.every((s) => allInconsistent(s.dstate))) return;
+    if (skip) {
+      for (const action of start.actions) await io.perform(action);
     } else {
-      if (request.skipInitialSync) {
-        const notZero = holders.filter((_, i) => !provenZero[i]).map((ctx) => ctx.server);
+      if (start.description.startsWith(SKIP_PREFIX)) {
+        const notZero = servers.filter((s) => provenZero.get(s) !== true);
         first.log(`the initial sync of ${name} runs in full: its volume did not read back as zeroes on ${notZero.join(', ')} (or was not new there)`);
       }
-      await first.mutate(`start the initial full sync of ${name} from ${first.server}`, `drbdadm primary --force ${q}`);
+      await io.perform({ argv: ['drbdadm', 'primary', '--force', name] });
     }
-    // A sync that makes no progress for SYNC_STALL_MS fails; one that moves may take up to an hour.
-    const watch = new SyncStallWatch(Date.now());
-    await waitFor(
-      `the initial sync of ${name}`,
-      async () => {
-        const s = await drbdState(first, name);
-        if (s.dstate === 'UpToDate/UpToDate' || /^UpToDate(\/UpToDate)+$/.test(s.dstate ?? '')) return true;
-        const progress = await first.read(`cat /proc/drbd 2>/dev/null; drbdsetup status ${q} --statistics 2>/dev/null; true`);
-        const state = { dstate: s.dstate, ...syncProgress(progress.stdout, minor) };
-        if (state.percent !== undefined) first.progress(state.percent, `initial sync of ${name}`);
-        const stalledMs = watch.observe(state, Date.now());
-        if (stalledMs >= SYNC_STALL_MS) throw new StepRefusedError(first.server, first.step, stalledSyncMessage(name, stalledMs, state, spec.network.replicationMtu));
-        return undefined;
-      },
-      { timeoutMs: 60 * 60_000, intervalMs: 1000 },
-    );
-    await first.mutate(`return ${name} to secondary on ${first.server}`, `drbdadm secondary ${q}`);
-  }
-  return model;
+    await waitForSync(first, plan.model, site);
+  });
+  await first.perform(secondary);
+}
+
+/** Waits for UpToDate everywhere; a sync that makes no progress for SYNC_STALL_MS fails, one that moves may take up to an hour. */
+async function waitForSync(first: Host, model: DrbdResourceModel, site: VolumeSite): Promise<void> {
+  const watch = new SyncStallWatch(Date.now());
+  await waitFor(
+    `the initial sync of ${model.name}`,
+    async () => {
+      const s = await drbdState(first, model.name);
+      if (/^UpToDate(\/UpToDate)+$/.test(s.dstate ?? '')) return true;
+      const progress = await first.read({ script: 'drbd-progress.sh', args: [model.name] }, { allowFailure: true });
+      const state = { dstate: s.dstate, ...syncProgress(progress.stdout, model.minor) };
+      if (state.percent !== undefined) first.progress(state.percent, `initial sync of ${model.name}`);
+      const stalledMs = watch.observe(state, Date.now());
+      if (stalledMs >= SYNC_STALL_MS) throw new StepRefusedError(first.server, site.step, stalledSyncMessage(model.name, stalledMs, state, site.replicationMtu));
+      return undefined;
+    },
+    { timeoutMs: 60 * 60_000, intervalMs: 1000 },
+  );
+}
+
+/** Reads each holder and makes the volume (the migration test's entry; apply's probe plans from its batched read). */
+export async function createReplicatedVolume(holders: (VolumeHolder & { host: Host })[], request: VolumeRequest, site: VolumeSite): Promise<DrbdResourceModel> {
+  const views = await Promise.all(
+    holders.map(async (h) => {
+      const r = await h.host.read({ script: 'volume-state.sh', args: [site.vg, request.name] }, { secretOutput: true });
+      const state = parseVolumeState(r.stdout);
+      return holderView(state, request.name);
+    }),
+  );
+  const plan = planVolume(
+    holders.map((h, i) => ({ server: h.server, nodeId: h.nodeId, address: h.address, view: views[i]! })),
+    request,
+    site,
+  );
+  await performVolume(new Map(holders.map((h) => [h.server, h.host])), plan, request, site);
+  return plan.model;
 }

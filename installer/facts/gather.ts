@@ -1,4 +1,5 @@
 import { RemoteCommandError } from '../errors.js';
+import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
 import { FactUnavailable } from './fact.js';
 import { FACTS, FACT_NAMES } from './registry.js';
@@ -21,14 +22,9 @@ export function factsScript(alsoRun = ''): string {
   return parts.join('\n');
 }
 
-/** POSIX single-quoting. */
-function shQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The command sent over SSH: `sh -c` so the user's login shell (bash, zsh, fish) does not matter. */
 export function factsCommand(alsoRun = ''): string {
-  return `sh -c ${shQuote(factsScript(alsoRun))}`;
+  return `sh -c ${shellQuote(factsScript(alsoRun))}`;
 }
 
 /**
@@ -74,20 +70,52 @@ export async function gatherFacts(conn: ServerConnection, options: GatherOptions
   return (await gatherFactsAndRun(conn, options)).facts;
 }
 
+/** What a script run printed, with when its clock section arrived (for the skew estimate). */
+export interface TimedOutput {
+  stdout: string;
+  startedAtMs: number;
+  finishedAtMs: number;
+  clockReadByMs?: number;
+  durationMs: number;
+}
+
+/** Notes when the clock section (the first) has arrived in a stream of stdout chunks. */
+export function clockWatch(): { onStdout(chunk: string): void; readBy(): number | undefined } {
+  const clockEnd = `${MARK.end} clock `;
+  let head = '';
+  let at: number | undefined;
+  return {
+    onStdout(chunk) {
+      if (at !== undefined) return;
+      head += chunk;
+      if (head.includes(clockEnd)) at = Date.now();
+    },
+    readBy: () => at,
+  };
+}
+
+/** The facts of a facts script's output, with the clock skew estimated from when it was read. */
+export function factsOfOutput(out: TimedOutput): ServerFacts {
+  const facts = parseFactsOutput(out.stdout);
+  const midpointSeconds = (out.startedAtMs + (out.clockReadByMs ?? out.finishedAtMs)) / 2000;
+  facts.timing = {
+    startedAtMs: out.startedAtMs,
+    finishedAtMs: out.finishedAtMs,
+    ...(out.clockReadByMs !== undefined ? { clockReadByMs: out.clockReadByMs } : {}),
+    durationMs: out.durationMs,
+    estimatedSkewSeconds: facts.clock.ok ? facts.clock.value.epochSeconds - midpointSeconds : null,
+  };
+  return facts;
+}
+
 /** gatherFacts, also returning the whole output (for the `alsoRun` script's part). */
 export async function gatherFactsAndRun(conn: ServerConnection, options: GatherOptions = {}): Promise<{ facts: ServerFacts; stdout: string }> {
   const command = factsCommand(options.alsoRun);
   const startedAtMs = Date.now();
   // The clock is the first section: note when it has arrived, while the rest of the script still runs.
-  const clockEnd = `${MARK.end} clock `;
-  let head = '';
-  let clockReadByMs: number | undefined;
+  const clock = clockWatch();
   const result = await conn.exec(command, {
-    onStdout: (chunk) => {
-      if (clockReadByMs !== undefined) return;
-      head += chunk;
-      if (head.includes(clockEnd)) clockReadByMs = Date.now();
-    },
+    onStdout: clock.onStdout,
     sudo: true,
     allowFailure: true,
     timeoutMs: options.timeoutMs ?? 180_000,
@@ -103,14 +131,7 @@ export async function gatherFactsAndRun(conn: ServerConnection, options: GatherO
       hint: 'Check that the user can run `sudo sh` on the server and that /bin/sh exists.',
     });
   }
-  const facts = parseFactsOutput(result.stdout);
-  const midpointSeconds = (startedAtMs + (clockReadByMs ?? finishedAtMs)) / 2000;
-  facts.timing = {
-    startedAtMs,
-    finishedAtMs,
-    ...(clockReadByMs !== undefined ? { clockReadByMs } : {}),
-    durationMs: result.durationMs,
-    estimatedSkewSeconds: facts.clock.ok ? facts.clock.value.epochSeconds - midpointSeconds : null,
-  };
+  const readBy = clock.readBy();
+  const facts = factsOfOutput({ stdout: result.stdout, startedAtMs, finishedAtMs, durationMs: result.durationMs, ...(readBy !== undefined ? { clockReadByMs: readBy } : {}) });
   return { facts, stdout: result.stdout };
 }

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { LoadedAnswers } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
 import { writeAnswerFile } from '../answers/write.js';
-import { newRunId, secretsOf } from '../commands/apply.js';
+import { newRunId, secretsOf } from '../services/run-id.js';
 import { VERSION } from '../paths.js';
 import { formatMarkdown } from '../verify/output/markdown.js';
 import type { VerifyReport } from '../verify/report.js';
@@ -17,7 +17,7 @@ import { jumpHops, parseHostKeyPins, targetsFromAnswers, type ConnectionOptions 
 import { HvError } from '../errors.js';
 import type { EventSink } from '../engine/events.js';
 import { lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
-import { planInstall, runInstall } from '../engine/install.js';
+import { planInstall, runInstall } from '../services/install.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { InterruptedError } from '../engine/runner.js';
 import { gatherFactsAndRun } from '../facts/index.js';
@@ -253,7 +253,8 @@ export class SshBackend implements WizardBackend {
       runId,
       answers,
       plan,
-      facts,
+      // What the wizard read: the inspection facts; the run reads what its steps plan on before the first.
+      states: facts,
       connections: this.connections,
       reconnect: async (server, deadlineMs) => {
         await this.connections.get(server)?.close().catch(() => undefined);

@@ -8,7 +8,8 @@ import type { Answers } from '../answers/schema.js';
 import { commandProblem } from '../facts/fact.js';
 import { splitOutput, wrapFragment, type CommandResult, type FactSection } from '../facts/section.js';
 import { shellQuote } from '../ssh/quote.js';
-import { leftoversScript } from './migration/leftovers.js';
+import { scriptInline } from '../engine/change.js';
+import { leftoversRead } from './migration/leftovers.js';
 
 export interface PeerTarget {
   name: string;
@@ -117,7 +118,7 @@ if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll
     wrapFragment('v-drbd', drbd),
     wrapFragment('v-storage', storage),
     // The migration test's own read of what a killed run left (the same script its clean-up uses).
-    wrapFragment('v-migtest', `hv_cmdt migtest 30 sh -c ${q(leftoversScript(plan.volumeGroup))}`),
+    wrapFragment('v-migtest', `hv_cmdt migtest 30 ${scriptInline('migration-leftovers.sh', leftoversRead(plan.volumeGroup).args)}`),
   ].join('\n');
 }
 

@@ -1,30 +1,33 @@
 /** A group of planned files, and the services to reload when one of them changed. */
-import type { StepContext } from '../context.js';
-import { ensureFiles } from '../files.js';
-import type { StepKind } from './step.js';
+import type { Action, Change } from '../change.js';
+import { fileWrite } from '../ensure-file.js';
+import { changeOf, readValue, type StepInput, type StepKind } from './step.js';
 
 /** What a changed file asks for, by the `notify` names of the plan. */
-const HANDLERS: Record<string, { description: string; command: string }> = {
+export const HANDLERS: Record<string, { description: string; action: Action }> = {
   // systemd-sysctl (unlike sysctl -p) honours the "-" prefix of keys that may not exist.
-  sysctl: { description: 'apply kernel settings', command: '/lib/systemd/systemd-sysctl /etc/sysctl.d/60-hvcluster.conf' },
-  chrony: { description: 'restart chrony', command: 'systemctl restart chrony' },
-  libvirtd: { description: 'restart libvirtd', command: 'if systemctl is-active -q libvirtd; then systemctl restart libvirtd; fi' },
-  drbd: { description: 'apply DRBD configuration to running resources', command: 'if [ -n "$(drbdadm sh-resources 2>/dev/null)" ]; then drbdadm adjust all; fi' },
+  sysctl: { description: 'apply kernel settings', action: { argv: ['/lib/systemd/systemd-sysctl', '/etc/sysctl.d/60-hvcluster.conf'] } },
+  chrony: { description: 'restart chrony', action: { argv: ['systemctl', 'restart', 'chrony'] } },
+  // try-restart: only when it runs (an idle, socket-activated libvirtd picks the file up when started).
+  libvirtd: { description: 'restart libvirtd', action: { argv: ['systemctl', 'try-restart', 'libvirtd.service'] } },
+  drbd: { description: 'apply DRBD configuration to running resources', action: { script: 'drbd-adjust-all.sh', args: [] } },
 };
 
-export async function ensureFilesAndNotify(ctx: StepContext, paths: readonly string[]): Promise<void> {
-  const files = ctx.node.files.filter((f) => paths.includes(f.path));
-  const changed = await ensureFiles(ctx, files);
-  const notified = [...new Set(changed.flatMap((f) => f.notify))];
-  for (const name of notified) {
-    const handler = HANDLERS[name];
-    if (handler) await ctx.mutate(handler.description, handler.command);
-  }
+/** The planned files among `paths` that differ, then one change per service they notify. Pure. */
+export function filesPlan(input: StepInput, paths: readonly string[]): Change[] {
+  const current = readValue(input, input.self, 'files');
+  const files = input.self.node.files.filter((f) => paths.includes(f.path));
+  const writes = files.flatMap((file) => {
+    const change = fileWrite(input.self.node.name, input.step.name, file, current.get(file.path) ?? null, input.backupDir);
+    return change ? [{ file, change }] : [];
+  });
+  const notified = [...new Set(writes.flatMap((w) => w.file.notify))];
+  const handlers = notified.flatMap((name) => (HANDLERS[name] ? [changeOf(input, input.self, HANDLERS[name].description, [HANDLERS[name].action])] : []));
+  return [...writes.map((w) => w.change), ...handlers];
 }
 
 export const filesStep: StepKind = {
   scope: 'node',
-  async run(ctx: StepContext, step) {
-    await ensureFilesAndNotify(ctx, step.files ?? []);
-  },
+  reads: ['files'],
+  plan: (input) => ({ changes: filesPlan(input, input.step.files ?? []) }),
 };

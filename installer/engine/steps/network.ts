@@ -8,15 +8,13 @@
  * default route, replication address and MTU) and is one locked command on the server: it cannot
  * succeed once a revert has fired, and no revert fires after it.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { desiredContent } from '../../plan/diff.js';
-import type { NetworkModel } from '../../plan/model.js';
 import { REMOTE_DIR } from '../../paths.js';
-import { shellQuote } from '../../ssh/quote.js';
-import type { StepContext } from '../context.js';
-import { backupCommand, readFilesAnd } from '../files.js';
-import { StepRefusedError, waitFor, type StepKind } from './step.js';
+import type { NetworkModel } from '../../plan/model.js';
+import { scriptText, type Action, type ArgvAction, type Change } from '../change.js';
+import type { Host } from '../host.js';
+import { changeOf, readValue, StepRefusedError, waitFor, type StepKind, type StepPlan } from './step.js';
 
 /** Seconds after which the server restores its previous network unless the installer confirmed the new one. */
 export const REVERT_AFTER_S = Number(process.env.HVCLUSTER_NET_REVERT_S ?? 150);
@@ -112,128 +110,175 @@ export function confirmArgs(runId: string, network: NetworkModel): string[] {
   return [runId, network.bridge, network.management.cidr, network.gateway ?? '-', network.replicationInterface, network.replication.cidr, String(network.replicationMtu)];
 }
 
-function windowCommand(args: string[]): string {
-  return `/bin/sh ${SERVER_SCRIPT} ${args.map(shellQuote).join(' ')}`;
+/** The server copy of net-window.sh with its arguments (the timer and the boot unit run that copy). Pure. */
+export function windowAction(args: readonly string[]): ArgvAction {
+  return { argv: ['/bin/sh', SERVER_SCRIPT, ...args] };
 }
 
-async function uploadScript(ctx: StepContext): Promise<void> {
-  await ctx.conn.exec(`mkdir -p ${NET_WINDOW_DIR} && chmod 700 ${NET_WINDOW_DIR}`, { sudo: true, step: ctx.step });
-  await ctx.conn.upload(SERVER_SCRIPT, readFileSync(NET_WINDOW_SCRIPT, 'utf8'), { mode: 0o700, owner: 'root:root', sudo: true });
+/** The window's directory (root only) and the server copy of net-window.sh. Pure. */
+function installWindowScript(): Action[] {
+  return [
+    { argv: ['install', '-d', '-m', '0700', NET_WINDOW_DIR] },
+    { upload: SERVER_SCRIPT, content: scriptText('net-window.sh'), mode: 0o700, owner: 'root:root' },
+  ];
 }
 
-export const networkStep: StepKind = {
+interface NetworkPlan extends StepPlan {
+  /** Confirm a window an interrupted run left open, or make the change. */
+  kind?: 'confirm-left' | 'change';
+  run?: string;
+  due?: string;
+}
+
+export const networkStep: StepKind<NetworkPlan> = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const file = ctx.node.files.find((f) => NETWORK_FILES.includes(f.path));
-    if (!file) return;
-    const network = ctx.node.model.network;
-    // The file and any window left open by an interrupted run, in one read.
-    const read = await readFilesAnd(ctx, [file.path], `cat ${NET_WINDOW_DIR}/pending 2>/dev/null || true`);
-    const current = read.files.get(file.path) ?? null;
+  reads: ['files', 'netWindow'],
+  plan(input) {
+    const node = input.self.node;
+    const file = node.files.find((f) => NETWORK_FILES.includes(f.path));
+    if (!file) return { changes: [] };
+    const network = node.model.network;
+    const current = readValue(input, input.self, 'files').get(file.path) ?? null;
     const desired = desiredContent(file, current);
-    const left = parsePending(read.more);
+    const left = readValue(input, input.self, 'netWindow');
 
     if (left !== null) {
       const due = left.deadline === null ? 'when its timer fires' : `at ${new Date(left.deadline * 1000).toISOString()}`;
       if (current !== desired) {
         throw new StepRefusedError(
-          ctx.server,
-          ctx.step,
+          node.name,
+          input.step.name,
           `a network change of run ${left.run} is still waiting for its confirmation on the server, with another configuration than this run's; the server restores its previous network ${due}`,
           'run apply again once that time has passed',
         );
       }
       // The configuration in force is this run's and we are connected over it: the window an
       // interrupted run left open is closed, if the configuration is proven.
-      let outcome: ConfirmState | undefined;
-      await ctx.change(`confirm the network change left unconfirmed by run ${left.run} (the server would restore its previous network ${due})`, async () => {
-        await uploadScript(ctx);
-        outcome = parseConfirm((await ctx.conn.exec(windowCommand(['confirm', ...confirmArgs(left.run, network)]), { sudo: true, step: ctx.step })).stdout);
-      });
-      if (outcome === undefined || outcome.state === 'confirmed') return;
-      if (outcome.state === 'reverted') throw new StepRefusedError(ctx.server, ctx.step, `the network change of run ${left.run} was reverted by the server (${outcome.by}, ${outcome.at}) while this run read it`, 'run apply again');
-      throw new StepRefusedError(
-        ctx.server,
-        ctx.step,
-        `the network change left by run ${left.run} is in force but not proven (${outcome.state === 'unproven' ? `missing: ${outcome.missing.join('; ')}` : outcome.state}); the server restores its previous network ${due}`,
-        'run apply again once that time has passed',
-      );
+      return {
+        kind: 'confirm-left',
+        run: left.run,
+        due,
+        changes: [
+          changeOf(input, input.self, `confirm the network change left unconfirmed by run ${left.run} (the server would restore its previous network ${due})`, [
+            ...installWindowScript(),
+            windowAction(['confirm', ...confirmArgs(left.run, network)]),
+          ]),
+        ],
+      };
     }
-    if (current === desired) return;
+    if (current === desired) return { changes: [] };
 
-    const runId = ctx.run.runId;
     const staged = `${file.path}.hvcluster-new`;
-    const backup = current === null ? '-' : `${ctx.backupDir}${file.path}`;
+    const backup = current === null ? '-' : `${input.backupDir}${file.path}`;
     const mode = file.path.startsWith('/etc/netplan/') ? 'netplan' : 'ifupdown';
-    const applyUnit = `hvcluster-net-apply-${runId}`;
-    const changed = await ctx.change(
-      `reconfigure the network (${file.purpose}); the server restores its previous network by itself after ${REVERT_AFTER_S} s, or at boot if it restarts, unless the installer confirms the new one`,
-      async () => {
-        if (current !== null) await ctx.conn.exec(backupCommand(ctx.backupDir, [file.path]), { sudo: true, step: ctx.step });
-        await ctx.conn.upload(staged, desired, { mode: file.mode, owner: file.owner, sudo: true });
-        await uploadScript(ctx);
-        // Records the pending change on disk, schedules the revert, then starts the change detached.
-        const armed = await ctx.conn.exec(windowCommand(['arm', runId, file.path, staged, backup, mode, String(REVERT_AFTER_S)]), { sudo: true, step: ctx.step, allowFailure: true });
-        if (armed.stdout.trim() !== 'armed') {
-          throw new StepRefusedError(ctx.server, ctx.step, `could not open the network window on the server: ${(armed.stdout + armed.stderr).trim() || `exit ${armed.exitCode}`}`, 'run apply again; if it persists, look at /var/lib/hvcluster/net-window/ on the server');
-        }
-        return true;
-      },
-    );
-    if (!changed) return; // dry run
-
-    ctx.log('network change started; reconnecting to confirm the new configuration');
-    let last: ConfirmState | undefined;
-    const outcome = await waitFor(
-      'the new network configuration',
-      async () => {
-        try {
-          const conn = await ctx.reconnect(15_000);
-          last = parseConfirm((await conn.exec(windowCommand(['confirm', ...confirmArgs(runId, network)]), { sudo: true, step: ctx.step })).stdout);
-          return last.state === 'applying' || last.state === 'unproven' ? undefined : last;
-        } catch {
-          return undefined;
-        }
-      },
-      { timeoutMs: RECONNECT_MS, intervalMs: 2000 },
-    ).catch(() => undefined);
-
-    if (outcome?.state === 'confirmed') {
-      ctx.log('reconnected over the new network and proved it (bridge address, route, replication address and MTU); automatic revert cancelled');
-      return;
-    }
-    if (outcome?.state === 'none') {
-      throw new StepRefusedError(ctx.server, ctx.step, `the network window of run ${runId} is missing on the server (neither pending, confirmed nor reverted)`, `look at ${NET_WINDOW_DIR}/ and /etc/network/interfaces on the server`);
-    }
-    const why: NotConfirmed =
-      outcome?.state === 'apply-failed'
-        ? { kind: 'apply-failed', result: outcome.result, unit: `${applyUnit}.service` }
-        : last?.state === 'unproven'
-          ? { kind: 'unproven', missing: last.missing }
-          : { kind: 'unreachable' };
-    if (why.kind !== 'unreachable') {
-      // Reachable, but the change failed or is not as planned: no reason to wait for the timer.
-      await ctx.mutate(`revert the network change now (${why.kind === 'apply-failed' ? 'it failed' : 'it did not come up as planned'})`, `systemctl start --no-block hvcluster-net-revert-${runId}.service`, {
-        allowFailure: true,
-      }).catch(() => undefined);
-    }
-    const revert = outcome?.state === 'reverted' ? outcome : await awaitRevert(ctx, runId);
-    const { message, hint } = revertMessage(why, revert, REVERT_AFTER_S);
-    throw new StepRefusedError(ctx.server, ctx.step, message, hint);
+    return {
+      kind: 'change',
+      changes: [
+        changeOf(
+          input,
+          input.self,
+          `reconfigure the network (${file.purpose}); the server restores its previous network by itself after ${REVERT_AFTER_S} s, or at boot if it restarts, unless the installer confirms the new one`,
+          [
+            // The file in force is kept in the run's backup directory, the new one staged beside it.
+            { script: 'prepare-file.sh', args: [current === null ? '-' : input.backupDir, file.path] },
+            { upload: staged, content: desired, mode: file.mode, owner: file.owner },
+            ...installWindowScript(),
+            // Records the pending change on disk, schedules the revert, then starts the change detached.
+            windowAction(['arm', input.runId, file.path, staged, backup, mode, String(REVERT_AFTER_S)]),
+          ],
+        ),
+      ],
+    };
+  },
+  async perform(hosts, plan, input) {
+    const [change] = plan.changes;
+    if (!change) return;
+    const host = hosts.get(change.server)!;
+    if (plan.kind === 'confirm-left') await confirmLeft(host, change, plan.run!);
+    else await changeNetwork(host, change, input.runId, input.self.node.model.network);
   },
 };
 
+/** Runs every action of the change but its last, which it returns. */
+async function allButLast(io: { perform(a: Action): Promise<unknown> }, change: Change): Promise<ArgvAction> {
+  for (const action of change.actions.slice(0, -1)) await io.perform(action);
+  return change.actions[change.actions.length - 1] as ArgvAction;
+}
+
+async function confirmLeft(host: Host, change: Change, run: string): Promise<void> {
+  const outcome = await host.procedure(change, async (io) => parseConfirm((await io.run(await allButLast(io, change))).stdout));
+  if (outcome === undefined || outcome.state === 'confirmed') return;
+  if (outcome.state === 'reverted') throw new StepRefusedError(host.server, host.step, `the network change of run ${run} was reverted by the server (${outcome.by}, ${outcome.at}) while this run read it`, 'run apply again');
+  throw new StepRefusedError(
+    host.server,
+    host.step,
+    `the network change left by run ${run} is in force but not proven (${outcome.state === 'unproven' ? `missing: ${outcome.missing.join('; ')}` : outcome.state}); the server restores its previous network when its timer fires`,
+    'run apply again once that time has passed',
+  );
+}
+
+async function changeNetwork(host: Host, change: Change, runId: string, network: NetworkModel): Promise<void> {
+  const applyUnit = `hvcluster-net-apply-${runId}`;
+  const changed = await host.procedure(change, async (io) => {
+    const armed = await io.run(await allButLast(io, change), { allowFailure: true });
+    if (armed.stdout.trim() !== 'armed') {
+      throw new StepRefusedError(host.server, host.step, `could not open the network window on the server: ${(armed.stdout + armed.stderr).trim() || `exit ${armed.exitCode}`}`, 'run apply again; if it persists, look at /var/lib/hvcluster/net-window/ on the server');
+    }
+    return true;
+  });
+  if (!changed) return; // dry run
+
+  host.log('network change started; reconnecting to confirm the new configuration');
+  let last: ConfirmState | undefined;
+  const outcome = await waitFor(
+    'the new network configuration',
+    async () => {
+      try {
+        await host.reconnect(15_000);
+        last = parseConfirm((await host.read(windowAction(['confirm', ...confirmArgs(runId, network)]))).stdout);
+        return last.state === 'applying' || last.state === 'unproven' ? undefined : last;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: RECONNECT_MS, intervalMs: 2000 },
+  ).catch(() => undefined);
+
+  if (outcome?.state === 'confirmed') {
+    host.log('reconnected over the new network and proved it (bridge address, route, replication address and MTU); automatic revert cancelled');
+    return;
+  }
+  if (outcome?.state === 'none') {
+    throw new StepRefusedError(host.server, host.step, `the network window of run ${runId} is missing on the server (neither pending, confirmed nor reverted)`, `look at ${NET_WINDOW_DIR}/ and /etc/network/interfaces on the server`);
+  }
+  const why: NotConfirmed =
+    outcome?.state === 'apply-failed'
+      ? { kind: 'apply-failed', result: outcome.result, unit: `${applyUnit}.service` }
+      : last?.state === 'unproven'
+        ? { kind: 'unproven', missing: last.missing }
+        : { kind: 'unreachable' };
+  if (why.kind !== 'unreachable') {
+    // Reachable, but the change failed or is not as planned: no reason to wait for the timer.
+    await host
+      .mutate(`revert the network change now (${why.kind === 'apply-failed' ? 'it failed' : 'it did not come up as planned'})`, { argv: ['systemctl', 'start', '--no-block', `hvcluster-net-revert-${runId}.service`] }, { allowFailure: true })
+      .catch(() => undefined);
+  }
+  const revert = outcome?.state === 'reverted' ? outcome : await awaitRevert(host, runId);
+  const { message, hint } = revertMessage(why, revert, REVERT_AFTER_S);
+  throw new StepRefusedError(host.server, host.step, message, hint);
+}
+
 /** The installer could not confirm: wait for the server's own revert (timer or boot) and return how it happened. */
-async function awaitRevert(ctx: StepContext, runId: string): Promise<{ by: 'timer' | 'boot' } | null> {
-  ctx.log(`could not confirm the new network of ${ctx.server}; waiting for the server to restore its previous network (at most ${REVERT_AFTER_S} s after the change)`, 'warn');
+async function awaitRevert(host: Host, runId: string): Promise<{ by: 'timer' | 'boot' } | null> {
+  host.log(`could not confirm the new network of ${host.server}; waiting for the server to restore its previous network (at most ${REVERT_AFTER_S} s after the change)`, 'warn');
   const marker = `${NET_WINDOW_DIR}/reverted-${runId}`;
   try {
     return await waitFor(
       'the automatic revert',
       async () => {
         try {
-          const conn = await ctx.reconnect(15_000);
-          const result = await conn.exec(`cat ${marker}`, { sudo: true, allowFailure: true, step: ctx.step });
+          await host.reconnect(15_000);
+          const result = await host.read({ argv: ['cat', marker] }, { allowFailure: true });
           return result.exitCode === 0 ? (parseRevertMarker(result.stdout) ?? undefined) : undefined;
         } catch {
           return undefined;

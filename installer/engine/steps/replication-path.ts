@@ -4,16 +4,10 @@
  * small ping (the peer answers at all), then don't-fragment pings of network.replicationMtu bytes.
  * A path that drops full-size frames lets DRBD connect (its handshake is small) and then stalls the
  * sync for ever; here it stops the run with the figures: the MTU asked, the largest packet that passed.
- * Read-only (pings), so a second apply runs it again at the cost of one exec per server.
+ * Read-only (pings): its probe is part of the batched read before the first step, and is made again
+ * only when a change on any server came after it.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REMOTE_DIR } from '../../paths.js';
-import { shellQuote } from '../../ssh/quote.js';
-import type { StepContext } from '../context.js';
-import { StepRefusedError, type StepKind } from './step.js';
-
-export const PATH_SCRIPT = join(REMOTE_DIR, 'replication-path.sh');
+import { readValue, StepRefusedError, type StepKind } from './step.js';
 
 export type PathStatus = { address: string; status: 'ok'; mtu: number } | { address: string; status: 'too-big'; mtu: number; largest: number; detail: string[] } | { address: string; status: 'unreachable'; detail: string[] };
 
@@ -54,37 +48,34 @@ export function pathProblem(from: { name: string; address: string; nic: string }
 
 export const replicationPathStep: StepKind = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const own = ctx.node.model.node;
-    const mtu = ctx.node.model.network.replicationMtu;
-    const peers = ctx.run.plan.nodes.filter((n) => n.name !== ctx.server).map((n) => ({ name: n.name, address: n.model.node.replication.address }));
-    if (ctx.dryRun) {
-      ctx.log(`would probe the replication path to ${peers.map((p) => p.name).join(', ')} with ${mtu}-byte don't-fragment packets`);
-      return;
+  reads: [],
+  clusterReads: ['pathProbe'],
+  plan(input) {
+    const node = input.self.node;
+    const own = node.model.node;
+    const mtu = node.model.network.replicationMtu;
+    const peers = input.plan.nodes.filter((n) => n.name !== node.name).map((n) => ({ name: n.name, address: n.model.node.replication.address }));
+    if (input.stale) {
+      return { changes: [], notes: [{ text: `would probe the replication path to ${peers.map((p) => p.name).join(', ')} with ${mtu}-byte don't-fragment packets`, level: 'info' }] };
     }
-    const result = await ctx.read(`sh -s -- ${[String(mtu), own.replication.address, ...peers.map((p) => p.address)].map(shellQuote).join(' ')}`, {
-      stdin: readFileSync(PATH_SCRIPT, 'utf8'),
-      timeoutMs: 180_000,
-    });
-    const probe = parsePathProbe(result.stdout);
+    const probe = readValue(input, input.self, 'pathProbe');
     if (probe.noPing) {
-      ctx.log(`cannot probe the replication path: ping is not installed (Debian: iputils-ping); a path that drops ${mtu}-byte frames shows only as a stalled DRBD sync`, 'warn');
-      return;
+      return { changes: [], notes: [{ text: `cannot probe the replication path: ping is not installed (Debian: iputils-ping); a path that drops ${mtu}-byte frames shows only as a stalled DRBD sync`, level: 'warn' }] };
     }
-    const from = { name: ctx.server, address: own.replication.address, nic: ctx.node.model.network.replicationInterface };
+    const from = { name: node.name, address: own.replication.address, nic: node.model.network.replicationInterface };
     const problems = peers.map((peer) => pathProblem(from, peer, probe.peers.find((r) => r.address === peer.address))).filter((p): p is string => p !== null);
     if (problems.length > 0) {
       const tooBig = probe.peers.filter((r): r is Extract<PathStatus, { status: 'too-big' }> => r.status === 'too-big');
       const carried = tooBig.length > 0 ? Math.min(...tooBig.map((r) => r.largest)) : null;
       throw new StepRefusedError(
-        ctx.server,
-        ctx.step,
+        node.name,
+        input.step.name,
         `${problems.join('; ')}. The run stopped here: the network is configured, nothing was built on it yet`,
         carried !== null
           ? `set spec.network.replicationMtu to ${carried} (or less), or enable MTU ${mtu} on every NIC and switch port between the nodes; then run apply again`
           : 'check the replication cabling and addresses, then run apply again',
       );
     }
-    ctx.log(`replication path carries MTU ${mtu} to ${peers.map((p) => p.name).join(', ')}`);
+    return { changes: [], notes: [{ text: `replication path carries MTU ${mtu} to ${peers.map((p) => p.name).join(', ')}`, level: 'info' }] };
   },
 };

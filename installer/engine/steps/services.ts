@@ -1,20 +1,13 @@
 /** Kernel module and services: loaded and enabled now, and at every boot. */
-import type { StepContext } from '../context.js';
-import { StepRefusedError, type StepKind } from './step.js';
+import { changeOf, readValue, type StepKind } from './step.js';
 
 export const drbdModuleStep: StepKind = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const loaded = () => ctx.read('head -n 1 /proc/drbd 2>/dev/null; true');
-    let status = await loaded();
-    if (status.stdout.trim() === '') {
-      await ctx.mutate('load the DRBD kernel module', 'modprobe drbd');
-      if (ctx.dryRun) return;
-      status = await loaded();
-    }
-    const version = /version: (\S+)/.exec(status.stdout)?.[1];
-    if (!version) throw new StepRefusedError(ctx.server, ctx.step, 'the DRBD module did not load: /proc/drbd is missing after modprobe drbd');
-    ctx.log(`DRBD ${version} loaded`);
+  reads: ['drbd'],
+  plan(input) {
+    const version = readValue(input, input.self, 'drbd').loadedVersion;
+    if (version !== null) return { changes: [], notes: [{ text: `DRBD ${version} loaded`, level: 'info' }] };
+    return { changes: [changeOf(input, input.self, 'load the DRBD kernel module', [{ argv: ['modprobe', 'drbd'] }])] };
   },
 };
 
@@ -32,14 +25,6 @@ export interface ServiceState {
 
 /** Services started on demand by a socket of the same name. */
 const SOCKET_ACTIVATED = new Set(['libvirtd']);
-
-/** One read-only command printing `NAME ENABLED ACTIVE [SOCKET-ENABLED SOCKET-ACTIVE]` per service. */
-export function serviceStateCommand(services: readonly string[]): string {
-  const state = (unit: string) => `$(systemctl is-enabled ${unit} 2>/dev/null) $(systemctl is-active ${unit} 2>/dev/null)`;
-  return services
-    .map((s) => `echo "${s} ${state(`${s}.service`)}${SOCKET_ACTIVATED.has(s) ? ` ${state(`${s}.socket`)}` : ''}"`)
-    .join('; ');
-}
 
 export function parseServiceStates(stdout: string): ServiceState[] {
   return stdout
@@ -70,15 +55,25 @@ export function serviceInPlace(state: ServiceState): boolean {
   return state.socket !== undefined && state.socket.enabled === 'enabled' && state.socket.active === 'active';
 }
 
+/** The package whose installation enables and starts a service (Debian's postinst does). */
+const PACKAGE_OF: Record<string, string> = { libvirtd: 'libvirt-daemon-system', chrony: 'chrony' };
+
 /** Services a node runs: libvirtd always, chrony when the answer file names time servers. */
 export const servicesStep: StepKind = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const services = ['libvirtd', ...(ctx.node.model.time.servers.length > 0 ? ['chrony'] : [])];
-    const state = await ctx.read(serviceStateCommand(services));
-    for (const service of parseServiceStates(state.stdout)) {
+  reads: ['services', 'packages'],
+  plan(input) {
+    const wanted = ['libvirtd', ...(input.self.node.model.time.servers.length > 0 ? ['chrony'] : [])];
+    const states = readValue(input, input.self, 'services');
+    const installed = new Set(readValue(input, input.self, 'packages').filter((p) => p.installed).map((p) => p.name));
+    const changes = wanted.flatMap((name) => {
+      const state = states.find((s) => s.service === name) ?? { service: name, enabled: '', active: '' };
+      if (serviceInPlace(state)) return [];
+      // A dry run before its package is installed: Debian's package enables and starts it.
+      if (input.stale && !installed.has(PACKAGE_OF[name]!) && state.enabled === '') return [];
       // enable --now also enables and starts the units named in Also= (libvirtd's sockets).
-      if (!serviceInPlace(service)) await ctx.mutate(`enable and start ${service.service}`, `systemctl enable --now ${service.service}`);
-    }
+      return [changeOf(input, input.self, `enable and start ${name}`, [{ argv: ['systemctl', 'enable', '--now', name] }])];
+    });
+    return { changes };
   },
 };

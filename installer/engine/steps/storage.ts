@@ -6,16 +6,10 @@
  * the group in one command and answers no to any prompt, so an interruption leaves no bare physical
  * volume behind, and a signature that appeared in between fails the command instead of being wiped.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { diskVerdict, claimVerdict, refusalText, type ClaimInput, type ClaimVerdict, type ZeroCheck } from '../../facts/disk-verdict.js';
 import type { BlockChild, DiskSignature } from '../../facts/types.js';
-import { REMOTE_DIR } from '../../paths.js';
-import { shellQuote } from '../../ssh/quote.js';
-import type { StepContext } from '../context.js';
-import { StepRefusedError, type StepKind } from './step.js';
-
-export const CLAIM_SCRIPT = join(REMOTE_DIR, 'disk-claim.sh');
+import type { ScriptAction } from '../change.js';
+import { changeOf, readValue, StepRefusedError, type StepKind, type StepPlan } from './step.js';
 
 /** disk-claim.sh's exit codes (see its header). */
 export const CLAIM_EXIT = { ok: 0, usage: 2, notBlockDevice: 3, refused: 4, writeFailed: 5 } as const;
@@ -88,52 +82,60 @@ function child(name: string, type: string): BlockChild {
   return { name, path: `/dev/${name}`, type, sizeBytes: 0, fstype: null, mountpoints: [], children: [] };
 }
 
-/** Set in the run's shared state when this run created a node's volume group on a disk found blank (never after a wipe). */
-export const freshVolumeGroupKey = (server: string) => `fresh-vg:${server}`;
-
-/** The command that runs disk-claim.sh (sent on stdin) with its arguments. */
-export function claimCommand(disk: string, vg: string, action: 'probe' | 'create' | 'wipe', fingerprint?: string) {
-  const args = [disk, vg, action, ...(fingerprint ? [fingerprint] : [])];
-  return { command: `sh -s -- ${args.map(shellQuote).join(' ')}`, options: { stdin: readFileSync(CLAIM_SCRIPT, 'utf8'), allowFailure: true, timeoutMs: 120_000 } };
+/** The disk-claim.sh run of an action. Pure. */
+export function claimAction(disk: string, vg: string, action: 'probe' | 'create' | 'wipe', fingerprint?: string): ScriptAction {
+  return { script: 'disk-claim.sh', args: [disk, vg, action, ...(fingerprint ? [fingerprint] : [])], timeoutMs: 120_000 };
 }
 
-export const storageStep: StepKind = {
+interface StoragePlan extends StepPlan {
+  /** What the verdict was made on (to say what changed when the write refuses). */
+  seen?: ClaimOutput;
+  create: boolean;
+}
+
+export const storageStep: StepKind<StoragePlan> = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const { name: vg, disk, wipe } = ctx.node.volumeGroup;
-    const probe = claimCommand(disk, vg, 'probe');
-    const result = await ctx.read(probe.command, probe.options);
-    if (result.exitCode !== CLAIM_EXIT.ok) throw new StepRefusedError(ctx.server, ctx.step, `cannot read the data disk ${disk}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
-    const seen = parseClaimOutput(result.stdout);
-    if (!seen.fingerprint) throw new StepRefusedError(ctx.server, ctx.step, `cannot read the data disk ${disk}: disk-claim.sh printed no fingerprint`);
+  reads: ['diskClaim'],
+  produces: ['fresh-volume-group'],
+  plan(input) {
+    const { name: vg, disk, wipe } = input.self.node.volumeGroup;
+    const seen = readValue(input, input.self, 'diskClaim');
     const verdict = claimVerdict(seen.input, { volumeGroup: vg, wipe: wipe === true });
     const device = seen.input.device;
-    if (verdict.kind === 'ours') return;
+    if (verdict.kind === 'ours') return { changes: [], create: false };
     if (verdict.kind === 'refused') {
-      throw new StepRefusedError(ctx.server, ctx.step, `${refusalText(`${disk} (${device})`, ctx.server, verdict)}; nothing was written to it`);
+      throw new StepRefusedError(input.self.node.name, input.step.name, `${refusalText(`${disk} (${device})`, input.self.node.name, verdict)}; nothing was written to it`);
     }
-    const action = verdict.kind === 'create' ? 'create' : 'wipe';
     const description =
       verdict.kind === 'create'
         ? `create volume group ${vg} on ${disk} (blank: no signature, partition or holder, first and last MiB zero)`
         : `erase ${disk} (${verdict.erase.join('; ')}), as wipe: true allows, and create volume group ${vg} on it`;
-    const claim = claimCommand(disk, vg, action, seen.fingerprint);
-    const done = await ctx.mutate(description, claim.command, claim.options);
+    return { changes: [changeOf(input, input.self, description, [claimAction(disk, vg, verdict.kind, seen.fingerprint!)])], seen, create: verdict.kind === 'create' };
+  },
+  async perform(hosts, plan, input) {
+    const [change] = plan.changes;
+    if (!change) return;
+    const host = hosts.get(change.server)!;
+    const { name: vg, disk, wipe } = input.self.node.volumeGroup;
+    const seen = plan.seen!;
+    const device = seen.input.device;
+    const done = await host.procedure(change, (io) => io.run(change.actions[0] as ScriptAction, { allowFailure: true }));
     if (!done) return; // dry run
     const after = parseClaimOutput(done.stdout);
     if (done.exitCode === CLAIM_EXIT.refused) {
-      throw new StepRefusedError(ctx.server, ctx.step, `${disk} (${device}) changed between the check and the write; nothing was written to it: ${describeChange(seen, after, { volumeGroup: vg, wipe: wipe === true })}`, 'find out what else is using the disk, then run apply again');
+      throw new StepRefusedError(host.server, host.step, `${disk} (${device}) changed between the check and the write; nothing was written to it: ${describeChange(seen, after, { volumeGroup: vg, wipe: wipe === true })}`, 'find out what else is using the disk, then run apply again');
     }
     if (done.exitCode !== CLAIM_EXIT.ok || !after.claimed) {
       throw new StepRefusedError(
-        ctx.server,
-        ctx.step,
+        host.server,
+        host.step,
         `creating volume group ${vg} on ${disk} (${device}) failed (exit ${done.exitCode}): ${done.stderr.trim() || 'no message'}`,
         'the disk is left as the failed command left it: check it with wipefs -n, pvs and vgs before running apply again',
       );
     }
-    if (verdict.kind === 'create') ctx.run.shared.set(freshVolumeGroupKey(ctx.server), true);
   },
+  // Fresh: created in this run on a disk found blank (never after a wipe: its old data is still there).
+  outputs: (_input, plan) => ({ 'fresh-volume-group': plan.create }),
 };
 
 /** Why a claim was refused, in the verdict's words: what it sees now. Pure. */

@@ -13,16 +13,13 @@
  * authorized_keys lines are marked by their comment, `hvcluster-migrate@NODE`; the unrestricted
  * `hvcluster@NODE` lines of earlier hvcluster versions are replaced. Other lines are never touched.
  */
-import { shellQuote } from '../../ssh/quote.js';
-import type { StepContext } from '../context.js';
-import { backupCommand, readFiles } from '../files.js';
-import type { StepKind } from './step.js';
+import { changeOf, readValue, type StepKind } from './step.js';
 
 export const MIGRATE_KEY = '/root/.ssh/hvcluster_migrate';
-const LEGACY_KEY = '/root/.ssh/id_ed25519';
-const HOST_KEY = '/etc/ssh/ssh_host_ed25519_key.pub';
-const AUTHORIZED_KEYS = '/root/.ssh/authorized_keys';
-const KNOWN_HOSTS = '/root/.ssh/known_hosts';
+export const LEGACY_KEY = '/root/.ssh/id_ed25519';
+export const HOST_KEY = '/etc/ssh/ssh_host_ed25519_key.pub';
+export const AUTHORIZED_KEYS = '/root/.ssh/authorized_keys';
+export const KNOWN_HOSTS = '/root/.ssh/known_hosts';
 
 /** The comment that marks a node's migration key (and its lines in the peers' authorized_keys). */
 export const migrateKeyComment = (node: string) => `hvcluster-migrate@${node}`;
@@ -36,7 +33,6 @@ export interface NodeKeys {
   legacyKey: string | null;
 }
 
-const keysOf = (server: string) => `keys:${server}`;
 /** `type base64`: a public key line without options or comment. */
 const keyBody = (line: string) => line.trim().split(/\s+/).slice(0, 2).join(' ');
 
@@ -51,19 +47,20 @@ export function parseNodeKeys(stdout: string): NodeKeys {
 
 export const nodeKeysStep: StepKind = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const read = () =>
-      ctx.read(`{ [ -s ${MIGRATE_KEY} ] && cat ${MIGRATE_KEY}.pub 2>/dev/null; } || echo none; echo ${SECTION}; cat ${HOST_KEY}; echo ${SECTION}; cat ${LEGACY_KEY}.pub 2>/dev/null || echo none`);
-    let keys = parseNodeKeys((await read()).stdout);
-    if (keys.migrateKey === null) {
-      await ctx.mutate(
-        `create ${MIGRATE_KEY}, the SSH key root uses for live migration to its peers (and nothing else)`,
-        `mkdir -p -m 700 /root/.ssh && rm -f ${MIGRATE_KEY} ${MIGRATE_KEY}.pub && ssh-keygen -q -t ed25519 -N '' -C ${shellQuote(migrateKeyComment(ctx.server))} -f ${MIGRATE_KEY}`,
-      );
-      if (!ctx.dryRun) keys = parseNodeKeys((await read()).stdout);
-    }
-    ctx.run.shared.set(keysOf(ctx.server), keys);
+  reads: ['nodeKeys'],
+  produces: ['node-keys'],
+  plan(input) {
+    if (readValue(input, input.self, 'nodeKeys').migrateKey !== null) return { changes: [] };
+    return {
+      changes: [
+        changeOf(input, input.self, `create ${MIGRATE_KEY}, the SSH key root uses for live migration to its peers (and nothing else)`, [
+          { script: 'make-migrate-key.sh', args: [MIGRATE_KEY, migrateKeyComment(input.self.node.name)] },
+        ]),
+      ],
+    };
   },
+  // Read again after the key was made (a dry run: null, the key this run would create).
+  outputs: (input) => ({ 'node-keys': readValue(input, input.self, 'nodeKeys') }),
 };
 
 export interface TrustPeer {
@@ -133,56 +130,53 @@ export function unrestrictedLegacyKeys(content: string, peers: readonly TrustPee
 
 export const nodeTrustStep: StepKind = {
   scope: 'node',
-  async run(ctx: StepContext) {
-    const peers: TrustPeer[] = ctx.node.model.peers.map((peer) => ({
+  reads: ['files'],
+  requires: ['node-keys'],
+  plan(input) {
+    const node = input.self.node;
+    const peers: TrustPeer[] = node.model.peers.map((peer) => ({
       name: peer.name,
       replicationName: peer.replicationName,
       management: peer.management.address,
       replication: peer.replication.address,
-      keys: ctx.run.shared.get(keysOf(peer.name)) as NodeKeys,
+      keys: input.nodes.find((n) => n.node.name === peer.name)!.data['node-keys']!,
     }));
     const wanted = trustLines(peers);
-    const current = await readFiles(ctx, [AUTHORIZED_KEYS, KNOWN_HOSTS]);
-    const authorized = current.get(AUTHORIZED_KEYS) ?? '';
-    const known = current.get(KNOWN_HOSTS) ?? '';
-    const pendingKeys = peers.filter((p) => p.keys.migrateKey === null).map((p) => p.name);
-    if (pendingKeys.length > 0) {
-      await ctx.change(`authorize the migration keys that this run creates on ${pendingKeys.join(', ')} (from their addresses only, restricted)`, async () => undefined);
-    }
-
+    const files = readValue(input, input.self, 'files');
+    const authorized = files.get(AUTHORIZED_KEYS) ?? '';
+    const known = files.get(KNOWN_HOSTS) ?? '';
+    const changes = [];
     const update = updateAuthorizedKeys(
       authorized,
       wanted.authorizedKeys,
-      ctx.node.model.nodes.map((n) => n.name),
+      node.model.nodes.map((n) => n.name),
     );
-    if (update.content !== authorized) {
+    // The peers whose key is not authorized yet; a dry run's keys still to be made among them.
+    const adding = peers.filter((p) => p.keys.migrateKey === null || update.added.includes(authorizedKeyLine(p, p.keys.migrateKey))).map((p) => p.name);
+    if (adding.length > 0 || update.removed.length > 0) {
       const what = [
-        update.added.length > 0 ? `authorize ${update.added.length} peer migration key(s) (from their addresses only, restricted)` : null,
+        adding.length > 0 ? `authorize the migration key of ${adding.join(', ')} (from its addresses only, restricted)` : null,
         update.removed.length > 0 ? `remove ${update.removed.length} earlier hvcluster line(s)` : null,
       ].filter(Boolean);
-      await ctx.change(`${what.join(' and ')} in ${AUTHORIZED_KEYS}`, async () => {
-        await ctx.conn.exec(`mkdir -p -m 700 /root/.ssh && ${backupCommand(ctx.backupDir, [AUTHORIZED_KEYS])}`, { sudo: true, step: ctx.step });
-        await ctx.conn.upload(AUTHORIZED_KEYS, update.content, { mode: 0o600, owner: 'root:root', sudo: true });
-      });
+      changes.push(changeOf(input, input.self, `${what.join(' and ')} in ${AUTHORIZED_KEYS}`, [{ upload: AUTHORIZED_KEYS, content: update.content, mode: 0o600, owner: 'root:root', backupDir: input.backupDir, secret: true }]));
     }
+    const notes: { text: string; level: 'info' | 'warn' }[] = [];
     const legacy = unrestrictedLegacyKeys(update.content, peers);
     if (legacy.length > 0) {
-      ctx.log(
-        `${AUTHORIZED_KEYS} still lets root of ${legacy.join(', ')} in with its own key (${LEGACY_KEY}), without restriction; ` +
+      notes.push({
+        text:
+          `${AUTHORIZED_KEYS} still lets root of ${legacy.join(', ')} in with its own key (${LEGACY_KEY}), without restriction; ` +
           'hvcluster migrates with its restricted key: remove that line unless something else of yours needs it',
-        'warn',
-      );
+        level: 'warn',
+      });
     }
-
     const haveKnown = new Set(known.split('\n').map((l) => l.trim()));
     const addKnown = wanted.knownHosts.filter((line) => !haveKnown.has(line));
     if (addKnown.length > 0) {
-      // A last line without its newline gets one first.
-      const lines = [...(known !== '' && !known.endsWith('\n') ? [''] : []), ...addKnown];
-      await ctx.mutate(
-        `add ${addKnown.length} peer host key(s) to ${KNOWN_HOSTS}`,
-        `umask 077; mkdir -p -m 700 /root/.ssh && printf '%s\\n' ${lines.map(shellQuote).join(' ')} >> ${KNOWN_HOSTS}`,
-      );
+      // Appended; a last line without its newline gets one first.
+      const content = `${known}${known !== '' && !known.endsWith('\n') ? '\n' : ''}${addKnown.join('\n')}\n`;
+      changes.push(changeOf(input, input.self, `add ${addKnown.length} peer host key(s) to ${KNOWN_HOSTS}`, [{ upload: KNOWN_HOSTS, content, mode: 0o644, owner: 'root:root', backupDir: input.backupDir }]));
     }
+    return { changes, notes };
   },
 };

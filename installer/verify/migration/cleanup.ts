@@ -3,17 +3,17 @@
  * resource (never left Primary, let alone two Primaries), its .res file, its LV and the guest's
  * files. Idempotent: it runs before the test (a killed run's leftovers) and after it, failed or not.
  */
-import type { StepContext } from '../../engine/context.js';
-import { shellQuote } from '../../ssh/quote.js';
+import type { ArgvAction, ScriptAction } from '../../engine/change.js';
+import type { Host } from '../../engine/host.js';
 import { GUEST_NAME, TEST_RESOURCE } from './guest.js';
 import { disarmDualPrimaryClose } from '../../engine/dual-primary.js';
-import { CLOSE_UNIT, TEST_RES_FILE as RES_FILE, describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
+import { CLOSE_UNIT, TEST_RES_FILE as RES_FILE, describeLeftovers, leftoversRead, parseLeftovers, type NodeLeftovers } from './leftovers.js';
 import { mutateUntil } from './remote.js';
 
-export { describeLeftovers, leftoversScript, parseLeftovers, type NodeLeftovers } from './leftovers.js';
+export { describeLeftovers, leftoversRead, parseLeftovers, type NodeLeftovers } from './leftovers.js';
 
-export async function readLeftovers(ctx: StepContext): Promise<NodeLeftovers> {
-  const r = await ctx.read(leftoversScript(ctx.run.answers.spec.storage.volumeGroup), { allowFailure: true, timeoutMs: 60_000 });
+export async function readLeftovers(ctx: Host, vg: string): Promise<NodeLeftovers> {
+  const r = await ctx.read(leftoversRead(vg), { allowFailure: true });
   return parseLeftovers(r.stdout);
 }
 
@@ -21,28 +21,26 @@ export async function readLeftovers(ctx: StepContext): Promise<NodeLeftovers> {
  * Cleans every node. Domains go first everywhere (nothing holds the DRBD devices any more), then the
  * resources, then files and LVs. Never throws for one node's failure: what is left is reported.
  */
-export async function cleanupMigrationTest(ctxs: StepContext[]): Promise<{ actions: { server: string; description: string }[]; leftovers: { server: string; what: string }[] }> {
+export async function cleanupMigrationTest(ctxs: Host[], vg: string): Promise<{ actions: { server: string; description: string }[]; leftovers: { server: string; what: string }[] }> {
   const actions: { server: string; description: string }[] = [];
   const errors: { server: string; what: string }[] = [];
-  const d = shellQuote(GUEST_NAME);
-  const r = shellQuote(TEST_RESOURCE);
-  const act = async (ctx: StepContext, description: string, command: string) => {
+  const act = async (ctx: Host, description: string, command: ArgvAction | ScriptAction) => {
     actions.push({ server: ctx.server, description });
     try {
-      await ctx.mutate(description, command, { timeoutMs: 120_000 });
+      await ctx.mutate(description, { ...command, timeoutMs: 120_000 });
     } catch (error) {
       errors.push({ server: ctx.server, what: `${description} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
     }
   };
   const states = new Map<string, NodeLeftovers>();
-  await Promise.all(ctxs.map(async (ctx) => states.set(ctx.server, await readLeftovers(ctx).catch(() => parseLeftovers('')))));
+  await Promise.all(ctxs.map(async (ctx) => states.set(ctx.server, await readLeftovers(ctx, vg).catch(() => parseLeftovers('')))));
 
   // 1. The test domain, on every node.
   await Promise.all(
     ctxs.map(async (ctx) => {
       const state = states.get(ctx.server)!;
-      if (state.domain === 'running') await act(ctx, `stop the test guest ${GUEST_NAME}`, `virsh destroy ${d}`);
-      if (state.domain !== null) await act(ctx, `remove the test guest's definition ${GUEST_NAME}`, `virsh undefine ${d} || ! virsh domstate ${d} >/dev/null 2>&1`);
+      if (state.domain === 'running') await act(ctx, `stop the test guest ${GUEST_NAME}`, { argv: ['virsh', 'destroy', GUEST_NAME] });
+      if (state.domain !== null) await act(ctx, `remove the test guest's definition ${GUEST_NAME}`, { script: 'domain-undefine.sh', args: [GUEST_NAME] });
     }),
   );
   // 2. The resource: Secondary everywhere first, then down (down demotes too, but a failed demote is worth its own message).
@@ -51,7 +49,7 @@ export async function cleanupMigrationTest(ctxs: StepContext[]): Promise<{ actio
       const state = states.get(ctx.server)!;
       if (state.role?.startsWith('Primary')) {
         actions.push({ server: ctx.server, description: `demote ${TEST_RESOURCE} to Secondary` });
-        await mutateUntil(ctx, `demote ${TEST_RESOURCE} to Secondary`, `drbdadm secondary ${r}`, 30_000).catch((error: Error) =>
+        await mutateUntil(ctx, `demote ${TEST_RESOURCE} to Secondary`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000).catch((error: Error) =>
           errors.push({ server: ctx.server, what: `demote ${TEST_RESOURCE} failed: ${error.message.split('\n')[0]}` }),
         );
       }
@@ -60,17 +58,16 @@ export async function cleanupMigrationTest(ctxs: StepContext[]): Promise<{ actio
   await Promise.all(
     ctxs.map(async (ctx) => {
       const state = states.get(ctx.server)!;
-      if (state.resourceUp) await act(ctx, `take the DRBD resource ${TEST_RESOURCE} down`, `drbdadm down ${r} 2>/dev/null || drbdsetup down ${r}`);
+      if (state.resourceUp) await act(ctx, `take the DRBD resource ${TEST_RESOURCE} down`, { script: 'drbd-down.sh', args: [TEST_RESOURCE] });
     }),
   );
   // 3. Config, volume, files.
   await Promise.all(
     ctxs.map(async (ctx) => {
       const state = states.get(ctx.server)!;
-      const vg = ctx.run.answers.spec.storage.volumeGroup;
-      if (state.resFile) await act(ctx, `remove ${RES_FILE}`, `rm -f ${RES_FILE}`);
-      if (state.lv) await act(ctx, `remove the logical volume ${vg}/${TEST_RESOURCE}`, `lvremove -f -y ${shellQuote(`${vg}/${TEST_RESOURCE}`)}`);
-      if (state.files.length > 0) await act(ctx, `remove the test guest's files (${state.files.join(', ')})`, `rm -f ${state.files.map(shellQuote).join(' ')}`);
+      if (state.resFile) await act(ctx, `remove ${RES_FILE}`, { argv: ['rm', '-f', RES_FILE] });
+      if (state.lv) await act(ctx, `remove the logical volume ${vg}/${TEST_RESOURCE}`, { argv: ['lvremove', '-f', '-y', `${vg}/${TEST_RESOURCE}`] });
+      if (state.files.length > 0) await act(ctx, `remove the test guest's files (${state.files.join(', ')})`, { argv: ['rm', '-f', ...state.files] });
     }),
   );
 
@@ -89,7 +86,7 @@ export async function cleanupMigrationTest(ctxs: StepContext[]): Promise<{ actio
   await Promise.all(
     ctxs.map(async (ctx) => {
       try {
-        for (const what of describeLeftovers(await readLeftovers(ctx))) leftovers.push({ server: ctx.server, what });
+        for (const what of describeLeftovers(await readLeftovers(ctx, vg))) leftovers.push({ server: ctx.server, what });
       } catch (error) {
         leftovers.push({ server: ctx.server, what: `could not check: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
       }

@@ -1,9 +1,9 @@
 /**
  * What the migration test can leave on a node (a run killed before its clean-up): one read-only
  * script and its parser, shared by the test's clean-up and by verify's MIGRATION_LEFTOVERS check, so
- * both name the same things. Pure; no engine imports (verify's probe script includes it).
+ * both name the same things. Pure (verify runs the same script inside its probe read).
  */
-import { shellQuote } from '../../ssh/quote.js';
+import type { ScriptAction } from '../../engine/change.js';
 import { GUEST_FILES, GUEST_NAME, TEST_RESOURCE } from './guest.js';
 
 export interface NodeLeftovers {
@@ -24,22 +24,9 @@ export const TEST_RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
 /** The transient systemd unit (.timer, .service) that closes the test resource's dual-primary window (engine/dual-primary.ts). */
 export const CLOSE_UNIT = `hvcluster-dual-primary-${TEST_RESOURCE}`;
 
-/** One read of everything the test could have left on a node. */
-export function leftoversScript(vg: string): string {
-  const d = shellQuote(GUEST_NAME);
-  const r = shellQuote(TEST_RESOURCE);
-  const files = Object.values(GUEST_FILES).map(shellQuote).join(' ');
-  return [
-    `echo "domain=$(virsh domstate ${d} 2>/dev/null | head -n1)"`,
-    `echo "up=$(drbdsetup show ${r} >/dev/null 2>&1 && echo yes || echo no)"`,
-    `echo "role=$(drbdadm role ${r} 2>/dev/null || true)"`,
-    `echo "twoprimaries=$(drbdsetup show ${r} 2>/dev/null | grep -q 'allow-two-primaries[[:space:]]*yes' && echo yes || echo no)"`,
-    `echo "resfile=$(test -e ${TEST_RES_FILE} && echo yes || echo no)"`,
-    `echo "lv=$(lvs --noheadings -o lv_name ${shellQuote(`${vg}/${TEST_RESOURCE}`)} >/dev/null 2>&1 && echo yes || echo no)"`,
-    `echo "closetimer=$(systemctl is-active ${CLOSE_UNIT}.timer ${CLOSE_UNIT}.service 2>/dev/null | grep -qx -e active -e activating && echo yes || echo no)"`,
-    `for f in ${files}; do [ -e "$f" ] && echo "file=$f"; done`,
-    'true',
-  ].join('; ');
+/** One read of everything the test could have left on a node (installer/remote/migration-leftovers.sh). Pure. */
+export function leftoversRead(vg: string): ScriptAction {
+  return { script: 'migration-leftovers.sh', args: [vg, TEST_RESOURCE, GUEST_NAME, CLOSE_UNIT, TEST_RES_FILE, ...Object.values(GUEST_FILES)], timeoutMs: 60_000 };
 }
 
 export function parseLeftovers(text: string): NodeLeftovers {

@@ -1,5 +1,5 @@
 /** Small remote helpers of the migration test; every mutation still goes through the guard. */
-import type { StepContext } from '../../engine/context.js';
+import type { Host } from '../../engine/host.js';
 import { waitFor } from '../../engine/steps/step.js';
 import type { ExecResult } from '../../ssh/types.js';
 
@@ -7,14 +7,14 @@ import type { ExecResult } from '../../ssh/types.js';
  * A mutation that may need a few tries (e.g. `drbdadm secondary` while QEMU is still closing the
  * device): recorded once by the guard, retried until it exits 0 or the deadline passes.
  */
-export async function mutateUntil(ctx: StepContext, description: string, command: string, timeoutMs: number): Promise<void> {
-  await ctx.change(description, async () => {
+export async function mutateUntil(ctx: Host, description: string, argv: readonly string[], timeoutMs: number): Promise<void> {
+  await ctx.procedure({ server: ctx.server, step: ctx.step, description, actions: [{ argv }] }, async (io) => {
     let last: ExecResult | undefined;
     try {
       await waitFor(
         description,
         async () => {
-          last = await ctx.conn.exec(command, { sudo: true, step: ctx.step, allowFailure: true, timeoutMs: Math.max(timeoutMs, 10_000) });
+          last = await io.run({ argv, timeoutMs: Math.max(timeoutMs, 10_000) }, { allowFailure: true });
           return last.exitCode === 0 ? true : undefined;
         },
         { timeoutMs, intervalMs: 300 },

@@ -8,19 +8,17 @@
  * polls the guest over HTTP. Then stop the guest, check the data on the DRBD device, clean up.
  * Clean-up runs before the test too (a killed run's leftovers) and always after it.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { RunInfo } from '../../engine/context.js';
-import { StepContext } from '../../engine/context.js';
 import { MIGRATE_TIMEOUT_MS, armDualPrimaryClose, disarmDualPrimaryClose, dualPrimaryCloseAfterS } from '../../engine/dual-primary.js';
-import { ensureFiles } from '../../engine/files.js';
+import { ensureFile } from '../../engine/ensure-file.js';
 import { Guard } from '../../engine/guard.js';
+import { Host, type HostSession } from '../../engine/host.js';
 import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
 import { InterruptedError } from '../../engine/runner.js';
-import { installPackages, missingPackages } from '../../engine/steps/packages.js';
+import { aptInstall, missingPackages } from '../../engine/steps/packages.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { createReplicatedVolume, resourceFile } from '../../engine/volumes.js';
-import type { ServerFacts } from '../../facts/types.js';
+import { createReplicatedVolume, resourceFile, type VolumeSite } from '../../engine/volumes.js';
+import type { Answers } from '../../answers/schema.js';
+import { newRunId } from '../../services/run-id.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import { shellQuote } from '../../ssh/quote.js';
@@ -38,7 +36,7 @@ import {
   parseCidr,
   parseMd5,
 } from './guest.js';
-import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, DRBD_SNAPSHOT_SCRIPT, drbdSnapshotCommand, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
+import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, drbdSnapshotArgs, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
 import { HttpProbe, httpGet, parseJobInfo } from './probe.js';
 import { firstLine, mutateUntil } from './remote.js';
 import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
@@ -90,24 +88,32 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
   const guest = parseCidr(guestCidr);
 
-  const info: RunInfo = {
-    runId: options.runId ?? new Date(started).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
+  const session: HostSession = {
+    runId: options.runId ?? newRunId(new Date(started)),
     dryRun: false,
-    answers,
-    plan,
     guard: new Guard(false, emit),
     emit,
-    shared: new Map(),
     backupRoot: '/var/backups/hvcluster',
+    connection: (server) => {
+      const connection = options.connections.get(server);
+      if (!connection) throw new Error(`no connection to ${server}`);
+      return connection;
+    },
     reconnect: () => Promise.reject(new Error('the migration test does not reconnect')),
   };
-  const ctxs = plan.nodes.map((node, i) => {
-    const connection = options.connections.get(node.name);
-    if (!connection) throw new Error(`no connection to ${node.name}`);
-    return new StepContext(info, STEP, node, options.facts?.[i] ?? ({} as ServerFacts), connection);
-  });
+  const info = { runId: session.runId };
+  const ctxs = plan.nodes.map((node) => new Host(session, node.name, STEP));
   const byName = new Map(ctxs.map((c) => [c.server, c]));
   const node = (name: string) => byName.get(name)!;
+  const planNode = (name: string) => plan.nodes.find((n) => n.name === name)!;
+  const site: VolumeSite = {
+    vg: answers.spec.storage.volumeGroup,
+    basePort: answers.spec.drbd.basePort,
+    major: plan.drbdMajor,
+    replicationMtu: answers.spec.network.replicationMtu,
+    backupDir: `${session.backupRoot}/${session.runId}`,
+    step: STEP,
+  };
 
   const report: MigrationReport = {
     ok: false,
@@ -133,7 +139,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   // test refused the lock touches nothing (the guest it would clean up may be another run's).
   let lock: ClusterLock;
   try {
-    lock = await lockCluster(ctxs.map((c) => c.conn), answers.metadata.name, thisHolder(info.runId, 'migration-test'), `\`hvcluster apply -f site.yaml --force-unlock\``);
+    lock = await lockCluster(plan.nodes.map((n) => session.connection(n.name)), answers.metadata.name, thisHolder(info.runId, 'migration-test'), `\`hvcluster apply -f site.yaml --force-unlock\``);
   } catch (error) {
     report.error = { phase: 'lock', message: firstLine(error) };
     report.durationMs = Date.now() - started;
@@ -143,13 +149,13 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   try {
     // 0. Leftovers of a killed run, then the address must be free.
     phase = 'cleanup-before';
-    const before = await cleanupMigrationTest(ctxs);
+    const before = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup);
     report.cleanup.actions.push(...before.actions);
     report.cleanup.removedBefore = before.actions;
     if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier migration test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
     reached('cleanup-before', before.actions.length > 0 ? `removed leftovers of an earlier run (${before.actions.length} actions)` : 'nothing left from earlier runs');
     phase = 'guest-address';
-    await checkGuestAddress(ctxs, guest.address, guestCidr);
+    await checkGuestAddress(ctxs, answers, guest.address, guestCidr);
 
     // Memory: every node the guest runs on or moves to, before anything is created (after the
     // clean-up: a killed run's guest holds memory too).
@@ -167,7 +173,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       report.rounds.push({ resource: TEST_RESOURCE, ...round });
       await runRound(round);
       if (report.rounds.length < migrationRounds(plan).length) {
-        const between = await cleanupMigrationTest(ctxs);
+        const between = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup);
         report.cleanup.actions.push(...between.actions);
         if (between.leftovers.length > 0) throw new Error(`clean-up between rounds left: ${between.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
       }
@@ -178,7 +184,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   } finally {
     emit({ type: 'migration-phase', phase: 'cleanup-after', text: 'removing the test guest, its DRBD resource and volume from every node' });
     try {
-      const after = await cleanupMigrationTest(ctxs);
+      const after = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup);
       report.cleanup.actions.push(...after.actions);
       report.cleanup.leftovers = after.leftovers;
     } catch (error) {
@@ -204,24 +210,33 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     // Guest kernel and initramfs on every holder (each its own kernel: a migration target needs the
     // files too). Per round, because the clean-up between rounds removes them.
     phase = 'guest-files';
-    const kernels = await Promise.all(holders.map((ctx) => buildGuestFiles(ctx, guest)));
+    const kernels = await Promise.all(holders.map((ctx) => buildGuestFiles(ctx, answers, guest)));
     report.guest.kernel ??= kernels[0]!;
     if (new Set(kernels).size > 1) emit({ type: 'log', step: STEP, level: 'warn', text: `the nodes run different kernels (${[...new Set(kernels)].join(', ')}); the guest boots the home node's` });
     reached('guest-files', `test guest built on ${round.holders.join(', ')} (kernel ${kernels[0]})`);
 
     phase = 'volume-created';
-    const model = await createReplicatedVolume(holders, { name: TEST_RESOURCE, sizeMiB: options.volumeSizeMiB ?? 32, skipInitialSync: false });
+    const model = await createReplicatedVolume(
+      holders.map((host) => ({ host, server: host.server, nodeId: planNode(host.server).model.node.nodeId, address: planNode(host.server).model.node.replication.address })),
+      { name: TEST_RESOURCE, sizeMiB: options.volumeSizeMiB ?? 32, skipInitialSync: false },
+      site,
+    );
     reached('volume-created', `replicated test volume ${TEST_RESOURCE} (${model.device}) on ${round.holders.join(', ')}`);
 
     // Start the guest on its home node.
     phase = 'guest-started';
-    await home.mutate(`make ${TEST_RESOURCE} Primary on ${home.server} for the test guest`, `drbdadm primary ${shellQuote(TEST_RESOURCE)}`);
+    await home.mutate(`make ${TEST_RESOURCE} Primary on ${home.server} for the test guest`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
     const xml = domainXml({ name: GUEST_NAME, memoryMiB, device: model.device, bridge: answers.spec.network.bridge, mac: guestMac(guest.address) });
-    await home.change(`define the test guest ${GUEST_NAME}`, async () => {
-      await home.conn.upload(GUEST_FILES.xml, xml, { mode: 0o600, sudo: true });
-      await home.conn.exec(`virsh define ${shellQuote(GUEST_FILES.xml)}`, { sudo: true, step: STEP });
+    await home.perform({
+      server: home.server,
+      step: STEP,
+      description: `define the test guest ${GUEST_NAME}`,
+      actions: [
+        { upload: GUEST_FILES.xml, content: xml, mode: 0o600, owner: 'root:root' },
+        { argv: ['virsh', 'define', GUEST_FILES.xml] },
+      ],
     });
-    await home.mutate(`start the test guest ${GUEST_NAME}`, `virsh start ${shellQuote(GUEST_NAME)}`);
+    await home.mutate(`start the test guest ${GUEST_NAME}`, { argv: ['virsh', 'start', GUEST_NAME] });
     const bootId = await waitForGuest(home, guest.address);
     reached('guest-started', `test guest up on ${home.server} at ${guest.address} (boot ${bootId})`, home.server);
 
@@ -236,7 +251,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     }
 
     // The data on the disk itself, read on the final primary after the guest has stopped.
-    await home.mutate(`stop the test guest ${GUEST_NAME}`, `virsh destroy ${shellQuote(GUEST_NAME)}`);
+    await home.mutate(`stop the test guest ${GUEST_NAME}`, { argv: ['virsh', 'destroy', GUEST_NAME] });
     const onDisk = await home.read(`dd if=${shellQuote(model.device)} bs=65536 count=64 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1`);
     const intact = onDisk.stdout.trim() === written;
     report.dataIntactOnDisk = report.dataIntactOnDisk === false ? false : intact;
@@ -272,7 +287,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       Promise.all(
         holders.map(async (ctx) => {
           const from = since ? (since.get(ctx.server) ?? null) : null;
-          const r = await ctx.read(drbdSnapshotCommand(TEST_RESOURCE, minor === undefined ? null : Number(minor), from), { stdin: readFileSync(DRBD_SNAPSHOT_SCRIPT, 'utf8'), allowFailure: true, timeoutMs: 60_000 });
+          const r = await ctx.read({ script: 'drbd-snapshot.sh', args: drbdSnapshotArgs(TEST_RESOURCE, minor === undefined ? null : Number(minor), from), timeoutMs: 60_000 }, { allowFailure: true });
           return parseDrbdSnapshot(ctx.server, TEST_RESOURCE, r.stdout, from !== null);
         }),
       );
@@ -287,29 +302,28 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         await setTwoPrimaries(holders, model, true);
         reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to} (a timer on ${holderNames.join(', ')} closes the window in ${closeAfterS} s if this run does not)`);
         phase = 'target-promoted';
-        await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, `drbdadm primary ${shellQuote(TEST_RESOURCE)}`);
+        await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
         reached('target-promoted', `${TEST_RESOURCE} Primary on ${to} too`, to);
 
         phase = 'migrated';
-        const peer = target.node.model.node.replicationName;
+        const peer = planNode(to).model.node.replicationName;
         probe.start();
         probing = true;
         const t0 = Date.now();
         await source.mutate(
           `live-migrate ${GUEST_NAME} from ${from} to ${to} over the replication network`,
-          `virsh migrate --live --p2p --undefinesource --persistent ${shellQuote(GUEST_NAME)} ${shellQuote(`qemu+ssh://${peer}/system`)}`,
-          { timeoutMs: MIGRATE_TIMEOUT_MS },
+          { argv: ['virsh', 'migrate', '--live', '--p2p', '--undefinesource', '--persistent', GUEST_NAME, `qemu+ssh://${peer}/system`], timeoutMs: MIGRATE_TIMEOUT_MS },
         );
         migratedAt = Date.now();
         result.totalMs = migratedAt - t0;
-        const job = await target.read(`virsh domjobinfo --completed ${shellQuote(GUEST_NAME)}`, { allowFailure: true });
+        const job = await target.read({ argv: ['virsh', 'domjobinfo', '--completed', GUEST_NAME] }, { allowFailure: true });
         const parsed = parseJobInfo(job.stdout);
         emit({ type: 'log', server: to, step: STEP, level: 'info', text: `virsh domjobinfo --completed ${GUEST_NAME} on ${to}:\n${job.stdout.trimEnd()}` });
         result.qemuDowntimeMs = parsed.downtimeMs;
         result.qemuTotalMs = parsed.elapsedMs;
-        const state = await target.read(`virsh domstate ${shellQuote(GUEST_NAME)}`, { allowFailure: true });
+        const state = await target.read({ argv: ['virsh', 'domstate', GUEST_NAME] }, { allowFailure: true });
         if (state.stdout.trim() !== 'running') throw new Error(`after the migration the test guest is "${state.stdout.trim() || 'absent'}" on ${to}, not running`);
-        await mutateUntil(source, `demote ${TEST_RESOURCE} on ${from} (migration source)`, `drbdadm secondary ${shellQuote(TEST_RESOURCE)}`, 30_000);
+        await mutateUntil(source, `demote ${TEST_RESOURCE} on ${from} (migration source)`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000);
       } finally {
         // Never leave two primaries: whatever happened, only the node running the guest stays Primary.
         await closeWindow(holders, model, from, to);
@@ -358,13 +372,13 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   }
 
   /** allow-two-primaries in the .res of every holder, applied with `drbdadm adjust`. */
-  async function setTwoPrimaries(holders: StepContext[], model: DrbdResourceModel, allow: boolean): Promise<void> {
+  async function setTwoPrimaries(holders: Host[], model: DrbdResourceModel, allow: boolean): Promise<void> {
     const file = resourceFile({ ...model, allowTwoPrimaries: allow });
     await Promise.all(
       holders.map(async (ctx) => {
-        await ensureFiles(ctx, [file]);
-        await ctx.mutate(`${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE} (drbdadm adjust)`, `drbdadm adjust ${shellQuote(TEST_RESOURCE)}`);
-        const shown = await ctx.read(`drbdsetup show ${shellQuote(TEST_RESOURCE)}`);
+        await ensureFile(ctx, file);
+        await ctx.mutate(`${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE} (drbdadm adjust)`, { argv: ['drbdadm', 'adjust', TEST_RESOURCE] });
+        const shown = await ctx.read({ argv: ['drbdsetup', 'show', TEST_RESOURCE] });
         if (/allow-two-primaries\s+yes/.test(shown.stdout) !== allow) throw new Error(`${ctx.server}: drbdadm adjust did not ${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE}`);
       }),
     );
@@ -375,16 +389,16 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
    * demoted (the target when the migration failed, the source when it succeeded and was not yet),
    * then two primaries are forbidden again on every holder.
    */
-  async function closeWindow(holders: StepContext[], model: DrbdResourceModel, from: string, to: string): Promise<void> {
+  async function closeWindow(holders: Host[], model: DrbdResourceModel, from: string, to: string): Promise<void> {
     const running = await Promise.all(
       holders.map(async (ctx) => ({ ctx, running: (await ctx.read(`virsh domstate ${shellQuote(GUEST_NAME)} 2>/dev/null`, { allowFailure: true })).stdout.trim() === 'running' })),
     );
     const errors: string[] = [];
     for (const { ctx, running: here } of running) {
       if (here) continue;
-      const role = (await ctx.read(`drbdadm role ${shellQuote(TEST_RESOURCE)}`, { allowFailure: true })).stdout.trim();
+      const role = (await ctx.read({ argv: ['drbdadm', 'role', TEST_RESOURCE] }, { allowFailure: true })).stdout.trim();
       if (role.startsWith('Primary')) {
-        await mutateUntil(ctx, `demote ${TEST_RESOURCE} on ${ctx.server} (it does not run the test guest)`, `drbdadm secondary ${shellQuote(TEST_RESOURCE)}`, 30_000).catch((e: unknown) =>
+        await mutateUntil(ctx, `demote ${TEST_RESOURCE} on ${ctx.server} (it does not run the test guest)`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000).catch((e: unknown) =>
           errors.push(firstLine(e)),
         );
       }
@@ -396,9 +410,9 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
 }
 
 /** Refuses an address that is a node's or already answers (ping from the first node, HTTP from here). */
-async function checkGuestAddress(ctxs: StepContext[], address: string, cidr: string): Promise<void> {
+async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string, cidr: string): Promise<void> {
   const first = ctxs[0]!;
-  const mgmt = first.run.answers.spec.nodes.map((n) => n.management.address);
+  const mgmt = answers.spec.nodes.map((n) => n.management.address);
   if (!inSubnet(address, mgmt[0]!)) throw new Error(`the test guest address ${cidr} is not in the management subnet of ${mgmt[0]}; the guest sits on the management bridge`);
   if (mgmt.some((m) => m.split('/')[0] === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
   const ping = await first.read(`ping -c 2 -W 1 ${shellQuote(address)} >/dev/null 2>&1 && echo used; ip neigh show ${shellQuote(address)} 2>/dev/null | grep -q lladdr && echo neighbour; true`);
@@ -411,21 +425,24 @@ async function checkGuestAddress(ctxs: StepContext[], address: string, cidr: str
   }
 }
 
-async function buildGuestFiles(ctx: StepContext, guest: { address: string; prefix: number }): Promise<string> {
+async function buildGuestFiles(ctx: Host, answers: Answers, guest: { address: string; prefix: number }): Promise<string> {
   const hasBusybox = await ctx.read('command -v busybox >/dev/null 2>&1 && echo yes || echo no');
   if (hasBusybox.stdout.trim() !== 'yes') {
     const missing = await missingPackages(ctx, ['busybox-static']);
     if (missing.length > 0) {
-      await installPackages(ctx, 'install busybox-static (the migration test guest is built from it)', missing);
+      await ctx.perform({ server: ctx.server, step: STEP, description: 'install busybox-static (the migration test guest is built from it)', actions: [aptInstall(missing, answers.spec.packages)] });
     }
   }
-  const built = await ctx.change(`build the test guest's kernel and initramfs in ${GUEST_FILES.initrd.replace(/\/[^/]+$/, '')}`, () =>
-    ctx.conn.exec(`sh -c ${shellQuote(buildGuestScript(guest))}`, { sudo: true, step: STEP, timeoutMs: 120_000 }),
-  );
-  return /^kernel=(.*)$/m.exec(built?.stdout ?? '')?.[1] ?? 'unknown';
+  const built = await ctx.perform({
+    server: ctx.server,
+    step: STEP,
+    description: `build the test guest's kernel and initramfs in ${GUEST_FILES.initrd.replace(/\/[^/]+$/, '')}`,
+    actions: [{ argv: ['sh', '-c', buildGuestScript(guest)], timeoutMs: 120_000 }],
+  });
+  return /^kernel=(.*)$/m.exec(built?.[0]?.stdout ?? '')?.[1] ?? 'unknown';
 }
 
-async function waitForGuest(home: StepContext, address: string): Promise<string> {
+async function waitForGuest(home: Host, address: string): Promise<string> {
   try {
     return await waitFor(
       `the test guest to answer on http://${address}/`,
@@ -438,9 +455,4 @@ async function waitForGuest(home: StepContext, address: string): Promise<string>
       `${firstLine(error)} (from the installer's side; is the installer in the management subnet?); guest console and state on ${home.server}: ${console.stdout.trim().split('\n').slice(-6).join(' | ')}`,
     );
   }
-}
-
-/** A random-enough run ID for callers that want one. */
-export function migrationRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }

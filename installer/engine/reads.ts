@@ -1,0 +1,123 @@
+/**
+ * What the steps read of a server besides the inspection facts: the same `FactDefinition` (a
+ * read-only sh fragment and its parser) as inspect and verify use, made for one node of an answer
+ * file (the disk it names, its peers' addresses). The runner reads every step's facts for all steps
+ * in one exec per server before the first step (engine/read-batch.ts), and again only what an
+ * earlier change may have made stale.
+ *
+ * Remote scripts run here as shell functions of the batch (`name() ( script )`): the same files,
+ * with their positional arguments, that shellcheck checks.
+ */
+import type { Answers } from '../answers/schema.js';
+import { FactUnavailable, findCommand, requireStdout, type FactDefinition } from '../facts/fact.js';
+import type { FactName } from '../facts/types.js';
+import { FILE_RULES } from '../plan/index.js';
+import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { shellQuote } from '../ssh/quote.js';
+import { scriptFunction } from './change.js';
+import { parsePending } from './steps/network.js';
+import { parsePathProbe, type PathStatus } from './steps/replication-path.js';
+import { parseServiceStates, type ServiceState } from './steps/services.js';
+import { parseClaimOutput, type ClaimOutput } from './steps/storage.js';
+import { AUTHORIZED_KEYS, HOST_KEY, KNOWN_HOSTS, LEGACY_KEY, MIGRATE_KEY, parseNodeKeys, type NodeKeys } from './steps/trust.js';
+import { parseVolumeState, probeNameCandidates, type VolumeState } from './volume-state.js';
+
+/** The node of the answer file a read is made for. */
+export interface ReadInput {
+  answers: Answers;
+  node: string;
+}
+
+/** What the steps read, by name. */
+export interface StateValues {
+  /** Every file the plan may write (and root's SSH trust files): path -> content, null when absent. */
+  files: Map<string, string | null>;
+  /** A network window an interrupted run left open on the server, or null. */
+  netWindow: { run: string; deadline: number | null } | null;
+  /** The replication path to every peer, with don't-fragment pings of the MTU. */
+  pathProbe: { noPing: boolean; peers: PathStatus[] };
+  /** The data disk, as disk-claim.sh probes it. */
+  diskClaim: ClaimOutput;
+  services: ServiceState[];
+  nodeKeys: NodeKeys;
+  volumes: VolumeState;
+}
+export type StateName = keyof StateValues;
+export type ReadName = FactName | StateName;
+
+/** The services a node may run; the services step picks those the plan asks for. */
+export const NODE_SERVICES = ['libvirtd', 'chrony'] as const;
+
+/** The paths the files read covers: every planned file and root's SSH trust files. */
+export function readPaths(): string[] {
+  return [...new Set([...FILE_RULES.map((r) => r.path), AUTHORIZED_KEYS, KNOWN_HOSTS])];
+}
+
+const call = (label: string, fn: string, args: readonly string[]) => `hv_cmd ${label} ${fn} ${args.map(shellQuote).join(' ')}`;
+
+function nodeOf(input: ReadInput) {
+  const node = input.answers.spec.nodes.find((n) => n.name === input.node);
+  if (!node) throw new Error(`no node ${input.node} in the answers`);
+  return node;
+}
+
+const address = (cidr: string) => cidr.split('/')[0]!;
+
+export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefinition<StateValues[K]> } = {
+  files: () => {
+    const paths = readPaths();
+    return {
+      name: 'files',
+      script: readFilesScript(paths).replace(/^#!.*\n/, ''),
+      parse: (section) => parseFilesOutput(section.raw, paths),
+    };
+  },
+  netWindow: () => ({
+    name: 'netWindow',
+    script: 'if [ -e /var/lib/hvcluster/net-window/pending ]; then hv_cmd pending cat /var/lib/hvcluster/net-window/pending; fi',
+    parse: (section) => {
+      const cmd = findCommand(section, 'pending');
+      return cmd && cmd.exitCode === 0 ? parsePending(cmd.stdout) : null;
+    },
+  }),
+  pathProbe: (input) => {
+    const own = nodeOf(input);
+    const peers = input.answers.spec.nodes.filter((n) => n.name !== input.node).map((n) => address(n.replication.address));
+    const args = [String(input.answers.spec.network.replicationMtu), address(own.replication.address), ...peers];
+    return {
+      name: 'pathProbe',
+      script: `${scriptFunction('hv_path', 'replication-path.sh')}\n${call('path', 'hv_path', args)}`,
+      parse: (section) => parsePathProbe(requireStdout(section, 'path')),
+    };
+  },
+  diskClaim: (input) => {
+    const node = nodeOf(input);
+    return {
+      name: 'diskClaim',
+      script: `${scriptFunction('hv_claim', 'disk-claim.sh')}\n${call('claim', 'hv_claim', [node.storage.disk, input.answers.spec.storage.volumeGroup, 'probe'])}`,
+      parse: (section) => {
+        const out = parseClaimOutput(requireStdout(section, 'claim'));
+        if (!out.fingerprint) throw new FactUnavailable('disk-claim.sh printed no fingerprint');
+        return out;
+      },
+    };
+  },
+  services: () => ({
+    name: 'services',
+    script: `${scriptFunction('hv_services', 'service-state.sh')}\n${call('services', 'hv_services', NODE_SERVICES)}`,
+    parse: (section) => parseServiceStates(requireStdout(section, 'services')),
+  }),
+  nodeKeys: () => ({
+    name: 'nodeKeys',
+    script: `${scriptFunction('hv_keys', 'node-keys.sh')}\n${call('keys', 'hv_keys', [MIGRATE_KEY, HOST_KEY, LEGACY_KEY])}`,
+    parse: (section) => parseNodeKeys(requireStdout(section, 'keys')),
+  }),
+  volumes: (input) => ({
+    name: 'volumes',
+    script: `${scriptFunction('hv_volumes', 'volume-state.sh')}\n${call('volumes', 'hv_volumes', [input.answers.spec.storage.volumeGroup, ...probeNameCandidates(input.answers.spec.nodes.length)])}`,
+    parse: (section) => parseVolumeState(requireStdout(section, 'volumes')),
+  }),
+};
+
+export const STATE_NAMES = Object.keys(STATE_READS) as StateName[];
+export const isStateName = (name: ReadName): name is StateName => (STATE_NAMES as string[]).includes(name);

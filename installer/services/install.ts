@@ -1,0 +1,123 @@
+/**
+ * The non-printing core of an install, shared by `hvcluster apply` and the wizard: read every node
+ * once (under the cluster lock when the run changes anything: taking the lock and reading cost one
+ * exec per server), plan, then run the install playbook with its journal. Whoever calls it displays
+ * the events and asks the questions; nothing here writes to a terminal.
+ */
+import type { AnswerIssue } from '../answers/issues.js';
+import type { Answers } from '../answers/schema.js';
+import { RemoteCommandError } from '../errors.js';
+import { lockCluster, type ClusterLock, type LockHolder } from '../engine/cluster-lock.js';
+import { Journal, journalPath, type JournalState } from '../engine/journal.js';
+import { loadPlaybook, type Playbook } from '../engine/playbook.js';
+import { fullReadDefinitions, parseReads, readScript } from '../engine/read-batch.js';
+import { isStateName, type ReadName } from '../engine/reads.js';
+import { playbookReads, runPlaybook, type RunRequest, type RunResult } from '../engine/runner.js';
+import { STEP_KINDS } from '../engine/steps/index.js';
+import type { ServerState } from '../engine/steps/step.js';
+import { clockWatch, factsOfOutput, type TimedOutput } from '../facts/gather.js';
+import { MARK } from '../facts/section.js';
+import type { ServerFacts } from '../facts/types.js';
+import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
+import { planCluster, type ClusterPlan } from '../plan/index.js';
+import { shellQuote } from '../ssh/quote.js';
+import type { ServerConnection } from '../ssh/types.js';
+
+/** The install playbook, checked against the step kinds (and the data they hand each other). */
+export function installPlaybook(): Playbook {
+  return loadPlaybook('install', STEP_KINDS);
+}
+
+/** The one read of a server an install plans on: every inspection fact and every step's reads. Pure. */
+export function installReadScript(answers: Answers, node: string, playbook = installPlaybook()): string {
+  return readScript(fullReadDefinitions(playbookReads(playbook), { answers, node }));
+}
+
+/** What a server's read printed, as facts and step reads. Pure. */
+export function stateOfRead(answers: Answers, node: string, out: TimedOutput, playbook = installPlaybook()): ServerState {
+  const facts = factsOfOutput(out);
+  const stateDefs = fullReadDefinitions(playbookReads(playbook), { answers, node }).filter((d) => isStateName(d.name as ReadName));
+  return { ...facts, ...parseReads(out.stdout, stateDefs) } as ServerState;
+}
+
+export type ReadOutcome = { ok: true; states: ServerState[]; lock?: ClusterLock } | { ok: false; failures: { server: string; error: unknown }[] };
+
+/**
+ * Reads every node of the answers, in their order, in one exec each: under the cluster lock when
+ * `lock` is given (the lock's own exec makes the read), else a plain read (a dry run takes no lock).
+ * A lock refused is thrown (ClusterLockedError), nothing read.
+ */
+export async function readCluster(answers: Answers, connections: Map<string, ServerConnection>, lock?: { holder: LockHolder; forceHint: string }): Promise<ReadOutcome> {
+  const playbook = installPlaybook();
+  const nodes = answers.spec.nodes.map((n) => n.name);
+  const scripts = new Map(nodes.map((node) => [node, installReadScript(answers, node, playbook)]));
+  let held: ClusterLock | undefined;
+  let outputs: PromiseSettledResult<TimedOutput>[];
+  if (lock) {
+    held = await lockCluster(
+      nodes.map((n) => connections.get(n)!),
+      answers.metadata.name,
+      lock.holder,
+      lock.forceHint,
+      scripts,
+    );
+    outputs = nodes.map((node) => ({ status: 'fulfilled', value: held!.reads.get(node)! }));
+  } else {
+    outputs = await Promise.allSettled(nodes.map((node) => readOnce(connections.get(node)!, scripts.get(node)!)));
+  }
+  const failures = outputs.flatMap((r, i) => (r.status === 'rejected' ? [{ server: nodes[i]!, error: r.reason as unknown }] : []));
+  const unread = outputs.flatMap((r, i) => (r.status === 'fulfilled' && !r.value.stdout.includes(`${MARK.fact} `) ? [{ server: nodes[i]!, error: new Error(`${nodes[i]}: the read printed no facts; check that the user can run \`sudo sh\` on the server`) }] : []));
+  if (failures.length + unread.length > 0) {
+    await held?.release().catch(() => undefined);
+    return { ok: false, failures: [...failures, ...unread] };
+  }
+  const states = outputs.map((r, i) => stateOfRead(answers, nodes[i]!, (r as PromiseFulfilledResult<TimedOutput>).value, playbook));
+  return { ok: true, states, ...(held ? { lock: held } : {}) };
+}
+
+async function readOnce(conn: ServerConnection, script: string): Promise<TimedOutput> {
+  const startedAtMs = Date.now();
+  const clock = clockWatch();
+  // The files read holds DRBD's shared secret and root's SSH files: the run log keeps only the output's size.
+  const result = await conn.exec(`sh -c ${shellQuote(script)}`, { sudo: true, step: 'inspect', secretOutput: true, allowFailure: true, timeoutMs: 300_000, onStdout: clock.onStdout });
+  if (!result.stdout.includes(`${MARK.fact} `)) {
+    throw new RemoteCommandError(conn.target.name, 'sh -c <read script>', result, { step: 'inspect', hint: 'Check that the user can run `sudo sh` on the server and that /bin/sh exists.' });
+  }
+  const readBy = clock.readBy();
+  return { stdout: result.stdout, startedAtMs, finishedAtMs: Date.now(), durationMs: result.durationMs, ...(readBy !== undefined ? { clockReadByMs: readBy } : {}) };
+}
+
+/**
+ * The cluster's DRBD replication secret: the one the nodes hold (in the global_common.conf they
+ * read), else a new one that this run writes. The caller adds it to the secrets its log redacts.
+ */
+export function clusterDrbdSecret(states: ServerState[]): string {
+  return existingDrbdSecret(states.map((s) => (s.files?.ok ? (s.files.value.get(DRBD_COMMON_PATH) ?? null) : undefined))) ?? newDrbdSecret();
+}
+
+/** The plan of the answers on these facts; throws AnswerFileError with every finding (nothing changed). */
+export function planInstall(
+  answers: Answers,
+  facts: ServerFacts[],
+  options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string } = {},
+): ClusterPlan {
+  return planCluster(answers, facts, options);
+}
+
+/** What a run needs, less what install adds itself (the install playbook, the journal). */
+export interface InstallRequest extends Omit<RunRequest, 'playbook' | 'journal'> {
+  env: NodeJS.ProcessEnv;
+  /** Told when the previous run of this cluster did not finish (this run checks every step again). */
+  onUnfinished?: (previous: JournalState) => void;
+}
+
+/** Runs the install playbook with a journal; the result says per server what failed. */
+export async function runInstall(request: InstallRequest): Promise<RunResult> {
+  const playbook = installPlaybook();
+  const journalFile = journalPath(request.answers.metadata.name, request.env);
+  const previous = Journal.unfinished(journalFile);
+  if (previous && !request.dryRun) request.onUnfinished?.(previous);
+  const journal = new Journal(journalFile, request.runId, request.dryRun, playbook.steps.map((s) => s.name));
+  journal.save();
+  return runPlaybook({ ...request, playbook, journal });
+}
