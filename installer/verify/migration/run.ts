@@ -24,6 +24,7 @@ import type { ServerFacts } from '../../facts/types.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import { shellQuote } from '../../ssh/quote.js';
+import { addressOf } from '../../net/ipv4.js';
 import { cleanupMigrationTest } from './cleanup.js';
 import {
   GUEST_FILES,
@@ -35,7 +36,7 @@ import {
   guestMac,
   inSubnet,
   parseBootId,
-  parseCidr,
+  ipv4WithPrefix,
   parseMd5,
 } from './guest.js';
 import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, DRBD_SNAPSHOT_SCRIPT, drbdSnapshotCommand, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
@@ -88,7 +89,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const gapLimitMs = options.clientGapLimitMs ?? CLIENT_GAP_LIMIT_MS;
   const closeAfterS = dualPrimaryCloseAfterS();
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
-  const guest = parseCidr(guestCidr);
+  const guest = ipv4WithPrefix(guestCidr);
 
   const info: RunInfo = {
     runId: options.runId ?? new Date(started).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
@@ -400,7 +401,7 @@ async function checkGuestAddress(ctxs: StepContext[], address: string, cidr: str
   const first = ctxs[0]!;
   const mgmt = first.run.answers.spec.nodes.map((n) => n.management.address);
   if (!inSubnet(address, mgmt[0]!)) throw new Error(`the test guest address ${cidr} is not in the management subnet of ${mgmt[0]}; the guest sits on the management bridge`);
-  if (mgmt.some((m) => m.split('/')[0] === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
+  if (mgmt.some((m) => addressOf(m) === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
   const ping = await first.read(`ping -c 2 -W 1 ${shellQuote(address)} >/dev/null 2>&1 && echo used; ip neigh show ${shellQuote(address)} 2>/dev/null | grep -q lladdr && echo neighbour; true`);
   const answered = await httpGet(address, '/', 1000).then(
     () => true,
