@@ -137,34 +137,29 @@ function fromSshG(o: SshOptions, home: string): HostConfig {
   const globalKnown = o.get('globalknownhostsfile') ?? [];
   const defaultKnown =
     userKnown.join(' ') === `${pw}/.ssh/known_hosts ${pw}/.ssh/known_hosts2` && globalKnown.join(' ') === '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2';
-  const user = one('user');
-  const agent = one('identityagent');
-  const jump = one('proxyjump');
-  const hostname = one('hostname');
-  const port = one('port');
+  // When nothing names a user, ssh prints the local one: that is what ssh would log in as.
   return {
-    ...(hostname ? { hostname } : {}),
-    // When nothing names a user, ssh prints the local one: that is what ssh would log in as.
-    ...(user ? { user } : {}),
-    ...(port ? { port } : {}),
-    identityFiles: defaults ? [] : ids,
-    ...(agent ? { identityAgent: agent } : {}),
-    ...(jump ? { proxyJump: jump } : {}),
+    ...hostConfig(one, defaults ? [] : ids),
     ...(defaultKnown ? {} : { knownHostsFiles: [...userKnown, ...globalKnown].map((f) => (f.startsWith('~/') ? join(home, f.slice(2)) : f)) }),
   };
 }
 
 function fromLibrary(computed: Record<string, string | string[]>): HostConfig {
-  const agent = first(computed.identityagent);
-  const jump = first(computed.proxyjump);
-  const hostname = first(computed.hostname);
-  const user = first(computed.user);
-  const port = first(computed.port);
+  return hostConfig((key) => first(computed[key]), list(computed.identityfile));
+}
+
+/** The options hvcluster takes from a host's configuration, by their lower-case keys; an empty value counts as unset. */
+function hostConfig(one: (key: string) => string | undefined, identityFiles: string[]): HostConfig {
+  const hostname = one('hostname');
+  const user = one('user');
+  const port = one('port');
+  const agent = one('identityagent');
+  const jump = one('proxyjump');
   return {
     ...(hostname ? { hostname } : {}),
     ...(user ? { user } : {}),
     ...(port ? { port } : {}),
-    identityFiles: list(computed.identityfile),
+    identityFiles,
     ...(agent ? { identityAgent: agent } : {}),
     ...(jump ? { proxyJump: jump } : {}),
   };

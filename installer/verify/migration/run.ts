@@ -8,7 +8,6 @@
  * polls the guest over HTTP. Then stop the guest, check the data on the DRBD device, clean up.
  * Clean-up runs before the test too (a killed run's leftovers) and always after it.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunInfo } from '../../engine/context.js';
 import { StepContext } from '../../engine/context.js';
@@ -40,7 +39,7 @@ import {
   parseMd5,
 } from './guest.js';
 import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, DRBD_SNAPSHOT_SCRIPT, drbdSnapshotCommand, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
-import { HttpProbe, httpGet, parseJobInfo } from './probe.js';
+import { HttpProbe, httpGet, parseJobInfo, type GapSummary } from './probe.js';
 import { firstLine, mutateUntil } from './remote.js';
 import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
 
@@ -321,13 +320,9 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       if (probing) {
         const until = migratedAt + settleMs;
         while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(200, until - Date.now())));
-        const gaps = await probe.stop();
+        keepGaps(result, await probe.stop());
         probing = false;
-        result.clientMaxGapMs = gaps.maxGapMs;
-        result.clientMaxGapAtMs = gaps.maxGapAtMs;
-        result.clientRequests = gaps.requests;
-        result.clientAnswers = gaps.answers;
-        if (gaps.answers === 0) throw new Error(`the installer's client got no answer from the test guest at ${guest.address} during or after the migration ${from} -> ${to}`);
+        if (result.clientAnswers === 0) throw new Error(`the installer's client got no answer from the test guest at ${guest.address} during or after the migration ${from} -> ${to}`);
       }
       // The test resource on every holder after the window, and what the kernel logged about it in between.
       const after = await snapshot(new Map(before.map((b) => [b.server, b.cursor])));
@@ -343,13 +338,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       emit({ type: 'migration-result', result });
       reached('migrated', `${from} -> ${to}: QEMU downtime ${result.qemuDowntimeMs ?? '?'} ms, client gap ${result.clientMaxGapMs} ms, ${result.totalMs} ms in all`, to);
     } catch (error) {
-      if (probing) {
-        const gaps = await probe.stop();
-        result.clientMaxGapMs = gaps.maxGapMs;
-        result.clientMaxGapAtMs = gaps.maxGapAtMs;
-        result.clientRequests = gaps.requests;
-        result.clientAnswers = gaps.answers;
-      }
+      if (probing) keepGaps(result, await probe.stop());
       if (!(error instanceof InjectedFailure && error.phase === 'migrated')) {
         result.error = firstLine(error);
         emit({ type: 'migration-result', result });
@@ -441,7 +430,10 @@ async function waitForGuest(home: StepContext, address: string): Promise<string>
   }
 }
 
-/** A random-enough run ID for callers that want one. */
-export function migrationRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+/** What the installer's client saw of the guest during a migration's window, into its result. */
+function keepGaps(result: MigrationResult, gaps: GapSummary): void {
+  result.clientMaxGapMs = gaps.maxGapMs;
+  result.clientMaxGapAtMs = gaps.maxGapAtMs;
+  result.clientRequests = gaps.requests;
+  result.clientAnswers = gaps.answers;
 }
