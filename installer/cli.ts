@@ -39,18 +39,24 @@ function fillDefaults(command: Command, streams: Streams): void {
   }
 }
 
+/** The SSH client options that init (the wizard) shares with the commands that connect. */
+const knownHostsOption = () => repeatable('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)');
+const hostKeyOption = (description: string) => repeatable('--host-key <host=SHA256:...>', description);
+const sshConfigOption = () => new Option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)');
+const connectTimeoutOption = () => new Option('--connect-timeout <seconds>', 'give up on a server after this long (retries included)').default('30');
+
 /** Options shared by every command that connects to servers. */
 function withConnectionOptions(command: Command): Command {
   return command
     .addOption(repeatable('--host <[user@]address[:port]>', 'a server to work on, or a Host alias of ~/.ssh/config (repeatable)'))
     .option('-f, --file <site.yaml>', 'the answer file naming the servers (default: ./site.yaml when it exists and no --host is given)')
     .addOption(repeatable('-i, --identity <file>', 'private key file to authenticate with (repeatable)'))
-    .addOption(repeatable('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)'))
-    .addOption(repeatable('--host-key <host=SHA256:...>', 'pin a host key fingerprint, as `ssh-keygen -l` prints it (repeatable)'))
-    .option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)')
+    .addOption(knownHostsOption())
+    .addOption(hostKeyOption('pin a host key fingerprint, as `ssh-keygen -l` prints it (repeatable)'))
+    .addOption(sshConfigOption())
     .option('--password-env <VAR>', 'log in with the password in this environment variable')
     .option('--sudo-password-env <VAR>', 'give sudo the password in this environment variable')
-    .option('--connect-timeout <seconds>', 'give up on a server after this long (retries included)', '30');
+    .addOption(connectTimeoutOption());
 }
 
 export function buildProgram(streams: Streams): Command {
@@ -86,10 +92,10 @@ export function buildProgram(streams: Streams): Command {
     .option('--example', 'write the example answer file')
     .option('-o, --output <file>', 'where to write the answer file (default: stdout with --example, ./site.yaml for the wizard)')
     .option('--force', 'replace an existing file')
-    .addOption(repeatable('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)'))
-    .addOption(repeatable('--host-key <host=SHA256:...>', 'pin a host key fingerprint, accepted without a question (repeatable)'))
-    .option('--ssh-config <file>', 'OpenSSH client config to read (default ~/.ssh/config)')
-    .option('--connect-timeout <seconds>', 'give up on a server after this long (retries included)', '30')
+    .addOption(knownHostsOption())
+    .addOption(hostKeyOption('pin a host key fingerprint, accepted without a question (repeatable)'))
+    .addOption(sshConfigOption())
+    .addOption(connectTimeoutOption())
     .action(async (options) => {
       process.exitCode = await (await import('./commands/init.js')).runInit(options, streams);
     });

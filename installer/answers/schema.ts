@@ -16,6 +16,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { addressOf, IPV4_CIDR_RE, IPV4_RE } from '../net/ipv4.js';
 
 export const API_VERSION = 'hvcluster/v1';
 export const KIND = 'Cluster';
@@ -49,9 +50,6 @@ const JUMP_HOP_RE = /^(?:[A-Za-z_][A-Za-z0-9_.-]*@)?(?:[A-Za-z0-9.-]+|\[[0-9A-Fa
 const DEVICE_RE = /^\/dev\/\S+$/;
 /** As lvm(8) accepts a VG name: these characters, not starting with '-', not '.' or '..'. */
 const VG_RE = /^(?!-)(?!\.{1,2}$)[A-Za-z0-9+_.-]{1,127}$/;
-const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
-const IPV4_CIDR_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}/(?:3[0-2]|[12]?\\d)$`);
 
 export function isIPv4(text: string): boolean {
   return IPV4_RE.test(text);
@@ -230,7 +228,7 @@ export const NodeSchema = z
   })
   .transform(({ ssh: { address, ...ssh }, ...node }) => ({
     name: node.name,
-    ssh: { address: address ?? node.management.address.split('/')[0]!, ...ssh },
+    ssh: { address: address ?? addressOf(node.management.address), ...ssh },
     management: node.management,
     replication: node.replication,
     storage: node.storage,

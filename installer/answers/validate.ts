@@ -9,62 +9,14 @@
  * they need the facts gathered over SSH.
  */
 import { formatPath, type AnswerIssue, type AnswerPath } from './issues.js';
+import { addressOf, broadcastOf, formatIpv4, inSubnet, networkOf, parseCidr, parseIpv4, sameSubnet, subnetsOverlap, subnetText, type Ipv4Cidr } from '../net/ipv4.js';
 import { HOSTNAME_RE, type Answers, type NodeAnswers } from './schema.js';
-
-// ---------------------------------------------------------------------------------------------
-// IPv4 arithmetic
-
-export interface Ipv4Cidr {
-  /** The address as an unsigned 32-bit number. */
-  address: number;
-  prefix: number;
-}
-
-export function parseIpv4(text: string): number {
-  const parts = text.split('.').map(Number);
-  return (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0) as number;
-}
-
-export function parseCidr(text: string): Ipv4Cidr {
-  const [address, prefix] = text.split('/');
-  return { address: parseIpv4(address!), prefix: Number(prefix) };
-}
-
-export function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
-}
-
-function mask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-export function networkOf(cidr: Ipv4Cidr): number {
-  return (cidr.address & mask(cidr.prefix)) >>> 0;
-}
-
-/** `198.19.1.0/24` */
-export function subnetText(cidr: Ipv4Cidr): string {
-  return `${formatIpv4(networkOf(cidr))}/${cidr.prefix}`;
-}
-
-export function sameSubnet(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
-  return a.prefix === b.prefix && networkOf(a) === networkOf(b);
-}
-
-export function inSubnet(address: number, subnet: Ipv4Cidr): boolean {
-  return ((address & mask(subnet.prefix)) >>> 0) === networkOf(subnet);
-}
-
-export function subnetsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
-  const shorter = Math.min(a.prefix, b.prefix);
-  return ((a.address & mask(shorter)) >>> 0) === ((b.address & mask(shorter)) >>> 0);
-}
 
 /** The network or broadcast address of its subnet (meaningful for prefixes up to /30). */
 function isNetworkOrBroadcast(cidr: Ipv4Cidr): 'network' | 'broadcast' | undefined {
   if (cidr.prefix > 30) return undefined;
   if (cidr.address === networkOf(cidr)) return 'network';
-  if (cidr.address === (networkOf(cidr) | ~mask(cidr.prefix)) >>> 0) return 'broadcast';
+  if (cidr.address === broadcastOf(cidr)) return 'broadcast';
   return undefined;
 }
 
@@ -236,7 +188,7 @@ export function validateAnswerParts(parts: AnswerParts): AnswerIssue[] {
   const endpointSeen = new Map<string, number>();
   for (const { index: i, node } of nodes) {
     // Reached at its management address: the address checks above already cover it.
-    if (node.ssh.address === node.management.address.split('/')[0]) continue;
+    if (node.ssh.address === addressOf(node.management.address)) continue;
     const endpoint = `${node.ssh.jump ?? ''}|${node.ssh.address.toLowerCase()}:${node.ssh.port}`;
     const first = endpointSeen.get(endpoint);
     if (first !== undefined) {

@@ -10,7 +10,7 @@ import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
 import { resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import type { Streams } from '../output.js';
-import { connect, knownHostsLine, rememberAnswers, resolveTarget } from '../ssh/index.js';
+import { connect, expandHome, knownHostsLine, parseConnectTimeout, parseHostKeyPins, parseJumpList, rememberAnswers, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 import { askLine, canAsk } from './terminal.js';
 
@@ -37,16 +37,8 @@ function secretFromEnv(variable: string | undefined, env: NodeJS.ProcessEnv, fla
   return value;
 }
 
-/** `--host-key hv1=SHA256:abc` pairs, by host as the user wrote it. */
-export function parseHostKeyPins(pins: string[]): Map<string, string> {
-  const byHost = new Map<string, string>();
-  for (const pin of pins) {
-    const match = /^([^=\s]+)=(SHA256:[A-Za-z0-9+/]{43})$/.exec(pin);
-    if (!match) throw new UsageError(`--host-key ${pin}: expected HOST=SHA256:<43 characters>, as \`ssh-keygen -l\` prints it`);
-    byHost.set(match[1]!, match[2]!);
-  }
-  return byHost;
-}
+/** Re-exported for the wizard's backend, which reads them from here. */
+export { parseConnectTimeout, parseHostKeyPins };
 
 export interface Servers {
   targets: SshTarget[];
@@ -87,11 +79,12 @@ export function targetsFromHosts(options: ConnectionOptions, env: NodeJS.Process
   });
 }
 
-/** Each node's `ssh:` block as a target named after the node; secrets read from where the file says. */
-/** An answer file's ssh.jump (`[user@]host[:port]`, comma-separated, like ProxyJump): the hops, outermost first. */
+/** An answer file's ssh.jump (`[user@]host[:port]`, comma-separated, like ProxyJump): the hops, outermost first; undefined when none is given. */
 export function jumpHops(jump: string | undefined): string[] | undefined {
-  return jump ? jump.split(',').map((hop) => hop.trim()) : undefined;
+  return jump ? parseJumpList(jump) : undefined;
 }
+
+/** Each node's `ssh:` block as a target named after the node; secrets read from where the file says. */
 
 export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
   const pins = parseHostKeyPins(options.hostKey);
@@ -100,7 +93,7 @@ export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOpt
     ref === undefined ? undefined : resolveSecret(ref, env, readSecretFile, { baseDir: loaded.baseDir, what });
   return loaded.answers.spec.nodes.map((node) => {
     const ssh = node.ssh;
-    const identityFiles = ssh.identityFile !== undefined ? [ssh.identityFile.replace(/^~(?=\/)/, env.HOME ?? homedir())] : options.identity.length > 0 ? options.identity : undefined;
+    const identityFiles = ssh.identityFile !== undefined ? [expandHome(ssh.identityFile, env.HOME ?? homedir())] : options.identity.length > 0 ? options.identity : undefined;
     const target = resolveTarget(ssh.address, {
       configFile: options.sshConfig,
       user: ssh.user,
@@ -185,8 +178,7 @@ export async function connectEach<T>(
   hooks: { onConnected?: (server: string) => void } = {},
 ): Promise<PerServer<T>[]> {
   const policy = hostKeyPolicy(options, streams);
-  const deadlineMs = Number(options.connectTimeout) * 1000;
-  if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
+  const deadlineMs = parseConnectTimeout(options.connectTimeout) * 1000;
   return Promise.all(
     targets.map(async (target, index): Promise<PerServer<T>> => {
       let connection: ServerConnection | undefined;
@@ -211,8 +203,7 @@ export async function openConnections(
   streams: Streams,
 ): Promise<{ opened: Map<string, ServerConnection>; failures: { server: string; error: unknown }[]; reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection> }> {
   const policy = hostKeyPolicy(options, streams);
-  const deadlineMs = Number(options.connectTimeout) * 1000;
-  if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
+  const deadlineMs = parseConnectTimeout(options.connectTimeout) * 1000;
   const results = await Promise.all(
     targets.map(async (target) => {
       try {

@@ -8,6 +8,7 @@ import { exampleAnswerFile } from '../answers/example.js';
 import { ConfigError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import { Reporter, type Streams } from '../output.js';
 import { ANSWERS_SCHEMA_FILE } from '../paths.js';
+import { parseConnectTimeout } from '../ssh/spec.js';
 import { checkOutputFile } from './output-files.js';
 import { canAsk } from './terminal.js';
 
@@ -43,8 +44,7 @@ async function loadUi(): Promise<typeof import('../ui/run.js')> {
 /** Starts the wizard; the ui (ink, react) is loaded only here. */
 export async function runWizardCommand(options: InitOptions, streams: Streams): Promise<ExitCode> {
   if (!canRunWizard(streams)) wizardNeedsTerminal();
-  const seconds = Number(options.connectTimeout ?? '30');
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--connect-timeout ${options.connectTimeout}: expected a number of seconds`);
+  const seconds = parseConnectTimeout(options.connectTimeout ?? '30');
   const { runWizard } = await loadUi();
   const code = await runWizard({
     env: streams.env,

@@ -63,6 +63,20 @@ export function parseJson(text: string, label: string): unknown {
 }
 
 /** `KEY=value` lines (os-release, drbdadm --version, timedatectl show), quotes removed. */
+/**
+ * Lines of `NAME key=value key=value...` (the listings the fact scripts print, one line per disk or NIC):
+ * each NAME with its pairs. Lines without a pair are skipped. Pure.
+ */
+export function parseNamedPairs(text: string): Map<string, Map<string, string>> {
+  const lines = new Map<string, Map<string, string>>();
+  for (const line of text.split('\n')) {
+    const [name, ...pairs] = line.trim().split(/\s+/);
+    if (!name || pairs.length === 0) continue;
+    lines.set(name, new Map(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const)));
+  }
+  return lines;
+}
+
 export function parseKeyValues(text: string): Map<string, string> {
   const map = new Map<string, string>();
   for (const line of text.split('\n')) {

@@ -7,6 +7,7 @@
 import { checkAnswers } from '../answers/load.js';
 import { formatPath, type AnswerIssue } from '../answers/issues.js';
 import { API_VERSION, KIND, type Answers } from '../answers/schema.js';
+import { addressOf } from '../net/ipv4.js';
 import { factValue, type Disk, type Nic, type ServerFacts } from '../facts/types.js';
 import { managementNic } from '../facts/query.js';
 import { DISK_SIZE_TOLERANCE, checkClusterFacts, checkNodeFacts, holdsVolumeGroup } from './check-facts.js';
@@ -100,7 +101,7 @@ function ipv4Cidr(nic: Nic | null): string | null {
 }
 
 function lastOctet(cidr: string): string {
-  return cidr.split('/')[0]!.split('.')[3] ?? '1';
+  return addressOf(cidr).split('.')[3] ?? '1';
 }
 
 /** A DNS label from the node names: hv1, hv2 -> hv-cluster. */

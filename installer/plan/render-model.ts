@@ -1,12 +1,11 @@
 /** Answers (and the few facts that matter) turned into the values the templates are rendered from. */
 import type { Answers, NodeAnswers } from '../answers/schema.js';
-import { formatIpv4, parseCidr } from '../answers/validate.js';
+import { formatIpv4, netmask, parseCidr } from '../net/ipv4.js';
 import type { ClusterNodeModel, DrbdMajor, Ipv4Cidr, RenderModel } from './model.js';
 
 export function cidrModel(text: string): Ipv4Cidr {
   const parsed = parseCidr(text);
-  const mask = parsed.prefix === 0 ? 0 : (0xffffffff << (32 - parsed.prefix)) >>> 0;
-  return { address: formatIpv4(parsed.address), prefix: parsed.prefix, cidr: text, netmask: formatIpv4(mask) };
+  return { address: formatIpv4(parsed.address), prefix: parsed.prefix, cidr: text, netmask: formatIpv4(netmask(parsed.prefix)) };
 }
 
 export function replicationName(node: { name: string }): string {

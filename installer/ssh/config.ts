@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { ConfigError } from '../errors.js';
 import { sshG, type SshOptions } from './ssh-g.js';
+import { isPort, parseJumpList, parseSpec } from './spec.js';
 import type { SshTarget } from './types.js';
 
 export interface ResolveOptions {
@@ -30,38 +31,6 @@ export interface ResolveOptions {
   hostKeyFingerprint?: string;
   /** Jump hosts as specs (`[user@]host[:port]` or aliases), replacing any ProxyJump of the config. */
   jump?: string[];
-}
-
-export interface ParsedSpec {
-  user?: string;
-  host: string;
-  port?: number;
-}
-
-/** Parses `[user@]host[:port]`, with `[v6addr]:port` for IPv6 addresses. */
-export function parseSpec(spec: string): ParsedSpec {
-  const trimmed = spec.trim();
-  if (trimmed === '') throw new ConfigError('empty server address', { hint: 'use [user@]host[:port]' });
-  const at = trimmed.lastIndexOf('@');
-  const user = at > 0 ? trimmed.slice(0, at) : undefined;
-  let rest = at >= 0 ? trimmed.slice(at + 1) : trimmed;
-  let port: number | undefined;
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  if (bracket) {
-    rest = bracket[1]!;
-    if (bracket[2]) port = Number(bracket[2]);
-  } else {
-    const colon = rest.split(':');
-    if (colon.length === 2) {
-      if (!/^\d+$/.test(colon[1]!)) throw new ConfigError(`${spec}: the port must be a number`, { hint: 'use [user@]host[:port]' });
-      rest = colon[0]!;
-      port = Number(colon[1]);
-    }
-    // More than one colon: a bare IPv6 address without a port.
-  }
-  if (rest === '') throw new ConfigError(`${spec}: no host name`, { hint: 'use [user@]host[:port]' });
-  if (port !== undefined && (port < 1 || port > 65535)) throw new ConfigError(`${spec}: port ${port} is out of range`);
-  return { ...(user ? { user } : {}), host: rest, ...(port !== undefined ? { port } : {}) };
 }
 
 function first(value: string | string[] | undefined): string | undefined {
@@ -168,34 +137,29 @@ function fromSshG(o: SshOptions, home: string): HostConfig {
   const globalKnown = o.get('globalknownhostsfile') ?? [];
   const defaultKnown =
     userKnown.join(' ') === `${pw}/.ssh/known_hosts ${pw}/.ssh/known_hosts2` && globalKnown.join(' ') === '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2';
-  const user = one('user');
-  const agent = one('identityagent');
-  const jump = one('proxyjump');
-  const hostname = one('hostname');
-  const port = one('port');
+  // When nothing names a user, ssh prints the local one: that is what ssh would log in as.
   return {
-    ...(hostname ? { hostname } : {}),
-    // When nothing names a user, ssh prints the local one: that is what ssh would log in as.
-    ...(user ? { user } : {}),
-    ...(port ? { port } : {}),
-    identityFiles: defaults ? [] : ids,
-    ...(agent ? { identityAgent: agent } : {}),
-    ...(jump ? { proxyJump: jump } : {}),
+    ...hostConfig(one, defaults ? [] : ids),
     ...(defaultKnown ? {} : { knownHostsFiles: [...userKnown, ...globalKnown].map((f) => (f.startsWith('~/') ? join(home, f.slice(2)) : f)) }),
   };
 }
 
 function fromLibrary(computed: Record<string, string | string[]>): HostConfig {
-  const agent = first(computed.identityagent);
-  const jump = first(computed.proxyjump);
-  const hostname = first(computed.hostname);
-  const user = first(computed.user);
-  const port = first(computed.port);
+  return hostConfig((key) => first(computed[key]), list(computed.identityfile));
+}
+
+/** The options hvcluster takes from a host's configuration, by their lower-case keys; an empty value counts as unset. */
+function hostConfig(one: (key: string) => string | undefined, identityFiles: string[]): HostConfig {
+  const hostname = one('hostname');
+  const user = one('user');
+  const port = one('port');
+  const agent = one('identityagent');
+  const jump = one('proxyjump');
   return {
     ...(hostname ? { hostname } : {}),
     ...(user ? { user } : {}),
     ...(port ? { port } : {}),
-    identityFiles: list(computed.identityfile),
+    identityFiles,
     ...(agent ? { identityAgent: agent } : {}),
     ...(jump ? { proxyJump: jump } : {}),
   };
@@ -224,7 +188,7 @@ function resolveOne(spec: string, options: ResolveOptions, ctx: Ctx, seen: Set<s
   const user = (top ? options.user : undefined) ?? parsed.user ?? computed.user ?? ctx.localUser;
   const portText = computed.port;
   const configPort = portText !== undefined ? Number(portText) : undefined;
-  if (configPort !== undefined && !(Number.isInteger(configPort) && configPort > 0 && configPort < 65536)) {
+  if (configPort !== undefined && !isPort(configPort)) {
     throw new ConfigError(`${ctx.configFile}: Host ${parsed.host}: invalid Port ${portText}`);
   }
   const port = (top ? options.port : undefined) ?? parsed.port ?? configPort ?? 22;
@@ -238,12 +202,7 @@ function resolveOne(spec: string, options: ResolveOptions, ctx: Ctx, seen: Set<s
   const agentText = computed.identityAgent;
   const agent = (top ? options.agent : undefined) ?? (agentText && agentText.toLowerCase() !== 'none' && agentText !== 'SSH_AUTH_SOCK' ? expandPath(agentText, tokens) : undefined);
 
-  let jumpSpecs: string[];
-  if (top && options.jump) jumpSpecs = options.jump;
-  else {
-    const pj = computed.proxyJump;
-    jumpSpecs = !pj || pj.toLowerCase() === 'none' ? [] : pj.split(',').map((s) => s.trim()).filter(Boolean);
-  }
+  const jumpSpecs = top && options.jump ? options.jump : parseJumpList(computed.proxyJump);
   const nextSeen = new Set(seen).add(spec);
   const jump = jumpSpecs.map((j) => resolveOne(j, options, ctx, nextSeen, false));
   // A chain `a,b`: b is reached through a. SshTarget.jump lists hops outermost first already.

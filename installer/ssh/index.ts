@@ -2,7 +2,8 @@
 export type { ExecOptions, ExecResult, HostKeyPolicy, ServerConnection, SshCounters, SshTarget, UploadOptions } from './types.js';
 export { connect, isRetryableConnectError, jumpChain, type ConnectOptions } from './connect.js';
 export { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_CHANNELS, SshConnection, uploadCommand, type ConnectionSettings } from './connection.js';
-export { resolveTarget, parseSpec, expandPath, defaultIdentityFiles, type ResolveOptions } from './config.js';
+export { resolveTarget, expandPath, defaultIdentityFiles, type ResolveOptions } from './config.js';
+export { expandHome, isPort, parseConnectTimeout, parseHostKeyPins, parseJumpList, parseSpec, type ParsedSpec } from './spec.js';
 export { defaultHostKeyPolicy, defaultKnownHostsFiles, knownHostsLine, rememberAnswers, verifyHostKey, type VerifiedHostKey } from './host-key.js';
 export { checkKnownHosts, knownHostsName, loadKnownHosts, parseKnownHosts, type KnownHostEntry, type KnownHostsVerdict } from './known-hosts.js';
 export { fingerprintOf, keyTypeOf, keyTypeLabel, normalizeFingerprint } from './fingerprint.js';

@@ -9,6 +9,7 @@ import { commandProblem } from '../facts/fact.js';
 import { splitOutput, wrapFragment, type CommandResult, type FactSection } from '../facts/section.js';
 import { shellQuote } from '../ssh/quote.js';
 import { scriptInline } from '../engine/change.js';
+import { addressOf } from '../net/ipv4.js';
 import { leftoversRead } from './migration/leftovers.js';
 
 export interface PeerTarget {
@@ -31,7 +32,6 @@ export interface ProbePlan {
 }
 
 export const replicationName = (node: string) => `${node}-repl`;
-const bare = (cidr: string) => cidr.split('/')[0]!;
 
 export function probePlan(answers: Answers, node: string): ProbePlan {
   const nodes = answers.spec.nodes;
@@ -39,11 +39,11 @@ export function probePlan(answers: Answers, node: string): ProbePlan {
   if (!self) throw new Error(`no node ${node} in the answer file`);
   return {
     node,
-    ownReplicationAddress: bare(self.replication.address),
+    ownReplicationAddress: addressOf(self.replication.address),
     mtu: answers.spec.network.replicationMtu,
     peers: nodes
       .filter((n) => n.name !== node)
-      .map((n) => ({ name: n.name, replicationAddress: bare(n.replication.address), replicationName: replicationName(n.name) })),
+      .map((n) => ({ name: n.name, replicationAddress: addressOf(n.replication.address), replicationName: replicationName(n.name) })),
     names: nodes.flatMap((n) => [n.name, replicationName(n.name)]),
     volumeGroup: answers.spec.storage.volumeGroup,
   };

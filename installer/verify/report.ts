@@ -2,7 +2,9 @@
 import type { ServerFacts } from '../facts/types.js';
 import { probe } from './checks/common.js';
 import { exitCodeFor, summarize, type Summary, type VerifyExit } from './evaluate.js';
-import { parseEvents2Statistics, parseProcDrbdFull, parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
+import { parseEvents2 } from '../facts/parse/drbd-events2.js';
+import { parseProcDrbd } from '../facts/parse/proc-drbd.js';
+import { parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
 import type { CheckResult, VerifyInput } from './types.js';
 import type { MigrationReport } from './migration/index.js';
 import { JSON_SCHEMA_VERSION } from '../json-output.js';
@@ -120,11 +122,11 @@ export function buildReport(
     const events = probe(node, 'events2');
     const proc = probe(node, 'proc');
     const progress = new Map(
-      (proc?.exitCode === 0 ? parseProcDrbdFull(proc.stdout).minors : []).flatMap((m) =>
+      (proc?.exitCode === 0 ? parseProcDrbd(proc.stdout).minors : []).flatMap((m) =>
         m.resync ? [[m.minor, { percent: m.resync.percent, leftKiB: m.resync.leftKiB, totalKiB: m.resync.totalKiB, speedKiBps: m.resync.speedKiBps, etaSeconds: m.resync.finishSeconds }] as const] : [],
       ),
     );
-    for (const r of events?.exitCode === 0 ? parseEvents2Statistics(events.stdout) : []) {
+    for (const r of events?.exitCode === 0 ? parseEvents2(events.stdout) : []) {
       const entry = resources.get(r.name) ?? { name: r.name, minor: r.devices[0]?.minor ?? null, hosts: [], state: {} };
       entry.state[node.name] = {
         role: r.role,

@@ -4,6 +4,7 @@ import {
   commandProblem,
   findCommand,
   parseJson,
+  parseNamedPairs,
   stringOrNull,
   toNumberOrNull,
   type FactDefinition,
@@ -111,10 +112,7 @@ function toChild(node: LsblkNode): BlockChild {
 function parseScan(text: string): Map<string, ScanLine> {
   const zero = (v: string | undefined): ZeroCheck => (v === '0' ? 'zero' : v === '1' ? 'nonzero' : v === '-' ? 'skipped' : 'unreadable');
   const map = new Map<string, ScanLine>();
-  for (const line of text.split('\n')) {
-    const [name, ...pairs] = line.trim().split(/\s+/);
-    if (!name || pairs.length === 0) continue;
-    const kv = new Map(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
+  for (const [name, kv] of parseNamedPairs(text)) {
     map.set(name, {
       sizeBytes: Number(kv.get('size') ?? 0),
       partitions: Number(kv.get('parts') ?? 0),

@@ -1,4 +1,6 @@
 import { findCommand, commandProblem, parseKeyValues, type FactDefinition } from '../fact.js';
+import { parseEvents2, UNKNOWN_PEER, type Events2Resource } from '../parse/drbd-events2.js';
+import { parseProcDrbd, type ProcDrbdMinor } from '../parse/proc-drbd.js';
 import type { DrbdFacts, DrbdMinorFacts, DrbdModuleLoad, DrbdResourceFacts } from '../types.js';
 
 /**
@@ -35,62 +37,24 @@ function parseModinfo(text: string): { version: string | null; file: string | nu
   return { version: field('version'), file: field('filename') };
 }
 
-/** /proc/drbd: `version: 8.4.11 (api:1/proto:86-101)` and 8.4's per-minor lines. */
-export function parseProcDrbd(text: string): { version: string | null; minors: DrbdMinorFacts[] } {
-  const version = /^version:\s*(\S+)/m.exec(text)?.[1] ?? null;
-  const minors: DrbdMinorFacts[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*(\d+):\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const get = (key: string) => new RegExp(`(?:^|\\s)${key}:(\\S+)`).exec(m[2]!)?.[1] ?? null;
-    minors.push({ minor: Number(m[1]), connectionState: get('cs'), roles: get('ro'), diskStates: get('ds') });
-  }
-  return { version, minors };
+/** A resource as the facts keep it, from the shared events2 parser. */
+export function drbdResourceFacts(r: Events2Resource): DrbdResourceFacts {
+  return {
+    name: r.name,
+    role: r.role,
+    volumes: r.devices.map((d) => ({ volume: d.volume, minor: d.minor, diskState: d.disk })),
+    connections: r.connections.map((c) => ({
+      peer: c.peer === UNKNOWN_PEER ? null : c.peer,
+      connectionState: c.connection,
+      peerRole: c.role,
+      peerDiskStates: c.peerDevices.map((p) => p.peerDisk).filter((d): d is string => d !== null),
+    })),
+  };
 }
 
-/** `drbdsetup events2 --now`: `exists resource name:r0 role:Secondary ...` lines, `exists -` at the end. */
-export function parseEvents2(text: string): DrbdResourceFacts[] {
-  const resources = new Map<string, DrbdResourceFacts>();
-  const get = (name: string) => {
-    let r = resources.get(name);
-    if (!r) {
-      r = { name, role: null, volumes: [], connections: [] };
-      resources.set(name, r);
-    }
-    return r;
-  };
-  for (const line of text.split('\n')) {
-    const [event, object, ...pairs] = line.trim().split(/\s+/);
-    if (event !== 'exists' && event !== 'create' && event !== 'change') continue;
-    const kv = new Map(pairs.map((p) => [p.slice(0, p.indexOf(':')), p.slice(p.indexOf(':') + 1)] as const));
-    const name = kv.get('name');
-    if (!name) continue;
-    const r = get(name);
-    const peer = kv.get('conn-name') ?? kv.get('peer-node-id') ?? null;
-    switch (object) {
-      case 'resource':
-        r.role = kv.get('role') ?? r.role;
-        break;
-      case 'device': {
-        const volume = Number(kv.get('volume') ?? 0);
-        const minor = kv.has('minor') ? Number(kv.get('minor')) : null;
-        r.volumes.push({ volume, minor, diskState: kv.get('disk') ?? null });
-        break;
-      }
-      case 'connection':
-        r.connections.push({ peer, connectionState: kv.get('connection') ?? null, peerRole: kv.get('role') ?? null, peerDiskStates: [] });
-        break;
-      case 'peer-device': {
-        const c = r.connections.find((x) => x.peer === peer);
-        const disk = kv.get('peer-disk');
-        if (c && disk) c.peerDiskStates.push(disk);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  return [...resources.values()];
+/** A minor of 8.4's /proc/drbd as the facts keep it, from the shared /proc/drbd parser. */
+export function drbdMinorFacts(m: ProcDrbdMinor): DrbdMinorFacts {
+  return { minor: m.minor, connectionState: m.cs, roles: m.ro, diskStates: m.ds };
 }
 
 /**
@@ -149,7 +113,7 @@ export const drbdFact: FactDefinition<DrbdFacts> = {
     const adm = findCommand(section, 'drbdadm');
     const kv = adm?.exitCode === 0 ? parseKeyValues(adm.stdout) : new Map<string, string>();
     const events = findCommand(section, 'events2');
-    const resources = events?.exitCode === 0 ? parseEvents2(events.stdout) : [];
+    const resources = events?.exitCode === 0 ? parseEvents2(events.stdout).map(drbdResourceFacts) : [];
     const loadedVersion = realVersion(proc.version);
     const moduleVersion = realVersion(mod.version);
     const majorOf = (v: string | null) => (v?.startsWith('9.') ? 9 : v?.startsWith('8.') ? 8 : null);
@@ -166,7 +130,7 @@ export const drbdFact: FactDefinition<DrbdFacts> = {
       utilsKernelVersion: realVersion(kv.get('DRBD_KERNEL_VERSION')),
       major: majorOf(loadedVersion) ?? majorOf(moduleVersion),
       resources,
-      minors: proc.minors,
+      minors: proc.minors.map(drbdMinorFacts),
     };
   },
 };

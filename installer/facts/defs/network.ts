@@ -2,6 +2,7 @@ import {
   FactUnavailable,
   findCommand,
   parseJson,
+  parseNamedPairs,
   requireStdout,
   stringOrNull,
   toNumberOrNull,
@@ -58,10 +59,7 @@ interface SysfsLine {
 
 function parseSysfs(text: string): Map<string, SysfsLine> {
   const map = new Map<string, SysfsLine>();
-  for (const line of text.split('\n')) {
-    const [name, ...pairs] = line.trim().split(/\s+/);
-    if (!name || pairs.length === 0) continue;
-    const kv = new Map(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
+  for (const [name, kv] of parseNamedPairs(text)) {
     const speed = Number(kv.get('speed'));
     map.set(name, {
       carrier: kv.get('carrier') === '1' ? true : kv.get('carrier') === '0' ? false : null,

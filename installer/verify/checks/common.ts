@@ -51,7 +51,6 @@ export function isReachable(node: NodeObservation): node is ReachableNode {
   return node.reachable;
 }
 
-export const bare = (cidr: string) => cidr.split('/')[0]!;
 
 export function gib(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(bytes >= 10 * 1024 ** 3 ? 0 : 1)} GiB`;

@@ -1,20 +1,9 @@
 /** DRBD: module, versions, utilities, and every resource on every node that holds it. */
 import { clockDuration } from '../../facts/format.js';
 import { probe, reachable, result, why } from './common.js';
-import {
-  parseDrbdKernelLog,
-  parseEvents2Statistics,
-  parseGuests,
-  parseProcDrbdFull,
-  parseResourceConfigs,
-  splitConfigFiles,
-  type DrbdLogLine,
-  type DrbdResourceConfig,
-  type Events2Resource,
-  type GuestInfo,
-  type ProcDrbdMinor,
-  type ResyncProgress,
-} from '../parse.js';
+import { parseEvents2, type Events2Resource } from '../../facts/parse/drbd-events2.js';
+import { parseProcDrbd, type ProcDrbdMinor, type ResyncProgress } from '../../facts/parse/proc-drbd.js';
+import { parseDrbdKernelLog, parseGuests, parseResourceConfigs, splitConfigFiles, type DrbdLogLine, type DrbdResourceConfig, type GuestInfo } from '../parse.js';
 import { RESYNC_SAMPLE_SECONDS } from '../probes.js';
 import { CLUSTER, type CheckResult, type ReachableNode, type VerifyInput } from '../types.js';
 
@@ -99,9 +88,9 @@ function nodeDrbd(node: ReachableNode): NodeDrbd {
   const conf = probe(node, 'conf');
   const files = conf?.exitCode === 0 ? splitConfigFiles(conf.stdout) : new Map<string, string>();
   const events = probe(node, 'events2');
-  let running: Events2Resource[] = events?.exitCode === 0 ? parseEvents2Statistics(events.stdout) : [];
+  let running: Events2Resource[] = events?.exitCode === 0 ? parseEvents2(events.stdout) : [];
   const proc = probe(node, 'proc');
-  const procParsed = proc?.exitCode === 0 ? parseProcDrbdFull(proc.stdout) : { version: null, minors: [] };
+  const procParsed = proc?.exitCode === 0 ? parseProcDrbd(proc.stdout) : { version: null, minors: [] };
   const configs = parseResourceConfigs(files);
   if (running.length === 0 && procParsed.minors.length > 0 && events?.exitCode !== 0) {
     // Fallback: /proc/drbd's minors, named through the configuration.
@@ -147,7 +136,7 @@ function nodeDrbd(node: ReachableNode): NodeDrbd {
     running,
     oosByMinor: new Map(procParsed.minors.filter((m) => m.oosKiB !== null).map((m) => [m.minor, m.oosKiB!])),
     procByMinor: new Map(procParsed.minors.map((m) => [m.minor, m])),
-    procLaterByMinor: later?.exitCode === 0 ? new Map(parseProcDrbdFull(later.stdout).minors.map((m) => [m.minor, m])) : null,
+    procLaterByMinor: later?.exitCode === 0 ? new Map(parseProcDrbd(later.stdout).minors.map((m) => [m.minor, m])) : null,
     guests: doms ? parseGuests(doms.stdout) : [],
   };
 }

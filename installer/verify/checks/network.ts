@@ -1,5 +1,6 @@
 /** The replication link: NIC, reachability, MTU end to end, latency. */
-import { bare, nodeAnswers, probe, reachable, result, why } from './common.js';
+import { addressOf } from '../../net/ipv4.js';
+import { nodeAnswers, probe, reachable, result, why } from './common.js';
 import { parsePing } from '../parse.js';
 import { dfPayload } from '../probes.js';
 import type { CheckResult, VerifyInput } from '../types.js';
@@ -18,7 +19,7 @@ export function replicationNicChecks(input: VerifyInput): CheckResult[] {
     const problems: string[] = [];
     if (!nic.adminUp) problems.push('is administratively down');
     else if (nic.carrier === false || nic.state === 'DOWN' || nic.state === 'LOWERLAYERDOWN') problems.push(`has no link (state ${nic.state})`);
-    if (!nic.addresses.some((a) => a.cidr === want.address || a.address === bare(want.address))) problems.push(`does not hold ${want.address}`);
+    if (!nic.addresses.some((a) => a.cidr === want.address || a.address === addressOf(want.address))) problems.push(`does not hold ${want.address}`);
     if (nic.mtu !== mtu) problems.push(`has MTU ${nic.mtu}, the answer file says ${mtu}`);
     const data = { nic: nic.name, mtu: nic.mtu, speedMbps: nic.speedMbps, state: nic.state };
     if (problems.length > 0) {
@@ -36,10 +37,10 @@ export function replicationLinkChecks(input: VerifyInput): CheckResult[] {
   const out: CheckResult[] = [];
   const mtu = input.answers.spec.network.replicationMtu;
   for (const node of reachable(input)) {
-    const own = bare(nodeAnswers(input, node.name).replication.address);
+    const own = addressOf(nodeAnswers(input, node.name).replication.address);
     for (const peer of input.answers.spec.nodes.filter((n) => n.name !== node.name)) {
       const servers = [node.name, peer.name];
-      const target = bare(peer.replication.address);
+      const target = addressOf(peer.replication.address);
       const lat = probe(node, `lat:${peer.name}`);
       const ping = lat ? parsePing(lat.stdout, lat.stderr) : null;
       let linkUp = false;

@@ -1,5 +1,6 @@
 /** SSH, node names, name resolution and /etc/hosts. */
-import { bare, nodeAnswers, probe, reachable, result } from './common.js';
+import { addressOf } from '../../net/ipv4.js';
+import { nodeAnswers, probe, reachable, result } from './common.js';
 import { firstAddress } from '../parse.js';
 import { replicationName } from '../probes.js';
 import { CLUSTER, type CheckResult, type VerifyInput } from '../types.js';
@@ -36,8 +37,8 @@ export function nameChecks(input: VerifyInput): CheckResult[] {
   const out: CheckResult[] = [];
   const expected = new Map<string, string>();
   for (const n of input.answers.spec.nodes) {
-    expected.set(n.name, bare(n.management.address));
-    expected.set(replicationName(n.name), bare(n.replication.address));
+    expected.set(n.name, addressOf(n.management.address));
+    expected.set(replicationName(n.name), addressOf(n.replication.address));
   }
   for (const node of reachable(input)) {
     const h = node.facts.hostname;

@@ -8,6 +8,7 @@
  *   /cgi-bin/check  drops the caches, re-reads the same bytes from /dev/vda and answers `md5=...`
  * Everything here is pure (scripts and XML as strings), tested in test/unit/verify/migration.test.ts.
  */
+import { formatIpv4, inSubnet as inIpv4Subnet, networkOf, parseCidr, parseIpv4 } from '../../net/ipv4.js';
 import { shellQuote } from '../../ssh/quote.js';
 
 export const GUEST_NAME = 'hvc-migtest';
@@ -45,29 +46,22 @@ export interface Ipv4WithPrefix {
   prefix: number;
 }
 
-export function parseCidr(text: string): Ipv4WithPrefix {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text.trim());
-  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) throw new Error(`expected an IPv4 address with prefix, like 198.18.1.200/24, not "${text}"`);
-  return { address: m.slice(1, 5).join('.'), prefix: Number(m[5]) };
+/** An address with prefix (`198.18.1.200/24`), the address kept as text; throws on anything else. */
+export function ipv4WithPrefix(text: string): Ipv4WithPrefix {
+  const { address, prefix } = parseCidr(text);
+  return { address: formatIpv4(address), prefix };
 }
-
-const toInt = (address: string) => address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const toAddress = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
 /** Host number 200 of the subnet of `cidr` (a node's management address), with the same prefix. */
 export function defaultGuestAddress(cidr: string): string {
-  const { address, prefix } = parseCidr(cidr);
-  const size = 2 ** (32 - prefix);
-  if (size < 256) throw new Error(`the management subnet /${prefix} is too small for a default test guest address; give one explicitly`);
-  const network = toInt(address) - (toInt(address) % size);
-  return `${toAddress(network + 200)}/${prefix}`;
+  const parsed = parseCidr(cidr);
+  if (2 ** (32 - parsed.prefix) < 256) throw new Error(`the management subnet /${parsed.prefix} is too small for a default test guest address; give one explicitly`);
+  return `${formatIpv4(networkOf(parsed) + 200)}/${parsed.prefix}`;
 }
 
 /** Whether `address` is in the subnet of `cidr`. */
 export function inSubnet(address: string, cidr: string): boolean {
-  const { address: base, prefix } = parseCidr(cidr);
-  const size = 2 ** (32 - prefix);
-  return Math.floor(toInt(address) / size) === Math.floor(toInt(base) / size);
+  return inIpv4Subnet(parseIpv4(address), parseCidr(cidr));
 }
 
 /** A locally administered MAC derived from the guest address (02:68:76 = "hv"). */

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { REMOTE_DIR } from '../../paths.js';
 import { shellQuote } from '../../ssh/quote.js';
-import { parseEvents2Statistics } from '../parse.js';
+import { parseEvents2 } from '../../facts/parse/drbd-events2.js';
 
 /**
  * The longest time the installer's client may go without an answer from the test guest in one
@@ -89,7 +89,7 @@ export function parseCurrentUuid(text: string): string | null {
 /** Parses the output of drbd-snapshot.sh. `kernelRead`: whether a `since` cursor was given (else kernelLines is null). Pure. */
 export function parseDrbdSnapshot(server: string, resource: string, text: string, kernelRead: boolean): DrbdSnapshot {
   const s = sections(text);
-  const live = parseEvents2Statistics(s.get('events') ?? '').find((r) => r.name === resource);
+  const live = parseEvents2(s.get('events') ?? '').find((r) => r.name === resource);
   const cursor = (s.get('cursor') ?? '').trim();
   const ended = text.includes(`${SECTION}end`);
   return {

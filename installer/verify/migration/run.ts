@@ -22,6 +22,7 @@ import { newRunId } from '../../services/run-id.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import { shellQuote } from '../../ssh/quote.js';
+import { addressOf } from '../../net/ipv4.js';
 import { cleanupMigrationTest } from './cleanup.js';
 import {
   GUEST_FILES,
@@ -33,11 +34,11 @@ import {
   guestMac,
   inSubnet,
   parseBootId,
-  parseCidr,
+  ipv4WithPrefix,
   parseMd5,
 } from './guest.js';
 import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, drbdSnapshotArgs, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
-import { HttpProbe, httpGet, parseJobInfo } from './probe.js';
+import { HttpProbe, httpGet, parseJobInfo, type GapSummary } from './probe.js';
 import { firstLine, mutateUntil } from './remote.js';
 import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
 
@@ -86,7 +87,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const gapLimitMs = options.clientGapLimitMs ?? CLIENT_GAP_LIMIT_MS;
   const closeAfterS = dualPrimaryCloseAfterS();
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
-  const guest = parseCidr(guestCidr);
+  const guest = ipv4WithPrefix(guestCidr);
 
   const session: HostSession = {
     runId: options.runId ?? newRunId(new Date(started)),
@@ -334,13 +335,9 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       if (probing) {
         const until = migratedAt + settleMs;
         while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(200, until - Date.now())));
-        const gaps = await probe.stop();
+        keepGaps(result, await probe.stop());
         probing = false;
-        result.clientMaxGapMs = gaps.maxGapMs;
-        result.clientMaxGapAtMs = gaps.maxGapAtMs;
-        result.clientRequests = gaps.requests;
-        result.clientAnswers = gaps.answers;
-        if (gaps.answers === 0) throw new Error(`the installer's client got no answer from the test guest at ${guest.address} during or after the migration ${from} -> ${to}`);
+        if (result.clientAnswers === 0) throw new Error(`the installer's client got no answer from the test guest at ${guest.address} during or after the migration ${from} -> ${to}`);
       }
       // The test resource on every holder after the window, and what the kernel logged about it in between.
       const after = await snapshot(new Map(before.map((b) => [b.server, b.cursor])));
@@ -356,13 +353,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       emit({ type: 'migration-result', result });
       reached('migrated', `${from} -> ${to}: QEMU downtime ${result.qemuDowntimeMs ?? '?'} ms, client gap ${result.clientMaxGapMs} ms, ${result.totalMs} ms in all`, to);
     } catch (error) {
-      if (probing) {
-        const gaps = await probe.stop();
-        result.clientMaxGapMs = gaps.maxGapMs;
-        result.clientMaxGapAtMs = gaps.maxGapAtMs;
-        result.clientRequests = gaps.requests;
-        result.clientAnswers = gaps.answers;
-      }
+      if (probing) keepGaps(result, await probe.stop());
       if (!(error instanceof InjectedFailure && error.phase === 'migrated')) {
         result.error = firstLine(error);
         emit({ type: 'migration-result', result });
@@ -414,7 +405,7 @@ async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string
   const first = ctxs[0]!;
   const mgmt = answers.spec.nodes.map((n) => n.management.address);
   if (!inSubnet(address, mgmt[0]!)) throw new Error(`the test guest address ${cidr} is not in the management subnet of ${mgmt[0]}; the guest sits on the management bridge`);
-  if (mgmt.some((m) => m.split('/')[0] === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
+  if (mgmt.some((m) => addressOf(m) === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
   const ping = await first.read(`ping -c 2 -W 1 ${shellQuote(address)} >/dev/null 2>&1 && echo used; ip neigh show ${shellQuote(address)} 2>/dev/null | grep -q lladdr && echo neighbour; true`);
   const answered = await httpGet(address, '/', 1000).then(
     () => true,
@@ -455,4 +446,12 @@ async function waitForGuest(home: Host, address: string): Promise<string> {
       `${firstLine(error)} (from the installer's side; is the installer in the management subnet?); guest console and state on ${home.server}: ${console.stdout.trim().split('\n').slice(-6).join(' | ')}`,
     );
   }
+}
+
+/** What the installer's client saw of the guest during a migration's window, into its result. */
+function keepGaps(result: MigrationResult, gaps: GapSummary): void {
+  result.clientMaxGapMs = gaps.maxGapMs;
+  result.clientMaxGapAtMs = gaps.maxGapAtMs;
+  result.clientRequests = gaps.requests;
+  result.clientAnswers = gaps.answers;
 }

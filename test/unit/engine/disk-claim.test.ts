@@ -12,7 +12,7 @@ import { CLAIM_EXIT, claimCommand, describeChange, freshVolumeGroupKey, parseCla
 import { claimInputFromFacts, claimVerdict, type ClaimInput } from '../../../installer/facts/disk-verdict.js';
 import { factValue, type ServerFacts } from '../../../installer/facts/types.js';
 import type { NodePlan } from '../../../installer/plan/types.js';
-import type { ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import { fakeConnection } from '../../helpers/fake-connection.js';
 import { labFacts, labFactsEdited } from '../plan/helpers.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/engine/disk-claim/${name}.out`, import.meta.url), 'utf8');
@@ -135,24 +135,13 @@ describe('the disk verdict', () => {
 describe('the storage step', () => {
   /** A node whose disk-claim.sh answers `probe` with one fixture and a write with another; every command is kept. */
   function node(probe: string, write: { exitCode: number; stdout: string }, options: { wipe?: boolean; dryRun?: boolean } = {}) {
-    const commands: string[] = [];
-    const conn = {
-      target: { name: 'hv2', host: 'hv2', port: 22, user: 'root', identityFiles: [], jump: [] },
-      hostKeyFingerprint: 'SHA256:x',
-      counters: { handshakes: 1, channelOpens: 0, execs: 0, bytesUploaded: 0 },
-      exec: async (command: string): Promise<ExecResult> => {
-        commands.push(command);
-        return / probe$/.test(command) ? { exitCode: 0, stdout: fixture(probe), stderr: '', durationMs: 1 } : { ...write, stderr: '', durationMs: 1 };
-      },
-      upload: async () => undefined,
-      close: async () => undefined,
-    } as unknown as ServerConnection;
+    const conn = fakeConnection({ name: 'hv2', answer: [[/ probe$/, fixture(probe)]], unmatched: write });
     const guard = new Guard(options.dryRun ?? false, () => undefined);
     const shared = new Map<string, unknown>();
     const run = { runId: 'R1', dryRun: options.dryRun ?? false, guard, emit: () => undefined, shared } as unknown as RunInfo;
     const plan = { name: 'hv2', volumeGroup: { name: 'hvdata', disk: '/dev/disk/by-id/virtio-d2', wipe: options.wipe ?? false } } as unknown as NodePlan;
     const ctx = new StepContext(run, 'volume-group', plan, {} as ServerFacts, conn);
-    return { ctx, commands, guard, shared };
+    return { ctx, conn, guard, shared };
   }
   const claimed = { exitCode: 0, stdout: fixture('claimed') };
   const runStorage = (ctx: StepContext) => (storageStep as Extract<StepKind, { scope: 'node' }>).run(ctx, { name: 'volume-group', title: 'Volume group', kind: 'volume-group' } as PlaybookStep);
@@ -161,7 +150,7 @@ describe('the storage step', () => {
     const n = node('blank', claimed);
     await runStorage(n.ctx);
     const fingerprint = read('blank').fingerprint!;
-    expect(n.commands).toEqual(['sh -s -- /dev/disk/by-id/virtio-d2 hvdata probe', `sh -s -- /dev/disk/by-id/virtio-d2 hvdata create ${fingerprint}`]);
+    expect(n.conn.commands).toEqual(['sh -s -- /dev/disk/by-id/virtio-d2 hvdata probe', `sh -s -- /dev/disk/by-id/virtio-d2 hvdata create ${fingerprint}`]);
     expect(n.guard.changes.map((c) => c.description)).toEqual(['create volume group hvdata on /dev/disk/by-id/virtio-d2 (blank: no signature, partition or holder, first and last MiB zero)']);
     expect(n.shared.get(freshVolumeGroupKey('hv2'))).toBe(true);
   });
@@ -172,14 +161,14 @@ describe('the storage step', () => {
       'hv2: step "volume-group": /dev/disk/by-id/virtio-d2 (/dev/vdb) on hv2 is not blank: an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member; first MiB not zero; ' +
         'choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb); nothing was written to it',
     );
-    expect(n.commands).toHaveLength(1);
+    expect(n.conn.commands).toHaveLength(1);
     expect(n.guard.changes).toEqual([]);
   });
 
   it('erases it with wipe: true, and then the volume is not "fresh": its initial sync is never skipped', async () => {
     const n = node('orphan-pv', claimed, { wipe: true });
     await runStorage(n.ctx);
-    expect(n.commands[1]).toBe(`sh -s -- /dev/disk/by-id/virtio-d2 hvdata wipe ${read('orphan-pv').fingerprint!}`);
+    expect(n.conn.commands[1]).toBe(`sh -s -- /dev/disk/by-id/virtio-d2 hvdata wipe ${read('orphan-pv').fingerprint!}`);
     expect(n.guard.changes[0]!.description).toMatch(/^erase \/dev\/disk\/by-id\/virtio-d2 \(an LVM physical volume in no volume group .*\), as wipe: true allows, and create volume group hvdata on it$/);
     expect(n.shared.has(freshVolumeGroupKey('hv2'))).toBe(false);
   });
@@ -193,11 +182,11 @@ describe('the storage step', () => {
   it('writes nothing on its own volume group, and only lists the claim in a dry run', async () => {
     const ours = node('ours', claimed);
     await runStorage(ours.ctx);
-    expect(ours.commands).toHaveLength(1);
+    expect(ours.conn.commands).toHaveLength(1);
     expect(ours.guard.changes).toEqual([]);
     const dry = node('blank', claimed, { dryRun: true });
     await runStorage(dry.ctx);
-    expect(dry.commands).toHaveLength(1);
+    expect(dry.conn.commands).toHaveLength(1);
     expect(dry.guard.changes).toHaveLength(1);
   });
 });

@@ -15,7 +15,7 @@ import { lineReporter } from '../../../installer/engine/reporters.js';
 import { runPlaybook } from '../../../installer/engine/runner.js';
 import { palette } from '../../../installer/output.js';
 import type { ClusterPlan } from '../../../installer/plan/types.js';
-import type { ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import { fakeConnection, type FakeConnection } from '../../helpers/fake-connection.js';
 
 const playbook: Playbook = {
   apiVersion: 'hvcluster/v1',
@@ -30,18 +30,13 @@ const playbook: Playbook = {
 };
 
 /** A node where libvirtd is enabled and running and DRBD is loaded. */
-function installedNode(name: string): ServerConnection {
-  const answer = (command: string): string => (command.includes('systemctl is-enabled') ? 'libvirtd enabled active enabled active\n' : 'version: 8.4.11 (api:1/proto:86-101)\n');
-  return {
-    target: { name, host: name, port: 22, user: 'root', identityFiles: [], jump: [] },
-    hostKeyFingerprint: 'SHA256:x',
-    counters: { handshakes: 1, channelOpens: 0, execs: 0, bytesUploaded: 0 },
-    exec: async (command: string): Promise<ExecResult> => ({ exitCode: 0, stdout: answer(command), stderr: '', durationMs: 1 }),
-    upload: async () => {
-      throw new Error('no upload expected');
-    },
-    close: async () => undefined,
-  };
+function installedNode(name: string): FakeConnection {
+  return fakeConnection({
+    name,
+    answer: [[/systemctl is-enabled/, 'libvirtd enabled active enabled active\n']],
+    unmatched: 'version: 8.4.11 (api:1/proto:86-101)\n',
+    uploads: 'refuse',
+  });
 }
 
 const dirs: string[] = [];

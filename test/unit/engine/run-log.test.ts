@@ -3,19 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunLog } from '../../../installer/engine/run-log.js';
-import type { ServerConnection } from '../../../installer/ssh/types.js';
+import { fakeConnection } from '../../helpers/fake-connection.js';
 
 /** A connection that answers every exec with fixed output (pure logic of the log, no server). */
-function echoConnection(stdout: string): ServerConnection {
-  return {
-    target: { name: 'hv1', host: '198.18.1.1', port: 22, user: 'root', identityFiles: [], jump: [] },
-    hostKeyFingerprint: 'SHA256:x',
-    counters: { handshakes: 1, channelOpens: 0, execs: 0, bytesUploaded: 0 },
-    exec: async () => ({ exitCode: 0, stdout, stderr: '', durationMs: 3 }),
-    upload: async () => undefined,
-    close: async () => undefined,
-  };
-}
+const echoConnection = (stdout: string) => fakeConnection({ host: '198.18.1.1', unmatched: { stdout, durationMs: 3 } });
 
 describe('the run log', () => {
   it('keeps every command with its server, step and exit code, and replaces secrets with ***', async () => {

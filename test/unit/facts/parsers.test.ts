@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { diskVerdict, type VerdictInput } from '../../../installer/facts/defs/disks.js';
-import { parseEvents2, parseProcDrbd } from '../../../installer/facts/defs/drbd.js';
+import { drbdMinorFacts, drbdResourceFacts } from '../../../installer/facts/defs/drbd.js';
+import { parseEvents2 } from '../../../installer/facts/parse/drbd-events2.js';
+import { parseProcDrbd } from '../../../installer/facts/parse/proc-drbd.js';
 import { parseChronyTracking } from '../../../installer/facts/defs/timesync.js';
 import { parseByIdListing } from '../../../installer/facts/defs/disks.js';
 import { hostsFact, osFact } from '../../../installer/facts/defs/system.js';
@@ -99,20 +101,27 @@ describe('by-id links', () => {
 });
 
 describe('DRBD parsers', () => {
+  /** What the drbd fact keeps of /proc/drbd and of events2 (the parsers are shared with verify). */
+  const procFacts = (text: string) => {
+    const { version, minors } = parseProcDrbd(text);
+    return { version, minors: minors.map(drbdMinorFacts) };
+  };
+  const resourceFacts = (text: string) => parseEvents2(text).map(drbdResourceFacts);
+
   it('/proc/drbd of 8.4 with one connected minor', () => {
     const text = `version: 8.4.11 (api:1/proto:86-101)
 srcversion: 211FB288A383ED945B83420
  0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----
     ns:1048508 nr:0 dw:0 dr:1050620 al:8 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0
 `;
-    expect(parseProcDrbd(text)).toEqual({
+    expect(procFacts(text)).toEqual({
       version: '8.4.11',
       minors: [{ minor: 0, connectionState: 'Connected', roles: 'Primary/Secondary', diskStates: 'UpToDate/UpToDate' }],
     });
   });
 
   it('/proc/drbd of 9 lists no minors', () => {
-    expect(parseProcDrbd('version: 9.2.12 (api:2/proto:86-122)\nGIT-hash: 1 build by x\nTransports (api:21): tcp (9.2.12)\n')).toEqual({
+    expect(procFacts('version: 9.2.12 (api:2/proto:86-122)\nGIT-hash: 1 build by x\nTransports (api:21): tcp (9.2.12)\n')).toEqual({
       version: '9.2.12',
       minors: [],
     });
@@ -125,7 +134,7 @@ exists device name:vm1 volume:0 minor:10 disk:UpToDate client:no
 exists peer-device name:vm1 peer-node-id:1 conn-name:hv2 volume:0 replication:Established peer-disk:UpToDate resync-suspended:no
 exists -
 `;
-    expect(parseEvents2(text)).toEqual([
+    expect(resourceFacts(text)).toEqual([
       {
         name: 'vm1',
         role: 'Secondary',
@@ -133,6 +142,52 @@ exists -
         connections: [{ peer: 'hv2', connectionState: 'Connected', peerRole: 'Secondary', peerDiskStates: ['UpToDate'] }],
       },
     ]);
+  });
+
+  it('events2 of DRBD 9 with two peers: a connection per peer, its peer disks, a peer without a name as null', () => {
+    const text = `exists resource name:vm1 role:Primary suspended:no write-ordering:flush
+exists connection name:vm1 peer-node-id:1 conn-name:hv2 connection:Connected role:Secondary
+exists connection name:vm1 peer-node-id:2 conn-name:hv3 connection:Connecting role:Unknown
+exists connection name:vm1 connection:StandAlone
+exists device name:vm1 volume:0 minor:10 disk:UpToDate client:no
+exists device name:vm1 volume:1 minor:11 disk:UpToDate client:no
+exists peer-device name:vm1 peer-node-id:1 conn-name:hv2 volume:0 replication:Established peer-disk:UpToDate resync-suspended:no
+exists peer-device name:vm1 peer-node-id:1 conn-name:hv2 volume:1 replication:SyncSource peer-disk:Inconsistent resync-suspended:no
+exists peer-device name:vm1 peer-node-id:2 conn-name:hv3 volume:0 replication:Off peer-disk:DUnknown resync-suspended:no
+exists -
+`;
+    expect(resourceFacts(text)).toEqual([
+      {
+        name: 'vm1',
+        role: 'Primary',
+        volumes: [
+          { volume: 0, minor: 10, diskState: 'UpToDate' },
+          { volume: 1, minor: 11, diskState: 'UpToDate' },
+        ],
+        connections: [
+          { peer: 'hv2', connectionState: 'Connected', peerRole: 'Secondary', peerDiskStates: ['UpToDate', 'Inconsistent'] },
+          { peer: 'hv3', connectionState: 'Connecting', peerRole: 'Unknown', peerDiskStates: ['DUnknown'] },
+          { peer: null, connectionState: 'StandAlone', peerRole: null, peerDiskStates: [] },
+        ],
+      },
+    ]);
+  });
+
+  it('events2 --statistics (what verify reads) gives the facts the same resource as events2 --now', () => {
+    const now = `exists resource name:r0 role:Secondary suspended:no write-ordering:flush
+exists connection name:r0 conn-name:peer connection:Connected role:Primary
+exists device name:r0 volume:0 minor:0 disk:UpToDate
+exists peer-device name:r0 conn-name:peer volume:0 replication:Established peer-disk:UpToDate resync-suspended:no
+exists -
+`;
+    const statistics = `exists resource name:r0 role:Secondary suspended:no write-ordering:flush
+exists connection name:r0 conn-name:peer connection:Connected role:Primary congested:no
+exists device name:r0 volume:0 minor:0 disk:UpToDate size:16344 read:0 written:0 al-writes:0 bm-writes:0 upper-pending:0 lower-pending:0 al-suspended:no blocked:no
+exists peer-device name:r0 conn-name:peer volume:0 replication:Established peer-disk:UpToDate resync-suspended:no received:0 sent:0 out-of-sync:0 pending:0 unacked:0
+exists -
+`;
+    expect(resourceFacts(statistics)).toEqual(resourceFacts(now));
+    expect(resourceFacts(now)[0]!.connections).toEqual([{ peer: 'peer', connectionState: 'Connected', peerRole: 'Primary', peerDiskStates: ['UpToDate'] }]);
   });
 });
 

@@ -1,7 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ExecOptions, ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import type { ExecResult } from '../../../installer/ssh/types.js';
+import { fakeConnection } from '../../helpers/fake-connection.js';
 import {
   factsCommand,
   factsScript,
@@ -150,33 +151,29 @@ describe('parseFactsOutput on damaged output', () => {
 });
 
 /** A ServerConnection that runs commands on this machine: real output, no SSH. */
-function localConnection(): ServerConnection & { calls: { command: string; options?: ExecOptions }[] } {
-  const calls: { command: string; options?: ExecOptions }[] = [];
-  return {
-    target: { name: 'local', host: 'localhost', port: 22, user: 'root', identityFiles: [], jump: [] },
+function localConnection() {
+  return fakeConnection({
+    name: 'local',
+    host: 'localhost',
     hostKeyFingerprint: 'SHA256:local',
-    counters: { handshakes: 0, channelOpens: 0, execs: 0, bytesUploaded: 0 },
-    calls,
-    exec(command: string, options?: ExecOptions): Promise<ExecResult> {
-      calls.push({ command, options });
+    uploads: 'refuse',
+    answer: (command) => {
       const started = Date.now();
-      return new Promise((resolve) => {
+      return new Promise<ExecResult>((resolve) => {
         execFile('sh', ['-c', command], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
           resolve({ exitCode: error ? Number(error.code ?? 1) : 0, stdout, stderr, durationMs: Date.now() - started });
         });
       });
     },
-    upload: () => Promise.reject(new Error('not used')),
-    close: () => Promise.resolve(),
-  };
+  });
 }
 
 describe('gatherFacts', () => {
   it('inspects with one exec, as root, in well under a second of script time', async () => {
     const conn = localConnection();
     const facts = await gatherFacts(conn);
-    expect(conn.calls).toHaveLength(1);
-    expect(conn.calls[0]!.options).toMatchObject({ sudo: true, allowFailure: true });
+    expect(conn.execs).toHaveLength(1);
+    expect(conn.execs[0]!.options).toMatchObject({ sudo: true, allowFailure: true });
     expect(facts.os.ok).toBe(true);
     expect(facts.disks.ok).toBe(true);
     expect(facts.timing!.durationMs).toBeLessThan(3000);

@@ -4,8 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../installer/errors.js';
-import { expandPath, parseSpec, resolveTarget } from '../../../installer/ssh/config.js';
+import { expandPath, resolveTarget } from '../../../installer/ssh/config.js';
 import { parseSshG, sshG, sshGArgs } from '../../../installer/ssh/ssh-g.js';
 import { uploadCommand } from '../../../installer/ssh/connection.js';
 import { jumpChain } from '../../../installer/ssh/connect.js';
@@ -13,17 +12,6 @@ import { classifySudoFailure, sudoCommand, sudoStdin } from '../../../installer/
 
 const dir = mkdtempSync(join(tmpdir(), 'hvssh-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-describe('parseSpec', () => {
-  it('parses [user@]host[:port] and bracketed IPv6', () => {
-    expect(parseSpec('hv1')).toEqual({ host: 'hv1' });
-    expect(parseSpec('admin@10.0.0.1:2222')).toEqual({ user: 'admin', host: '10.0.0.1', port: 2222 });
-    expect(parseSpec('[fe80::1]:22')).toEqual({ host: 'fe80::1', port: 22 });
-    expect(parseSpec('root@fe80::1')).toEqual({ user: 'root', host: 'fe80::1' });
-    expect(() => parseSpec('hv1:abc')).toThrow(ConfigError);
-    expect(() => parseSpec('hv1:70000')).toThrow(/out of range/);
-  });
-});
 
 describe('resolveTarget', () => {
   const home = join(dir, 'home');

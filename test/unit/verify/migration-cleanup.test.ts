@@ -4,8 +4,9 @@ import { StepContext, type RunInfo } from '../../../installer/engine/context.js'
 import type { EngineEvent } from '../../../installer/engine/events.js';
 import { Guard } from '../../../installer/engine/guard.js';
 import { planCluster } from '../../../installer/plan/index.js';
-import type { ExecOptions, ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import type { ServerConnection } from '../../../installer/ssh/types.js';
 import { cleanupMigrationTest } from '../../../installer/verify/migration/cleanup.js';
+import { fakeConnection } from '../../helpers/fake-connection.js';
 import { labFacts, loadSite } from '../plan/helpers.js';
 
 const DIRTY = 'domain=running\nup=yes\nrole=Primary/Primary\nresfile=yes\nlv=yes\nfile=/var/lib/libvirt/boot/hvc-migtest.xml\n';
@@ -13,20 +14,15 @@ const CLEAN = 'domain=\nup=no\nrole=\nresfile=no\nlv=no\n';
 
 function fakeNode(name: string, log: string[], options: { stuck?: boolean; dirty?: string } = {}): ServerConnection {
   let cleaned = false;
-  const result = (stdout = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr: '', durationMs: 1 });
-  return {
-    target: { name, host: name, port: 22, user: 'root', identityFiles: [], jump: [] },
-    hostKeyFingerprint: 'SHA256:x',
-    counters: { handshakes: 0, channelOpens: 0, execs: 0, bytesUploaded: 0 },
-    async exec(command: string, _options?: ExecOptions) {
-      if (command.includes('echo "domain=')) return result(cleaned && !options.stuck ? CLEAN : (options.dirty ?? DIRTY));
+  return fakeConnection({
+    name,
+    answer: (command) => {
+      if (command.includes('echo "domain=')) return cleaned && !options.stuck ? CLEAN : (options.dirty ?? DIRTY);
       log.push(`${name}: ${command}`);
       if (command.startsWith('lvremove')) cleaned = true;
-      return result();
+      return '';
     },
-    async upload() {},
-    async close() {},
-  };
+  });
 }
 
 function contexts(log: string[], events: EngineEvent[], stuck = false, dirty?: string): StepContext[] {

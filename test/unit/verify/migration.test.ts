@@ -15,7 +15,7 @@ import {
   inSubnet,
   initScript,
   parseBootId,
-  parseCidr,
+  ipv4WithPrefix,
   parseMd5,
 } from '../../../installer/verify/migration/guest.js';
 import { MIGRATION_PHASES, migrationLegs, migrationRounds } from '../../../installer/verify/migration/index.js';
@@ -31,8 +31,11 @@ describe('guest address', () => {
     expect(() => defaultGuestAddress('198.18.2.1/26')).toThrow(/too small/);
   });
   it('parses and checks subnets', () => {
-    expect(parseCidr('198.18.2.200/24')).toEqual({ address: '198.18.2.200', prefix: 24 });
-    expect(() => parseCidr('198.18.2.300/24')).toThrow(/expected an IPv4 address with prefix/);
+    expect(ipv4WithPrefix('198.18.2.200/24')).toEqual({ address: '198.18.2.200', prefix: 24 });
+    expect(ipv4WithPrefix(' 198.18.2.200/24\n')).toEqual({ address: '198.18.2.200', prefix: 24 });
+    expect(() => ipv4WithPrefix('198.18.2.300/24')).toThrow(/expected an IPv4 address with prefix/);
+    expect(() => ipv4WithPrefix('198.18.2.200')).toThrow(/expected an IPv4 address with prefix/);
+    expect(() => ipv4WithPrefix('198.18.2.200/33')).toThrow(/expected an IPv4 address with prefix/);
     expect(inSubnet('198.18.2.200', '198.18.2.1/24')).toBe(true);
     expect(inSubnet('198.18.3.200', '198.18.2.1/24')).toBe(false);
   });

@@ -8,16 +8,16 @@ import { splitBrainHistory } from '../../../installer/verify/checks/drbd.js';
 import {
   firstAddress,
   parseDrbdKernelLog,
-  parseEvents2Statistics,
   parseGuests,
   parsePing,
-  parseProcDrbdFull,
   parseResourceConfigs,
   parseStack,
   parseVgs,
   splitConfigFiles,
 } from '../../../installer/verify/parse.js';
 import { parseProbes, probePlan, probeScript } from '../../../installer/verify/probes.js';
+import { parseEvents2 } from '../../../installer/facts/parse/drbd-events2.js';
+import { parseProcDrbd } from '../../../installer/facts/parse/proc-drbd.js';
 import { answers, fixture } from './helpers.js';
 
 describe('ping', () => {
@@ -43,7 +43,7 @@ describe('ping', () => {
 
 describe('DRBD 8.4 state', () => {
   it('reads events2 --statistics of a healthy resource', () => {
-    const [r, ...rest] = parseEvents2Statistics(fixture('events2-statistics-hv1.txt'));
+    const [r, ...rest] = parseEvents2(fixture('events2-statistics-hv1.txt'));
     expect(rest).toEqual([]);
     expect(r).toEqual({
       name: 'hvc-probe',
@@ -56,8 +56,41 @@ describe('DRBD 8.4 state', () => {
     });
   });
 
+  it('reads events2 without --statistics (the facts\' call): the statistics are null, the states the same', () => {
+    const withStatistics = fixture('events2-statistics-hv1.txt');
+    const without = withStatistics
+      .split('\n')
+      .map((l) => l.replace(/ (size|read|written|al-writes|bm-writes|upper-pending|lower-pending|al-suspended|blocked|congested|received|sent|out-of-sync|pending|unacked|ap-in-flight|rs-in-flight):\S+/g, ''))
+      .join('\n');
+    const [r] = parseEvents2(without);
+    expect(r).toEqual({
+      name: 'hvc-probe',
+      role: 'Secondary',
+      suspended: 'no',
+      writeOrdering: 'flush',
+      devices: [{ volume: 0, minor: 0, disk: 'UpToDate', sizeKiB: null, blocked: null }],
+      connections: [{ peer: 'peer', connection: 'Connected', role: 'Secondary', congested: null, peerDevices: [{ volume: 0, replication: 'Established', peerDisk: 'UpToDate', resyncSuspended: 'no', outOfSyncKiB: null }] }],
+    });
+  });
+
+  it('reads change events after the exists lines: an object is updated, not listed twice', () => {
+    const text = `exists resource name:r0 role:Secondary suspended:no write-ordering:flush
+exists connection name:r0 conn-name:peer connection:Connected role:Secondary
+exists device name:r0 volume:0 minor:0 disk:UpToDate
+exists peer-device name:r0 conn-name:peer volume:0 replication:Established peer-disk:UpToDate
+exists -
+change resource name:r0 role:Primary
+change connection name:r0 conn-name:peer connection:NetworkFailure
+change peer-device name:r0 conn-name:peer volume:0 replication:Off peer-disk:DUnknown
+`;
+    const [r, ...rest] = parseEvents2(text);
+    expect(rest).toEqual([]);
+    expect(r).toMatchObject({ role: 'Primary', devices: [{ volume: 0, minor: 0, disk: 'UpToDate' }] });
+    expect(r!.connections).toEqual([{ peer: 'peer', connection: 'NetworkFailure', role: 'Secondary', congested: null, peerDevices: [{ volume: 0, replication: 'Off', peerDisk: 'DUnknown', resyncSuspended: null, outOfSyncKiB: null }] }]);
+  });
+
   it('reads /proc/drbd with oos', () => {
-    expect(parseProcDrbdFull(fixture('proc-drbd-hv1.txt'))).toEqual({
+    expect(parseProcDrbd(fixture('proc-drbd-hv1.txt'))).toEqual({
       version: '8.4.11',
       minors: [{ minor: 0, cs: 'Connected', ro: 'Secondary/Secondary', ds: 'UpToDate/UpToDate', protocol: 'C', ioFlags: 'r-----', oosKiB: 0, resync: null }],
     });
@@ -66,7 +99,7 @@ describe('DRBD 8.4 state', () => {
 
 describe('a resync in /proc/drbd (drbd_proc.c drbd_syncer_progress)', () => {
   it('reads percent, left/total, time to go, speed, average and the SyncTarget\'s want', () => {
-    const [m] = parseProcDrbdFull(fixture('drbd/resync-running/proc-drbd-hv2.txt')).minors;
+    const [m] = parseProcDrbd(fixture('drbd/resync-running/proc-drbd-hv2.txt')).minors;
     expect(m).toMatchObject({ cs: 'SyncTarget', ioFlags: 'r-----', oosKiB: 3584 });
     // "sync'ed:100.0% (3584/8192)K": the kernel's percent moves in 4 MiB steps; the share done comes from left/total.
     expect(m!.resync).toEqual({ percent: 56.2, kernelPercent: 100, leftKiB: 3584, totalKiB: 8192, finishSeconds: 14, speedKiBps: 240, averageKiBps: 240, wantKiBps: 200, stalled: false });
@@ -80,7 +113,7 @@ describe('a resync in /proc/drbd (drbd_proc.c drbd_syncer_progress)', () => {
       "\t[=>..................] sync'ed: 10.0% (92160/102400)M",
       '\tfinish: 2:37:17 speed: 10,000 (9,876 -- 11,024) want: 102,400 K/sec (stalled)',
     ].join('\n');
-    expect(parseProcDrbdFull(text).minors[0]!.resync).toEqual({
+    expect(parseProcDrbd(text).minors[0]!.resync).toEqual({
       percent: 10,
       kernelPercent: 10,
       leftKiB: 92160 * 1024,
@@ -94,8 +127,8 @@ describe('a resync in /proc/drbd (drbd_proc.c drbd_syncer_progress)', () => {
   });
 
   it('reads the paused flags and no progress on a connected resource', () => {
-    expect(parseProcDrbdFull(fixture('drbd/resync-paused/proc-drbd-hv2.txt')).minors[0]).toMatchObject({ cs: 'PausedSyncT', ioFlags: 'r--u--' });
-    expect(parseProcDrbdFull(fixture('proc-drbd-hv1.txt')).minors[0]!.resync).toBeNull();
+    expect(parseProcDrbd(fixture('drbd/resync-paused/proc-drbd-hv2.txt')).minors[0]).toMatchObject({ cs: 'PausedSyncT', ioFlags: 'r--u--' });
+    expect(parseProcDrbd(fixture('proc-drbd-hv1.txt')).minors[0]!.resync).toBeNull();
   });
 });
 
