@@ -4,15 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { StepContext, type RunInfo } from '../../../installer/engine/context.js';
-import { Guard } from '../../../installer/engine/guard.js';
-import type { PlaybookStep } from '../../../installer/engine/playbook.js';
-import type { StepKind } from '../../../installer/engine/steps/step.js';
-import { CLAIM_EXIT, claimCommand, describeChange, freshVolumeGroupKey, parseClaimOutput, storageStep } from '../../../installer/engine/steps/storage.js';
+import { CLAIM_EXIT, claimAction, describeChange, parseClaimOutput } from '../../../installer/engine/steps/storage.js';
+import { commandLine, scriptText } from '../../../installer/engine/change.js';
+import { inputOf, kindOf, performOn } from './harness.js';
 import { claimInputFromFacts, claimVerdict, type ClaimInput } from '../../../installer/facts/disk-verdict.js';
 import { factValue, type ServerFacts } from '../../../installer/facts/types.js';
-import type { NodePlan } from '../../../installer/plan/types.js';
-import { fakeConnection } from '../../helpers/fake-connection.js';
 import { labFacts, labFactsEdited } from '../plan/helpers.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/engine/disk-claim/${name}.out`, import.meta.url), 'utf8');
@@ -57,11 +53,11 @@ describe('disk-claim.sh output', () => {
   });
 
   it('runs the script from stdin with its arguments quoted, the fingerprint only for a write', () => {
-    const probe = claimCommand("/dev/disk/by-id/ata-X Y's", 'hvdata', 'probe');
-    expect(probe.command).toBe(`sh -s -- '/dev/disk/by-id/ata-X Y'\\''s' hvdata probe`);
-    expect(probe.options.stdin).toContain('vgcreate -qq');
-    expect(probe.options.stdin).not.toMatch(/pvcreate|vgcreate[^\n]*(-y|--yes)/);
-    expect(claimCommand('/dev/vdb', 'hvdata', 'create', 'abc').command).toBe('sh -s -- /dev/vdb hvdata create abc');
+    const probe = claimAction("/dev/disk/by-id/ata-X Y's", 'hvdata', 'probe');
+    expect(commandLine(probe)).toBe(`sh -s -- '/dev/disk/by-id/ata-X Y'\\''s' hvdata probe`);
+    expect(scriptText(probe.script)).toContain('vgcreate -qq');
+    expect(scriptText(probe.script)).not.toMatch(/pvcreate|vgcreate[^\n]*(-y|--yes)/);
+    expect(commandLine(claimAction('/dev/vdb', 'hvdata', 'create', 'abc'))).toBe('sh -s -- /dev/vdb hvdata create abc');
     expect(CLAIM_EXIT.refused).toBe(4);
   });
 });
@@ -133,60 +129,53 @@ describe('the disk verdict', () => {
 });
 
 describe('the storage step', () => {
-  /** A node whose disk-claim.sh answers `probe` with one fixture and a write with another; every command is kept. */
-  function node(probe: string, write: { exitCode: number; stdout: string }, options: { wipe?: boolean; dryRun?: boolean } = {}) {
-    const conn = fakeConnection({ name: 'hv2', answer: [[/ probe$/, fixture(probe)]], unmatched: write });
-    const guard = new Guard(options.dryRun ?? false, () => undefined);
-    const shared = new Map<string, unknown>();
-    const run = { runId: 'R1', dryRun: options.dryRun ?? false, guard, emit: () => undefined, shared } as unknown as RunInfo;
-    const plan = { name: 'hv2', volumeGroup: { name: 'hvdata', disk: '/dev/disk/by-id/virtio-d2', wipe: options.wipe ?? false } } as unknown as NodePlan;
-    const ctx = new StepContext(run, 'volume-group', plan, {} as ServerFacts, conn);
-    return { ctx, conn, guard, shared };
+  const DISK = '/dev/disk/by-id/virtio-hvdata-demo-2';
+  /** hv2 of the lab plan, whose disk-claim.sh probe printed one fixture, and whose write prints another. */
+  async function storage(probe: string, write: { exitCode: number; stdout: string }, options: { wipe?: boolean; dryRun?: boolean } = {}) {
+    const input = inputOf('volume-group', [{ name: 'hv2', reads: { diskClaim: fixture(probe) } }], { ...(options.dryRun ? { dryRun: true } : {}) });
+    if (options.wipe) input.self.node.volumeGroup.wipe = true;
+    const kind = kindOf('volume-group');
+    const plan = kind.plan(input);
+    const run = await performOn(kind, plan, input, () => write);
+    await run.done;
+    const commands = run.fakes.get('hv2')!.commands;
+    return { plan, commands, changes: run.guard.changes, data: kind.outputs!(input, plan) };
   }
   const claimed = { exitCode: 0, stdout: fixture('claimed') };
-  const runStorage = (ctx: StepContext) => (storageStep as Extract<StepKind, { scope: 'node' }>).run(ctx, { name: 'volume-group', title: 'Volume group', kind: 'volume-group' } as PlaybookStep);
 
   it('creates the volume group on a blank disk with the fingerprint it read, and marks it fresh', async () => {
-    const n = node('blank', claimed);
-    await runStorage(n.ctx);
-    const fingerprint = read('blank').fingerprint!;
-    expect(n.conn.commands).toEqual(['sh -s -- /dev/disk/by-id/virtio-d2 hvdata probe', `sh -s -- /dev/disk/by-id/virtio-d2 hvdata create ${fingerprint}`]);
-    expect(n.guard.changes.map((c) => c.description)).toEqual(['create volume group hvdata on /dev/disk/by-id/virtio-d2 (blank: no signature, partition or holder, first and last MiB zero)']);
-    expect(n.shared.get(freshVolumeGroupKey('hv2'))).toBe(true);
+    const n = await storage('blank', claimed);
+    expect(n.commands).toEqual([`sh -s -- ${DISK} hvdata create ${read('blank').fingerprint!}`]);
+    expect(n.changes.map((c) => c.description)).toEqual([`create volume group hvdata on ${DISK} (blank: no signature, partition or holder, first and last MiB zero)`]);
+    expect(n.data).toEqual({ 'fresh-volume-group': true });
   });
 
   it('refuses an unused physical volume without wipe: no write is even attempted', async () => {
-    const n = node('orphan-pv', claimed);
-    await expect(runStorage(n.ctx)).rejects.toThrow(
-      'hv2: step "volume-group": /dev/disk/by-id/virtio-d2 (/dev/vdb) on hv2 is not blank: an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member; first MiB not zero; ' +
+    await expect(storage('orphan-pv', claimed)).rejects.toThrow(
+      `hv2: step "volume-group": ${DISK} (/dev/vdb) on hv2 is not blank: an LVM physical volume in no volume group (it may belong to a volume group whose other disks are absent); signature LVM2_member; first MiB not zero; ` +
         'choose a blank disk, or set wipe: true for this disk to have hvcluster erase it (everything on it is lost), or check with pvs and vgs that no volume group misses it and remove it yourself (pvremove /dev/vdb); nothing was written to it',
     );
-    expect(n.conn.commands).toHaveLength(1);
-    expect(n.guard.changes).toEqual([]);
   });
 
   it('erases it with wipe: true, and then the volume is not "fresh": its initial sync is never skipped', async () => {
-    const n = node('orphan-pv', claimed, { wipe: true });
-    await runStorage(n.ctx);
-    expect(n.conn.commands[1]).toBe(`sh -s -- /dev/disk/by-id/virtio-d2 hvdata wipe ${read('orphan-pv').fingerprint!}`);
-    expect(n.guard.changes[0]!.description).toMatch(/^erase \/dev\/disk\/by-id\/virtio-d2 \(an LVM physical volume in no volume group .*\), as wipe: true allows, and create volume group hvdata on it$/);
-    expect(n.shared.has(freshVolumeGroupKey('hv2'))).toBe(false);
+    const n = await storage('orphan-pv', claimed, { wipe: true });
+    expect(n.commands).toEqual([`sh -s -- ${DISK} hvdata wipe ${read('orphan-pv').fingerprint!}`]);
+    expect(n.changes[0]!.description).toMatch(/^erase \/dev\/disk\/by-id\/virtio-hvdata-demo-2 \(an LVM physical volume in no volume group .*\), as wipe: true allows, and create volume group hvdata on it$/);
+    expect(n.data).toEqual({ 'fresh-volume-group': false });
   });
 
   it('stops, nothing written, when the disk changed between the check and the write', async () => {
-    const n = node('blank', { exitCode: CLAIM_EXIT.refused, stdout: fixture('changed') });
-    await expect(runStorage(n.ctx)).rejects.toThrow('/dev/disk/by-id/virtio-d2 (/dev/vdb) changed between the check and the write; nothing was written to it: it now has filesystem ext4; first MiB not zero');
-    expect(n.shared.has(freshVolumeGroupKey('hv2'))).toBe(false);
+    await expect(storage('blank', { exitCode: CLAIM_EXIT.refused, stdout: fixture('changed') })).rejects.toThrow(
+      `${DISK} (/dev/vdb) changed between the check and the write; nothing was written to it: it now has filesystem ext4; first MiB not zero`,
+    );
   });
 
   it('writes nothing on its own volume group, and only lists the claim in a dry run', async () => {
-    const ours = node('ours', claimed);
-    await runStorage(ours.ctx);
-    expect(ours.conn.commands).toHaveLength(1);
-    expect(ours.guard.changes).toEqual([]);
-    const dry = node('blank', claimed, { dryRun: true });
-    await runStorage(dry.ctx);
-    expect(dry.conn.commands).toHaveLength(1);
-    expect(dry.guard.changes).toHaveLength(1);
+    const ours = await storage('ours', claimed);
+    expect(ours.commands).toEqual([]);
+    expect(ours.changes).toEqual([]);
+    const dry = await storage('blank', claimed, { dryRun: true });
+    expect(dry.commands).toEqual([]);
+    expect(dry.changes).toHaveLength(1);
   });
 });

@@ -8,7 +8,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLOSE_SCRIPT, MIGRATE_TIMEOUT_MS, armCommand, closeUnit, dualPrimaryCloseAfterS } from '../../../installer/engine/dual-primary.js';
+import { commandLine } from '../../../installer/engine/change.js';
+import { CLOSE_SCRIPT, MIGRATE_TIMEOUT_MS, armAction, closeUnit, dualPrimaryCloseAfterS } from '../../../installer/engine/dual-primary.js';
 
 describe('the dual-primary deadline', () => {
   it('outlasts the longest migration the test waits for, unless the env shortens it', () => {
@@ -21,7 +22,8 @@ describe('the dual-primary deadline', () => {
 
   it('runs the server copy of the script with quoted arguments', () => {
     expect(closeUnit('vm-web')).toBe('hvcluster-dual-primary-vm-web');
-    expect(armCommand('vm-web', 900)).toBe("sh /run/hvcluster/dual-primary-close.sh arm vm-web 900"); expect(armCommand('a b', 5)).toBe("sh /run/hvcluster/dual-primary-close.sh arm 'a b' 5");
+    expect(commandLine(armAction('vm-web', 900))).toBe('sh /run/hvcluster/dual-primary-close.sh arm vm-web 900');
+    expect(commandLine(armAction('a b', 5))).toBe("sh /run/hvcluster/dual-primary-close.sh arm 'a b' 5");
   });
 });
 

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
 import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
-import { aptInstallCommand, aptStatus, installedPackages, lineSplitter } from '../../../installer/engine/steps/packages.js';
+import { aptInstall, installedPackages } from '../../../installer/engine/steps/packages.js';
+import { aptStatus, lineSplitter } from '../../../installer/engine/apt-status.js';
+import { commandLine, scriptText } from '../../../installer/engine/change.js';
 import { probeResources } from '../../../installer/engine/steps/replication-probe.js';
 import { authorizedKeyLine, parseNodeKeys, trustLines, unrestrictedLegacyKeys, updateAuthorizedKeys } from '../../../installer/engine/steps/trust.js';
 import { allocate, parseResourceFiles, syncPercent } from '../../../installer/engine/volumes.js';
@@ -16,7 +18,7 @@ describe('the guard', () => {
     const events: EngineEvent[] = [];
     const guard = new Guard(true, (e) => events.push(e));
     let ran = false;
-    const result = await guard.change('hv1', 'packages', 'install drbd-utils', async () => {
+    const result = await guard.change({ server: 'hv1', step: 'packages', description: 'install drbd-utils', actions: [] }, async () => {
       ran = true;
       return 1;
     });
@@ -28,7 +30,7 @@ describe('the guard', () => {
 
   it('runs the change for real outside a dry run', async () => {
     const guard = new Guard(false, () => undefined);
-    expect(await guard.change('hv1', 's', 'd', async () => 42)).toBe(42);
+    expect(await guard.change({ server: 'hv1', step: 's', description: 'd', actions: [] }, async () => 42)).toBe(42);
   });
 });
 
@@ -62,11 +64,16 @@ describe('packages', () => {
     expect([...installedPackages('lvm2 ii\ndrbd-utils un\nchrony rc\n')]).toEqual(['lvm2']);
   });
   it('installs offline only from the named cache, never downloading', () => {
-    expect(aptInstallCommand(['drbd-utils'], { source: 'offline', offline: { path: '/srv/debs' } })).toContain('--no-download -o Dir::Cache::Archives=/srv/debs drbd-utils');
-    expect(aptInstallCommand(['drbd-utils'], { source: 'online' })).not.toContain('--no-download');
+    expect(commandLine(aptInstall(['drbd-utils'], { source: 'offline', offline: { path: '/srv/debs' } }))).toBe('sh -s -- /srv/debs drbd-utils');
+    expect(commandLine(aptInstall(['drbd-utils', 'lvm2'], { source: 'online' }))).toBe('sh -s -- online drbd-utils lvm2');
+    const script = scriptText('apt-install.sh');
+    expect(script).toMatch(/--no-download -o "Dir::Cache::Archives=\$source" "\$@"/);
+    expect(script.split('\n').filter((l) => !l.startsWith('#') && l.includes('--no-download'))).toHaveLength(1);
   });
   it("sends apt's status lines to stdout and its usual output to stderr", () => {
-    expect(aptInstallCommand(['drbd-utils'], { source: 'online' })).toMatch(/-o APT::Status-Fd=3 .* drbd-utils 3>&1 1>&2$/);
+    const script = scriptText('apt-install.sh');
+    expect(script).toContain('exec 3>&1 1>&2');
+    expect(script.match(/-o APT::Status-Fd=3/g)).toHaveLength(2);
   });
   it("turns apt's status lines into progress: downloads the first 20 %, dpkg the rest", () => {
     // Lines as apt 2.6 (Debian 12) prints them with APT::Status-Fd.

@@ -17,7 +17,8 @@ import type { Fact } from '../../../installer/facts/types.js';
 import { planCluster } from '../../../installer/plan/index.js';
 import type { ClusterPlan, NodePlan } from '../../../installer/plan/types.js';
 import { readFileSync } from 'node:fs';
-import type { ExecOptions, ExecResult, ServerConnection } from '../../../installer/ssh/types.js';
+import type { ExecOptions, ServerConnection, UploadOptions } from '../../../installer/ssh/types.js';
+import { fakeConnection, type FakeAnswer } from '../../helpers/fake-connection.js';
 import { labFacts, loadSite } from '../plan/helpers.js';
 
 export const BACKUP_DIR = '/var/backups/hvcluster/R1';
@@ -110,27 +111,29 @@ export function kindOf(kind: string): StepKind {
   return k;
 }
 
-/** Performs a plan on fake servers: `answer` gives each command's result; every command and upload is recorded. */
-export async function performOn(kind: StepKind, plan: StepPlan, input: StepInput, answer: (server: string, command: string, options: ExecOptions) => Partial<ExecResult> = () => ({})) {
-  const commands: { server: string; command: string }[] = [];
-  const uploads: { server: string; path: string; content: string }[] = [];
+/**
+ * Performs a plan on fake servers (test/helpers/fake-connection.ts): `answer` gives each command's
+ * result; a non-zero exit throws unless the command allows failure, as over SSH.
+ */
+export async function performOn(kind: StepKind, plan: StepPlan, input: StepInput, answer: (server: string, command: string) => FakeAnswer = () => '') {
   const guard = new Guard(input.dryRun, () => undefined);
-  const connection = (server: string): ServerConnection =>
-    ({
-      target: { name: server },
+  const fakes = new Map(input.nodes.map((n) => [n.node.name, fakeConnection({ name: n.node.name, answer: (command) => answer(n.node.name, command) })]));
+  const connection = (server: string): ServerConnection => {
+    const fake = fakes.get(server)!;
+    return {
+      target: fake.target,
+      upload: (path: string, content: string | Buffer, options?: UploadOptions) => fake.upload(path, content, options),
       exec: async (command: string, options: ExecOptions = {}) => {
-        commands.push({ server, command });
-        const r = { exitCode: 0, stdout: '', stderr: '', durationMs: 1, ...answer(server, command, options) };
+        const r = await fake.exec(command, options);
         if (r.exitCode !== 0 && !options.allowFailure) throw Object.assign(new Error(`${server}: ${command}: exit ${r.exitCode}`), r);
         return r;
       },
-      upload: async (path: string, content: string | Buffer) => {
-        uploads.push({ server, path, content: String(content) });
-      },
-    }) as unknown as ServerConnection;
+    } as unknown as ServerConnection;
+  };
   const session: HostSession = { runId: 'R1', dryRun: input.dryRun, guard, emit: () => undefined, backupRoot: '/var/backups/hvcluster', connection, reconnect: async (server) => connection(server) };
   const hosts = new Map(input.nodes.map((n) => [n.node.name, new Host(session, n.node.name, input.step.name)]));
-  if (kind.perform) await kind.perform(hosts, plan, input);
-  else for (const change of plan.changes) await hosts.get(change.server)!.perform(change);
-  return { commands, uploads, guard };
+  const done = kind.perform ? kind.perform(hosts, plan, input) : (async () => {
+    for (const change of plan.changes) await hosts.get(change.server)!.perform(change);
+  })();
+  return { done, guard, fakes };
 }

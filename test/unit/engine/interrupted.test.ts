@@ -61,7 +61,15 @@ async function run(stopAfterSteps: number) {
     playbook,
     answers: {} as never,
     plan,
-    facts: servers.map(() => ({}) as never),
+    // What the batched read found: an installed node (no step changes anything, so nothing is read again).
+    states: servers.map(
+      () =>
+        ({
+          services: { ok: true, value: [{ service: 'libvirtd', enabled: 'enabled', active: 'active', socket: { enabled: 'enabled', active: 'active' } }] },
+          packages: { ok: true, value: [] },
+          drbd: { ok: true, value: { loadedVersion: '8.4.11' } },
+        }) as never,
+    ),
     connections: new Map(servers.map((s) => [s, installedNode(s)])),
     reconnect: async () => {
       throw new Error('no reconnect expected');

@@ -7,9 +7,10 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PATH_SCRIPT, parsePathProbe, pathProblem } from '../../../installer/engine/steps/replication-path.js';
+import { parsePathProbe, pathProblem } from '../../../installer/engine/steps/replication-path.js';
+import { REMOTE_DIR } from '../../../installer/paths.js';
 
-const script = readFileSync(PATH_SCRIPT, 'utf8');
+const script = readFileSync(`${REMOTE_DIR}/replication-path.sh`, 'utf8');
 
 /** A `ping` that answers when the whole packet (payload + 28) fits `pathMtu`, else loses every probe, as a bridge that drops big frames does. */
 function fakePing(pathMtu: number | null): string {

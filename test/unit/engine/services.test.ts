@@ -1,12 +1,23 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseServiceStates, serviceInPlace, serviceStateCommand } from '../../../installer/engine/steps/services.js';
+import { parseServiceStates, serviceInPlace } from '../../../installer/engine/steps/services.js';
+import { REMOTE_DIR } from '../../../installer/paths.js';
 
 describe('the services step', () => {
-  it('reads libvirtd with its socket, chrony alone', () => {
-    const command = serviceStateCommand(['libvirtd', 'chrony']);
-    expect(command).toContain('systemctl is-enabled libvirtd.socket');
-    expect(command).toContain('systemctl is-active libvirtd.service');
-    expect(command).not.toContain('chrony.socket');
+  it('reads libvirtd with its socket, chrony alone (service-state.sh against a stand-in systemctl)', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'hvc-systemctl-'));
+    // Answers like systemd: enabled/disabled for is-enabled, active/inactive for is-active; nothing for an unknown unit.
+    writeFileSync(
+      join(bin, 'systemctl'),
+      '#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls"\ncase "$2" in chrony.service) [ "$1" = is-enabled ] && echo enabled || echo active ;; libvirtd.service) [ "$1" = is-enabled ] && echo enabled || echo inactive ;; libvirtd.socket) [ "$1" = is-enabled ] && echo enabled || echo active ;; esac\n',
+    );
+    chmodSync(join(bin, 'systemctl'), 0o755);
+    const r = spawnSync('sh', [join(REMOTE_DIR, 'service-state.sh'), 'libvirtd', 'chrony', 'nosuch'], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.stdout.split('\n')).toEqual(['libvirtd enabled inactive enabled active', 'chrony enabled active', 'nosuch  ', '']);
+    expect(parseServiceStates(r.stdout).map(serviceInPlace)).toEqual([true, true, false]);
   });
 
   it('leaves an idle, socket-activated libvirtd alone (Debian stops it after 120 s without clients)', () => {

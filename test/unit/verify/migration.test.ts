@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLeftovers, leftoversScript, parseLeftovers } from '../../../installer/verify/migration/cleanup.js';
+import { describeLeftovers, leftoversRead, parseLeftovers } from '../../../installer/verify/migration/cleanup.js';
+import { scriptText } from '../../../installer/engine/change.js';
 import {
   CHECK_CGI,
   WRITE_CGI,
@@ -142,10 +143,10 @@ describe('leftovers', () => {
       'DRBD resource hvc-migtest up (Secondary/Primary)',
       'timer hvcluster-dual-primary-hvc-migtest (it closes the dual-primary window of hvc-migtest)',
     ]);
-    expect(leftoversScript('hvdata')).toContain('systemctl is-active hvcluster-dual-primary-hvc-migtest.timer hvcluster-dual-primary-hvc-migtest.service');
-  });
-  it('reads everything in one valid shell command', () => {
-    execFileSync('sh', ['-n'], { input: leftoversScript('hvdata') });
+    const read = leftoversRead('hvdata');
+    expect(read.script).toBe('migration-leftovers.sh');
+    expect(read.args.slice(0, 5)).toEqual(['hvdata', 'hvc-migtest', 'hvc-migtest', 'hvcluster-dual-primary-hvc-migtest', '/etc/drbd.d/hvc-migtest.res']);
+    expect(scriptText(read.script)).toContain('systemctl is-active "$unit.timer" "$unit.service"');
   });
 });
 
