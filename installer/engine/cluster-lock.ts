@@ -95,7 +95,13 @@ export interface HeldLock {
  * this very run still holds through a connection it has replaced (the network step reconnects, and
  * the old session may linger on the server) is taken back.
  */
-export async function lockServer(connection: ServerConnection, cluster: string, holder: LockHolder, forceHint: string, reclaim = true, read?: string): Promise<HeldLock> {
+/** A read to make once the lock is held: the script, and how the run log names it. */
+export interface LockedRead {
+  script: string;
+  label: string;
+}
+
+export async function lockServer(connection: ServerConnection, cluster: string, holder: LockHolder, forceHint: string, reclaim = true, read?: LockedRead): Promise<HeldLock> {
   const hold = new PassThrough();
   let announced: (line: string) => void = () => undefined;
   const firstLine = new Promise<string>((resolve) => (announced = resolve));
@@ -104,14 +110,14 @@ export async function lockServer(connection: ServerConnection, cluster: string, 
   let out = '';
   let heldAt = 0;
   const clock = clockWatch();
-  const done = connection.exec(lockCommand(LOCK_SCRIPT(), cluster, holderLine(holder), read), {
+  const done = connection.exec(lockCommand(LOCK_SCRIPT(), cluster, holderLine(holder), read?.script), {
     sudo: true,
     stdin: hold,
     timeoutMs: 0,
     allowFailure: true,
     // Holding the lock, it makes the run's first read of the server (the inspection).
     step: read ? 'inspect' : 'cluster lock',
-    ...(read ? { secretOutput: true } : {}),
+    ...(read ? { secretOutput: true, logAs: `sh -c <cluster-lock.sh> cluster-lock ${shellQuote(cluster)} ${shellQuote(holderLine(holder))}, then ${read.label}` } : {}),
     onStdout: (chunk) => {
       out += chunk;
       const nl = out.indexOf('\n');
@@ -172,7 +178,7 @@ export interface ClusterLock {
  * Takes the lock on every server, or on none: when one refuses, the others are given back and the
  * refusal is thrown.
  */
-export async function lockCluster(connections: ServerConnection[], cluster: string, holder: LockHolder, forceHint: string, reads?: Map<string, string>): Promise<ClusterLock> {
+export async function lockCluster(connections: ServerConnection[], cluster: string, holder: LockHolder, forceHint: string, reads?: Map<string, LockedRead>): Promise<ClusterLock> {
   const results = await Promise.allSettled(connections.map((c) => lockServer(c, cluster, holder, forceHint, true, reads?.get(c.target.name))));
   const held = new Map(results.flatMap((r) => (r.status === 'fulfilled' ? [[r.value.server, r.value] as const] : [])));
   const release = async () => {

@@ -3,6 +3,7 @@
  * skipped in a dry run), uploads, log lines and progress. The connection stays private: steps,
  * the migration test and per-guest operations reach the server only through a Host.
  */
+import { shellQuote } from '../ssh/quote.js';
 import type { ExecOptions, ExecResult, ServerConnection } from '../ssh/types.js';
 import { commandLine, isArgv, isScript, isUpload, scriptText, type Action, type ArgvAction, type Change, type ScriptAction } from './change.js';
 import type { EventSink } from './events.js';
@@ -23,7 +24,7 @@ export interface HostSession {
 }
 
 /** Options of a read: how long, whether a failure is an answer, whether the output is secret. */
-export type ReadOptions = Pick<ExecOptions, 'timeoutMs' | 'allowFailure' | 'secretOutput' | 'onStdout'>;
+export type ReadOptions = Pick<ExecOptions, 'timeoutMs' | 'allowFailure' | 'secretOutput' | 'onStdout' | 'logAs'>;
 
 /** What a procedure (a change made of several actions, with checks between them) may do. */
 export interface HostIo {
@@ -123,7 +124,7 @@ export class Host {
       ...options,
       ...(action.timeoutMs !== undefined ? { timeoutMs: action.timeoutMs } : {}),
       ...(onStdout ? { onStdout } : {}),
-      ...(isScript(action) ? { stdin: scriptText(action.script) } : {}),
+      ...(isScript(action) ? { stdin: scriptText(action.script), logAs: `sh -s -- ${action.args.map(shellQuote).join(' ')} < ${action.script}`.replace('--  <', '-- <') } : {}),
     });
   }
 

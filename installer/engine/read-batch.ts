@@ -19,6 +19,11 @@ export function readScript(defs: readonly FactDefinition<unknown>[]): string {
   return [`# hvcluster: read-only, one section per read\n${PRELUDE}`, ...defs.map((d) => wrapFragment(d.name, d.script)), `printf '${MARK.done}\\n'\nexit 0\n`].join('\n');
 }
 
+/** The read script as the run log shows it: `sh -c <read: NAMES>`. Pure. */
+export function readLabel(defs: readonly FactDefinition<unknown>[]): string {
+  return `sh -c <read: ${defs.map((d) => d.name).join(', ')}>`;
+}
+
 /** The reads' values from the script's output; a read that could not be made is `{ ok: false, reason }`. Pure. */
 export function parseReads(stdout: string, defs: readonly FactDefinition<unknown>[]): Partial<ServerState> {
   const { sections, complete } = splitOutput(stdout);

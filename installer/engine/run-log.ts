@@ -48,7 +48,7 @@ export class RunLog {
       hostKeyFingerprint: connection.hostKeyFingerprint,
       counters: connection.counters,
       async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-        log.write(server, `exec${options.sudo ? ' (sudo)' : ''}${options.step ? ` [${options.step}]` : ''}: ${command}`);
+        log.write(server, `exec${options.sudo ? ' (sudo)' : ''}${options.step ? ` [${options.step}]` : ''}: ${options.logAs ?? command}`);
         try {
           const result = await connection.exec(command, options);
           log.write(

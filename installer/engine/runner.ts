@@ -17,7 +17,7 @@ import { Guard } from './guard.js';
 import { Host, type HostSession } from './host.js';
 import type { Journal } from './journal.js';
 import type { Playbook, PlaybookStep } from './playbook.js';
-import { parseReads, readDefinition, readScript } from './read-batch.js';
+import { parseReads, readDefinition, readLabel, readScript } from './read-batch.js';
 import type { ReadName } from './reads.js';
 import type { StepData } from './step-data.js';
 import { STEP_KINDS } from './steps/index.js';
@@ -97,7 +97,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
     if (names.length === 0) return;
     const defs = names.map((name) => readDefinition(name, { answers, node: server }));
     const stamp = { own: changesOn(server), all: changesOn() };
-    const result = await new Host(session, server, step).read({ argv: ['sh', '-c', readScript(defs)] }, { secretOutput: true, allowFailure: true, timeoutMs: 300_000 });
+    const result = await new Host(session, server, step).read({ argv: ['sh', '-c', readScript(defs)] }, { secretOutput: true, allowFailure: true, timeoutMs: 300_000, logAs: readLabel(defs) });
     if (!result.stdout.includes(`${MARK.fact} `)) {
       throw new RemoteCommandError(server, 'sh -c <read script>', result, { step, hint: 'Check that the user can run `sudo sh` on the server and that /bin/sh exists.' });
     }

@@ -10,7 +10,7 @@ import { RemoteCommandError } from '../errors.js';
 import { lockCluster, type ClusterLock, type LockHolder } from '../engine/cluster-lock.js';
 import { Journal, journalPath, type JournalState } from '../engine/journal.js';
 import { loadPlaybook, type Playbook } from '../engine/playbook.js';
-import { fullReadDefinitions, parseReads, readScript } from '../engine/read-batch.js';
+import { fullReadDefinitions, parseReads, readLabel, readScript } from '../engine/read-batch.js';
 import { isStateName, type ReadName } from '../engine/reads.js';
 import { playbookReads, runPlaybook, type RunRequest, type RunResult } from '../engine/runner.js';
 import { STEP_KINDS } from '../engine/steps/index.js';
@@ -51,6 +51,7 @@ export async function readCluster(answers: Answers, connections: Map<string, Ser
   const playbook = installPlaybook();
   const nodes = answers.spec.nodes.map((n) => n.name);
   const scripts = new Map(nodes.map((node) => [node, installReadScript(answers, node, playbook)]));
+  const label = readLabel(fullReadDefinitions(playbookReads(playbook), { answers, node: nodes[0]! }));
   let held: ClusterLock | undefined;
   let outputs: PromiseSettledResult<TimedOutput>[];
   if (lock) {
@@ -59,11 +60,11 @@ export async function readCluster(answers: Answers, connections: Map<string, Ser
       answers.metadata.name,
       lock.holder,
       lock.forceHint,
-      scripts,
+      new Map([...scripts].map(([node, script]) => [node, { script, label }])),
     );
     outputs = nodes.map((node) => ({ status: 'fulfilled', value: held!.reads.get(node)! }));
   } else {
-    outputs = await Promise.allSettled(nodes.map((node) => readOnce(connections.get(node)!, scripts.get(node)!)));
+    outputs = await Promise.allSettled(nodes.map((node) => readOnce(connections.get(node)!, scripts.get(node)!, label)));
   }
   const failures = outputs.flatMap((r, i) => (r.status === 'rejected' ? [{ server: nodes[i]!, error: r.reason as unknown }] : []));
   const unread = outputs.flatMap((r, i) => (r.status === 'fulfilled' && !r.value.stdout.includes(`${MARK.fact} `) ? [{ server: nodes[i]!, error: new Error(`${nodes[i]}: the read printed no facts; check that the user can run \`sudo sh\` on the server`) }] : []));
@@ -75,11 +76,11 @@ export async function readCluster(answers: Answers, connections: Map<string, Ser
   return { ok: true, states, ...(held ? { lock: held } : {}) };
 }
 
-async function readOnce(conn: ServerConnection, script: string): Promise<TimedOutput> {
+async function readOnce(conn: ServerConnection, script: string, label: string): Promise<TimedOutput> {
   const startedAtMs = Date.now();
   const clock = clockWatch();
   // The files read holds DRBD's shared secret and root's SSH files: the run log keeps only the output's size.
-  const result = await conn.exec(`sh -c ${shellQuote(script)}`, { sudo: true, step: 'inspect', secretOutput: true, allowFailure: true, timeoutMs: 300_000, onStdout: clock.onStdout });
+  const result = await conn.exec(`sh -c ${shellQuote(script)}`, { sudo: true, step: 'inspect', secretOutput: true, allowFailure: true, timeoutMs: 300_000, onStdout: clock.onStdout, logAs: label });
   if (!result.stdout.includes(`${MARK.fact} `)) {
     throw new RemoteCommandError(conn.target.name, 'sh -c <read script>', result, { step: 'inspect', hint: 'Check that the user can run `sudo sh` on the server and that /bin/sh exists.' });
   }

@@ -62,6 +62,8 @@ export interface ExecOptions {
   step?: string;
   /** Its output may hold secrets (authorized_keys, DRBD files with a shared secret): the run log records only its size. */
   secretOutput?: boolean;
+  /** What the run log shows for the command, when the command itself is not readable (a script sent on stdin, a long read script). */
+  logAs?: string;
   /** Called with chunks of stdout as they arrive (progress). */
   onStdout?: (chunk: string) => void;
 }

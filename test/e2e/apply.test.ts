@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { useLab } from '../helpers/lab.js';
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { writeLabSite } from '../lab/site.js';
+import { parseSshStats } from '../../installer/ssh/stats.js';
 
 const MIN = 60_000;
 const lab = useLab({ name: 'apply2', nodes: 2, image: 'base' });
@@ -79,8 +80,17 @@ describe('hvcluster inspect on fresh lab servers', () => {
   });
 });
 
+/** A run's changes per server, in the order made: `STEP: DESCRIPTION`. */
+function changesByServer(stdout: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of events(stdout).filter((e) => e.type === 'change')) (out[String(e.server)] ??= []).push(`${String(e.step)}: ${String(e.description)}`);
+  return out;
+}
+
 describe('hvcluster apply on a fresh two-node lab', () => {
   let site = '';
+  /** What the dry run on the fresh nodes said apply would do. */
+  let planned: Record<string, string[]> = {};
 
   it('plans: per-server diffs against the files on the servers, the same twice', { timeout: 10 * MIN }, async () => {
     site = writeLabSite(lab.info);
@@ -117,6 +127,7 @@ describe('hvcluster apply on a fresh two-node lab', () => {
       );
     }
     expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(before);
+    planned = changesByServer(dry.stdout);
   });
 
   it('builds the cluster: bridge, replication link, DRBD Connected/UpToDate, libvirt, node trust', { timeout: 30 * MIN }, async () => {
@@ -124,6 +135,9 @@ describe('hvcluster apply on a fresh two-node lab', () => {
     expect(applied.code, `${applied.stderr}\n${applied.stdout.slice(-3000)}`).toBe(0);
     const finished = events(applied.stdout).filter((e) => e.type === 'step-finished');
     expect(finished.filter((e) => e.status === 'failed')).toEqual([]);
+    // The dry run on these very nodes listed exactly what apply did, server by server, in order.
+    expect(Object.keys(planned).sort()).toEqual(['hv1', 'hv2']);
+    expect(changesByServer(applied.stdout)).toEqual(planned);
     // The packages step reported apt's own progress as it went, on each node, up to its end.
     for (const node of ['hv1', 'hv2']) {
       const progress = events(applied.stdout).filter((e) => e.type === 'progress' && e.server === node && e.step === 'packages');
@@ -192,8 +206,13 @@ describe('hvcluster apply on a fresh two-node lab', () => {
       expect(stopped.stdout.trim().split('\n'), stopped.stderr).toEqual(['libvirtd.service enabled inactive', 'libvirtd.socket enabled active']);
     }
 
-    const again = await hvcluster(lab.info.name, ['apply', '-f', site, '--yes', '--json']);
+    const again = await hvcluster(lab.info.name, ['apply', '-f', site, '--yes', '--json'], { env: { HVCLUSTER_SSH_STATS: '1' } });
     expect(again.code, again.stderr).toBe(0);
+    // One exec per server in all: the cluster lock, holding, reads everything every step plans on.
+    expect(parseSshStats(again.stderr).map((s) => [s.server, s.execs])).toEqual([
+      ['hv1', 1],
+      ['hv2', 1],
+    ]);
     const all = events(again.stdout);
     expect(all.filter((e) => e.type === 'change')).toEqual([]);
     const finished = all.filter((e) => e.type === 'step-finished');
@@ -210,7 +229,8 @@ describe('hvcluster apply on a fresh two-node lab', () => {
     const [log] = readdirSync(logs);
     const text = readFileSync(join(logs, log!), 'utf8');
     expect(text).toMatch(/\[hv1\] exec \(sudo\) \[inspect\]: sh -c/);
-    expect(text).toMatch(/\[hv2\] exec \(sudo\) \[packages\]: dpkg-query/);
+    // That one exec per server: the lock, then the read of the facts and of every step's state, named.
+    expect(text).toMatch(/\[hv2\] exec \(sudo\) \[inspect\]: sh -c <cluster-lock\.sh> cluster-lock lab-apply2 .*, then sh -c <read: clock, .*packages.*files, netWindow, pathProbe, diskClaim.*>/);
     expect(text).not.toContain('PRIVATE KEY');
     // authorized_keys was read, its content not recorded (public keys of the node-keys step are).
     expect(text).not.toContain(',restrict ssh-ed25519');
