@@ -76,10 +76,14 @@ export const PlanDocument = z
         name: z.string(),
         files: z.array(z.looseObject({ path: z.string(), change: z.string(), purpose: z.string(), diff: z.string().optional() })),
         packagesToInstall: z.array(z.string()),
+        changes: z
+          .array(z.looseObject({ step: z.string(), description: z.string(), actions: z.array(z.string()).describe('What performs it: a command, a script of installer/remote with its arguments, or an upload (path, mode, owner; never the content).') }))
+          .describe('Every change apply would make on this server, in order: the list apply --dry-run shows and apply performs.'),
       }),
     ),
+    refusals: z.array(z.looseObject({ server: z.string(), step: z.string(), message: z.string(), hint: z.string().optional() })).describe('Steps that would stop apply (exit 1).'),
   })
-  .describe('hvcluster plan --json: per server the files that would change (with diffs) and the packages.');
+  .describe('hvcluster plan --json: per server the files that would change (with diffs), the packages, and every change apply would make.');
 
 const at = { time: z.string().describe('When it happened (ISO 8601).') };
 export const ApplyEvent = z

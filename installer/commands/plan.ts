@@ -1,19 +1,21 @@
 /**
  * `hvcluster plan -f site.yaml`: validates the answer file against the servers' facts, renders every
- * file, and shows per server what apply would change (unified diffs against the files on the
- * servers). Read-only: one connection and one batched read per server.
+ * file, and shows per server what apply would change: unified diffs against the files on the
+ * servers, and every change the install's steps plan (the list `apply --dry-run` shows and apply
+ * performs). Read-only: one connection and one batched read per server.
  */
+import type { Change } from '../engine/change.js';
+import { changeSummary } from '../engine/change.js';
 import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
-import { gatherFactsAndRun } from '../facts/index.js';
-import type { ServerFacts } from '../facts/types.js';
 import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, planCluster, withPreflightFindings } from '../plan/index.js';
 import { DRBD_COMMON_PATH, existingDrbdSecret } from '../plan/drbd-secret.js';
-import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { previewInstall, readCluster, type InstallPreview } from '../services/install.js';
+import { newRunId } from '../services/run-id.js';
 import { jsonDocument, jsonText } from '../json-output.js';
-import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
 
 export interface PlanOptions extends ConnectionOptions {
   json?: boolean;
@@ -25,61 +27,69 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
   if (options.file === undefined) throw new UsageError('plan needs an answer file', { hint: 'hvcluster plan -f site.yaml' });
   const reporter = new Reporter(streams);
   const { targets, answers: loaded } = await serversFromOptions(options, streams.env);
+  const answers = loaded!.answers;
   for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
 
-  const results = await connectEach(targets, options, streams, async (connection) => {
-    // One round trip: the facts, and the files the plan compares against.
-    const { facts, stdout } = await gatherFactsAndRun(connection, { alsoRun: readFilesScript(CANDIDATE_PATHS) });
-    return { facts, files: parseFilesOutput(stdout, CANDIDATE_PATHS) };
-  });
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length > 0) {
-    let worst: ExitCode = EXIT.ok;
-    for (const result of failed) {
-      const error = (result as { error: unknown }).error;
-      reporter.error(error instanceof Error ? error.message : String(error), error instanceof HvError ? error.hint : undefined);
-      worst = Math.max(worst, exitCodeOf(error)) as ExitCode;
+  const { opened, failures } = await openConnections(targets, options, streams);
+  try {
+    // One round trip per server: the facts, the files the plan compares against, what each step plans on.
+    const read = failures.length === 0 ? await readCluster(answers, opened) : { ok: false as const, failures };
+    if (!read.ok) {
+      let worst: ExitCode = EXIT.ok;
+      for (const { error } of read.failures) {
+        reporter.error(error instanceof Error ? error.message : String(error), error instanceof HvError ? error.hint : undefined);
+        worst = Math.max(worst, exitCodeOf(error)) as ExitCode;
+      }
+      reporter.error(`cannot plan: ${read.failures.length} of ${targets.length} servers could not be read`);
+      return worst;
     }
-    reporter.error(`cannot plan: ${failed.length} of ${results.length} servers could not be read`);
-    return worst;
+    const files = read.states.map((state) => new Map(CANDIDATE_PATHS.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
+
+    // Findings against the servers: exit 1, as apply's preflight (an invalid answer file stays 3).
+    const plan = withPreflightFindings(() =>
+      planCluster(
+        answers,
+        read.states,
+        // The secret the nodes share is kept (diffs show it as ***); a new cluster's is made at apply.
+        { file: loaded!.file, drbdSecret: existingDrbdSecret(files.map((f) => f.get(DRBD_COMMON_PATH))), locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
+      ),
+    );
+    for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
+    const comparison = comparePlan(plan, files);
+    const preview = await previewInstall({ answers, plan, states: read.states, connections: opened, runId: newRunId() });
+
+    if (options.json) streams.stdout.write(jsonText(jsonDocument('hvcluster plan', preview.refusals.length > 0 ? EXIT.checksFailed : EXIT.ok, planJson(comparison, preview))));
+    else streams.stdout.write(formatPlanText(comparison, palette(colourEnabled(streams.stdout, streams.env)), preview));
+    for (const r of preview.refusals) reporter.error(`${r.server}: step "${r.step}" would stop apply: ${r.message}`, r.hint);
+    return preview.refusals.length > 0 ? EXIT.checksFailed : EXIT.ok;
+  } finally {
+    await Promise.all([...opened.values()].map((c) => c.close().catch(() => undefined)));
   }
-  const read = results.map((r) => (r as { value: { facts: ServerFacts; files: Map<string, string | null> } }).value);
-
-  // Findings against the servers: exit 1, as apply's preflight (an invalid answer file stays 3).
-  const plan = withPreflightFindings(() =>
-    planCluster(
-      loaded!.answers,
-      read.map((r) => r.facts),
-      // The secret the nodes share is kept (diffs show it as ***); a new cluster's is made at apply.
-      { file: loaded!.file, drbdSecret: existingDrbdSecret(read.map((r) => r.files.get(DRBD_COMMON_PATH))), locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
-    ),
-  );
-  for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
-  const comparison = comparePlan(
-    plan,
-    read.map((r) => r.files),
-  );
-
-  if (options.json) streams.stdout.write(jsonText(jsonDocument('hvcluster plan', EXIT.ok, planJson(comparison))));
-  else streams.stdout.write(formatPlanText(comparison, palette(colourEnabled(streams.stdout, streams.env))));
-  return EXIT.ok;
 }
 
-function planJson(comparison: PlanComparison) {
+/** A change as the plan lists it: its step and what it does (its actions in the JSON; no file content). */
+const changesOf = (preview: InstallPreview | undefined, server: string): Change[] => preview?.changes.filter((c) => c.server === server) ?? [];
+
+function planJson(comparison: PlanComparison, preview: InstallPreview) {
   return {
     cluster: comparison.cluster,
     drbdMajor: comparison.drbdMajor,
-    summary: comparison.summary,
+    summary: { ...comparison.summary, changes: preview.changes.length },
     nodes: comparison.nodes.map((node) => ({
       name: node.name,
       files: node.files.map(({ path, change, purpose, diff }) => ({ path, change, purpose, diff })),
       packagesToInstall: node.packagesToInstall,
       volumeGroup: node.volumeGroup,
+      changes: changesOf(preview, node.name).map((c) => {
+        const { step, description, actions } = changeSummary(c);
+        return { step, description, actions };
+      }),
     })),
+    refusals: preview.refusals,
   };
 }
 
-export function formatPlanText(comparison: PlanComparison, colours: Palette): string {
+export function formatPlanText(comparison: PlanComparison, colours: Palette, preview?: InstallPreview): string {
   const out: string[] = [];
   for (const node of comparison.nodes) {
     out.push(colours.bold(`== ${node.name} ==`));
@@ -94,6 +104,12 @@ export function formatPlanText(comparison: PlanComparison, colours: Palette): st
     );
     const vg = node.volumeGroup;
     out.push(`  ${colours.dim('storage  ')} volume group ${vg.name} on ${vg.disk}${vg.wipe ? colours.red(' (wipe: true: the disk will be erased)') : ''}`);
+    const changes = changesOf(preview, node.name);
+    if (preview) {
+      out.push(changes.length > 0 ? `  apply would, in order:` : `  ${colours.dim('apply would change nothing')}`);
+      const width = Math.max(0, ...changes.map((c) => c.step.length));
+      for (const change of changes) out.push(`    ${colours.dim(change.step.padEnd(width))}  ${change.description}`);
+    }
     for (const file of node.files.filter((f) => f.diff !== '')) {
       out.push('', ...file.diff.replace(/\n$/, '').split('\n').map((line) => colourDiffLine(line, colours)));
     }
@@ -104,6 +120,7 @@ export function formatPlanText(comparison: PlanComparison, colours: Palette): st
     `Plan for ${comparison.cluster} (DRBD ${comparison.drbdMajor}): ${s.create} files to create, ${s.change} to change, ${s.unchanged} unchanged; ` +
       `${s.packages} packages to install across ${comparison.nodes.length} servers.`,
   );
+  if (preview) out.push(`apply would make ${preview.changes.length} change(s)${preview.changes.length > 0 ? `: ${comparison.nodes.map((n) => `${changesOf(preview, n.name).length} on ${n.name}`).join(', ')}` : ''}.`);
   return `${out.join('\n')}\n`;
 }
 

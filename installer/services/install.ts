@@ -6,7 +6,8 @@
  */
 import type { AnswerIssue } from '../answers/issues.js';
 import type { Answers } from '../answers/schema.js';
-import { RemoteCommandError } from '../errors.js';
+import { HvError, RemoteCommandError } from '../errors.js';
+import type { Change } from '../engine/change.js';
 import { lockCluster, type ClusterLock, type LockHolder } from '../engine/cluster-lock.js';
 import { Journal, journalPath, type JournalState } from '../engine/journal.js';
 import { loadPlaybook, type Playbook } from '../engine/playbook.js';
@@ -121,4 +122,37 @@ export async function runInstall(request: InstallRequest): Promise<RunResult> {
   const journal = new Journal(journalFile, request.runId, request.dryRun, playbook.steps.map((s) => s.name));
   journal.save();
   return runPlaybook({ ...request, playbook, journal });
+}
+
+/** What apply would do, as the plan shows it: every change per server, and where a step would refuse. */
+export interface InstallPreview {
+  changes: Change[];
+  refusals: { server: string; step: string; message: string; hint?: string }[];
+}
+
+/**
+ * The install's changes without making them: the playbook as a dry run on what `readCluster` read
+ * (no exec when the read covered every step). `plan`, `apply --dry-run` and the wizard's plan screen
+ * show this list; apply performs the same plan.
+ */
+export async function previewInstall(request: { answers: Answers; plan: ClusterPlan; states: ServerState[]; connections: Map<string, ServerConnection>; runId: string }): Promise<InstallPreview> {
+  const result = await runPlaybook({
+    runId: request.runId,
+    playbook: installPlaybook(),
+    answers: request.answers,
+    plan: request.plan,
+    states: request.states,
+    connections: request.connections,
+    reconnect: () => Promise.reject(new Error('a preview does not reconnect')),
+    dryRun: true,
+    emit: () => undefined,
+    logFile: '-',
+  });
+  return {
+    changes: result.guard.changes,
+    refusals: result.errors.map(({ server, step, error }) => {
+      const message = error instanceof Error ? error.message : String(error);
+      return { server, step, message: message.startsWith(`${server}: `) ? message.slice(server.length + 2) : message, ...(error instanceof HvError && error.hint ? { hint: error.hint } : {}) };
+    }),
+  };
 }

@@ -219,6 +219,7 @@ export function Wizard(props: WizardProps) {
       return (
         <PlanScreen
           comparison={result.comparison}
+          changes={result.changes}
           erase={erase}
           warnings={result.warnings}
           onApply={() => (backend.verify ? setPhase({ name: 'migration-choice', result }) : apply(false))}

@@ -16,8 +16,9 @@ import { verifyCluster } from '../verify/verify-cluster.js';
 import { jumpHops, parseHostKeyPins, targetsFromAnswers, type ConnectionOptions } from '../commands/connect.js';
 import { HvError } from '../errors.js';
 import type { EventSink } from '../engine/events.js';
-import { lockCluster, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
-import { planInstall, runInstall } from '../services/install.js';
+import { thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
+import type { ServerState } from '../engine/steps/step.js';
+import { clusterDrbdSecret, planInstall, previewInstall, readCluster, runInstall } from '../services/install.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { InterruptedError } from '../engine/runner.js';
 import { gatherFactsAndRun } from '../facts/index.js';
@@ -25,8 +26,7 @@ import type { ServerFacts } from '../facts/types.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, type ClusterPlan } from '../plan/index.js';
 import type { ServerLogin } from '../plan/propose.js';
-import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
-import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
+import { DRBD_COMMON_PATH, existingDrbdSecret } from '../plan/drbd-secret.js';
 import { connect, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 
@@ -39,7 +39,15 @@ export interface ApplyFailure {
 
 export interface PlanResult {
   comparison: PlanComparison;
+  /** Every change apply would make, per server in order (the list `apply --dry-run` shows). */
+  changes: PlannedChange[];
   warnings: string[];
+}
+
+export interface PlannedChange {
+  server: string;
+  step: string;
+  description: string;
 }
 
 export interface ApplyResult {
@@ -155,7 +163,7 @@ export class SshBackend implements WizardBackend {
   private readonly inspected: ServerConnection[] = [];
   private connections = new Map<string, ServerConnection>();
   private targets: SshTarget[] = [];
-  private planned?: { plan: ClusterPlan; facts: ServerFacts[]; answers: Answers };
+  private planned?: { plan: ClusterPlan; facts: ServerState[]; answers: Answers; changes: PlannedChange[]; drbdSecret: string };
   private log?: RunLog;
   private savedPath?: string;
   private stopRequested = false;
@@ -201,44 +209,60 @@ export class SshBackend implements WizardBackend {
 
   async plan(answers: Answers): Promise<PlanResult> {
     await this.openForAnswers(answers);
-    const read = await Promise.all(
-      answers.spec.nodes.map(async (node) => {
-        // The files include DRBD's, with the replication secret: the run log keeps only the size of this read.
-        const { facts, stdout } = await gatherFactsAndRun(this.connections.get(node.name)!, { alsoRun: readFilesScript(CANDIDATE_PATHS), secretOutput: true });
-        return { facts, files: parseFilesOutput(stdout, CANDIDATE_PATHS) };
-      }),
-    );
-    const facts = read.map((r) => r.facts);
-    const drbdSecret = existingDrbdSecret(read.map((r) => r.files.get(DRBD_COMMON_PATH))) ?? newDrbdSecret();
+    // The same read as apply's (the files include DRBD's, with the replication secret: the run log keeps only its size).
+    const read = await readCluster(answers, this.connections);
+    if (!read.ok) throw read.failures[0]!.error;
+    const facts = read.states;
+    const files = facts.map((state) => new Map(CANDIDATE_PATHS.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
+    const drbdSecret = clusterDrbdSecret(facts);
     this.log!.addSecret(drbdSecret);
     const plan = planInstall(answers, facts, { file: 'the layout', drbdSecret });
-    this.planned = { plan, facts, answers };
+    const preview = await previewInstall({ answers, plan, states: facts, connections: this.connections, runId: newRunId() });
+    const changes = preview.changes.map(({ server, step, description }) => ({ server, step, description }));
+    this.planned = { plan, facts, answers, changes, drbdSecret };
     return {
-      comparison: comparePlan(
-        plan,
-        read.map((r) => r.files),
-      ),
-      warnings: plan.warnings.map((w) => w.message),
+      comparison: comparePlan(plan, files),
+      changes,
+      warnings: [...plan.warnings.map((w) => w.message), ...preview.refusals.map((r) => `${r.server}: step "${r.step}" would stop apply: ${r.message}`)],
     };
   }
 
   async apply(answers: Answers, emit: EventSink): Promise<ApplyResult> {
     if (this.planned?.answers !== answers) await this.plan(answers);
-    const { plan, facts } = this.planned!;
+    const confirmed = this.planned!;
     const log = this.log!;
-    const byName = new Map(this.targets.map((t) => [t.name, t]));
     const runId = newRunId();
     log.write('hvcluster', `wizard apply: run ${runId}`);
-    // One run at a time changes a cluster, as with `hvcluster apply`.
-    let lock: ClusterLock;
+    // One run at a time changes a cluster, as with `hvcluster apply`: the lock, and under it the servers
+    // read again (one exec each), so the run plans on what they hold now.
+    let read: Awaited<ReturnType<typeof readCluster>>;
     try {
-      lock = await lockCluster([...this.connections.values()], answers.metadata.name, thisHolder(runId, 'wizard'), '`hvcluster apply -f site.yaml --force-unlock`');
+      read = await readCluster(answers, this.connections, { holder: thisHolder(runId, 'wizard'), forceHint: '`hvcluster apply -f site.yaml --force-unlock`' });
     } catch (error) {
       if (!(error instanceof HvError)) throw error;
       const server = /^([^:]+): /.exec(error.message)?.[1] ?? '-';
       return { ok: false, logFile: log.path, failures: [{ server, step: 'cluster lock', message: error.message.replace(/^[^:]+: /, ''), hint: error.hint }] };
     }
+    if (!read.ok) throw read.failures[0]!.error;
+    const lock = read.lock!;
     try {
+      // What the user confirmed is what runs: a plan that is no longer the one shown changes nothing.
+      // The secret the nodes hold, else the one of the plan shown (the log redacts it already).
+      const drbdSecret = existingDrbdSecret(read.states.map((s) => (s.files?.ok ? (s.files.value.get(DRBD_COMMON_PATH) ?? null) : null))) ?? confirmed.drbdSecret;
+      log.addSecret(drbdSecret);
+      const plan = planInstall(answers, read.states, { file: 'the layout', drbdSecret });
+      const preview = await previewInstall({ answers, plan, states: read.states, connections: this.connections, runId });
+      const now = preview.changes.map((c) => `${c.server} ${c.step}: ${c.description}`);
+      const shown = confirmed.changes.map((c) => `${c.server} ${c.step}: ${c.description}`);
+      if (now.join('\n') !== shown.join('\n')) {
+        const first = now.find((c, i) => c !== shown[i]) ?? shown[now.length] ?? '';
+        return {
+          ok: false,
+          logFile: log.path,
+          failures: [{ server: '-', step: 'plan', message: `the servers changed since the plan you confirmed (first difference: ${first}); nothing was changed`, hint: 'go back and review the plan again' }],
+        };
+      }
+      this.planned = { ...confirmed, plan, facts: read.states };
       return await this.applyLocked(answers, emit, runId, lock);
     } finally {
       await lock.release().catch(() => undefined);
@@ -253,7 +277,6 @@ export class SshBackend implements WizardBackend {
       runId,
       answers,
       plan,
-      // What the wizard read: the inspection facts; the run reads what its steps plan on before the first.
       states: facts,
       connections: this.connections,
       reconnect: async (server, deadlineMs) => {

@@ -1,10 +1,12 @@
 /**
  * The plan: per server the files created or changed (diffs on request), the packages, the data
- * disk; then the confirmation. A disk that holds data is erased only after its name has been typed.
+ * disk, and the changes apply will make (listed on request: the list `apply --dry-run` shows); then
+ * the confirmation. A disk that holds data is erased only after its name has been typed.
  */
 import { Box, Text, useInput } from 'ink';
 import React, { useState } from 'react';
 import type { PlanComparison } from '../../plan/diff.js';
+import type { PlannedChange } from '../backend.js';
 import { Title, TypeToConfirm, YesNo } from '../components.js';
 
 export interface DiskToErase {
@@ -33,7 +35,7 @@ function DiffText(props: { diff: string }) {
   );
 }
 
-export function PlanSummary(props: { comparison: PlanComparison; diffs: boolean }) {
+export function PlanSummary(props: { comparison: PlanComparison; diffs: boolean; changes?: PlannedChange[]; listChanges?: boolean }) {
   const { comparison } = props;
   const s = comparison.summary;
   return (
@@ -66,6 +68,7 @@ export function PlanSummary(props: { comparison: PlanComparison; diffs: boolean 
             <Text dimColor>storage  </Text> volume group {node.volumeGroup.name} on {node.volumeGroup.disk}
             {node.volumeGroup.wipe ? <Text color="red"> (the disk will be erased)</Text> : null}
           </Text>
+          {props.changes ? <NodeChanges changes={props.changes.filter((c) => c.server === node.name)} list={props.listChanges ?? false} /> : null}
         </Box>
       ))}
       <Text>
@@ -76,8 +79,30 @@ export function PlanSummary(props: { comparison: PlanComparison; diffs: boolean 
   );
 }
 
+function NodeChanges(props: { changes: PlannedChange[]; list: boolean }) {
+  const width = Math.max(0, ...props.changes.map((c) => c.step.length));
+  return (
+    <Box flexDirection="column">
+      <Text>
+        {'  '}
+        <Text dimColor>changes  </Text> {props.changes.length === 0 ? 'none' : `${props.changes.length} in order${props.list ? ':' : ''}`}
+      </Text>
+      {props.list
+        ? props.changes.map((c, i) => (
+            <Text key={i}>
+              {'    '}
+              <Text dimColor>{c.step.padEnd(width)}</Text> {c.description}
+            </Text>
+          ))
+        : null}
+    </Box>
+  );
+}
+
 export interface PlanScreenProps {
   comparison: PlanComparison;
+  /** Every change apply will make (the dry run's list). */
+  changes?: PlannedChange[];
   erase: DiskToErase[];
   warnings?: string[];
   onApply: () => void;
@@ -86,11 +111,13 @@ export interface PlanScreenProps {
 
 export function PlanScreen(props: PlanScreenProps) {
   const [diffs, setDiffs] = useState(false);
+  const [list, setList] = useState(false);
   const [phase, setPhase] = useState<'review' | 'erase' | 'confirm'>('review');
   const [confirmed, setConfirmed] = useState(0);
   useInput(
     (input, key) => {
       if (input === 'd') setDiffs((d) => !d);
+      else if (input === 'c') setList((l) => !l);
       else if (key.escape || input === 'b') props.onBack();
       else if (key.return) setPhase(props.erase.length > 0 ? 'erase' : 'confirm');
     },
@@ -100,7 +127,7 @@ export function PlanScreen(props: PlanScreenProps) {
   return (
     <Box flexDirection="column">
       <Title step="4/6">The plan</Title>
-      <PlanSummary comparison={props.comparison} diffs={diffs} />
+      <PlanSummary comparison={props.comparison} diffs={diffs} {...(props.changes ? { changes: props.changes } : {})} listChanges={list} />
       {props.warnings?.map((w, i) => (
         <Text key={i} color="yellow">
           ! {w}
@@ -108,7 +135,9 @@ export function PlanScreen(props: PlanScreenProps) {
       ))}
       <Box marginTop={1} flexDirection="column">
         {phase === 'review' ? (
-          <Text dimColor>d {diffs ? 'hide' : 'show'} the diffs · Enter continue · Esc back to the layout</Text>
+          <Text dimColor>
+            d {diffs ? 'hide' : 'show'} the diffs · c {list ? 'hide' : 'list'} the changes · Enter continue · Esc back to the layout
+          </Text>
         ) : phase === 'erase' && disk ? (
           <TypeToConfirm
             key={disk.node}

@@ -28,6 +28,26 @@ describe('PlanScreen', () => {
     expect(onApply).toHaveBeenCalledOnce();
   });
 
+  it('counts the changes apply will make per server, and lists them in order on c (the dry run list, network revert and node trust included)', async () => {
+    const changes = [
+      { server: 'hv1', step: 'network', description: 'reconfigure the network (...); the server restores its previous network by itself after 150 s' },
+      { server: 'hv1', step: 'node-trust', description: 'authorize the migration key of hv2 (from its addresses only, restricted) in /root/.ssh/authorized_keys' },
+      { server: 'hv2', step: 'network', description: 'reconfigure the network (...)' },
+    ];
+    const { stdin, lastFrame } = render(<PlanScreen comparison={labComparison()} changes={changes} erase={[]} onApply={() => undefined} onBack={() => undefined} />);
+    const frame = await waitFor(lastFrame, 'Plan for hv-cluster');
+    expect(frame).toMatch(/changes\s+2 in order\n/);
+    expect(frame).toMatch(/changes\s+1 in order\n/);
+    expect(frame).not.toContain('authorize the migration key');
+    await press(stdin, 'c');
+    const listed = await waitFor(lastFrame, 'authorize the migration key of hv2');
+    // In order, each under its step (the terminal wraps long lines).
+    expect(listed.replace(/\s+/g, ' ')).toContain('changes 2 in order: network reconfigure the network (...); the server restores its previous network by itself after 150 s node-trust authorize');
+    await press(stdin, 'c');
+    await waitFor(lastFrame, 'c list the changes');
+    expect(lastFrame()).not.toContain('authorize the migration key');
+  });
+
   it('erases a disk only after its name is typed exactly', async () => {
     const onApply = vi.fn();
     const erase = [{ node: 'hv2', disk: '/dev/disk/by-id/virtio-hvdata-demo-2', name: 'vdb', reasons: ['first MiB not zero'] }];

@@ -52,7 +52,7 @@ class FakeBackend implements WizardBackend {
         headline: (counts) => `the servers do not fit the layout (${counts}); nothing was changed on any server`,
       });
     }
-    return { comparison: labComparison(), warnings: [] };
+    return { comparison: labComparison(), changes: [{ server: 'hv1', step: 'packages', description: 'install drbd-utils' }], warnings: [] };
   }
 
   async apply(answers: Answers, emit: (event: EngineEvent) => void) {
