@@ -178,7 +178,7 @@ export interface MemoryFigure {
   ok: boolean;
 }
 
-export const MEMINFO_SCRIPT = "grep -E '^(MemAvailable|MemTotal):' /proc/meminfo";
+export const MEMINFO_READ = { argv: ['grep', '-E', '^(MemAvailable|MemTotal):', '/proc/meminfo'] } as const;
 
 /** MemAvailable of /proc/meminfo, MiB (rounded down), or null. Pure. */
 export function parseMemAvailableMiB(meminfo: string): number | null {

@@ -21,7 +21,6 @@ import type { Answers } from '../../answers/schema.js';
 import { newRunId } from '../../services/run-id.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
 import type { ClusterPlan } from '../../plan/types.js';
-import { shellQuote } from '../../ssh/quote.js';
 import { addressOf } from '../../net/ipv4.js';
 import { cleanupMigrationTest } from './cleanup.js';
 import {
@@ -37,7 +36,7 @@ import {
   ipv4WithPrefix,
   parseMd5,
 } from './guest.js';
-import { CLIENT_GAP_LIMIT_MS, MEMINFO_SCRIPT, MEMORY_MARGIN_MIB, drbdSnapshotArgs, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
+import { CLIENT_GAP_LIMIT_MS, MEMINFO_READ, MEMORY_MARGIN_MIB, drbdSnapshotArgs, judgeGap, judgeMemory, judgeWindow, memoryRefusal, parseDrbdSnapshot, parseMemAvailableMiB, type DrbdSnapshot } from './judge.js';
 import { HttpProbe, httpGet, parseJobInfo, type GapSummary } from './probe.js';
 import { firstLine, mutateUntil } from './remote.js';
 import { MIGRATION_PHASES, type MigrationEvent, type MigrationPhase, type MigrationReport, type MigrationResult, type MigrationTestOptions } from './types.js';
@@ -163,7 +162,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     phase = 'memory-checked';
     const targets = [...new Set(migrationRounds(plan).flatMap((r) => r.holders))];
     const available = await Promise.all(
-      targets.map(async (name) => ({ server: name, availableMiB: parseMemAvailableMiB((await node(name).read(MEMINFO_SCRIPT, { allowFailure: true })).stdout) })),
+      targets.map(async (name) => ({ server: name, availableMiB: parseMemAvailableMiB((await node(name).read(MEMINFO_READ, { allowFailure: true })).stdout) })),
     );
     report.memory = judgeMemory(available, memoryMiB, options.memoryMarginMiB ?? MEMORY_MARGIN_MIB);
     const refusal = memoryRefusal(report.memory, memoryMiB);
@@ -253,7 +252,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
 
     // The data on the disk itself, read on the final primary after the guest has stopped.
     await home.mutate(`stop the test guest ${GUEST_NAME}`, { argv: ['virsh', 'destroy', GUEST_NAME] });
-    const onDisk = await home.read(`dd if=${shellQuote(model.device)} bs=65536 count=64 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1`);
+    const onDisk = await home.read({ script: 'migration-reads.sh', args: ['disk-md5', model.device] });
     const intact = onDisk.stdout.trim() === written;
     report.dataIntactOnDisk = report.dataIntactOnDisk === false ? false : intact;
     if (!intact) throw new Error(`the test data on ${model.device} of ${home.server} differs from what the guest wrote (md5 ${onDisk.stdout.trim()} instead of ${written})`);
@@ -382,7 +381,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
    */
   async function closeWindow(holders: Host[], model: DrbdResourceModel, from: string, to: string): Promise<void> {
     const running = await Promise.all(
-      holders.map(async (ctx) => ({ ctx, running: (await ctx.read(`virsh domstate ${shellQuote(GUEST_NAME)} 2>/dev/null`, { allowFailure: true })).stdout.trim() === 'running' })),
+      holders.map(async (ctx) => ({ ctx, running: (await ctx.read({ argv: ['virsh', 'domstate', GUEST_NAME] }, { allowFailure: true })).stdout.trim() === 'running' })),
     );
     const errors: string[] = [];
     for (const { ctx, running: here } of running) {
@@ -406,7 +405,7 @@ async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string
   const mgmt = answers.spec.nodes.map((n) => n.management.address);
   if (!inSubnet(address, mgmt[0]!)) throw new Error(`the test guest address ${cidr} is not in the management subnet of ${mgmt[0]}; the guest sits on the management bridge`);
   if (mgmt.some((m) => addressOf(m) === address)) throw new Error(`the test guest address ${address} is a node's management address; choose a free one`);
-  const ping = await first.read(`ping -c 2 -W 1 ${shellQuote(address)} >/dev/null 2>&1 && echo used; ip neigh show ${shellQuote(address)} 2>/dev/null | grep -q lladdr && echo neighbour; true`);
+  const ping = await first.read({ script: 'migration-reads.sh', args: ['address-used', address] });
   const answered = await httpGet(address, '/', 1000).then(
     () => true,
     () => false,
@@ -417,7 +416,7 @@ async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string
 }
 
 async function buildGuestFiles(ctx: Host, answers: Answers, guest: { address: string; prefix: number }): Promise<string> {
-  const hasBusybox = await ctx.read('command -v busybox >/dev/null 2>&1 && echo yes || echo no');
+  const hasBusybox = await ctx.read({ script: 'migration-reads.sh', args: ['has', 'busybox'] });
   if (hasBusybox.stdout.trim() !== 'yes') {
     const missing = await missingPackages(ctx, ['busybox-static']);
     if (missing.length > 0) {
@@ -441,7 +440,7 @@ async function waitForGuest(home: Host, address: string): Promise<string> {
       { timeoutMs: 180_000, intervalMs: 500 },
     );
   } catch (error) {
-    const console = await home.read(`tail -n 15 ${shellQuote(GUEST_FILES.consoleLog)} 2>/dev/null; virsh domstate ${shellQuote(GUEST_NAME)} 2>&1; true`, { allowFailure: true });
+    const console = await home.read({ script: 'migration-reads.sh', args: ['console', GUEST_FILES.consoleLog, GUEST_NAME] }, { allowFailure: true });
     throw new Error(
       `${firstLine(error)} (from the installer's side; is the installer in the management subnet?); guest console and state on ${home.server}: ${console.stdout.trim().split('\n').slice(-6).join(' | ')}`,
     );
