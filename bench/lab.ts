@@ -201,7 +201,8 @@ The CLI runs as a process in the lab's namespace, as an integrator's laptop woul
 "first" is apply on fresh nodes (base image: nothing installed yet; packages come from the lab's offline
 cache); "again" is the second apply, which changes nothing. A step's time is its slowest server's
 (servers run in parallel, with a barrier after each step). SSH requests are per server, from the run log:
-exec requests (+ uploads); \`inspect\` is the facts-and-files read before the first step.
+exec requests (+ uploads); \`inspect\` is the one read before the first step (the cluster lock's own command
+reads the facts and everything every step plans on); a step's row counts only what it read again or changed.
 
 ${table(['step', 'first: time', 'first: changes', 'first: SSH requests per server', 'again: time', 'again: SSH requests per server'], steps.map(stepRow))}
 
@@ -219,9 +220,13 @@ ${migrationRows.length > 0 ? table(['migration', 'QEMU downtime', 'longest gap s
 
 - The first apply is dominated by package installation inside emulated CPUs (dpkg, initramfs and
   man-db triggers); on real servers the same step is network- and disk-bound and takes a fraction of it.
-- A no-op apply re-reads each step's state in one batched exec per server and step (files are
-  compared from one read of all of them, not one exec per file), so its time is a few round trips per
-  step plus the work of the reads themselves.
+- A no-op apply is one exec per server in all: taking the cluster lock, the same command reads the
+  facts and what every step plans on (files, the disk probe, services, keys, DRBD volumes, the
+  replication path's pings); every step then plans from that read and finds nothing to do. Its time is
+  that read (the pings and the disk probe are most of it) plus the process's start.
+- Before the engine redesign (issue 14; lab run of 2026-12-05 on main f81b556, same machine), the
+  no-op apply took 11.9 s and 15 execs per server: the lock, two reads before the first step and one
+  read per step. The first apply's step count and changes are the same before and after (44 changes).
 - verify reads each server in one exec (facts and probes in one script); its time is the probes' own
   waits (pings over the replication link, virsh over SSH between the nodes) on emulated CPUs.
 - On fresh nodes the migration test's first run installs busybox-static (the test guest is built from
