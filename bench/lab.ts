@@ -226,7 +226,7 @@ ${migrationRows.length > 0 ? table(['migration', 'QEMU downtime', 'longest gap s
   that read (the pings and the disk probe are most of it) plus the process's start.
 - Before the engine redesign (issue 14; lab run of 2026-12-05 on main f81b556, same machine), the
   no-op apply took 11.9 s and 15 execs per server: the lock, two reads before the first step and one
-  read per step. The first apply's step count and changes are the same before and after (44 changes).
+  read per step. The first apply then made 44 changes in 12 steps; here ${first.changes} in ${first.steps.length} steps.
 - verify reads each server in one exec (facts and probes in one script); its time is the probes' own
   waits (pings over the replication link, virsh over SSH between the nodes) on emulated CPUs.
 - On fresh nodes the migration test's first run installs busybox-static (the test guest is built from
