@@ -35,7 +35,7 @@ export interface StateValues {
   /** A network window an interrupted run left open on the server, or null. */
   netWindow: { run: string; deadline: number | null } | null;
   /** The replication path to every peer, with don't-fragment pings of the MTU. */
-  pathProbe: { noPing: boolean; peers: PathStatus[] };
+  pathProbe: { noPing: boolean; noAddress?: string; peers: PathStatus[] };
   /** The data disk, as disk-claim.sh probes it. */
   diskClaim: ClaimOutput;
   services: ServiceState[];

@@ -7,6 +7,7 @@
 #                                             LARGEST is the largest packet that did (bytes, IP header included)
 #   peer ADDRESS unreachable                  not even a small packet got through within REACH_S seconds
 # then the last ping's output of a failure as `detail ...` lines. `noping` alone: ping is not installed.
+# `noaddress OWN_ADDRESS` alone: no interface holds OWN_ADDRESS (yet), so nothing was pinged.
 LC_ALL=C; export LC_ALL
 PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 REACH_S=${HVC_REACH_S:-30}
@@ -14,6 +15,11 @@ mtu=$1
 own=$2
 shift 2
 command -v ping >/dev/null 2>&1 || { echo noping; exit 0; }
+# Before the network step has put it on a NIC, there is nothing to ping from (and no reason to wait).
+if command -v ip >/dev/null 2>&1 && ! ip -o -4 addr show 2>/dev/null | grep -q " inet $own/"; then
+  echo "noaddress $own"
+  exit 0
+fi
 
 # A don't-fragment packet of $1 bytes (IPv4: 20 bytes of IP and 8 of ICMP header around the payload).
 df_ping() {

@@ -11,13 +11,15 @@ import { readValue, StepRefusedError, type StepKind } from './step.js';
 
 export type PathStatus = { address: string; status: 'ok'; mtu: number } | { address: string; status: 'too-big'; mtu: number; largest: number; detail: string[] } | { address: string; status: 'unreachable'; detail: string[] };
 
-/** What replication-path.sh printed: `noping`, or one result per peer. Pure. */
-export function parsePathProbe(stdout: string): { noPing: boolean; peers: PathStatus[] } {
+/** What replication-path.sh printed: `noping`, `noaddress OWN`, or one result per peer. Pure. */
+export function parsePathProbe(stdout: string): { noPing: boolean; noAddress?: string; peers: PathStatus[] } {
   const peers: PathStatus[] = [];
   let noPing = false;
+  let noAddress: string | undefined;
   for (const line of stdout.split('\n')) {
     const words = line.trim().split(/\s+/);
     if (words[0] === 'noping') noPing = true;
+    else if (words[0] === 'noaddress') noAddress = words[1] ?? '?';
     else if (words[0] === 'detail') {
       const last = peers[peers.length - 1];
       if (last && last.status !== 'ok') last.detail.push(line.trim().slice('detail '.length));
@@ -28,7 +30,7 @@ export function parsePathProbe(stdout: string): { noPing: boolean; peers: PathSt
       else if (status === 'unreachable') peers.push({ address, status, detail: [] });
     }
   }
-  return { noPing, peers };
+  return { noPing, ...(noAddress !== undefined ? { noAddress } : {}), peers };
 }
 
 /** The finding for one peer, or null when its path is fine. Pure. */
@@ -61,6 +63,14 @@ export const replicationPathStep: StepKind = {
     const probe = readValue(input, input.self, 'pathProbe');
     if (probe.noPing) {
       return { changes: [], notes: [{ text: `cannot probe the replication path: ping is not installed (Debian: iputils-ping); a path that drops ${mtu}-byte frames shows only as a stalled DRBD sync`, level: 'warn' }] };
+    }
+    if (probe.noAddress !== undefined) {
+      throw new StepRefusedError(
+        node.name,
+        input.step.name,
+        `no interface of ${node.name} holds its replication address ${own.replication.address}, so the path to ${peers.map((p) => p.name).join(', ')} cannot be probed. The run stopped here: nothing was built on the network yet`,
+        `check spec.nodes (${node.name}).replication against \`ip -4 addr\` on the server, then run apply again`,
+      );
     }
     const from = { name: node.name, address: own.replication.address, nic: node.model.network.replicationInterface };
     const problems = peers.map((peer) => pathProblem(from, peer, probe.peers.find((r) => r.address === peer.address))).filter((p): p is string => p !== null);

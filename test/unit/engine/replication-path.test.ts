@@ -12,9 +12,14 @@ import { REMOTE_DIR } from '../../../installer/paths.js';
 
 const script = readFileSync(`${REMOTE_DIR}/replication-path.sh`, 'utf8');
 
-/** A `ping` that answers when the whole packet (payload + 28) fits `pathMtu`, else loses every probe, as a bridge that drops big frames does. */
-function fakePing(pathMtu: number | null): string {
+/**
+ * A `ping` that answers when the whole packet (payload + 28) fits `pathMtu`, else loses every probe, as
+ * a bridge that drops big frames does; and an `ip` whose only IPv4 address is `own` (none when null).
+ */
+function fakePing(pathMtu: number | null, own: string | null = '198.19.1.1'): string {
   const dir = mkdtempSync(join(tmpdir(), 'hvc-ping-'));
+  writeFileSync(join(dir, 'ip'), `#!/bin/sh\n${own ? `echo "3: ens4    inet ${own}/24 brd 198.19.1.255 scope global ens4"` : 'true'}\n`);
+  chmodSync(join(dir, 'ip'), 0o755);
   const ping = join(dir, 'ping');
   writeFileSync(
     ping,
@@ -32,8 +37,8 @@ echo "$count packets transmitted, 0 received, 100% packet loss, time 2040ms"; ex
   return dir;
 }
 
-function run(pathMtu: number | null, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync('dash', ['-s', '--', ...args], { input: script, env: { PATH: `${fakePing(pathMtu)}:${process.env.PATH}`, ...env }, encoding: 'utf8' });
+function run(pathMtu: number | null, args: string[], env: Record<string, string> = {}, own: string | null = '198.19.1.1') {
+  const r = spawnSync('dash', ['-s', '--', ...args], { input: script, env: { PATH: `${fakePing(pathMtu, own)}:${process.env.PATH}`, ...env }, encoding: 'utf8' });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return r.stdout;
@@ -43,6 +48,12 @@ const hv1 = { name: 'hv1', address: '198.19.1.1', nic: 'ens4' };
 const hv2 = { name: 'hv2', address: '198.19.1.2' };
 
 describe('the replication path probe', () => {
+  it('pings nothing, and says so at once, while no interface holds its own address (before the network step)', () => {
+    const out = run(9000, ['9000', '198.19.1.1', '198.19.1.2'], {}, null);
+    expect(out).toBe('noaddress 198.19.1.1\n');
+    expect(parsePathProbe(out)).toEqual({ noPing: false, noAddress: '198.19.1.1', peers: [] });
+  });
+
   it('passes a path that carries the MTU asked', () => {
     const out = run(9000, ['9000', '198.19.1.1', '198.19.1.2']);
     expect(out).toBe('peer 198.19.1.2 ok 9000\n');
