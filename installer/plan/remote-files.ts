@@ -4,7 +4,6 @@
  * (no trailing newline, binary, marker-like lines) comes back exactly.
  */
 import { shellQuote } from '../ssh/quote.js';
-import type { ServerConnection } from '../ssh/types.js';
 
 const MARK = '@@hvcluster-file';
 
@@ -22,13 +21,6 @@ export function readFilesScript(paths: readonly string[]): string {
   }
   lines.push(`printf '%s end\\n' '${MARK}'`);
   return lines.join('\n');
-}
-
-/** What a script appended after readFilesScript printed (the output after the files' end mark). Pure. */
-export function outputAfterFiles(stdout: string): string {
-  const end = `${MARK} end\n`;
-  const at = stdout.indexOf(end);
-  return at < 0 ? '' : stdout.slice(at + end.length);
 }
 
 /** Path -> content, or null for a file that does not exist. Pure. */
@@ -54,9 +46,4 @@ export function parseFilesOutput(stdout: string, paths: readonly string[]): Map<
   flush();
   for (const path of paths) if (!files.has(path)) throw new Error(`no answer for ${path}: the output was cut off`);
   return files;
-}
-
-export async function readRemoteFiles(conn: ServerConnection, paths: readonly string[], step = 'plan'): Promise<Map<string, string | null>> {
-  const result = await conn.exec(`sh -c ${shellQuote(readFilesScript(paths))}`, { sudo: true, step, secretOutput: paths.some(mayHoldSecrets) });
-  return parseFilesOutput(result.stdout, paths);
 }

@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { outputAfterFiles, parseFilesOutput, readFilesScript } from '../../../installer/plan/remote-files.js';
+import { parseFilesOutput, readFilesScript } from '../../../installer/plan/remote-files.js';
 
 describe('readFilesScript', () => {
-  it('reads files exactly (no trailing newline, marker-like lines), says which are absent, and keeps what runs after apart', () => {
+  it('reads files exactly (no trailing newline, marker-like lines), says which are absent, and ignores what runs after in the same exec', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hvc-files-'));
     const a = join(dir, 'a.conf');
     const b = join(dir, 'with space.res');
@@ -20,11 +20,9 @@ describe('readFilesScript', () => {
     expect(files.get(a)).toBe('line 1\n@@hvcluster-file end\nno newline at the end');
     expect(files.get(b)).toBe('');
     expect(files.get(missing)).toBeNull();
-    expect(outputAfterFiles(stdout)).toBe('after\nthe files\n');
   });
 
   it('says so when the output was cut off before a file', () => {
     expect(() => parseFilesOutput('', ['/etc/hosts'])).toThrow('no answer for /etc/hosts');
-    expect(outputAfterFiles('')).toBe('');
   });
 });
