@@ -57,9 +57,8 @@ export class Host {
     return new Host(this.session, this.server, step);
   }
 
-  /** A read-only command or script (runs in dry runs too), as root. */
-  read(what: string | ArgvAction | ScriptAction, options: ReadOptions = {}): Promise<ExecResult> {
-    if (typeof what === 'string') return this.conn.exec(what, { sudo: true, step: this.step, ...options });
+  /** A read-only command or script of installer/remote/ (runs in dry runs too), as root. */
+  read(what: ArgvAction | ScriptAction, options: ReadOptions = {}): Promise<ExecResult> {
     return this.exec(what, options);
   }
 
@@ -86,11 +85,8 @@ export class Host {
   }
 
   /** A one-command change (the migration test's, the clean-up's). */
-  mutate(description: string, command: string | ArgvAction | ScriptAction, options: ReadOptions = {}): Promise<ExecResult | undefined> {
-    const action: ArgvAction | ScriptAction = typeof command === 'string' ? { argv: ['sh', '-c', command] } : command;
-    return this.session.guard.change({ server: this.server, step: this.step, description, actions: [action] }, () =>
-      typeof command === 'string' ? this.conn.exec(command, { sudo: true, step: this.step, ...options }) : this.exec(command, options),
-    );
+  mutate(description: string, command: ArgvAction | ScriptAction, options: ReadOptions = {}): Promise<ExecResult | undefined> {
+    return this.session.guard.change({ server: this.server, step: this.step, description, actions: [command] }, () => this.exec(command, options));
   }
 
   /** Connects to the server again (after a network change), retrying until the deadline. */
