@@ -186,14 +186,14 @@ async function bench(): Promise<void> {
     const { main } = await load<typeof import('../installer/cli.js')>('cli.ts');
     const { factsCommand, factsScript } = await load<typeof import('../installer/facts/index.js')>('facts/index.ts');
     const { FILE_RULES } = await load<typeof import('../installer/plan/index.js')>('plan/index.ts');
-    const { readFilesScript } = await load<typeof import('../installer/plan/remote-files.js')>('plan/remote-files.ts');
+    const { scriptInline } = await load<typeof import('../installer/engine/change.js')>('engine/change.ts');
     const DONE_MARK = factsScript().match(/printf '([^'\\]+)\\n'\nexit 0\n$/)?.[1];
     if (!DONE_MARK) throw new Error('cannot find the end mark of the facts script');
     const paths = [...new Set(FILE_RULES.map((rule) => rule.path))];
     // What hvcluster sends to server i (hv1..hv3, behind relays[i]).
     const remoteCommand: Record<Mode, (i: number) => string> = {
       inspect: () => factsCommand(),
-      plan: () => factsCommand(readFilesScript(paths)),
+      plan: () => factsCommand(scriptInline('read-files.sh', paths)),
       verify: () => '',
     };
     {

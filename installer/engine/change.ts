@@ -36,8 +36,6 @@ export interface UploadAction {
   owner: string;
   /** Keep the file it replaces under this directory (its path below it), if there is one. */
   backupDir?: string;
-  /** The content holds a secret: shown as `***` wherever the change is shown. */
-  secret?: boolean;
 }
 
 export type Action = ArgvAction | ScriptAction | UploadAction;

@@ -4,7 +4,7 @@
  * (steps/files.ts); both build the write with `fileWrite`.
  */
 import { desiredContent } from '../plan/diff.js';
-import { mayHoldSecrets, parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { mayHoldSecrets, parseFilesOutput, readFilesAction } from '../plan/remote-files.js';
 import type { PlannedFile } from '../plan/types.js';
 import type { Change } from './change.js';
 import type { Host } from './host.js';
@@ -17,12 +17,12 @@ export function fileWrite(server: string, step: string, file: PlannedFile, curre
     server,
     step,
     description: `write ${file.path} (${file.purpose})`,
-    actions: [{ upload: file.path, content: desired, mode: file.mode, owner: file.owner, backupDir, ...(mayHoldSecrets(file.path) ? { secret: true } : {}) }],
+    actions: [{ upload: file.path, content: desired, mode: file.mode, owner: file.owner, backupDir }],
   };
 }
 
 export async function ensureFile(host: Host, file: PlannedFile): Promise<void> {
-  const r = await host.read({ argv: ['sh', '-c', readFilesScript([file.path])] }, { secretOutput: mayHoldSecrets(file.path) });
+  const r = await host.read(readFilesAction([file.path]), { secretOutput: mayHoldSecrets(file.path) });
   const change = fileWrite(host.server, host.step, file, parseFilesOutput(r.stdout, [file.path]).get(file.path) ?? null, host.backupDir);
   if (change) await host.perform(change);
 }

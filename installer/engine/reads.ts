@@ -12,7 +12,7 @@ import type { Answers } from '../answers/schema.js';
 import { FactUnavailable, findCommand, requireStdout, type FactDefinition } from '../facts/fact.js';
 import type { FactName } from '../facts/types.js';
 import { FILE_RULES } from '../plan/index.js';
-import { parseFilesOutput, readFilesScript } from '../plan/remote-files.js';
+import { parseFilesOutput } from '../plan/remote-files.js';
 import { shellQuote } from '../ssh/quote.js';
 import { scriptFunction } from './change.js';
 import { parsePending } from './steps/network.js';
@@ -68,8 +68,8 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     const paths = readPaths();
     return {
       name: 'files',
-      script: readFilesScript(paths).replace(/^#!.*\n/, ''),
-      parse: (section) => parseFilesOutput(section.raw, paths),
+      script: `${scriptFunction('hv_files', 'read-files.sh')}\n${call('files', 'hv_files', paths)}`,
+      parse: (section) => parseFilesOutput(requireStdout(section, 'files'), paths),
     };
   },
   netWindow: () => ({

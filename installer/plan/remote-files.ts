@@ -1,26 +1,18 @@
 /**
- * Reading several files of a server in one round trip, to compare them with the plan.
- * The script is read-only; each file is printed base64-encoded between markers, so any content
+ * Reading several files of a server in one round trip, to compare them with the plan:
+ * installer/remote/read-files.sh prints each file base64-encoded between markers, so any content
  * (no trailing newline, binary, marker-like lines) comes back exactly.
  */
-import { shellQuote } from '../ssh/quote.js';
+import type { ScriptAction } from '../engine/change.js';
 
 const MARK = '@@hvcluster-file';
 
 /** Files whose content a run log must not record: DRBD's hold the replication secret, root's SSH files keys. */
 export const mayHoldSecrets = (path: string): boolean => path.startsWith('/etc/drbd.d/') || path.startsWith('/root/.ssh/');
 
-export function readFilesScript(paths: readonly string[]): string {
-  const lines = ['#!/bin/sh', '# hvcluster: read files to compare with the plan (read-only)'];
-  for (const path of paths) {
-    const quoted = shellQuote(path);
-    lines.push(
-      `if [ -f ${quoted} ]; then printf '%s present %s\\n' '${MARK}' ${quoted}; base64 < ${quoted} || printf '%s unreadable %s\\n' '${MARK}' ${quoted}; ` +
-        `else printf '%s absent %s\\n' '${MARK}' ${quoted}; fi`,
-    );
-  }
-  lines.push(`printf '%s end\\n' '${MARK}'`);
-  return lines.join('\n');
+/** The read of `paths` (installer/remote/read-files.sh), whose output parseFilesOutput reads. Pure. */
+export function readFilesAction(paths: readonly string[]): ScriptAction {
+  return { script: 'read-files.sh', args: paths };
 }
 
 /** Path -> content, or null for a file that does not exist. Pure. */

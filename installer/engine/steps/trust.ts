@@ -158,7 +158,7 @@ export const nodeTrustStep: StepKind = {
         adding.length > 0 ? `authorize the migration key of ${adding.join(', ')} (from its addresses only, restricted)` : null,
         update.removed.length > 0 ? `remove ${update.removed.length} earlier hvcluster line(s)` : null,
       ].filter(Boolean);
-      changes.push(changeOf(input, input.self, `${what.join(' and ')} in ${AUTHORIZED_KEYS}`, [{ upload: AUTHORIZED_KEYS, content: update.content, mode: 0o600, owner: 'root:root', backupDir: input.backupDir, secret: true }]));
+      changes.push(changeOf(input, input.self, `${what.join(' and ')} in ${AUTHORIZED_KEYS}`, [{ upload: AUTHORIZED_KEYS, content: update.content, mode: 0o600, owner: 'root:root', backupDir: input.backupDir }]));
     }
     const notes: { text: string; level: 'info' | 'warn' }[] = [];
     const legacy = unrestrictedLegacyKeys(update.content, peers);

@@ -5,6 +5,8 @@
  * the reads are answered by fake connections that count the execs.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { STATE_READS, readPaths } from '../../../installer/engine/reads.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../installer/engine/events.js';
 import { parsePlaybook, type Playbook } from '../../../installer/engine/playbook.js';
@@ -146,6 +148,18 @@ describe('playbook data between steps', () => {
 });
 
 describe('the batched read', () => {
+  it('reads the planned files through read-files.sh as a function of the batch, exactly as the file is', () => {
+    const { answers } = labPlan();
+    const def = STATE_READS.files({ answers, node: 'hv1' });
+    const out = spawnSync('sh', ['-c', readScript([def])], { encoding: 'utf8' });
+    const files = parseReads(out.stdout, [def]).files as { ok: true; value: Map<string, string | null> };
+    expect(files.ok).toBe(true);
+    expect([...files.value.keys()]).toEqual(readPaths());
+    // This machine's own /etc/hosts, byte for byte.
+    expect(files.value.get('/etc/hosts')).toBe(readFileSync('/etc/hosts', 'utf8'));
+    expect(files.value.get('/etc/netplan/60-hvcluster.yaml')).toBeNull();
+  });
+
   it('runs in sh and comes back read by read, a failing read apart from the others', () => {
     const defs: FactDefinition<unknown>[] = [
       { name: 'one', script: 'hv_cmd echo printf "%s\\n" "a b"', parse: (s) => findCommand(s, 'echo')!.stdout.trim() },

@@ -4,9 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseFilesOutput, readFilesScript } from '../../../installer/plan/remote-files.js';
+import { parseFilesOutput, readFilesAction } from '../../../installer/plan/remote-files.js';
+import { REMOTE_DIR } from '../../../installer/paths.js';
 
-describe('readFilesScript', () => {
+describe('read-files.sh', () => {
   it('reads files exactly (no trailing newline, marker-like lines), says which are absent, and ignores what runs after in the same exec', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hvc-files-'));
     const a = join(dir, 'a.conf');
@@ -15,7 +16,8 @@ describe('readFilesScript', () => {
     writeFileSync(b, '');
     const missing = join(dir, 'missing');
     const paths = [a, b, missing];
-    const stdout = execFileSync('sh', ['-c', `${readFilesScript(paths)}\necho after; echo the files`], { encoding: 'utf8' });
+    const read = readFilesAction(paths);
+    const stdout = `${execFileSync('sh', [join(REMOTE_DIR, read.script), ...read.args], { encoding: 'utf8' })}after\nthe files\n`;
     const files = parseFilesOutput(stdout, paths);
     expect(files.get(a)).toBe('line 1\n@@hvcluster-file end\nno newline at the end');
     expect(files.get(b)).toBe('');
