@@ -173,6 +173,8 @@ export interface VolumePlan {
   changes: Change[];
   /** Per holder: the volume, its file, its metadata (on every holder before any connects). */
   prepare: Map<string, Change[]>;
+  /** Of those, the metadata writes: with skipInitialSync, each holder's volume is read back first. */
+  metadata: Change[];
   /** Per holder: up (or connected again). */
   connect: Change[];
   /** The initial sync (or its skip) from the first holder, and its return to Secondary. */
@@ -180,8 +182,6 @@ export interface VolumePlan {
   /** The volume is in place: connected and not Inconsistent everywhere (nothing to wait for). */
   inPlace: boolean;
 }
-
-const SKIP_PREFIX = 'start replication of';
 
 /**
  * The changes that make the volume on its holders, from what each has. Pure.
@@ -207,7 +207,7 @@ export function planVolume(holders: (VolumeHolder & { view: HolderView })[], req
   const inPlace = holders.every((h) => h.view.lvPresent && h.view.ownFile === file.content && h.view.state.cstate === 'Connected' && !allInconsistent(h.view.state.dstate));
 
   const prepare = new Map<string, Change[]>();
-  let newMetadata = false;
+  const metadata: Change[] = [];
   for (const h of holders) {
     const changes: Change[] = [];
     if (!h.view.lvPresent) {
@@ -217,8 +217,9 @@ export function planVolume(holders: (VolumeHolder & { view: HolderView })[], req
       changes.push(change(h.server, `write ${file.path} (${file.purpose})`, [{ upload: file.path, content: file.content, mode: file.mode, owner: file.owner, backupDir: site.backupDir }]));
     }
     if (h.view.state.cstate === null && h.view.metadata !== 'present') {
-      newMetadata = true;
-      changes.push(change(h.server, `create DRBD metadata for ${name} on ${model.disk}`, [{ argv: ['drbdadm', '--', '--force', 'create-md', name] }]));
+      const md = change(h.server, `create DRBD metadata for ${name} on ${model.disk}`, [{ argv: ['drbdadm', '--', '--force', 'create-md', name] }]);
+      metadata.push(md);
+      changes.push(md);
     }
     prepare.set(h.server, changes);
   }
@@ -234,10 +235,10 @@ export function planVolume(holders: (VolumeHolder & { view: HolderView })[], req
   // New metadata, or every holder Inconsistent already (a run stopped before its sync): the initial sync.
   const sync: Change[] = [];
   const first = holders[0]!.server;
-  if (newMetadata || holders.every((h) => allInconsistent(h.view.state.dstate))) {
+  if (metadata.length > 0 || holders.every((h) => allInconsistent(h.view.state.dstate))) {
     sync.push(
       request.skipInitialSync
-        ? change(first, `${SKIP_PREFIX} ${name}: skip the initial sync if its new volume read back as zeroes on every holder (disks claimed blank in this run), else a full sync from ${first}`, [
+        ? change(first, `start replication of ${name}: skip the initial sync if its new volume read back as zeroes on every holder (disks claimed blank in this run), else a full sync from ${first}`, [
             { argv: ['drbdadm', 'new-current-uuid', '--clear-bitmap', name] },
             { argv: ['drbdadm', 'primary', name] },
           ])
@@ -245,7 +246,7 @@ export function planVolume(holders: (VolumeHolder & { view: HolderView })[], req
       change(first, `return ${name} to secondary on ${first}`, [{ argv: ['drbdadm', 'secondary', name] }]),
     );
   }
-  return { model, changes: [...[...prepare.values()].flat(), ...connect, ...sync], prepare, connect, sync, inPlace };
+  return { model, changes: [...[...prepare.values()].flat(), ...connect, ...sync], prepare, metadata, connect, sync, inPlace };
 }
 
 /** The state of a resource on one holder (drbdadm cstate, dstate, role). */
@@ -265,7 +266,7 @@ export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, 
   await Promise.all(
     [...plan.prepare].map(async ([server, changes]) => {
       for (const change of changes) {
-        if (request.skipInitialSync && change.description.startsWith('create DRBD metadata') && !host(server).dryRun) {
+        if (request.skipInitialSync && plan.metadata.includes(change) && !host(server).dryRun) {
           // Before the metadata (at the volume's end) is written: the whole volume, read back.
           const zero = await host(server).read({ script: 'zero-check.sh', args: [plan.model.disk], timeoutMs: 30 * 60_000 }, { allowFailure: true });
           provenZero.set(server, zero.stdout.trim() === 'zero');
@@ -298,13 +299,13 @@ export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, 
     // Only a resource that came up with metadata from an earlier run gets here: it is not new.
     first.log(`${name} is not Inconsistent on every holder after coming up (${states.map((s) => s.dstate).join(', ')}): no initial sync needed`);
   }
-  const skip = start.description.startsWith(SKIP_PREFIX) && servers.every((s) => provenZero.get(s) === true);
+  const skip = request.skipInitialSync && servers.every((s) => provenZero.get(s) === true);
   await first.procedure(start, async (io) => {
     if (!states.every((s) => allInconsistent(s.dstate))) return;
     if (skip) {
       for (const action of start.actions) await io.perform(action);
     } else {
-      if (start.description.startsWith(SKIP_PREFIX)) {
+      if (request.skipInitialSync) {
         const notZero = servers.filter((s) => provenZero.get(s) !== true);
         first.log(`the initial sync of ${name} runs in full: its volume did not read back as zeroes on ${notZero.join(', ')} (or was not new there)`);
       }
