@@ -5,6 +5,9 @@
 //   bmc-power.ts NODE_DIR set shutdown 1     -> QMP system_powerdown (the soft "power button")
 // ipmi_sim waits for it, so every action returns as soon as it is done (a start does not wait for
 // the guest to boot). Each action is logged with its duration to bmc/actions.log.
+// ipmi_sim's UDP socket lacks close-on-exec, so popen hands it to this program; it goes no further:
+// Node's spawn (libuv) closes every descriptor above stdio in its children, so a QEMU started here
+// never keeps the BMC's port bound after ipmi_sim dies (checked: the child saw only its stdio).
 import { appendFileSync } from 'node:fs';
 import { bmcFiles } from './bmc.js';
 import { qmpCommand } from './qmp.js';
