@@ -39,11 +39,11 @@ type Lab = ReturnType<typeof readLab>;
  * fence_ipmilan on a node against another node's BMC, its options on stdin (as Pacemaker passes
  * them), so the password is on no command line. Resolves with the agent's exit code, output and time.
  */
-async function fence(name: string, from: string, lab: Lab, target: string, action: 'status' | 'on' | 'off') {
+async function fence(name: string, from: string, lab: Lab, target: string, action: 'status' | 'on' | 'off', extra: string[] = []) {
   const bmc = lab.nodes.find((n) => n.name === target)!.bmc;
   const options = [
     `ip=${bmc.address}`, `ipport=${bmc.port}`, `username=${bmc.user}`, `password=${readFileSync(bmc.passwordFile, 'utf8').trim()}`,
-    'lanplus=1', `cipher=${bmc.cipher}`, `action=${action}`,
+    'lanplus=1', `cipher=${bmc.cipher}`, `action=${action}`, ...extra,
   ].join('\n') + '\n';
   const t0 = Date.now();
   const r = await sshExec(name, from, 'fence_ipmilan', { input: options, timeoutMs: 3 * MIN });
@@ -124,7 +124,8 @@ describe('VM lab', () => {
     expect((await lab('bmc-kill', 'hv2', '--name', name)).code).toBe(0);
     expect(bmcPid(hv2Dir)).toBeUndefined();
     expect(vmPid(hv2Dir)).toBeDefined();
-    const dead = await fence(name, 'hv1', info, 'hv2', 'status');
+    // (short timeouts: the defaults give up on a dead BMC after ~21 s, these after ~6 s)
+    const dead = await fence(name, 'hv1', info, 'hv2', 'status', ['login_timeout=2', 'power_timeout=5']);
     expect(dead.code).not.toBe(0);
     expect(dead.stdout).not.toContain('Status: ON');
     expect((await lab('bmc-start', 'hv2', '--name', name)).code).toBe(0);
