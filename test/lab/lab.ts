@@ -10,7 +10,7 @@ import {
   macAddr, mgmtAddr, netnsName, nodeName, replAddr, validateName, witnessAddr,
   type ImageKind,
 } from './config.js';
-import { bmcInfo, bmcPid, ensureBmcPassword, findLabBmcs, startBmc, stopBmc, type LabBmc } from './bmc.js';
+import { bmcInfo, bmcPasswordFile, bmcPid, ensureBmcPassword, findLabBmcs, startBmc, stopBmc, type LabBmc } from './bmc.js';
 import { ensureHostTools } from './host.js';
 import { ensureImage, ensureLabKey } from './image.js';
 import { createNetwork, deleteNetwork, listLabNetns, netnsExists } from './network.js';
@@ -362,6 +362,8 @@ function buildInfo(st: LabState, key: string, perNode: Map<number | 'witness', S
 export function labHealthy(name: string): boolean {
   const st = readState(name);
   if (!st || st.phase !== 'ready' || !existsSync(nodesPath(labDir(name)))) return false;
+  // A lab made before the lab had BMCs (no BMC network, no password) is recreated, not reused.
+  if (!existsSync(bmcPasswordFile(labDir(name)))) return false;
   for (let i = 1; i <= st.nodes; i++) if (!vmPid(nodeDir(name, i))) return false;
   if (st.witness && !vmPid(witnessDir(name))) return false;
   return true;
