@@ -20,6 +20,7 @@ export const TEST_PACKAGES = {
   'qemu-utils': 'qemu-img, the lab images',
   debootstrap: 'building the lab image',
   iproute2: "ip, the lab's network namespace",
+  openipmi: "ipmi_sim, the lab's simulated BMCs",
   'e2fsprogs': 'mkfs.ext4, the lab image',
   'util-linux': 'mount, losetup (the lab image)',
   bsdutils: "script(1), the terminal of the package test's wizard",

@@ -1,14 +1,15 @@
 // The VM lab itself: real Debian 12 VMs under QEMU in a private namespace, brought up and torn down
 // through the lab's command line, as CI and developers use it.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { labDir, netnsName } from '../lab/config.js';
 import { readLab, sshExec } from '../lab/lab.js';
 import { listLabNetns, netnsLinks } from '../lab/network.js';
 import { findLabQemus, vmPid } from '../lab/vm.js';
-import { run, sleep } from '../lab/util.js';
+import { bmcPid, findLabBmcs } from '../lab/bmc.js';
+import { run, sleep, waitFor } from '../lab/util.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = ['node', '--import', 'tsx', 'test/lab/cli.ts'];
@@ -23,22 +24,44 @@ async function expectGone(name: string): Promise<void> {
   expect(await listLabNetns()).not.toContain(netnsName(name));
   expect(await netnsLinks(netnsName(name))).toEqual([]);
   expect(findLabQemus(labDir(name))).toEqual([]);
+  expect(findLabBmcs(labDir(name))).toEqual([]);
   expect(existsSync(labDir(name))).toBe(false);
   const ps = await run(['ps', '-eo', 'args'], { allowFail: true });
-  expect(ps.stdout.split('\n').filter((l) => l.includes('qemu-system') && l.includes(`${labDir(name)}/`))).toEqual([]);
+  expect(ps.stdout.split('\n').filter((l) => (l.includes('qemu-system') || l.includes('ipmi_sim')) && l.includes(`${labDir(name)}/`))).toEqual([]);
   // Taps and bridges only ever exist inside the lab's namespace, never in the host's.
   const hostLinks = await run(['ip', '-o', 'link', 'show'], { allowFail: true });
-  expect(hostLinks.stdout).not.toMatch(/\d+: (tap\d[mr]|br-mgmt|br-repl)[:@]/);
+  expect(hostLinks.stdout).not.toMatch(/\d+: (tap\w[mr]|br-mgmt|br-repl|br-bmc)[:@]/);
+}
+
+type Lab = ReturnType<typeof readLab>;
+
+/**
+ * fence_ipmilan on a node against another node's BMC, its options on stdin (as Pacemaker passes
+ * them), so the password is on no command line. Resolves with the agent's exit code, output and time.
+ */
+async function fence(name: string, from: string, lab: Lab, target: string, action: 'status' | 'on' | 'off', extra: string[] = []) {
+  const bmc = lab.nodes.find((n) => n.name === target)!.bmc;
+  const options = [
+    `ip=${bmc.address}`, `ipport=${bmc.port}`, `username=${bmc.user}`, `password=${readFileSync(bmc.passwordFile, 'utf8').trim()}`,
+    'lanplus=1', `cipher=${bmc.cipher}`, `action=${action}`, ...extra,
+  ].join('\n') + '\n';
+  const t0 = Date.now();
+  const r = await sshExec(name, from, 'fence_ipmilan', { input: options, timeoutMs: 3 * MIN });
+  return { ...r, ms: Date.now() - t0 };
 }
 
 describe('VM lab', () => {
-  it('brings up two real Debian nodes and takes them down without a trace', { timeout: 12 * MIN }, async () => {
+  it('brings up two real Debian nodes with BMCs, watchdogs and a witness, fences one through its BMC, and takes them down without a trace', { timeout: 16 * MIN }, async () => {
     const name = 'e2e-lab';
     await lab('down', '--name', name);
-    const upRes = await lab('up', '--nodes', '2', '--name', name, '--json', '--recreate');
+    const upRes = await lab('up', '--nodes', '2', '--witness', '--image', 'prepared', '--name', name, '--json', '--recreate');
     expect(upRes.code, upRes.stderr).toBe(0);
     const info = JSON.parse(upRes.stdout) as ReturnType<typeof readLab> & { reused: boolean };
     expect(info.nodes.map((n) => n.name)).toEqual(['hv1', 'hv2']);
+    // The BMC password is given by file, never printed.
+    const password = readFileSync(info.nodes[0]!.bmc.passwordFile, 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(8);
+    expect(upRes.stdout + upRes.stderr).not.toContain(password);
     expect(readLab(name).nodes[1]?.management.address).toBe(info.nodes[1]?.management.address);
 
     // `lab ssh 1 -- uname -n` prints hv1; exit codes pass through.
@@ -63,6 +86,10 @@ describe('VM lab', () => {
         `echo CARRIER $(cat /sys/class/net/${n.management.nic}/carrier) $(cat /sys/class/net/${n.replication.nic}/carrier)`,
         `ip -o -4 addr show ${n.replication.nic}`,
         'hostname',
+        // the i6300esb watchdog, as sbd would use it
+        'test -c /dev/watchdog && echo WATCHDOG $(cat /sys/class/watchdog/watchdog0/identity)',
+        // the witness's corosync-qnetd answers on the management network
+        `timeout 10 bash -c 'exec 3<>/dev/tcp/${info.witness!.qnetd.address}/${info.witness!.qnetd.port}' && echo QNETD-OK`,
       ].join('\n'));
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('DISK-OK');
@@ -71,7 +98,41 @@ describe('VM lab', () => {
       expect(r.stdout).toContain('CARRIER 1 1');
       expect(r.stdout).toContain(`${n.replication.address}/24`);
       expect(r.stdout).toMatch(new RegExp(`^${n.name}$`, 'm'));
+      expect(r.stdout).toMatch(/^WATCHDOG i6300ESB timer$/m);
+      expect(r.stdout).toContain('QNETD-OK');
     }
+    expect((await sshExec(name, 'witness', 'systemctl is-active corosync-qnetd')).stdout.trim()).toBe('active');
+
+    // Fencing as Pacemaker will do it: from hv1, fence_ipmilan against hv2's BMC.
+    const hv2Dir = `${labDir(name)}/hv2`;
+    const status1 = await fence(name, 'hv1', info, 'hv2', 'status');
+    expect(status1.code, status1.stdout + status1.stderr).toBe(0);
+    expect(status1.stdout).toContain('Status: ON');
+    const crash = await lab('crash', 'hv2', '--name', name);
+    expect(crash.code, crash.stderr).toBe(0);
+    expect(vmPid(hv2Dir)).toBeUndefined();
+    const status2 = await fence(name, 'hv1', info, 'hv2', 'status');
+    expect(status2.stdout, status2.stderr).toContain('Status: OFF');
+    const on = await fence(name, 'hv1', info, 'hv2', 'on');
+    expect(on.code, on.stdout + on.stderr).toBe(0);
+    expect(vmPid(hv2Dir)).toBeDefined();
+    const tBoot = Date.now();
+    await waitFor('hv2 back on SSH after fence_ipmilan -o on', async () => (await sshExec(name, 'hv2', 'uname -n', { timeoutMs: 30_000 })).stdout.trim() === 'hv2', { timeoutMs: 5 * MIN, intervalMs: 2000 });
+    const bootMs = Date.now() - tBoot;
+    // A dead BMC: the VM runs on, fencing it fails; bmc-start brings the BMC back.
+    const hv2Bmc = bmcPid(hv2Dir);
+    expect((await lab('bmc-kill', 'hv2', '--name', name)).code).toBe(0);
+    expect(bmcPid(hv2Dir)).toBeUndefined();
+    expect(vmPid(hv2Dir)).toBeDefined();
+    // (short timeouts: the defaults give up on a dead BMC after ~21 s, these after ~6 s)
+    const dead = await fence(name, 'hv1', info, 'hv2', 'status', ['login_timeout=2', 'power_timeout=5']);
+    expect(dead.code).not.toBe(0);
+    expect(dead.stdout).not.toContain('Status: ON');
+    expect((await lab('bmc-start', 'hv2', '--name', name)).code).toBe(0);
+    expect(bmcPid(hv2Dir)).not.toBe(hv2Bmc);
+    const status3 = await fence(name, 'hv1', info, 'hv2', 'status');
+    expect(status3.stdout, status3.stderr).toContain('Status: ON');
+    console.log(`[lab] fence_ipmilan from hv1 against hv2's BMC: status ${status1.ms} ms, status after crash ${status2.ms} ms, on ${on.ms} ms (then SSH after ${(bootMs / 1000).toFixed(1)} s), status with the BMC dead ${dead.ms} ms`);
     // Replication network: hv1 reaches hv2 over ens4.
     const ping = await sshExec(name, 1, `ping -c 2 -W 3 -I ens4 ${info.nodes[1]?.replication.address}`);
     expect(ping.code, ping.stdout + ping.stderr).toBe(0);
@@ -118,6 +179,10 @@ describe('VM lab', () => {
     const settled = Date.now() + 30_000;
     while (findLabQemus(labDir(name)).length > 2 && Date.now() < settled) await sleep(200);
     expect(findLabQemus(labDir(name)).sort((a, b) => a - b)).toEqual(vms);
+    // The BMCs (started before the VMs) outlive it too, each its node's, and nothing else.
+    const bmcs = [bmcPid(`${labDir(name)}/hv1`), bmcPid(`${labDir(name)}/hv2`)].sort((a, b) => (a ?? 0) - (b ?? 0));
+    expect(bmcs.every((p) => p !== undefined)).toBe(true);
+    expect(findLabBmcs(labDir(name)).sort((a, b) => a - b)).toEqual(bmcs);
     expect(await listLabNetns()).toContain(netnsName(name));
 
     const d = await lab('down', '--name', name);

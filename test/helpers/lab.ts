@@ -16,6 +16,8 @@ export interface UseLabOptions {
   nodes?: 1 | 2 | 3;
   image?: ImageKind;
   memoryMb?: number;
+  /** Add the witness VM (corosync-qnetd; lab.info.witness). */
+  witness?: boolean;
   /** Keep the lab after the file (default: env HVCLUSTER_KEEP_LAB === '1'). */
   keep?: boolean;
 }
@@ -25,7 +27,7 @@ export interface LabHandle {
   readonly info: LabInfo;
   readonly nodes: LabNode[];
   readonly up: UpResult;
-  /** A shell command line on a node (name, or number 1-3); never throws on exit code. */
+  /** A shell command line on a node (name, or number 1-3, or "witness"); never throws on exit code. */
   ssh(node: string | number, command: string, opts?: { timeoutMs?: number; input?: string }): Promise<RunResult>;
   /** A host command inside the lab's namespace (e.g. node bin/hvcluster.js ...). */
   exec(argv: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
@@ -44,7 +46,7 @@ export function useLab(opts: UseLabOptions): LabHandle {
 
   beforeAll(async () => {
     if (!isLabAvailable()) throw new Error('the e2e tests run real VMs: they need Linux and root (network namespaces, taps, QEMU)');
-    result = await up({ name: opts.name, nodes: opts.nodes ?? 2, image: opts.image ?? 'base', memoryMb: opts.memoryMb, reuse: true });
+    result = await up({ name: opts.name, nodes: opts.nodes ?? 2, image: opts.image ?? 'base', memoryMb: opts.memoryMb, witness: opts.witness, reuse: true });
     info = result.lab;
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_NAME, type ImageKind } from './config.js';
 import { ensureImage, pruneImages } from './image.js';
 import {
-  dirtyDisk, down, findNode, labExec, pauseNode, poweroffNode, readLab, resumeNode, sshArgv, startNode, status, up,
+  bmcKill, bmcStart, crashNode, dirtyDisk, down, findHost, labExec, pauseNode, poweroffNode, readLab, resumeNode, sshArgv, startNode, status, up,
 } from './lab.js';
 import { ensureHostTools } from './host.js';
 import { fmtSecs } from './util.js';
@@ -56,15 +56,19 @@ program
   .addOption(new Option('--nodes <n>', 'number of nodes').choices(['1', '2', '3']).default('2'))
   .addOption(new Option('--image <kind>', 'guest image').choices(['base', 'prepared']).default('base'))
   .option('--memory <mb>', 'memory per VM in MB', '1536')
+  .option('--witness', 'add a witness VM running corosync-qnetd (for two-node HA)')
   .option('--recreate', 'take an existing lab of that name down first')
   .option('--json', 'print nodes.json content on stdout')
-  .action(async (o: { name: string; nodes: string; image: ImageKind; memory: string; recreate?: boolean; json?: boolean }) => {
-    const r = await up({ name: o.name, nodes: Number(o.nodes), image: o.image, memoryMb: Number(o.memory), reuse: !o.recreate });
+  .action(async (o: { name: string; nodes: string; image: ImageKind; memory: string; witness?: boolean; recreate?: boolean; json?: boolean }) => {
+    const r = await up({ name: o.name, nodes: Number(o.nodes), image: o.image, memoryMb: Number(o.memory), reuse: !o.recreate, witness: !!o.witness });
     const l = r.lab;
     print(!!o.json, { ...l, reused: r.reused, timings: r.timings }, () =>
       `lab ${l.name} ${r.reused ? 'already up' : 'up'}: ${l.dir}\n` +
       `  namespace ${l.netns}, host address ${l.hostAddress}/${l.hostPrefix}, image ${l.image}\n` +
-      l.nodes.map((n) => `  ${n.name}  ${n.management.address} (${n.management.nic})  ${n.replication.address} (${n.replication.nic})  ${n.dataDisk}  ${n.hostKeyFingerprint}\n`).join('') +
+      l.nodes.map((n) => `  ${n.name}  ${n.management.address} (${n.management.nic})  ${n.replication.address} (${n.replication.nic})  ${n.dataDisk}  ${n.hostKeyFingerprint}\n` +
+        `       BMC ${n.bmc.address}:${n.bmc.port} ipmi lanplus cipher ${n.bmc.cipher}, user ${n.bmc.user}, password in ${n.bmc.passwordFile}\n`).join('') +
+      (l.witness ? `  ${l.witness.name}  ${l.witness.management.address} (${l.witness.management.nic})  corosync-qnetd on TCP ${l.witness.qnetd.port}  ${l.witness.hostKeyFingerprint}\n` : '') +
+      `  BMC network ${l.bmcNetwork.subnet} on ${l.bmcNetwork.bridge}, routed by the nodes through ${l.bmcNetwork.via}\n` +
       (r.reused ? '' : `  wall time: image ${r.timings.imageBuilt ? 'built' : 'cached'} ${fmtSecs(r.timings.imageMs)}, boot to SSH ${fmtSecs(r.timings.bootMs)}, total ${fmtSecs(r.timings.totalMs)}\n`) +
       `  nodes.json: ${l.dir}/nodes.json\n  answer file: ${l.dir}/site.yaml (host keys pinned)\n` +
       `  try: npm run lab -- ssh 1 --name ${l.name} -- uname -a\n` +
@@ -93,18 +97,18 @@ program
         ? 'no labs\n'
         : s.map((l) =>
             `${l.name}  ${l.phase}  ${l.dir}  netns ${l.netns}${l.netnsExists ? '' : ' (missing)'}${l.hostAddress ? `  host ${l.hostAddress}` : ''}  image ${l.image ?? '?'}\n` +
-            l.nodes.map((n) => `  ${n.name}  ${n.address}  ${n.state}${n.pid ? ` pid ${n.pid}` : ''}\n`).join('')).join(''));
+            l.nodes.map((n) => `  ${n.name}  ${n.address}  ${n.state}${n.pid ? ` pid ${n.pid}` : ''}${n.bmc ? `  BMC ${n.bmc.address} ${n.bmc.state}${n.bmc.pid ? ` pid ${n.bmc.pid}` : ''}` : ''}\n`).join('')).join(''));
   });
 
 program
   .command('ssh')
-  .description('a shell on NODE (name or number), or run one command there: ssh NODE -- CMD ARGS...')
+  .description('a shell on NODE (name, number or "witness"), or run one command there: ssh NODE -- CMD ARGS...')
   .argument('<node>')
   .argument('[command...]')
   .addOption(nameOpt())
   .action(async (node: string, command: string[], o: { name: string }) => {
     const lab = readLab(o.name);
-    const n = findNode(lab, node);
+    const n = findHost(lab, node);
     const tty = command.length === 0 && process.stdin.isTTY;
     process.exitCode = await passthrough(sshArgv(lab, n, command, { tty }));
   });
@@ -124,6 +128,9 @@ for (const [verb, desc, fn] of [
   ['pause', 'freeze a node (SIGSTOP)', (n: string, node: string) => pauseNode(n, node)],
   ['resume', 'continue a paused node (SIGCONT)', (n: string, node: string) => resumeNode(n, node)],
   ['poweroff', 'kill a node\'s VM (pulled plug)', (n: string, node: string) => poweroffNode(n, node)],
+  ['crash', 'crash a node hard: kill -9 of its QEMU by pidfile (its BMC can power it on)', (n: string, node: string) => crashNode(n, node)],
+  ['bmc-kill', 'stop a node\'s BMC (its ipmi_sim); the VM keeps running', (n: string, node: string) => bmcKill(n, node)],
+  ['bmc-start', 'start a node\'s BMC again', (n: string, node: string) => bmcStart(n, node)],
   ['start', 'boot a powered-off node again and wait for SSH', (n: string, node: string) => startNode(n, node)],
   ['dirty-disk', 'put an ext4 filesystem on a node\'s data disk', (n: string, node: string) => dirtyDisk(n, node)],
 ] as const) {

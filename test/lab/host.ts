@@ -13,6 +13,9 @@ const TOOLS: Record<string, string> = {
   'mkfs.ext4': 'e2fsprogs',
   chroot: 'coreutils',
   mount: 'mount',
+  // the simulated BMCs (one per node VM)
+  ipmi_sim: 'openipmi',
+  ss: 'iproute2',
 };
 
 async function have(cmd: string): Promise<boolean> {

@@ -5,10 +5,12 @@ import { qmpCommand } from './qmp.js';
 import { writeLabSite } from './site.js';
 import { tmpdir } from 'node:os';
 import {
-  DATA_DISK_BYTES, DEFAULT_MEMORY_MB, DEFAULT_NAME, LAB_ROOT, MGMT_NIC, REPL_NIC, SSH_DEADLINE_MS,
-  dataSerial, hostAddr, labDir, macAddr, mgmtAddr, netnsName, nodeName, replAddr, validateName,
+  BMC_BRIDGE, BMC_PREFIX, DATA_DISK_BYTES, DEFAULT_MEMORY_MB, DEFAULT_NAME, LAB_ROOT, MAX_LABS, MGMT_NIC, QNETD_PORT, REPL_NIC,
+  SSH_DEADLINE_MS, WITNESS_MEMORY_MB, WITNESS_NAME, WITNESS_OCTET, bmcAddr, bmcHostAddr, bmcSubnet, dataSerial, hostAddr, labDir,
+  macAddr, mgmtAddr, netnsName, nodeName, replAddr, validateName, witnessAddr,
   type ImageKind,
 } from './config.js';
+import { bmcInfo, bmcPasswordFile, bmcPid, ensureBmcPassword, findLabBmcs, startBmc, stopBmc, type LabBmc } from './bmc.js';
 import { ensureHostTools } from './host.js';
 import { ensureImage, ensureLabKey } from './image.js';
 import { createNetwork, deleteNetwork, listLabNetns, netnsExists } from './network.js';
@@ -23,25 +25,36 @@ export interface LabNic {
   mac: string;
 }
 
-export interface LabNode {
+/** A VM of the lab reachable over SSH: a node or the witness. */
+export interface LabSshTarget {
   name: string;
-  /** 1-based node number */
-  index: number;
   management: LabNic;
-  replication: LabNic;
   sshPort: number;
   user: string;
   key: string;
-  /** SHA256 fingerprint of the node's ED25519 host key, as `ssh-keygen -l` prints it ("SHA256:..."). */
+  /** SHA256 fingerprint of the VM's ED25519 host key, as `ssh-keygen -l` prints it ("SHA256:..."). */
   hostKeyFingerprint: string;
   /** Every host key type with its fingerprint. */
   hostKeys: Array<{ type: string; fingerprint: string; bits: number }>;
-  dataDisk: string;
-  dataDiskSerial: string;
-  dataDiskBytes: number;
   dir: string;
   pidFile: string;
   console: string;
+}
+
+export interface LabNode extends LabSshTarget {
+  /** 1-based node number */
+  index: number;
+  replication: LabNic;
+  /** The node's simulated BMC (ipmi_sim on the lab host, on the BMC network). */
+  bmc: LabBmc;
+  dataDisk: string;
+  dataDiskSerial: string;
+  dataDiskBytes: number;
+}
+
+/** The witness VM (`up --witness`): corosync-qnetd listening on the management network. */
+export interface LabWitness extends LabSshTarget {
+  qnetd: { address: string; port: number };
 }
 
 export interface LabInfo {
@@ -61,6 +74,10 @@ export interface LabInfo {
   knownHosts: string;
   createdAt: string;
   nodes: LabNode[];
+  /** The BMC network on the lab host's side; the nodes route to it through hostAddress. */
+  bmcNetwork: { bridge: string; subnet: string; hostAddress: string; prefix: number; via: string };
+  /** Present with `up --witness`. */
+  witness?: LabWitness;
 }
 
 /** lab.json: written before anything is created, so `down` can clean up after a killed `up`. */
@@ -74,6 +91,7 @@ interface LabState {
   netns: string;
   createdAt: string;
   phase: 'creating' | 'booting' | 'ready';
+  witness?: boolean;
 }
 
 export interface UpOptions {
@@ -83,6 +101,8 @@ export interface UpOptions {
   memoryMb?: number;
   /** Reuse a healthy running lab of that name and shape instead of recreating it (default true). */
   reuse?: boolean;
+  /** Add the witness VM (prepared image, corosync-qnetd running) for two-node HA. */
+  witness?: boolean;
 }
 
 export interface UpResult {
@@ -137,7 +157,7 @@ async function allocate(name: string, st: Omit<LabState, 'index'>): Promise<LabS
     }
     let index = 1;
     while (used.has(index)) index++;
-    if (index > 250) throw new Error('too many labs');
+    if (index > MAX_LABS) throw new Error(`too many labs (${MAX_LABS}); take some down: npm run lab -- status`);
     const full: LabState = { ...st, index };
     mkdirSync(labDir(name), { recursive: true });
     writeState(full);
@@ -151,6 +171,13 @@ function nodeDir(name: string, i: number): string {
   return join(labDir(name), nodeName(i));
 }
 
+function witnessDir(name: string): string {
+  return join(labDir(name), WITNESS_NAME);
+}
+
+/** Directories of a lab that hold a VM. */
+const VM_DIR_RE = new RegExp(`^(hv\\d+|${WITNESS_NAME})$`);
+
 function consoleTail(file: string, lines = 40): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
@@ -160,7 +187,7 @@ function consoleTail(file: string, lines = 40): string {
 }
 
 /** ssh argv (system client inside the lab's namespace, lab key, lab known_hosts, strict checking). */
-export function sshArgv(lab: LabInfo, node: LabNode, command: string[] = [], opts: { tty?: boolean } = {}): string[] {
+export function sshArgv(lab: LabInfo, node: LabSshTarget, command: string[] = [], opts: { tty?: boolean } = {}): string[] {
   return [
     'ip', 'netns', 'exec', lab.netns,
     'ssh', '-F', '/dev/null', '-i', node.key, '-o', 'IdentitiesOnly=yes',
@@ -180,10 +207,19 @@ export function findNode(lab: LabInfo, node: string | number): LabNode {
   return n;
 }
 
-/** Runs a shell command line on a node over SSH; resolves with its exit code and output (never throws on exit code). */
+/** A node ("hv2", "2") or the witness ("witness"). */
+export function findHost(lab: LabInfo, host: string | number): LabSshTarget {
+  if (String(host) === WITNESS_NAME) {
+    if (!lab.witness) throw new Error(`lab ${lab.name} has no witness (up --witness)`);
+    return lab.witness;
+  }
+  return findNode(lab, host);
+}
+
+/** Runs a shell command line on a node (or the witness) over SSH; resolves with its exit code and output (never throws on exit code). */
 export async function sshExec(name: string, node: string | number, command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
   const lab = readLab(name);
-  return run(sshArgv(lab, findNode(lab, node), [command]), { allowFail: true, timeoutMs: opts.timeoutMs ?? 10 * 60_000, input: opts.input });
+  return run(sshArgv(lab, findHost(lab, node), [command]), { allowFail: true, timeoutMs: opts.timeoutMs ?? 10 * 60_000, input: opts.input });
 }
 
 /** Runs a host command inside the lab's namespace (stdio inherited when inherit). */
@@ -228,15 +264,16 @@ async function fingerprints(lines: string[]): Promise<Array<{ type: string; fing
 }
 
 /** Waits until the node's sshd answers, records its host keys, and checks a strict login works. */
-async function waitForNode(st: LabState, i: number, deadline: number): Promise<{ keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }> {
-  const dir = nodeDir(st.name, i);
-  const addr = mgmtAddr(st.index, i);
+async function waitForNode(st: LabState, i: number | 'witness', deadline: number): Promise<{ keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }> {
+  const dir = i === 'witness' ? witnessDir(st.name) : nodeDir(st.name, i);
+  const addr = i === 'witness' ? witnessAddr(st.index) : mgmtAddr(st.index, i);
+  const label = i === 'witness' ? WITNESS_NAME : nodeName(i);
   let keys: ScannedKey[] = [];
   for (;;) {
-    if (!vmPid(dir)) throw new Error(`${nodeName(i)}: QEMU exited while booting`);
+    if (!vmPid(dir)) throw new Error(`${label}: QEMU exited while booting`);
     keys = await keyscan(st.netns, addr);
     if (keys.some((k) => k.type === 'ssh-ed25519')) break;
-    if (Date.now() > deadline) throw new Error(`${nodeName(i)}: no SSH answer from ${addr} within ${fmtSecs(SSH_DEADLINE_MS)}`);
+    if (Date.now() > deadline) throw new Error(`${label}: no SSH answer from ${addr} within ${fmtSecs(SSH_DEADLINE_MS)}`);
     await sleep(2000);
   }
   const fps = await fingerprints(keys.map((k) => k.line));
@@ -247,13 +284,15 @@ async function waitForNode(st: LabState, i: number, deadline: number): Promise<{
   for (const f of fps) {
     const c = consoleFps.filter((x) => x.type === f.type);
     if (c.length > 0 && !c.some((x) => x.fingerprint === f.fingerprint)) {
-      throw new Error(`${nodeName(i)}: ${f.type} host key ${f.fingerprint} from ssh-keyscan is not the one on the VM console (${c.map((x) => x.fingerprint).join(', ')})`);
+      throw new Error(`${label}: ${f.type} host key ${f.fingerprint} from ssh-keyscan is not the one on the VM console (${c.map((x) => x.fingerprint).join(', ')})`);
     }
   }
   return { keys, fps };
 }
 
-function buildInfo(st: LabState, key: string, perNode: Map<number, { keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }>): LabInfo {
+type Scanned = { keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> };
+
+function buildInfo(st: LabState, key: string, perNode: Map<number | 'witness', Scanned>): LabInfo {
   const dir = labDir(st.name);
   const nodes: LabNode[] = [];
   for (let i = 1; i <= st.nodes; i++) {
@@ -270,6 +309,7 @@ function buildInfo(st: LabState, key: string, perNode: Map<number, { keys: Scann
       key,
       hostKeyFingerprint: fps.find((x) => x.type === 'ed25519')?.fingerprint ?? '',
       hostKeys: fps,
+      bmc: bmcInfo(dir, nd, bmcAddr(st.index, i)),
       dataDisk: `/dev/disk/by-id/virtio-${dataSerial(st.name, i)}`,
       dataDiskSerial: dataSerial(st.name, i),
       dataDiskBytes: DATA_DISK_BYTES,
@@ -277,6 +317,26 @@ function buildInfo(st: LabState, key: string, perNode: Map<number, { keys: Scann
       pidFile: f.pidfile,
       console: f.console,
     });
+  }
+  let witness: LabWitness | undefined;
+  if (st.witness) {
+    const wd = witnessDir(st.name);
+    const f = vmFiles(wd);
+    const fps = perNode.get('witness')?.fps ?? [];
+    const address = witnessAddr(st.index);
+    witness = {
+      name: WITNESS_NAME,
+      management: { nic: MGMT_NIC, address, prefix: 24, mac: macAddr(st.index, WITNESS_OCTET, 'm') },
+      sshPort: 22,
+      user: 'root',
+      key,
+      hostKeyFingerprint: fps.find((x) => x.type === 'ed25519')?.fingerprint ?? '',
+      hostKeys: fps,
+      dir: wd,
+      pidFile: f.pidfile,
+      console: f.console,
+      qnetd: { address, port: QNETD_PORT },
+    };
   }
   return {
     name: st.name,
@@ -293,6 +353,8 @@ function buildInfo(st: LabState, key: string, perNode: Map<number, { keys: Scann
     knownHosts: join(dir, 'known_hosts'),
     createdAt: st.createdAt,
     nodes,
+    bmcNetwork: { bridge: BMC_BRIDGE, subnet: bmcSubnet(st.index), hostAddress: bmcHostAddr(st.index), prefix: BMC_PREFIX, via: hostAddr(st.index) },
+    ...(witness ? { witness } : {}),
   };
 }
 
@@ -300,8 +362,24 @@ function buildInfo(st: LabState, key: string, perNode: Map<number, { keys: Scann
 export function labHealthy(name: string): boolean {
   const st = readState(name);
   if (!st || st.phase !== 'ready' || !existsSync(nodesPath(labDir(name)))) return false;
+  // A lab made before the lab had BMCs (no BMC network, no password) is recreated, not reused.
+  if (!existsSync(bmcPasswordFile(labDir(name)))) return false;
   for (let i = 1; i <= st.nodes; i++) if (!vmPid(nodeDir(name, i))) return false;
+  if (st.witness && !vmPid(witnessDir(name))) return false;
   return true;
+}
+
+function bmcSpec(st: LabState, i: number) {
+  return { labDir: labDir(st.name), nodeDir: nodeDir(st.name, i), netns: st.netns, name: nodeName(i), address: bmcAddr(st.index, i) };
+}
+
+/** Starts every node's BMC that does not run (ipmi_sim on the lab host). */
+async function startBmcs(st: LabState): Promise<void> {
+  for (let i = 1; i <= st.nodes; i++) {
+    const wasUp = bmcPid(nodeDir(st.name, i));
+    const pid = await startBmc(bmcSpec(st, i));
+    if (!wasUp) log(`${nodeName(i)}: BMC ${bmcAddr(st.index, i)}:623 (ipmi_sim PID ${pid})`);
+  }
 }
 
 export async function up(opts: UpOptions = {}): Promise<UpResult> {
@@ -311,12 +389,14 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   if (![1, 2, 3].includes(nodes)) throw new Error('--nodes must be 1, 2 or 3');
   const kind: ImageKind = opts.image ?? 'base';
   const memoryMb = opts.memoryMb ?? DEFAULT_MEMORY_MB;
+  const withWitness = opts.witness ?? false;
   await ensureHostTools();
 
   const existing = readState(name);
   if (existing) {
-    if ((opts.reuse ?? true) && labHealthy(name) && existing.nodes === nodes && existing.image === kind) {
+    if ((opts.reuse ?? true) && labHealthy(name) && existing.nodes === nodes && existing.image === kind && !!existing.witness === withWitness) {
       log(`lab ${name} is already up (${labDir(name)}); reusing it`);
+      await startBmcs(existing);
       return { lab: readLab(name), reused: true, timings: { imageMs: 0, imageBuilt: false, bootMs: 0, totalMs: Date.now() - t0 } };
     }
     log(`lab ${name} exists but is ${labHealthy(name) ? 'of another shape' : 'not healthy'}: taking it down first`);
@@ -326,23 +406,32 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   }
 
   const img = await ensureImage(kind);
+  // The witness runs the prepared image (corosync-qnetd installed) whatever the nodes run.
+  const witnessImg = withWitness ? (kind === 'prepared' ? img : await ensureImage('prepared')) : undefined;
   const { key } = await ensureLabKey();
   const tBoot = Date.now();
   const st = await allocate(name, {
     name, nodes, image: kind, imageHash: img.hash, memoryMb, netns: netnsName(name),
-    createdAt: new Date().toISOString(), phase: 'creating',
+    createdAt: new Date().toISOString(), phase: 'creating', witness: withWitness,
   });
   const dir = labDir(name);
-  log(`lab ${name}: ${nodes} node(s), image ${kind}, namespace ${st.netns}, management 198.18.${st.index}.0/24, replication 198.19.${st.index}.0/24`);
+  log(`lab ${name}: ${nodes} node(s)${withWitness ? ' + witness' : ''}, image ${kind}, namespace ${st.netns}, management 198.18.${st.index}.0/24, replication 198.19.${st.index}.0/24, BMCs ${bmcSubnet(st.index)}`);
   log(`lab directory: ${dir}`);
   // On failure the lab is left as it is for inspection; `down` removes it.
-  await createNetwork(st.netns, st.index, nodes);
+  await createNetwork(st.netns, st.index, nodes, { witness: withWitness });
   for (let i = 1; i <= nodes; i++) {
     const nd = nodeDir(name, i);
     mkdirSync(nd, { recursive: true });
     await createDisks(nd, img.disk, DATA_DISK_BYTES);
   }
+  if (witnessImg) {
+    mkdirSync(witnessDir(name), { recursive: true });
+    await createDisks(witnessDir(name), witnessImg.disk, 0);
+  }
+  ensureBmcPassword(dir);
   writeState({ ...st, phase: 'booting' });
+  // The BMCs first: a server's BMC runs before (and whatever) the server does.
+  await startBmcs(st);
   for (let i = 1; i <= nodes; i++) {
     const pid = await startVm({
       lab: name, index: st.index, node: i, netns: st.netns, dir: nodeDir(name, i),
@@ -350,49 +439,78 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     });
     log(`${nodeName(i)}: QEMU PID ${pid}`);
   }
+  if (witnessImg) {
+    const pid = await startVm({
+      lab: name, index: st.index, node: 'witness', netns: st.netns, dir: witnessDir(name),
+      memoryMb: WITNESS_MEMORY_MB, kernel: witnessImg.kernel, initrd: witnessImg.initrd,
+    });
+    log(`${WITNESS_NAME}: QEMU PID ${pid}`);
+  }
+  const vms: Array<number | 'witness'> = [...Array.from({ length: nodes }, (_, k) => k + 1), ...(withWitness ? ['witness' as const] : [])];
+  const label = (i: number | 'witness') => (i === 'witness' ? WITNESS_NAME : nodeName(i));
+  const vmDir = (i: number | 'witness') => (i === 'witness' ? witnessDir(name) : nodeDir(name, i));
   const deadline = Date.now() + SSH_DEADLINE_MS;
   const results = await Promise.allSettled(
-    Array.from({ length: nodes }, (_, k) => waitForNode(st, k + 1, deadline).then((r) => {
-      log(`${nodeName(k + 1)}: SSH up after ${fmtSecs(Date.now() - tBoot)}`);
+    vms.map((i) => waitForNode(st, i, deadline).then((r) => {
+      log(`${label(i)}: SSH up after ${fmtSecs(Date.now() - tBoot)}`);
       return r;
     })),
   );
-  const failed = results.flatMap((r, k) => (r.status === 'rejected' ? [{ i: k + 1, err: r.reason as Error }] : []));
+  const failed = results.flatMap((r, k) => (r.status === 'rejected' ? [{ i: vms[k]!, err: r.reason as Error }] : []));
   if (failed.length > 0) {
     for (const f of failed) {
-      process.stderr.write(`\n--- ${nodeName(f.i)}: ${f.err.message}\n--- console tail (${vmFiles(nodeDir(name, f.i)).console}):\n${consoleTail(vmFiles(nodeDir(name, f.i)).console)}\n`);
+      process.stderr.write(`\n--- ${label(f.i)}: ${f.err.message}\n--- console tail (${vmFiles(vmDir(f.i)).console}):\n${consoleTail(vmFiles(vmDir(f.i)).console)}\n`);
     }
-    throw new Error(`lab ${name}: ${failed.length} node(s) did not come up; the lab is left as is for inspection: npm run lab -- down --name ${name}`);
+    throw new Error(`lab ${name}: ${failed.length} VM(s) did not come up; the lab is left as is for inspection: npm run lab -- down --name ${name}`);
   }
-  const perNode = new Map<number, { keys: ScannedKey[]; fps: Array<{ type: string; fingerprint: string; bits: number }> }>();
+  const perNode = new Map<number | 'witness', Scanned>();
   const known: string[] = [];
   results.forEach((r, k) => {
     if (r.status !== 'fulfilled') return;
-    perNode.set(k + 1, r.value);
+    const i = vms[k]!;
+    perNode.set(i, r.value);
     for (const kl of r.value.keys) {
       const [addr, ...rest] = kl.line.split(' ');
-      known.push(`${addr},${nodeName(k + 1)} ${rest.join(' ')}`);
+      known.push(`${addr},${label(i)} ${rest.join(' ')}`);
     }
   });
   writeFileSync(join(dir, 'known_hosts'), known.join('\n') + '\n', { mode: 0o644 });
   const info = buildInfo(st, key, perNode);
   // A strict login (known_hosts + key) must work before the lab counts as up.
-  for (const n of info.nodes) {
+  for (const n of [...info.nodes, ...(info.witness ? [info.witness] : [])]) {
     const r = await run(sshArgv(info, n, ['true']), { allowFail: true, timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`${n.name}: strict SSH login failed: ${r.stderr.trim()}`);
   }
+  if (info.witness) await startQnetd(info, info.witness);
   writeFileSync(nodesPath(dir), JSON.stringify(info, null, 2) + '\n');
   writeLabSite(info);
   writeState({ ...st, phase: 'ready' });
   const bootMs = Date.now() - tBoot;
   log(`lab ${name} up: boot to SSH ${fmtSecs(bootMs)}, total ${fmtSecs(Date.now() - t0)} (image ${img.built ? 'built' : 'cached'} ${fmtSecs(img.ms)})`);
-  appendFileSync(join(dir, 'timings.log'), `${new Date().toISOString()} up nodes=${nodes} image=${kind} imageMs=${img.ms} built=${img.built} bootMs=${bootMs}\n`);
+  appendFileSync(join(dir, 'timings.log'), `${new Date().toISOString()} up nodes=${nodes} witness=${withWitness} image=${kind} imageMs=${img.ms} built=${img.built} bootMs=${bootMs}\n`);
   return { lab: info, reused: false, timings: { imageMs: img.ms, imageBuilt: img.built, bootMs, totalMs: Date.now() - t0 } };
+}
+
+/** Enables and starts corosync-qnetd on the witness (disabled in the image) and waits until it listens. */
+async function startQnetd(lab: LabInfo, w: LabWitness): Promise<void> {
+  const t = Date.now();
+  const r = await run(sshArgv(lab, w, ['systemctl enable --now corosync-qnetd.service']), { allowFail: true, timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`${w.name}: cannot start corosync-qnetd: ${(r.stderr || r.stdout).trim()}; see: npm run lab -- ssh ${w.name} --name ${lab.name} -- journalctl -u corosync-qnetd`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const l = await run(sshArgv(lab, w, [`ss -H -ltn 'sport = :${w.qnetd.port}'`]), { allowFail: true, timeoutMs: 30_000 });
+    if (l.code === 0 && l.stdout.trim() !== '') break;
+    if (Date.now() > deadline) throw new Error(`${w.name}: corosync-qnetd does not listen on TCP ${w.qnetd.port} after 60 s`);
+    await sleep(1000);
+  }
+  log(`${w.name}: corosync-qnetd listening on ${w.qnetd.address}:${w.qnetd.port} (${fmtSecs(Date.now() - t)})`);
 }
 
 export interface DownResult {
   name: string;
   killed: number[];
+  /** ipmi_sim PIDs stopped. */
+  bmcsStopped: number[];
   removedNetns: boolean;
   removedDir: boolean;
 }
@@ -403,9 +521,23 @@ export async function down(name: string = DEFAULT_NAME): Promise<DownResult> {
   await ensureHostTools();
   const dir = labDir(name);
   const killed: number[] = [];
+  const bmcsStopped: number[] = [];
+  // BMCs first, so that none powers a VM on again while the lab goes down.
   if (existsSync(dir)) {
     for (const e of readdirSync(dir)) {
       if (!/^hv\d+$/.test(e)) continue;
+      const pid = await stopBmc(join(dir, e));
+      if (pid) bmcsStopped.push(pid);
+    }
+  }
+  // An ipmi_sim whose pidfile got lost: found by its -c argument inside this lab dir.
+  for (const pid of findLabBmcs(dir)) {
+    await killAndWait(pid, 'SIGTERM', 5_000);
+    bmcsStopped.push(pid);
+  }
+  if (existsSync(dir)) {
+    for (const e of readdirSync(dir)) {
+      if (!VM_DIR_RE.test(e)) continue;
       const pid = vmPid(join(dir, e));
       if (pid && (await stopVm(join(dir, e)))) killed.push(pid);
     }
@@ -423,8 +555,8 @@ export async function down(name: string = DEFAULT_NAME): Promise<DownResult> {
   await deleteNetwork(ns);
   const hadDir = existsSync(dir);
   rmSync(dir, { recursive: true, force: true });
-  if (hadNs || hadDir) log(`lab ${name} down (stopped ${killed.length} VM(s)${hadNs ? ', removed ' + ns : ''})`);
-  return { name, killed, removedNetns: hadNs, removedDir: hadDir };
+  if (hadNs || hadDir) log(`lab ${name} down (stopped ${killed.length} VM(s), ${bmcsStopped.length} BMC(s)${hadNs ? ', removed ' + ns : ''})`);
+  return { name, killed, bmcsStopped, removedNetns: hadNs, removedDir: hadDir };
 }
 
 export interface LabStatus {
@@ -435,7 +567,7 @@ export interface LabStatus {
   phase: string;
   image?: string;
   hostAddress?: string;
-  nodes: Array<{ name: string; address?: string; state: 'running' | 'paused' | 'stopped'; pid?: number }>;
+  nodes: Array<{ name: string; address?: string; state: 'running' | 'paused' | 'stopped'; pid?: number; bmc?: { address: string; state: 'running' | 'stopped'; pid?: number } }>;
 }
 
 export async function status(): Promise<LabStatus[]> {
@@ -450,7 +582,15 @@ export async function status(): Promise<LabStatus[]> {
       const nodes: LabStatus['nodes'] = [];
       for (let i = 1; i <= st.nodes; i++) {
         const nd = nodeDir(name, i);
-        nodes.push({ name: nodeName(i), address: mgmtAddr(st.index, i), state: vmState(nd), pid: vmPid(nd) });
+        const bp = bmcPid(nd);
+        nodes.push({
+          name: nodeName(i), address: mgmtAddr(st.index, i), state: vmState(nd), pid: vmPid(nd),
+          bmc: { address: bmcAddr(st.index, i), state: bp ? 'running' : 'stopped', pid: bp },
+        });
+      }
+      if (st.witness) {
+        const wd = witnessDir(name);
+        nodes.push({ name: WITNESS_NAME, address: witnessAddr(st.index), state: vmState(wd), pid: vmPid(wd) });
       }
       out.push({
         name, dir: labDir(name), netns: st.netns, netnsExists: nsList.includes(st.netns), phase: st.phase,
@@ -484,6 +624,31 @@ export function pauseNode(name: string, node: string | number): number {
 /** Continues a paused VM (SIGCONT). */
 export function resumeNode(name: string, node: string | number): number {
   return signalVm(dirOf(name, node), 'SIGCONT');
+}
+
+/** Crashes the node hard: kill -9 of its QEMU by pidfile (what `crash NODE` does). Its disks stay; its BMC or startNode power it on again. */
+export async function crashNode(name: string, node: string | number): Promise<number> {
+  const dir = dirOf(name, node);
+  const pid = vmPid(dir);
+  if (!pid || !(await stopVm(dir, 'SIGKILL'))) throw new Error(`node ${node} of lab ${name} is not running`);
+  return pid;
+}
+
+/** Kills the node's BMC (its ipmi_sim, by pidfile); the VM keeps running. Fencing through it then fails. */
+export async function bmcKill(name: string, node: string | number): Promise<number> {
+  const dir = dirOf(name, node);
+  const pid = await stopBmc(dir);
+  if (!pid) throw new Error(`the BMC of node ${node} of lab ${name} is not running`);
+  return pid;
+}
+
+/** Starts the node's BMC again (after bmcKill); returns its PID once it listens. */
+export async function bmcStart(name: string, node: string | number): Promise<number> {
+  const st = readState(validateName(name));
+  if (!st) throw new Error(`lab "${name}" does not exist`);
+  const dir = dirOf(name, node);
+  const i = Number(/(\d+)$/.exec(dir)?.[1]);
+  return startBmc(bmcSpec(st, i));
 }
 
 /** Pulls the plug: kills the node's QEMU (SIGKILL). Its disks stay; startNode boots it again. */

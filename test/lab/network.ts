@@ -1,7 +1,9 @@
 // The lab's private network: one namespace per lab with a management and a replication bridge,
-// a tap per VM NIC, and the host's address on the management bridge. Nothing leaves the namespace:
-// no veth to the host, no NAT, no IPv6 (so no multicast neighbour discovery).
-import { HOST_OCTET, MGMT_BRIDGE, REPL_BRIDGE, tapName } from './config.js';
+// a tap per VM NIC, and the host's address on the management bridge; a third bridge carries the
+// simulated BMCs' addresses (ipmi_sim runs on the host side, so no VM has a NIC there). Nothing
+// leaves the namespace: no veth to the host, no NAT, no forwarding, no IPv6 (so no multicast
+// neighbour discovery).
+import { BMC_BRIDGE, BMC_PREFIX, HOST_OCTET, MGMT_BRIDGE, REPL_BRIDGE, bmcAddr, bmcHostAddr, tapName } from './config.js';
 import { run } from './util.js';
 
 export async function netnsExists(ns: string): Promise<boolean> {
@@ -17,7 +19,7 @@ export async function listLabNetns(): Promise<string[]> {
     .filter((n) => n.startsWith('hvlab-'));
 }
 
-export async function createNetwork(ns: string, index: number, nodes: number): Promise<void> {
+export async function createNetwork(ns: string, index: number, nodes: number, opts: { witness?: boolean } = {}): Promise<void> {
   const ipn = (...a: string[]) => run(['ip', '-n', ns, ...a]);
   await run(['ip', 'netns', 'add', ns]);
   await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w',
@@ -28,15 +30,20 @@ export async function createNetwork(ns: string, index: number, nodes: number): P
   }
   await ipn('addr', 'add', `198.18.${index}.${HOST_OCTET}/24`, 'dev', MGMT_BRIDGE);
   await ipn('addr', 'add', `198.19.${index}.${HOST_OCTET}/24`, 'dev', REPL_BRIDGE);
-  for (let i = 1; i <= nodes; i++) {
-    for (const [nic, br] of [['m', MGMT_BRIDGE], ['r', REPL_BRIDGE]] as const) {
-      const tap = tapName(i, nic);
-      await ipn('tuntap', 'add', tap, 'mode', 'tap');
-      await ipn('link', 'set', tap, 'master', br);
-      await ipn('link', 'set', tap, 'up');
-    }
+  // The BMC network: the host's address plus one address per node's BMC, all local to the
+  // namespace (the nodes' packets to them are delivered locally, nothing is forwarded).
+  await ipn('link', 'add', BMC_BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
+  await ipn('addr', 'add', `${bmcHostAddr(index)}/${BMC_PREFIX}`, 'dev', BMC_BRIDGE);
+  for (let i = 1; i <= nodes; i++) await ipn('addr', 'add', `${bmcAddr(index, i)}/${BMC_PREFIX}`, 'dev', BMC_BRIDGE);
+  const taps: Array<[string, string]> = [];
+  for (let i = 1; i <= nodes; i++) taps.push([tapName(i, 'm'), MGMT_BRIDGE], [tapName(i, 'r'), REPL_BRIDGE]);
+  if (opts.witness) taps.push([tapName('w', 'm'), MGMT_BRIDGE]);
+  for (const [tap, br] of taps) {
+    await ipn('tuntap', 'add', tap, 'mode', 'tap');
+    await ipn('link', 'set', tap, 'master', br);
+    await ipn('link', 'set', tap, 'up');
   }
-  for (const br of [MGMT_BRIDGE, REPL_BRIDGE]) await ipn('link', 'set', br, 'up');
+  for (const br of [MGMT_BRIDGE, REPL_BRIDGE, BMC_BRIDGE]) await ipn('link', 'set', br, 'up');
 }
 
 /** Deleting the namespace removes its bridges and taps with it. Idempotent. */

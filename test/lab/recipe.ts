@@ -3,7 +3,7 @@
 // editing it triggers a rebuild and nothing else does.
 
 /** Bump to force a rebuild when image.ts mechanics change in a way that matters. */
-export const RECIPE_VERSION = 4;
+export const RECIPE_VERSION = 5;
 export const SUITE = 'bookworm';
 
 /** debootstrap --variant=minbase --include=... */
@@ -17,13 +17,18 @@ export const DEBOOTSTRAP_INCLUDE = [
 export const OFFLINE_PACKAGES = [
   'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
   'lvm2', 'busybox-static', 'bridge-utils', 'ifenslave', 'vlan', 'pacemaker', 'corosync',
-  'corosync-qdevice', 'resource-agents', 'fence-agents', 'crmsh', 'thin-provisioning-tools',
+  'corosync-qdevice', 'corosync-qnetd', 'resource-agents', 'fence-agents', 'ipmitool', 'crmsh',
+  'thin-provisioning-tools',
 ];
 
-/** Installed in the "prepared" layer (services not started in the chroot). */
+/**
+ * Installed in the "prepared" layer (services not started in the chroot). fence-agents does not
+ * depend on ipmitool, which fence_ipmilan needs. corosync-qnetd is for the witness VM: disabled in the
+ * image, the lab enables it on the witness only.
+ */
 export const PREPARED_PACKAGES = [
   'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
-  'lvm2', 'busybox-static', 'bridge-utils',
+  'lvm2', 'busybox-static', 'bridge-utils', 'fence-agents', 'ipmitool', 'corosync-qnetd',
 ];
 
 /** Units masked for a fast, quiet boot (masking a unit that does not exist is harmless). */
@@ -34,7 +39,8 @@ export const MASKED_UNITS = [
 ];
 
 const FIRSTBOOT_SH = `#!/bin/sh
-# hvlab first boot: identity from the kernel command line (hvlab.hostname, hvlab.mgmt, hvlab.repl).
+# hvlab first boot: identity from the kernel command line (hvlab.hostname, hvlab.mgmt, hvlab.repl;
+# no hvlab.repl: a management NIC only, as on the witness).
 set -eu
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1="*) echo "\${w#*=}";; esac; done; }
 name=$(arg hvlab.hostname); mgmt=$(arg hvlab.mgmt); repl=$(arg hvlab.repl)
@@ -63,12 +69,16 @@ iface lo inet loopback
 auto ens3
 iface ens3 inet static
 	address $mgmt
+EOT
+if [ -n "$repl" ]; then
+	cat >> /etc/network/interfaces <<EOT
 
 # replication
 auto ens4
 iface ens4 inet static
 	address $repl
 EOT
+fi
 touch /var/lib/hvlab-firstboot.done
 `;
 
@@ -97,6 +107,25 @@ ExecStartPre=/bin/sh -c 'for k in /etc/ssh/ssh_host_*_key.pub; do echo "hvlab-ho
 ExecStartPre=/usr/sbin/sshd -t
 `;
 
+/**
+ * The BMC network (hvlab.bmcnet, reached through the lab host hvlab.bmcvia): an ifupdown hook adds
+ * the route each time an interface comes up, so it follows the management address when the
+ * installer moves it from ens3 onto a bridge.
+ */
+const BMC_ROUTE_HOOK = `#!/bin/sh
+# hvlab: route to the lab's BMC network through the lab host (from the kernel command line).
+net=""; via=""
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	hvlab.bmcnet=*) net=\${w#*=} ;;
+	hvlab.bmcvia=*) via=\${w#*=} ;;
+	esac
+done
+[ -n "$net" ] && [ -n "$via" ] || exit 0
+ip route replace "$net" via "$via" 2>/dev/null || true
+exit 0
+`;
+
 const SSHD_CONF = `# hvlab: root by key only
 PermitRootLogin prohibit-password
 PasswordAuthentication no
@@ -113,6 +142,7 @@ export function guestFiles(pubkey: string): Array<{ path: string; content: strin
     { path: '/etc/systemd/system/hvlab-firstboot.service', content: FIRSTBOOT_UNIT, mode: 0o644 },
     { path: '/etc/systemd/system/ssh.service.d/hvlab-hostkeys.conf', content: SSH_DROPIN, mode: 0o644 },
     { path: '/etc/ssh/sshd_config.d/hvlab.conf', content: SSHD_CONF, mode: 0o644 },
+    { path: '/etc/network/if-up.d/hvlab-bmc-route', content: BMC_ROUTE_HOOK, mode: 0o755 },
     { path: '/root/.ssh/authorized_keys', content: pubkey.trim() + '\n', mode: 0o600 },
     { path: '/etc/fstab', content: '/dev/vda\t/\text4\trw,errors=remount-ro\t0\t1\n', mode: 0o644 },
     { path: '/etc/hostname', content: 'localhost\n', mode: 0o644 },
@@ -150,6 +180,8 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=${GUEST_PATH}
 apt-get install --no-download -y ${PREPARED_PACKAGES.join(' ')}
 # libvirt's default NAT network would put 192.168.122.0/24 on the nodes: the lab uses only 198.18.0.0/15.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+# corosync-qnetd only runs on the witness (the lab enables it there).
+systemctl disable corosync-qnetd.service
 # Installing packages may have made a machine-id: every VM must make its own at first boot (systemd
 # derives MAC addresses of bridges from it; clones sharing one put the same MAC on every node).
 : > /etc/machine-id

@@ -1,13 +1,16 @@
 // One QEMU process per node, started inside the lab's namespace, tracked by its PID file.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataSerial, macAddr, mgmtAddr, nodeName, replAddr, tapName } from './config.js';
+import {
+  WITNESS_NAME, WITNESS_OCTET, bmcSubnet, dataSerial, hostAddr, macAddr, mgmtAddr, nodeName, replAddr, tapName, witnessAddr,
+} from './config.js';
 import { pidAlive, pidCmdline, readPidFile, run, sleep } from './util.js';
 
 export interface VmSpec {
   lab: string;
   index: number;
-  node: number;
+  /** The node's number, or the witness (management NIC only, no data disk). */
+  node: number | 'witness';
   netns: string;
   dir: string; // the node's directory
   memoryMb: number;
@@ -21,14 +24,46 @@ export const vmFiles = (dir: string) => ({
   console: join(dir, 'console.log'),
   pidfile: join(dir, 'qemu.pid'),
   qmp: join(dir, 'qmp.sock'),
+  /** The VmSpec of the last start: what the BMC's power-on starts again. */
+  spec: join(dir, 'vm.json'),
 });
+
+export function vmName(node: VmSpec['node']): string {
+  return node === 'witness' ? WITNESS_NAME : nodeName(node);
+}
 
 export function qemuArgv(s: VmSpec): string[] {
   const f = vmFiles(s.dir);
-  const name = nodeName(s.node);
+  const name = vmName(s.node);
+  const common = [
+    'console=ttyS0', 'root=/dev/vda', 'rw', 'net.ifnames=1', `hvlab.hostname=${name}`,
+  ];
+  const watchdog = ['-device', 'i6300esb,addr=8', '-action', 'watchdog=reset'];
+  const tail = [
+    '-device', 'virtio-rng-pci,addr=7',
+    '-serial', `file:${f.console}`, '-monitor', 'none',
+    '-qmp', `unix:${f.qmp},server=on,wait=off`,
+    '-pidfile', f.pidfile, '-daemonize',
+  ];
+  if (s.node === 'witness') {
+    const append = [...common, `hvlab.mgmt=${witnessAddr(s.index)}/24`].join(' ');
+    return [
+      'qemu-system-x86_64',
+      '-name', `hvlab-${s.lab}-${name}`,
+      '-machine', 'pc', '-accel', 'tcg', '-m', String(s.memoryMb), '-smp', '1',
+      '-nodefaults', '-vga', 'none', '-display', 'none',
+      '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
+      '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
+      '-device', 'virtio-blk-pci,drive=sys,addr=5',
+      '-netdev', `tap,id=nm,ifname=${tapName('w', 'm')},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=nm,mac=${macAddr(s.index, WITNESS_OCTET, 'm')},addr=3`,
+      ...watchdog,
+      ...tail,
+    ];
+  }
   const append = [
-    'console=ttyS0', 'root=/dev/vda', 'rw', 'net.ifnames=1',
-    `hvlab.hostname=${name}`, `hvlab.mgmt=${mgmtAddr(s.index, s.node)}/24`, `hvlab.repl=${replAddr(s.index, s.node)}/24`,
+    ...common, `hvlab.mgmt=${mgmtAddr(s.index, s.node)}/24`, `hvlab.repl=${replAddr(s.index, s.node)}/24`,
+    `hvlab.bmcnet=${bmcSubnet(s.index)}`, `hvlab.bmcvia=${hostAddr(s.index)}`,
   ].join(' ');
   return [
     'qemu-system-x86_64',
@@ -44,28 +79,34 @@ export function qemuArgv(s: VmSpec): string[] {
     '-device', `virtio-net-pci,netdev=nm,mac=${macAddr(s.index, s.node, 'm')},addr=3`,
     '-netdev', `tap,id=nr,ifname=${tapName(s.node, 'r')},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=nr,mac=${macAddr(s.index, s.node, 'r')},addr=4`,
-    '-device', 'virtio-rng-pci,addr=7',
-    '-serial', `file:${f.console}`, '-monitor', 'none',
-    '-qmp', `unix:${f.qmp},server=on,wait=off`,
-    '-pidfile', f.pidfile, '-daemonize',
+    ...watchdog,
+    ...tail,
   ];
 }
 
-/** Creates the node's system overlay and blank data disk (if missing). */
+/** Creates the node's system overlay and blank data disk (if missing; dataBytes 0: no data disk). */
 export async function createDisks(dir: string, baseDisk: string, dataBytes: number): Promise<void> {
   const f = vmFiles(dir);
   if (!existsSync(f.system)) await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', baseDisk, '-F', 'qcow2', f.system]);
-  if (!existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'raw', f.data, String(dataBytes)]);
+  if (dataBytes > 0 && !existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'raw', f.data, String(dataBytes)]);
 }
 
-/** Starts the VM (qemu daemonizes once the machine is set up) and returns its PID. */
+/** Starts the VM (qemu daemonizes once the machine is set up) and returns its PID. Records the spec in vm.json. */
 export async function startVm(s: VmSpec): Promise<number> {
   const running = vmPid(s.dir);
   if (running) return running;
+  writeFileSync(vmFiles(s.dir).spec, JSON.stringify(s, null, 2) + '\n');
   await run(['ip', 'netns', 'exec', s.netns, ...qemuArgv(s)]);
   const pid = vmPid(s.dir);
-  if (!pid) throw new Error(`qemu for ${nodeName(s.node)} did not leave a live PID in ${vmFiles(s.dir).pidfile}`);
+  if (!pid) throw new Error(`qemu for ${vmName(s.node)} did not leave a live PID in ${vmFiles(s.dir).pidfile}`);
   return pid;
+}
+
+/** The spec the VM in this directory was last started with (vm.json). */
+export function readVmSpec(dir: string): VmSpec {
+  const p = vmFiles(dir).spec;
+  if (!existsSync(p)) throw new Error(`${p} is missing: the lab never started a VM in ${dir}`);
+  return JSON.parse(readFileSync(p, 'utf8')) as VmSpec;
 }
 
 /** True if this PID is the QEMU the lab started for this node directory (cmdline names our pidfile). */
