@@ -10,8 +10,8 @@
  *   our messages from zod's defaults) and says what a valid value looks like.
  * - Defaults live in the schema (`.default()`, `.prefault()`), and each `.describe()` names its default.
  * - No positional lists whose meaning depends on the order: nodes are named, everything else is keyed.
- *   Room is left for per-node `bmc:` and cluster-level `witness:` (HA, a later version); today they
- *   are rejected as unknown keys with a message saying so (see RESERVED_KEYS).
+ * - HA: a per-node `bmc:` (the node's fencing device) and a cluster-level `ha:` (witness, timing,
+ *   TLS of the quorum device). Without `ha:` the cluster has no cluster manager, as before.
  * - Relations between fields (unique addresses, common subnets, ...) are checked in validate.ts.
  */
 import { isIPv6 } from 'node:net';
@@ -22,11 +22,7 @@ export const API_VERSION = 'hvcluster/v1';
 export const KIND = 'Cluster';
 
 /** Keys that a later version will read; rejected today with a message that says so. */
-export const RESERVED_KEYS: Readonly<Record<string, string>> = {
-  bmc: "'bmc' (the node's fencing device) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
-  witness:
-    "'witness' (the quorum device of a two-node cluster) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
-};
+export const RESERVED_KEYS: Readonly<Record<string, string>> = {};
 
 /** Inline secret keys and the reference key to use instead. */
 export const INLINE_SECRET_KEYS: Readonly<Record<string, string>> = {
@@ -116,8 +112,7 @@ export type SecretRef = z.output<typeof SecretRefSchema>;
 // ---------------------------------------------------------------------------------------------
 // Nodes
 
-const SshSchema = z
-  .strictObject({
+const SSH_FIELDS = {
     address: hostOrAddress('expected a host name or IP address to reach the server over SSH, like 198.18.1.11')
       .optional()
       .describe('Host name or address hvcluster connects to. Default: the management address (without its prefix).'),
@@ -146,8 +141,9 @@ const SshSchema = z
       })
       .optional()
       .describe('Jump host(s) to connect through, as OpenSSH ProxyJump: [user@]host[:port], comma-separated, outermost first. Default: none.'),
-  })
-  .describe('How hvcluster reaches this server over SSH.');
+};
+
+const SshSchema = z.strictObject(SSH_FIELDS).describe('How hvcluster reaches this server over SSH.');
 
 export const BOND_MODES = ['active-backup', '802.3ad', 'balance-alb', 'balance-tlb', 'balance-rr', 'balance-xor', 'broadcast'] as const;
 
@@ -215,6 +211,26 @@ const NodeStorageSchema = z
   })
   .describe('The disk this node gives to the cluster.');
 
+
+export const BMC_TYPES = ['ipmi'] as const;
+
+export const BmcSchema = z
+  .strictObject({
+    type: z.enum(BMC_TYPES, { error: `expected ${BMC_TYPES.join(', ')} (IPMI over LAN, fenced with fence_ipmilan)` }).default('ipmi').describe('The BMC protocol: ipmi (IPMI over LAN: iDRAC, iLO, XClarity, Supermicro...). Default: ipmi.'),
+    address: hostOrAddress('expected the host name or IP address of the BMC, like 198.18.251.1').describe(
+      "The BMC's address. The other nodes must reach it: the cluster fences this node through it.",
+    ),
+    port: int(1, 65535, 'a port number').default(623).describe('IPMI UDP port. Default: 623.'),
+    user: text('expected a BMC user name, like hvfence', /^\S{1,32}$/).describe('The BMC user fencing logs in as; it needs the operator privilege (power on/off).'),
+    passwordFrom: SecretRefSchema.describe("Where to read the BMC user's password. Never inline."),
+    cipher: int(0, 17, 'an IPMI cipher suite number')
+      .default(17)
+      .describe('IPMI 2.0 cipher suite. Real BMCs negotiate 17 (SHA256, AES); 3 only for BMCs without it. Default: 17.'),
+    lanplus: bool('IPMI 2.0 (lanplus) rather than IPMI 1.5').default(true).describe('Use IPMI 2.0 (lanplus). Default: true.'),
+  })
+  .describe("The node's baseboard management controller: how the other nodes power it off when it stops answering (fencing). Required with ha.");
+export type BmcAnswers = z.output<typeof BmcSchema>;
+
 export const NodeSchema = z
   .strictObject({
     name: text(
@@ -225,6 +241,7 @@ export const NodeSchema = z
     management: ManagementSchema,
     replication: ReplicationSchema,
     storage: NodeStorageSchema,
+    bmc: BmcSchema.optional(),
   })
   .transform(({ ssh: { address, ...ssh }, ...node }) => ({
     name: node.name,
@@ -232,6 +249,7 @@ export const NodeSchema = z
     management: node.management,
     replication: node.replication,
     storage: node.storage,
+    ...(node.bmc ? { bmc: node.bmc } : {}),
   }))
   .describe('One server of the cluster.');
 
@@ -313,6 +331,37 @@ const TimeSchema = z
   })
   .describe('Time synchronization (chrony).');
 
+
+export const HA_TIMINGS = ['production', 'emulated'] as const;
+
+const WitnessSchema = z
+  .strictObject({
+    ...SSH_FIELDS,
+    address: hostOrAddress('expected the host name or IP address of the witness, like 198.18.1.10').describe(
+      'The witness server hvcluster connects to over SSH; the nodes reach its corosync-qnetd at this address too.',
+    ),
+    qnetdPort: int(1, 65535, 'a TCP port').default(5403).describe('TCP port of corosync-qnetd on the witness. Default: 5403.'),
+  })
+  .describe('A third server (small: a VM elsewhere, a NAS, a Raspberry Pi with Debian) that runs corosync-qnetd and breaks ties between two nodes. Required with two nodes; not used with three.');
+
+export const HaSchema = z
+  .strictObject({
+    enabled: bool('false keeps the ha section but installs no cluster manager').default(true).describe('Install Pacemaker and Corosync. Default: true (the section is there).'),
+    witness: WitnessSchema.optional(),
+    timing: z
+      .enum(HA_TIMINGS, { error: `expected ${HA_TIMINGS.join(' or ')}` })
+      .default('production')
+      .describe(
+        'production: the cluster stack defaults (token 3 s, stonith-timeout 60 s); emulated: only detection timeouts raised for slow emulated machines (the VM lab). Behaviour is the same. Default: production.',
+      ),
+    tls: z
+      .enum(['on', 'off'], { error: 'expected on or off' })
+      .default('on')
+      .describe('TLS between the nodes and the witness (corosync-qdevice certificates). off only for a lab; every report says so. Default: on.'),
+  })
+  .describe('High availability: Pacemaker + Corosync restart a dead node\'s guests on a survivor after fencing it through its BMC.');
+export type HaAnswers = z.output<typeof HaSchema>;
+
 export const AnswersSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }).describe(`Answer file format version: ${API_VERSION}.`),
@@ -337,6 +386,7 @@ export const AnswersSchema = z
         hypervisor: HypervisorSchema.prefault({}),
         packages: PackagesSchema.prefault({}),
         time: TimeSchema.prefault({}),
+        ha: HaSchema.optional(),
       })
       .describe('The desired cluster.'),
   })
