@@ -7,7 +7,7 @@ import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { breakServerLock, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { fanOut } from '../engine/events.js';
-import { clusterDrbdSecret, planInstall, readCluster, runInstall } from '../services/install.js';
+import { clusterSecrets, planInstall, readCluster, runInstall } from '../services/install.js';
 import { newRunId, secretsOf } from '../services/run-id.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
@@ -53,11 +53,11 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     if (!read.ok) return reportFailures(reporter, read.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     lock = read.lock;
     const states = read.states;
-    const drbdSecret = clusterDrbdSecret(states);
-    log.addSecret(drbdSecret);
+    const secrets = clusterSecrets(states);
+    for (const secret of Object.values(secrets)) log.addSecret(secret);
     // Preflight findings: the command ran and found problems (exit 1), unlike an invalid answer file (exit 3).
     const plan = withPreflightFindings(() =>
-      planInstall(answers, states, { file: loaded!.file, drbdSecret, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
+      planInstall(answers, states, { file: loaded!.file, secrets, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
     );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
 

@@ -11,8 +11,7 @@ import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.
 import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, planCluster, withPreflightFindings } from '../plan/index.js';
-import { DRBD_COMMON_PATH, existingDrbdSecret } from '../plan/drbd-secret.js';
-import { previewInstall, readCluster, type InstallPreview } from '../services/install.js';
+import { existingSecrets, previewInstall, readCluster, type InstallPreview } from '../services/install.js';
 import { newRunId } from '../services/run-id.js';
 import { jsonDocument, jsonText } from '../json-output.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
@@ -45,13 +44,14 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
     }
     const files = read.states.map((state) => new Map(CANDIDATE_PATHS.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
 
+    const secrets = existingSecrets(read.states);
     // Findings against the servers: exit 1, as apply's preflight (an invalid answer file stays 3).
     const plan = withPreflightFindings(() =>
       planCluster(
         answers,
         read.states,
-        // The secret the nodes share is kept (diffs show it as ***); a new cluster's is made at apply.
-        { file: loaded!.file, drbdSecret: existingDrbdSecret(files.map((f) => f.get(DRBD_COMMON_PATH))), locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
+        // The secrets the nodes share are kept (diffs never show them); a new cluster's are made at apply.
+        { file: loaded!.file, drbdSecret: secrets.drbd, corosyncKey: secrets.corosyncKey, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
       ),
     );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));

@@ -24,11 +24,11 @@ export interface HostSession {
 }
 
 /** Options of a read: how long, whether a failure is an answer, whether the output is secret. */
-export type ReadOptions = Pick<ExecOptions, 'timeoutMs' | 'allowFailure' | 'secretOutput' | 'onStdout' | 'logAs'>;
+export type ReadOptions = Pick<ExecOptions, 'timeoutMs' | 'allowFailure' | 'secretOutput' | 'onStdout' | 'logAs' | 'stdin'>;
 
 /** What a procedure (a change made of several actions, with checks between them) may do. */
 export interface HostIo {
-  run(action: ArgvAction | ScriptAction, options?: { allowFailure?: boolean }): Promise<ExecResult>;
+  run(action: ArgvAction | ScriptAction, options?: { allowFailure?: boolean; secretOutput?: boolean }): Promise<ExecResult>;
   perform(action: Action): Promise<ExecResult | undefined>;
 }
 

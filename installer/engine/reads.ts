@@ -21,6 +21,7 @@ import { parseServiceStates, type ServiceState } from './steps/services.js';
 import { parseClaimOutput, type ClaimOutput } from './steps/storage.js';
 import { AUTHORIZED_KEYS, HOST_KEY, KNOWN_HOSTS, LEGACY_KEY, MIGRATE_KEY, parseNodeKeys, type NodeKeys } from './steps/trust.js';
 import { parseVolumeState, probeNameCandidates, type VolumeState } from './volume-state.js';
+import { parseCibState, parseQdeviceState, parseQnetdState, type CibState, type QdeviceState, type QnetdState } from './ha/state.js';
 
 /** The node of the answer file a read is made for. */
 export interface ReadInput {
@@ -41,12 +42,21 @@ export interface StateValues {
   services: ServiceState[];
   nodeKeys: NodeKeys;
   volumes: VolumeState;
+  /** Pacemaker's configuration, when it runs (cib-state.sh). */
+  cib: CibState;
+  /** The node's corosync-qdevice certificates. */
+  qdevice: QdeviceState;
+  /** The witness's corosync-qnetd (read on the witness only). */
+  qnetd: QnetdState;
 }
 export type StateName = keyof StateValues;
 export type ReadName = FactName | StateName;
 
 /** The services a node may run; the services step picks those the plan asks for. */
-export const NODE_SERVICES = ['libvirtd', 'chrony'] as const;
+export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker'] as const;
+
+/** How long the CIB read waits for a cluster just started to elect its controller. */
+export const CIB_SETTLE_SECONDS = 180;
 
 /** The paths the files read covers: every planned file and root's SSH trust files. */
 export function readPaths(): string[] {
@@ -111,6 +121,21 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     name: 'nodeKeys',
     script: `${scriptFunction('hv_keys', 'node-keys.sh')}\n${call('keys', 'hv_keys', [MIGRATE_KEY, HOST_KEY, LEGACY_KEY])}`,
     parse: (section) => parseNodeKeys(requireStdout(section, 'keys')),
+  }),
+  cib: () => ({
+    name: 'cib',
+    script: `${scriptFunction('hv_cib', 'cib-state.sh')}\n${call('cib', 'hv_cib', [String(CIB_SETTLE_SECONDS)])}`,
+    parse: (section) => parseCibState(requireStdout(section, 'cib')),
+  }),
+  qdevice: () => ({
+    name: 'qdevice',
+    script: `${scriptFunction('hv_qdevice', 'qdevice-state.sh')}\n${call('qdevice', 'hv_qdevice', [])}`,
+    parse: (section) => parseQdeviceState(requireStdout(section, 'qdevice')),
+  }),
+  qnetd: (input) => ({
+    name: 'qnetd',
+    script: `${scriptFunction('hv_qnetd', 'qnetd-state.sh')}\n${call('qnetd', 'hv_qnetd', [input.answers.metadata.name])}`,
+    parse: (section) => parseQnetdState(requireStdout(section, 'qnetd')),
   }),
   volumes: (input) => ({
     name: 'volumes',

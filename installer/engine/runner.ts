@@ -38,6 +38,11 @@ export interface RunRequest {
   plan: ClusterPlan;
   /** What was read of each server before the run (the inspection facts at least), in the order of plan.nodes. */
   states: ServerState[];
+  /**
+   * The witness of a two-node HA cluster: a server of the run that is no node. Only steps that
+   * declare witnessReads plan (and change) anything on it; its connection is in `connections`.
+   */
+  witness?: { name: string; state: ServerState };
   /** By node name; replaced in place when a step reconnects. */
   connections: Map<string, ServerConnection>;
   reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection>;
@@ -65,6 +70,11 @@ export function playbookReads(playbook: Playbook): ReadName[] {
 
 const readsOf = (kind: StepKind) => [...kind.reads, ...(kind.clusterReads ?? [])];
 
+/** Every read the playbook's steps make on the witness. */
+export function playbookWitnessReads(playbook: Playbook): ReadName[] {
+  return [...new Set(playbook.steps.flatMap((s) => STEP_KINDS[s.kind]!.witnessReads ?? []))];
+}
+
 export async function runPlaybook(request: RunRequest): Promise<RunResult> {
   const started = Date.now();
   const { emit, plan, answers } = request;
@@ -84,13 +94,15 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
     },
   };
   const servers = plan.nodes.map((n) => n.name);
+  const witness = request.witness?.name;
   const states = new Map(servers.map((server, i) => [server, { ...request.states[i]! } as ServerState]));
+  if (request.witness) states.set(request.witness.name, { ...request.witness.state });
   /** When each read was made: the number of changes on its server, and in all, at that time. */
-  const readAt = new Map(servers.map((server) => [server, new Map<ReadName, { own: number; all: number }>()]));
+  const readAt = new Map([...states.keys()].map((server) => [server, new Map<ReadName, { own: number; all: number }>()]));
   const data = new Map(servers.map((server) => [server, {} as Partial<StepData>]));
   const changesOn = (server?: string) => (server === undefined ? guard.changes.length : guard.changes.filter((c) => c.server === server).length);
 
-  for (const server of servers) for (const name of Object.keys(states.get(server)!)) readAt.get(server)!.set(name as ReadName, { own: 0, all: 0 });
+  for (const [server, state] of states) for (const name of Object.keys(state)) readAt.get(server)!.set(name as ReadName, { own: 0, all: 0 });
 
   /** Reads `names` of a server in one exec. */
   const read = async (server: string, names: ReadName[], step: string) => {
@@ -107,11 +119,12 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
   /** The reads of a kind that are missing or may be stale on a server. */
   const staleReads = (server: string, kind: StepKind): ReadName[] => {
     const at = readAt.get(server)!;
+    if (server === witness) return (kind.witnessReads ?? []).filter((name) => (at.get(name)?.own ?? -1) < changesOn(server));
     const own = kind.reads.filter((name) => (at.get(name)?.own ?? -1) < changesOn(server));
     const all = (kind.clusterReads ?? []).filter((name) => (at.get(name)?.all ?? -1) < changesOn());
     return [...own, ...all];
   };
-  const missing = (server: string, kind: StepKind) => readsOf(kind).filter((name) => !readAt.get(server)!.has(name));
+  const missing = (server: string, kind: StepKind) => (server === witness ? (kind.witnessReads ?? []) : readsOf(kind)).filter((name) => !readAt.get(server)!.has(name));
 
   const nodeInput = (server: string): NodeInput => ({ node: plan.nodes.find((n) => n.name === server)!, state: states.get(server)!, data: data.get(server)! });
   const inputFor = (step: PlaybookStep, self: string, stale: boolean): StepInput => ({
@@ -123,21 +136,23 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
     backupDir: `${backupRoot}/${request.runId}`,
     self: nodeInput(self),
     nodes: servers.map(nodeInput),
+    ...(witness ? { witness: { name: witness, state: states.get(witness)! } } : {}),
     stale,
   });
 
-  emit({ type: 'run-started', runId: request.runId, cluster: plan.cluster, servers, steps: request.playbook.steps.map((s) => s.name), dryRun: request.dryRun, logFile: request.logFile });
+  emit({ type: 'run-started', runId: request.runId, cluster: plan.cluster, servers: witness ? [...servers, witness] : servers, steps: request.playbook.steps.map((s) => s.name), dryRun: request.dryRun, logFile: request.logFile });
 
   const errors: RunResult['errors'] = [];
   const statuses: RunResult['statuses'] = [];
   let interruptedBefore: string | undefined;
 
   // Whatever no earlier read covered (the wizard's inspection has no step reads): one exec per server, before the first step.
+  const everyServer = witness ? [...servers, witness] : servers;
   const firstReads = await Promise.allSettled(
-    servers.map((server) => read(server, [...new Set(request.playbook.steps.flatMap((s) => missing(server, STEP_KINDS[s.kind]!)))], 'inspect')),
+    everyServer.map((server) => read(server, [...new Set(request.playbook.steps.flatMap((s) => missing(server, STEP_KINDS[s.kind]!)))], 'inspect')),
   );
   firstReads.forEach((r, i) => {
-    if (r.status === 'rejected') errors.push({ server: servers[i]!, step: request.playbook.steps[0]!.name, error: r.reason });
+    if (r.status === 'rejected') errors.push({ server: everyServer[i]!, step: request.playbook.steps[0]!.name, error: r.reason });
   });
 
   for (const step of errors.length > 0 ? [] : request.playbook.steps) {
@@ -149,21 +164,25 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
     request.journal?.stepStarted(step.name);
     const kind = STEP_KINDS[step.kind]!;
     const startedAt = Date.now();
-    for (const server of servers) emit({ type: 'step-started', server, step: step.name, title: step.title });
+    // The witness takes part in the steps that plan on it (a cluster step: planned once for all).
+    const onWitness = witness !== undefined && kind.witnessReads !== undefined && kind.scope === 'cluster';
+    const stepServers = onWitness ? [...servers, witness] : servers;
+    for (const server of stepServers) emit({ type: 'step-started', server, step: step.name, title: step.title });
 
     // Reads made stale by earlier changes are made again (apply); a dry run plans on what it has and says so.
     const refresh = async (server: string, force: boolean): Promise<boolean> => {
-      const stale = force ? readsOf(kind) : staleReads(server, kind);
+      const stale = force ? (server === witness ? [...(kind.witnessReads ?? [])] : readsOf(kind)) : staleReads(server, kind);
       if (request.dryRun) return stale.length > 0;
       await read(server, stale, step.name);
       return false;
     };
     const attempt = async (targets: string[], force: boolean) => {
-      const stale = (await Promise.all(targets.map((server) => refresh(server, force)))).some(Boolean);
+      const everyTarget = onWitness ? [...targets, witness] : targets;
+      const stale = (await Promise.all(everyTarget.map((server) => refresh(server, force)))).some(Boolean);
       const input = inputFor(step, targets[0]!, stale);
       const planned = kind.plan(input);
       for (const note of planned.notes ?? []) emit({ type: 'log', server: targets[0]!, step: step.name, level: note.level, text: note.text });
-      await perform(kind, planned, input, new Map(targets.map((server) => [server, new Host(session, server, step.name)])), guard);
+      await perform(kind, planned, input, new Map(everyTarget.map((server) => [server, new Host(session, server, step.name)])), guard);
       if (kind.outputs) {
         const server = targets[0]!;
         if (!request.dryRun && guard.changesOf(server, step.name).length > 0) await read(server, kind.reads.slice(), step.name);
@@ -178,7 +197,7 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
       } catch (error) {
         if (!(error instanceof ConnectionError) || !error.retryable || request.dryRun) throw error;
         emit({ type: 'log', server: error.server, step: step.name, level: 'warn', text: `${error.message}; reconnecting and running the step again` });
-        for (const server of targets) await session.reconnect(server, RECONNECT_AFTER_LOSS_MS);
+        for (const server of onWitness ? [...targets, witness] : targets) await session.reconnect(server, RECONNECT_AFTER_LOSS_MS);
         await attempt(targets, true);
       }
     };
@@ -186,8 +205,8 @@ export async function runPlaybook(request: RunRequest): Promise<RunResult> {
       kind.scope === 'node'
         ? await Promise.all(servers.map((server) => once([server]).then(() => ({ server }), (error: unknown) => ({ server, error }))))
         : await once(servers).then(
-            () => servers.map((server) => ({ server })),
-            (error: unknown) => servers.map((server) => ({ server, error: errorFor(error, server) })),
+            () => stepServers.map((server) => ({ server })),
+            (error: unknown) => stepServers.map((server) => ({ server, error: errorFor(error, server) })),
           );
 
     for (const outcome of outcomes) {

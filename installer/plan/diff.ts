@@ -57,6 +57,10 @@ export function compareFile(file: PlannedFile, current: string | null, node: str
           .split('\n')
           .slice(1) // jsdiff's "====" separator line
           .join('\n');
+  if (file.secret) {
+    const hidden = `(a key: ${desired.length} bytes, not shown)`;
+    return { path: file.path, change, purpose: file.purpose, desired: hidden, diff: change === 'unchanged' ? '' : `--- ${current === null ? '/dev/null' : `${file.path} (on ${node})`}\n+++ ${file.path} (planned)\n${hidden}` };
+  }
   return { path: file.path, change, purpose: file.purpose, desired: scrubDrbdSecrets(desired), diff: scrubDrbdSecrets(diff) };
 }
 

@@ -11,6 +11,7 @@ import { TemplateEnvironment } from '../render/environment.js';
 import { checkClusterFacts, checkNodeFacts } from './check-facts.js';
 import type { DrbdMajor, RenderModel } from './model.js';
 import { newDrbdSecret } from './drbd-secret.js';
+import { COROSYNC_CONF, COROSYNC_KEY, haEnabled, haPackages, haPlan, newCorosyncKey } from './ha.js';
 import { renderModel } from './render-model.js';
 import type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
@@ -38,6 +39,8 @@ interface FileRule {
   /** /etc/network/interfaces: the stanzas of interfaces hvcluster does not manage are kept (see interfaces-file.ts). */
   keepForeignStanzas?: boolean;
   when?: (model: RenderModel, os: string | null) => boolean;
+  /** The content is a key (never shown). */
+  secret?: boolean;
 }
 
 const isDebian = (_: RenderModel, os: string | null) => os === null || os === 'debian';
@@ -76,6 +79,9 @@ export const FILE_RULES: readonly FileRule[] = [
     purpose: "root's SSH to its peers uses the migration key",
     notify: [],
   },
+  { template: 'corosync.conf.hbs', path: COROSYNC_CONF, mode: 0o644, purpose: 'cluster membership and quorum (HA)', notify: ['corosync'], when: (model) => model.ha !== undefined },
+  // 0400: the key authenticates and encrypts every Corosync packet.
+  { template: 'corosync-authkey.hbs', path: COROSYNC_KEY, mode: 0o400, purpose: "the cluster's Corosync key (HA)", notify: ['corosync'], when: (model) => model.ha !== undefined, secret: true },
 ];
 
 /** The interfaces the network files configure: the others' stanzas in /etc/network/interfaces are not ours. */
@@ -118,7 +124,7 @@ export function withPreflightFindings<T>(plan: () => T): T {
 export function planCluster(
   answers: Answers,
   facts: ServerFacts[],
-  options: { file?: string; templates?: TemplateEnvironment; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string | null } = {},
+  options: { file?: string; templates?: TemplateEnvironment; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string | null; corosyncKey?: string | null; bmcPasswords?: Readonly<Record<string, string>> } = {},
 ): ClusterPlan {
   const nodes = answers.spec.nodes;
   const locate = options.locate ?? ((issue: AnswerIssue) => issue);
@@ -136,11 +142,13 @@ export function planCluster(
   const major = drbdMajorOf(facts);
   // The secret the nodes already share (read by the caller), else a new one for the first apply.
   const drbdSecret = options.drbdSecret ?? newDrbdSecret();
+  const corosyncKey = options.corosyncKey ?? newCorosyncKey();
+  const packages = [...NODE_PACKAGES, ...haPackages(answers)];
   const nodePlans: NodePlan[] = nodes.map((node, i) => {
     const nicName = node.management.bond ? node.management.bond.interfaces[0]! : node.management.interface!;
     const mac = factValue(facts[i]!.network)?.nics.find((nic) => nic.name === nicName)?.mac;
     if (!mac) throw new AnswerFileError(options.file ?? 'site.yaml', [locate({ severity: 'error', path: ['spec', 'nodes', i, 'management'], message: `the MAC address of ${nicName} on ${node.name} could not be read` })]);
-    const model = renderModel(answers, i, major, mac, drbdSecret);
+    const model = renderModel(answers, i, major, mac, { drbd: drbdSecret, ...(haEnabled(answers) ? { corosyncKey } : {}) });
     const os = factValue(facts[i]!.os)?.id ?? null;
     const files: PlannedFile[] = FILE_RULES.filter((rule) => rule.when?.(model, os) ?? true).map((rule) => ({
       path: rule.path,
@@ -151,6 +159,7 @@ export function planCluster(
       purpose: rule.purpose,
       notify: rule.notify,
       ...(rule.managedBlock ? { managedBlock: true } : {}),
+      ...(rule.secret ? { secret: true } : {}),
       ...(rule.keepForeignStanzas ? { managedInterfaces: managedInterfaces(model) } : {}),
     }));
     const installed = new Set((factValue(facts[i]!.packages) ?? []).filter((p) => p.installed).map((p) => p.name));
@@ -158,8 +167,8 @@ export function planCluster(
       name: node.name,
       model,
       files,
-      packages: [...NODE_PACKAGES],
-      packagesToInstall: NODE_PACKAGES.filter((p) => !installed.has(p)),
+      packages,
+      packagesToInstall: packages.filter((p) => !installed.has(p)),
       volumeGroup: { name: answers.spec.storage.volumeGroup, disk: node.storage.disk, wipe: node.storage.wipe },
     };
   });
@@ -173,6 +182,7 @@ export function planCluster(
       major,
     ),
     nodes: nodePlans,
+    ...(haEnabled(answers) ? { ha: haPlan(answers, options.bmcPasswords ?? {})! } : {}),
     warnings: issues,
   };
 }

@@ -81,6 +81,17 @@ export interface DrbdResourceModel {
   allowTwoPrimaries: boolean;
 }
 
+/** The cluster manager (Pacemaker + Corosync) of an HA cluster. */
+export interface HaModel {
+  timing: import('./ha.js').HaTiming;
+  /** Corosync's members: nodeid = position + 1, link 0 on the replication network, link 1 on management. */
+  members: { name: string; id: number; ring0: string; ring1: string }[];
+  /** Two nodes: the witness's corosync-qnetd. */
+  witness?: { address: string; port: number; tls: 'on' | 'off' };
+  /** /etc/corosync/authkey's content; never logged or shown. */
+  corosyncKey: string;
+}
+
 export interface RenderModel {
   cluster: { name: string };
   /** This node. */
@@ -94,4 +105,6 @@ export interface RenderModel {
   storage: { volumeGroup: string; /** The data disk, by its stable path. */ disk: string };
   time: { servers: string[] };
   hypervisor: { /** Migration data goes to this address of the node (its replication address). */ migrationAddress: string };
+  /** Only for an HA cluster. */
+  ha?: HaModel;
 }

@@ -7,8 +7,8 @@ import type { ScriptAction } from '../engine/change.js';
 
 const MARK = '@@hvcluster-file';
 
-/** Files whose content a run log must not record: DRBD's hold the replication secret, root's SSH files keys. */
-export const mayHoldSecrets = (path: string): boolean => path.startsWith('/etc/drbd.d/') || path.startsWith('/root/.ssh/');
+/** Files whose content a run log must not record: DRBD's hold the replication secret, root's SSH files and Corosync's authkey keys. */
+export const mayHoldSecrets = (path: string): boolean => path.startsWith('/etc/drbd.d/') || path.startsWith('/root/.ssh/') || path === '/etc/corosync/authkey';
 
 /** The read of `paths` (installer/remote/read-files.sh), whose output parseFilesOutput reads. Pure. */
 export function readFilesAction(paths: readonly string[]): ScriptAction {

@@ -1,7 +1,8 @@
 /** Answers (and the few facts that matter) turned into the values the templates are rendered from. */
 import type { Answers, NodeAnswers } from '../answers/schema.js';
 import { formatIpv4, netmask, parseCidr } from '../net/ipv4.js';
-import type { ClusterNodeModel, DrbdMajor, Ipv4Cidr, RenderModel } from './model.js';
+import { haEnabled, haTiming, usesQdevice } from './ha.js';
+import type { ClusterNodeModel, DrbdMajor, HaModel, Ipv4Cidr, RenderModel } from './model.js';
 
 export function cidrModel(text: string): Ipv4Cidr {
   const parsed = parseCidr(text);
@@ -27,7 +28,30 @@ export function resyncRate(syncRateMiB: number | 'auto'): string {
   return syncRateMiB === 'auto' ? '100M' : `${syncRateMiB}M`;
 }
 
-export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor, managementMac: string, drbdSecret: string): RenderModel {
+/** The secrets a cluster's files hold, generated once and read back from the nodes (see drbd-secret.ts, ha.ts). */
+export interface ClusterSecrets {
+  drbd: string;
+  /** Only for an HA cluster. */
+  corosyncKey?: string;
+  /** HA: each node's BMC password, by node name (from the answer file's references, not from the nodes). */
+  bmc?: Readonly<Record<string, string>>;
+}
+
+function haModel(answers: Answers, nodes: ClusterNodeModel[], corosyncKey: string | undefined): HaModel | undefined {
+  if (!haEnabled(answers)) return undefined;
+  if (!corosyncKey) throw new Error('an HA plan needs the Corosync key (ClusterSecrets.corosyncKey)');
+  const witness = answers.spec.ha?.witness;
+  return {
+    timing: haTiming(answers),
+    members: nodes.map((n) => ({ name: n.name, id: n.nodeId + 1, ring0: n.replication.address, ring1: n.management.address })),
+    ...(usesQdevice(answers) && witness ? { witness: { address: witness.address, port: witness.qnetdPort, tls: answers.spec.ha!.tls } } : {}),
+    corosyncKey,
+  };
+}
+
+export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor, managementMac: string, secrets: ClusterSecrets): RenderModel {
+  const drbdSecret = secrets.drbd;
+  const ha = haModel(answers, answers.spec.nodes.map(clusterNode), secrets.corosyncKey);
   const spec = answers.spec;
   const nodes = spec.nodes.map(clusterNode);
   const self = spec.nodes[nodeIndex]!;
@@ -54,5 +78,6 @@ export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: Drbd
     storage: { volumeGroup: spec.storage.volumeGroup, disk: self.storage.disk },
     time: { servers: spec.time.servers },
     hypervisor: { migrationAddress: node.replication.address },
+    ...(ha ? { ha } : {}),
   };
 }

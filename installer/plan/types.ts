@@ -14,6 +14,8 @@ export interface PlannedFile {
   purpose: string;
   /** Services to reload or restart when the file changes (the apply engine acts on it). */
   notify: string[];
+  /** The whole content is a key: plans and diffs never show it, run logs never record it. */
+  secret?: boolean;
   /** Only a marked block of settings in the file is ours; `content` is that block (see managed-block.ts). */
   managedBlock?: boolean;
   /**
@@ -42,6 +44,8 @@ export interface ClusterPlan {
   /** With three nodes on DRBD 8.4, each guest disk lives on one of these pairs (spread in turn). */
   drbdPairs: [string, string][];
   nodes: NodePlan[];
+  /** The cluster manager of an HA cluster (spec.ha). */
+  ha?: import('./ha.js').HaPlan;
   /** Findings that do not stop the plan (errors throw). */
   warnings: AnswerIssue[];
 }

@@ -21,21 +21,24 @@ import { MARK } from '../facts/section.js';
 import type { ServerFacts } from '../facts/types.js';
 import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
 import { planCluster, type ClusterPlan } from '../plan/index.js';
+import { COROSYNC_KEY, existingCorosyncKey, haEnabled, newCorosyncKey } from '../plan/ha.js';
+import type { ClusterSecrets } from '../plan/render-model.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
 
-/** The install playbook, checked against the step kinds (and the data they hand each other). */
-export function installPlaybook(): Playbook {
-  return loadPlaybook('install', STEP_KINDS);
+/** The install playbook, checked against the step kinds (and the data they hand each other), with the steps these answers take. */
+export function installPlaybook(answers: Answers): Playbook {
+  const playbook = loadPlaybook('install', STEP_KINDS);
+  return { ...playbook, steps: playbook.steps.filter((step) => step.when !== 'ha' || haEnabled(answers)) };
 }
 
 /** The one read of a server an install plans on: every inspection fact and every step's reads. Pure. */
-export function installReadScript(answers: Answers, node: string, playbook = installPlaybook()): string {
+export function installReadScript(answers: Answers, node: string, playbook = installPlaybook(answers)): string {
   return readScript(fullReadDefinitions(playbookReads(playbook), { answers, node }));
 }
 
 /** What a server's read printed, as facts and step reads. Pure. */
-export function stateOfRead(answers: Answers, node: string, out: TimedOutput, playbook = installPlaybook()): ServerState {
+export function stateOfRead(answers: Answers, node: string, out: TimedOutput, playbook = installPlaybook(answers)): ServerState {
   const facts = factsOfOutput(out);
   const stateDefs = fullReadDefinitions(playbookReads(playbook), { answers, node }).filter((d) => isStateName(d.name as ReadName));
   return { ...facts, ...parseReads(out.stdout, stateDefs) } as ServerState;
@@ -49,7 +52,7 @@ export type ReadOutcome = { ok: true; states: ServerState[]; lock?: ClusterLock 
  * A lock refused is thrown (ClusterLockedError), nothing read.
  */
 export async function readCluster(answers: Answers, connections: Map<string, ServerConnection>, lock?: { holder: LockHolder; forceHint: string }): Promise<ReadOutcome> {
-  const playbook = installPlaybook();
+  const playbook = installPlaybook(answers);
   const nodes = answers.spec.nodes.map((n) => n.name);
   const scripts = new Map(nodes.map((node) => [node, installReadScript(answers, node, playbook)]));
   const label = readLabel(fullReadDefinitions(playbookReads(playbook), { answers, node: nodes[0]! }));
@@ -89,21 +92,33 @@ async function readOnce(conn: ServerConnection, script: string, label: string): 
   return { stdout: result.stdout, startedAtMs, finishedAtMs: Date.now(), durationMs: result.durationMs, ...(readBy !== undefined ? { clockReadByMs: readBy } : {}) };
 }
 
+const fileOf = (state: ServerState, path: string) => (state.files?.ok ? (state.files.value.get(path) ?? null) : undefined);
+
+/** The secrets the nodes already hold (in the files they read); null where none is there yet. Pure. */
+export function existingSecrets(states: ServerState[]): { drbd: string | null; corosyncKey: string | null } {
+  return {
+    drbd: existingDrbdSecret(states.map((s) => fileOf(s, DRBD_COMMON_PATH))),
+    corosyncKey: existingCorosyncKey(states.map((s) => fileOf(s, COROSYNC_KEY))),
+  };
+}
+
 /**
- * The cluster's DRBD replication secret: the one the nodes hold (in the global_common.conf they
- * read), else a new one that this run writes. The caller adds it to the secrets its log redacts.
+ * The cluster's secrets: the ones the nodes hold, else new ones that this run writes (`fallback`:
+ * the ones of a plan already shown). The caller adds every value to the secrets its log redacts.
  */
-export function clusterDrbdSecret(states: ServerState[]): string {
-  return existingDrbdSecret(states.map((s) => (s.files?.ok ? (s.files.value.get(DRBD_COMMON_PATH) ?? null) : undefined))) ?? newDrbdSecret();
+export function clusterSecrets(states: ServerState[], fallback?: ClusterSecrets): Required<Omit<ClusterSecrets, 'bmc'>> {
+  const held = existingSecrets(states);
+  return { drbd: held.drbd ?? fallback?.drbd ?? newDrbdSecret(), corosyncKey: held.corosyncKey ?? fallback?.corosyncKey ?? newCorosyncKey() };
 }
 
 /** The plan of the answers on these facts; throws AnswerFileError with every finding (nothing changed). */
 export function planInstall(
   answers: Answers,
   facts: ServerFacts[],
-  options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string } = {},
+  options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; secrets?: Partial<ClusterSecrets> } = {},
 ): ClusterPlan {
-  return planCluster(answers, facts, options);
+  const { secrets, ...rest } = options;
+  return planCluster(answers, facts, { ...rest, drbdSecret: secrets?.drbd ?? null, corosyncKey: secrets?.corosyncKey ?? null, bmcPasswords: secrets?.bmc ?? {} });
 }
 
 /** What a run needs, less what install adds itself (the install playbook, the journal). */
@@ -115,7 +130,7 @@ export interface InstallRequest extends Omit<RunRequest, 'playbook' | 'journal'>
 
 /** Runs the install playbook with a journal; the result says per server what failed. */
 export async function runInstall(request: InstallRequest): Promise<RunResult> {
-  const playbook = installPlaybook();
+  const playbook = installPlaybook(request.answers);
   const journalFile = journalPath(request.answers.metadata.name, request.env);
   const previous = Journal.unfinished(journalFile);
   if (previous && !request.dryRun) request.onUnfinished?.(previous);
@@ -138,7 +153,7 @@ export interface InstallPreview {
 export async function previewInstall(request: { answers: Answers; plan: ClusterPlan; states: ServerState[]; connections: Map<string, ServerConnection>; runId: string }): Promise<InstallPreview> {
   const result = await runPlaybook({
     runId: request.runId,
-    playbook: installPlaybook(),
+    playbook: installPlaybook(request.answers),
     answers: request.answers,
     plan: request.plan,
     states: request.states,

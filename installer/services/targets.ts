@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
+import type { Answers } from '../answers/schema.js';
 import { resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import { expandHome, parseHostKeyPins, parseJumpList, resolveTarget } from '../ssh/index.js';
@@ -77,28 +78,41 @@ export function jumpHops(jump: string | undefined): string[] | undefined {
 /** Each node's `ssh:` block as a target named after the node; secrets read from where the file says. */
 
 export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
+  return loaded.answers.spec.nodes.map((node) => sshTargetOf(node.name, node.ssh, loaded, options, env));
+}
+
+/** The witness of a two-node HA cluster (spec.ha.witness) as a target named `witness`, or undefined. */
+export function witnessTargetFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget | undefined {
+  const ha = loaded.answers.spec.ha;
+  if (!ha?.enabled || !ha.witness || loaded.answers.spec.nodes.length !== 2) return undefined;
+  return sshTargetOf(WITNESS, ha.witness, loaded, options, env);
+}
+
+/** The server name the witness has in a run, its logs and reports. */
+export const WITNESS = 'witness';
+
+type SshAnswers = Answers['spec']['nodes'][number]['ssh'];
+
+function sshTargetOf(name: string, ssh: SshAnswers, loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget {
   const pins = parseHostKeyPins(options.hostKey);
   const readSecretFile = (path: string) => readFileSync(path, 'utf8');
   const secret = (ref: Parameters<typeof resolveSecret>[0] | undefined, what: string) =>
     ref === undefined ? undefined : resolveSecret(ref, env, readSecretFile, { baseDir: loaded.baseDir, what });
-  return loaded.answers.spec.nodes.map((node) => {
-    const ssh = node.ssh;
-    const identityFiles = ssh.identityFile !== undefined ? [expandHome(ssh.identityFile, env.HOME ?? homedir())] : options.identity.length > 0 ? options.identity : undefined;
-    const target = resolveTarget(ssh.address, {
-      configFile: options.sshConfig,
-      user: ssh.user,
-      port: ssh.port,
-      identityFiles,
-      passphrase: secret(ssh.passphraseFrom, `the passphrase of ${node.name}'s key`),
-      password: secret(ssh.passwordFrom, `the SSH password of ${node.name}`),
-      sudoPassword: secret(ssh.sudoPasswordFrom, `the sudo password of ${node.name}`),
-      // agent: false turns the ssh-agent off (an empty socket path).
-      agent: ssh.agent ? undefined : '',
-      hostKeyFingerprint: pins.get(node.name) ?? pins.get(ssh.address) ?? ssh.hostKey,
-      jump: jumpHops(ssh.jump),
-    });
-    return { ...withKnownHosts(target, options), name: node.name };
+  const identityFiles = ssh.identityFile !== undefined ? [expandHome(ssh.identityFile, env.HOME ?? homedir())] : options.identity.length > 0 ? options.identity : undefined;
+  const target = resolveTarget(ssh.address, {
+    configFile: options.sshConfig,
+    user: ssh.user,
+    port: ssh.port,
+    identityFiles,
+    passphrase: secret(ssh.passphraseFrom, `the passphrase of ${name}'s key`),
+    password: secret(ssh.passwordFrom, `the SSH password of ${name}`),
+    sudoPassword: secret(ssh.sudoPasswordFrom, `the sudo password of ${name}`),
+    // agent: false turns the ssh-agent off (an empty socket path).
+    agent: ssh.agent ? undefined : '',
+    hostKeyFingerprint: pins.get(name) ?? pins.get(ssh.address) ?? ssh.hostKey,
+    jump: jumpHops(ssh.jump),
   });
+  return { ...withKnownHosts(target, options), name };
 }
 
 /** --known-hosts names the files to trust, for every server, over what the ssh configuration says. */
@@ -108,3 +122,13 @@ function withKnownHosts(target: SshTarget, options: ConnectionOptions): SshTarge
   return { ...rest, jump: rest.jump.map((hop) => withKnownHosts(hop, options)) };
 }
 
+
+/** Each node's BMC password (HA), by node name, read from where its `bmc.passwordFrom` says. */
+export function bmcPasswordsFromAnswers(loaded: LoadedAnswers, env: NodeJS.ProcessEnv): Record<string, string> {
+  const readSecretFile = (path: string) => readFileSync(path, 'utf8');
+  return Object.fromEntries(
+    loaded.answers.spec.nodes.flatMap((node, i) =>
+      node.bmc ? [[node.name, resolveSecret(node.bmc.passwordFrom, env, readSecretFile, { baseDir: loaded.baseDir, what: `spec.nodes[${i}].bmc.passwordFrom (the BMC password of ${node.name})` })]] : [],
+    ),
+  );
+}

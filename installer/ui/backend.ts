@@ -19,7 +19,7 @@ import { HvError } from '../errors.js';
 import type { EventSink } from '../engine/events.js';
 import { thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import type { ServerState } from '../engine/steps/step.js';
-import { clusterDrbdSecret, planInstall, previewInstall, readCluster, runInstall } from '../services/install.js';
+import { clusterSecrets, planInstall, previewInstall, readCluster, runInstall } from '../services/install.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { InterruptedError } from '../engine/runner.js';
 import { gatherFactsAndRun } from '../facts/index.js';
@@ -27,7 +27,7 @@ import type { ServerFacts } from '../facts/types.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
 import { FILE_RULES, type ClusterPlan } from '../plan/index.js';
 import type { ServerLogin } from '../plan/propose.js';
-import { DRBD_COMMON_PATH, existingDrbdSecret } from '../plan/drbd-secret.js';
+import type { ClusterSecrets } from '../plan/render-model.js';
 import { connect, resolveTarget } from '../ssh/index.js';
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 
@@ -164,7 +164,7 @@ export class SshBackend implements WizardBackend {
   private readonly inspected: ServerConnection[] = [];
   private connections = new Map<string, ServerConnection>();
   private targets: SshTarget[] = [];
-  private planned?: { plan: ClusterPlan; facts: ServerState[]; answers: Answers; changes: PlannedChange[]; drbdSecret: string };
+  private planned?: { plan: ClusterPlan; facts: ServerState[]; answers: Answers; changes: PlannedChange[]; secrets: ClusterSecrets };
   private log?: RunLog;
   private savedPath?: string;
   private stopRequested = false;
@@ -215,12 +215,12 @@ export class SshBackend implements WizardBackend {
     if (!read.ok) throw read.failures[0]!.error;
     const facts = read.states;
     const files = facts.map((state) => new Map(CANDIDATE_PATHS.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
-    const drbdSecret = clusterDrbdSecret(facts);
-    this.log!.addSecret(drbdSecret);
-    const plan = planInstall(answers, facts, { file: 'the layout', drbdSecret });
+    const secrets = clusterSecrets(facts);
+    for (const secret of Object.values(secrets)) this.log!.addSecret(secret);
+    const plan = planInstall(answers, facts, { file: 'the layout', secrets });
     const preview = await previewInstall({ answers, plan, states: facts, connections: this.connections, runId: newRunId() });
     const changes = preview.changes.map(({ server, step, description }) => ({ server, step, description }));
-    this.planned = { plan, facts, answers, changes, drbdSecret };
+    this.planned = { plan, facts, answers, changes, secrets };
     return {
       comparison: comparePlan(plan, files),
       changes,
@@ -249,9 +249,9 @@ export class SshBackend implements WizardBackend {
     try {
       // What the user confirmed is what runs: a plan that is no longer the one shown changes nothing.
       // The secret the nodes hold, else the one of the plan shown (the log redacts it already).
-      const drbdSecret = existingDrbdSecret(read.states.map((s) => (s.files?.ok ? (s.files.value.get(DRBD_COMMON_PATH) ?? null) : null))) ?? confirmed.drbdSecret;
-      log.addSecret(drbdSecret);
-      const plan = planInstall(answers, read.states, { file: 'the layout', drbdSecret });
+      const secrets = clusterSecrets(read.states, confirmed.secrets);
+      for (const secret of Object.values(secrets)) log.addSecret(secret);
+      const plan = planInstall(answers, read.states, { file: 'the layout', secrets });
       const preview = await previewInstall({ answers, plan, states: read.states, connections: this.connections, runId });
       const now = preview.changes.map((c) => `${c.server} ${c.step}: ${c.description}`);
       const shown = confirmed.changes.map((c) => `${c.server} ${c.step}: ${c.description}`);

@@ -13,6 +13,12 @@ export const HANDLERS: Record<string, { description: string; action: Action }> =
   drbd: { description: 'apply DRBD configuration to running resources', action: { script: 'drbd-adjust-all.sh', args: [] } },
 };
 
+/** Handlers whose action depends on the cluster (its name). */
+const CLUSTER_HANDLERS: Record<string, (input: StepInput) => { description: string; action: Action }> = {
+  // A running member reloads; Debian's default one-node Corosync (started by the package) restarts.
+  corosync: (input) => ({ description: 'reload Corosync (restart it when it runs a configuration not of this cluster)', action: { script: 'corosync-reload.sh', args: [input.answers.metadata.name] } }),
+};
+
 /** The planned files among `paths` that differ, then one change per service they notify. Pure. */
 export function filesPlan(input: StepInput, paths: readonly string[]): Change[] {
   const current = readValue(input, input.self, 'files');
@@ -22,7 +28,10 @@ export function filesPlan(input: StepInput, paths: readonly string[]): Change[] 
     return change ? [{ file, change }] : [];
   });
   const notified = [...new Set(writes.flatMap((w) => w.file.notify))];
-  const handlers = notified.flatMap((name) => (HANDLERS[name] ? [changeOf(input, input.self, HANDLERS[name].description, [HANDLERS[name].action])] : []));
+  const handlers = notified.flatMap((name) => {
+    const handler = HANDLERS[name] ?? CLUSTER_HANDLERS[name]?.(input);
+    return handler ? [changeOf(input, input.self, handler.description, [handler.action])] : [];
+  });
   return [...writes.map((w) => w.change), ...handlers];
 }
 

@@ -1,5 +1,8 @@
 /** The step kinds a playbook may name. */
+import { clusterConfigStep } from './cluster-config.js';
+import { fenceCheckStep } from './fence-check.js';
 import { filesStep } from './files.js';
+import { qdeviceStep } from './qdevice.js';
 import { networkStep } from './network.js';
 import { packagesStep } from './packages.js';
 import { replicationPathStep } from './replication-path.js';
@@ -20,4 +23,7 @@ export const STEP_KINDS: Record<string, StepKind> = {
   'node-keys': nodeKeysStep,
   'node-trust': nodeTrustStep,
   'replication-probe': replicationProbeStep,
+  'fence-check': fenceCheckStep,
+  qdevice: qdeviceStep,
+  'cluster-config': clusterConfigStep,
 };

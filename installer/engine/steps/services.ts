@@ -58,19 +58,27 @@ export function serviceInPlace(state: ServiceState): boolean {
 /** The package whose installation enables and starts a service (Debian's postinst does). */
 const PACKAGE_OF: Record<string, string> = { libvirtd: 'libvirt-daemon-system', chrony: 'chrony' };
 
-/** Services a node runs: libvirtd always, chrony when the answer file names time servers. */
+/**
+ * Services a node runs: libvirtd always, chrony when the answer file names time servers; in an HA
+ * cluster Corosync, the quorum device (two nodes) and Pacemaker, in the order they start.
+ */
 export const servicesStep: StepKind = {
   scope: 'node',
   reads: ['services', 'packages'],
   plan(input) {
-    const wanted = ['libvirtd', ...(input.self.node.model.time.servers.length > 0 ? ['chrony'] : [])];
+    const ha = input.self.node.model.ha;
+    const wanted = [
+      'libvirtd',
+      ...(input.self.node.model.time.servers.length > 0 ? ['chrony'] : []),
+      ...(ha ? ['corosync', ...(ha.witness ? ['corosync-qdevice'] : []), 'pacemaker'] : []),
+    ];
     const states = readValue(input, input.self, 'services');
     const installed = new Set(readValue(input, input.self, 'packages').filter((p) => p.installed).map((p) => p.name));
     const changes = wanted.flatMap((name) => {
       const state = states.find((s) => s.service === name) ?? { service: name, enabled: '', active: '' };
       if (serviceInPlace(state)) return [];
       // A dry run before its package is installed: Debian's package enables and starts it.
-      if (input.stale && !installed.has(PACKAGE_OF[name]!) && state.enabled === '') return [];
+      if (input.stale && PACKAGE_OF[name] !== undefined && !installed.has(PACKAGE_OF[name]) && state.enabled === '') return [];
       // enable --now also enables and starts the units named in Also= (libvirtd's sockets).
       return [changeOf(input, input.self, `enable and start ${name}`, [{ argv: ['systemctl', 'enable', '--now', name] }])];
     });

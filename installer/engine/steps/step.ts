@@ -39,6 +39,8 @@ export interface StepInput {
   self: NodeInput;
   /** Every node (self among them), in the answer file's order. */
   nodes: NodeInput[];
+  /** The witness of a two-node HA cluster, when the run has one: what was read of it. */
+  witness?: { name: string; state: ServerState };
   /**
    * A dry run only: changes planned before this step (on this server, or for a cluster-wide read
    * on any) were not made, so what was read may not be what apply will find here.
@@ -59,6 +61,8 @@ export interface StepKind<P extends StepPlan = StepPlan> {
   reads: readonly ReadName[];
   /** Reads about more than the server itself (pings to the peers): stale after a change on any server. */
   clusterReads?: readonly ReadName[];
+  /** A cluster step that also plans on the witness (two-node HA): what it reads there. */
+  witnessReads?: readonly ReadName[];
   /** Data of earlier steps this one plans with (checked when the playbook loads). */
   requires?: readonly (keyof StepData)[];
   /** Data this step hands to later ones. */

@@ -37,7 +37,8 @@ describe('the guard', () => {
 describe('the install playbook', () => {
   it('loads, and names only step kinds the engine implements', () => {
     const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
-    expect(playbook.steps.map((s) => s.name)).toEqual([
+    const ha = (s: { when?: string }) => s.when === 'ha';
+    expect(playbook.steps.filter((s) => !ha(s)).map((s) => s.name)).toEqual([
       'packages',
       'system-files',
       'network',
@@ -50,6 +51,25 @@ describe('the install playbook', () => {
       'node-keys',
       'node-trust',
       'replication-probe',
+    ]);
+    // HA: fencing proven before anything HA is written; Corosync's files and the quorum device before the services start them; Pacemaker's configuration last.
+    expect(playbook.steps.map((s) => `${s.name}${ha(s) ? ' (ha)' : ''}`)).toEqual([
+      'packages',
+      'fence-check (ha)',
+      'system-files',
+      'network',
+      'replication-path',
+      'storage',
+      'drbd-config',
+      'drbd-module',
+      'hypervisor',
+      'quorum-device (ha)',
+      'cluster-files (ha)',
+      'services',
+      'node-keys',
+      'node-trust',
+      'replication-probe',
+      'cluster-config (ha)',
     ]);
   });
 

@@ -22,9 +22,16 @@ function renderError(template: string, values: object): TemplateError {
   throw new Error(`${template} rendered although a value was missing`);
 }
 
+describe('corosync-authkey.hbs', () => {
+  it('is exactly the cluster key: 256 characters, no header, no newline', () => {
+    for (const fixture of FIXTURES) for (const model of fixture.models) expect(env.render('corosync-authkey.hbs', model)).toBe(model.ha!.corosyncKey);
+  });
+});
+
 describe('every template', () => {
   describe.each(FIXTURES)('$id', (fixture) => {
-    it.each(Object.keys(NODE_TEMPLATES))('%s renders for every node, starting with the managed-file header', (template) => {
+    // Corosync's authkey is the key itself, every byte of it: no header, no newline.
+    it.each(Object.keys(NODE_TEMPLATES).filter((t) => t !== 'corosync-authkey.hbs'))('%s renders for every node, starting with the managed-file header', (template) => {
       for (const model of fixture.models) {
         const text = env.render(template, model);
         expect(text).toMatch(MANAGED);

@@ -2,6 +2,7 @@
  * Render models for the template tests: a two-node DRBD 8.4 cluster (plain management NIC) and a
  * three-node DRBD 9 cluster (management bond). Addresses only from 198.18.0.0/15.
  */
+import type { HaTiming } from '../../../installer/plan/ha.js';
 import type { ClusterNodeModel, DrbdMajor, DrbdResourceModel, Ipv4Cidr, NetworkModel, RenderModel } from '../../../installer/plan/model.js';
 
 function ipv4(address: string, prefix = 24): Ipv4Cidr {
@@ -37,6 +38,8 @@ function cluster(options: {
   network: (self: ClusterNodeModel) => NetworkModel;
   timeServers: string[];
   resources: (nodes: ClusterNodeModel[]) => DrbdResourceModel[];
+  /** Both fixtures are HA clusters: two nodes with a witness (emulated timing), three without. */
+  ha: { timing: HaTiming; witness?: { address: string; port: number; tls: 'on' | 'off' } };
 }): ClusterFixture {
   const nodes = Array.from({ length: options.nodeCount }, (_, index) => node(index));
   const models = nodes.map(
@@ -50,6 +53,12 @@ function cluster(options: {
       storage: { volumeGroup: 'hvdata', disk: '/dev/disk/by-id/ata-SAMSUNG_MZ7LH960_S45NNA0R123456' },
       time: { servers: options.timeServers },
       hypervisor: { migrationAddress: self.replication.address },
+      ha: {
+        timing: options.ha.timing,
+        members: nodes.map((n) => ({ name: n.name, id: n.nodeId + 1, ring0: n.replication.address, ring1: n.management.address })),
+        ...(options.ha.witness ? { witness: options.ha.witness } : {}),
+        corosyncKey: 'K'.repeat(256),
+      },
     }),
   );
   return { id: options.id, major: options.major, models, resources: options.resources(nodes) };
@@ -98,6 +107,7 @@ export const twoNode84 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123'],
+  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
   resources: (nodes) => [
     resource('8.4', 'vm-test', 10, nodes, false),
     // A resource in its migration window.
@@ -124,6 +134,7 @@ export const threeNode9 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123', '198.18.2.123'],
+  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60 } },
   resources: (nodes) => [
     // On all three nodes.
     resource('9', 'vm-test', 10, nodes, false),
@@ -136,6 +147,8 @@ export const FIXTURES: ClusterFixture[] = [twoNode84, threeNode9];
 
 /** Per-node templates and where each rendered file goes on a server. */
 export const NODE_TEMPLATES: Record<string, string> = {
+  'corosync.conf.hbs': '/etc/corosync/corosync.conf',
+  'corosync-authkey.hbs': '/etc/corosync/authkey',
   'drbd-global-common.conf.hbs': '/etc/drbd.d/global_common.conf',
   'interfaces.hbs': '/etc/network/interfaces (Debian, ifupdown)',
   'netplan.yaml.hbs': '/etc/netplan/60-hvcluster.yaml (Ubuntu, netplan)',

@@ -1,0 +1,110 @@
+/**
+ * High availability as the planner sees it: whether the answers ask for it, the cluster stack's
+ * packages, the timing profile's values, and the Corosync key (one per cluster, generated once and
+ * read back from the nodes like the DRBD secret, so a second apply changes nothing).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Answers } from '../answers/schema.js';
+
+export const COROSYNC_CONF = '/etc/corosync/corosync.conf';
+export const COROSYNC_KEY = '/etc/corosync/authkey';
+
+/** Whether the answers install the cluster manager. */
+export function haEnabled(answers: Answers): boolean {
+  return answers.spec.ha?.enabled === true;
+}
+
+/** Packages a node of an HA cluster adds. fence-agents does not depend on ipmitool, fence_ipmilan needs it. */
+export function haPackages(answers: Answers): string[] {
+  if (!haEnabled(answers)) return [];
+  return ['pacemaker', 'corosync', ...(usesQdevice(answers) ? ['corosync-qdevice'] : []), 'fence-agents', 'ipmitool', 'resource-agents'];
+}
+
+/** Two nodes: a third vote from the witness's corosync-qnetd (never `two_node` beside it). */
+export function usesQdevice(answers: Answers): boolean {
+  return haEnabled(answers) && answers.spec.nodes.length === 2;
+}
+
+/**
+ * The values of a timing profile. `production` is the cluster stack's defaults; `emulated` raises
+ * only how long things may take (detection, fencing), never what the cluster does, for machines as
+ * slow as the VM lab's emulated CPUs.
+ */
+export interface HaTiming {
+  profile: 'production' | 'emulated';
+  /** totem.token, ms (corosync adds token_coefficient per node above two). */
+  tokenMs: number;
+  /** Pacemaker's stonith-timeout, s. */
+  stonithTimeoutS: number;
+  /** Fence device monitor interval, s. */
+  fenceMonitorS: number;
+}
+
+export function haTiming(answers: Answers): HaTiming {
+  const profile = answers.spec.ha?.timing ?? 'production';
+  return profile === 'emulated'
+    ? { profile, tokenMs: 10_000, stonithTimeoutS: 180, fenceMonitorS: 120 }
+    : { profile, tokenMs: 3_000, stonithTimeoutS: 60, fenceMonitorS: 60 };
+}
+
+/** Corosync's key: 256 characters of [A-Za-z0-9] (about 1500 bits), the same length pcs generates. */
+const KEY_RE = /^[A-Za-z0-9]{256}$/;
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function newCorosyncKey(): string {
+  // 62 letters: bytes >= 248 are dropped so every character is equally likely.
+  let key = '';
+  while (key.length < 256) for (const b of randomBytes(300)) if (b < 248 && key.length < 256) key += KEY_ALPHABET[b % 62];
+  return key;
+}
+
+/** The key the cluster already has: the first node's (in answer-file order) that holds one of ours. Pure. */
+export function existingCorosyncKey(keyFiles: readonly (string | null | undefined)[]): string | null {
+  return keyFiles.find((text): text is string => typeof text === 'string' && KEY_RE.test(text)) ?? null;
+}
+
+/** A node's fence device as the cluster will run it. */
+export interface FencePlan {
+  /** The node it powers off. */
+  node: string;
+  /** The CIB id: `fence-NODE`. */
+  id: string;
+  bmc: { address: string; port: number; user: string; cipher: number; lanplus: boolean };
+  /** The BMC password (resolved from passwordFrom; never logged or shown). */
+  password: string;
+}
+
+/** What the cluster manager of an HA cluster is made of, beside its files. */
+export interface HaPlan {
+  timing: HaTiming;
+  /** Pacemaker cluster properties hvcluster sets. */
+  properties: Record<string, string>;
+  fence: FencePlan[];
+  /** Two nodes: the witness's qnetd. */
+  witness?: { address: string; port: number; tls: 'on' | 'off' };
+}
+
+export const fenceId = (node: string) => `fence-${node}`;
+
+/**
+ * The HA part of the plan. `passwords`: each node's BMC password by node name. Pure.
+ * no-quorum-policy stop: a partition without quorum stops its guests (the other side, quorate,
+ * fences it and restarts them); stonith-enabled always: HA never runs without fencing.
+ */
+export function haPlan(answers: Answers, passwords: Readonly<Record<string, string>>): HaPlan | undefined {
+  if (!haEnabled(answers)) return undefined;
+  const timing = haTiming(answers);
+  const witness = answers.spec.ha?.witness;
+  return {
+    timing,
+    properties: { 'stonith-enabled': 'true', 'no-quorum-policy': 'stop', 'stonith-timeout': `${timing.stonithTimeoutS}s`, 'cluster-name': answers.metadata.name },
+    fence: answers.spec.nodes.map((node) => {
+      const bmc = node.bmc;
+      if (!bmc) throw new Error(`node ${node.name} has no bmc (the answer file's checks refuse this)`);
+      const password = passwords[node.name];
+      if (password === undefined) throw new Error(`no BMC password was read for ${node.name}`);
+      return { node: node.name, id: fenceId(node.name), bmc: { address: bmc.address, port: bmc.port, user: bmc.user, cipher: bmc.cipher, lanplus: bmc.lanplus }, password };
+    }),
+    ...(usesQdevice(answers) && witness ? { witness: { address: witness.address, port: witness.qnetdPort, tls: answers.spec.ha!.tls } } : {}),
+  };
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# hvcluster: the Pacemaker configuration (CIB) of a running cluster (read-only).
+# Usage: sh -s -- WAIT_SECONDS
+# Pacemaker not running: prints `cib inactive`. Running: waits up to WAIT_SECONDS for the cluster to
+# have a designated controller (a node just started joins first), then prints `cib active` and
+# the CIB's configuration section as XML. The XML holds the fence devices' passwords: the caller
+# keeps this output out of logs.
+set -u
+wait=$1
+if ! systemctl is-active --quiet pacemaker.service; then
+  echo 'cib inactive'
+  exit 0
+fi
+deadline=$(( $(date +%s) + wait ))
+until crmadmin -D -t 5000 >/dev/null 2>&1 && xml=$(cibadmin --query --scope configuration 2>/dev/null); do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo 'cib unsettled'
+    exit 0
+  fi
+  sleep 2
+done
+echo 'cib active'
+printf '%s\n' "$xml"
