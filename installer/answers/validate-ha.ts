@@ -43,6 +43,9 @@ export function validateHa(parts: HaParts): AnswerIssue[] {
     };
     add(addressOf(node.management.address), 'management', 'management.address');
     add(addressOf(node.replication.address), 'replication', 'replication.address');
+    // A host name equal to a node's name (its `uname -n`) is that node as DNS or /etc/hosts knows it.
+    const name = node.name.toLowerCase();
+    if (!nodeAddresses.has(name)) nodeAddresses.set(name, `the name of node ${node.name} (spec.nodes[${i}].name)`);
   }
 
   // BMCs: one per node when HA is on, each a device of its own.

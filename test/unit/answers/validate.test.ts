@@ -209,6 +209,17 @@ describe('validateAnswers: HA', () => {
     expect(check(viaGateway(2203))).toEqual([]);
   });
 
+  it("a witness or a BMC named like a node is that node", () => {
+    expect(check(ha((a) => (a.spec.ha!.witness!.address = 'HV2')))).toEqual([
+      'spec.ha.witness.address: the witness HV2 is the name of node hv2 (spec.nodes[1].name); expected a separate server: a node that is also the witness takes the tie-breaking vote down with it',
+    ]);
+    expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = 'hv1')))).toEqual([
+      "spec.nodes[0].bmc.address: BMC address hv1 is the name of node hv1 (spec.nodes[0].name); the BMC must be a separate device with its own address (the server's IPMI controller), reachable when the node's system is dead",
+    ]);
+    // hv1-idrac is another name.
+    expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = 'hv1-idrac')))).toEqual([]);
+  });
+
   it("a BMC at the witness's address, or at another node's management address, is refused", () => {
     expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = '198.18.1.10')))).toEqual([
       "spec.nodes[0].bmc.address: BMC address 198.18.1.10 is the witness's address (spec.ha.witness.address); expected the address of hv1's own BMC",
