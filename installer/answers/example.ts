@@ -93,6 +93,17 @@ spec:
         # LVM, RAID signatures). With false, a disk that is not blank is refused and nothing is
         # written to it. Set true only for a disk whose contents you mean to destroy. Default: false.
         wipe: false
+      # The node's BMC (its IPMI controller: iDRAC, iLO, XClarity, Supermicro...), through which the
+      # other nodes power it off when it stops answering (fencing). Required on every node with ha
+      # (below), unused without it. A separate device: not one of the nodes' addresses.
+      # bmc:
+      #   type: ipmi                  # IPMI over LAN (fence_ipmilan), the only type. Default: ipmi.
+      #   address: 198.18.2.11        # its address; the other nodes must reach it. Required.
+      #   port: 623                   # IPMI UDP port. Default: 623.
+      #   user: hvfence               # a BMC user with the operator privilege (power). Required.
+      #   passwordFrom: { env: HV1_BMC_PASSWORD }   # never the password itself. Required.
+      #   cipher: 17                  # IPMI 2.0 cipher suite; 3 only for BMCs without 17; 0 is refused. Default: 17.
+      #   lanplus: true               # IPMI 2.0. Default: true.
 
     - name: hv2
       management:
@@ -156,6 +167,26 @@ spec:
     # NTP servers (host names or addresses). Default: [] (chrony's distribution default pool).
     servers: [0.debian.pool.ntp.org, 1.debian.pool.ntp.org]
 
-# Later versions will add per-node bmc: (fencing) and a cluster-level witness: for HA; this version
-# refuses them.
+
+  # High availability: Pacemaker + Corosync restart a dead node's guests on a survivor, after
+  # powering the dead node off through its bmc (every node needs one). Without this block the
+  # cluster has no cluster manager: guests are started and moved by hand (or by hvcluster).
+  # ha:
+  #   # false keeps the block but installs no cluster manager. Default: true.
+  #   enabled: true
+  #   # Two nodes need a witness: a small third server (a VM elsewhere, a NAS, a Raspberry Pi with
+  #   # Debian) running corosync-qnetd, whose vote breaks the tie when the nodes lose each other.
+  #   # Three nodes make quorum alone: no witness then. hvcluster reaches it over SSH, with the same
+  #   # keys as a node's ssh: (port, user, identityFile, passphraseFrom, agent, passwordFrom,
+  #   # sudoPasswordFrom, hostKey, jump). It must not be one of the nodes.
+  #   witness:
+  #     address: 198.18.1.10      # the witness; the nodes reach its qnetd here too. Required.
+  #     user: root
+  #     identityFile: ~/.ssh/id_ed25519
+  #     qnetdPort: 5403           # corosync-qnetd's TCP port. Default: 5403.
+  #   # production: the cluster stack's own timeouts; emulated: detection timeouts raised for slow
+  #   # emulated machines (the VM lab). Default: production.
+  #   timing: production
+  #   # TLS between the nodes and the witness; off only for a lab (a warning says so). Default: on.
+  #   tls: on
 `;

@@ -18,7 +18,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseAllDo
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { AnswerFileError, sortIssues, type AnswerIssue, type AnswerPath } from './issues.js';
-import { API_VERSION, AnswersSchema, INLINE_SECRET_KEYS, NetworkSchema, NodeSchema, PackagesSchema, RESERVED_KEYS, type Answers } from './schema.js';
+import { API_VERSION, AnswersSchema, HaSchema, INLINE_SECRET_KEYS, NetworkSchema, NodeSchema, PackagesSchema, RESERVED_KEYS, type Answers } from './schema.js';
 import { nearestKey } from './suggest.js';
 import { validateAnswerParts, validateAnswers, type AnswerParts } from './validate.js';
 
@@ -202,10 +202,13 @@ function validParts(data: unknown): AnswerParts {
     : [];
   const network = NetworkSchema.safeParse(spec.network ?? {});
   const packages = PackagesSchema.safeParse(spec.packages ?? {});
+  const ha = spec.ha === undefined ? undefined : HaSchema.safeParse(spec.ha);
   return {
     nodes,
+    nodeCount: Array.isArray(spec.nodes) ? spec.nodes.length : 0,
     network: network.success ? network.data : undefined,
     packages: packages.success ? packages.data : undefined,
+    ha: ha === undefined ? undefined : ha.success ? ha.data : 'invalid',
   };
 }
 

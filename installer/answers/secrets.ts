@@ -4,7 +4,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import type { SecretRef } from './schema.js';
+import type { Answers, SecretRef } from './schema.js';
 
 export type SecretEnv = Readonly<Record<string, string | undefined>>;
 export type ReadSecretFile = (path: string) => string;
@@ -68,4 +68,19 @@ export function resolveSecret(ref: SecretRef, env: SecretEnv, readFile: ReadSecr
     throw new ConfigError(`${what}the secret from ${source} is empty`, { hint: `Put the secret in ${source}.` });
   }
   return secret;
+}
+
+/**
+ * The BMC password of every node that has a `bmc:`, by node name: what fencing logs in with (the
+ * cluster's fence devices) and what a run log must redact. Errors name the reference
+ * (`spec.nodes[1].bmc.passwordFrom`), never the secret.
+ */
+export function resolveBmcPasswords(answers: Answers, env: SecretEnv, readFile: ReadSecretFile, baseDir?: string): Map<string, string> {
+  const passwords = new Map<string, string>();
+  answers.spec.nodes.forEach((node, i) => {
+    if (!node.bmc) return;
+    const what = `spec.nodes[${i}].bmc.passwordFrom (the BMC password of ${node.name})`;
+    passwords.set(node.name, resolveSecret(node.bmc.passwordFrom, env, readFile, { baseDir, what }));
+  });
+  return passwords;
 }

@@ -10,7 +10,8 @@
  */
 import { formatPath, type AnswerIssue, type AnswerPath } from './issues.js';
 import { addressOf, broadcastOf, formatIpv4, inSubnet, networkOf, parseCidr, parseIpv4, sameSubnet, subnetsOverlap, subnetText, type Ipv4Cidr } from '../net/ipv4.js';
-import { HOSTNAME_RE, type Answers, type NodeAnswers } from './schema.js';
+import { HOSTNAME_RE, type Answers, type HaAnswers, type NodeAnswers } from './schema.js';
+import { validateHa } from './validate-ha.js';
 
 /** The network or broadcast address of its subnet (meaningful for prefixes up to /30). */
 function isNetworkOrBroadcast(cidr: Ipv4Cidr): 'network' | 'broadcast' | undefined {
@@ -32,6 +33,10 @@ export interface AnswerParts {
   nodes: ReadonlyArray<{ index: number; node: NodeAnswers }>;
   network?: Answers['spec']['network'];
   packages?: Answers['spec']['packages'];
+  /** How many nodes spec.nodes lists, including those that failed the schema. Default: nodes.length. */
+  nodeCount?: number;
+  /** spec.ha; 'invalid' when the section failed the schema (its relations are not checked then). */
+  ha?: HaAnswers | 'invalid';
 }
 
 /**
@@ -43,6 +48,8 @@ export function validateAnswers(answers: Answers): AnswerIssue[] {
     nodes: answers.spec.nodes.map((node, index) => ({ index, node })),
     network: answers.spec.network,
     packages: answers.spec.packages,
+    nodeCount: answers.spec.nodes.length,
+    ha: answers.spec.ha,
   })];
 }
 
@@ -220,6 +227,9 @@ export function validateAnswerParts(parts: AnswerParts): AnswerIssue[] {
   if (packages?.source === 'online' && packages.offline !== undefined) {
     error(['spec', 'packages', 'offline'], 'offline is set but source is online; expected source: offline, or no offline block');
   }
+
+  // HA: fencing devices and the witness (validate-ha.ts).
+  issues.push(...validateHa({ nodes, nodeCount: parts.nodeCount ?? nodes.length, ha: parts.ha }));
 
   return issues;
 }

@@ -8,14 +8,14 @@ import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.
 import { breakServerLock, thisHolder, type ClusterLock } from '../engine/cluster-lock.js';
 import { fanOut } from '../engine/events.js';
 import { clusterSecrets, planInstall, readCluster, runInstall } from '../services/install.js';
-import { newRunId, secretsOf } from '../services/run-id.js';
+import { newRunId } from '../services/run-id.js';
 import { jsonLinesReporter, lineReporter } from '../engine/reporters.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { unfinishedMessage } from '../engine/journal.js';
 import { InterruptedError } from '../engine/runner.js';
 import { Reporter, type Streams } from '../output.js';
 import { withPreflightFindings } from '../plan/index.js';
-import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { askLine, canAsk, stopOnSignals } from './terminal.js';
 
 export interface ApplyOptions extends ConnectionOptions {
@@ -34,14 +34,15 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     });
   }
   const reporter = new Reporter(streams);
-  const { targets, answers: loaded } = await serversFromOptions(options, streams.env);
+  const servers = await serversFromOptions(options, streams.env);
+  const { targets, answers: loaded } = servers;
   const answers = loaded!.answers;
   for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
 
   const runId = newRunId();
-  const log = new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}.log`), secretsOf(targets));
+  const log = new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}.log`), runSecrets(servers));
   log.write('hvcluster', `apply ${options.dryRun ? '--dry-run ' : ''}-f ${options.file}: run ${runId}`);
-  const { opened, failures, reconnect } = await openConnections(targets, options, streams);
+  const { opened, failures, reconnect } = await openConnections(servers.witness ? [...targets, servers.witness] : targets, options, streams);
   const connections = new Map([...opened].map(([server, conn]) => [server, log.wrap(conn)]));
   let lock: ClusterLock | undefined;
   try {
@@ -53,8 +54,9 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     if (!read.ok) return reportFailures(reporter, read.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     lock = read.lock;
     const states = read.states;
-    const secrets = clusterSecrets(states);
-    for (const secret of Object.values(secrets)) log.addSecret(secret);
+    const held = clusterSecrets(states);
+    for (const secret of Object.values(held)) log.addSecret(secret);
+    const secrets = { ...held, bmc: Object.fromEntries(servers.bmcPasswords ?? []) };
     // Preflight findings: the command ran and found problems (exit 1), unlike an invalid answer file (exit 3).
     const plan = withPreflightFindings(() =>
       planInstall(answers, states, { file: loaded!.file, secrets, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),
@@ -79,6 +81,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         answers,
         plan,
         states,
+        ...(read.witness ? { witness: read.witness } : {}),
         connections,
         reconnect: async (server, deadlineMs) => {
           const connection = log.wrap(await reconnect(server, deadlineMs));

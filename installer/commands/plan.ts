@@ -25,11 +25,12 @@ const CANDIDATE_PATHS = [...new Set(FILE_RULES.map((rule) => rule.path))];
 export async function runPlan(options: PlanOptions, streams: Streams): Promise<ExitCode> {
   if (options.file === undefined) throw new UsageError('plan needs an answer file', { hint: 'hvcluster plan -f site.yaml' });
   const reporter = new Reporter(streams);
-  const { targets, answers: loaded } = await serversFromOptions(options, streams.env);
+  const servers = await serversFromOptions(options, streams.env);
+  const { targets, answers: loaded } = servers;
   const answers = loaded!.answers;
   for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
 
-  const { opened, failures } = await openConnections(targets, options, streams);
+  const { opened, failures } = await openConnections(servers.witness ? [...targets, servers.witness] : targets, options, streams);
   try {
     // One round trip per server: the facts, the files the plan compares against, what each step plans on.
     const read = failures.length === 0 ? await readCluster(answers, opened) : { ok: false as const, failures };
@@ -51,12 +52,12 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
         answers,
         read.states,
         // The secrets the nodes share are kept (diffs never show them); a new cluster's are made at apply.
-        { file: loaded!.file, drbdSecret: secrets.drbd, corosyncKey: secrets.corosyncKey, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
+        { file: loaded!.file, drbdSecret: secrets.drbd, corosyncKey: secrets.corosyncKey, bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []), locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
       ),
     );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
     const comparison = comparePlan(plan, files);
-    const preview = await previewInstall({ answers, plan, states: read.states, connections: opened, runId: newRunId() });
+    const preview = await previewInstall({ answers, plan, states: read.states, ...(read.witness ? { witness: read.witness } : {}), connections: opened, runId: newRunId() });
 
     if (options.json) streams.stdout.write(jsonText(jsonDocument('hvcluster plan', preview.refusals.length > 0 ? EXIT.checksFailed : EXIT.ok, planJson(comparison, preview))));
     else streams.stdout.write(formatPlanText(comparison, palette(colourEnabled(streams.stdout, streams.env)), preview));

@@ -11,9 +11,9 @@ import type { Change } from '../engine/change.js';
 import { lockCluster, type ClusterLock, type LockHolder } from '../engine/cluster-lock.js';
 import { Journal, journalPath, type JournalState } from '../engine/journal.js';
 import { loadPlaybook, type Playbook } from '../engine/playbook.js';
-import { fullReadDefinitions, parseReads, readLabel, readScript } from '../engine/read-batch.js';
+import { fullReadDefinitions, parseReads, readDefinition, readLabel, readScript } from '../engine/read-batch.js';
 import { isStateName, type ReadName } from '../engine/reads.js';
-import { playbookReads, runPlaybook, type RunRequest, type RunResult } from '../engine/runner.js';
+import { playbookReads, playbookWitnessReads, runPlaybook, type RunRequest, type RunResult } from '../engine/runner.js';
 import { STEP_KINDS } from '../engine/steps/index.js';
 import type { ServerState } from '../engine/steps/step.js';
 import { clockWatch, factsOfOutput, type TimedOutput } from '../facts/gather.js';
@@ -44,7 +44,20 @@ export function stateOfRead(answers: Answers, node: string, out: TimedOutput, pl
   return { ...facts, ...parseReads(out.stdout, stateDefs) } as ServerState;
 }
 
-export type ReadOutcome = { ok: true; states: ServerState[]; lock?: ClusterLock } | { ok: false; failures: { server: string; error: unknown }[] };
+export type ReadOutcome = { ok: true; states: ServerState[]; witness?: { name: string; state: ServerState }; lock?: ClusterLock } | { ok: false; failures: { server: string; error: unknown }[] };
+
+/** The witness's connection name in a run (services/targets.ts names its target so). */
+export const WITNESS_SERVER = 'witness';
+
+/** What the install's steps read on the witness, in one exec (no lock: the witness holds no node state). */
+async function readWitness(answers: Answers, conn: ServerConnection, playbook: Playbook): Promise<ServerState> {
+  const defs = playbookWitnessReads(playbook).map((name) => readDefinition(name, { answers, node: WITNESS_SERVER }));
+  const result = await conn.exec(`sh -c ${shellQuote(readScript(defs))}`, { sudo: true, step: 'inspect', allowFailure: true, timeoutMs: 120_000, logAs: readLabel(defs) });
+  if (!result.stdout.includes(`${MARK.fact} `)) {
+    throw new RemoteCommandError(conn.target.name, 'sh -c <read script>', result, { step: 'inspect', hint: 'Check that the user can run `sudo sh` on the witness and that /bin/sh exists.' });
+  }
+  return parseReads(result.stdout, defs) as ServerState;
+}
 
 /**
  * Reads every node of the answers, in their order, in one exec each: under the cluster lock when
@@ -77,7 +90,17 @@ export async function readCluster(answers: Answers, connections: Map<string, Ser
     return { ok: false, failures: [...failures, ...unread] };
   }
   const states = outputs.map((r, i) => stateOfRead(answers, nodes[i]!, (r as PromiseFulfilledResult<TimedOutput>).value, playbook));
-  return { ok: true, states, ...(held ? { lock: held } : {}) };
+  const witnessConn = connections.get(WITNESS_SERVER);
+  let witness: { name: string; state: ServerState } | undefined;
+  if (witnessConn && playbookWitnessReads(playbook).length > 0) {
+    try {
+      witness = { name: WITNESS_SERVER, state: await readWitness(answers, witnessConn, playbook) };
+    } catch (error) {
+      await held?.release().catch(() => undefined);
+      return { ok: false, failures: [{ server: WITNESS_SERVER, error }] };
+    }
+  }
+  return { ok: true, states, ...(witness ? { witness } : {}), ...(held ? { lock: held } : {}) };
 }
 
 async function readOnce(conn: ServerConnection, script: string, label: string): Promise<TimedOutput> {
@@ -150,13 +173,21 @@ export interface InstallPreview {
  * (no exec when the read covered every step). `plan`, `apply --dry-run` and the wizard's plan screen
  * show this list; apply performs the same plan.
  */
-export async function previewInstall(request: { answers: Answers; plan: ClusterPlan; states: ServerState[]; connections: Map<string, ServerConnection>; runId: string }): Promise<InstallPreview> {
+export async function previewInstall(request: {
+  answers: Answers;
+  plan: ClusterPlan;
+  states: ServerState[];
+  witness?: { name: string; state: ServerState };
+  connections: Map<string, ServerConnection>;
+  runId: string;
+}): Promise<InstallPreview> {
   const result = await runPlaybook({
     runId: request.runId,
     playbook: installPlaybook(request.answers),
     answers: request.answers,
     plan: request.plan,
     states: request.states,
+    ...(request.witness ? { witness: request.witness } : {}),
     connections: request.connections,
     reconnect: () => Promise.reject(new Error('a preview does not reconnect')),
     dryRun: true,

@@ -1,16 +1,17 @@
 /**
- * The servers of a run as SSH targets: from --host flags or from an answer file's nodes, with
- * host-key pins, the known_hosts files to trust, and secrets read from where the answer file or the
- * environment says. Used by the CLI commands and the wizard alike.
+ * The servers of a run as SSH targets: from --host flags or from an answer file's nodes (and its HA
+ * witness), with host-key pins, the known_hosts files to trust, and secrets read from where the
+ * answer file or the environment says (the BMC passwords too). Used by the CLI commands and the wizard alike.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
-import type { Answers } from '../answers/schema.js';
-import { resolveSecret } from '../answers/secrets.js';
+import type { NodeAnswers, SecretRef } from '../answers/schema.js';
+import { resolveBmcPasswords, resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import { expandHome, parseHostKeyPins, parseJumpList, resolveTarget } from '../ssh/index.js';
 import type { SshTarget } from '../ssh/types.js';
+import { secretsOf } from './run-id.js';
 
 export interface ConnectionOptions {
   host: string[];
@@ -35,6 +36,10 @@ export interface Servers {
   targets: SshTarget[];
   /** The answer file, when the servers came from one. */
   answers?: LoadedAnswers;
+  /** The witness of a two-node HA cluster (target named `witness`), when the answer file has one and HA is on. */
+  witness?: SshTarget;
+  /** Each node's BMC password by node name, when the answer file turns HA on. */
+  bmcPasswords?: Map<string, string>;
 }
 
 /** The servers of a command: from the answer file (-f) or from --host, never both. */
@@ -43,8 +48,7 @@ export async function serversFromOptions(options: ConnectionOptions, env: NodeJS
     throw new UsageError('give the servers either with --host or with an answer file (-f), not both');
   }
   if (options.file !== undefined) {
-    const answers = await loadAnswerFile(options.file);
-    return { targets: targetsFromAnswers(answers, options, env), answers };
+    return serversFromAnswers(await loadAnswerFile(options.file), options, env);
   }
   return { targets: targetsFromHosts(options, env) };
 }
@@ -76,27 +80,30 @@ export function jumpHops(jump: string | undefined): string[] | undefined {
 }
 
 /** Each node's `ssh:` block as a target named after the node; secrets read from where the file says. */
-
 export function targetsFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget[] {
-  return loaded.answers.spec.nodes.map((node) => sshTargetOf(node.name, node.ssh, loaded, options, env));
+  return loaded.answers.spec.nodes.map((node) => targetOfSsh(node.name, node.ssh, loaded, options, env));
 }
 
-/** The witness of a two-node HA cluster (spec.ha.witness) as a target named `witness`, or undefined. */
-export function witnessTargetFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget | undefined {
-  const ha = loaded.answers.spec.ha;
-  if (!ha?.enabled || !ha.witness || loaded.answers.spec.nodes.length !== 2) return undefined;
-  return sshTargetOf(WITNESS, ha.witness, loaded, options, env);
-}
-
-/** The server name the witness has in a run, its logs and reports. */
+/** The name of the witness's target (in messages, logs and the connections of a run). */
 export const WITNESS = 'witness';
 
-type SshAnswers = Answers['spec']['nodes'][number]['ssh'];
+/**
+ * The witness of a two-node HA cluster (spec.ha.witness) as an SSH target named `witness`, made as a
+ * node's target is (key, agent, secrets, pinned host key, jump hosts; `--host-key witness=SHA256:...`
+ * pins it too). Undefined when the answers have no witness or HA is off.
+ */
+export function witnessTarget(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget | undefined {
+  const ha = loaded.answers.spec.ha;
+  if (!ha?.enabled || !ha.witness) return undefined;
+  return targetOfSsh(WITNESS, ha.witness, loaded, options, env);
+}
 
-function sshTargetOf(name: string, ssh: SshAnswers, loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget {
+/** The `ssh:` fields of a node, or of the witness. */
+type SshAnswers = NodeAnswers['ssh'];
+
+function targetOfSsh(name: string, ssh: SshAnswers, loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): SshTarget {
   const pins = parseHostKeyPins(options.hostKey);
-  const readSecretFile = (path: string) => readFileSync(path, 'utf8');
-  const secret = (ref: Parameters<typeof resolveSecret>[0] | undefined, what: string) =>
+  const secret = (ref: SecretRef | undefined, what: string) =>
     ref === undefined ? undefined : resolveSecret(ref, env, readSecretFile, { baseDir: loaded.baseDir, what });
   const identityFiles = ssh.identityFile !== undefined ? [expandHome(ssh.identityFile, env.HOME ?? homedir())] : options.identity.length > 0 ? options.identity : undefined;
   const target = resolveTarget(ssh.address, {
@@ -115,6 +122,28 @@ function sshTargetOf(name: string, ssh: SshAnswers, loaded: LoadedAnswers, optio
   return { ...withKnownHosts(target, options), name };
 }
 
+const readSecretFile = (path: string) => readFileSync(path, 'utf8');
+
+/**
+ * Everything a run reaches from an answer file: the nodes' targets, the witness's (when HA has one),
+ * and the BMC passwords (when HA is on; unused BMCs are not read).
+ */
+export function serversFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): Servers {
+  const ha = loaded.answers.spec.ha;
+  const witness = witnessTarget(loaded, options, env);
+  return {
+    targets: targetsFromAnswers(loaded, options, env),
+    answers: loaded,
+    ...(witness ? { witness } : {}),
+    bmcPasswords: ha?.enabled ? resolveBmcPasswords(loaded.answers, env, readSecretFile, loaded.baseDir) : new Map(),
+  };
+}
+
+/** Every secret of a run's servers: what its run log must redact (SSH secrets of nodes, witness and jump hosts; BMC passwords). */
+export function runSecrets(servers: Pick<Servers, 'targets' | 'witness' | 'bmcPasswords'>): string[] {
+  return [...secretsOf(servers.witness ? [...servers.targets, servers.witness] : servers.targets), ...(servers.bmcPasswords?.values() ?? [])];
+}
+
 /** --known-hosts names the files to trust, for every server, over what the ssh configuration says. */
 function withKnownHosts(target: SshTarget, options: ConnectionOptions): SshTarget {
   if (options.knownHosts.length === 0) return target;
@@ -122,13 +151,3 @@ function withKnownHosts(target: SshTarget, options: ConnectionOptions): SshTarge
   return { ...rest, jump: rest.jump.map((hop) => withKnownHosts(hop, options)) };
 }
 
-
-/** Each node's BMC password (HA), by node name, read from where its `bmc.passwordFrom` says. */
-export function bmcPasswordsFromAnswers(loaded: LoadedAnswers, env: NodeJS.ProcessEnv): Record<string, string> {
-  const readSecretFile = (path: string) => readFileSync(path, 'utf8');
-  return Object.fromEntries(
-    loaded.answers.spec.nodes.flatMap((node, i) =>
-      node.bmc ? [[node.name, resolveSecret(node.bmc.passwordFrom, env, readSecretFile, { baseDir: loaded.baseDir, what: `spec.nodes[${i}].bmc.passwordFrom (the BMC password of ${node.name})` })]] : [],
-    ),
-  );
-}

@@ -8,12 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { LoadedAnswers } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
 import { writeAnswerFile } from '../answers/write.js';
-import { newRunId, secretsOf } from '../services/run-id.js';
+import { newRunId } from '../services/run-id.js';
 import { VERSION } from '../paths.js';
 import { formatMarkdown } from '../verify/output/markdown.js';
 import type { VerifyReport } from '../verify/report.js';
 import { verifyCluster } from '../verify/verify-cluster.js';
-import { jumpHops, targetsFromAnswers, type ConnectionOptions } from '../services/targets.js';
+import { jumpHops, runSecrets, serversFromAnswers, type ConnectionOptions } from '../services/targets.js';
 import { parseHostKeyPins } from '../ssh/index.js';
 import { HvError } from '../errors.js';
 import type { EventSink } from '../engine/events.js';
@@ -195,9 +195,10 @@ export class SshBackend implements WizardBackend {
     await Promise.all(this.inspected.splice(0).map((c) => c.close().catch(() => undefined)));
     const loaded: LoadedAnswers = { answers, warnings: [], file: 'site.yaml', baseDir: this.options.cwd ?? process.cwd(), locate: () => undefined };
     const options: ConnectionOptions = { host: [], identity: [], knownHosts: this.options.knownHosts, hostKey: [], sshConfig: this.options.sshConfig, connectTimeout: String(this.options.connectTimeoutSeconds) };
-    this.targets = targetsFromAnswers(loaded, options, this.options.env);
+    const servers = serversFromAnswers(loaded, options, this.options.env);
+    this.targets = servers.targets;
     if (this.log === undefined) {
-      this.log = new RunLog(join(defaultLogDir(this.options.env), `${answers.metadata.name}-${newRunId()}.log`), secretsOf(this.targets));
+      this.log = new RunLog(join(defaultLogDir(this.options.env), `${answers.metadata.name}-${newRunId()}.log`), runSecrets(servers));
       this.log.write('hvcluster', `wizard: ${answers.spec.nodes.map((n) => n.name).join(', ')}`);
     }
     const missing = this.targets.filter((t) => !this.connections.has(t.name));

@@ -4,12 +4,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LabInfo } from './lab.js';
+import type { LabInfo, LabNode } from './lab.js';
 
 export interface LabSiteOptions {
   /** Cluster name (default: lab-NAME). */
   cluster?: string;
   replicationMtu?: number;
+  /**
+   * HA: each node's simulated BMC as its bmc:, and ha: with the lab's witness (when the lab has one,
+   * `up --witness`), the emulated timing and TLS on.
+   */
+  ha?: boolean;
 }
 
 export function labSiteYaml(lab: LabInfo, options: LabSiteOptions = {}): string {
@@ -31,7 +36,7 @@ export function labSiteYaml(lab: LabInfo, options: LabSiteOptions = {}): string 
         address: ${node.replication.address}/${node.replication.prefix}
       storage:
         disk: ${node.dataDisk}
-        wipe: false`,
+        wipe: false${options.ha ? labBmcYaml(node) : ''}`,
     )
     .join('\n');
   return `# hvcluster answer file for the VM lab "${lab.name}" (written by \`npm run lab -- up\`).
@@ -52,6 +57,42 @@ ${nodes}
     source: offline
     offline:
       path: /var/cache/apt/archives
+${options.ha ? labHaYaml(lab) : ''}`;
+}
+
+/** The node's simulated BMC (ipmi_sim on the lab host); its password stays in the lab's file. */
+function labBmcYaml(node: LabNode): string {
+  const bmc = node.bmc;
+  return `
+      bmc:
+        type: ${bmc.type}
+        address: ${bmc.address}
+        port: ${bmc.port}
+        user: ${bmc.user}
+        passwordFrom: { file: ${bmc.passwordFile} }
+        # ipmi_sim offers cipher suite 3 at most (real BMCs: 17).
+        cipher: ${bmc.cipher}
+        lanplus: ${bmc.lanplus}`;
+}
+
+function labHaYaml(lab: LabInfo): string {
+  const witness = lab.witness;
+  const witnessYaml = witness
+    ? `
+    witness:
+      address: ${witness.management.address}
+      port: ${witness.sshPort}
+      user: ${witness.user}
+      identityFile: ${witness.key}
+      agent: false
+      hostKey: "${witness.hostKeyFingerprint}"
+      qnetdPort: ${witness.qnetd.port}`
+    : '';
+  return `  ha:
+    enabled: true${witnessYaml}
+    # The VMs are emulated (TCG): detection timeouts raised, behaviour unchanged.
+    timing: emulated
+    tls: on
 `;
 }
 

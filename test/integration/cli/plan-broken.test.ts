@@ -132,12 +132,13 @@ const cases: BrokenCase[] = [
     issues: ['30:15 spec.nodes[1].storage.wipe: expected true or false (true erases everything on the disk), found "yes"'],
   },
   {
-    name: 'a misspelled key and the reserved bmc key',
-    breakIt: (t) =>
-      edit(edit(t, '        address: 198.18.1.11/24', '        adress: 198.18.1.11/24'), '    - name: hv2\n', '    - name: hv2\n      bmc: { address: 198.18.9.12 }\n'),
+    name: 'a misspelled key, and HA without fence devices or a witness',
+    breakIt: (t) => `${edit(t, '        address: 198.18.1.11/24', '        adress: 198.18.1.11/24')}  ha: {}\n`,
     issues: [
       "12:9 spec.nodes[0].management.adress: unknown key 'adress', did you mean 'address'?",
-      "20:7 spec.nodes[1].bmc: 'bmc' (the node's fencing device) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+      // hv1 fails the schema (its misspelled key), so only hv2's fence device is checked.
+      "19:7 spec.nodes[1]: node hv2 has no bmc: HA never runs without a fence device (a survivor must power hv2 off before it starts hv2's guests); add bmc: { address, user, passwordFrom } for hv2's IPMI controller (iDRAC, iLO, XClarity...)",
+      '30:7 spec.ha: two nodes need a witness: it is the third vote that lets the survivor tell a dead peer from a cut link (without it, each node could fence the other); add witness: { address: ... } for a small third server that runs corosync-qnetd',
     ],
   },
   {

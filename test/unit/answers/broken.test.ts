@@ -20,7 +20,7 @@ const corpus: Record<string, string[]> = {
   ],
   'unknown-key.yaml': [
     "site.yaml:7:36 spec.nodes[0].management.adress: unknown key 'adress', did you mean 'address'?",
-    "site.yaml:14:5 spec.nodes[1].bmc: 'bmc' (the node's fencing device) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+    "site.yaml:14:90 spec.nodes[1].bmc.cypher: unknown key 'cypher', did you mean 'cipher'?",
     "site.yaml:16:5 spec.network.replication_mtu: unknown key 'replication_mtu', did you mean 'replicationMtu'?",
     "site.yaml:17:5 spec.network.color: unknown key 'color'; expected one of: bridge, replicationMtu",
     "site.yaml:18:3 spec.Drbd: unknown key 'Drbd', did you mean 'drbd'?",
@@ -198,6 +198,35 @@ const corpus: Record<string, string[]> = {
   'wipe-quoted.yaml': [
     'site.yaml:28:15 spec.nodes[1].storage.wipe: expected true or false (true erases everything on the disk), found the string "true"; write it without quotes',
   ],
+  // HA (validate-ha.ts): fencing devices and the witness, based on valid/two-nodes-ha.yaml.
+  'ha-node-without-bmc.yaml': [
+    "site.yaml:26:7 spec.nodes[1]: node hv2 has no bmc: HA never runs without a fence device (a survivor must power hv2 off before it starts hv2's guests); add bmc: { address, user, passwordFrom } for hv2's IPMI controller (iDRAC, iLO, XClarity...)",
+  ],
+  'ha-two-nodes-no-witness.yaml': [
+    'site.yaml:37:3 spec.ha: two nodes need a witness: it is the third vote that lets the survivor tell a dead peer from a cut link (without it, each node could fence the other); add witness: { address: ... } for a small third server that runs corosync-qnetd',
+  ],
+  'ha-three-nodes-witness.yaml': [
+    'site.yaml:50:5 spec.ha.witness: three nodes make quorum on their own (2 of 3 votes), and hvcluster uses a witness only with two nodes; remove witness',
+  ],
+  'ha-witness-is-a-node.yaml': [
+    'site.yaml:40:16 spec.ha.witness.address: the witness 198.18.1.12 is the management address of hv2 (spec.nodes[1].management.address); expected a separate server: a node that is also the witness takes the tie-breaking vote down with it',
+  ],
+  'bmc-duplicate.yaml': [
+    'site.yaml:36:23 spec.nodes[1].bmc.address: BMC 198.18.2.11 port 623 is already the BMC of hv1 (spec.nodes[0].bmc); each node is fenced through its own BMC',
+  ],
+  'bmc-is-node-address.yaml': [
+    "site.yaml:20:18 spec.nodes[0].bmc.address: BMC address 198.19.1.11 is the replication address of hv1 (spec.nodes[0].replication.address); the BMC must be a separate device with its own address (the server's IPMI controller), reachable when the node's system is dead",
+  ],
+  'bmc-cipher-0.yaml': [
+    'site.yaml:24:17 spec.nodes[0].bmc.cipher: cipher 0 sends the password unauthenticated: the BMC accepts any password and anyone on its network can power the node off; expected 17, or 3 for a BMC without it (and disable cipher 0 on the BMC)',
+  ],
+  'ha-tls-off.yaml': [
+    'site.yaml:48:10 spec.ha.tls: warning: tls: off is only for a lab: the connection to the witness is not authenticated, so anything on the management network can pose as the witness and cast its vote',
+  ],
+  'bmc-without-ha.yaml': [
+    'site.yaml:18:7 spec.nodes[0].bmc: warning: bmc is only used with ha: without spec.ha nothing fences this node and the BMC is never contacted; add spec.ha to use it, or remove bmc',
+    'site.yaml:36:12 spec.nodes[1].bmc: warning: bmc is only used with ha: without spec.ha nothing fences this node and the BMC is never contacted; add spec.ha to use it, or remove bmc',
+  ],
 };
 
 describe('broken answer files', () => {
@@ -287,9 +316,26 @@ describe('edge cases of the file itself', () => {
     ]);
   });
 
-  it('witness: is reserved for a later version', () => {
+  it('a witness: or bmc: in the wrong place points to where it belongs', () => {
     expect(issuesOf(`${two}  witness: { address: 198.18.1.99 }\n`)).toEqual([
-      "site.yaml:28:3 spec.witness: 'witness' (the quorum device of a two-node cluster) is reserved for the HA support of a later hvcluster version and is not read by this one; remove it",
+      "site.yaml:28:3 spec.witness: unknown key 'witness' here; did you mean spec.ha.witness? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha",
+    ]);
+    expect(issuesOf(`${two}  bmc: { address: 198.18.2.11 }\n`)).toEqual([
+      "site.yaml:28:3 spec.bmc: unknown key 'bmc' here; did you mean spec.nodes[].bmc? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha",
+    ]);
+  });
+
+  it('HA relations are still checked when another part of the file fails the schema', () => {
+    const text = fixture('valid/two-nodes-ha.yaml')
+      .replace('      bmc: { address: hv2-idrac.example.com, user: hvfence, passwordFrom: { file: secrets/hv2-bmc.password } }\n', '')
+      .replace('  ha:\n', '  drbd: { protocol: A }\n  ha:\n');
+    expect(issuesOf(text)).toEqual([
+      "site.yaml:26:7 spec.nodes[1]: node hv2 has no bmc: HA never runs without a fence device (a survivor must power hv2 off before it starts hv2's guests); add bmc: { address, user, passwordFrom } for hv2's IPMI controller (iDRAC, iLO, XClarity...)",
+      'site.yaml:36:21 spec.drbd.protocol: expected C (synchronous replication, the only protocol DRBD allows for the dual-primary of a live migration), found "A"',
+    ]);
+    // An ha section that fails the schema itself: its own error only, no guesses about the rest.
+    expect(issuesOf(fixture('valid/two-nodes-ha.yaml').replace('    timing: production\n', '    timing: fast\n'))).toEqual([
+      'site.yaml:47:13 spec.ha.timing: expected production or emulated, found "fast"',
     ]);
   });
 

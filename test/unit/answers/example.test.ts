@@ -34,3 +34,38 @@ describe('exampleAnswerFile', () => {
     expect(text).toContain('A "password:" key is refused.');
   });
 });
+
+describe('the commented-out HA blocks of the example', () => {
+  /** The commented block that starts with the line `start` (until the first line that is not part of it), uncommented. */
+  function uncomment(text: string, start: string): { block: string; uncommented: string } {
+    const lines = text.split('\n');
+    const first = lines.indexOf(start);
+    const indent = start.slice(0, start.indexOf('#'));
+    let end = first + 1;
+    while (end < lines.length && lines[end]!.startsWith(`${indent}#   `)) end++;
+    const block = lines.slice(first, end).join('\n');
+    return { block, uncommented: lines.slice(first, end).map((line) => line.replace(`${indent}# `, indent)).join('\n') };
+  }
+
+  it('load clean once uncommented (with a bmc for hv2 as well)', () => {
+    const text = exampleAnswerFile();
+    const bmc = uncomment(text, '      # bmc:');
+    const ha = uncomment(text, '  # ha:');
+    expect(bmc.block.split('\n').length).toBeGreaterThan(5);
+    expect(ha.block).toContain('qnetdPort: 5403');
+    const hv2Bmc = bmc.uncommented.replace('198.18.2.11', '198.18.2.12').replace('HV1_BMC_PASSWORD', 'HV2_BMC_PASSWORD');
+    const withHa = text
+      .replace(bmc.block, bmc.uncommented)
+      .replace('        disk: /dev/disk/by-id/nvme-SAMSUNG_MZQL21T9HCJR-00A07_S64GNE0R100002\n        wipe: false\n', `$&${hv2Bmc}\n`)
+      .replace(ha.block, ha.uncommented);
+    expect(checkAnswerText(withHa).issues).toEqual([]);
+    const { answers } = parseAnswers(withHa);
+    expect(answers.spec.nodes.map((n) => n.bmc?.address)).toEqual(['198.18.2.11', '198.18.2.12']);
+    expect(answers.spec.ha).toEqual({
+      enabled: true,
+      witness: { address: '198.18.1.10', port: 22, user: 'root', identityFile: '~/.ssh/id_ed25519', agent: true, qnetdPort: 5403 },
+      timing: 'production',
+      tls: 'on',
+    });
+  });
+});

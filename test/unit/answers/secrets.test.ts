@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../installer/errors.js';
-import { resolveSecret, secretFilePath } from '../../../installer/answers/index.js';
+import { parseAnswers, resolveBmcPasswords, resolveSecret, secretFilePath, type Answers } from '../../../installer/answers/index.js';
+import { fixture } from './helpers.js';
 
 const files: Record<string, string> = { '/home/ops/pw': 's3cret\n', '/site/secrets/hv2.password': 'p w\r\n', '/empty': '\n' };
 const readFile = (path: string) => {
@@ -39,5 +40,46 @@ describe('resolveSecret', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).hint).toBe('Set NOPE in the environment of hvcluster (export NOPE=...), or reference a file with { file: PATH }.');
+  });
+});
+
+describe('resolveBmcPasswords', () => {
+  const answers = (): Answers => {
+    const a = structuredClone(parseAnswers(fixture('valid/two-nodes-ha.yaml')).answers);
+    return a;
+  };
+  const bmcFiles: Record<string, string> = { '/site/secrets/hv2-bmc.password': 'hv2-bmc-secret\n' };
+  const readBmcFile = (path: string) => {
+    const content = bmcFiles[path];
+    if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return content;
+  };
+
+  it("reads each node's BMC password by node name, files relative to the answer file", () => {
+    const passwords = resolveBmcPasswords(answers(), { HV1_BMC_PASSWORD: 'hv1-bmc-secret' }, readBmcFile, '/site');
+    expect([...passwords]).toEqual([
+      ['hv1', 'hv1-bmc-secret'],
+      ['hv2', 'hv2-bmc-secret'],
+    ]);
+  });
+
+  it('leaves out nodes without a bmc', () => {
+    const a = answers();
+    delete a.spec.nodes[0]!.bmc;
+    expect([...resolveBmcPasswords(a, {}, readBmcFile, '/site')]).toEqual([['hv2', 'hv2-bmc-secret']]);
+  });
+
+  it('fails naming the reference and the node, never a secret', () => {
+    expect(() => resolveBmcPasswords(answers(), {}, readBmcFile, '/site')).toThrow(
+      'spec.nodes[0].bmc.passwordFrom (the BMC password of hv1): environment variable HV1_BMC_PASSWORD is not set',
+    );
+    let message = '';
+    try {
+      resolveBmcPasswords(answers(), { HV1_BMC_PASSWORD: 'hv1-bmc-secret' }, readBmcFile, '/elsewhere');
+    } catch (error) {
+      message = `${(error as ConfigError).message} ${(error as ConfigError).hint}`;
+    }
+    expect(message).toContain('spec.nodes[1].bmc.passwordFrom (the BMC password of hv2): cannot read secret file /elsewhere/secrets/hv2-bmc.password: no such file');
+    expect(message).not.toContain('hv1-bmc-secret');
   });
 });

@@ -170,3 +170,80 @@ describe('checkAnswers (answers built in code, like the wizard)', () => {
     ]);
   });
 });
+
+describe('validateAnswers: HA', () => {
+  const bmc = (address: string, env: string) => ({ type: 'ipmi' as const, address, port: 623, user: 'hvfence', passwordFrom: { env }, cipher: 17, lanplus: true });
+  const witness = { address: '198.18.1.10', port: 22, user: 'root', agent: true, qnetdPort: 5403 };
+  /** Two nodes with BMCs and a witness, then `change`. */
+  const ha = (change: (a: Answers) => void = () => {}) =>
+    answers((a) => {
+      a.spec.nodes[0]!.bmc = bmc('198.18.2.11', 'HV1_BMC');
+      a.spec.nodes[1]!.bmc = bmc('198.18.2.12', 'HV2_BMC');
+      a.spec.ha = { enabled: true, witness: { ...witness }, timing: 'production', tls: 'on' };
+      change(a);
+    });
+  const third = (a: Answers) => {
+    a.spec.nodes.push({ ...structuredClone(a.spec.nodes[1]!), name: 'hv3', management: { ...a.spec.nodes[1]!.management, address: '198.18.1.13/24' }, replication: { ...a.spec.nodes[1]!.replication, address: '198.19.1.13/24' }, ssh: { ...a.spec.nodes[1]!.ssh, address: '198.18.1.13' }, bmc: bmc('198.18.2.13', 'HV3_BMC') });
+  };
+
+  it('two nodes with BMCs and a witness, and three nodes with BMCs and no witness, are clean', () => {
+    expect(check(ha())).toEqual([]);
+    expect(check(ha((a) => { third(a); delete a.spec.ha!.witness; }))).toEqual([]);
+  });
+
+  it('three nodes still need a BMC each, and refuse a witness', () => {
+    expect(check(ha((a) => { third(a); delete a.spec.nodes[2]!.bmc; }))).toEqual([
+      "spec.nodes[2]: node hv3 has no bmc: HA never runs without a fence device (a survivor must power hv3 off before it starts hv3's guests); add bmc: { address, user, passwordFrom } for hv3's IPMI controller (iDRAC, iLO, XClarity...)",
+      'spec.ha.witness: three nodes make quorum on their own (2 of 3 votes), and hvcluster uses a witness only with two nodes; remove witness',
+    ]);
+  });
+
+  it('a witness reached like a node over SSH is that node; the same gateway on another port is not', () => {
+    const viaGateway = (port: number) => ha((a) => {
+      a.spec.nodes[1]!.ssh = { ...a.spec.nodes[1]!.ssh, address: 'gw.example.com', port: 2202 };
+      a.spec.ha!.witness = { ...witness, address: 'GW.example.com', port };
+    });
+    expect(check(viaGateway(2202))).toEqual([
+      'spec.ha.witness.address: the witness GW.example.com port 2202 is how hv2 is reached (spec.nodes[1].ssh); expected a separate server: a node that is also the witness takes the tie-breaking vote down with it',
+    ]);
+    expect(check(viaGateway(2203))).toEqual([]);
+  });
+
+  it("a witness or a BMC named like a node is that node", () => {
+    expect(check(ha((a) => (a.spec.ha!.witness!.address = 'HV2')))).toEqual([
+      'spec.ha.witness.address: the witness HV2 is the name of node hv2 (spec.nodes[1].name); expected a separate server: a node that is also the witness takes the tie-breaking vote down with it',
+    ]);
+    expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = 'hv1')))).toEqual([
+      "spec.nodes[0].bmc.address: BMC address hv1 is the name of node hv1 (spec.nodes[0].name); the BMC must be a separate device with its own address (the server's IPMI controller), reachable when the node's system is dead",
+    ]);
+    // hv1-idrac is another name.
+    expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = 'hv1-idrac')))).toEqual([]);
+  });
+
+  it("a BMC at the witness's address, or at another node's management address, is refused", () => {
+    expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = '198.18.1.10')))).toEqual([
+      "spec.nodes[0].bmc.address: BMC address 198.18.1.10 is the witness's address (spec.ha.witness.address); expected the address of hv1's own BMC",
+    ]);
+    expect(check(ha((a) => (a.spec.nodes[0]!.bmc!.address = '198.18.1.12')))).toEqual([
+      "spec.nodes[0].bmc.address: BMC address 198.18.1.12 is the management address of hv2 (spec.nodes[1].management.address); the BMC must be a separate device with its own address (the server's IPMI controller), reachable when the node's system is dead",
+    ]);
+    // Two BMCs behind one address on different ports (a BMC proxy) are two devices.
+    expect(check(ha((a) => Object.assign(a.spec.nodes[1]!.bmc!, { address: '198.18.2.11', port: 624 })))).toEqual([]);
+  });
+
+  it('ha enabled: false checks no fencing and says the BMCs are unused; tls: off warns only when HA is on', () => {
+    expect(check(ha((a) => { a.spec.ha!.enabled = false; a.spec.ha!.tls = 'off'; delete a.spec.ha!.witness; delete a.spec.nodes[1]!.bmc; }))).toEqual([
+      'spec.nodes[0].bmc: warning: bmc is only used with ha, which is off here (spec.ha.enabled: false): the BMC is never contacted',
+    ]);
+    expect(check(ha((a) => (a.spec.ha!.tls = 'off')))).toEqual([
+      'spec.ha.tls: warning: tls: off is only for a lab: the connection to the witness is not authenticated, so anything on the management network can pose as the witness and cast its vote',
+    ]);
+  });
+
+  it('cipher 0 is refused on any node, with HA or without', () => {
+    expect(check(answers((a) => (a.spec.nodes[1]!.bmc = { ...bmc('198.18.2.12', 'HV2_BMC'), cipher: 0 })))).toEqual([
+      'spec.nodes[1].bmc: warning: bmc is only used with ha: without spec.ha nothing fences this node and the BMC is never contacted; add spec.ha to use it, or remove bmc',
+      'spec.nodes[1].bmc.cipher: cipher 0 sends the password unauthenticated: the BMC accepts any password and anyone on its network can power the node off; expected 17, or 3 for a BMC without it (and disable cipher 0 on the BMC)',
+    ]);
+  });
+});

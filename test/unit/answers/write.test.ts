@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { exampleAnswerFile, parseAnswers, writeAnswerFile } from '../../../installer/answers/index.js';
+import { checkAnswers, exampleAnswerFile, parseAnswers, writeAnswerFile, type Answers } from '../../../installer/answers/index.js';
 import { fixture } from './helpers.js';
 
 describe('writeAnswerFile', () => {
-  for (const name of ['valid/two-nodes.yaml', 'valid/three-nodes.yaml']) {
+  for (const name of ['valid/two-nodes.yaml', 'valid/three-nodes.yaml', 'valid/two-nodes-ha.yaml']) {
     it(`round-trips ${name} through the loader`, () => {
       const { answers } = parseAnswers(fixture(name));
       const text = writeAnswerFile(answers);
@@ -32,6 +32,25 @@ describe('writeAnswerFile', () => {
     expect(text).toContain('          interfaces: [eno1, eno2]\n');
     expect(text).toContain('    servers: [ntp1.example.com, 10.20.0.2]\n');
     expect(text).toContain('    syncRateMiB: 400\n');
+  });
+
+  it('writes the bmc and ha of answers built in code (as the wizard builds them), and they load back equal', () => {
+    const answers: Answers = structuredClone(parseAnswers(fixture('valid/two-nodes.yaml')).answers);
+    answers.spec.nodes.forEach((node, i) => {
+      node.bmc = { type: 'ipmi', address: `198.18.2.1${i + 1}`, port: 623, user: 'hvfence', passwordFrom: { env: `HV${i + 1}_BMC_PASSWORD` }, cipher: 17, lanplus: true };
+    });
+    answers.spec.ha = {
+      enabled: true,
+      witness: { address: '198.18.1.10', port: 22, user: 'root', agent: true, qnetdPort: 5403 },
+      timing: 'emulated',
+      tls: 'on',
+    };
+    expect(checkAnswers(answers).issues).toEqual([]);
+    const text = writeAnswerFile(answers);
+    expect(parseAnswers(text).answers).toStrictEqual(answers);
+    expect(text).toContain('      bmc:\n        type: ipmi\n        address: 198.18.2.12\n        port: 623\n        user: hvfence\n        passwordFrom:\n          env: HV2_BMC_PASSWORD\n');
+    expect(text).toContain('\n  ha:\n    enabled: true\n    witness:\n      address: 198.18.1.10\n');
+    expect(text).toContain('    timing: emulated\n    tls: on\n');
   });
 
   it('takes another header', () => {
