@@ -56,7 +56,7 @@ export type ReadName = FactName | StateName;
 export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker'] as const;
 
 /** How long the CIB read waits for a cluster just started to elect its controller. */
-export const CIB_SETTLE_SECONDS = 180;
+export const CIB_SETTLE_SECONDS = 120;
 
 /** The paths the files read covers: every planned file and root's SSH trust files. */
 export function readPaths(): string[] {
@@ -122,9 +122,9 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     script: `${scriptFunction('hv_keys', 'node-keys.sh')}\n${call('keys', 'hv_keys', [MIGRATE_KEY, HOST_KEY, LEGACY_KEY])}`,
     parse: (section) => parseNodeKeys(requireStdout(section, 'keys')),
   }),
-  cib: () => ({
+  cib: (input) => ({
     name: 'cib',
-    script: `${scriptFunction('hv_cib', 'cib-state.sh')}\n${call('cib', 'hv_cib', [String(CIB_SETTLE_SECONDS)])}`,
+    script: `${scriptFunction('hv_cib', 'cib-state.sh')}\n${call('cib', 'hv_cib', [input.answers.metadata.name, String(CIB_SETTLE_SECONDS)])}`,
     parse: (section) => parseCibState(requireStdout(section, 'cib')),
   }),
   qdevice: () => ({

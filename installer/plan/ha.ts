@@ -14,10 +14,14 @@ export function haEnabled(answers: Answers): boolean {
   return answers.spec.ha?.enabled === true;
 }
 
-/** Packages a node of an HA cluster adds. fence-agents does not depend on ipmitool, fence_ipmilan needs it. */
+/**
+ * Packages a node of an HA cluster adds. pacemaker only recommends its command-line tools
+ * (cibadmin, crm_mon, stonith_admin...), and fence-agents does not depend on ipmitool, which
+ * fence_ipmilan runs: both are named.
+ */
 export function haPackages(answers: Answers): string[] {
   if (!haEnabled(answers)) return [];
-  return ['pacemaker', 'corosync', ...(usesQdevice(answers) ? ['corosync-qdevice'] : []), 'fence-agents', 'ipmitool', 'resource-agents'];
+  return ['pacemaker', 'pacemaker-cli-utils', 'corosync', ...(usesQdevice(answers) ? ['corosync-qdevice'] : []), 'fence-agents', 'ipmitool', 'resource-agents'];
 }
 
 /** Two nodes: a third vote from the witness's corosync-qnetd (never `two_node` beside it). */

@@ -1,13 +1,15 @@
 #!/bin/sh
 # hvcluster: the Pacemaker configuration (CIB) of a running cluster (read-only).
-# Usage: sh -s -- WAIT_SECONDS
-# Pacemaker not running: prints `cib inactive`. Running: waits up to WAIT_SECONDS for the cluster to
-# have a designated controller (a node just started joins first), then prints `cib active` and
-# the CIB's configuration section as XML. The XML holds the fence devices' passwords: the caller
-# keeps this output out of logs.
+# Usage: sh -s -- CLUSTER WAIT_SECONDS
+# Pacemaker not running, or Corosync running another cluster (Debian's one-node default, started
+# when the package was installed): prints `cib inactive`. Else waits up to WAIT_SECONDS for the
+# cluster to have a designated controller (a node just started joins first), then prints
+# `cib active` and the CIB's configuration section as XML. The XML holds the fence devices'
+# passwords: the caller keeps this output out of logs.
 set -u
-wait=$1
-if ! systemctl is-active --quiet pacemaker.service; then
+cluster=$1 wait=$2
+running=$(corosync-cmapctl -g totem.cluster_name 2>/dev/null | sed -n 's/^totem\.cluster_name (str) = //p')
+if ! systemctl is-active --quiet pacemaker.service || [ "$running" != "$cluster" ] || ! command -v cibadmin >/dev/null 2>&1; then
   echo 'cib inactive'
   exit 0
 fi

@@ -45,7 +45,10 @@ export function fenceRefusal(from: string, target: FencePlan, answer: FenceAnswe
   if (answer.result === 'no-agent') {
     return { message: `fence_ipmilan or ipmitool is not installed on ${from}`, hint: 'The packages step installs fence-agents and ipmitool: run apply again; if it persists, install them by hand.' };
   }
-  const detail = answer.output.split('\n').filter(Boolean).slice(-2).join('; ');
+  // The agent's own error lines (Python's warnings about itself are not the reason).
+  const lines = answer.output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /ERROR|error:/.test(l)).map((l) => l.replace(/^\S+ \S+ ERROR: /, ''));
+  const detail = (errors.length > 0 ? errors : lines.slice(-1)).slice(-2).join('; ');
   return {
     message: `${from} cannot query ${where} with fence_ipmilan (exit ${answer.exit}${detail ? `: ${detail}` : ''})`,
     hint: `Check ${key} (address, port, user, passwordFrom, cipher, lanplus) in the answer file, that IPMI over LAN is enabled on the BMC for that user (operator privilege), and that ${from} reaches it (UDP ${target.bmc.port}). HA is never installed without a fence device that answers from every other node.`,

@@ -1,0 +1,152 @@
+/**
+ * High availability end to end on a two-node lab with a witness (prepared image): apply with HA
+ * (fencing proven from each node through the other's simulated BMC before anything HA is written,
+ * Corosync on two links with the witness's quorum device over TLS, Pacemaker with one fence device
+ * per node); the cluster is quorate with three votes, both fence devices run off the node they
+ * fence, the nodes still reach the BMCs once the network step moved their address onto the bridge;
+ * a second apply changes nothing; a wrong BMC password is refused before anything changes.
+ * Then the fencing drills: hv2 crashed (kill -9 of its QEMU) is fenced by hv1 through hv2's BMC
+ * (power cycled: the lab starts it again) and rejoins; hv2 crashed with its BMC dead as well is
+ * NOT declared down: fencing fails and hv2 stays UNCLEAN until its BMC answers again, then fencing
+ * succeeds and it rejoins. Each drill prints its phases (detection, fencing, back in the cluster).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { events, hvcluster } from '../helpers/hvcluster.js';
+import { useLab } from '../helpers/lab.js';
+import { bmcKill, bmcStart, crashNode } from '../lab/lab.js';
+import { writeLabSite } from '../lab/site.js';
+import { waitFor } from '../lab/util.js';
+
+const MIN = 60_000;
+const NAME = 'ha2';
+const lab = useLab({ name: NAME, nodes: 2, image: 'prepared', witness: true });
+const NODES = ['hv1', 'hv2'] as const;
+
+let site = '';
+
+async function apply(file: string, extra: string[] = []) {
+  return hvcluster(NAME, ['apply', '-f', file, '--yes', '--json', ...extra], { timeoutMs: 20 * MIN });
+}
+
+describe('hvcluster apply with HA on two nodes and a witness', () => {
+  it('refuses a BMC that does not answer with the answer file\'s password, naming node and field, before any HA change', { timeout: 20 * MIN }, async () => {
+    site = writeLabSite(lab.info, { ha: true });
+    const wrong = site.replace(/site\.yaml$/, 'site-wrong-bmc.yaml');
+    const passwordFile = lab.info.nodes[1]!.bmc!.passwordFile;
+    const badFile = `${passwordFile}.wrong`;
+    writeFileSync(badFile, 'not-the-password\n', { mode: 0o600 });
+    // Only hv2's BMC gets the wrong password (the lab's BMCs share one password file).
+    const text = readFileSync(site, 'utf8');
+    const second = text.indexOf(passwordFile, text.indexOf(passwordFile) + 1);
+    writeFileSync(wrong, text.slice(0, second) + badFile + text.slice(second + passwordFile.length));
+    const r = await apply(wrong);
+    expect(r.code, r.stderr.slice(-3000)).toBe(1);
+    expect(r.stderr).toMatch(/hv1 cannot query hv2's BMC 198\.19\.\d+\.\d+:623 with fence_ipmilan \(exit 1: Failed: Unable to obtain correct plug status/);
+    expect(r.stderr).not.toMatch(/hv2 cannot query hv1's BMC/);
+    expect(r.stderr).toContain('spec.nodes[1].bmc');
+    expect(r.stderr).not.toContain('not-the-password');
+    const steps = events(r.stdout).filter((e) => e.type === 'step-finished' && e.status === 'changed').map((e) => e.step);
+    expect(steps.every((s) => s === 'packages'), steps.join(', ')).toBe(true);
+    for (const node of NODES) expect((await lab.ssh(node, 'test -e /etc/corosync/authkey; echo $?')).stdout.trim()).toBe('1');
+  });
+
+  it('builds the HA cluster: quorate with the witness, a fence device per node off its own node, DRBD fencing', { timeout: 25 * MIN }, async () => {
+    const r = await apply(site);
+    expect(r.code, `${r.stderr.slice(-4000)}`).toBe(0);
+    const q = await lab.ssh('hv1', 'corosync-quorumtool -s');
+    expect(q.stdout).toMatch(/Quorate:\s+Yes/);
+    expect(q.stdout).toMatch(/Total votes:\s+3/);
+    expect(q.stdout).not.toMatch(/2Node/);
+    const qd = await lab.ssh('hv1', 'corosync-qdevice-tool -s');
+    expect(qd.stdout).toMatch(/State:\s+Connected/);
+    expect(qd.stdout).toMatch(/TLS active:\s+Yes/);
+    const links = await lab.ssh('hv2', 'corosync-cfgtool -s');
+    expect(links.stdout).toMatch(/LINK ID 0[\s\S]*connected/);
+    expect(links.stdout).toMatch(/LINK ID 1[\s\S]*connected/);
+    const mon = await lab.ssh('hv1', 'crm_mon -1 --output-as=xml');
+    for (const node of NODES) {
+      const other = node === 'hv1' ? 'hv2' : 'hv1';
+      expect(mon.stdout).toMatch(new RegExp(`<resource id="fence-${node}" resource_agent="stonith:fence_ipmilan" role="Started"[^>]*>\\s*<node name="${other}"`));
+    }
+    expect((await lab.ssh('hv1', "crm_attribute --type crm_config --name stonith-enabled --query --quiet")).stdout.trim()).toBe('true');
+    for (const node of NODES) {
+      const dump = await lab.ssh(node, 'drbdadm dump hvc-probe');
+      expect(dump.stdout).toMatch(/fencing\s+resource-and-stonith;/);
+      expect(dump.stdout).toMatch(/fence-peer\s+"?\/usr\/lib\/drbd\/crm-fence-peer\.sh"?;/);
+      // The BMCs stay reachable once the management address moved onto the bridge.
+      const bmc = lab.info.nodes.find((n) => n.name !== node)!.bmc!.address;
+      expect((await lab.ssh(node, `ip route get ${bmc}`)).stdout).toContain('dev br0');
+    }
+    // The CIB holds the BMC passwords: apply's output never shows them.
+    const password = readFileSync(lab.info.nodes[0]!.bmc!.passwordFile, 'utf8').trim();
+    expect(r.stdout + r.stderr).not.toContain(password);
+  });
+
+  it('a second apply changes nothing', { timeout: 15 * MIN }, async () => {
+    const r = await apply(site);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const changed = events(r.stdout).filter((e) => e.type === 'step-finished' && e.status !== 'unchanged');
+    expect(changed.map((e) => `${e.server} ${e.step}: ${JSON.stringify(e.changes)}`)).toEqual([]);
+  });
+});
+
+/** hv1's record of fencing hv2 (stonith_admin --history, XML): each attempt with its status and completion time. */
+async function fenceHistory(target: string): Promise<{ action: string; status: string; completed?: string }[]> {
+  const r = await lab.ssh('hv1', `stonith_admin --history ${target} --output-as=xml`, { timeoutMs: 60_000 });
+  return [...r.stdout.matchAll(/<fence_event ([^>]*)\/?>/g)].map((m) => {
+    const attr = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1]!)?.[1];
+    return { action: attr('action') ?? '', status: attr('status') ?? '', ...(attr('completed') ? { completed: attr('completed')! } : {}) };
+  });
+}
+
+/** Node states as crm_mon on hv1 sees them: name -> online / unclean. */
+async function members(): Promise<Record<string, { online: boolean; unclean: boolean }>> {
+  const r = await lab.ssh('hv1', 'crm_mon -1 --output-as=xml', { timeoutMs: 60_000 });
+  return Object.fromEntries(
+    [...r.stdout.matchAll(/<node name="([^"]+)"[^>]* online="(true|false)"[^>]* unclean="(true|false)"/g)].map((m) => [m[1]!, { online: m[2] === 'true', unclean: m[3] === 'true' }]),
+  );
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+describe('fencing drills on the HA cluster', () => {
+  it('hv2 crashed: hv1 fences it through its BMC, hv2 boots and rejoins', { timeout: 12 * MIN }, async () => {
+    const before = (await fenceHistory('hv2')).filter((e) => e.status === 'success').length;
+    const crashedAt = Date.now();
+    await crashNode(NAME, 'hv2');
+    const lostAt = await waitFor('hv1 to see hv2 lost', async () => ((await members()).hv2?.online === false ? Date.now() : undefined), { timeoutMs: 3 * MIN, intervalMs: 1000 });
+    const fencedAt = await waitFor('a successful fencing of hv2 in hv1\'s history', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before ? Date.now() : undefined), { timeoutMs: 5 * MIN, intervalMs: 2000 });
+    const back = await waitFor('hv2 online in the cluster again', async () => {
+      const m = await members();
+      return m.hv2?.online && !m.hv2.unclean ? Date.now() : undefined;
+    }, { timeoutMs: 6 * MIN, intervalMs: 3000 });
+    console.log(`[ha drill] crash -> lost ${seconds(lostAt - crashedAt)}, -> fenced ${seconds(fencedAt - crashedAt)}, -> back in the cluster ${seconds(back - crashedAt)}`);
+    const q = await lab.ssh('hv2', 'corosync-quorumtool -s');
+    expect(q.stdout).toMatch(/Total votes:\s+3/);
+  });
+
+  it('hv2 crashed with its BMC dead: hv2 stays UNCLEAN (never assumed down) until its BMC answers, then is fenced', { timeout: 15 * MIN }, async () => {
+    const before = await fenceHistory('hv2');
+    await bmcKill(NAME, 'hv2');
+    const crashedAt = Date.now();
+    await crashNode(NAME, 'hv2');
+    const failedAt = await waitFor('a failed fencing attempt of hv2', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'failed').length > before.filter((e) => e.status === 'failed').length ? Date.now() : undefined), {
+      timeoutMs: 6 * MIN,
+      intervalMs: 3000,
+    });
+    const m = await members();
+    expect(m.hv2).toEqual({ online: false, unclean: true });
+    expect((await fenceHistory('hv2')).filter((e) => e.status === 'success').length).toBe(before.filter((e) => e.status === 'success').length);
+    await bmcStart(NAME, 'hv2');
+    const fencedAt = await waitFor('fencing of hv2 to succeed once its BMC answers', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before.filter((e) => e.status === 'success').length ? Date.now() : undefined), {
+      timeoutMs: 6 * MIN,
+      intervalMs: 3000,
+    });
+    await waitFor('hv2 online in the cluster again', async () => {
+      const now = await members();
+      return now.hv2?.online && !now.hv2.unclean ? true : undefined;
+    }, { timeoutMs: 6 * MIN, intervalMs: 3000 });
+    console.log(`[ha drill] crash with dead BMC -> first failed fencing ${seconds(failedAt - crashedAt)}; BMC back -> fenced ${seconds(fencedAt - failedAt)} later`);
+  });
+});
