@@ -412,7 +412,9 @@ function primaryAgreement(nodes: ReachableNode[], cib: Cib, mon: CrmStatus): Che
   return drbdPrims.map((p) => {
     const res = p.params.drbd_resource!;
     const instances = mon.resources.filter((r) => r.id === p.id || r.id.startsWith(`${p.id}:`));
-    const promoted = [...new Set(instances.filter((r) => PROMOTED.has(r.role)).flatMap((r) => r.nodes))].sort();
+    // Only where DRBD's role was read: an unreachable node's Primary cannot be compared.
+    const readable = new Set(nodes.map((n) => n.name));
+    const promoted = [...new Set(instances.filter((r) => PROMOTED.has(r.role)).flatMap((r) => r.nodes))].filter((n) => readable.has(n)).sort();
     const primaries = drbdStates(nodes, res)
       .filter((s) => s.resource.role === 'Primary')
       .map((s) => s.node)
@@ -427,7 +429,8 @@ function primaryAgreement(nodes: ReachableNode[], cib: Cib, mon: CrmStatus): Che
         fix: `never change DRBD roles by hand under Pacemaker: \`crm_resource --cleanup --resource ${p.id}\` lets it re-probe the roles; a Primary outside it must be demoted by stopping what uses it`,
       });
     }
-    return result('HA_PRIMARY_AGREEMENT', 'pass', CLUSTER, `${res}: Primary on ${list(primaries)}, as Pacemaker promoted it`, { servers, subject: res, data });
+    const partial = instances.some((r) => r.nodes.some((n) => !readable.has(n))) ? ` (compared on ${[...readable].join(', ')} only: the other nodes were not read)` : '';
+    return result('HA_PRIMARY_AGREEMENT', 'pass', CLUSTER, `${res}: Primary on ${list(primaries)}, as Pacemaker promoted it${partial}`, { servers, subject: res, data });
   });
 }
 

@@ -13,6 +13,8 @@ import { REMOTE_DIR } from '../../../installer/paths.js';
 import { evaluate } from '../../../installer/verify/evaluate.js';
 import { parseCib, parseCrmMon, parseQuorumtool } from '../../../installer/verify/parse-ha.js';
 import { probePlan, probeScript } from '../../../installer/verify/probes.js';
+import { observe } from '../../../installer/verify/verify-cluster.js';
+import { fakeConnection } from '../../helpers/fake-connection.js';
 import { parseXml } from '../../../installer/verify/xml.js';
 import { answers, fixture, input } from './helpers.js';
 import { byCode, HA_CODES, HA_STATES, haAnswers, haInput, haResults } from './ha-helpers.js';
@@ -199,6 +201,10 @@ describe('HA checks: states made by editing the captures', () => {
     const r = evaluate(haInput('healthy', { unreachable: ['hv1'] })).filter((x) => x.code.startsWith('HA_'));
     expect(statuses(r, 'HA_STONITH_ENABLED')).toEqual(['cluster:pass']);
     expect(byCode(r, 'HA_QUORUM').map((x) => x.server)).toEqual(['hv2']);
+    // r0 is promoted on hv2, which was read: agreement holds. Unreachable hv2: nothing to compare on hv1, no false alarm.
+    expect(statuses(r, 'HA_PRIMARY_AGREEMENT')).toEqual(['cluster:pass']);
+    const r2 = evaluate(haInput('healthy', { unreachable: ['hv2'] })).filter((x) => x.code === 'HA_PRIMARY_AGREEMENT');
+    expect(r2.map((x) => `${x.status}: ${x.found}`)).toEqual(['pass: r0: Primary on no node, as Pacemaker promoted it (compared on hv1 only: the other nodes were not read)']);
   });
 });
 
@@ -222,6 +228,16 @@ describe('HA: no fence password anywhere', () => {
     expect(Object.keys(fence.params).filter((k) => /pass/i.test(k))).toEqual([]);
     expect(fence.params).toMatchObject({ ip: '198.19.251.1', ipport: '623', username: 'hvadmin', lanplus: '1', cipher: '3', pcmk_host_list: 'hv1' });
     expect(JSON.stringify(parsed)).not.toContain('redacted');
+  });
+
+  it('with ha, verify reads the servers as secret output (the run log keeps only its size); without, as before', async () => {
+    const stdout = fixture('healthy-hv1.out');
+    for (const [a, secret] of [[haAnswers(), true], [answers(), undefined]] as const) {
+      const conn = fakeConnection({ name: 'hv1', unmatched: stdout });
+      const [obs] = await observe(a, [{ name: 'hv1', pinned: true }], new Map([['hv1', conn]]));
+      expect(obs!.reachable).toBe(true);
+      expect(conn.execs[0]!.options?.secretOutput).toBe(secret);
+    }
   });
 
   it('ha-state.sh cib removes every password value whatever the attribute order, and keeps the exit code', () => {
