@@ -40,7 +40,12 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 /** A probe's output through its parser: the command's failure or the parse error as the reason. */
 function read<T>(node: ReachableNode, label: string, what: string, parse: (s: string) => T, okCodes: number[] = [0]): Parsed<T> {
   const cmd = probe(node, label);
-  if (!cmd || cmd.exitCode === null || !okCodes.includes(cmd.exitCode)) return { ok: false, reason: why(cmd, what) };
+  if (!cmd || cmd.exitCode === null || !okCodes.includes(cmd.exitCode)) {
+    // The cluster tools explain over several lines (drbdadm: the file and line, then the cause).
+    const lines = (cmd?.stderr ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+    const reason = cmd && cmd.exitCode !== null && lines.length > 1 ? `${what}: exit ${cmd.exitCode}: ${lines.slice(0, 3).join(' ')}` : why(cmd, what);
+    return { ok: false, reason };
+  }
   try {
     return { ok: true, value: parse(cmd.stdout) };
   } catch (error) {
@@ -315,7 +320,8 @@ const isOn = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.
 function stonithDevices(input: VerifyInput, nodes: ReachableNode[], cib: Cib, mon: CrmStatus): CheckResult[] {
   const registered = new Map(nodes.map((n) => [n.name, read(n, 'ha-stonith', 'stonith_admin --list-registered', parseStonithList)] as const));
   return input.answers.spec.nodes.map((target) => {
-    const fix = `run \`hvcluster apply\` to (re)create fence-${target.name}; test it with \`fence_ipmilan -a ${target.bmc?.address ?? 'BMC'} -l USER -p PASSWORD -P -C ${target.bmc?.cipher ?? 17} -o status\` from the other node(s)`;
+    const test = `\`fence_ipmilan -a ${target.bmc?.address ?? 'BMC'} -u ${target.bmc?.port ?? 623} -l ${target.bmc?.user ?? 'USER'} -p PASSWORD${target.bmc?.lanplus === false ? '' : ' -P'} -C ${target.bmc?.cipher ?? 17} -o status\` from another node`;
+    const fix = `run \`hvcluster apply\` to (re)create fence-${target.name}; test the BMC with ${test}`;
     const device = cib.primitives.find((p) => p.class === 'stonith' && (p.params.pcmk_host_list ?? '').split(/[\s,]+/).includes(target.name)) ?? cib.primitives.find((p) => p.class === 'stonith' && p.id === `fence-${target.name}`);
     const servers = [target.name];
     if (!device) return result('HA_STONITH_DEVICES', 'error', target.name, `no fence device for ${target.name}: it cannot be fenced, so its guests are never restarted elsewhere`, { servers, fix });
@@ -336,7 +342,7 @@ function stonithDevices(input: VerifyInput, nodes: ReachableNode[], cib: Cib, mo
     const avoids = cib.locations.some((l) => l.rsc === device.id && l.node === target.name && /^-(INFINITY|inf)/i.test(l.score ?? ''));
     if (!avoids) problems.push(`no -INFINITY location keeps it off ${target.name} (a node must not be the one to fence itself)`);
     const running = mon.resources.find((r) => r.id === device.id);
-    if (!running || !running.active || running.role !== 'Started') problems.push(`it is ${running?.role || 'not running'}${running?.failed ? ' (failed)' : ''}`);
+    if (!running || !running.active || running.role !== 'Started') problems.push(`it is ${running?.role || 'not running'}${running?.failed ? ' after a failure' : ''}`);
     else {
       if (running.failed) problems.push('it failed (check its failed actions)');
       if (running.nodes.includes(target.name)) problems.push(`it runs on ${target.name} itself`);
@@ -344,7 +350,16 @@ function stonithDevices(input: VerifyInput, nodes: ReachableNode[], cib: Cib, mo
     const notRegistered = [...registered].filter(([, r]) => r.ok && !r.value.includes(device.id)).map(([n]) => n);
     if (running?.active && notRegistered.length === nodes.length) problems.push('no node has it registered (stonith_admin --list-registered)');
     const data = { device: device.id, agent: device.type, runningOn: running?.nodes ?? [], role: running?.role ?? null, ip: device.params.ip ?? null };
-    if (problems.length > 0) return result('HA_STONITH_DEVICES', 'error', target.name, `${device.id}: ${problems.join('; ')}`, { servers, data, fix });
+    const notAnswering = running !== undefined && (running.failed || !running.active);
+    if (problems.length > 0) {
+      return result('HA_STONITH_DEVICES', 'error', target.name, `${device.id}: ${problems.join('; ')}`, {
+        servers,
+        data,
+        fix: notAnswering
+          ? `the device does not answer: test the BMC with ${test} (address, user, the password of bmc.passwordFrom, cipher), fix it (\`hvcluster apply\` writes the answer file's values), then \`crm_resource --cleanup --resource ${device.id}\``
+          : fix,
+      });
+    }
     return result('HA_STONITH_DEVICES', 'pass', target.name, `${device.id} (fence_ipmilan ${device.params.ip}:${device.params.ipport ?? 623}, cipher ${device.params.cipher}) Started on ${running!.nodes.join(', ')}`, { servers, data });
   });
 }

@@ -98,7 +98,9 @@ describe('HA checks: failure states captured on the lab', () => {
     expect(c[0]!.found).toContain('drbd-fence-by-handler-r0-ms-r0 is in place');
     // drbdadm refuses the configuration while the replication address is gone: the running policy is still read.
     expect(byCode(r, 'HA_DRBD_FENCING', 'hv2')[0]).toMatchObject({ status: 'warning', subject: 'r0' });
-    expect(byCode(r, 'HA_DRBD_FENCING', 'hv2')[0]!.found).toContain('fencing resource-and-stonith in the running resource; the handlers could not be read');
+    expect(byCode(r, 'HA_DRBD_FENCING', 'hv2')[0]!.found).toBe(
+      'r0: fencing resource-and-stonith in the running resource; the handlers could not be read: drbdadm dump all: exit 10: drbd.d/r0.res:10: in resource r0, on hv2: IP 198.19.1.2 not found on this host.',
+    );
   });
 
   it('both links down to a peer is an error', () => {
@@ -125,6 +127,9 @@ describe('HA checks: failure states captured on the lab', () => {
     const r = haResults('fence-wrong-password');
     expect(statuses(r, 'HA_STONITH_DEVICES')).toEqual(['hv1:pass', 'hv2:error']);
     expect(byCode(r, 'HA_STONITH_DEVICES', 'hv2')[0]!.found).toBe('fence-hv2: it is Stopped');
+    expect(byCode(r, 'HA_STONITH_DEVICES', 'hv2')[0]!.fix).toBe(
+      'the device does not answer: test the BMC with `fence_ipmilan -a 198.19.251.2 -u 623 -l hvadmin -p PASSWORD -P -C 3 -o status` from another node (address, user, the password of bmc.passwordFrom, cipher), fix it (`hvcluster apply` writes the answer file\'s values), then `crm_resource --cleanup --resource fence-hv2`',
+    );
     expect(byCode(r, 'HA_FAILED_ACTIONS')[0]).toMatchObject({ status: 'error' });
     expect(byCode(r, 'HA_FAILED_ACTIONS')[0]!.found).toContain('fence-hv2_start_0 on hv1');
   });
