@@ -129,7 +129,8 @@ if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll
 /**
  * The cluster stack's state (only with HA in the answer file): Pacemaker's status and CIB, Corosync's
  * quorum, qdevice, links and runtime keys, the registered fence devices, the DRBD configuration in
- * effect (drbdsetup show: the kernel's; drbdadm dump: the files, with the handlers) and the units.
+ * effect (drbdsetup show: the kernel's, read only when the module is loaded, as drbdsetup would load it;
+ * drbdadm dump: the files, with the handlers) and the units (`UNIT ACTIVE ENABLED`, `unknown` for empty).
  * The CIB is read through ha-state.sh, which removes the fence devices' passwords on the server;
  * the output still holds DRBD's files, so verify reads it as secret output.
  */
@@ -142,9 +143,14 @@ hv_cmdt ha-quorum 15 corosync-quorumtool -s
 hv_cmdt ha-qdevice 15 corosync-qdevice-tool -s
 hv_cmdt ha-links 15 corosync-cfgtool -s
 hv_cmdt ha-stonith 30 stonith_admin --list-registered
-hv_cmdt ha-drbd-show 15 drbdsetup show
+if [ -r /proc/drbd ]; then hv_cmdt ha-drbd-show 15 drbdsetup show; fi
 hv_cmdt ha-drbd-dump 15 drbdadm dump all
-hv_units() { for u in corosync corosync-qdevice pacemaker drbd; do printf '%s %s %s\\n' "$u" "$(systemctl is-active "$u.service" 2>/dev/null)" "$(systemctl is-enabled "$u.service" 2>/dev/null)"; done; }
+hv_units() {
+  for u in corosync corosync-qdevice pacemaker drbd; do
+    a=$(systemctl is-active "$u.service" 2>/dev/null); e=$(systemctl is-enabled "$u.service" 2>/dev/null)
+    printf '%s %s %s\\n' "$u" "\${a:-unknown}" "\${e:-unknown}"
+  done
+}
 hv_cmd ha-units hv_units`;
 }
 

@@ -102,7 +102,8 @@ function serviceChecks(input: VerifyInput, nodes: ReachableNode[]): CheckResult[
     const problems: string[] = [];
     for (const u of want) {
       const s = units.get(u);
-      if (s?.active !== 'active') problems.push(`${u} is ${s?.active || 'not installed'}`);
+      if (!s || (s.active !== 'active' && s.enabled === 'unknown')) problems.push(`${u} is not installed (no unit)`);
+      else if (s.active !== 'active') problems.push(`${u} is ${s.active}`);
       else if (s.enabled !== 'enabled') problems.push(`${u} is not enabled (${s.enabled || 'unknown'}): it would not start after a reboot`);
     }
     const drbd = units.get('drbd');

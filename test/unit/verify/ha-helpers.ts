@@ -10,7 +10,7 @@ import { evaluate } from '../../../installer/verify/evaluate.js';
 import type { CheckResult, NodeObservation, VerifyInput } from '../../../installer/verify/types.js';
 import { edit, fixture, observation } from './helpers.js';
 
-export const HA_STATES = ['healthy', 'qdevice-down', 'link-down', 'stale-fence-constraint', 'failed-action', 'fence-wrong-password', 'stonith-disabled'] as const;
+export const HA_STATES = ['healthy', 'qdevice-down', 'link-down', 'stale-fence-constraint', 'failed-action', 'fence-wrong-password', 'stonith-disabled', 'not-installed'] as const;
 export type HaState = (typeof HA_STATES)[number];
 
 export const HA_SITE = fixture('ha/site.yaml');

@@ -151,6 +151,29 @@ describe('HA checks: failure states captured on the lab', () => {
   });
 });
 
+describe('HA checks: a node without the cluster stack (before HA is applied)', () => {
+  const r = haResults('not-installed');
+
+  it('every check fails with what is missing, none throws or passes by accident', () => {
+    expect(statuses(r, 'HA_SERVICES')).toEqual(['hv1:error', 'hv2:error']);
+    expect(byCode(r, 'HA_SERVICES', 'hv1')[0]!.found).toBe('corosync is not installed (no unit); corosync-qdevice is not installed (no unit); pacemaker is not installed (no unit)');
+    expect(byCode(r, 'HA_MEMBERS', 'hv1')[0]!.found).toMatch(/^Pacemaker does not answer: .*crm_mon/);
+    expect(byCode(r, 'HA_QUORUM', 'hv1')[0]!.status).toBe('error');
+    expect(byCode(r, 'HA_QDEVICE', 'hv1')[0]!.status).toBe('error');
+    expect(byCode(r, 'HA_NO_TWO_NODE', 'hv1')[0]!.found).toBe("could not read Corosync's keys: ha-cmap: exit 127: corosync-cmapctl is not installed (package corosync)");
+    expect(byCode(r, 'HA_STONITH_ENABLED')[0]!.found).toContain('could not read the CIB');
+    expect(statuses(r, 'HA_STONITH_DEVICES')).toEqual(['hv1:error', 'hv2:error']);
+    expect(byCode(r, 'HA_DRBD_FENCING', 'hv1')[0]).toMatchObject({ status: 'pass', found: 'no DRBD resource configured yet' });
+    expect(byCode(r, 'HA_TIMING')[0]).toMatchObject({ status: 'warning' });
+    expect(byCode(r, 'HA_TIMING')[0]!.found).toContain('token unknown');
+  });
+
+  it('the probes do not load the DRBD module: drbdsetup show only when /proc/drbd exists', () => {
+    expect(fixture('ha/not-installed/hv1.out')).not.toContain('ha-drbd-show');
+    expect(probeScript(probePlan(haAnswers(), 'hv1'))).toContain('if [ -r /proc/drbd ]; then hv_cmdt ha-drbd-show 15 drbdsetup show; fi');
+  });
+});
+
 describe('HA checks: states made by editing the captures', () => {
   it('two_node on beside the qdevice: HA_NO_TWO_NODE error', () => {
     const r = haResults('healthy', { hv2: [['runtime.votequorum.two_node (u8) = 0', 'runtime.votequorum.two_node (u8) = 1']] });
@@ -215,7 +238,7 @@ describe('HA checks: states made by editing the captures', () => {
 
 describe('HA: no fence password anywhere', () => {
   it('the captures hold none: ha-state.sh replaced the values on the node', () => {
-    for (const state of HA_STATES) {
+    for (const state of HA_STATES.filter((s) => s !== 'not-installed')) {
       for (const n of ['hv1', 'hv2']) {
         const text = fixture(`ha/${state}/${n}.out`);
         expect(text).toContain('<nvpair name="password" value="(redacted)"');
