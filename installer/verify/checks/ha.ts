@@ -203,6 +203,15 @@ function qdeviceChecks(input: VerifyInput, nodes: ReachableNode[]): CheckResult[
     if (quorum.ok && (quorum.value.qdevice === null || quorum.value.qdevice.votes === 0 || !quorum.value.flags.includes('Qdevice'))) {
       return result('HA_QDEVICE', 'error', node.name, 'the qdevice is connected but corosync counts no vote from it', { data, fix });
     }
+    const cmap = read(node, 'ha-cmap', 'corosync-cmapctl', parseCmap);
+    const tls = cmap.ok ? (cmap.value.get('quorum.device.net.tls') ?? 'on') : null;
+    const wantTls = input.answers.spec.ha?.tls ?? 'on';
+    if (tls !== null && tls !== wantTls) {
+      return result('HA_QDEVICE', 'error', node.name, `the qdevice runs with tls ${tls}, the answer file says ${wantTls}`, {
+        data: { ...data, tls },
+        fix: wantTls === 'on' ? 'run `hvcluster apply` to set up the qdevice certificates and tls on (tls off is for the lab only)' : 'run `hvcluster apply` to write the planned corosync.conf',
+      });
+    }
     const member = quorum.ok ? quorum.value.members.find((m) => m.local) : undefined;
     if (member && !member.qdevice.split(',').includes('V')) {
       return result('HA_QDEVICE', 'error', node.name, `the witness does not vote for this node (qdevice flags ${member.qdevice || 'none'})`, { data: { ...data, flags: member.qdevice }, fix });

@@ -84,6 +84,12 @@ describe('HA checks: failure states captured on the lab', () => {
     expect(byCode(r, 'HA_QDEVICE', 'hv1')[0]!.fix).toContain('corosync-qnetd');
   });
 
+  it('the qdevice without TLS where the answer file wants it: error (tls off is for the lab only)', () => {
+    const r = haResults('healthy', { site: [['tls: "off"', 'tls: "on"']] });
+    expect(statuses(r, 'HA_QDEVICE')).toEqual(['hv1:error', 'hv2:error']);
+    expect(byCode(r, 'HA_QDEVICE', 'hv1')[0]!.found).toBe('the qdevice runs with tls off, the answer file says on');
+  });
+
   it('a connected qdevice whose vote corosync does not count is an error', () => {
     const r = haResults('healthy', { hv1: [['         0          1            Qdevice', '         0          0            Qdevice (votes 1)']] });
     expect(byCode(r, 'HA_QDEVICE', 'hv1')[0]).toMatchObject({ status: 'error', found: 'the qdevice is connected but corosync counts no vote from it' });
