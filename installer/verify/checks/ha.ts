@@ -72,6 +72,8 @@ const START_STACK = 'check `systemctl status corosync pacemaker` and `journalctl
 export function haChecks(input: VerifyInput): CheckResult[] {
   if (!haEnabled(input.answers)) return [];
   const nodes = reachable(input);
+  // No server read: SSH_REACHABLE says so; nothing of the cluster can be told.
+  if (nodes.length === 0) return [];
   return [
     ...serviceChecks(input, nodes),
     ...memberChecks(input, nodes),
@@ -295,7 +297,9 @@ function clusterChecks(input: VerifyInput, nodes: ReachableNode[]): CheckResult[
     out.push(...fenceConstraints(nodes, c.value, servers));
     out.push(...primaryAgreement(nodes, c.value, m.value));
   } else {
-    for (const node of nodes) out.push(result('HA_STONITH_DEVICES', 'error', node.name, 'the CIB or crm_mon could not be read', { fix: START_STACK }));
+    for (const target of input.answers.spec.nodes) out.push(result('HA_STONITH_DEVICES', 'error', target.name, 'the CIB or crm_mon could not be read on any node', { fix: START_STACK }));
+    out.push(result('HA_FENCE_CONSTRAINTS', 'skipped', CLUSTER, 'the CIB or crm_mon could not be read', { servers }));
+    out.push(result('HA_PRIMARY_AGREEMENT', 'skipped', CLUSTER, 'the CIB or crm_mon could not be read', { servers }));
   }
   if ('value' in m) out.push(failedActions(m.value, servers));
   else out.push(result('HA_FAILED_ACTIONS', 'skipped', CLUSTER, 'crm_mon could not be read', { servers }));

@@ -172,6 +172,9 @@ describe('HA checks: a node without the cluster stack (before HA is applied)', (
     expect(byCode(r, 'HA_DRBD_FENCING', 'hv1')[0]).toMatchObject({ status: 'pass', found: 'no DRBD resource configured yet' });
     expect(byCode(r, 'HA_TIMING')[0]).toMatchObject({ status: 'warning' });
     expect(byCode(r, 'HA_TIMING')[0]!.found).toContain('token unknown');
+    // Nothing disappears: the checks that need the CIB say why they could not run.
+    expect([...new Set(r.map((x) => x.code))].sort()).toEqual([...HA_CODES].sort());
+    expect(statuses(r, 'HA_PRIMARY_AGREEMENT')).toEqual(['cluster:skipped']);
   });
 
   it('the probes do not load the DRBD module: drbdsetup show only when /proc/drbd exists', () => {
@@ -229,6 +232,10 @@ describe('HA checks: states made by editing the captures', () => {
     const r = byCode(haResults('healthy', { site: [['timing: emulated', 'timing: production']] }), 'HA_TIMING')[0]!;
     expect(r.status).toBe('warning');
     expect(r.found).toBe('production timing: token 10000 ms, stonith-timeout 180 s; the production profile plans token 3000 ms; the production profile plans stonith-timeout 60 s');
+  });
+
+  it('no node reachable: no HA result (SSH_REACHABLE reports it)', () => {
+    expect(evaluate(haInput('healthy', { unreachable: ['hv1', 'hv2'] })).filter((x) => x.code.startsWith('HA_'))).toEqual([]);
   });
 
   it('an unreachable node: the other node still reports the cluster-wide checks', () => {
