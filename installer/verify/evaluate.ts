@@ -3,6 +3,7 @@
  * unit-tested with captured facts and probes.
  */
 import { CHECKS } from './codes.js';
+import { haChecks } from './checks/ha.js';
 import { drbdModuleChecks, drbdResourceChecks, splitBrainChecks } from './checks/drbd.js';
 import { cpuChecks, libvirtChecks, memoryChecks, migrationConnectChecks } from './checks/hypervisor.js';
 import { labelMigrationLeftovers, migrationLeftoverChecks } from './checks/migration.js';
@@ -32,6 +33,7 @@ export function evaluate(input: VerifyInput): CheckResult[] {
     ...migrationConnectChecks(input),
     ...migrationLeftoverChecks(input),
     ...memoryChecks(input),
+    ...haChecks(input),
   ];
   const nodeOrder = new Map(input.nodes.map((n, i) => [n.name, i]));
   // Stable sort: by check, then server (cluster-wide last), then as produced.

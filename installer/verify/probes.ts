@@ -8,7 +8,7 @@ import type { Answers } from '../answers/schema.js';
 import { commandProblem } from '../facts/fact.js';
 import { splitOutput, wrapFragment, type CommandResult, type FactSection } from '../facts/section.js';
 import { shellQuote } from '../ssh/quote.js';
-import { scriptInline } from '../engine/change.js';
+import { scriptFunction, scriptInline } from '../engine/change.js';
 import { addressOf } from '../net/ipv4.js';
 import { leftoversRead } from './migration/leftovers.js';
 
@@ -29,6 +29,8 @@ export interface ProbePlan {
   names: string[];
   /** The volume group (where the migration test's volume would be left). */
   volumeGroup: string;
+  /** The answer file enables HA: the cluster stack is read too (its output holds secrets: see haProbes). */
+  ha: boolean;
 }
 
 export const replicationName = (node: string) => `${node}-repl`;
@@ -46,6 +48,7 @@ export function probePlan(answers: Answers, node: string): ProbePlan {
       .map((n) => ({ name: n.name, replicationAddress: addressOf(n.replication.address), replicationName: replicationName(n.name) })),
     names: nodes.flatMap((n) => [n.name, replicationName(n.name)]),
     volumeGroup: answers.spec.storage.volumeGroup,
+    ha: answers.spec.ha?.enabled === true,
   };
 }
 
@@ -118,8 +121,37 @@ if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll
     wrapFragment('v-drbd', drbd),
     wrapFragment('v-storage', storage),
     // The migration test's own read of what a killed run left (the same script its clean-up uses).
+    ...(plan.ha ? [wrapFragment('v-ha', haProbes())] : []),
     wrapFragment('v-migtest', `hv_cmdt migtest 30 ${scriptInline('migration-leftovers.sh', leftoversRead(plan.volumeGroup).args)}`),
   ].join('\n');
+}
+
+/**
+ * The cluster stack's state (only with HA in the answer file): Pacemaker's status and CIB, Corosync's
+ * quorum, qdevice, links and runtime keys, the registered fence devices, the DRBD configuration in
+ * effect (drbdsetup show: the kernel's, read only when the module is loaded, as drbdsetup would load it;
+ * drbdadm dump: the files, with the handlers) and the units (`UNIT ACTIVE ENABLED`, `unknown` for empty).
+ * The CIB is read through ha-state.sh, which removes the fence devices' passwords on the server;
+ * the output still holds DRBD's files, so verify reads it as secret output.
+ */
+export function haProbes(): string {
+  return `${scriptFunction('hv_ha', 'ha-state.sh')}
+hv_cmdt ha-mon 30 crm_mon -1 --output-as=xml
+hv_cmd ha-cib hv_ha cib
+hv_cmd ha-cmap hv_ha cmap
+hv_cmdt ha-quorum 15 corosync-quorumtool -s
+hv_cmdt ha-qdevice 15 corosync-qdevice-tool -s
+hv_cmdt ha-links 15 corosync-cfgtool -s
+hv_cmdt ha-stonith 30 stonith_admin --list-registered
+if [ -r /proc/drbd ]; then hv_cmdt ha-drbd-show 15 drbdsetup show; fi
+hv_cmdt ha-drbd-dump 15 drbdadm dump all
+hv_units() {
+  for u in corosync corosync-qdevice pacemaker drbd; do
+    a=$(systemctl is-active "$u.service" 2>/dev/null); e=$(systemctl is-enabled "$u.service" 2>/dev/null)
+    printf '%s %s %s\\n' "$u" "\${a:-unknown}" "\${e:-unknown}"
+  done
+}
+hv_cmd ha-units hv_units`;
 }
 
 /** The probes' raw command results, by label (`lat:hv2`, `events2`...). */
@@ -136,7 +168,7 @@ export interface ProbeCommand {
   problem: string | null;
 }
 
-const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage', 'v-migtest'];
+const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage', 'v-ha', 'v-migtest'];
 
 /** Pulls the probe sections out of the whole gatherFactsAndRun stdout. Pure; never throws. */
 export function parseProbes(stdout: string): Probes {

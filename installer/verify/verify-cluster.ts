@@ -66,7 +66,9 @@ export async function observe(
       if (failed || !conn) return { name, reachable: false, error: errorInfo(failed?.error ?? new Error('no connection')) };
       const t0 = Date.now();
       try {
-        const { facts, stdout } = await gatherFactsAndRun(conn, { alsoRun: probeScript(probePlan(answers, name)), timeoutMs: 180_000 });
+        const plan = probePlan(answers, name);
+        // With HA the probes print the CIB (passwords removed on the server) and DRBD's files: the run log keeps only their size.
+        const { facts, stdout } = await gatherFactsAndRun(conn, { alsoRun: probeScript(plan), timeoutMs: 180_000, ...(plan.ha ? { secretOutput: true } : {}) });
         onRead(name, `read in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return { name, reachable: true, hostKeyFingerprint: conn.hostKeyFingerprint, pinned, facts, probes: parseProbes(stdout) };
       } catch (error) {
