@@ -100,12 +100,21 @@ async function fenceHistory(target: string): Promise<{ action: string; status: s
   });
 }
 
-/** Node states as crm_mon on hv1 sees them: name -> online / unclean. */
-async function members(): Promise<Record<string, { online: boolean; unclean: boolean }>> {
+/** Node states as crm_mon on hv1 sees them: name -> online / pending (a member whose Pacemaker has not joined yet) / unclean. */
+async function members(): Promise<Record<string, { online: boolean; pending: boolean; unclean: boolean }>> {
   const r = await lab.ssh('hv1', 'crm_mon -1 --output-as=xml', { timeoutMs: 60_000 });
   return Object.fromEntries(
-    [...r.stdout.matchAll(/<node name="([^"]+)"[^>]* online="(true|false)"[^>]* unclean="(true|false)"/g)].map((m) => [m[1]!, { online: m[2] === 'true', unclean: m[3] === 'true' }]),
+    [...r.stdout.matchAll(/<node name="([^"]+)"[^>]* online="(true|false)"[^>]* pending="(true|false)"[^>]* unclean="(true|false)"/g)].map((m) => [
+      m[1]!,
+      { online: m[2] === 'true', pending: m[3] === 'true', unclean: m[4] === 'true' },
+    ]),
   );
+}
+
+/** hv2 back as a full member: online, its Pacemaker joined, clean. */
+async function hv2Joined(): Promise<number | undefined> {
+  const m = (await members()).hv2;
+  return m?.online && !m.pending && !m.unclean ? Date.now() : undefined;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -117,16 +126,14 @@ describe('fencing drills on the HA cluster', () => {
     await crashNode(NAME, 'hv2');
     const lostAt = await waitFor('hv1 to see hv2 lost', async () => ((await members()).hv2?.online === false ? Date.now() : undefined), { timeoutMs: 3 * MIN, intervalMs: 1000 });
     const fencedAt = await waitFor('a successful fencing of hv2 in hv1\'s history', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before ? Date.now() : undefined), { timeoutMs: 5 * MIN, intervalMs: 2000 });
-    const back = await waitFor('hv2 online in the cluster again', async () => {
-      const m = await members();
-      return m.hv2?.online && !m.hv2.unclean ? Date.now() : undefined;
-    }, { timeoutMs: 6 * MIN, intervalMs: 3000 });
+    const back = await waitFor('hv2 a full member again', hv2Joined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
     console.log(`[ha drill] crash -> lost ${seconds(lostAt - crashedAt)}, -> fenced ${seconds(fencedAt - crashedAt)}, -> back in the cluster ${seconds(back - crashedAt)}`);
     const q = await lab.ssh('hv2', 'corosync-quorumtool -s');
     expect(q.stdout).toMatch(/Total votes:\s+3/);
   });
 
   it('hv2 crashed with its BMC dead: hv2 stays UNCLEAN (never assumed down) until its BMC answers, then is fenced', { timeout: 15 * MIN }, async () => {
+    await waitFor('hv2 a full member', hv2Joined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
     const before = await fenceHistory('hv2');
     await bmcKill(NAME, 'hv2');
     const crashedAt = Date.now();
@@ -136,17 +143,14 @@ describe('fencing drills on the HA cluster', () => {
       intervalMs: 3000,
     });
     const m = await members();
-    expect(m.hv2).toEqual({ online: false, unclean: true });
+    expect(m.hv2).toEqual({ online: false, pending: false, unclean: true });
     expect((await fenceHistory('hv2')).filter((e) => e.status === 'success').length).toBe(before.filter((e) => e.status === 'success').length);
     await bmcStart(NAME, 'hv2');
     const fencedAt = await waitFor('fencing of hv2 to succeed once its BMC answers', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before.filter((e) => e.status === 'success').length ? Date.now() : undefined), {
       timeoutMs: 6 * MIN,
       intervalMs: 3000,
     });
-    await waitFor('hv2 online in the cluster again', async () => {
-      const now = await members();
-      return now.hv2?.online && !now.hv2.unclean ? true : undefined;
-    }, { timeoutMs: 6 * MIN, intervalMs: 3000 });
+    await waitFor('hv2 a full member again', hv2Joined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
     console.log(`[ha drill] crash with dead BMC -> first failed fencing ${seconds(failedAt - crashedAt)}; BMC back -> fenced ${seconds(fencedAt - failedAt)} later`);
   });
 });

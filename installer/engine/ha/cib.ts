@@ -63,6 +63,8 @@ export interface FenceDevice {
   params: Record<string, string>;
   /** Monitor interval, e.g. `60s`. */
   monitor: string;
+  /** Meta attributes (failure-timeout...). */
+  meta: Record<string, string>;
 }
 
 /** The objects of a CIB configuration section (every property, every stonith primitive, every location). Pure. */
@@ -76,8 +78,10 @@ export function cibObjects(xml: string): CibObjects {
   for (const p of findAll(root, (e) => e.name === 'primitive' && e.attrs.class === 'stonith')) {
     const params: Record<string, string> = {};
     for (const ia of p.children.filter((c) => c.name === 'instance_attributes')) for (const nv of ia.children.filter((c) => c.name === 'nvpair')) params[nv.attrs.name!] = nv.attrs.value ?? '';
+    const meta: Record<string, string> = {};
+    for (const ma of p.children.filter((c) => c.name === 'meta_attributes')) for (const nv of ma.children.filter((c) => c.name === 'nvpair')) meta[nv.attrs.name!] = nv.attrs.value ?? '';
     const monitor = findAll(p, (e) => e.name === 'op' && e.attrs.name === 'monitor')[0]?.attrs.interval ?? '';
-    fenceDevices[p.attrs.id!] = { id: p.attrs.id!, agent: p.attrs.type ?? '', params, monitor };
+    fenceDevices[p.attrs.id!] = { id: p.attrs.id!, agent: p.attrs.type ?? '', params, monitor, meta };
   }
   const locations: CibObjects['locations'] = {};
   for (const l of findAll(root, (e) => e.name === 'rsc_location')) locations[l.attrs.id!] = { rsc: l.attrs.rsc ?? '', node: l.attrs.node ?? '', score: l.attrs.score ?? '' };
@@ -92,6 +96,9 @@ export function fenceDeviceXml(device: FenceDevice): string {
     `  <instance_attributes id="${xmlEscape(device.id)}-instance_attributes">`,
     ...Object.entries(device.params).map(([name, value]) => `  ${nv(name, value)}`),
     '  </instance_attributes>',
+    `  <meta_attributes id="${xmlEscape(device.id)}-meta_attributes">`,
+    ...Object.entries(device.meta).map(([name, value]) => `    <nvpair id="${xmlEscape(`${device.id}-meta_attributes-${name}`)}" name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`),
+    '  </meta_attributes>',
     '  <operations>',
     `    <op id="${xmlEscape(device.id)}-monitor" name="monitor" interval="${xmlEscape(device.monitor)}"/>`,
     '  </operations>',
@@ -108,5 +115,5 @@ export function locationXml(id: string, location: { rsc: string; node: string; s
 /** Whether the live device has every parameter and the monitor we want (extra parameters an operator added are kept). Pure. */
 export function deviceMatches(live: FenceDevice | undefined, wanted: FenceDevice): boolean {
   if (!live || live.agent !== wanted.agent || live.monitor !== wanted.monitor) return false;
-  return Object.entries(wanted.params).every(([name, value]) => live.params[name] === value);
+  return Object.entries(wanted.params).every(([name, value]) => live.params[name] === value) && Object.entries(wanted.meta).every(([name, value]) => live.meta[name] === value);
 }
