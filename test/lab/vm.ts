@@ -20,7 +20,8 @@ export interface VmSpec {
 
 export const vmFiles = (dir: string) => ({
   system: join(dir, 'system.qcow2'),
-  data: join(dir, 'data.img'),
+  /** qcow2 (not raw) so that QEMU internal snapshots (lab checkpoints) cover it with the system disk. */
+  data: join(dir, 'data.qcow2'),
   console: join(dir, 'console.log'),
   pidfile: join(dir, 'qemu.pid'),
   qmp: join(dir, 'qmp.sock'),
@@ -73,7 +74,7 @@ export function qemuArgv(s: VmSpec): string[] {
     '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
     '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
     '-device', 'virtio-blk-pci,drive=sys,addr=5',
-    '-drive', `file=${f.data},if=none,id=data,format=raw`,
+    '-drive', `file=${f.data},if=none,id=data,format=qcow2`,
     '-device', `virtio-blk-pci,drive=data,serial=${dataSerial(s.lab, s.node)},addr=6`,
     '-netdev', `tap,id=nm,ifname=${tapName(s.node, 'm')},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=nm,mac=${macAddr(s.index, s.node, 'm')},addr=3`,
@@ -84,11 +85,14 @@ export function qemuArgv(s: VmSpec): string[] {
   ];
 }
 
-/** Creates the node's system overlay and blank data disk (if missing; dataBytes 0: no data disk). */
+/**
+ * Creates the node's system overlay and blank data disk (if missing; dataBytes 0: no data disk). The
+ * data disk is a fresh qcow2 (reads zeroes like a blank raw file) so that checkpoints can snapshot it.
+ */
 export async function createDisks(dir: string, baseDisk: string, dataBytes: number): Promise<void> {
   const f = vmFiles(dir);
   if (!existsSync(f.system)) await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', baseDisk, '-F', 'qcow2', f.system]);
-  if (dataBytes > 0 && !existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'raw', f.data, String(dataBytes)]);
+  if (dataBytes > 0 && !existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'qcow2', f.data, String(dataBytes)]);
 }
 
 /** Starts the VM (qemu daemonizes once the machine is set up) and returns its PID. Records the spec in vm.json. */
