@@ -102,6 +102,12 @@ describe('VM lab', () => {
       expect(r.stdout).toContain('QNETD-OK');
     }
     expect((await sshExec(name, 'witness', 'systemctl is-active corosync-qnetd')).stdout.trim()).toBe('active');
+    // The prepared image has the HA stack installed, not configured: its services neither enabled nor running.
+    const ha = await sshExec(name, 'hv1', "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' pacemaker corosync corosync-qdevice resource-agents crmsh; " +
+      'systemctl is-enabled corosync pacemaker corosync-qdevice; systemctl is-active corosync pacemaker corosync-qdevice; true');
+    for (const p of ['pacemaker', 'corosync', 'corosync-qdevice', 'resource-agents', 'crmsh']) expect(ha.stdout).toMatch(new RegExp(`^${p} ii\\s*$`, 'm'));
+    expect(ha.stdout.match(/^disabled$/gm)?.length, ha.stdout).toBe(3);
+    expect(ha.stdout.match(/^inactive$/gm)?.length, ha.stdout).toBe(3);
 
     // Fencing as Pacemaker will do it: from hv1, fence_ipmilan against hv2's BMC.
     const hv2Dir = `${labDir(name)}/hv2`;
@@ -133,6 +139,48 @@ describe('VM lab', () => {
     const status3 = await fence(name, 'hv1', info, 'hv2', 'status');
     expect(status3.stdout, status3.stderr).toContain('Status: ON');
     console.log(`[lab] fence_ipmilan from hv1 against hv2's BMC: status ${status1.ms} ms, status after crash ${status2.ms} ms, on ${on.ms} ms (then SSH after ${(bootMs / 1000).toFixed(1)} s), status with the BMC dead ${dead.ms} ms`);
+
+    // A checkpoint of the whole lab: a marker written on hv1 (root and data disk) and a crash of hv2
+    // after it are undone by the restore; hv2 comes back from the checkpoint, its BMC reports it on, and
+    // every guest's clock is the host's again (not the save time).
+    const hv1 = info.nodes[0]!;
+    const tCheckpoint = Date.now();
+    const tSave = Date.now();
+    const save = await lab('checkpoint', 'save', 'e2e', '--name', name);
+    expect(save.code, save.stderr).toBe(0);
+    const saveMs = Date.now() - tSave;
+    const listed = await lab('checkpoint', 'list', '--name', name, '--json');
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ tag: 'e2e', vms: ['hv1', 'hv2', 'witness'], missing: [] }]);
+    const mark = await sshExec(name, 'hv1', `echo after-save > /root/ckpt-marker && printf HVCKPT | dd of=${hv1.dataDisk} conv=fsync status=none && sync && head -c 6 ${hv1.dataDisk}`);
+    expect(mark.stdout, mark.stderr).toBe('HVCKPT');
+    expect((await lab('crash', 'hv2', '--name', name)).code).toBe(0);
+    expect(vmPid(hv2Dir)).toBeUndefined();
+    const tRestore = Date.now();
+    const restore = await lab('checkpoint', 'load', 'e2e', '--name', name, '--json');
+    expect(restore.code, restore.stderr).toBe(0);
+    const restoreMs = Date.now() - tRestore;
+    const restored = JSON.parse(restore.stdout) as { vms: Array<{ vm: string; action: string; ms: number }> };
+    expect(restored.vms.map((v) => `${v.vm} ${v.action}`)).toEqual(['hv1 load', 'hv2 start', 'witness load']);
+    expect(vmPid(hv2Dir)).toBeDefined();
+    const gone = await sshExec(name, 'hv1', `test -e /root/ckpt-marker && echo MARKER; dd if=${hv1.dataDisk} bs=4096 count=1 iflag=direct status=none | head -c 6 | od -An -tx1`);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).not.toContain('MARKER');
+    // the data disk (DRBD's, later) is back to what it was: blank
+    expect(gone.stdout.trim()).toBe('00 00 00 00 00 00');
+    expect((await sshExec(name, 'hv2', 'uname -n')).stdout.trim()).toBe('hv2');
+    for (const vm of ['hv1', 'hv2', 'witness']) {
+      const before = Date.now();
+      const clock = await sshExec(name, vm, 'date +%s.%N');
+      const after = Date.now();
+      const guestMs = Number(clock.stdout.trim()) * 1000;
+      expect(guestMs, `${vm}'s clock`).toBeGreaterThan(before - 2000);
+      expect(guestMs, `${vm}'s clock`).toBeLessThan(after + 2000);
+    }
+    const status4 = await fence(name, 'hv1', info, 'hv2', 'status');
+    expect(status4.stdout, status4.stderr).toContain('Status: ON');
+    expect((await lab('checkpoint', 'delete', 'e2e', '--name', name)).code).toBe(0);
+    expect(JSON.parse((await lab('checkpoint', 'list', '--name', name, '--json')).stdout)).toEqual([]);
+    console.log(`[lab] checkpoint of 2 nodes + witness: save ${(saveMs / 1000).toFixed(1)} s, restore after a crash of hv2 ${(restoreMs / 1000).toFixed(1)} s (CLI wall time); the checkpoint checks took ${((Date.now() - tCheckpoint) / 1000).toFixed(1)} s in all`);
     // Replication network: hv1 reaches hv2 over ens4.
     const ping = await sshExec(name, 1, `ping -c 2 -W 3 -I ens4 ${info.nodes[1]?.replication.address}`);
     expect(ping.code, ping.stdout + ping.stderr).toBe(0);

@@ -5,6 +5,7 @@
 //
 // The lab is taken down in afterAll unless HVCLUSTER_KEEP_LAB=1 (then the next run reuses it).
 import { afterAll, beforeAll } from 'vitest';
+import { restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
 import type { ImageKind } from '../lab/config.js';
 import { down, labExec, readLab, sshExec, up, type LabInfo, type LabNode, type UpResult } from '../lab/lab.js';
 import type { RunResult } from '../lab/util.js';
@@ -33,6 +34,25 @@ export interface LabHandle {
   exec(argv: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** Re-reads nodes.json (after startNode etc.). */
   refresh(): LabInfo;
+  /** Saves checkpoint TAG of every VM at one instant (RAM and disks; test/lab/checkpoint.ts). */
+  checkpoint(tag: string): Promise<SaveResult>;
+  /**
+   * Brings every VM back to checkpoint TAG (a crashed or powered-off one too), restarts the BMCs that
+   * ran then, sets the guests' clocks; resolves once every VM answers SSH.
+   */
+  restore(tag: string): Promise<RestoreResult>;
+}
+
+/**
+ * Runs a destructive drill from checkpoint TAG: restores the lab to it first, so each drill starts from
+ * the same built cluster whatever the previous one broke.
+ *
+ *   beforeAll(async () => { ...build the cluster...; await lab.checkpoint('built'); });
+ *   it('fails over', () => withCheckpoint(lab, 'built', async () => { await crashNode(...); ... }));
+ */
+export async function withCheckpoint<T>(lab: LabHandle, tag: string, drill: () => Promise<T>): Promise<T> {
+  await lab.restore(tag);
+  return drill();
 }
 
 export function isLabAvailable(): boolean {
@@ -71,5 +91,7 @@ export function useLab(opts: UseLabOptions): LabHandle {
     ssh: (node, command, o) => sshExec(opts.name, node, command, o),
     exec: (argv, o) => labExec(opts.name, argv, o),
     refresh: () => (info = readLab(opts.name)),
+    checkpoint: (tag) => saveCheckpoint(opts.name, tag),
+    restore: (tag) => restoreCheckpoint(opts.name, tag),
   };
 }

@@ -7,6 +7,7 @@ import {
   bmcKill, bmcStart, crashNode, dirtyDisk, down, findHost, labExec, pauseNode, poweroffNode, readLab, resumeNode, sshArgv, startNode, status, up,
 } from './lab.js';
 import { ensureHostTools } from './host.js';
+import { deleteCheckpoint, listCheckpoints, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { fmtSecs } from './util.js';
 
 function print(json: boolean, data: unknown, text: () => string): void {
@@ -145,6 +146,62 @@ for (const [verb, desc, fn] of [
       process.stdout.write(`${verb} ${node}: done\n`);
     });
 }
+
+const checkpoint = program
+  .command('checkpoint')
+  .description('save, load (restore), list or delete a checkpoint of every VM of a lab (QEMU internal snapshots: RAM and disks at one instant)');
+
+checkpoint
+  .command('save')
+  .description('stop every VM, snapshot each (RAM, system and data disks), continue them (replaces an older checkpoint TAG)')
+  .argument('<tag>')
+  .addOption(nameOpt())
+  .option('--json', 'JSON output')
+  .action(async (tag: string, o: { name: string; json?: boolean }) => {
+    await ensureHostTools();
+    const r = await saveCheckpoint(o.name, tag);
+    print(!!o.json, r, () => `checkpoint ${r.tag} of lab ${o.name} saved at ${r.savedAt}: VMs stopped ${fmtSecs(r.pausedMs)} (${r.vms.map((v) => `${v.vm} ${fmtSecs(v.ms)}`).join(', ')}), total ${fmtSecs(r.totalMs)}\n`);
+  });
+
+checkpoint
+  .command('load')
+  .description('bring every VM back to checkpoint TAG (a crashed or powered-off VM is started from it), restart the BMCs that ran then, set the guests\' clocks, wait for SSH')
+  .argument('<tag>')
+  .addOption(nameOpt())
+  .option('--json', 'JSON output')
+  .action(async (tag: string, o: { name: string; json?: boolean }) => {
+    await ensureHostTools();
+    const r = await restoreCheckpoint(o.name, tag);
+    print(!!o.json, r, () =>
+      `checkpoint ${r.tag} of lab ${o.name} restored in ${fmtSecs(r.totalMs)}: VMs back after ${fmtSecs(r.loadMs)}, clocks set and SSH after ${fmtSecs(r.sshMs)} more\n` +
+      r.vms.map((v) => `  ${v.vm}  ${v.action === 'start' ? 'started from the checkpoint' : 'loaded'} in ${fmtSecs(v.ms)}, clock ${v.clockSkewMs ?? '?'} ms from the host's\n`).join('') +
+      (r.bmcsStarted.length ? `  BMC(s) started again: ${r.bmcsStarted.join(', ')}\n` : ''));
+  });
+
+checkpoint
+  .command('list')
+  .description('the lab\'s checkpoints and which VMs have each')
+  .addOption(nameOpt())
+  .option('--json', 'JSON output')
+  .action(async (o: { name: string; json?: boolean }) => {
+    await ensureHostTools();
+    const r = await listCheckpoints(o.name);
+    print(!!o.json, r, () =>
+      r.length === 0 ? `lab ${o.name}: no checkpoints\n` :
+        r.map((c) => `${c.tag}  ${c.savedAt ?? '(saved at: unknown)'}  ${c.vms.join(', ')}${c.missing.length ? `  MISSING on ${c.missing.join(', ')}` : ''}\n`).join(''));
+  });
+
+checkpoint
+  .command('delete')
+  .description('delete checkpoint TAG from every VM of the lab')
+  .argument('<tag>')
+  .addOption(nameOpt())
+  .option('--json', 'JSON output')
+  .action(async (tag: string, o: { name: string; json?: boolean }) => {
+    await ensureHostTools();
+    const r = await deleteCheckpoint(o.name, tag);
+    print(!!o.json, r, () => `checkpoint ${r.tag} of lab ${o.name}: deleted from ${r.vms.length ? r.vms.join(', ') : 'no VM (there was none)'}\n`);
+  });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`lab: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -365,6 +365,8 @@ export function labHealthy(name: string): boolean {
   // A lab made before the lab had BMCs (no BMC network, no password) is recreated, not reused.
   if (!existsSync(bmcPasswordFile(labDir(name)))) return false;
   for (let i = 1; i <= st.nodes; i++) if (!vmPid(nodeDir(name, i))) return false;
+  // A lab made before the data disks were qcow2 (data.img, raw) cannot be checkpointed: recreated.
+  for (let i = 1; i <= st.nodes; i++) if (!existsSync(vmFiles(nodeDir(name, i)).data)) return false;
   if (st.witness && !vmPid(witnessDir(name))) return false;
   return true;
 }

@@ -24,12 +24,21 @@ export const OFFLINE_PACKAGES = [
 /**
  * Installed in the "prepared" layer (services not started in the chroot). fence-agents does not
  * depend on ipmitool, which fence_ipmilan needs. corosync-qnetd is for the witness VM: disabled in the
- * image, the lab enables it on the witness only.
+ * image, the lab enables it on the witness only. The HA stack (pacemaker, corosync, corosync-qdevice,
+ * resource-agents, crmsh) is installed but its services are disabled (HA_UNITS): the installer finds
+ * it "installed, not configured" and an HA e2e skips the package step.
  */
 export const PREPARED_PACKAGES = [
   'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
   'lvm2', 'busybox-static', 'bridge-utils', 'fence-agents', 'ipmitool', 'corosync-qnetd',
+  'pacemaker', 'corosync', 'corosync-qdevice', 'resource-agents', 'crmsh',
 ];
+
+/**
+ * Services of the prepared layer that must not run at boot: the packages enable them (Debian's corosync
+ * would start with its default one-node corosync.conf, which is left in place as the package ships it).
+ */
+export const DISABLED_UNITS = ['corosync-qnetd.service', 'corosync.service', 'pacemaker.service', 'corosync-qdevice.service'];
 
 /** Units masked for a fast, quiet boot (masking a unit that does not exist is harmless). */
 export const MASKED_UNITS = [
@@ -180,8 +189,9 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=${GUEST_PATH}
 apt-get install --no-download -y ${PREPARED_PACKAGES.join(' ')}
 # libvirt's default NAT network would put 192.168.122.0/24 on the nodes: the lab uses only 198.18.0.0/15.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
-# corosync-qnetd only runs on the witness (the lab enables it there).
-systemctl disable corosync-qnetd.service
+# corosync-qnetd only runs on the witness (the lab enables it there); the HA stack is installed, not
+# configured: the installer (or the HA e2e) enables it.
+systemctl disable ${DISABLED_UNITS.join(' ')}
 # Installing packages may have made a machine-id: every VM must make its own at first boot (systemd
 # derives MAC addresses of bridges from it; clones sharing one put the same MAC on every node).
 : > /etc/machine-id

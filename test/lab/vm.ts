@@ -20,7 +20,8 @@ export interface VmSpec {
 
 export const vmFiles = (dir: string) => ({
   system: join(dir, 'system.qcow2'),
-  data: join(dir, 'data.img'),
+  /** qcow2 (not raw) so that QEMU internal snapshots (lab checkpoints) cover it with the system disk. */
+  data: join(dir, 'data.qcow2'),
   console: join(dir, 'console.log'),
   pidfile: join(dir, 'qemu.pid'),
   qmp: join(dir, 'qmp.sock'),
@@ -32,7 +33,21 @@ export function vmName(node: VmSpec['node']): string {
   return node === 'witness' ? WITNESS_NAME : nodeName(node);
 }
 
-export function qemuArgv(s: VmSpec): string[] {
+export interface StartOptions {
+  /**
+   * Start from this internal snapshot (QEMU's -loadvm) and stay paused (-S) until a QMP `cont`:
+   * how a lab checkpoint brings back a VM whose QEMU is gone, at the same instant as the others.
+   */
+  loadvm?: string;
+}
+
+/** A snapshot tag QEMU and the lab accept: letters, digits, '.', '_', '-' (it lands on command lines and in qemu-img). */
+export function validateTag(tag: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag)) throw new Error(`checkpoint tag "${tag}" is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  return tag;
+}
+
+export function qemuArgv(s: VmSpec, opts: StartOptions = {}): string[] {
   const f = vmFiles(s.dir);
   const name = vmName(s.node);
   const common = [
@@ -44,6 +59,7 @@ export function qemuArgv(s: VmSpec): string[] {
     '-serial', `file:${f.console}`, '-monitor', 'none',
     '-qmp', `unix:${f.qmp},server=on,wait=off`,
     '-pidfile', f.pidfile, '-daemonize',
+    ...(opts.loadvm !== undefined ? ['-loadvm', validateTag(opts.loadvm), '-S'] : []),
   ];
   if (s.node === 'witness') {
     const append = [...common, `hvlab.mgmt=${witnessAddr(s.index)}/24`].join(' ');
@@ -73,7 +89,7 @@ export function qemuArgv(s: VmSpec): string[] {
     '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
     '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
     '-device', 'virtio-blk-pci,drive=sys,addr=5',
-    '-drive', `file=${f.data},if=none,id=data,format=raw`,
+    '-drive', `file=${f.data},if=none,id=data,format=qcow2`,
     '-device', `virtio-blk-pci,drive=data,serial=${dataSerial(s.lab, s.node)},addr=6`,
     '-netdev', `tap,id=nm,ifname=${tapName(s.node, 'm')},script=no,downscript=no`,
     '-device', `virtio-net-pci,netdev=nm,mac=${macAddr(s.index, s.node, 'm')},addr=3`,
@@ -84,19 +100,31 @@ export function qemuArgv(s: VmSpec): string[] {
   ];
 }
 
-/** Creates the node's system overlay and blank data disk (if missing; dataBytes 0: no data disk). */
+/**
+ * Creates the node's system overlay and blank data disk (if missing; dataBytes 0: no data disk). The
+ * data disk is a fresh qcow2 (reads zeroes like a blank raw file) so that checkpoints can snapshot it.
+ */
 export async function createDisks(dir: string, baseDisk: string, dataBytes: number): Promise<void> {
   const f = vmFiles(dir);
   if (!existsSync(f.system)) await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', baseDisk, '-F', 'qcow2', f.system]);
-  if (dataBytes > 0 && !existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'raw', f.data, String(dataBytes)]);
+  if (dataBytes > 0 && !existsSync(f.data)) await run(['qemu-img', 'create', '-q', '-f', 'qcow2', f.data, String(dataBytes)]);
 }
 
-/** Starts the VM (qemu daemonizes once the machine is set up) and returns its PID. Records the spec in vm.json. */
-export async function startVm(s: VmSpec): Promise<number> {
+/** The VM's disk files that exist (system, then data): what a checkpoint covers. */
+export function vmDisks(dir: string): string[] {
+  const f = vmFiles(dir);
+  return [f.system, f.data].filter((p) => existsSync(p));
+}
+
+/**
+ * Starts the VM (qemu daemonizes once the machine is set up) and returns its PID. Records the spec in
+ * vm.json (without opts: a later power-on by the BMC boots the disks, it does not load a checkpoint).
+ */
+export async function startVm(s: VmSpec, opts: StartOptions = {}): Promise<number> {
   const running = vmPid(s.dir);
   if (running) return running;
   writeFileSync(vmFiles(s.dir).spec, JSON.stringify(s, null, 2) + '\n');
-  await run(['ip', 'netns', 'exec', s.netns, ...qemuArgv(s)]);
+  await run(['ip', 'netns', 'exec', s.netns, ...qemuArgv(s, opts)]);
   const pid = vmPid(s.dir);
   if (!pid) throw new Error(`qemu for ${vmName(s.node)} did not leave a live PID in ${vmFiles(s.dir).pidfile}`);
   return pid;

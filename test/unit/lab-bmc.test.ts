@@ -70,7 +70,7 @@ describe('lab QEMU command lines', () => {
     expect(argv[argv.indexOf('-append') + 1]).toMatch(/hvlab\.hostname=witness hvlab\.mgmt=198\.18\.4\.10\/24$/);
     expect(text).toContain('ifname=tapwm');
     expect(text).not.toContain('hvlab.repl');
-    expect(text).not.toContain('data.img');
+    expect(text).not.toContain('id=data');
     expect(text).not.toContain('bmcnet');
     expect(text).toContain('i6300esb');
     expect(argv[argv.indexOf('-m') + 1]).toBe('512');
