@@ -17,6 +17,7 @@ import { useLab } from '../helpers/lab.js';
 import { bmcKill, bmcStart, crashNode } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
+import type { VerifyReport } from '../../installer/verify/report.js';
 
 const MIN = 60_000;
 const NAME = 'ha2';
@@ -24,6 +25,16 @@ const lab = useLab({ name: NAME, nodes: 2, image: 'prepared', witness: true });
 const NODES = ['hv1', 'hv2'] as const;
 
 let site = '';
+
+async function verify(): Promise<{ code: number; report: VerifyReport; stderr: string }> {
+  if (!site) site = writeLabSite(lab.info, { ha: true });
+  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15'], { timeoutMs: 6 * MIN });
+  try {
+    return { code: r.code, report: JSON.parse(r.stdout) as VerifyReport, stderr: r.stderr };
+  } catch {
+    throw new Error(`verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
 
 async function apply(file: string, extra: string[] = []) {
   return hvcluster(NAME, ['apply', '-f', file, '--yes', '--json', ...extra], { timeoutMs: 20 * MIN });
@@ -81,6 +92,18 @@ describe('hvcluster apply with HA on two nodes and a witness', () => {
     // The CIB holds the BMC passwords: apply's output never shows them.
     const password = readFileSync(lab.info.nodes[0]!.bmc!.passwordFile, 'utf8').trim();
     expect(r.stdout + r.stderr).not.toContain(password);
+  });
+
+  it("verify's HA checks pass on the built cluster, with the effective timing reported", { timeout: 8 * MIN }, async () => {
+    const { report } = await verify();
+    const ha = report.checks.filter((c) => c.code.startsWith('HA_'));
+    expect(ha.filter((c) => c.status !== 'pass').map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
+    for (const code of ['HA_QUORUM', 'HA_QDEVICE', 'HA_NO_TWO_NODE', 'HA_LINKS', 'HA_STONITH_ENABLED', 'HA_STONITH_DEVICES', 'HA_DRBD_FENCING', 'HA_TIMING']) {
+      expect(ha.some((c) => c.code === code), code).toBe(true);
+    }
+    expect(ha.find((c) => c.code === 'HA_TIMING')!.found).toContain('token 10000 ms');
+    const password = readFileSync(lab.info.nodes[0]!.bmc!.passwordFile, 'utf8').trim();
+    expect(JSON.stringify(report)).not.toContain(password);
   });
 
   it('a second apply changes nothing', { timeout: 15 * MIN }, async () => {
@@ -144,6 +167,10 @@ describe('fencing drills on the HA cluster', () => {
     });
     const m = await members();
     expect(m.hv2).toEqual({ online: false, pending: false, unclean: true });
+    // verify names the situation from the survivor (hv2 itself is unreachable).
+    const v = await verify();
+    expect(v.code).toBe(2);
+    expect(v.report.checks.find((c) => c.code === 'HA_MEMBERS' && c.server === 'hv1')?.found).toContain('hv2 is UNCLEAN (it must be fenced)');
     expect((await fenceHistory('hv2')).filter((e) => e.status === 'success').length).toBe(before.filter((e) => e.status === 'success').length);
     await bmcStart(NAME, 'hv2');
     const fencedAt = await waitFor('fencing of hv2 to succeed once its BMC answers', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before.filter((e) => e.status === 'success').length ? Date.now() : undefined), {
