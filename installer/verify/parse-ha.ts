@@ -5,7 +5,7 @@
  * The fence devices' passwords never appear in a parsed result (ha-state.sh already removed their
  * values; the parser drops the parameters too).
  */
-import { child, children, descendants, parseXml, type XmlElement } from './xml.js';
+import { child, children, descendants, parseXml, type XmlElement } from '../facts/parse/xml.js';
 
 // ---------------------------------------------------------------------------------------------
 // corosync-quorumtool -s

@@ -5,45 +5,9 @@
  * and written with `cibadmin --modify --allow-create`, object by object, only where they differ: a
  * second apply changes nothing, and whatever else an operator configured is left alone.
  */
+import { children, descendants, parseXml } from '../../facts/parse/xml.js';
 
-/** An XML element of the CIB: a name, attributes and children (no text: the CIB has none we read). */
-export interface XmlElement {
-  name: string;
-  attrs: Record<string, string>;
-  children: XmlElement[];
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const unescape = (text: string) => text.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, e: string) => (e.startsWith('#x') ? String.fromCodePoint(parseInt(e.slice(2), 16)) : e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : ENTITIES[e]!));
 export const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/** Parses the XML cibadmin prints (elements and attributes; comments, declarations and text skipped). Pure. */
-export function parseXml(text: string): XmlElement {
-  const root: XmlElement = { name: '#document', attrs: {}, children: [] };
-  const stack = [root];
-  const tag = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
-  for (const m of text.matchAll(tag)) {
-    if (m[2] === undefined) continue;
-    const [, closing, name, attrText, selfClosing] = m;
-    if (closing) {
-      if (stack.length > 1 && stack[stack.length - 1]!.name === name) stack.pop();
-      else throw new Error(`unbalanced </${name}> in the CIB`);
-      continue;
-    }
-    const attrs: Record<string, string> = {};
-    for (const a of attrText!.matchAll(/([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) attrs[a[1]!] = unescape(a[2] ?? a[3] ?? '');
-    const element: XmlElement = { name: name!, attrs, children: [] };
-    stack[stack.length - 1]!.children.push(element);
-    if (!selfClosing) stack.push(element);
-  }
-  if (stack.length !== 1) throw new Error(`the CIB's XML ends inside <${stack[stack.length - 1]!.name}>`);
-  return root;
-}
-
-/** Every element below `root` (depth first) that `match` accepts. Pure. */
-export function findAll(root: XmlElement, match: (e: XmlElement) => boolean): XmlElement[] {
-  return root.children.flatMap((child) => [...(match(child) ? [child] : []), ...findAll(child, match)]);
-}
 
 /** What hvcluster owns of the CIB. */
 export interface CibObjects {
@@ -70,21 +34,15 @@ export interface FenceDevice {
 /** The objects of a CIB configuration section (every property, every stonith primitive, every location). Pure. */
 export function cibObjects(xml: string): CibObjects {
   const root = parseXml(xml);
-  const properties: Record<string, string> = {};
-  for (const set of findAll(root, (e) => e.name === 'cluster_property_set' && e.attrs.id === 'cib-bootstrap-options')) {
-    for (const nv of set.children.filter((c) => c.name === 'nvpair')) properties[nv.attrs.name!] = nv.attrs.value ?? '';
-  }
+  const nvpairs = (sets: ReturnType<typeof children>) => Object.fromEntries(sets.flatMap((set) => children(set, 'nvpair')).map((nv) => [nv.attrs.name!, nv.attrs.value ?? '']));
+  const properties = nvpairs(descendants(root, 'cluster_property_set').filter((set) => set.attrs.id === 'cib-bootstrap-options'));
   const fenceDevices: Record<string, FenceDevice> = {};
-  for (const p of findAll(root, (e) => e.name === 'primitive' && e.attrs.class === 'stonith')) {
-    const params: Record<string, string> = {};
-    for (const ia of p.children.filter((c) => c.name === 'instance_attributes')) for (const nv of ia.children.filter((c) => c.name === 'nvpair')) params[nv.attrs.name!] = nv.attrs.value ?? '';
-    const meta: Record<string, string> = {};
-    for (const ma of p.children.filter((c) => c.name === 'meta_attributes')) for (const nv of ma.children.filter((c) => c.name === 'nvpair')) meta[nv.attrs.name!] = nv.attrs.value ?? '';
-    const monitor = findAll(p, (e) => e.name === 'op' && e.attrs.name === 'monitor')[0]?.attrs.interval ?? '';
-    fenceDevices[p.attrs.id!] = { id: p.attrs.id!, agent: p.attrs.type ?? '', params, monitor, meta };
+  for (const p of descendants(root, 'primitive').filter((e) => e.attrs.class === 'stonith')) {
+    const monitor = descendants(p, 'op').find((e) => e.attrs.name === 'monitor')?.attrs.interval ?? '';
+    fenceDevices[p.attrs.id!] = { id: p.attrs.id!, agent: p.attrs.type ?? '', params: nvpairs(children(p, 'instance_attributes')), monitor, meta: nvpairs(children(p, 'meta_attributes')) };
   }
   const locations: CibObjects['locations'] = {};
-  for (const l of findAll(root, (e) => e.name === 'rsc_location')) locations[l.attrs.id!] = { rsc: l.attrs.rsc ?? '', node: l.attrs.node ?? '', score: l.attrs.score ?? '' };
+  for (const l of descendants(root, 'rsc_location')) locations[l.attrs.id!] = { rsc: l.attrs.rsc ?? '', node: l.attrs.node ?? '', score: l.attrs.score ?? '' };
   return { properties, fenceDevices, locations };
 }
 

@@ -15,7 +15,7 @@ import { parseCib, parseCrmMon, parseQuorumtool } from '../../../installer/verif
 import { probePlan, probeScript } from '../../../installer/verify/probes.js';
 import { observe } from '../../../installer/verify/verify-cluster.js';
 import { fakeConnection } from '../../helpers/fake-connection.js';
-import { parseXml } from '../../../installer/verify/xml.js';
+import { parseXml } from '../../../installer/facts/parse/xml.js';
 import { answers, fixture, input } from './helpers.js';
 import { byCode, HA_CODES, HA_STATES, haAnswers, haInput, haResults } from './ha-helpers.js';
 
