@@ -49,7 +49,7 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     if (failures.length > 0) return reportFailures(reporter, failures, 'cannot apply: not every server is reachable; nothing was changed');
     // One run at a time changes a cluster (a dry run changes nothing and takes no lock). Preflight:
     // every node read once (the facts and what each step plans on), under the lock, checked all at once.
-    if (!options.dryRun && options.forceUnlock) for (const c of connections.values()) reporter.info(await breakServerLock(c, answers.metadata.name));
+    if (!options.dryRun && options.forceUnlock) for (const t of targets) reporter.info(await breakServerLock(connections.get(t.name)!, answers.metadata.name));
     const read = await readCluster(answers, connections, options.dryRun ? undefined : { holder: thisHolder(runId, 'apply'), forceHint: `\`hvcluster apply -f ${options.file} --force-unlock\`` });
     if (!read.ok) return reportFailures(reporter, read.failures, 'cannot apply: the servers could not be inspected; nothing was changed');
     lock = read.lock;

@@ -20,12 +20,12 @@ import { formatJunit, formatJunitCouldNotRun } from '../verify/output/junit.js';
 import { formatMarkdown } from '../verify/output/markdown.js';
 import { formatText } from '../verify/output/text.js';
 import { verifyCluster } from '../verify/verify-cluster.js';
-import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { jsonError, jsonText } from '../json-output.js';
 import { checkOutputFile, writeOutputFile } from './output-files.js';
 import { stopOnSignals } from './terminal.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
-import { newRunId, secretsOf } from '../services/run-id.js';
+import { newRunId } from '../services/run-id.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;
@@ -52,14 +52,15 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     for (const code of ignore) {
       if (!CHECK_BY_CODE.has(code)) throw new UsageError(`--ignore ${code}: no such check code`, { hint: `codes: ${[...CHECK_BY_CODE.keys()].join(', ')}` });
     }
-    const { targets, answers: loaded } = await serversFromOptions(options, streams.env);
+    const servers = await serversFromOptions(options, streams.env);
+    const { targets, answers: loaded } = servers;
     for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
     const answers = loaded!.answers;
     reporter.info(`verify: reading ${targets.map((t) => t.name).join(', ')} (read-only, one round trip each)`);
 
     // The migration test changes servers: like apply, it records every command it sends (secrets redacted).
     const runId = newRunId();
-    const migrationLog = options.migrationTest ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-migration-test.log`), secretsOf(targets)) : undefined;
+    const migrationLog = options.migrationTest ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-migration-test.log`), runSecrets(servers)) : undefined;
     if (migrationLog) reporter.info(`verify: the migration test's transcript goes to ${migrationLog.path}`);
     const { opened, failures } = await openConnections(targets, options, streams);
     connections = opened;

@@ -5,11 +5,11 @@
 // system_reset, status = whether that QEMU runs. Tracked by a pidfile and stopped by PID.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BMC_CIPHER, BMC_PORT, BMC_USER } from './config.js';
-import { pidAlive, pidCmdline, readPidFile, run, sleep } from './util.js';
+import { pidAlive, pidCmdline, processesIn, readPidFile, run, sleep } from './util.js';
 import { killAndWait } from './vm.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -131,21 +131,7 @@ export function bmcPid(nodeDir: string): number | undefined {
 
 /** ipmi_sim processes whose lan.conf lies in this lab directory (covers a pidfile lost to a killed `up`). */
 export function findLabBmcs(labDir: string): number[] {
-  const pids: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    entries = [];
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    const argv = pidCmdline(pid);
-    const c = argv.indexOf('-c');
-    if ((argv[0] ?? '').endsWith('ipmi_sim') && c >= 0 && (argv[c + 1] ?? '').startsWith(labDir + '/') && pidAlive(pid)) pids.push(pid);
-  }
-  return pids;
+  return processesIn(labDir, 'ipmi_sim', '-c');
 }
 
 export interface BmcSpec {

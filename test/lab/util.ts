@@ -1,6 +1,6 @@
 // Small process and file helpers shared by the lab modules.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 export interface RunResult {
   code: number;
@@ -131,4 +131,25 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${fmtSecs(timeoutMs)} waiting for ${what}`);
     await sleep(intervalMs);
   }
+}
+
+/**
+ * Live processes of `program` (argv[0] ends with or contains it) whose `flag` argument is a path in
+ * `dir`: a lab's QEMUs (-pidfile) or BMCs (-c), found even when their pidfile was lost to a crash.
+ */
+export function processesIn(dir: string, program: string, flag: string): number[] {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    entries = [];
+  }
+  return entries
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const argv = pidCmdline(pid);
+      const i = argv.indexOf(flag);
+      return i >= 0 && (argv[0] ?? '').includes(program) && (argv[i + 1] ?? '').startsWith(dir + '/') && pidAlive(pid);
+    });
 }

@@ -1,10 +1,10 @@
 // One QEMU process per node, started inside the lab's namespace, tracked by its PID file.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   WITNESS_NAME, WITNESS_OCTET, bmcSubnet, dataSerial, hostAddr, macAddr, mgmtAddr, nodeName, replAddr, tapName, witnessAddr,
 } from './config.js';
-import { pidAlive, pidCmdline, readPidFile, run, sleep } from './util.js';
+import { pidAlive, pidCmdline, processesIn, readPidFile, run, sleep } from './util.js';
 
 export interface VmSpec {
   lab: string;
@@ -153,21 +153,7 @@ export function vmPid(dir: string): number | undefined {
 
 /** QEMU processes whose -pidfile lies in this lab directory (covers a pidfile lost to a crash). */
 export function findLabQemus(labDir: string): number[] {
-  const pids: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    entries = [];
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    const argv = pidCmdline(pid);
-    const i = argv.indexOf('-pidfile');
-    if (i >= 0 && (argv[0] ?? '').includes('qemu-system') && (argv[i + 1] ?? '').startsWith(labDir + '/') && pidAlive(pid)) pids.push(pid);
-  }
-  return pids;
+  return processesIn(labDir, 'qemu-system', '-pidfile');
 }
 
 export async function killAndWait(pid: number, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
