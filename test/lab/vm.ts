@@ -61,16 +61,20 @@ export function qemuArgv(s: VmSpec, opts: StartOptions = {}): string[] {
     '-pidfile', f.pidfile, '-daemonize',
     ...(opts.loadvm !== undefined ? ['-loadvm', validateTag(opts.loadvm), '-S'] : []),
   ];
+  // Machine, kernel and system disk: the same for nodes and the witness.
+  const head = (append: string) => [
+    'qemu-system-x86_64',
+    '-name', `hvlab-${s.lab}-${name}`,
+    '-machine', 'pc', '-accel', 'tcg', '-m', String(s.memoryMb), '-smp', '1',
+    '-nodefaults', '-vga', 'none', '-display', 'none',
+    '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
+    '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
+    '-device', 'virtio-blk-pci,drive=sys,addr=5',
+  ];
   if (s.node === 'witness') {
     const append = [...common, `hvlab.mgmt=${witnessAddr(s.index)}/24`].join(' ');
     return [
-      'qemu-system-x86_64',
-      '-name', `hvlab-${s.lab}-${name}`,
-      '-machine', 'pc', '-accel', 'tcg', '-m', String(s.memoryMb), '-smp', '1',
-      '-nodefaults', '-vga', 'none', '-display', 'none',
-      '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
-      '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
-      '-device', 'virtio-blk-pci,drive=sys,addr=5',
+      ...head(append),
       '-netdev', `tap,id=nm,ifname=${tapName('w', 'm')},script=no,downscript=no`,
       '-device', `virtio-net-pci,netdev=nm,mac=${macAddr(s.index, WITNESS_OCTET, 'm')},addr=3`,
       ...watchdog,
@@ -82,13 +86,7 @@ export function qemuArgv(s: VmSpec, opts: StartOptions = {}): string[] {
     `hvlab.bmcnet=${bmcSubnet(s.index)}`, `hvlab.bmcvia=${hostAddr(s.index)}`,
   ].join(' ');
   return [
-    'qemu-system-x86_64',
-    '-name', `hvlab-${s.lab}-${name}`,
-    '-machine', 'pc', '-accel', 'tcg', '-m', String(s.memoryMb), '-smp', '1',
-    '-nodefaults', '-vga', 'none', '-display', 'none',
-    '-kernel', s.kernel, '-initrd', s.initrd, '-append', append,
-    '-drive', `file=${f.system},if=none,id=sys,format=qcow2`,
-    '-device', 'virtio-blk-pci,drive=sys,addr=5',
+    ...head(append),
     '-drive', `file=${f.data},if=none,id=data,format=qcow2`,
     '-device', `virtio-blk-pci,drive=data,serial=${dataSerial(s.lab, s.node)},addr=6`,
     '-netdev', `tap,id=nm,ifname=${tapName(s.node, 'm')},script=no,downscript=no`,
