@@ -10,8 +10,8 @@ export interface HolderView {
   /** The backing logical volume exists. */
   lvPresent: boolean;
   state: DrbdState;
-  /** DRBD metadata on the volume: read only for a configured resource that is down (null: not read). */
-  metadata: 'present' | 'absent' | null;
+  /** DRBD metadata on the volume: read only for a configured resource that is down (null: not read; unknown: drbdadm could not tell, so it is never recreated). */
+  metadata: 'present' | 'absent' | 'unknown' | null;
   /** This resource's file, null when absent. */
   ownFile: string | null;
   /** Every resource file of the node, for the minors and ports in use. */
@@ -52,7 +52,7 @@ export function parseVolumeState(stdout: string): VolumeState {
     if (!name) continue;
     if (kind === 'lv') entry(name).lvPresent = rest[0] === 'present';
     else if (kind === 'state') entry(name).state = { cstate: dash(rest[0]), dstate: dash(rest[1]), role: dash(rest[2]) };
-    else if (kind === 'md') entry(name).metadata = rest[0] === 'present' || rest[0] === 'absent' ? rest[0] : null;
+    else if (kind === 'md') entry(name).metadata = rest[0] === 'present' || rest[0] === 'absent' || rest[0] === 'unknown' ? rest[0] : null;
     else if (kind === 'res') file = { name, chunks: [] };
   }
   return { byName, resourceFiles };

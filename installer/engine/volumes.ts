@@ -216,6 +216,9 @@ export function planVolume(holders: (VolumeHolder & { view: HolderView })[], req
     if (h.view.ownFile !== file.content) {
       changes.push(change(h.server, `write ${file.path} (${file.purpose})`, [{ upload: file.path, content: file.content, mode: file.mode, owner: file.owner, backupDir: site.backupDir }]));
     }
+    if (h.view.state.cstate === null && h.view.metadata === 'unknown') {
+      throw new StepRefusedError(h.server, site.step, `${name} is down and \`drbdadm dump-md ${name}\` cannot tell whether its metadata is there`, `Run \`drbdadm dump-md ${name}\` and \`drbdadm up ${name}\` on ${h.server} to see why; hvcluster never recreates metadata it could not read.`);
+    }
     if (h.view.state.cstate === null && h.view.metadata !== 'present') {
       const md = change(h.server, `create DRBD metadata for ${name} on ${model.disk}`, [{ argv: ['drbdadm', '--', '--force', 'create-md', name] }]);
       metadata.push(md);

@@ -2,8 +2,8 @@
 # hvcluster: what a node holds of its replicated volumes (read-only).
 # Usage: sh -s -- VG NAME...
 # Per NAME: `lv NAME present|absent` (VG/NAME), `state NAME CSTATE DSTATE ROLE` (drbdadm; `-` for
-# what it cannot tell, e.g. a resource that is down), `md NAME present|absent|-` (DRBD metadata on
-# the volume; read only for a configured resource that is down). Then every /etc/drbd.d/*.res file
+# what it cannot tell, e.g. a resource that is down), `md NAME present|absent|unknown|-` (DRBD metadata
+# on the volume; read only for a configured resource that is down; unknown: drbdadm could not tell). Then every /etc/drbd.d/*.res file
 # (for the minors and ports in use, and to compare with the plan): a `res FILENAME` line, its content
 # in base64, an `end` line.
 LC_ALL=C; export LC_ALL
@@ -23,7 +23,18 @@ for name in "$@"; do
   echo "state $name ${cstate:--} ${dstate:--} ${role:--}"
   md=-
   if [ "$cstate" = - ] && [ -e "/etc/drbd.d/$name.res" ] && have drbdadm; then
-    if drbdadm dump-md "$name" >/dev/null 2>&1; then md=present; else md=absent; fi
+    # A node that crashed with the resource up leaves its metadata "unclean" (an activity log to
+    # replay): dump-md refuses it, but it is there, and `drbdadm up` replays it. Only DRBD's own
+    # "no valid meta data" is absent: anything else must never lead to create-md.
+    if out=$(drbdadm dump-md "$name" 2>&1); then
+      md=present
+    else
+      case $out in
+        *unclean*|*apply-al*) md=present ;;
+        *'No valid meta'*|*'no valid meta'*) md=absent ;;
+        *) md=unknown ;;
+      esac
+    fi
   fi
   echo "md $name $md"
 done
