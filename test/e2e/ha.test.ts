@@ -116,7 +116,7 @@ describe('hvcluster apply with HA on two nodes and a witness', () => {
 
 /** hv1's record of fencing hv2 (stonith_admin --history, XML): each attempt with its status and completion time. */
 async function fenceHistory(target: string): Promise<{ action: string; status: string; completed?: string }[]> {
-  const r = await lab.ssh('hv1', `stonith_admin --history ${target} --output-as=xml`, { timeoutMs: 60_000 });
+  const r = await lab.ssh('hv1', `stonith_admin --history ${target} --verbose --output-as=xml`, { timeoutMs: 60_000 });
   return [...r.stdout.matchAll(/<fence_event ([^>]*)\/?>/g)].map((m) => {
     const attr = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1]!)?.[1];
     return { action: attr('action') ?? '', status: attr('status') ?? '', ...(attr('completed') ? { completed: attr('completed')! } : {}) };
