@@ -56,7 +56,7 @@ export type ReadName = FactName | StateName;
 export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker'] as const;
 
 /** How long the CIB read waits for a cluster just started to elect its controller. */
-export const CIB_SETTLE_SECONDS = 120;
+export const CIB_SETTLE_SECONDS = 180;
 
 /** The paths the files read covers: every planned file and root's SSH trust files. */
 export function readPaths(): string[] {

@@ -6,7 +6,7 @@
  * runner checks that every planned change was performed. Typed events go to whoever displays
  * progress. Stops after the first step that fails anywhere, and between steps when asked (Ctrl-C).
  */
-import { ConnectionError, EXIT, HvError, RemoteCommandError } from '../errors.js';
+import { ConnectionError, EXIT, HvError, RemoteCommandError, exitCodeOf, type ExitCode } from '../errors.js';
 import { MARK } from '../facts/section.js';
 import type { ClusterPlan } from '../plan/types.js';
 import type { Answers } from '../answers/schema.js';
@@ -263,9 +263,20 @@ async function perform(kind: StepKind, planned: StepPlan, input: StepInput, host
   if (skipped.length > 0) throw new Error(`internal: step ${input.step.name} planned changes it did not make: ${skipped.map((c) => `${c.server}: ${c.description}`).join('; ')}`);
 }
 
-/** A cluster step's error is reported on the server it names, and as "see hvX" on the others. */
+/** The other servers of a cluster step that failed on one: same exit code, the message says where. */
+class StoppedByPeerError extends HvError {
+  readonly kind = 'stopped-by-peer';
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
+    super(message);
+  }
+}
+
+/** A cluster step's error is reported on the server it names, and as "stopped because of hvX" on the others (with its exit code). */
 function errorFor(error: unknown, server: string): unknown {
   const named = (error as { server?: string }).server;
   if (named === undefined || named === server) return error;
-  return new Error(`stopped because of ${named}: ${error instanceof Error ? error.message : String(error)}`);
+  return new StoppedByPeerError(`stopped because of ${named}: ${error instanceof Error ? error.message : String(error)}`, exitCodeOf(error));
 }

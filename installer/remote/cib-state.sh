@@ -14,7 +14,9 @@ if ! systemctl is-active --quiet pacemaker.service || [ "$running" != "$cluster"
   exit 0
 fi
 deadline=$(( $(date +%s) + wait ))
-until crmadmin -D -t 5000 >/dev/null 2>&1 && xml=$(cibadmin --query --scope configuration 2>/dev/null); do
+# Each tool bounded by timeout(1): while the controllers elect, crmadmin and cibadmin can block
+# longer than their own timeouts, and the deadline must hold.
+until timeout 10 crmadmin -D -t 5000 >/dev/null 2>&1 && xml=$(timeout 30 cibadmin --query --scope configuration 2>/dev/null); do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo 'cib unsettled'
     exit 0
