@@ -69,7 +69,7 @@ describe('hvcluster apply with HA on two nodes and a witness', () => {
     expect(q.stdout).toMatch(/Quorate:\s+Yes/);
     expect(q.stdout).toMatch(/Total votes:\s+3/);
     expect(q.stdout).not.toMatch(/2Node/);
-    // Connected to the witness with TLS on (qnetd refuses a TLS client whose certificate it did not sign).
+    // Connected to the witness, with TLS on in the running configuration (the certificates the quorum-device step exchanged).
     const qd = await lab.ssh('hv1', 'corosync-qdevice-tool -s; corosync-cmapctl -g quorum.device.net.tls');
     expect(qd.stdout).toMatch(/State:\s+Connected/);
     expect(qd.stdout).toContain('quorum.device.net.tls (str) = on');
