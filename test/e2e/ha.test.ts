@@ -2,9 +2,10 @@
  * High availability end to end on a two-node lab with a witness (prepared image): apply with HA
  * (fencing proven from each node through the other's simulated BMC before anything HA is written,
  * Corosync on two links with the witness's quorum device over TLS, Pacemaker with one fence device
- * per node); the cluster is quorate with three votes, both fence devices run off the node they
- * fence, the nodes still reach the BMCs once the network step moved their address onto the bridge;
- * a second apply changes nothing; a wrong BMC password is refused before anything changes.
+ * per node); the cluster is quorate with three votes; verify's HA checks all pass (links, fence
+ * devices started off the node they fence, stonith enabled, DRBD's fencing policy); a second apply
+ * changes nothing; a wrong BMC password is refused before anything changes. The drills fence
+ * through the BMCs after the network step moved the nodes' addresses onto the bridge.
  * Then the fencing drills: hv2 crashed (kill -9 of its QEMU) is fenced by hv1 through hv2's BMC
  * (power cycled: the lab starts it again) and rejoins; hv2 crashed with its BMC dead as well is
  * NOT declared down: fencing fails and hv2 stays UNCLEAN until its BMC answers again, then fencing
@@ -62,7 +63,7 @@ describe('hvcluster apply with HA on two nodes and a witness', () => {
     for (const node of NODES) expect((await lab.ssh(node, 'test -e /etc/corosync/authkey; echo $?')).stdout.trim()).toBe('1');
   });
 
-  it('builds the HA cluster: quorate with the witness, a fence device per node off its own node, DRBD fencing', { timeout: 25 * MIN }, async () => {
+  it('builds the HA cluster: quorate with three votes, the witness connected with TLS on, no BMC password in the output', { timeout: 25 * MIN }, async () => {
     const r = await apply(site);
     expect(r.code, `${r.stderr.slice(-4000)}`).toBe(0);
     const q = await lab.ssh('hv1', 'corosync-quorumtool -s');
@@ -73,23 +74,8 @@ describe('hvcluster apply with HA on two nodes and a witness', () => {
     const qd = await lab.ssh('hv1', 'corosync-qdevice-tool -s; corosync-cmapctl -g quorum.device.net.tls');
     expect(qd.stdout).toMatch(/State:\s+Connected/);
     expect(qd.stdout).toContain('quorum.device.net.tls (str) = on');
-    const links = await lab.ssh('hv2', 'corosync-cfgtool -s');
-    expect(links.stdout).toMatch(/LINK ID 0[\s\S]*connected/);
-    expect(links.stdout).toMatch(/LINK ID 1[\s\S]*connected/);
-    const mon = await lab.ssh('hv1', 'crm_mon -1 --output-as=xml');
-    for (const node of NODES) {
-      const other = node === 'hv1' ? 'hv2' : 'hv1';
-      expect(mon.stdout).toMatch(new RegExp(`<resource id="fence-${node}" resource_agent="stonith:fence_ipmilan" role="Started"[^>]*>\\s*<node name="${other}"`));
-    }
-    expect((await lab.ssh('hv1', "crm_attribute --type crm_config --name stonith-enabled --query --quiet")).stdout.trim()).toBe('true');
-    for (const node of NODES) {
-      const dump = await lab.ssh(node, 'drbdadm dump hvc-probe');
-      expect(dump.stdout).toMatch(/fencing\s+resource-and-stonith;/);
-      expect(dump.stdout).toMatch(/fence-peer\s+"?\/usr\/lib\/drbd\/crm-fence-peer\.sh"?;/);
-      // The BMCs stay reachable once the management address moved onto the bridge.
-      const bmc = lab.info.nodes.find((n) => n.name !== node)!.bmc!.address;
-      expect((await lab.ssh(node, `ip route get ${bmc}`)).stdout).toContain('dev br0');
-    }
+    // Links, fence devices (started, off their own node, registered), stonith-enabled and DRBD's
+    // fencing policy are verify's HA checks, asserted in the next test.
     // The CIB holds the BMC passwords: apply's output never shows them.
     const password = readFileSync(lab.info.nodes[0]!.bmc!.passwordFile, 'utf8').trim();
     expect(r.stdout + r.stderr).not.toContain(password);
