@@ -21,6 +21,7 @@ import { MARK } from '../facts/section.js';
 import type { ServerFacts } from '../facts/types.js';
 import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
 import { planCluster, type ClusterPlan } from '../plan/index.js';
+import { WITNESS } from './targets.js';
 import { COROSYNC_KEY, existingCorosyncKey, haEnabled, newCorosyncKey } from '../plan/ha.js';
 import type { ClusterSecrets } from '../plan/render-model.js';
 import { shellQuote } from '../ssh/quote.js';
@@ -46,17 +47,10 @@ export function stateOfRead(answers: Answers, node: string, out: TimedOutput, pl
 
 export type ReadOutcome = { ok: true; states: ServerState[]; witness?: { name: string; state: ServerState }; lock?: ClusterLock } | { ok: false; failures: { server: string; error: unknown }[] };
 
-/** The witness's connection name in a run (services/targets.ts names its target so). */
-export const WITNESS_SERVER = 'witness';
-
 /** What the install's steps read on the witness, in one exec (no lock: the witness holds no node state). */
 async function readWitness(answers: Answers, conn: ServerConnection, playbook: Playbook): Promise<ServerState> {
-  const defs = playbookWitnessReads(playbook).map((name) => readDefinition(name, { answers, node: WITNESS_SERVER }));
-  const result = await conn.exec(`sh -c ${shellQuote(readScript(defs))}`, { sudo: true, step: 'inspect', allowFailure: true, timeoutMs: 120_000, logAs: readLabel(defs) });
-  if (!result.stdout.includes(`${MARK.fact} `)) {
-    throw new RemoteCommandError(conn.target.name, 'sh -c <read script>', result, { step: 'inspect', hint: 'Check that the user can run `sudo sh` on the witness and that /bin/sh exists.' });
-  }
-  return parseReads(result.stdout, defs) as ServerState;
+  const defs = playbookWitnessReads(playbook).map((name) => readDefinition(name, { answers, node: WITNESS }));
+  return parseReads((await readOnce(conn, readScript(defs), readLabel(defs))).stdout, defs) as ServerState;
 }
 
 /**
@@ -90,14 +84,14 @@ export async function readCluster(answers: Answers, connections: Map<string, Ser
     return { ok: false, failures: [...failures, ...unread] };
   }
   const states = outputs.map((r, i) => stateOfRead(answers, nodes[i]!, (r as PromiseFulfilledResult<TimedOutput>).value, playbook));
-  const witnessConn = connections.get(WITNESS_SERVER);
+  const witnessConn = connections.get(WITNESS);
   let witness: { name: string; state: ServerState } | undefined;
   if (witnessConn && playbookWitnessReads(playbook).length > 0) {
     try {
-      witness = { name: WITNESS_SERVER, state: await readWitness(answers, witnessConn, playbook) };
+      witness = { name: WITNESS, state: await readWitness(answers, witnessConn, playbook) };
     } catch (error) {
       await held?.release().catch(() => undefined);
-      return { ok: false, failures: [{ server: WITNESS_SERVER, error }] };
+      return { ok: false, failures: [{ server: WITNESS, error }] };
     }
   }
   return { ok: true, states, ...(witness ? { witness } : {}), ...(held ? { lock: held } : {}) };
