@@ -138,6 +138,8 @@ export function buildProgram(streams: Streams): Command {
       .option('--junit <file>', 'write the results as JUnit XML (one testcase per check and server)')
       .option('--report <file.md>', 'write a Markdown hand-over report: layout, versions, every check, migration figures')
       .option('--migration-test', 'also live-migrate a test guest between every pair of nodes (creates and removes its own guest and volume)')
+      .option('--failover-test', "HA clusters: also the failover drill: a test guest under Pacemaker, its node powered off through its BMC, the survivor's takeover timed per phase (needs --yes)")
+      .option('--yes', 'confirm --failover-test (it powers a node off)')
       .addOption(repeatable('--ignore <CODE>', "report this check's errors as warnings (repeatable)"))
       .option('--problems-only', 'list only the checks that did not pass (text output)'),
   ).action(async (options) => {

@@ -49,6 +49,7 @@ export const VerifyDocument = z
     resources: z.array(z.looseObject({ name: z.string() })),
     checks: z.array(checkResult),
     migration: z.looseObject({ skipped: z.string().optional(), report: z.looseObject({ ok: z.boolean() }).optional() }).optional(),
+    failover: z.looseObject({ skipped: z.string().optional(), report: z.looseObject({ ok: z.boolean(), phases: z.record(z.string(), z.number()) }).optional() }).optional(),
   })
   .describe('hvcluster verify --json: every check with its code, status and finding.');
 

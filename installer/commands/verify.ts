@@ -32,6 +32,8 @@ export interface VerifyOptions extends ConnectionOptions {
   junit?: string;
   report?: string;
   migrationTest?: boolean;
+  failoverTest?: boolean;
+  yes?: boolean;
   /** Codes whose errors are reported as warnings (Ganeti's -I). */
   ignore?: string[];
   /** Only the checks that did not pass, in the text output. */
@@ -56,13 +58,21 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     const { targets, answers: loaded } = servers;
     for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
     const answers = loaded!.answers;
+    if (options.failoverTest && !answers.spec.ha?.enabled) {
+      throw new UsageError('--failover-test: the answer file does not enable HA (spec.ha.enabled): there is no failover to test', { hint: 'drop --failover-test, or install HA first (spec.ha, a bmc per node)' });
+    }
+    if (options.failoverTest && !options.yes) {
+      throw new UsageError('--failover-test powers a node off through its BMC: confirm with --yes', {
+        hint: 'it creates a test guest under Pacemaker, powers its node off, times the takeover, waits for the node to rejoin and removes the guest; run it before hand-over or after maintenance',
+      });
+    }
     reporter.info(`verify: reading ${targets.map((t) => t.name).join(', ')} (read-only, one round trip each)`);
 
     // The migration test changes servers: like apply, it records every command it sends (secrets redacted).
     const runId = newRunId();
-    const migrationLog = options.migrationTest ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-migration-test.log`), runSecrets(servers)) : undefined;
-    if (migrationLog) reporter.info(`verify: the migration test's transcript goes to ${migrationLog.path}`);
-    const { opened, failures } = await openConnections(targets, options, streams);
+    const migrationLog = options.migrationTest || options.failoverTest ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-${options.migrationTest ? 'migration' : 'failover'}-test.log`), runSecrets(servers)) : undefined;
+    if (migrationLog) reporter.info(`verify: every command the ${options.migrationTest ? 'migration test' : 'failover drill'}${options.migrationTest && options.failoverTest ? ' and the failover drill' : ''} send${options.migrationTest && options.failoverTest ? '' : 's'} goes to ${migrationLog.path}`);
+    const { opened, failures, reconnect } = await openConnections(targets, options, streams);
     connections = opened;
     // Ctrl-C or SIGTERM during the migration test: it stops at its next phase and cleans up.
     const stop = stopOnSignals((m) => reporter.warn(m), 'stopping: the migration test stops at its next phase and removes its test guest');
@@ -76,12 +86,16 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         failures,
         ignore,
         migrationTest: options.migrationTest,
+        failoverTest: options.failoverTest,
+        reconnect,
+        bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []),
         version: VERSION,
         onRead: (server, text) => reporter.info(`verify: ${server}: ${text}`),
         // --json: every migration event (each mutation is a `change`) as a JSON line on stderr; else the phases as text.
         onMigrationEvent: (event) => {
           if (options.json) streams.stderr.write(`${JSON.stringify(event)}\n`);
           else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
+          else if (event.type === 'log' && event.step === 'failover-drill') reporter.info(`failover drill: ${event.server ? `${event.server}: ` : ''}${event.text}`);
         },
         stopRequested: () => stop.requested,
         runId,

@@ -47,12 +47,12 @@ export function closeUnit(resource: string): string {
 }
 
 /** The command that arms the timer from the server's copy of the script. Pure. */
-export function armAction(resource: string, seconds: number): ArgvAction {
-  return { argv: ['sh', CLOSE_SCRIPT_ON_SERVER, 'arm', resource, String(seconds)] };
+export function armAction(resource: string, seconds: number, clone?: string): ArgvAction {
+  return { argv: ['sh', CLOSE_SCRIPT_ON_SERVER, 'arm', resource, String(seconds), ...(clone ? [clone] : [])] };
 }
 
 /** Arming on one holder: the script's copy in /run/hvcluster (root only), then `arm`. Pure but for reading the script. */
-export function armChange(server: string, step: string, resource: string, seconds: number): Change {
+export function armChange(server: string, step: string, resource: string, seconds: number, clone?: string): Change {
   return {
     server,
     step,
@@ -60,7 +60,7 @@ export function armChange(server: string, step: string, resource: string, second
     actions: [
       { argv: ['install', '-d', '-m', '0700', '/run/hvcluster'] },
       { upload: CLOSE_SCRIPT_ON_SERVER, content: scriptText('dual-primary-close.sh'), mode: 0o700, owner: 'root:root' },
-      armAction(resource, seconds),
+      armAction(resource, seconds, clone),
     ],
   };
 }
@@ -68,12 +68,13 @@ export function armChange(server: string, step: string, resource: string, second
 /**
  * Arms the timer on one holder: copies the script to CLOSE_SCRIPT_ON_SERVER and has it start
  * `systemd-run --on-active=SECONDS` (re-arming replaces an earlier timer of the same resource).
+ * `clone`: the resource's Pacemaker clone on an HA cluster (the timer sets its promoted-max back to 1).
  */
-export async function armDualPrimaryClose(host: Host, resource: string, seconds: number): Promise<void> {
-  const change = armChange(host.server, host.step, resource, seconds);
+export async function armDualPrimaryClose(host: Host, resource: string, seconds: number, clone?: string): Promise<void> {
+  const change = armChange(host.server, host.step, resource, seconds, clone);
   await host.procedure(change, async (io) => {
     for (const action of change.actions.slice(0, -1)) await io.perform(action);
-    const r = await io.run(armAction(resource, seconds), { allowFailure: true });
+    const r = await io.run(armAction(resource, seconds, clone), { allowFailure: true });
     if (r.exitCode !== 0 || !r.stdout.includes('armed ')) {
       throw new Error(`${host.server}: could not arm the timer that closes the dual-primary window of ${resource}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? `exit ${r.exitCode}`}; two primaries are not allowed without it (is systemd-run there?)`);
     }

@@ -9,8 +9,11 @@ export function cidrModel(text: string): Ipv4Cidr {
   return { address: formatIpv4(parsed.address), prefix: parsed.prefix, cidr: text, netmask: formatIpv4(netmask(parsed.prefix)) };
 }
 
+/** A node's name on the replication network (/etc/hosts): its name and this suffix. */
+export const REPLICATION_NAME_SUFFIX = '-repl';
+
 export function replicationName(node: { name: string }): string {
-  return `${node.name}-repl`;
+  return `${node.name}${REPLICATION_NAME_SUFFIX}`;
 }
 
 function clusterNode(node: NodeAnswers, nodeId: number): ClusterNodeModel {

@@ -3,13 +3,15 @@
 # (it was killed, its connection cut, its machine gone). The installer arms it before it allows two
 # primaries and disarms it once it has closed the window itself.
 # Usage (as root, from its copy on the server: the timer runs that copy):
-#   sh /run/hvcluster/dual-primary-close.sh arm RESOURCE SECONDS
-#       (re)arms the transient timer hvcluster-dual-primary-RESOURCE: in SECONDS, `close RESOURCE`
-#       runs as a systemd service; prints `armed UNIT SECONDS`
+#   sh /run/hvcluster/dual-primary-close.sh arm RESOURCE SECONDS [CLONE]
+#       (re)arms the transient timer hvcluster-dual-primary-RESOURCE: in SECONDS, `close RESOURCE
+#       [CLONE]` runs as a systemd service; prints `armed UNIT SECONDS`
 #   sh /run/hvcluster/dual-primary-close.sh disarm RESOURCE
 #       stops that timer (and a close already running); prints `disarmed UNIT`
-#   sh /run/hvcluster/dual-primary-close.sh close RESOURCE
-#       what the timer runs: until the window is closed here (or RETRY_S seconds have passed):
+#   sh /run/hvcluster/dual-primary-close.sh close RESOURCE [CLONE]
+#       what the timer runs. On an HA cluster CLONE is the resource's Pacemaker clone: its
+#       promoted-max goes back to 1 first (Pacemaker then demotes the node without the guest).
+#       Then, until the window is closed here (or RETRY_S seconds have passed):
 #       if RESOURCE is Primary and DRBD lets it go (DRBD refuses while its device is open, i.e. a
 #       guest uses it), demote it to Secondary; then forbid two primaries, in the running resource
 #       (drbdadm net-options) and in /etc/drbd.d/RESOURCE.res (so no adjust or reboot reopens it).
@@ -24,6 +26,10 @@ RETRY_S=${HVC_CLOSE_RETRY_S:-900}
 mode=$1
 res=$2
 unit=hvcluster-dual-primary-$res
+case "$mode" in
+  arm) clone=${4:-} ;;
+  *) clone=${3:-} ;;
+esac
 
 log() {
   logger -t hvcluster -- "dual-primary window of $res: $*" 2>/dev/null || true
@@ -37,7 +43,7 @@ case "$mode" in
     systemctl reset-failed "$unit.timer" "$unit.service" >/dev/null 2>&1 || true
     systemd-run --quiet --unit="$unit" --on-active="$seconds" --timer-property=RemainAfterElapse=no \
       --description="hvcluster: close the dual-primary window of DRBD resource $res" \
-      /bin/sh "$0" close "$res" || { echo "systemd-run could not arm $unit" >&2; exit 1; }
+      /bin/sh "$0" close "$res" "$clone" || { echo "systemd-run could not arm $unit" >&2; exit 1; }
     logger -t hvcluster -- "dual-primary window of $res: timer $unit armed, closes it in $seconds s unless disarmed" 2>/dev/null || true
     echo "armed $unit $seconds"
     exit 0
@@ -55,6 +61,13 @@ case "$mode" in
     ;;
 esac
 
+if [ -n "$clone" ]; then
+  if out=$(crm_resource --resource "$clone" --meta --set-parameter promoted-max --parameter-value 1 2>&1); then
+    log "promoted-max of $clone set back to 1 (Pacemaker demotes the node without the guest)"
+  else
+    log "could not set promoted-max of $clone back to 1: $(printf '%s' "$out" | tr '\n' ' ')"
+  fi
+fi
 file=${HVC_DRBD_DIR:-/etc/drbd.d}/$res.res
 if [ -f "$file" ] && grep -q 'allow-two-primaries[[:space:]]*yes' "$file"; then
   sed -i 's/allow-two-primaries\([[:space:]]*\)yes/allow-two-primaries\1no/' "$file"

@@ -11,6 +11,7 @@ import { shellQuote } from '../ssh/quote.js';
 import { scriptFunction, scriptInline } from '../engine/change.js';
 import { addressOf } from '../net/ipv4.js';
 import { leftoversRead } from './migration/leftovers.js';
+import { replicationName } from '../plan/render-model.js';
 
 export interface PeerTarget {
   name: string;
@@ -33,7 +34,6 @@ export interface ProbePlan {
   ha: boolean;
 }
 
-export const replicationName = (node: string) => `${node}-repl`;
 
 export function probePlan(answers: Answers, node: string): ProbePlan {
   const nodes = answers.spec.nodes;
@@ -45,8 +45,8 @@ export function probePlan(answers: Answers, node: string): ProbePlan {
     mtu: answers.spec.network.replicationMtu,
     peers: nodes
       .filter((n) => n.name !== node)
-      .map((n) => ({ name: n.name, replicationAddress: addressOf(n.replication.address), replicationName: replicationName(n.name) })),
-    names: nodes.flatMap((n) => [n.name, replicationName(n.name)]),
+      .map((n) => ({ name: n.name, replicationAddress: addressOf(n.replication.address), replicationName: replicationName(n) })),
+    names: nodes.flatMap((n) => [n.name, replicationName(n)]),
     volumeGroup: answers.spec.storage.volumeGroup,
     ha: answers.spec.ha?.enabled === true,
   };
@@ -122,7 +122,7 @@ if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll
     wrapFragment('v-storage', storage),
     // The migration test's own read of what a killed run left (the same script its clean-up uses).
     ...(plan.ha ? [wrapFragment('v-ha', haProbes())] : []),
-    wrapFragment('v-migtest', `hv_cmdt migtest 30 ${scriptInline('migration-leftovers.sh', leftoversRead(plan.volumeGroup).args)}`),
+    wrapFragment('v-migtest', `hv_cmdt migtest 30 ${scriptInline('migration-leftovers.sh', leftoversRead(plan.volumeGroup, plan.ha ? [plan.node, ...plan.peers.map((p) => p.name)] : null).args)}`),
   ].join('\n');
 }
 

@@ -7,6 +7,7 @@ import { parseProcDrbd } from '../facts/parse/proc-drbd.js';
 import { parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
 import type { CheckResult, VerifyInput } from './types.js';
 import type { MigrationReport } from './migration/index.js';
+import type { FailoverReport } from './failover/drill.js';
 import { JSON_SCHEMA_VERSION } from '../json-output.js';
 
 export interface NodeSummary {
@@ -63,6 +64,8 @@ export interface VerifyReport {
   checks: CheckResult[];
   /** Present when --migration-test ran (or was asked for and skipped: then `skipped` says why). */
   migration?: { skipped?: string; report?: MigrationReport };
+  /** Present when --failover-test ran (or was asked for and skipped: then `skipped` says why). */
+  failover?: { skipped?: string; report?: FailoverReport };
 }
 
 const pkg = (facts: ServerFacts, name: string) => (facts.packages.ok ? (facts.packages.value.find((p) => p.name === name)?.version ?? null) : null);

@@ -8,6 +8,8 @@ import type { RunLog } from '../engine/run-log.js';
 import { HvError } from '../errors.js';
 import { gatherFactsAndRun } from '../facts/index.js';
 import { planCluster } from '../plan/index.js';
+import type { ClusterPlan } from '../plan/types.js';
+import type { ServerFacts } from '../facts/types.js';
 import type { ServerConnection } from '../ssh/types.js';
 import type { Answers } from '../answers/schema.js';
 import { isMigrationLeftover, migrationChecks, resolveMigrationLeftovers } from './checks/migration.js';
@@ -29,6 +31,12 @@ export interface VerifyClusterOptions {
   /** Codes whose errors are reported as warnings (Ganeti's -I). */
   ignore?: string[];
   migrationTest?: boolean;
+  /** Also the failover drill (HA clusters; the caller confirmed it: it powers a node off). */
+  failoverTest?: boolean;
+  /** Connects to a server again (the failover drill's crashed node, once it is back). */
+  reconnect?: (server: string, deadlineMs: number) => Promise<ServerConnection>;
+  /** An HA cluster's BMC passwords by node (read from the answer file's passwordFrom): the migration test plans the cluster with them. */
+  bmcPasswords?: Readonly<Record<string, string>>;
   version: string;
   /** A server was read ("read in 2.1 s"). */
   onRead?: (server: string, text: string) => void;
@@ -103,8 +111,18 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
     }
   }
 
+  let failover: VerifyReport['failover'];
+  if (options.failoverTest) {
+    const blockers = migrationTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null);
+    failover = blockers !== null ? { skipped: blockers } : await failoverTest(input, options);
+  }
+
   const report = buildReport(input, checks, { version: options.version, startedAt, durationMs: Date.now() - startedAt.getTime() }, migration);
   if (migration?.report && report.summary.errors > 0 && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
+  if (failover) {
+    report.failover = failover;
+    if (failover.report && !failover.report.ok && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
+  }
   return report;
 }
 
@@ -130,16 +148,48 @@ export function migrationConnections(connections: Map<string, ServerConnection>,
   return new Map([...connections].map(([name, c]) => [name, log.wrap(c)] as const));
 }
 
-async function migrationTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['migration']>> {
+/** The cluster's plan for a test that changes servers, or why there is none. */
+function testPlan(input: VerifyInput, options: VerifyClusterOptions): { plan: ClusterPlan; facts: ServerFacts[] } | { skipped: string } {
   const facts = input.nodes.map((n) => (n.reachable ? n.facts : null));
   if (facts.some((f) => f === null)) return { skipped: 'a server is unreachable' };
-  const all = facts as NonNullable<(typeof facts)[number]>[];
-  let plan;
+  const all = facts as ServerFacts[];
   try {
-    plan = planCluster(input.answers, all, { file: options.file });
+    return { plan: planCluster(input.answers, all, { file: options.file, ...(options.bmcPasswords ? { bmcPasswords: options.bmcPasswords } : {}) }), facts: all };
   } catch (error) {
     return { skipped: `the cluster cannot be planned from the answer file: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/** The failover drill (failover/drill.ts): its node powered off through its BMC from the survivor. */
+async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['failover']>> {
+  if (!input.answers.spec.ha?.enabled) return { skipped: 'the answer file does not enable HA (spec.ha.enabled)' };
+  if (!options.reconnect) return { skipped: 'no way to reconnect to the crashed node' };
+  const planned = testPlan(input, options);
+  if ('skipped' in planned) return planned;
+  const { runFailoverDrill } = await import('./failover/drill.js');
+  const log = options.migrationLog?.log;
+  const onEvent = options.onMigrationEvent ?? (() => undefined);
+  const report = await runFailoverDrill({
+    answers: input.answers,
+    plan: planned.plan,
+    connections: migrationConnections(options.connections, options.migrationLog),
+    reconnect: log && !options.migrationLog?.connectionsLogged ? async (server, deadline) => log.wrap(await options.reconnect!(server, deadline)) : options.reconnect,
+    emit: log
+      ? (event) => {
+          log.write('event', JSON.stringify(event));
+          onEvent(event);
+        }
+      : onEvent,
+    ...(options.runId ? { runId: `${options.runId}-failover` } : {}),
+  });
+  log?.write('hvcluster', `failover drill ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}`);
+  return { report };
+}
+
+async function migrationTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['migration']>> {
+  const planned = testPlan(input, options);
+  if ('skipped' in planned) return planned;
+  const { plan, facts: all } = planned;
   const { runMigrationTest } = await import('./migration/index.js');
   const log = options.migrationLog?.log;
   const connections = migrationConnections(options.connections, options.migrationLog);

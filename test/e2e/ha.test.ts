@@ -4,21 +4,25 @@
  * Corosync on two links with the witness's quorum device over TLS, Pacemaker with one fence device
  * per node); the cluster is quorate with three votes; verify's HA checks all pass (links, fence
  * devices started off the node they fence, stonith enabled, DRBD's fencing policy); a second apply
- * changes nothing; a wrong BMC password is refused before anything changes. The drills fence
- * through the BMCs after the network step moved the nodes' addresses onto the bridge.
- * Then the fencing drills: hv2 crashed (kill -9 of its QEMU) is fenced by hv1 through hv2's BMC
- * (power cycled: the lab starts it again) and rejoins; hv2 crashed with its BMC dead as well is
- * NOT declared down: fencing fails and hv2 stays UNCLEAN until its BMC answers again, then fencing
- * succeeds and it rejoins. Each drill prints its phases (detection, fencing, back in the cluster).
+ * changes nothing; a wrong BMC password is refused before anything changes.
+ * Then the test guest under Pacemaker: the migration test live-migrates it with `crm_resource
+ * --move` (promoted-max 2 only inside each window); the failover drill (`verify --failover-test`)
+ * powers the guest's node off through its BMC and times the survivor's takeover per phase (lost,
+ * fenced, Promoted, Started, answering), checks the guest's data and waits for the node to rejoin
+ * and resync; and the same drill with that node's BMC killed as well: fencing fails, the guest runs
+ * nowhere and verify names the UNCLEAN node, until the BMC answers again and the failover completes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
-import { bmcKill, bmcStart, crashNode } from '../lab/lab.js';
+import { bmcKill, bmcStart, status } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
+import { FAILOVER_PHASES, type FailoverReport } from '../../installer/verify/failover/drill.js';
+import { parseFenceHistory, type FenceEvent } from '../../installer/facts/parse/fence-history.js';
+import { parseCrmMon } from '../../installer/facts/parse/crm-mon.js';
 
 const MIN = 60_000;
 const NAME = 'ha2';
@@ -101,70 +105,106 @@ describe('hvcluster apply with HA on two nodes and a witness', () => {
   });
 });
 
-/** hv1's record of fencing hv2 (stonith_admin --history, XML): each attempt with its status and completion time. */
-async function fenceHistory(target: string): Promise<{ action: string; status: string; completed?: string }[]> {
-  const r = await lab.ssh('hv1', `stonith_admin --history ${target} --verbose --output-as=xml`, { timeoutMs: 60_000 });
-  return [...r.stdout.matchAll(/<fence_event ([^>]*)\/?>/g)].map((m) => {
-    const attr = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1]!)?.[1];
-    return { action: attr('action') ?? '', status: attr('status') ?? '', ...(attr('completed') ? { completed: attr('completed')! } : {}) };
+/** A node's record of fencing another (stonith_admin --history, XML): each attempt with its status. */
+async function fenceHistory(from: string, target: string): Promise<FenceEvent[]> {
+  return parseFenceHistory((await lab.ssh(from, `stonith_admin --history ${target} --verbose --output-as=xml`, { timeoutMs: 60_000 })).stdout);
+}
+
+/** Pacemaker's view from a node (crm_mon's XML, read with the installer's own parser). */
+async function cluster(from: string) {
+  return parseCrmMon((await lab.ssh(from, 'crm_mon -1 --output-as=xml', { timeoutMs: 60_000 })).stdout);
+}
+
+const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+const other = (node: string) => NODES.find((n) => n !== node)!;
+
+async function verifyWith(args: string[], timeoutMs: number): Promise<{ code: number; report: VerifyReport; stderr: string }> {
+  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15', ...args], { timeoutMs });
+  try {
+    return { code: r.code, report: JSON.parse(r.stdout) as VerifyReport, stderr: r.stderr };
+  } catch {
+    throw new Error(`verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr.slice(-3000)}`);
+  }
+}
+
+function phasesLine(f: FailoverReport): string {
+  return `${f.crashed} -> ${f.survivor}: ${FAILOVER_PHASES.map((p) => `${p} ${seconds(f.phases[p])}`).join(', ')}; rejoined ${seconds(f.rejoinedMs)}, resynced ${seconds(f.resyncedMs)}`;
+}
+
+describe('the test guest under Pacemaker', () => {
+  it('live-migrates through Pacemaker (crm_resource --move, promoted-max 2 only inside the window), its downtime reported, nothing left', { timeout: 20 * MIN }, async () => {
+    const { code, report, stderr } = await verifyWith(['--migration-test'], 18 * MIN);
+    const m = report.migration?.report;
+    expect(m?.ok, JSON.stringify(report.migration).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(m!.migrations).toHaveLength(2);
+    const [there, back] = m!.migrations;
+    expect([back!.from, back!.to]).toEqual([there!.to, there!.from]);
+    for (const leg of m!.migrations) {
+      expect(leg.dataIntact).toBe(true);
+      expect(leg.qemuDowntimeMs).not.toBeNull();
+      console.log(`[ha migration] ${leg.from} -> ${leg.to} through Pacemaker: QEMU downtime ${leg.qemuDowntimeMs} ms, client gap ${leg.clientMaxGapMs} ms, ${leg.totalMs} ms from crm_resource --move to Started`);
+    }
+    // Pacemaker moved it: the commands sent were crm_resource's, never a virsh migrate of hvcluster's own.
+    const changes = events(stderr).filter((e) => e.type === 'change').map((e) => String(e.description));
+    expect(changes.filter((d) => d.startsWith('move vm-hvc-migtest to'))).toHaveLength(2);
+    expect(changes.filter((d) => d.includes('promoted-max=2'))).toHaveLength(2);
+    expect(changes.filter((d) => d.includes('promoted-max=1'))).toHaveLength(2);
+    expect(changes.some((d) => d.startsWith('live-migrate'))).toBe(false);
+    // Nothing of the test guest is left in Pacemaker's configuration.
+    expect((await lab.ssh('hv1', 'cibadmin --query --scope configuration')).stdout).not.toContain('hvc-migtest');
   });
-}
+});
 
-/** Node states as crm_mon on hv1 sees them: name -> online / pending (a member whose Pacemaker has not joined yet) / unclean. */
-async function members(): Promise<Record<string, { online: boolean; pending: boolean; unclean: boolean }>> {
-  const r = await lab.ssh('hv1', 'crm_mon -1 --output-as=xml', { timeoutMs: 60_000 });
-  return Object.fromEntries(
-    [...r.stdout.matchAll(/<node name="([^"]+)"[^>]* online="(true|false)"[^>]* pending="(true|false)"[^>]* unclean="(true|false)"/g)].map((m) => [
-      m[1]!,
-      { online: m[2] === 'true', pending: m[3] === 'true', unclean: m[4] === 'true' },
-    ]),
-  );
-}
-
-/** hv2 back as a full member: online, its Pacemaker joined, clean. */
-async function hv2Joined(): Promise<number | undefined> {
-  const m = (await members()).hv2;
-  return m?.online && !m.pending && !m.unclean ? Date.now() : undefined;
-}
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-describe('fencing drills on the HA cluster', () => {
-  it('hv2 crashed: hv1 fences it through its BMC, hv2 boots and rejoins', { timeout: 12 * MIN }, async () => {
-    const before = (await fenceHistory('hv2')).filter((e) => e.status === 'success').length;
-    const crashedAt = Date.now();
-    await crashNode(NAME, 'hv2');
-    const lostAt = await waitFor('hv1 to see hv2 lost', async () => ((await members()).hv2?.online === false ? Date.now() : undefined), { timeoutMs: 3 * MIN, intervalMs: 1000 });
-    const fencedAt = await waitFor('a successful fencing of hv2 in hv1\'s history', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before ? Date.now() : undefined), { timeoutMs: 5 * MIN, intervalMs: 2000 });
-    const back = await waitFor('hv2 a full member again', hv2Joined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
-    console.log(`[ha drill] crash -> lost ${seconds(lostAt - crashedAt)}, -> fenced ${seconds(fencedAt - crashedAt)}, -> back in the cluster ${seconds(back - crashedAt)}`);
-    const q = await lab.ssh('hv2', 'corosync-quorumtool -s');
-    expect(q.stdout).toMatch(/Total votes:\s+3/);
+describe('failover of the test guest', () => {
+  it("its node powered off through its BMC: the survivor fences it, promotes the disk and starts the guest; data intact; the node rejoins without a split brain", { timeout: 25 * MIN }, async () => {
+    const { code, report } = await verifyWith(['--failover-test', '--yes'], 22 * MIN);
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    console.log(`[ha failover] ${phasesLine(f!)}`);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    // The guest ran again only after its node was fenced (Pacemaker's rule for an UNCLEAN node).
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.fencing.some((e) => e.status === 'success'), JSON.stringify(f!.fencing)).toBe(true);
+    // The survivor's own record says the same.
+    expect((await fenceHistory(f!.survivor!, f!.crashed!)).some((e) => e.status === 'success')).toBe(true);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(f!.cleanup.ok).toBe(true);
   });
 
-  it('hv2 crashed with its BMC dead: hv2 stays UNCLEAN (never assumed down) until its BMC answers, then is fenced', { timeout: 15 * MIN }, async () => {
-    await waitFor('hv2 a full member', hv2Joined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
-    const before = await fenceHistory('hv2');
-    await bmcKill(NAME, 'hv2');
-    const crashedAt = Date.now();
-    await crashNode(NAME, 'hv2');
-    const failedAt = await waitFor('a failed fencing attempt of hv2', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'failed').length > before.filter((e) => e.status === 'failed').length ? Date.now() : undefined), {
-      timeoutMs: 6 * MIN,
-      intervalMs: 3000,
-    });
-    const m = await members();
-    expect(m.hv2).toEqual({ online: false, pending: false, unclean: true });
-    // verify names the situation from the survivor (hv2 itself is unreachable).
-    const v = await verify();
+  it("with the BMC of the guest's node dead too, the guest is started nowhere until fencing succeeds; verify names the UNCLEAN node", { timeout: 25 * MIN }, async () => {
+    const drill = verifyWith(['--failover-test', '--yes'], 22 * MIN);
+    // The node the drill powers off (the one running the guest), then its BMC dies too, once the
+    // drill's power-off is done (the survivor's journal records it).
+    const crashed = await waitFor('the drill to power a node off', async () => (await status()).find((l) => l.name === NAME)?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name, { timeoutMs: 12 * MIN, intervalMs: 500 });
+    const survivor = other(crashed);
+    await waitFor(`the survivor's record of powering ${crashed} off`, async () => ((await lab.ssh(survivor, `journalctl -t hvcluster --since=-15min --no-pager | grep -c 'powered ${crashed} off' || true`)).stdout.trim() !== '0' ? true : undefined), { timeoutMs: 2 * MIN, intervalMs: 500 });
+    await bmcKill(NAME, crashed);
+    const failedBefore = (await fenceHistory(survivor, crashed)).filter((e) => e.status === 'failed').length;
+    await waitFor(`a failed fencing attempt of ${crashed}`, async () => ((await fenceHistory(survivor, crashed)).filter((e) => e.status === 'failed').length > failedBefore ? true : undefined), { timeoutMs: 6 * MIN, intervalMs: 3000 });
+    // Not started anywhere: Pacemaker runs it nowhere, libvirt on the survivor has no such domain.
+    const seen = await cluster(survivor);
+    expect(seen.nodes.find((n) => n.name === crashed)).toMatchObject({ online: false, unclean: true });
+    expect(seen.resources.filter((r) => r.id === 'vm-hvc-migtest' && r.active)).toEqual([]);
+    expect((await lab.ssh(survivor, 'virsh list --all --name')).stdout).not.toContain('hvc-migtest');
+    // verify names the situation from the survivor (the crashed node itself is unreachable).
+    const v = await verifyWith([], 6 * MIN);
     expect(v.code).toBe(2);
-    expect(v.report.checks.find((c) => c.code === 'HA_MEMBERS' && c.server === 'hv1')?.found).toContain('hv2 is UNCLEAN (it must be fenced)');
-    expect((await fenceHistory('hv2')).filter((e) => e.status === 'success').length).toBe(before.filter((e) => e.status === 'success').length);
-    await bmcStart(NAME, 'hv2');
-    const fencedAt = await waitFor('fencing of hv2 to succeed once its BMC answers', async () => ((await fenceHistory('hv2')).filter((e) => e.status === 'success').length > before.filter((e) => e.status === 'success').length ? Date.now() : undefined), {
-      timeoutMs: 6 * MIN,
-      intervalMs: 3000,
-    });
-    await waitFor('hv2 a full member again', hv2Joined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
-    console.log(`[ha drill] crash with dead BMC -> first failed fencing ${seconds(failedAt - crashedAt)}; BMC back -> fenced ${seconds(fencedAt - failedAt)} later`);
+    expect(v.report.checks.find((c) => c.code === 'HA_MEMBERS' && c.server === survivor)?.found).toContain(`${crashed} is UNCLEAN (it must be fenced)`);
+    // Still nowhere, then the BMC answers again: fencing succeeds and the failover completes.
+    expect((await cluster(survivor)).resources.filter((r) => r.id === 'vm-hvc-migtest' && r.active)).toEqual([]);
+    await bmcStart(NAME, crashed);
+    const { code, report } = await drill;
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.crashed).toBe(crashed);
+    expect(f!.fencing.some((e) => e.status === 'failed')).toBe(true);
+    expect(f!.fencing.some((e) => e.status === 'success')).toBe(true);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.dataIntact).toBe(true);
+    console.log(`[ha failover, dead BMC] ${phasesLine(f!)}`);
   });
 });

@@ -26,10 +26,10 @@ export function parseFenceStatus(stdout: string): FenceAnswer {
   return { peer: m[1]!, result: m[2] as FenceAnswer['result'], exit: Number(m[3]), output: rest.join('\n').trim() };
 }
 
-/** The read of one BMC from one node (password on stdin). Pure. */
-export function fenceStatusAction(target: FencePlan): ArgvAction {
+/** The read of one BMC from one node, or (`off`) a power-off through it; the password goes on stdin. Pure. */
+export function fenceStatusAction(target: FencePlan, action: 'status' | 'off' = 'status'): ArgvAction {
   const b = target.bmc;
-  return { argv: ['sh', '-c', scriptText('fence-status.sh'), 'fence-status.sh', target.node, b.address, String(b.port), b.user, String(b.cipher), b.lanplus ? '1' : '0'] };
+  return { argv: ['sh', '-c', scriptText('fence-status.sh'), 'fence-status.sh', target.node, b.address, String(b.port), b.user, String(b.cipher), b.lanplus ? '1' : '0', ...(action === 'off' ? ['off'] : [])] };
 }
 
 /** What a failed check says, with what to do. Pure. */
@@ -84,13 +84,23 @@ export const fenceCheckStep: StepKind<FenceCheckPlan> = {
 
 const nodeIndex = (input: StepInput, node: string) => input.answers.spec.nodes.findIndex((n) => n.name === node);
 
-async function statusOf(host: Host, target: FencePlan): Promise<FenceAnswer> {
+const bmcOptions = (target: FencePlan, action: 'status' | 'off') => {
   const b = target.bmc;
-  const result = await host.read(fenceStatusAction(target), {
+  return {
     stdin: `${target.password}\n`,
     allowFailure: true,
     timeoutMs: 120_000,
-    logAs: `fence-status.sh ${target.node} ${b.address} ${b.port} ${b.user} ${b.cipher} ${b.lanplus ? 1 : 0} (BMC password on stdin)`,
-  });
-  return parseFenceStatus(result.stdout);
+    logAs: `fence-status.sh ${target.node} ${b.address} ${b.port} ${b.user} ${b.cipher} ${b.lanplus ? 1 : 0}${action === 'off' ? ' off' : ''} (BMC password on stdin)`,
+  };
+};
+
+async function statusOf(host: Host, target: FencePlan): Promise<FenceAnswer> {
+  return parseFenceStatus((await host.read(fenceStatusAction(target), bmcOptions(target, 'status'))).stdout);
+}
+
+/** Powers a node off through its BMC from another node (the failover drill's crash); throws with the agent's words when it did not. */
+export async function powerOffThroughBmc(host: Host, target: FencePlan): Promise<void> {
+  const result = await host.mutate(`power ${target.node} off through its BMC ${target.bmc.address}:${target.bmc.port} (fence_ipmilan -o off, as a dead server looks to its peers)`, fenceStatusAction(target, 'off'), bmcOptions(target, 'off'));
+  const answer = parseFenceStatus(result?.stdout ?? '');
+  if (answer.result !== 'off') throw new Error(`${host.server} could not power ${target.node} off through its BMC ${target.bmc.address}:${target.bmc.port} (${answer.result} ${answer.exit}${answer.output ? `: ${answer.output.split('\n').pop()}` : ''})`);
 }

@@ -2,7 +2,7 @@
 import { addressOf } from '../../net/ipv4.js';
 import { nodeAnswers, probe, reachable, result } from './common.js';
 import { firstAddress } from '../parse.js';
-import { replicationName } from '../probes.js';
+import { replicationName } from '../../plan/render-model.js';
 import { CLUSTER, type CheckResult, type VerifyInput } from '../types.js';
 
 export function sshChecks(input: VerifyInput): CheckResult[] {
@@ -38,7 +38,7 @@ export function nameChecks(input: VerifyInput): CheckResult[] {
   const expected = new Map<string, string>();
   for (const n of input.answers.spec.nodes) {
     expected.set(n.name, addressOf(n.management.address));
-    expected.set(replicationName(n.name), addressOf(n.replication.address));
+    expected.set(replicationName(n), addressOf(n.replication.address));
   }
   for (const node of reachable(input)) {
     const h = node.facts.hostname;

@@ -2,18 +2,20 @@
  * Removing everything the migration test creates, on every node: the test domain, the DRBD
  * resource (never left Primary, let alone two Primaries), its .res file, its LV and the guest's
  * files. Idempotent: it runs before the test (a killed run's leftovers) and after it, failed or not.
+ * `haNodes`: an HA cluster's nodes (the test guest's Pacemaker objects go first); null elsewhere.
  */
 import type { ArgvAction, ScriptAction } from '../../engine/change.js';
 import type { Host } from '../../engine/host.js';
 import { GUEST_NAME, TEST_RESOURCE } from './guest.js';
 import { disarmDualPrimaryClose } from '../../engine/dual-primary.js';
 import { CLOSE_UNIT, TEST_RES_FILE as RES_FILE, describeLeftovers, leftoversRead, parseLeftovers, type NodeLeftovers } from './leftovers.js';
-import { mutateUntil } from './remote.js';
+import { firstLine, mutateUntil } from './remote.js';
+import { removeTestGuestFromPacemaker } from './pacemaker.js';
 
 export { describeLeftovers, leftoversRead, parseLeftovers, type NodeLeftovers } from './leftovers.js';
 
-export async function readLeftovers(ctx: Host, vg: string): Promise<NodeLeftovers> {
-  const r = await ctx.read(leftoversRead(vg), { allowFailure: true });
+export async function readLeftovers(ctx: Host, vg: string, haNodes: readonly string[] | null): Promise<NodeLeftovers> {
+  const r = await ctx.read(leftoversRead(vg, haNodes), { allowFailure: true });
   return parseLeftovers(r.stdout);
 }
 
@@ -21,7 +23,7 @@ export async function readLeftovers(ctx: Host, vg: string): Promise<NodeLeftover
  * Cleans every node. Domains go first everywhere (nothing holds the DRBD devices any more), then the
  * resources, then files and LVs. Never throws for one node's failure: what is left is reported.
  */
-export async function cleanupMigrationTest(ctxs: Host[], vg: string): Promise<{ actions: { server: string; description: string }[]; leftovers: { server: string; what: string }[] }> {
+export async function cleanupMigrationTest(ctxs: Host[], vg: string, haNodes: readonly string[] | null): Promise<{ actions: { server: string; description: string }[]; leftovers: { server: string; what: string }[] }> {
   const actions: { server: string; description: string }[] = [];
   const errors: { server: string; what: string }[] = [];
   const act = async (ctx: Host, description: string, command: ArgvAction | ScriptAction) => {
@@ -33,7 +35,22 @@ export async function cleanupMigrationTest(ctxs: Host[], vg: string): Promise<{ 
     }
   };
   const states = new Map<string, NodeLeftovers>();
-  await Promise.all(ctxs.map(async (ctx) => states.set(ctx.server, await readLeftovers(ctx, vg).catch(() => parseLeftovers('')))));
+  await Promise.all(ctxs.map(async (ctx) => states.set(ctx.server, await readLeftovers(ctx, vg, haNodes).catch(() => parseLeftovers('')))));
+
+  // 0. On an HA cluster, Pacemaker's objects of the test guest first: stopped (the guest, then its
+  // DRBD clone: Pacemaker takes the resource down), then removed, so nothing restarts what follows removes.
+  const withCib = ctxs.find((ctx) => states.get(ctx.server)!.cib.length > 0);
+  if (withCib) {
+    const present = states.get(withCib.server)!.cib;
+    actions.push({ server: withCib.server, description: `stop and remove the test guest's Pacemaker objects (${present.join(', ')})` });
+    try {
+      await removeTestGuestFromPacemaker(withCib, present);
+    } catch (error) {
+      errors.push({ server: withCib.server, what: `removing the test guest from Pacemaker failed: ${firstLine(error)}` });
+    }
+    // What Pacemaker stopped is no longer there to stop: read again.
+    await Promise.all(ctxs.map(async (ctx) => states.set(ctx.server, await readLeftovers(ctx, vg, haNodes).catch(() => parseLeftovers('')))));
+  }
 
   // 1. The test domain, on every node.
   await Promise.all(
@@ -86,7 +103,7 @@ export async function cleanupMigrationTest(ctxs: Host[], vg: string): Promise<{ 
   await Promise.all(
     ctxs.map(async (ctx) => {
       try {
-        for (const what of describeLeftovers(await readLeftovers(ctx, vg))) leftovers.push({ server: ctx.server, what });
+        for (const what of describeLeftovers(await readLeftovers(ctx, vg, haNodes))) leftovers.push({ server: ctx.server, what });
       } catch (error) {
         leftovers.push({ server: ctx.server, what: `could not check: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
       }

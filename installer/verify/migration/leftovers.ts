@@ -4,6 +4,7 @@
  * both name the same things. Pure (verify runs the same script inside its probe read).
  */
 import type { ScriptAction } from '../../engine/change.js';
+import { guestCibIds } from '../../engine/ha/guest-cib.js';
 import { GUEST_FILES, GUEST_NAME, TEST_RESOURCE } from './guest.js';
 
 export interface NodeLeftovers {
@@ -17,6 +18,8 @@ export interface NodeLeftovers {
   lv: boolean;
   /** The timer that closes the test resource's dual-primary window is armed, or its close is running. */
   closeTimer: boolean;
+  /** The test guest's objects in Pacemaker's configuration (an HA cluster; the same on every node). */
+  cib: string[];
   files: string[];
 }
 
@@ -24,9 +27,19 @@ export const TEST_RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
 /** The transient systemd unit (.timer, .service) that closes the test resource's dual-primary window (engine/dual-primary.ts). */
 export const CLOSE_UNIT = `hvcluster-dual-primary-${TEST_RESOURCE}`;
 
-/** One read of everything the test could have left on a node (installer/remote/migration-leftovers.sh). Pure. */
-export function leftoversRead(vg: string): ScriptAction {
-  return { script: 'migration-leftovers.sh', args: [vg, TEST_RESOURCE, GUEST_NAME, CLOSE_UNIT, TEST_RES_FILE, ...Object.values(GUEST_FILES)], timeoutMs: 60_000 };
+/** Every id the test guest can have in the CIB on a cluster of these nodes. Pure. */
+export function testGuestCibIds(nodes: readonly string[]): string[] {
+  const ids = guestCibIds(GUEST_NAME, [...nodes], []);
+  return [ids.colocation, ids.order, ...ids.avoids, ids.vm, ids.clone];
+}
+
+/**
+ * One read of everything the test could have left on a node (installer/remote/migration-leftovers.sh).
+ * `haNodes`: on an HA cluster, its nodes (the test guest's Pacemaker objects are looked for too);
+ * elsewhere null, and the cluster stack is not read. Pure.
+ */
+export function leftoversRead(vg: string, haNodes: readonly string[] | null): ScriptAction {
+  return { script: 'migration-leftovers.sh', args: [vg, TEST_RESOURCE, GUEST_NAME, CLOSE_UNIT, TEST_RES_FILE, haNodes ? testGuestCibIds(haNodes).join(',') : '', ...Object.values(GUEST_FILES)], timeoutMs: 60_000 };
 }
 
 export function parseLeftovers(text: string): NodeLeftovers {
@@ -40,6 +53,7 @@ export function parseLeftovers(text: string): NodeLeftovers {
     resFile: get('resfile') === 'yes',
     lv: get('lv') === 'yes',
     closeTimer: get('closetimer') === 'yes',
+    cib: [...text.matchAll(/^cib=(.*)$/gm)].map((m) => m[1]!),
     files: [...text.matchAll(/^file=(.*)$/gm)].map((m) => m[1]!),
   };
 }
@@ -54,6 +68,7 @@ export function describeLeftovers(l: NodeLeftovers): string[] {
     ...(l.resFile ? [TEST_RES_FILE] : []),
     ...(l.lv ? [`logical volume ${TEST_RESOURCE}`] : []),
     ...(l.closeTimer ? [`timer ${CLOSE_UNIT} (it closes the dual-primary window of ${TEST_RESOURCE})`] : []),
+    ...(l.cib.length > 0 ? [`Pacemaker's objects of the test guest (${l.cib.join(', ')})`] : []),
     ...l.files,
   ];
 }

@@ -12,6 +12,7 @@ import { MIGRATE_TIMEOUT_MS, armDualPrimaryClose, disarmDualPrimaryClose, dualPr
 import { ensureFile } from '../../engine/ensure-file.js';
 import { Guard } from '../../engine/guard.js';
 import { Host, type HostSession } from '../../engine/host.js';
+import type { ServerConnection } from '../../ssh/types.js';
 import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
 import { InterruptedError } from '../../engine/runner.js';
 import { aptInstall, missingPackages } from '../../engine/steps/packages.js';
@@ -22,7 +23,9 @@ import { newRunId } from '../../services/run-id.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import { addressOf } from '../../net/ipv4.js';
+import { haEnabled, haTiming } from '../../plan/ha.js';
 import { cleanupMigrationTest } from './cleanup.js';
+import { allowSecondPromotion, forbidSecondPromotion, moveThroughPacemaker, startUnderPacemaker, stopGuestUnderPacemaker, testGuestIds } from './pacemaker.js';
 import {
   GUEST_FILES,
   GUEST_NAME,
@@ -87,20 +90,13 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const closeAfterS = dualPrimaryCloseAfterS();
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
   const guest = ipv4WithPrefix(guestCidr);
+  // On an HA cluster Pacemaker owns the test guest: it starts, moves and stops it (pacemaker.ts).
+  const ha = haEnabled(answers);
+  const timeoutScale = ha && haTiming(answers).profile === 'emulated' ? 2 : 1;
+  const clone = ha ? testGuestIds([], []).clone : undefined;
+  const haNodes = ha ? plan.nodes.map((n) => n.name) : null;
 
-  const session: HostSession = {
-    runId: options.runId ?? newRunId(new Date(started)),
-    dryRun: false,
-    guard: new Guard(false, emit),
-    emit,
-    backupRoot: '/var/backups/hvcluster',
-    connection: (server) => {
-      const connection = options.connections.get(server);
-      if (!connection) throw new Error(`no connection to ${server}`);
-      return connection;
-    },
-    reconnect: () => Promise.reject(new Error('the migration test does not reconnect')),
-  };
+  const session = testSession(options.connections, options.runId ?? newRunId(new Date(started)), emit);
   const info = { runId: session.runId };
   const ctxs = plan.nodes.map((node) => new Host(session, node.name, STEP));
   const byName = new Map(ctxs.map((c) => [c.server, c]));
@@ -149,7 +145,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   try {
     // 0. Leftovers of a killed run, then the address must be free.
     phase = 'cleanup-before';
-    const before = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup);
+    const before = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
     report.cleanup.actions.push(...before.actions);
     report.cleanup.removedBefore = before.actions;
     if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier migration test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
@@ -173,7 +169,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       report.rounds.push({ resource: TEST_RESOURCE, ...round });
       await runRound(round);
       if (report.rounds.length < migrationRounds(plan).length) {
-        const between = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup);
+        const between = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
         report.cleanup.actions.push(...between.actions);
         if (between.leftovers.length > 0) throw new Error(`clean-up between rounds left: ${between.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
       }
@@ -184,7 +180,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   } finally {
     emit({ type: 'migration-phase', phase: 'cleanup-after', text: 'removing the test guest, its DRBD resource and volume from every node' });
     try {
-      const after = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup);
+      const after = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
       report.cleanup.actions.push(...after.actions);
       report.cleanup.leftovers = after.leftovers;
     } catch (error) {
@@ -204,9 +200,10 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
 
   // ---------------------------------------------------------------------------------------------
 
-  async function runRound(round: { holders: string[]; home: string }): Promise<void> {
+  async function runRound(planned: { holders: string[]; home: string }): Promise<void> {
+    let round = planned;
     const holders = round.holders.map(node);
-    const home = node(round.home);
+    let home = node(round.home);
     // Guest kernel and initramfs on every holder (each its own kernel: a migration target needs the
     // files too). Per round, because the clean-up between rounds removes them.
     phase = 'guest-files';
@@ -223,22 +220,28 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     );
     reached('volume-created', `replicated test volume ${TEST_RESOURCE} (${model.device}) on ${round.holders.join(', ')}`);
 
-    // Start the guest on its home node.
+    // Start the guest on its home node (on an HA cluster: where Pacemaker starts it).
     phase = 'guest-started';
-    await home.mutate(`make ${TEST_RESOURCE} Primary on ${home.server} for the test guest`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
     const xml = domainXml({ name: GUEST_NAME, memoryMiB, device: model.device, bridge: answers.spec.network.bridge, mac: guestMac(guest.address) });
-    await home.perform({
-      server: home.server,
-      step: STEP,
-      description: `define the test guest ${GUEST_NAME}`,
-      actions: [
-        { upload: GUEST_FILES.xml, content: xml, mode: 0o600, owner: 'root:root' },
-        { argv: ['virsh', 'define', GUEST_FILES.xml] },
-      ],
-    });
-    await home.mutate(`start the test guest ${GUEST_NAME}`, { argv: ['virsh', 'start', GUEST_NAME] });
+    if (ha) {
+      round = { ...round, home: await startUnderPacemaker(home, holders, { nodes: plan.nodes.map((n) => n.name), xml, timeoutScale }) };
+      home = node(round.home);
+      report.rounds[report.rounds.length - 1]!.home = round.home;
+    } else {
+      await home.mutate(`make ${TEST_RESOURCE} Primary on ${home.server} for the test guest`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
+      await home.perform({
+        server: home.server,
+        step: STEP,
+        description: `define the test guest ${GUEST_NAME}`,
+        actions: [
+          { upload: GUEST_FILES.xml, content: xml, mode: 0o600, owner: 'root:root' },
+          { argv: ['virsh', 'define', GUEST_FILES.xml] },
+        ],
+      });
+      await home.mutate(`start the test guest ${GUEST_NAME}`, { argv: ['virsh', 'start', GUEST_NAME] });
+    }
     const bootId = await waitForGuest(home, guest.address);
-    reached('guest-started', `test guest up on ${home.server} at ${guest.address} (boot ${bootId})`, home.server);
+    reached('guest-started', `test guest up on ${home.server} at ${guest.address} (boot ${bootId})${ha ? ', started by Pacemaker' : ''}`, home.server);
 
     // Data written by the guest to its disk before any migration.
     phase = 'data-written';
@@ -251,7 +254,8 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     }
 
     // The data on the disk itself, read on the final primary after the guest has stopped.
-    await home.mutate(`stop the test guest ${GUEST_NAME}`, { argv: ['virsh', 'destroy', GUEST_NAME] });
+    if (ha) await stopGuestUnderPacemaker(home);
+    else await home.mutate(`stop the test guest ${GUEST_NAME}`, { argv: ['virsh', 'destroy', GUEST_NAME] });
     const onDisk = await home.read({ script: 'migration-reads.sh', args: ['disk-md5', model.device] });
     const intact = onDisk.stdout.trim() === written;
     report.dataIntactOnDisk = report.dataIntactOnDisk === false ? false : intact;
@@ -298,22 +302,27 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         phase = 'dual-primary-open';
         before = await snapshot(null);
         // The window closes without this process too: a timer on every holder (engine/dual-primary.ts).
-        await Promise.all(holders.map((ctx) => armDualPrimaryClose(ctx, TEST_RESOURCE, closeAfterS)));
+        await Promise.all(holders.map((ctx) => armDualPrimaryClose(ctx, TEST_RESOURCE, closeAfterS, clone)));
         await setTwoPrimaries(holders, model, true);
         reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to} (a timer on ${holderNames.join(', ')} closes the window in ${closeAfterS} s if this run does not)`);
         phase = 'target-promoted';
-        await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
-        reached('target-promoted', `${TEST_RESOURCE} Primary on ${to} too`, to);
+        if (ha) await allowSecondPromotion(source, [from, to]);
+        else await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
+        reached('target-promoted', `${TEST_RESOURCE} Primary on ${to} too${ha ? ' (promoted by Pacemaker: promoted-max 2)' : ''}`, to);
 
         phase = 'migrated';
         const peer = planNode(to).model.node.replicationName;
         probe.start();
         probing = true;
         const t0 = Date.now();
-        await source.mutate(
-          `live-migrate ${GUEST_NAME} from ${from} to ${to} over the replication network`,
-          { argv: ['virsh', 'migrate', '--live', '--p2p', '--undefinesource', '--persistent', GUEST_NAME, `qemu+ssh://${peer}/system`], timeoutMs: MIGRATE_TIMEOUT_MS },
-        );
+        if (ha) {
+          await moveThroughPacemaker(source, to, MIGRATE_TIMEOUT_MS);
+        } else {
+          await source.mutate(
+            `live-migrate ${GUEST_NAME} from ${from} to ${to} over the replication network`,
+            { argv: ['virsh', 'migrate', '--live', '--p2p', '--undefinesource', '--persistent', GUEST_NAME, `qemu+ssh://${peer}/system`], timeoutMs: MIGRATE_TIMEOUT_MS },
+          );
+        }
         migratedAt = Date.now();
         result.totalMs = migratedAt - t0;
         const job = await target.read({ argv: ['virsh', 'domjobinfo', '--completed', GUEST_NAME] }, { allowFailure: true });
@@ -323,10 +332,11 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         result.qemuTotalMs = parsed.elapsedMs;
         const state = await target.read({ argv: ['virsh', 'domstate', GUEST_NAME] }, { allowFailure: true });
         if (state.stdout.trim() !== 'running') throw new Error(`after the migration the test guest is "${state.stdout.trim() || 'absent'}" on ${to}, not running`);
-        await mutateUntil(source, `demote ${TEST_RESOURCE} on ${from} (migration source)`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000);
+        if (!ha) await mutateUntil(source, `demote ${TEST_RESOURCE} on ${from} (migration source)`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000);
       } finally {
         // Never leave two primaries: whatever happened, only the node running the guest stays Primary.
-        await closeWindow(holders, model, from, to);
+        if (ha) await closeWindowThroughPacemaker(source, holders, model);
+        else await closeWindow(holders, model, from, to);
         // Closed by this run: the timers stand down (when closing failed they stay, and do it).
         await Promise.all(holders.map((ctx) => disarmDualPrimaryClose(ctx, TEST_RESOURCE)));
       }
@@ -374,6 +384,14 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     );
   }
 
+  /** The same on an HA cluster: Pacemaker demotes (promoted-max back to 1), then two primaries are forbidden. */
+  async function closeWindowThroughPacemaker(on: Host, holders: Host[], model: DrbdResourceModel): Promise<void> {
+    const errors: string[] = [];
+    await forbidSecondPromotion(on).catch((e: unknown) => errors.push(firstLine(e)));
+    await setTwoPrimaries(holders, model, false).catch((e: unknown) => errors.push(firstLine(e)));
+    if (errors.length > 0) throw new Error(`closing the dual-primary window of ${TEST_RESOURCE}: ${errors.join('; ')}`);
+  }
+
   /**
    * The end of a migration window, successful or not: the node that does not run the guest is
    * demoted (the target when the migration failed, the source when it succeeded and was not yet),
@@ -399,8 +417,36 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   }
 }
 
+/** The session of a test that changes servers (the migration test, the failover drill): every mutation through the guard, no dry run, no reconnect. */
+export function testSession(
+  connections: Map<string, ServerConnection>,
+  runId: string,
+  emit: (event: MigrationEvent) => void,
+  reconnect?: (server: string, deadlineMs: number) => Promise<ServerConnection>,
+): HostSession {
+  return {
+    runId,
+    dryRun: false,
+    guard: new Guard(false, emit),
+    emit,
+    backupRoot: '/var/backups/hvcluster',
+    connection: (server) => {
+      const connection = connections.get(server);
+      if (!connection) throw new Error(`no connection to ${server}`);
+      return connection;
+    },
+    reconnect: reconnect
+      ? async (server, deadlineMs) => {
+          const connection = await reconnect(server, deadlineMs);
+          connections.set(server, connection);
+          return connection;
+        }
+      : () => Promise.reject(new Error('this test run does not reconnect')),
+  };
+}
+
 /** Refuses an address that is a node's or already answers (ping from the first node, HTTP from here). */
-async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string, cidr: string): Promise<void> {
+export async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string, cidr: string): Promise<void> {
   const first = ctxs[0]!;
   const mgmt = answers.spec.nodes.map((n) => n.management.address);
   if (!inSubnet(address, mgmt[0]!)) throw new Error(`the test guest address ${cidr} is not in the management subnet of ${mgmt[0]}; the guest sits on the management bridge`);
@@ -415,24 +461,24 @@ async function checkGuestAddress(ctxs: Host[], answers: Answers, address: string
   }
 }
 
-async function buildGuestFiles(ctx: Host, answers: Answers, guest: { address: string; prefix: number }): Promise<string> {
+export async function buildGuestFiles(ctx: Host, answers: Answers, guest: { address: string; prefix: number }): Promise<string> {
   const hasBusybox = await ctx.read({ script: 'migration-reads.sh', args: ['has', 'busybox'] });
   if (hasBusybox.stdout.trim() !== 'yes') {
     const missing = await missingPackages(ctx, ['busybox-static']);
     if (missing.length > 0) {
-      await ctx.perform({ server: ctx.server, step: STEP, description: 'install busybox-static (the migration test guest is built from it)', actions: [aptInstall(missing, answers.spec.packages)] });
+      await ctx.perform({ server: ctx.server, step: ctx.step, description: 'install busybox-static (the migration test guest is built from it)', actions: [aptInstall(missing, answers.spec.packages)] });
     }
   }
   const built = await ctx.perform({
     server: ctx.server,
-    step: STEP,
+    step: ctx.step,
     description: `build the test guest's kernel and initramfs in ${GUEST_FILES.initrd.replace(/\/[^/]+$/, '')}`,
     actions: [{ argv: ['sh', '-c', buildGuestScript(guest)], timeoutMs: 120_000 }],
   });
   return /^kernel=(.*)$/m.exec(built?.[0]?.stdout ?? '')?.[1] ?? 'unknown';
 }
 
-async function waitForGuest(home: Host, address: string): Promise<string> {
+export async function waitForGuest(home: Host, address: string): Promise<string> {
   try {
     return await waitFor(
       `the test guest to answer on http://${address}/`,

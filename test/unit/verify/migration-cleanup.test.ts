@@ -51,7 +51,7 @@ describe('migration test clean-up', () => {
   it('stops the guest everywhere before it demotes, takes DRBD down before it removes the LV, and reports every action through the guard', async () => {
     const log: string[] = [];
     const events: EngineEvent[] = [];
-    const { actions, leftovers } = await cleanupMigrationTest(contexts(log, events), 'hvdata');
+    const { actions, leftovers } = await cleanupMigrationTest(contexts(log, events), 'hvdata', null);
     expect(leftovers).toEqual([]);
     const index = (pattern: RegExp) => log.findIndex((l) => pattern.test(l));
     const lastIndex = (pattern: RegExp) => log.findLastIndex((l) => pattern.test(l));
@@ -66,19 +66,19 @@ describe('migration test clean-up', () => {
 
   it("disarms the dual-primary timer of a killed run last, once nothing is left for it to close", async () => {
     const log: string[] = [];
-    const { actions, leftovers } = await cleanupMigrationTest(contexts(log, [], false, `${DIRTY}closetimer=yes\n`), 'hvdata');
+    const { actions, leftovers } = await cleanupMigrationTest(contexts(log, [], false, `${DIRTY}closetimer=yes\n`), 'hvdata', null);
     expect(leftovers).toEqual([]);
     expect(actions.filter((a) => a.server === 'hv1').at(-1)?.description).toBe('disarm the timer hvcluster-dual-primary-hvc-migtest');
     const disarm = log.findIndex((l) => l.startsWith('hv1: dual-primary-close.sh disarm hvc-migtest'));
     expect(disarm).toBeGreaterThan(log.findIndex((l) => l.startsWith('hv1: drbd-down.sh hvc-migtest')));
     // Without an armed timer, nothing to disarm.
     const quiet: string[] = [];
-    await cleanupMigrationTest(contexts(quiet, []), 'hvdata');
+    await cleanupMigrationTest(contexts(quiet, []), 'hvdata', null);
     expect(quiet.some((l) => l.includes('disarm'))).toBe(false);
   });
 
   it('names what is still there when a node does not come clean', async () => {
-    const { leftovers } = await cleanupMigrationTest(contexts([], [], true), 'hvdata');
+    const { leftovers } = await cleanupMigrationTest(contexts([], [], true), 'hvdata', null);
     expect(leftovers.map((l) => `${l.server}: ${l.what}`)).toEqual(
       expect.arrayContaining(['hv2: test domain hvc-migtest (running)', 'hv2: hvc-migtest is Primary', 'hv2: logical volume hvc-migtest']),
     );

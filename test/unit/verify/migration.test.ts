@@ -143,9 +143,13 @@ describe('leftovers', () => {
       'DRBD resource hvc-migtest up (Secondary/Primary)',
       'timer hvcluster-dual-primary-hvc-migtest (it closes the dual-primary window of hvc-migtest)',
     ]);
-    const read = leftoversRead('hvdata');
+    const read = leftoversRead('hvdata', null);
     expect(read.script).toBe('migration-leftovers.sh');
     expect(read.args.slice(0, 5)).toEqual(['hvdata', 'hvc-migtest', 'hvc-migtest', 'hvcluster-dual-primary-hvc-migtest', '/etc/drbd.d/hvc-migtest.res']);
+    // No HA: no CIB ids, so the script does not read the cluster stack; on an HA cluster it looks for the test guest's objects.
+    expect(read.args[5]).toBe('');
+    expect(leftoversRead('hvdata', ['hv1', 'hv2']).args[5]!.split(',')).toContain('vm-hvc-migtest');
+    expect(parseLeftovers('domain=\ncib=vm-hvc-migtest\ncib=drbd-hvc-migtest-clone\n').cib).toEqual(['vm-hvc-migtest', 'drbd-hvc-migtest-clone']);
     expect(scriptText(read.script)).toContain('systemctl is-active "$unit.timer" "$unit.service"');
   });
 });
