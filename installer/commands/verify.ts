@@ -54,17 +54,17 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     for (const code of ignore) {
       if (!CHECK_BY_CODE.has(code)) throw new UsageError(`--ignore ${code}: no such check code`, { hint: `codes: ${[...CHECK_BY_CODE.keys()].join(', ')}` });
     }
+    if (options.failoverTest && !options.yes) {
+      throw new UsageError('--failover-test powers a node off through its BMC: confirm with --yes', {
+        hint: 'it creates a test guest under Pacemaker, powers its node off, times the takeover, waits for the node to rejoin and removes the guest; run it before hand-over or after maintenance',
+      });
+    }
     const servers = await serversFromOptions(options, streams.env);
     const { targets, answers: loaded } = servers;
     for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
     const answers = loaded!.answers;
     if (options.failoverTest && !answers.spec.ha?.enabled) {
       throw new UsageError('--failover-test: the answer file does not enable HA (spec.ha.enabled): there is no failover to test', { hint: 'drop --failover-test, or install HA first (spec.ha, a bmc per node)' });
-    }
-    if (options.failoverTest && !options.yes) {
-      throw new UsageError('--failover-test powers a node off through its BMC: confirm with --yes', {
-        hint: 'it creates a test guest under Pacemaker, powers its node off, times the takeover, waits for the node to rejoin and removes the guest; run it before hand-over or after maintenance',
-      });
     }
     reporter.info(`verify: reading ${targets.map((t) => t.name).join(', ')} (read-only, one round trip each)`);
 

@@ -138,6 +138,16 @@ describe('the verify command', () => {
     expect(code.err()).toContain('--ignore NO_SUCH_CODE: no such check code');
   });
 
+  it('refuses --failover-test on an answer file without HA, and without --yes (it powers a node off): exit 2 before connecting', async () => {
+    const fixture = (name: string) => new URL(`../../fixtures/answers/valid/${name}`, import.meta.url).pathname;
+    const noHa = capture();
+    expect(await main(['verify', '-f', fixture('two-nodes.yaml'), '--failover-test', '--yes'], noHa.streams)).toBe(2);
+    expect(noHa.err()).toContain('--failover-test: the answer file does not enable HA (spec.ha.enabled)');
+    const unconfirmed = capture();
+    expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test'], unconfirmed.streams)).toBe(2);
+    expect(unconfirmed.err()).toContain('--failover-test powers a node off through its BMC: confirm with --yes');
+  });
+
   it('has unique codes in its catalogue', () => {
     expect(new Set(CHECKS.map((c) => c.code)).size).toBe(CHECKS.length);
   });
