@@ -76,6 +76,8 @@ export interface FailoverReport {
   /** The crashed node back as a member, and its replica of the guest's disk UpToDate and connected again, ms from the crash. */
   rejoinedMs: number | null;
   resyncedMs: number | null;
+  /** Every node crm_mon showed the guest running on between the crash and its start (the survivor only, or something is wrong). */
+  guestSeenOn: string[];
   /** The survivor's record of fencing the crashed node after the crash. */
   fencing: FenceEvent[];
   /** The guest read back what it wrote before the crash. */
@@ -108,6 +110,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     phases: {},
     rejoinedMs: null,
     resyncedMs: null,
+    guestSeenOn: [],
     fencing: [],
     dataIntact: null,
     timing: haTiming(answers),
@@ -174,14 +177,16 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       await waitFor(
         `the guest Started on ${survivor} after the crash of ${crashed}`,
         async () => {
+          // The fencing record first: what Pacemaker does after fencing (promote, start) is then never seen before it.
+          if ((await successfulFencings(node(survivor), crashed)) > fencedBefore) at('fenced');
           const status = await crmStatus(node(survivor)).catch(() => null);
           if (status) {
             const member = status.nodes.find((n) => n.name === crashed);
             if (member && (!member.online || member.unclean)) at('lost');
+            for (const where of runningOn(status, ids.vm)) if (where !== crashed && !report.guestSeenOn.includes(where)) report.guestSeenOn.push(where);
             if (promotedOn(status, ids.drbd).includes(survivor)) at('promoted');
             if (runningOn(status, ids.vm).includes(survivor) && instances(status, ids.vm).some((i) => i.node === survivor && i.role === 'Started')) at('started');
           }
-          if ((await successfulFencings(node(survivor), crashed)) > fencedBefore) at('fenced');
           return FAILOVER_PHASES.slice(0, 4).every((p) => report.phases[p] !== undefined) ? true : undefined;
         },
         { timeoutMs: phaseTimeoutMs, intervalMs: 1000 },
