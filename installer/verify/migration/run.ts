@@ -24,7 +24,7 @@ import type { DrbdResourceModel } from '../../plan/model.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import { addressOf } from '../../net/ipv4.js';
 import { haEnabled, haTiming } from '../../plan/ha.js';
-import { cleanupMigrationTest } from './cleanup.js';
+import { cleanupAfterTest, cleanupMigrationTest } from './cleanup.js';
 import { allowSecondPromotion, forbidSecondPromotion, moveThroughPacemaker, startUnderPacemaker, stopGuestUnderPacemaker, testGuestIds } from './pacemaker.js';
 import {
   GUEST_FILES,
@@ -179,13 +179,9 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     emit({ type: 'log', step: STEP, level: 'warn', text: `migration test failed in phase ${phase}: ${firstLine(error)}` });
   } finally {
     emit({ type: 'migration-phase', phase: 'cleanup-after', text: 'removing the test guest, its DRBD resource and volume from every node' });
-    try {
-      const after = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
-      report.cleanup.actions.push(...after.actions);
-      report.cleanup.leftovers = after.leftovers;
-    } catch (error) {
-      report.cleanup.leftovers.push({ server: '*', what: `clean-up failed: ${firstLine(error)}` });
-    }
+    const after = await cleanupAfterTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
+    report.cleanup.actions.push(...after.actions);
+    report.cleanup.leftovers = after.leftovers;
     report.cleanup.ok = report.cleanup.leftovers.length === 0;
     await lock.release().catch(() => undefined);
     report.durationMs = Date.now() - started;
