@@ -53,7 +53,7 @@ export type StateName = keyof StateValues;
 export type ReadName = FactName | StateName;
 
 /** The services a node may run; the services step picks those the plan asks for. */
-export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker'] as const;
+export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker', 'hvcluster-drbd-boot'] as const;
 
 /** How long the CIB read waits for a cluster just started to elect its controller. */
 export const CIB_SETTLE_SECONDS = 180;

@@ -60,6 +60,7 @@ export const FILE_RULES: readonly FileRule[] = [
   },
   { template: 'modules-load.conf.hbs', path: '/etc/modules-load.d/hvcluster.conf', mode: 0o644, purpose: 'DRBD module loaded at boot', notify: [] },
   { template: 'lvmlocal.conf.hbs', path: '/etc/lvm/lvmlocal.conf', mode: 0o644, purpose: 'keep LVM off the DRBD devices', notify: [] },
+  { template: 'hvcluster-drbd-boot.service.hbs', path: BOOT_UNIT_PATH, mode: 0o644, purpose: 'the replication probe up at boot (Pacemaker brings up the guests\' DRBD resources)', notify: ['systemd'] },
   { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], keepForeignStanzas: true, when: isDebian },
   { template: 'netplan.yaml.hbs', path: '/etc/netplan/60-hvcluster.yaml', mode: 0o600, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isUbuntu },
   // 0600: it holds the replication's shared secret.
@@ -95,12 +96,8 @@ function drbdMajorOf(facts: ServerFacts[]): DrbdMajor {
   return majors.every((m) => m === 9) ? '9' : '8.4';
 }
 
-/** Pairs of nodes that hold a guest disk together when three nodes run DRBD 8.4 (two peers per resource). */
-export function drbdPairs(nodes: string[], major: DrbdMajor): [string, string][] {
-  if (nodes.length === 2) return [[nodes[0]!, nodes[1]!]];
-  if (major === '9') return [];
-  return nodes.map((node, i) => [node, nodes[(i + 1) % nodes.length]!] as [string, string]);
-}
+export { BOOT_UNIT, BOOT_UNIT_PATH, drbdPairs, probeResources } from './drbd-layout.js';
+import { BOOT_UNIT_PATH, drbdPairs } from './drbd-layout.js';
 
 /**
  * Runs a planning function and turns its findings against the servers (the answer file was valid,

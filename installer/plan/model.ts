@@ -63,6 +63,8 @@ export interface DrbdCommonModel {
   resyncRate: string;
   /** The cluster's replication secret (cram-hmac-alg); never logged or shown (see drbd-secret.ts). */
   sharedSecret: string;
+  /** This node's DRBD resources that hvcluster brings up at boot (the replication probes; guests' are Pacemaker's). */
+  bootResources: string[];
 }
 
 /** One replicated volume: an LV of the same size on each node that holds it, with DRBD on top. */

@@ -1,6 +1,7 @@
 /** Answers (and the few facts that matter) turned into the values the templates are rendered from. */
 import type { Answers, NodeAnswers } from '../answers/schema.js';
 import { formatIpv4, netmask, parseCidr } from '../net/ipv4.js';
+import { bootResources } from './drbd-layout.js';
 import { haEnabled, haTiming, usesQdevice } from './ha.js';
 import type { ClusterNodeModel, DrbdMajor, HaModel, Ipv4Cidr, RenderModel } from './model.js';
 
@@ -77,7 +78,7 @@ export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: Drbd
       replication: node.replication,
       replicationMtu: spec.network.replicationMtu,
     },
-    drbd: { major: drbdMajor, protocol: spec.drbd.protocol, resyncRate: resyncRate(spec.drbd.syncRateMiB), sharedSecret: drbdSecret },
+    drbd: { major: drbdMajor, protocol: spec.drbd.protocol, resyncRate: resyncRate(spec.drbd.syncRateMiB), sharedSecret: drbdSecret, bootResources: bootResources(spec.nodes.map((n) => n.name), node.name, drbdMajor) },
     storage: { volumeGroup: spec.storage.volumeGroup, disk: self.storage.disk },
     time: { servers: spec.time.servers },
     hypervisor: { migrationAddress: node.replication.address },

@@ -11,6 +11,7 @@ export const HANDLERS: Record<string, { description: string; action: Action }> =
   // try-restart: only when it runs (an idle, socket-activated libvirtd picks the file up when started).
   libvirtd: { description: 'restart libvirtd', action: { argv: ['systemctl', 'try-restart', 'libvirtd.service'] } },
   drbd: { description: 'apply DRBD configuration to running resources', action: { script: 'drbd-adjust-all.sh', args: [] } },
+  systemd: { description: 'reload systemd units (systemctl daemon-reload)', action: { argv: ['systemctl', 'daemon-reload'] } },
 };
 
 /** Handlers whose action depends on the cluster (its name). */

@@ -1,22 +1,23 @@
 /**
  * Proof that replication works: a small replicated volume on every pair of nodes that will hold
- * guest disks (all nodes at once on DRBD 9), brought up Connected and UpToDate. verify checks it.
+ * guest disks (all nodes at once on DRBD 9), brought up Connected and UpToDate, and up again after a
+ * reboot (the boot unit hvcluster-drbd-boot.service, enabled here). verify checks it.
  */
 import type { Host } from '../host.js';
 import { holderView } from '../volume-state.js';
 import { performVolume, planVolume, resourceFile, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
-import { readValue, type StepInput, type StepKind, type StepPlan } from './step.js';
+import { BOOT_UNIT, probeResources } from '../../plan/drbd-layout.js';
+import type { Change } from '../change.js';
+import { changeOf, readValue, type StepInput, type StepKind, type StepPlan } from './step.js';
 
 export const PROBE_SIZE_MIB = 16;
 
-export function probeResources(nodes: string[], pairs: [string, string][]): { name: string; holders: string[] }[] {
-  if (pairs.length === 0) return [{ name: 'hvc-probe', holders: nodes }];
-  if (pairs.length === 1) return [{ name: 'hvc-probe', holders: pairs[0]! }];
-  return pairs.map((pair, i) => ({ name: `hvc-probe${i + 1}`, holders: pair }));
-}
+export { probeResources } from '../../plan/drbd-layout.js';
 
 interface ProbePlan extends StepPlan {
   volumes: { request: VolumeRequest; plan: VolumePlan }[];
+  /** The boot unit enabled where it is not (system-files wrote it). */
+  boot: Change[];
   site: VolumeSite;
 }
 
@@ -27,7 +28,7 @@ function siteOf(input: StepInput): VolumeSite {
 
 export const replicationProbeStep: StepKind<ProbePlan> = {
   scope: 'cluster',
-  reads: ['volumes'],
+  reads: ['volumes', 'services'],
   requires: ['fresh-volume-group'],
   plan(input) {
     const site = siteOf(input);
@@ -53,10 +54,15 @@ export const replicationProbeStep: StepKind<ProbePlan> = {
       for (const h of holders) planned.set(h.node.name, [...(planned.get(h.node.name) ?? []), resourceFile(plan.model).content]);
       return { request, plan };
     });
-    return { changes: volumes.flatMap((v) => v.plan.changes), volumes, site };
+    // Up at boot too: the boot unit (not started here: the volumes above are up already).
+    const boot = input.nodes
+      .filter((n) => readValue(input, n, 'services').find((s) => s.service === BOOT_UNIT)?.enabled !== 'enabled')
+      .map((n) => changeOf(input, n, `enable ${BOOT_UNIT}.service (the replication probe comes up at boot)`, [{ argv: ['systemctl', 'enable', `${BOOT_UNIT}.service`] }]));
+    return { changes: [...volumes.flatMap((v) => v.plan.changes), ...boot], volumes, boot, site };
   },
   async perform(hosts: Map<string, Host>, plan) {
     // One at a time: the probes of a 3-node 8.4 cluster share nodes.
     for (const volume of plan.volumes) await performVolume(hosts, volume.plan, volume.request, plan.site);
+    for (const change of plan.boot) await hosts.get(change.server)!.perform(change);
   },
 };

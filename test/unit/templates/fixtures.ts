@@ -49,7 +49,7 @@ function cluster(options: {
       nodes,
       peers: nodes.filter((other) => other !== self),
       network: options.network(self),
-      drbd: { major: options.major, protocol: 'C', resyncRate: '100M', sharedSecret: '0123456789abcdef0123456789abcdef0123456789abcdef' },
+      drbd: { major: options.major, protocol: 'C', resyncRate: '100M', sharedSecret: '0123456789abcdef0123456789abcdef0123456789abcdef', bootResources: ['hvc-probe'] },
       storage: { volumeGroup: 'hvdata', disk: '/dev/disk/by-id/ata-SAMSUNG_MZ7LH960_S45NNA0R123456' },
       time: { servers: options.timeServers },
       hypervisor: { migrationAddress: self.replication.address },
@@ -158,6 +158,7 @@ export const NODE_TEMPLATES: Record<string, string> = {
   'libvirt-qemu-migration.conf.hbs': 'settings merged into /etc/libvirt/qemu.conf',
   'lvmlocal.conf.hbs': '/etc/lvm/lvmlocal.conf',
   'modules-load.conf.hbs': '/etc/modules-load.d/hvcluster.conf',
+  'hvcluster-drbd-boot.service.hbs': '/etc/systemd/system/hvcluster-drbd-boot.service',
   'ssh-migration.conf.hbs': '/etc/ssh/ssh_config.d/hvcluster-migrate.conf',
 };
 
