@@ -176,9 +176,18 @@ describe('failover of the test guest', () => {
 
   it("with the BMC of the guest's node dead too, the guest is started nowhere until fencing succeeds; verify names the UNCLEAN node", { timeout: 25 * MIN }, async () => {
     const drill = verifyWith(['--failover-test', '--yes'], 22 * MIN);
+    let ended: Awaited<typeof drill> | undefined;
+    void drill.then((r) => (ended = r)).catch(() => undefined);
     // The node the drill powers off (the one running the guest), then its BMC dies too, once the
     // drill's power-off is done (the survivor's journal records it).
-    const crashed = await waitFor('the drill to power a node off', async () => (await status()).find((l) => l.name === NAME)?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name, { timeoutMs: 12 * MIN, intervalMs: 500 });
+    const crashed = await waitFor(
+      'the drill to power a node off',
+      async () => {
+        if (ended) throw new Error(`the drill ended before it powered a node off (exit ${ended.code}): ${JSON.stringify(ended.report.failover).slice(0, 3000)}`);
+        return (await status()).find((l) => l.name === NAME)?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name;
+      },
+      { timeoutMs: 12 * MIN, intervalMs: 500 },
+    );
     const survivor = other(crashed);
     await waitFor(`the survivor's record of powering ${crashed} off`, async () => ((await lab.ssh(survivor, `journalctl -t hvcluster --since=-15min --no-pager | grep -c 'powered ${crashed} off' || true`)).stdout.trim() !== '0' ? true : undefined), { timeoutMs: 2 * MIN, intervalMs: 500 });
     await bmcKill(NAME, crashed);
