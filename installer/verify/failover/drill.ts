@@ -230,8 +230,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     await waitFor(
       `${TEST_RESOURCE} connected and UpToDate on ${survivor} and ${crashed}`,
       async () => {
-        const r = await node(survivor).read({ argv: ['sh', '-c', `drbdadm cstate ${TEST_RESOURCE}; drbdadm dstate ${TEST_RESOURCE}`] }, { allowFailure: true });
-        return /^Connected\nUpToDate\/UpToDate$/.test(r.stdout.trim()) ? true : undefined;
+        const state = async (what: 'cstate' | 'dstate') => (await node(survivor).read({ argv: ['drbdadm', what, TEST_RESOURCE] }, { allowFailure: true })).stdout.trim();
+        return (await state('cstate')) === 'Connected' && (await state('dstate')) === 'UpToDate/UpToDate' ? true : undefined;
       },
       { timeoutMs: rejoinTimeoutMs, intervalMs: 2000 },
     );
