@@ -34,11 +34,15 @@ let site = '';
 
 async function verify(): Promise<{ code: number; report: VerifyReport; stderr: string }> {
   if (!site) site = writeLabSite(lab.info, { ha: true });
-  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15'], { timeoutMs: 6 * MIN });
+  return verifyWith([], 6 * MIN);
+}
+
+async function verifyWith(args: string[], timeoutMs: number): Promise<{ code: number; report: VerifyReport; stderr: string }> {
+  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15', ...args], { timeoutMs });
   try {
     return { code: r.code, report: JSON.parse(r.stdout) as VerifyReport, stderr: r.stderr };
   } catch {
-    throw new Error(`verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    throw new Error(`verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr.slice(-3000)}`);
   }
 }
 
@@ -119,14 +123,6 @@ async function cluster(from: string) {
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 const other = (node: string) => NODES.find((n) => n !== node)!;
 
-async function verifyWith(args: string[], timeoutMs: number): Promise<{ code: number; report: VerifyReport; stderr: string }> {
-  const r = await hvcluster(NAME, ['verify', '-f', site, '--json', '--connect-timeout', '15', ...args], { timeoutMs });
-  try {
-    return { code: r.code, report: JSON.parse(r.stdout) as VerifyReport, stderr: r.stderr };
-  } catch {
-    throw new Error(`verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr.slice(-3000)}`);
-  }
-}
 
 function phasesLine(f: FailoverReport): string {
   return `${f.crashed} -> ${f.survivor}: ${FAILOVER_PHASES.map((p) => `${p} ${seconds(f.phases[p])}`).join(', ')}; rejoined ${seconds(f.rejoinedMs)}, resynced ${seconds(f.resyncedMs)}`;
