@@ -109,6 +109,13 @@ export function guestCib(input: GuestCibInput): { resources: string[]; constrain
         // target's migration_host (the hypervisor template), so no migrateuri is given.
         remoteuri: `qemu+ssh://%n${REPLICATION_NAME_SUFFIX}/system`,
         ...(input.forceStop ? { force_stop: 'true' } : {}),
+        // The agent would otherwise write the guest's CPU and memory into the CIB as utilization on
+        // every monitor (six virsh and crm_resource calls each time, and CIB updates that make the
+        // scheduler run again). Utilization only counts with a placement-strategy, which hvcluster
+        // does not set.
+        autoset_utilization_cpu: 'false',
+        autoset_utilization_host_memory: 'false',
+        autoset_utilization_hv_memory: 'false',
       }),
     ),
     // Stays where it runs (no failback after a failover): stickiness above any placement preference.

@@ -26,6 +26,14 @@ export const runningOn = (status: CrmStatus, id: string): string[] => instances(
 /** The nodes where a promotable clone's primitive is Promoted. Pure. */
 export const promotedOn = (status: CrmStatus, id: string): string[] => instances(status, id).filter((i) => i.role === 'Promoted' || i.role === 'Master').map((i) => i.node);
 
+/**
+ * The nodes where a promotable clone's primitive may be Primary: Promoted, or on its way in or out
+ * (crm_mon says Promoting or Demoting while the agent runs: DRBD is still Primary during a demote).
+ * What a caller waits on before it forbids two primaries. Pure.
+ */
+export const mayBePromotedOn = (status: CrmStatus, id: string): string[] =>
+  instances(status, id).filter((i) => ['Promoted', 'Master', 'Promoting', 'Demoting'].includes(i.role)).map((i) => i.node);
+
 /** Polls crm_mon until `probe` returns a value (or the deadline passes: the error names what was awaited and the last state). */
 export async function waitForCluster<T>(host: Host, what: string, probe: (status: CrmStatus) => T | undefined, timeoutMs: number): Promise<T> {
   let last = '';

@@ -8,7 +8,7 @@
  * engine/dual-primary.ts does the same if this process dies inside the window).
  */
 import { guestCib, guestCibIds } from '../../engine/ha/guest-cib.js';
-import { clearMove, createCibObjects, moveResource, promotedOn, removeCibObjects, runningOn, setMeta, waitForCluster } from '../../engine/ha/pacemaker.js';
+import { clearMove, createCibObjects, mayBePromotedOn, moveResource, promotedOn, removeCibObjects, runningOn, setMeta, waitForCluster } from '../../engine/ha/pacemaker.js';
 import type { Host } from '../../engine/host.js';
 import { GUEST_FILES, GUEST_NAME, TEST_RESOURCE } from './guest.js';
 
@@ -69,7 +69,8 @@ export async function forbidSecondPromotion(on: Host): Promise<string[]> {
     on,
     `${TEST_RESOURCE} Promoted on one node only, where the test guest runs`,
     (s) => {
-      const promoted = promotedOn(s, ids.drbd);
+      // Demoting counts: DRBD is Primary until the demote is done, and refuses to forbid two primaries till then.
+      const promoted = mayBePromotedOn(s, ids.drbd);
       const guest = runningOn(s, ids.vm);
       if (promoted.length > 1) return undefined;
       if (guest.length === 1 && promoted[0] !== guest[0]) return undefined;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { guestCib, guestCibIds } from '../../../installer/engine/ha/guest-cib.js';
-import { promotedOn, runningOn } from '../../../installer/engine/ha/pacemaker.js';
+import { mayBePromotedOn, promotedOn, runningOn } from '../../../installer/engine/ha/pacemaker.js';
 import { parseXml, descendants } from '../../../installer/facts/parse/xml.js';
 import { parseFenceHistory } from '../../../installer/facts/parse/fence-history.js';
 import { parseCrmMon } from '../../../installer/facts/parse/crm-mon.js';
@@ -31,7 +31,15 @@ describe('a guest as Pacemaker objects', () => {
     const { resources, ids } = guestCib(input);
     const vm = parseXml(resources[1]!);
     expect(vm.attrs).toMatchObject({ id: 'vm-web', provider: 'heartbeat', type: 'VirtualDomain' });
-    expect(params(resources[1]!)).toEqual({ config: '/var/lib/libvirt/boot/web.xml', hypervisor: 'qemu:///system', remoteuri: 'qemu+ssh://%n-repl/system' });
+    expect(params(resources[1]!)).toEqual({
+      config: '/var/lib/libvirt/boot/web.xml',
+      hypervisor: 'qemu:///system',
+      remoteuri: 'qemu+ssh://%n-repl/system',
+      // No utilization written into the CIB on every monitor (no placement-strategy uses it).
+      autoset_utilization_cpu: 'false',
+      autoset_utilization_host_memory: 'false',
+      autoset_utilization_hv_memory: 'false',
+    });
     expect(meta(resources[1]!, ids.vm)).toEqual({ 'allow-migrate': 'true', 'resource-stickiness': '100' });
     expect(descendants(vm, 'op').map((o) => o.attrs.name)).toEqual(['monitor', 'start', 'stop', 'migrate_to', 'migrate_from']);
   });
@@ -77,6 +85,21 @@ describe("Pacemaker's state as the installer reads it", () => {
     expect(runningOn(status, 'drbd-web').sort()).toEqual(['hv1', 'hv2']);
     expect(runningOn(status, 'vm-web')).toEqual(['hv2']);
     expect(runningOn(status, 'vm-other')).toEqual([]);
+    expect(mayBePromotedOn(status, 'drbd-web')).toEqual(['hv2']);
+  });
+
+  it('a disk being demoted still counts as possibly Primary (crm_mon while the demote runs, captured on the lab)', () => {
+    // After promoted-max went back to 1, crm_mon showed hv1 Demoting: DRBD there was still Primary
+    // and refused to forbid two primaries. The close of the window waits until no node is Demoting.
+    const xml = `<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml"><summary/><nodes/><resources>
+      <clone id="drbd-hvc-migtest-clone" multi_state="true" unique="false" managed="true" disabled="false" failed="false" failure_ignored="false">
+        <resource id="drbd-hvc-migtest" resource_agent="ocf:linbit:drbd" role="Demoting" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1"><node name="hv1" id="1" cached="true"/></resource>
+        <resource id="drbd-hvc-migtest" resource_agent="ocf:linbit:drbd" role="Promoted" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1"><node name="hv2" id="2" cached="true"/></resource>
+      </clone>
+    </resources></pacemaker-result>`;
+    const status = parseCrmMon(xml);
+    expect(promotedOn(status, 'drbd-hvc-migtest')).toEqual(['hv2']);
+    expect(mayBePromotedOn(status, 'drbd-hvc-migtest').sort()).toEqual(['hv1', 'hv2']);
   });
 
   it('a fencing history (stonith_admin --history --verbose, captured on the lab after a failover)', () => {
