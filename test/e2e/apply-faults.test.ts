@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { useLab } from '../helpers/lab.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
 import { REPL_BRIDGE, netnsName } from '../lab/config.js';
 import { dirtyDisk, poweroffNode, setNicLink, startNode } from '../lab/lab.js';
@@ -18,8 +18,8 @@ import { labSiteYaml, writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 
 const MIN = 60_000;
-const NAME = 'faults2';
-const lab = useLab({ name: NAME, nodes: 2, image: 'prepared' });
+const NAME = SHARED_LAB.name;
+const lab = useLab(SHARED_LAB);
 
 /** Everything apply may change on a node, read straight from the VM. */
 async function nodeState(node: string): Promise<string> {
@@ -44,7 +44,7 @@ describe('apply when things go wrong', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('nothing was changed on any server');
       expect(result.stderr).toMatch(/spec\.nodes\[0\]\.replication\.interface: ens4 on hv1 has no link/);
-      expect(result.stderr).toMatch(/spec\.nodes\[1\]\.storage\.disk: \/dev\/disk\/by-id\/virtio-hvdata-faults2-2 on hv2 is not blank: .*ext4/);
+      expect(result.stderr).toMatch(new RegExp(`spec\\.nodes\\[1\\]\\.storage\\.disk: /dev/disk/by-id/virtio-hvdata-${NAME}-2 on hv2 is not blank: .*ext4`));
       expect(await Promise.all(['hv1', 'hv2'].map(nodeState))).toEqual(before);
       expect(before[1]).toContain('ext4'); // the filesystem on hv2's disk is still there, untouched
     } finally {
@@ -57,7 +57,7 @@ describe('apply when things go wrong', () => {
 
   it('refuses an unused LVM physical volume on a data disk without wipe, writing 0 bytes to it, and a partitioned disk even with wipe: true', { timeout: 5 * MIN }, async () => {
     const site = writeLabSite(lab.info);
-    const disk = '/dev/disk/by-id/virtio-hvdata-faults2-2';
+    const disk = `/dev/disk/by-id/virtio-hvdata-${NAME}-2`;
     // What a user would compare: the first and last MiB of hv2's data disk (read past the page cache),
     // and the kernel's count of sectors written to it (/sys/block/vdb/stat, field 7).
     const fingerprint = async () => {

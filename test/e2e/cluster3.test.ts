@@ -8,7 +8,10 @@
  * next phase, cleans up, exits 130); and a run SIGKILLed inside the window, whose timers close it by
  * their deadline and whose remaining leftovers verify names and the next `verify --migration-test`
  * removes before it passes. After it: a node short of memory makes the test
- * refuse, with its figures, before it creates anything.
+ * refuse, with its figures, before it creates anything. Last, HA on the same three nodes (no
+ * witness: three votes): apply adds it to the running cluster, and the failover drill powers the
+ * test guest's node off through its BMC: the guest comes back on its DRBD peer, never on the third
+ * node (DRBD 8.4: two replicas per resource).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { useLab } from '../helpers/lab.js';
 import { expectNoMigrationLeftovers, migrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
 import { run, waitFor } from '../lab/util.js';
+import { writeLabSite } from '../lab/site.js';
 
 const MIN = 60_000;
 const NAME = 'cluster3';
@@ -365,3 +369,37 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
     await waitFor('hv3 to have its memory back', async () => (await avail()) > before - 100, { timeoutMs: 60_000, intervalMs: 1000 });
   });
 });
+
+describe('HA on the three nodes (no witness): a guest fails over only to its DRBD peer', () => {
+  it('apply adds HA to the running cluster: quorate with three votes, no quorum device', { timeout: 20 * MIN }, async () => {
+    const r = await hvcluster(NAME, ['apply', '-f', writeLabSite(lab.info, { ha: true }), '--yes', '--json'], { timeoutMs: 18 * MIN });
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    const q = await lab.ssh('hv3', 'corosync-quorumtool -s');
+    expect(q.stdout).toMatch(/Quorate:\s+Yes/);
+    expect(q.stdout).toMatch(/Total votes:\s+3/);
+    expect(q.stdout).not.toMatch(/Qdevice/);
+  });
+
+  it("verify's HA checks pass; the guest's node powered off through its BMC: the guest restarts on its DRBD peer, never on the third node", { timeout: 20 * MIN }, async () => {
+    const r = await hvcluster(NAME, ['verify', '-f', site(), '--failover-test', '--yes', '--json', '--connect-timeout', '15'], { timeoutMs: 18 * MIN });
+    const report = verifyJson(r);
+    // The health checks run first (the drill runs only on a cluster without errors): every HA check passes.
+    const haChecks = report.checks.filter((c) => c.code.startsWith('HA_'));
+    expect(haChecks.filter((c) => c.status !== 'pass').map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
+    expect(haChecks.filter((c) => c.code === 'HA_STONITH_DEVICES')).toHaveLength(3);
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    // The test guest's disk lives on the first pair (DRBD 8.4: two replicas); hv3 holds none of it.
+    const [, a, b] = PAIRS[0]!;
+    expect([a, b]).toContain(f!.crashed);
+    expect(f!.survivor).toBe(f!.crashed === a ? b : a);
+    expect(f!.guestSeenOn).toEqual([f!.survivor]);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.fencing.some((e) => e.status === 'success')).toBe(true);
+    console.log(`[cluster3 failover] ${f!.crashed} -> ${f!.survivor}: ${Object.entries(f!.phases).map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`).join(', ')}; rejoined ${((f!.rejoinedMs ?? 0) / 1000).toFixed(1)} s, resynced ${((f!.resyncedMs ?? 0) / 1000).toFixed(1)} s`);
+    // Nothing of the test guest is left in Pacemaker's configuration, and the cluster is whole again.
+    expect((await lab.ssh('hv3', 'cibadmin --query --scope configuration')).stdout).not.toContain('hvc-migtest');
+    expect((await lab.ssh('hv3', 'corosync-quorumtool -s')).stdout).toMatch(/Total votes:\s+3/);
+  });
+});
+

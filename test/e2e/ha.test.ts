@@ -16,7 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { events, hvcluster } from '../helpers/hvcluster.js';
-import { useLab } from '../helpers/lab.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { bmcKill, bmcStart, status } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
@@ -26,8 +26,8 @@ import { parseFenceHistory, type FenceEvent } from '../../installer/facts/parse/
 import { parseCrmMon } from '../../installer/facts/parse/crm-mon.js';
 
 const MIN = 60_000;
-const NAME = 'ha2';
-const lab = useLab({ name: NAME, nodes: 2, image: 'prepared', witness: true });
+const NAME = SHARED_LAB.name;
+const lab = useLab(SHARED_LAB);
 const NODES = ['hv1', 'hv2'] as const;
 
 let site = '';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hvcluster } from '../helpers/hvcluster.js';
-import { useLab } from '../helpers/lab.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { expectNoMigrationLeftovers } from '../helpers/migration.js';
 import { poweroffNode, startNode } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
@@ -21,8 +21,8 @@ import type { CheckResult } from '../../installer/verify/types.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
 
 const MIN = 60_000;
-const NAME = 'verify2';
-const lab = useLab({ name: NAME, nodes: 2, image: 'prepared' });
+const NAME = SHARED_LAB.name;
+const lab = useLab(SHARED_LAB);
 const out = mkdtempSync(join(tmpdir(), 'hvcluster-verify-e2e-'));
 // The lab has no NTP server and its nested VMs share two busy cores: only these may warn on a healthy lab.
 const LAB_WARNINGS = new Set(['TIME_SYNC', 'REPL_LATENCY', 'CLOCK_SKEW']);

@@ -10,12 +10,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { useLab } from '../helpers/lab.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { BIN, hvcluster } from '../helpers/hvcluster.js';
 import { netnsName } from '../lab/config.js';
 
 const MIN = 60_000;
-const lab = useLab({ name: 'wiz2', nodes: 2, image: 'prepared' });
+const lab = useLab(SHARED_LAB);
 const SESSION = `hvwiz-${process.pid}`;
 const DOCS = new URL('../../docs/wizard/', import.meta.url);
 

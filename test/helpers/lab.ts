@@ -4,11 +4,20 @@
 //   it('...', async () => { const r = await lab.ssh('hv1', 'uname -n'); ... lab.info.nodes[0] ... });
 //
 // The lab is taken down in afterAll unless HVCLUSTER_KEEP_LAB=1 (then the next run reuses it).
+//
+// A shared lab (SHARED_LAB: two nodes and a witness, prepared image) serves every e2e file that needs
+// that shape and starts from freshly booted servers: the first file of a run boots it and saves the
+// checkpoint `fresh` right away; each later file restores `fresh` (seconds, instead of a boot of a
+// minute or more) and so starts from the same just-booted servers, whatever the file before it built
+// or broke. The run's global teardown (test/setup/labs.ts) takes it down.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
-import type { ImageKind } from '../lab/config.js';
+import { listCheckpoints, restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
+import { DEFAULT_MEMORY_MB, SHARED_MARKER, labDir, type ImageKind } from '../lab/config.js';
+import { recipeHashes } from '../lab/image.js';
 import { down, labExec, readLab, sshExec, up, type LabInfo, type LabNode, type UpResult } from '../lab/lab.js';
-import type { RunResult } from '../lab/util.js';
+import { log, type RunResult } from '../lab/util.js';
 
 export type { LabInfo, LabNode } from '../lab/lab.js';
 
@@ -21,6 +30,46 @@ export interface UseLabOptions {
   witness?: boolean;
   /** Keep the lab after the file (default: env HVCLUSTER_KEEP_LAB === '1'). */
   keep?: boolean;
+  /** Shared between e2e files, each starting from its `fresh` checkpoint (see above); use SHARED_LAB. */
+  shared?: boolean;
+}
+
+/** The lab shared by the two-node e2e files: two nodes and a witness (HA needs it; the others ignore it), prepared image. */
+export const SHARED_LAB = { name: 'two', nodes: 2, image: 'prepared', witness: true, shared: true } as const satisfies UseLabOptions;
+
+/** The checkpoint a shared lab's files start from: the servers just booted. */
+export const FRESH = 'fresh';
+
+/** Restores the shared lab's `fresh` checkpoint, or boots it (and saves `fresh`) when there is none of this shape and image. */
+async function upShared(opts: UseLabOptions): Promise<UpResult> {
+  const t0 = Date.now();
+  const kind = opts.image ?? 'base';
+  const reusable = async (): Promise<boolean> => {
+    if (!existsSync(join(labDir(opts.name), SHARED_MARKER))) return false;
+    let lab: LabInfo;
+    try {
+      lab = readLab(opts.name);
+    } catch {
+      return false;
+    }
+    const shape = lab.nodes.length === (opts.nodes ?? 2) && lab.image === kind && !!lab.witness === !!opts.witness && lab.memoryMb === (opts.memoryMb ?? DEFAULT_MEMORY_MB);
+    if (!shape || lab.imageHash !== (await recipeHashes())[kind]) return false;
+    const fresh = (await listCheckpoints(opts.name)).find((c) => c.tag === FRESH);
+    return !!fresh && fresh.missing.length === 0;
+  };
+  if (await reusable()) {
+    try {
+      const r = await restoreCheckpoint(opts.name, FRESH);
+      log(`lab ${opts.name}: checkpoint ${FRESH} restored in ${(r.totalMs / 1000).toFixed(1)} s (shared between e2e files)`);
+      return { lab: readLab(opts.name), reused: true, timings: { imageMs: 0, imageBuilt: false, bootMs: r.totalMs, totalMs: Date.now() - t0 } };
+    } catch (error) {
+      log(`lab ${opts.name}: could not restore checkpoint ${FRESH} (${error instanceof Error ? error.message : String(error)}): booting it again`);
+    }
+  }
+  const result = await up({ name: opts.name, nodes: opts.nodes ?? 2, image: kind, memoryMb: opts.memoryMb, witness: opts.witness, reuse: false });
+  await saveCheckpoint(opts.name, FRESH);
+  writeFileSync(join(labDir(opts.name), SHARED_MARKER), `${new Date().toISOString()}\n`);
+  return result;
 }
 
 export interface LabHandle {
@@ -66,11 +115,14 @@ export function useLab(opts: UseLabOptions): LabHandle {
 
   beforeAll(async () => {
     if (!isLabAvailable()) throw new Error('the e2e tests run real VMs: they need Linux and root (network namespaces, taps, QEMU)');
-    result = await up({ name: opts.name, nodes: opts.nodes ?? 2, image: opts.image ?? 'base', memoryMb: opts.memoryMb, witness: opts.witness, reuse: true });
+    result = opts.shared
+      ? await upShared(opts)
+      : await up({ name: opts.name, nodes: opts.nodes ?? 2, image: opts.image ?? 'base', memoryMb: opts.memoryMb, witness: opts.witness, reuse: true });
     info = result.lab;
   });
   afterAll(async () => {
-    if (!keep) await down(opts.name);
+    // A shared lab stays for the next file; the run's global teardown takes it down.
+    if (!keep && !opts.shared) await down(opts.name);
   });
 
   const need = (): LabInfo => {

@@ -62,6 +62,9 @@ export const QNETD_PORT = 5403;
 
 export type ImageKind = 'base' | 'prepared';
 
+/** Written in a lab's directory when e2e tests booted it to share between files (test/helpers/lab.ts); the run's global teardown takes such labs down. */
+export const SHARED_MARKER = 'shared-by-tests';
+
 /** Lab names end up in netns names, disk serials (20 bytes max) and paths. */
 export const NAME_RE = /^[a-z][a-z0-9-]{0,10}$/;
 

@@ -1,0 +1,20 @@
+/**
+ * Vitest global setup: at the end of the run, takes down the labs that e2e files shared during it
+ * (test/helpers/lab.ts: a shared lab outlives the file that booted it, for the next file to restore).
+ * Labs of earlier runs, and every lab when HVCLUSTER_KEEP_LAB=1, are left alone.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LAB_ROOT, SHARED_MARKER } from '../lab/config.js';
+import { down } from '../lab/lab.js';
+
+export default function setup(): () => Promise<void> {
+  const startedAt = Date.now();
+  return async () => {
+    if (process.env.HVCLUSTER_KEEP_LAB === '1' || !existsSync(LAB_ROOT)) return;
+    for (const name of readdirSync(LAB_ROOT)) {
+      const marker = join(LAB_ROOT, name, SHARED_MARKER);
+      if (existsSync(marker) && statSync(marker).mtimeMs >= startedAt) await down(name);
+    }
+  };
+}
