@@ -13,6 +13,7 @@ import type { ServerFacts } from '../facts/types.js';
 import type { ServerConnection } from '../ssh/types.js';
 import type { Answers } from '../answers/schema.js';
 import { isMigrationLeftover, migrationChecks, resolveMigrationLeftovers } from './checks/migration.js';
+import { failoverChecks } from './checks/failover.js';
 import { evaluate, summarize, VERIFY_EXIT } from './evaluate.js';
 import type { MigrationEvent } from './migration/index.js';
 import { parseProbes, probePlan, probeScript } from './probes.js';
@@ -115,6 +116,7 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
   if (options.failoverTest) {
     const blockers = migrationTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null);
     failover = blockers !== null ? { skipped: blockers } : await failoverTest(input, options);
+    if (failover.report) checks = [...checks, ...demote(failoverChecks(failover.report), ignore)];
   }
 
   const report = buildReport(input, checks, { version: options.version, startedAt, durationMs: Date.now() - startedAt.getTime() }, migration);

@@ -251,7 +251,13 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     report.cleanup.ok = report.cleanup.leftovers.length === 0;
     await lock.release().catch(() => undefined);
     report.durationMs = Date.now() - started;
-    report.ok = report.error === undefined && report.cleanup.ok && report.dataIntact === true && FAILOVER_PHASES.every((p) => report.phases[p] !== undefined);
+    report.ok =
+      report.error === undefined &&
+      report.cleanup.ok &&
+      report.dataIntact === true &&
+      FAILOVER_PHASES.every((p) => report.phases[p] !== undefined) &&
+      // Never two copies: the guest ran on the survivor only.
+      report.guestSeenOn.every((n) => n === report.survivor);
   }
   return report;
 }

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../installer/cli.js';
 import { palette } from '../../../installer/output.js';
+import { failoverChecks } from '../../../installer/verify/checks/failover.js';
 import { migrationChecks } from '../../../installer/verify/checks/migration.js';
 import { memoryChecks } from '../../../installer/verify/checks/hypervisor.js';
 import { CHECKS } from '../../../installer/verify/codes.js';
@@ -12,6 +13,7 @@ import { formatMarkdown } from '../../../installer/verify/output/markdown.js';
 import { formatText } from '../../../installer/verify/output/text.js';
 import { buildReport } from '../../../installer/verify/report.js';
 import type { MigrationReport } from '../../../installer/verify/migration/index.js';
+import type { FailoverReport } from '../../../installer/verify/failover/drill.js';
 import { input, type Edits } from './helpers.js';
 
 const meta = { version: '0.1.0', startedAt: new Date('2026-11-25T11:00:00Z'), durationMs: 4321 };
@@ -98,6 +100,56 @@ describe('text and Markdown', () => {
     expect(md).toContain('| hv1 | hv2 | hvc-migtest | ok | 412 ms | 530 ms | 480/500 | 3100 ms | yes |');
     const failed = migrationChecks({ ...migration, ok: false, cleanup: { ok: false, removedBefore: [], actions: [], leftovers: [{ server: 'hv2', what: 'domain hvc-migtest' }] } });
     expect(failed.at(-1)).toMatchObject({ status: 'error', found: 'the clean-up left things behind: hv2: domain hvc-migtest' });
+  });
+
+  // The figures of the CI rehearsal's two-node drill (bench/results-lab.md).
+  const drill: FailoverReport = {
+    ok: true,
+    guest: { name: 'hvc-migtest', address: '198.18.1.200/24' },
+    crashed: 'hv1',
+    survivor: 'hv2',
+    phases: { lost: 28_000, fenced: 31_600, promoted: 42_500, started: 77_300, answered: 92_500 },
+    rejoinedMs: 93_800,
+    resyncedMs: 111_600,
+    guestSeenOn: ['hv2'],
+    fencing: [{ target: 'hv1', action: 'off', status: 'success', origin: 'hv2', delegate: 'hv2', completed: '2026-12-06 05:10:01Z', exitReason: null }],
+    dataIntact: true,
+    timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120 },
+    cleanup: { ok: true, leftovers: [] },
+    durationMs: 260_000,
+  };
+
+  it('adds the failover figures when the drill ran: a FAILOVER_TEST result (JUnit time = until the guest answered) and a section of the hand-over report', () => {
+    const i = input();
+    const checks = [...evaluate(i), ...failoverChecks(drill)];
+    expect(failoverChecks(drill).map((c) => [c.status, c.subject])).toEqual([
+      ['pass', 'hv1 -> hv2'],
+      ['pass', 'clean-up'],
+    ]);
+    expect(failoverChecks(drill)[0]!.found).toBe(
+      'hvc-migtest: lost 28.0 s, fenced 31.6 s, promoted 42.5 s, started 77.3 s, answering 92.5 s; back 93.8 s, resynced 111.6 s (from the power-off); fencing off by hv2; data intact; timing emulated',
+    );
+    const report = { ...buildReport(i, checks, meta), failover: { report: drill } };
+    expect(report.exitCode).toBe(0);
+    expect(formatJunit(report)).toContain('<testcase classname="hvcluster.verify.FAILOVER_TEST" name="FAILOVER_TEST cluster hv1 -&gt; hv2" time="92.500">');
+    const md = formatMarkdown(report);
+    expect(md).toContain('## Failover drill');
+    expect(md).toContain("| guest's disk Promoted on the survivor | 42.5 s |");
+    expect(md).toContain('| guest answers a client again | 92.5 s |');
+    expect(md).toContain("| guest's disk resynced, no split brain | 111.6 s |");
+  });
+
+  it('fails the drill when the guest ran on two nodes, its data changed or a phase was never reached, each said', () => {
+    const twice = failoverChecks({ ...drill, guestSeenOn: ['hv2', 'hv1'] })[0]!;
+    expect(twice).toMatchObject({ status: 'error', servers: ['hv1', 'hv2'] });
+    expect(twice.found).toContain('the guest was seen running on hv1 too (two copies)');
+    expect(failoverChecks({ ...drill, dataIntact: false })[0]!.found).toContain("the guest's data read back differs");
+    const stuck = failoverChecks({ ...drill, ok: false, phases: { lost: 28_000 }, rejoinedMs: null, resyncedMs: null, error: { phase: 'fenced', message: 'hv1 not fenced after 600 s' } });
+    expect(stuck[0]!.found).toMatch(/^hvc-migtest: stopped in phase fenced: hv1 not fenced after 600 s \[lost 28\.0 s \(from the power-off\)/);
+    const left = failoverChecks({ ...drill, ok: false, cleanup: { ok: false, leftovers: [{ server: 'hv1', what: 'unreachable: not cleaned up' }] } });
+    expect(left[1]).toMatchObject({ status: 'error', subject: 'clean-up', found: 'the clean-up left things behind: hv1: unreachable: not cleaned up' });
+    const i = input();
+    expect(buildReport(i, [...evaluate(i), ...failoverChecks({ ...drill, guestSeenOn: ['hv2', 'hv1'] })], meta).exitCode).toBe(1);
   });
 });
 
