@@ -5,6 +5,7 @@
  * in their order, with the waits between them (connected everywhere, the initial sync). Used by
  * apply's replication probe and by the migration test; a second run plans nothing.
  */
+import type { Answers } from '../answers/schema.js';
 import type { DrbdMajor, DrbdResourceModel } from '../plan/model.js';
 import type { PlannedFile } from '../plan/types.js';
 import { TemplateEnvironment } from '../render/environment.js';
@@ -165,6 +166,16 @@ export interface VolumeSite {
   /** The run's backup directory on the servers (for a resource file that is replaced). */
   backupDir: string;
   step: string;
+}
+
+/** The cluster's VolumeSite from its answer file and plan (one place for apply's probe and the tests' volumes). Pure. */
+export function volumeSite(spec: Pick<Answers['spec'], 'storage' | 'drbd' | 'network'>, major: DrbdMajor, backupDir: string, step: string): VolumeSite {
+  return { vg: spec.storage.volumeGroup, basePort: spec.drbd.basePort, major, replicationMtu: spec.network.replicationMtu, backupDir, step };
+}
+
+/** A holder of a volume as the planned node describes it (its node id and replication address), with its host. */
+export function volumeHolder(host: Host, node: { model: { node: { nodeId: number; replication: { address: string } } } }): VolumeHolder & { host: Host } {
+  return { host, server: host.server, nodeId: node.model.node.nodeId, address: node.model.node.replication.address };
 }
 
 export interface VolumePlan {

@@ -5,7 +5,7 @@
  */
 import type { Host } from '../host.js';
 import { holderView } from '../volume-state.js';
-import { performVolume, planVolume, resourceFile, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
+import { performVolume, planVolume, resourceFile, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
 import { BOOT_UNIT, probeResources } from '../../plan/drbd-layout.js';
 import type { Change } from '../change.js';
 import { changeOf, readValue, type StepInput, type StepKind, type StepPlan } from './step.js';
@@ -22,8 +22,7 @@ interface ProbePlan extends StepPlan {
 }
 
 function siteOf(input: StepInput): VolumeSite {
-  const spec = input.answers.spec;
-  return { vg: spec.storage.volumeGroup, basePort: spec.drbd.basePort, major: input.plan.drbdMajor, replicationMtu: spec.network.replicationMtu, backupDir: input.backupDir, step: input.step.name };
+  return volumeSite(input.answers.spec, input.plan.drbdMajor, input.backupDir, input.step.name);
 }
 
 export const replicationProbeStep: StepKind<ProbePlan> = {

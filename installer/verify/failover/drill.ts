@@ -14,7 +14,7 @@ import { instances, promotedOn, runningOn, crmStatus } from '../../engine/ha/pac
 import { Host } from '../../engine/host.js';
 import { powerOffThroughBmc } from '../../engine/steps/fence-check.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { createReplicatedVolume, type VolumeSite } from '../../engine/volumes.js';
+import { createReplicatedVolume, volumeHolder, volumeSite } from '../../engine/volumes.js';
 import type { Answers } from '../../answers/schema.js';
 import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
 import { haTiming, type HaTiming } from '../../plan/ha.js';
@@ -139,9 +139,9 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     const round = migrationRounds(plan)[0]!;
     const holders = round.holders.map(node);
     await Promise.all(holders.map((h) => buildGuestFiles(h, answers, guest)));
-    const site: VolumeSite = { vg: answers.spec.storage.volumeGroup, basePort: answers.spec.drbd.basePort, major: plan.drbdMajor, replicationMtu: answers.spec.network.replicationMtu, backupDir: `${session.backupRoot}/${session.runId}`, step: STEP };
+    const site = volumeSite(answers.spec, plan.drbdMajor, `${session.backupRoot}/${session.runId}`, STEP);
     const model = await createReplicatedVolume(
-      holders.map((host) => ({ host, server: host.server, nodeId: planNode(host.server).model.node.nodeId, address: planNode(host.server).model.node.replication.address })),
+      holders.map((host) => volumeHolder(host, planNode(host.server))),
       { name: TEST_RESOURCE, sizeMiB: 32, skipInitialSync: false },
       site,
     );

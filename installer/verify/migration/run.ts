@@ -17,7 +17,7 @@ import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-
 import { InterruptedError } from '../../engine/runner.js';
 import { aptInstall, missingPackages } from '../../engine/steps/packages.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { createReplicatedVolume, resourceFile, type VolumeSite } from '../../engine/volumes.js';
+import { createReplicatedVolume, resourceFile, volumeHolder, volumeSite } from '../../engine/volumes.js';
 import type { Answers } from '../../answers/schema.js';
 import { newRunId } from '../../services/run-id.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
@@ -102,14 +102,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const byName = new Map(ctxs.map((c) => [c.server, c]));
   const node = (name: string) => byName.get(name)!;
   const planNode = (name: string) => plan.nodes.find((n) => n.name === name)!;
-  const site: VolumeSite = {
-    vg: answers.spec.storage.volumeGroup,
-    basePort: answers.spec.drbd.basePort,
-    major: plan.drbdMajor,
-    replicationMtu: answers.spec.network.replicationMtu,
-    backupDir: `${session.backupRoot}/${session.runId}`,
-    step: STEP,
-  };
+  const site = volumeSite(answers.spec, plan.drbdMajor, `${session.backupRoot}/${session.runId}`, STEP);
 
   const report: MigrationReport = {
     ok: false,
@@ -210,7 +203,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
 
     phase = 'volume-created';
     const model = await createReplicatedVolume(
-      holders.map((host) => ({ host, server: host.server, nodeId: planNode(host.server).model.node.nodeId, address: planNode(host.server).model.node.replication.address })),
+      holders.map((host) => volumeHolder(host, planNode(host.server))),
       { name: TEST_RESOURCE, sizeMiB: options.volumeSizeMiB ?? 32, skipInitialSync: false },
       site,
     );
