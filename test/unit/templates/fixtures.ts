@@ -1,3 +1,4 @@
+import { diskTarget, guestMac, guestUuid, type GuestDomainModel } from '../../../installer/plan/guests.js';
 /**
  * Render models for the template tests: a two-node DRBD 8.4 cluster (plain management NIC) and a
  * three-node DRBD 9 cluster (management bond). Addresses only from 198.18.0.0/15.
@@ -164,6 +165,47 @@ export const NODE_TEMPLATES: Record<string, string> = {
 
 /** Rendered from a DrbdResourceModel, identical on every node that holds the resource. */
 export const RESOURCE_TEMPLATE = 'drbd-resource.res.hbs';
+
+/** A guest's libvirt domain, rendered per guest (the same on each of its replica nodes). */
+export const GUEST_TEMPLATE = 'guest-domain.xml.hbs';
+
+/** Guests as the plan models them: a plain one on two nodes, an HA one with two disks and two NICs on a pair of three nodes. */
+export const GUESTS: GuestDomainModel[] = [
+  {
+    cluster: 'acme',
+    name: 'web',
+    uuid: guestUuid('acme', 'web'),
+    memoryMiB: 2048,
+    vcpus: 2,
+    machine: 'q35',
+    boot: ['hd'],
+    cpuModel: 'Haswell-noTSX-IBRS',
+    ha: false,
+    holders: ['hv1', 'hv2'],
+    disks: [{ resource: 'web', device: '/dev/drbd10', target: diskTarget(0) }],
+    nics: [{ bridge: 'br0', mac: guestMac('acme', 'web', 0) }],
+  },
+  {
+    cluster: 'lab3',
+    name: 'db',
+    uuid: guestUuid('lab3', 'db'),
+    memoryMiB: 8192,
+    vcpus: 4,
+    machine: 'pc',
+    boot: ['hd', 'cdrom'],
+    cpuModel: 'qemu64',
+    ha: true,
+    holders: ['hv2', 'hv3'],
+    disks: [
+      { resource: 'db', device: '/dev/drbd11', target: diskTarget(0) },
+      { resource: 'db', device: '/dev/drbd12', target: diskTarget(1) },
+    ],
+    nics: [
+      { bridge: 'br0', mac: '52:54:00:12:34:56' },
+      { bridge: 'br0', mac: guestMac('lab3', 'db', 1) },
+    ],
+  },
+];
 
 /** A deep copy that the caller may mutate. */
 export function copyOf<T>(value: T): T {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TemplateEnvironment } from '../../../installer/render/environment.js';
-import { FIXTURES, NODE_TEMPLATES, RESOURCE_TEMPLATE } from './fixtures.js';
+import { FIXTURES, GUESTS, GUEST_TEMPLATE, NODE_TEMPLATES, RESOURCE_TEMPLATE } from './fixtures.js';
 
 const GOLDEN_DIR = fileURLToPath(new URL('../../fixtures/templates/', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -42,10 +42,16 @@ describe.each(FIXTURES)('golden files of $id', (fixture) => {
   });
 });
 
+describe('guest domains', () => {
+  it.each(GUESTS.map((g) => [g.name, g] as const))('guest %s', (name, guest) => {
+    checkGolden(join('guests', `${name}.xml`), env.render(GUEST_TEMPLATE, guest));
+  });
+});
+
 describe('coverage', () => {
   it('has a golden file for every template in templates/', async () => {
     const { readdirSync } = await import('node:fs');
     const templates = readdirSync(fileURLToPath(new URL('../../../templates/', import.meta.url))).filter((f) => f.endsWith('.hbs') && !f.startsWith('_'));
-    expect(templates.sort()).toEqual([...Object.keys(NODE_TEMPLATES), RESOURCE_TEMPLATE].sort());
+    expect(templates.sort()).toEqual([...Object.keys(NODE_TEMPLATES), RESOURCE_TEMPLATE, GUEST_TEMPLATE].sort());
   });
 });
