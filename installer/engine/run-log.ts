@@ -67,6 +67,14 @@ export class RunLog {
         log.write(server, `upload ${remotePath} (${Buffer.byteLength(content)} bytes, mode ${(options.mode ?? 0o644).toString(8)}${options.owner ? `, owner ${options.owner}` : ''})`);
         await connection.upload(remotePath, content, options);
       },
+      ...(connection.openUnixSocket
+        ? {
+            openUnixSocket: async (path: string) => {
+              log.write(server, `open the Unix socket ${path} (SSH streamlocal forwarding)`);
+              return connection.openUnixSocket!(path);
+            },
+          }
+        : {}),
       close: () => connection.close(),
     };
   }

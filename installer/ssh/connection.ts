@@ -2,7 +2,7 @@
  * One live SSH connection to one server: commands multiplexed as channels (at most
  * `maxChannels` at a time, below sshd's MaxSessions), sudo, timeouts, atomic uploads.
  */
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { AuthError, ConnectionError, RemoteCommandError } from '../errors.js';
@@ -321,6 +321,30 @@ export class SshConnection implements ServerConnection {
     const command = uploadCommand(remotePath, options);
     await this.exec(command, { stdin: data, ...(options.sudo !== undefined ? { sudo: options.sudo } : {}), step: `upload ${remotePath}` });
     this.counters.bytesUploaded += data.length;
+  }
+
+  /**
+   * A byte stream to a Unix socket on the server, opened as the login user (OpenSSH's streamlocal
+   * forwarding, allowed unless sshd_config says AllowStreamLocalForwarding no): how the installer
+   * talks NBD to a qemu-nbd on a node without a TCP port or a copy on the node's disk.
+   */
+  async openUnixSocket(path: string): Promise<Duplex> {
+    const lost = this.lostError();
+    if (lost) throw new ConnectionError(this.target.name, `connection lost before opening ${path} (${lost.message})`, { retryable: true });
+    return new Promise((resolve, reject) => {
+      this.client.openssh_forwardOutStreamLocal(path, (err, stream) => {
+        if (err) {
+          reject(
+            new ConnectionError(this.target.name, `could not open the Unix socket ${path} through SSH: ${err.message}`, {
+              hint: 'the SSH user must be able to open it, and sshd must allow it (AllowStreamLocalForwarding, on by default)',
+            }),
+          );
+          return;
+        }
+        this.counters.channelOpens += 1;
+        resolve(stream);
+      });
+    });
   }
 
   async close(): Promise<void> {

@@ -105,5 +105,7 @@ export interface ServerConnection {
   readonly counters: SshCounters;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   upload(remotePath: string, content: string | Buffer, options?: UploadOptions): Promise<void>;
+  /** A byte stream to a Unix socket on the server (SSH streamlocal forwarding); absent on test fakes. */
+  openUnixSocket?(path: string): Promise<import('node:stream').Duplex>;
   close(): Promise<void>;
 }

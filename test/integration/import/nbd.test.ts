@@ -1,7 +1,8 @@
 /**
  * The NBD client and the block copy against real qemu-nbd servers on Unix sockets in a temporary
  * directory (started here, stopped by their PIDs): a qcow2 image read as raw, copied into a raw
- * target, compared byte for byte with `qemu-img convert`'s own output.
+ * target, compared byte for byte with `qemu-img convert`'s own output; and the target reached the
+ * way an import reaches a node's qemu-nbd, through OpenSSH's sshd (streamlocal forwarding).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copyBlocks, type CopyProgress } from '../../../installer/import/copy-blocks.js';
 import { NbdClient, NbdError } from '../../../installer/import/nbd-client.js';
 import { waitFor } from '../../lab/util.js';
+import { connect as sshConnect } from '../../../installer/ssh/index.js';
+import { generateKey, startSshd, type SshdServer } from '../../helpers/sshd.js';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'hvcluster-nbd-'));
@@ -131,6 +134,37 @@ describe('NBD (against qemu-nbd)', () => {
       await expect(open(other)).rejects.toThrow('not an NBD server');
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('NBD through SSH (a Unix socket on the server, streamlocal forwarding)', () => {
+  let sshd: SshdServer | undefined;
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('copies the image into a qemu-nbd reached through sshd, and names a socket that is not there', async () => {
+    sshd = await startSshd();
+    const key = await generateKey(dir, 'id_ed25519');
+    sshd.authorize('root', key.publicKey);
+    const c = await sshConnect(
+      { name: 'hv1', host: sshd.host, port: sshd.port, user: 'root', identityFiles: [key.path], jump: [], hostKeyFingerprint: sshd.hostKeyFingerprint },
+      { knownHostsFiles: [], onUnknown: 'refuse' },
+    );
+    try {
+      const target = join(dir, 'over-ssh.raw');
+      sh(['qemu-img', 'create', '-q', '-f', 'raw', target, '48M']);
+      const socket = await serve(target, 'raw');
+      const src = await open(await serve(image, 'qcow2', { readOnly: true }));
+      const dst = await NbdClient.connect(await c.openUnixSocket!(socket));
+      const r = await copyBlocks(src, dst, { targetIsZero: true });
+      await Promise.all([src.close(), dst.close()]);
+      expect(r.sha256).toBe(sha256(expected));
+      expect(sha256(target)).toBe(sha256(expected));
+      await expect(c.openUnixSocket!(join(dir, 'absent.sock'))).rejects.toThrow(`hv1: could not open the Unix socket ${join(dir, 'absent.sock')} through SSH`);
+    } finally {
+      await c.close();
     }
   });
 });
