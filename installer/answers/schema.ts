@@ -366,6 +366,87 @@ export const HaSchema = z
   .describe('High availability: Pacemaker + Corosync restart a dead node\'s guests on a survivor after fencing it through its BMC.');
 export type HaAnswers = z.output<typeof HaSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Guests (issue 16: the schema first; `spec.guests` joins AnswersSchema with the step that applies it)
+
+/** Guest names: libvirt domain, DRBD resource, LV and Pacemaker ids are derived from them. `hvc-` is hvcluster's own. */
+export const GUEST_NAME_RE = /^(?!hvc-)[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const SIZE_RE = /^([1-9][0-9]*)\s*(MiB|GiB|TiB)$/;
+const SIZE_UNITS: Record<string, number> = { MiB: 1, GiB: 1024, TiB: 1024 * 1024 };
+
+/** A size with a binary unit ("20GiB", "512MiB") as MiB; a decimal unit (GB) or none is refused, not guessed. */
+const size = (what: string, example: string, minMiB: number) => {
+  const message = `expected ${what} with a binary unit (MiB, GiB or TiB), like ${example}`;
+  return z
+    .string({ error: message })
+    .regex(SIZE_RE, { error: message })
+    .meta({ patternErrorMessage: message })
+    .transform((t, ctx) => {
+      const [, n, unit] = SIZE_RE.exec(t)!;
+      const mib = Number(n) * SIZE_UNITS[unit!]!;
+      if (mib < minMiB) ctx.addIssue({ code: 'custom', message: `expected ${what} of at least ${minMiB} MiB, found ${t}` });
+      return mib;
+    });
+};
+
+const GuestDiskSchema = z
+  .union(
+    [
+      z.strictObject({ size: size('a disk size', '20GiB', 16).describe('An empty disk of this size.') }),
+      z.strictObject({
+        image: text('expected the path of a disk image, like /srv/images/old-server.qcow2', /^\/\S+$/).describe(
+          "A disk image (qcow2, raw, vmdk: anything qemu-img reads) on the installer's machine, streamed into the guest's replicated disk once, when the guest is created.",
+        ),
+        size: size('a disk size', '40GiB', 16).optional().describe("The disk's size; default: the image's virtual size. Larger grows the disk (the guest's filesystem is not touched)."),
+      }),
+    ],
+    { error: 'expected a disk: { size: 20GiB } or { image: /path/to/image.qcow2 }' },
+  )
+  .describe('One disk of the guest: empty, or from an image.');
+
+const GuestNicSchema = z
+  .strictObject({
+    bridge: interfaceName('br0').optional().describe("The bridge the NIC is on. Default: the cluster's bridge (spec.network.bridge)."),
+    mac: text('expected a MAC address in lowercase, like 52:54:00:12:34:56', MAC_RE)
+      .optional()
+      .describe('Its MAC address (keep the old one for a guest moved from another server). Default: derived from the cluster, the guest and the NIC, stable across runs.'),
+  })
+  .describe('One network interface of the guest (virtio).');
+
+export const GuestSchema = z
+  .strictObject({
+    name: text("expected a guest name: lowercase letters, digits and '-', 2 to 32 characters, starting with a letter, not starting with hvc-, like web1", GUEST_NAME_RE).describe(
+      'The guest name: its libvirt domain, DRBD resource and logical volume are named after it.',
+    ),
+    vcpus: int(1, 256, 'a number of virtual CPUs').default(1).describe('Virtual CPUs. Default: 1.'),
+    memory: size('a memory size', '4GiB', 64).describe('Memory of the guest.'),
+    disks: z.array(GuestDiskSchema, { error: 'expected a list of disks' }).min(1, { error: 'expected at least one disk' }).describe('Its disks, in order (vda, vdb, ...).'),
+    nics: z
+      .array(GuestNicSchema, { error: 'expected a list of network interfaces' })
+      .default([{}])
+      .describe("Its network interfaces. Default: one, on the cluster's bridge."),
+    replicas: z
+      .tuple([text('expected a node name', HOSTNAME_RE), text('expected a node name', HOSTNAME_RE)], { error: 'expected the two nodes holding its disk, like [hv1, hv2]' })
+      .optional()
+      .describe('Three nodes with DRBD 8.4: the two nodes that hold its disks. Default: chosen by hvcluster (the pair with the most free space), and kept.'),
+    preferredNode: text('expected a node name', HOSTNAME_RE).optional().describe('Where it runs when nothing else decides. Default: the first of its replica nodes.'),
+    ha: bool('true: Pacemaker restarts it on a survivor').optional().describe('Under Pacemaker (restarted on a survivor when its node dies). Default: true when spec.ha is enabled; needs it.'),
+    autostart: bool('started when the cluster (or, without HA, its preferred node) starts').default(true).describe('Started by apply and at boot. Default: true.'),
+    boot: z
+      .array(z.enum(['hd', 'cdrom', 'network'], { error: 'expected hd, cdrom or network' }), { error: 'expected a list of boot devices, like [hd, network]' })
+      .min(1, { error: 'expected at least one boot device' })
+      .default(['hd'])
+      .describe('Boot devices in order. Default: [hd].'),
+    machine: z.enum(['q35', 'pc'], { error: 'expected q35 or pc' }).default('q35').describe('QEMU machine type: q35 (modern), or pc (i440fx) for an old guest. Default: q35.'),
+    state: z
+      .enum(['present', 'absent'], { error: 'expected present or absent' })
+      .default('present')
+      .describe("absent: apply stops the guest and deletes its domain, disks and DRBD resource (only with --yes or its name typed). Default: present."),
+  })
+  .describe('A guest (virtual machine) on the cluster, its disks replicated by DRBD.');
+export type GuestAnswers = z.output<typeof GuestSchema>;
+
 export const AnswersSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }).describe(`Answer file format version: ${API_VERSION}.`),
