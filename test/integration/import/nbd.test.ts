@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ import { copyBlocks, type CopyProgress } from '../../../installer/import/copy-bl
 import { NbdClient, NbdError } from '../../../installer/import/nbd-client.js';
 import { waitFor } from '../../lab/util.js';
 import { connect as sshConnect } from '../../../installer/ssh/index.js';
-import { generateKey, startSshd, type SshdServer } from '../../helpers/sshd.js';
+import { ensureTestUser, generateKey, startSshd, type SshdServer } from '../../helpers/sshd.js';
+import { REMOTE_DIR } from '../../../installer/paths.js';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'hvcluster-nbd-'));
@@ -163,6 +164,61 @@ describe('NBD through SSH (a Unix socket on the server, streamlocal forwarding)'
       expect(r.sha256).toBe(sha256(expected));
       expect(sha256(target)).toBe(sha256(expected));
       await expect(c.openUnixSocket!(join(dir, 'absent.sock'))).rejects.toThrow(`hv1: could not open the Unix socket ${join(dir, 'absent.sock')} through SSH`);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('an import as it reaches a node: nbd-export.sh run through sudo, its socket opened by the login user', () => {
+  let sshd: SshdServer | undefined;
+  let loop = '';
+  let exported = '';
+  afterAll(async () => {
+    await sshd?.stop();
+    // The export this test started, if a failure left it running (timeout's PID: it stops qemu-nbd).
+    if (exported) spawnSync('kill', [exported]);
+    if (loop) await waitFor(`${loop} detached`, async () => (spawnSync('losetup', ['-d', loop]).status === 0 || !spawnSync('losetup', [loop]).stdout ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+  });
+
+  it('exports a block device for one connection: the image written into it byte for byte, qemu-nbd gone after the disconnect', async () => {
+    const backing = join(dir, 'device.img');
+    sh(['qemu-img', 'create', '-q', '-f', 'raw', backing, '48M']);
+    sh(['qemu-io', '-f', 'raw', '-c', 'write -P 0xee 0 48M', backing]);
+    loop = sh(['losetup', '--find', '--show', backing]).trim();
+    const user = await ensureTestUser('hvtest-import', { sudo: 'nopasswd' });
+    // The login user reaches the socket's directory (on a node it is under /run, open to all).
+    chmodSync(dir, 0o711);
+    sshd = await startSshd();
+    const key = await generateKey(dir, 'id_import');
+    sshd.authorize(user.name, key.publicKey);
+    const c = await sshConnect(
+      { name: 'hv1', host: sshd.host, port: sshd.port, user: user.name, identityFiles: [key.path], jump: [], hostKeyFingerprint: sshd.hostKeyFingerprint },
+      { knownHostsFiles: [], onUnknown: 'refuse' },
+    );
+    try {
+      const script = readFileSync(join(REMOTE_DIR, 'nbd-export.sh'));
+      const socketDir = join(dir, 'import-web-disk0');
+      const r = await c.exec(`sh -s -- ${loop} ${socketDir} ${user.name} 120`, { sudo: true, stdin: script });
+      const [, pid, socket] = /^ready (\d+) (\S+)$/m.exec(r.stdout) ?? [];
+      exported = pid ?? '';
+      expect(socket, r.stdout + r.stderr).toBe(join(socketDir, 'nbd.sock'));
+      expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+      const src = await open(await serve(image, 'qcow2', { readOnly: true }));
+      const dst = await NbdClient.connect(await c.openUnixSocket!(socket!));
+      expect(dst.info.size).toBe(48 * MiB);
+      // Not a fresh volume (0xee everywhere): its zero blocks are zeroed too.
+      const copied = await copyBlocks(src, dst);
+      await Promise.all([src.close(), dst.close()]);
+      expect(copied.sha256).toBe(sha256(expected));
+      await waitFor('qemu-nbd to exit after the disconnect', async () => (spawnSync('kill', ['-0', pid!]).status !== 0 ? true : undefined), { timeoutMs: 20_000, intervalMs: 100 });
+      exported = '';
+      const onDevice = sh(['sh', '-c', `head -c ${48 * MiB} ${loop} | sha256sum`]).split(' ')[0];
+      expect(onDevice).toBe(sha256(expected));
+      // A path that is not a block device is refused before anything starts.
+      const bad = await c.exec(`sh -s -- ${backing} ${socketDir} ${user.name} 120`, { sudo: true, stdin: script, allowFailure: true });
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr).toContain(`${backing} is not a block device`);
     } finally {
       await c.close();
     }
