@@ -114,7 +114,7 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
 
   let failover: VerifyReport['failover'];
   if (options.failoverTest) {
-    const blockers = migrationTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null);
+    const blockers = failoverTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null);
     failover = blockers !== null ? { skipped: blockers } : await failoverTest(input, options);
     if (failover.report) checks = [...checks, ...demote(failoverChecks(failover.report), ignore)];
   }
@@ -140,6 +140,23 @@ export function migrationTestBlockers(checks: CheckResult[], input: Pick<VerifyI
   );
   if (summary.unreachable.length > 0) return `the health checks found unreachable servers (${summary.unreachable.join(', ')}); fix them first`;
   if (summary.errors > 0) return `the health checks found ${summary.errors} error(s); fix them first`;
+  return null;
+}
+
+/**
+ * Why the failover drill must not run after these health checks, or null: what stops the migration
+ * test, and what would make a node's crash more than a drill: a resync in progress (the survivor may
+ * be the one without an UpToDate disk) or a node in standby or maintenance (nothing could take the
+ * guest over, or Pacemaker would not act). Pure.
+ */
+export function failoverTestBlockers(checks: CheckResult[], input: Pick<VerifyInput, 'nodes'>): string | null {
+  const first = migrationTestBlockers(checks, input);
+  if (first !== null) return first;
+  const said = (c: CheckResult) => `${c.server}: ${c.subject && !c.found.startsWith(c.subject) ? `${c.subject}: ` : ''}${c.found}`;
+  const resync = checks.filter((c) => c.code === 'DRBD_RESYNC' && c.status === 'warning');
+  if (resync.length > 0) return `a DRBD resync is in progress (${resync.map(said).join('; ')}); wait until every disk is UpToDate: a node lost mid-resync can leave its peer without an UpToDate disk`;
+  const members = checks.filter((c) => c.code === 'HA_MEMBERS' && c.status === 'warning');
+  if (members.length > 0) return `a cluster member is not fully active (${members.map(said).join('; ')}); bring it back (\`crm node online\`, maintenance off) first`;
   return null;
 }
 

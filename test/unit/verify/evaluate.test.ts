@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, exitCodeFor, summarize } from '../../../installer/verify/evaluate.js';
 import type { CheckResult, VerifyInput } from '../../../installer/verify/types.js';
 import { input } from './helpers.js';
+import { failoverTestBlockers, migrationTestBlockers } from '../../../installer/verify/verify-cluster.js';
 
 const problems = (results: CheckResult[]) => results.filter((r) => r.status === 'error' || r.status === 'warning');
 const find = (results: CheckResult[], code: string, server?: string) => results.filter((r) => r.code === code && (server === undefined || r.server === server));
@@ -78,6 +79,14 @@ describe('faults, each caught by its check', () => {
     expect(find(results, 'DRBD_OUT_OF_SYNC', 'hv1')[0]).toMatchObject({ status: 'warning', found: 'hvc-probe: 4096 KiB out of sync, being resynced' });
     expect(find(results, 'DRBD_CONNECTED', 'hv1')[0]!.status).toBe('pass');
     expect(exit).toBe(0);
+    // The migration test may run meanwhile; the failover drill may not (a node lost mid-resync can
+    // leave its peer without an UpToDate disk), and says why.
+    const i = input({ hv1: [['replication:Established peer-disk:UpToDate', 'replication:SyncSource peer-disk:Inconsistent'], ['out-of-sync:0', 'out-of-sync:4096']] });
+    expect(migrationTestBlockers(results, i)).toBeNull();
+    expect(failoverTestBlockers(results, i)).toBe(
+      'a DRBD resync is in progress (hv1: hvc-probe: resync to hv2 4,096 KiB left); wait until every disk is UpToDate: a node lost mid-resync can leave its peer without an UpToDate disk',
+    );
+    expect(failoverTestBlockers(evaluate(input()), input())).toBeNull();
   });
 
   it('two Primaries outside a migration: DRBD_ROLES error', () => {
