@@ -188,5 +188,5 @@ spec:
   #   # emulated machines (the VM lab). Default: production.
   #   timing: production
   #   # TLS between the nodes and the witness; off only for a lab (a warning says so). Default: on.
-  #   tls: on
+  #   tls: "on"                 # quoted: YAML 1.1 tools read a bare on or off as a boolean
 `;

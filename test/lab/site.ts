@@ -92,7 +92,7 @@ function labHaYaml(lab: LabInfo): string {
     enabled: true${witnessYaml}
     # The VMs are emulated (TCG): detection timeouts raised, behaviour unchanged.
     timing: emulated
-    tls: on
+    tls: "on"
 `;
 }
 
