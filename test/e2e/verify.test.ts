@@ -10,11 +10,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hvcluster } from '../helpers/hvcluster.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { expectNoMigrationLeftovers } from '../helpers/migration.js';
-import { poweroffNode, startNode } from '../lab/lab.js';
+import { poweroffNode } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 import type { CheckResult } from '../../installer/verify/types.js';
@@ -76,11 +76,6 @@ async function drbdHealthy(timeoutMs = 3 * MIN): Promise<void> {
   );
 }
 
-afterAll(async () => {
-  // Whatever failed: leave no fault behind (the lab goes down afterwards unless kept).
-  await lab.ssh('hv1', 'ip link set ens4 mtu 1500; drbdadm connect hvc-probe 2>/dev/null; true', { timeoutMs: 30_000 }).catch(() => undefined);
-  await lab.ssh('hv2', 'drbdadm adjust hvc-probe 2>/dev/null; true', { timeoutMs: 30_000 }).catch(() => undefined);
-});
 
 describe('hvcluster verify on a two-node lab', () => {
   it('apply builds the cluster', { timeout: 25 * MIN }, async () => {
@@ -314,27 +309,22 @@ describe('hvcluster verify on a two-node lab', () => {
   });
 
   it("a node powered off: unreachable, exit 2, the other node's checks still reported", { timeout: 12 * MIN }, async () => {
+    // The last test of the file: hv2 stays off. The next file that uses the shared lab restores its
+    // just-booted checkpoint, which starts hv2 again (a powered-off node coming back is the failover
+    // drill's business: ha.test.ts).
     await poweroffNode(NAME, 'hv2');
-    try {
-      const { code, report, stderr } = await verify();
-      expect(code).toBe(2);
-      expect(report.exitCode).toBe(2);
-      expect(report.summary.unreachable).toEqual(['hv2']);
-      expect(results(report, 'SSH_REACHABLE', 'hv2')[0]).toMatchObject({ status: 'error' });
-      expect(stderr).toMatch(/hv2/);
-      // hv1 was checked all the same.
-      expect(results(report, 'SSH_REACHABLE', 'hv1')[0]!.status).toBe('pass');
-      expect(results(report, 'DRBD_MODULE', 'hv1')[0]!.status).toBe('pass');
-      expect(results(report, 'LVM_VG', 'hv1')[0]!.status).toBe('pass');
-      expect(results(report, 'REPL_LINK', 'hv1')[0]).toMatchObject({ status: 'error', subject: 'hv2' });
-      expect(results(report, 'DRBD_CONNECTED', 'hv1')[0]!.status).toBe('error');
-      expect(results(report, 'DRBD_MODULE', 'hv2')).toEqual([]);
-    } finally {
-      await startNode(NAME, 'hv2');
-      lab.refresh();
-      // The resource comes back with drbd.service, or by hand if the unit is not enabled.
-      await lab.ssh('hv2', 'drbdadm cstate hvc-probe >/dev/null 2>&1 || drbdadm up hvc-probe');
-      await drbdHealthy(5 * MIN);
-    }
+    const { code, report, stderr } = await verify();
+    expect(code).toBe(2);
+    expect(report.exitCode).toBe(2);
+    expect(report.summary.unreachable).toEqual(['hv2']);
+    expect(results(report, 'SSH_REACHABLE', 'hv2')[0]).toMatchObject({ status: 'error' });
+    expect(stderr).toMatch(/hv2/);
+    // hv1 was checked all the same.
+    expect(results(report, 'SSH_REACHABLE', 'hv1')[0]!.status).toBe('pass');
+    expect(results(report, 'DRBD_MODULE', 'hv1')[0]!.status).toBe('pass');
+    expect(results(report, 'LVM_VG', 'hv1')[0]!.status).toBe('pass');
+    expect(results(report, 'REPL_LINK', 'hv1')[0]).toMatchObject({ status: 'error', subject: 'hv2' });
+    expect(results(report, 'DRBD_CONNECTED', 'hv1')[0]!.status).toBe('error');
+    expect(results(report, 'DRBD_MODULE', 'hv2')).toEqual([]);
   });
 });

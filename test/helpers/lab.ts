@@ -13,7 +13,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { listCheckpoints, restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
+import { listCheckpoints, pauseLab, restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
 import { DEFAULT_MEMORY_MB, SHARED_MARKER, labDir, type ImageKind } from '../lab/config.js';
 import { recipeHashes } from '../lab/image.js';
 import { down, labExec, readLab, sshExec, up, type LabInfo, type LabNode, type UpResult } from '../lab/lab.js';
@@ -121,8 +121,12 @@ export function useLab(opts: UseLabOptions): LabHandle {
     info = result.lab;
   });
   afterAll(async () => {
-    // A shared lab stays for the next file; the run's global teardown takes it down.
-    if (!keep && !opts.shared) await down(opts.name);
+    // A shared lab stays for the next file, paused (its VMs use no CPU while other files run; the next
+    // file's restore continues them); the run's global teardown takes it down.
+    if (opts.shared) {
+      const paused = await pauseLab(opts.name).catch((error: Error) => log(`lab ${opts.name}: could not pause it: ${error.message}`));
+      if (paused) log(`lab ${opts.name}: paused for the next file (${paused.join(', ')})`);
+    } else if (!keep) await down(opts.name);
   });
 
   const need = (): LabInfo => {

@@ -202,6 +202,23 @@ async function contAll(dirs: string[]): Promise<void> {
   await Promise.allSettled(dirs.map((d) => qmpCommand(vmFiles(d).qmp, 'cont')));
 }
 
+/**
+ * Stops every running VM of the lab where it is (QMP `stop`: no CPU used, RAM kept; not SIGSTOP, so
+ * QMP still answers and a restore works from here): a lab kept for later, idle meanwhile.
+ */
+export async function pauseLab(name: string): Promise<string[]> {
+  validateName(name);
+  const paused: string[] = [];
+  for (const { target, dir } of labVms(readLab(name))) {
+    const pid = vmPid(dir);
+    if (!pid) continue;
+    process.kill(pid, 'SIGCONT');
+    await qmpCommand(vmFiles(dir).qmp, 'stop');
+    paused.push(target.name);
+  }
+  return paused;
+}
+
 // ---- save / restore / list / delete -----------------------------------------------------------------
 
 /** Saves checkpoint TAG of every VM of the lab at one instant (replaces an older one of that tag). */
