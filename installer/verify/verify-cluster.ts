@@ -156,7 +156,7 @@ export function failoverTestBlockers(checks: CheckResult[], input: Pick<VerifyIn
   const resync = checks.filter((c) => c.code === 'DRBD_RESYNC' && c.status === 'warning');
   if (resync.length > 0) return `a DRBD resync is in progress (${resync.map(said).join('; ')}); wait until every disk is UpToDate: a node lost mid-resync can leave its peer without an UpToDate disk`;
   const members = checks.filter((c) => c.code === 'HA_MEMBERS' && c.status === 'warning');
-  if (members.length > 0) return `a cluster member is not fully active (${members.map(said).join('; ')}); bring it back (\`crm node online\`, maintenance off) first`;
+  if (members.length > 0) return `a cluster member is not fully active (${members.map(said).join('; ')}); bring it back first (\`crm_standby --node NODE --delete\`; after maintenance: \`crm_attribute --node NODE --name maintenance --delete\`)`;
   return null;
 }
 

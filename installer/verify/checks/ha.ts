@@ -142,7 +142,7 @@ function memberChecks(input: VerifyInput, nodes: ReachableNode[]): CheckResult[]
     if (errors.length > 0 || warnings.length > 0) {
       return result('HA_MEMBERS', errors.length > 0 ? 'error' : 'warning', node.name, [...errors, ...warnings].join('; '), {
         data,
-        fix: errors.length > 0 ? 'start the cluster stack on the missing node (`systemctl start corosync pacemaker`); an UNCLEAN node is fenced by its peers: check `stonith_admin --history \'*\'`' : 'bring it back with `crm node online NODE` (or `crm node ready NODE` after maintenance)',
+        fix: errors.length > 0 ? 'start the cluster stack on the missing node (`systemctl start corosync pacemaker`); an UNCLEAN node is fenced by its peers: check `stonith_admin --history \'*\'`' : 'bring it back with `crm_standby --node NODE --delete` (after maintenance: `crm_attribute --node NODE --name maintenance --delete`)',
       });
     }
     return result('HA_MEMBERS', 'pass', node.name, `${status.nodes.map((n) => n.name).join(', ')} online; DC ${status.dc}`, { data });
