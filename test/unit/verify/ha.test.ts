@@ -320,3 +320,16 @@ describe('HA parsers', () => {
     expect(parseXml('<?xml version="1.0"?><a x="&lt;1&amp;"><b/></a>')).toEqual({ name: 'a', attrs: { x: '<1&' }, children: [{ name: 'b', attrs: {}, children: [] }] });
   });
 });
+
+describe('the failover drill on these states', () => {
+  it('runs on the healthy cluster, and is refused while a member is in standby, saying which', async () => {
+    const { failoverTestBlockers } = await import('../../../installer/verify/verify-cluster.js');
+    // (the HA checks only: the HA captures hold no DRBD probe, which other checks would report)
+    expect(failoverTestBlockers(haResults('healthy'), haInput('healthy'))).toBeNull();
+    const standby: [string | RegExp, string][] = [[/(<node name="hv2" id="2" online="true") standby="false"/, '$1 standby="true"']];
+    const i = haInput('healthy', { hv1: standby, hv2: standby });
+    const checks = haResults('healthy', { hv1: standby, hv2: standby });
+    expect(byCode(checks, 'HA_MEMBERS', 'hv1')[0]).toMatchObject({ status: 'warning' });
+    expect(failoverTestBlockers(checks, i)).toMatch(/^a cluster member is not fully active \(hv1: .*hv2.*standby.*\); bring it back first \(`crm_standby --node NODE --delete`/);
+  });
+});
