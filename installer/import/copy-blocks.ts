@@ -37,7 +37,7 @@ export interface CopyResult {
 }
 
 const isZero = (b: Buffer): boolean => {
-  // Compare in 8-byte words where aligned; Buffer.compare against a zero buffer is fast enough too.
+  // Compared 64 KiB at a time against one shared buffer of zeroes.
   for (let i = 0; i < b.length; i += 65536) {
     const part = b.subarray(i, Math.min(b.length, i + 65536));
     if (part.compare(ZEROES, 0, part.length) !== 0) return false;

@@ -42,6 +42,19 @@ export const FAILOVER_PHASE_TEXT: Record<FailoverPhase, string> = {
   answered: 'guest answers a client again',
 };
 
+/** The drill's timeline as the reports print it: each phase, then the rejoin and the resync, in seconds from the power-off. Pure. */
+export function failoverTimeline(r: Pick<FailoverReport, 'phases' | 'rejoinedMs' | 'resyncedMs'>): [label: string, time: string][] {
+  const sec = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
+  return [
+    ...FAILOVER_PHASES.map((p): [string, string] => [FAILOVER_PHASE_TEXT[p], sec(r.phases[p])]),
+    ['crashed node back in the cluster', sec(r.rejoinedMs)],
+    ["guest's disk resynced, no split brain", sec(r.resyncedMs)],
+  ];
+}
+
+/** The survivor's record of fencing the crashed node, one phrase ("off failed, reboot success by hv2"). Pure. */
+export const fencingText = (r: Pick<FailoverReport, 'fencing'>): string => r.fencing.map((e) => `${e.action} ${e.status}${e.delegate ? ` by ${e.delegate}` : ''}`).join(', ') || 'none recorded';
+
 export interface FailoverOptions {
   answers: Answers;
   plan: ClusterPlan;

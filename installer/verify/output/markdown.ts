@@ -1,7 +1,7 @@
 /** The hand-over report (--report FILE.md): cluster layout, versions, every check, the migration and failover figures. */
 import { clockDuration, humanBytes } from '../../facts/format.js';
 import type { ResyncSummary, VerifyReport } from '../report.js';
-import { FAILOVER_PHASES, FAILOVER_PHASE_TEXT, type FailoverReport } from '../failover/drill.js';
+import { failoverTimeline, fencingText, type FailoverReport } from '../failover/drill.js';
 
 const cell = (text: string | number | null | undefined) => String(text ?? '-').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (cells: (string | number | null | undefined)[]) => `| ${cells.map(cell).join(' | ')} |`;
@@ -110,17 +110,14 @@ export function formatMarkdown(report: VerifyReport): string {
 
 /** The drill's figures: each phase from the power-off (the production estimate is in the README), the fencing, the data. */
 function failoverSection(r: FailoverReport): string[] {
-  const sec = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
   return [
     `${r.ok ? 'Passed' : `**Failed**${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`}: test guest ${r.guest.name} (${r.guest.address}); ${r.crashed ?? '?'} powered off through its BMC, ${r.survivor ?? '?'} took over; ${(r.durationMs / 1000).toFixed(1)} s in all.`,
     '',
     row(['from the power-off', 'time']),
     row(['---', '---']),
-    ...FAILOVER_PHASES.map((p) => row([FAILOVER_PHASE_TEXT[p], sec(r.phases[p])])),
-    row(['crashed node back in the cluster', sec(r.rejoinedMs)]),
-    row(["guest's disk resynced, no split brain", sec(r.resyncedMs)]),
+    ...failoverTimeline(r).map(([label, time]) => row([label, time])),
     '',
-    `Timing profile ${r.timing.profile} (Corosync token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s). Fencing of ${r.crashed ?? '?'}: ${r.fencing.map((e) => `${e.action} ${e.status}${e.delegate ? ` by ${e.delegate}` : ''}`).join(', ') || 'none recorded'}. The guest ran on: ${r.guestSeenOn.join(', ') || 'no node'}. Its data: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
+    `Timing profile ${r.timing.profile} (Corosync token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s). Fencing of ${r.crashed ?? '?'}: ${fencingText(r)}. The guest ran on: ${r.guestSeenOn.join(', ') || 'no node'}. Its data: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
     `Clean-up: ${r.cleanup.ok && r.cleanup.leftovers.length === 0 ? 'nothing left behind' : `**left behind**: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}.`,
     '',
   ];

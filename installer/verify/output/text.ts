@@ -2,7 +2,7 @@
 import type { Palette } from '../../output.js';
 import type { CheckResult } from '../types.js';
 import type { VerifyReport } from '../report.js';
-import { FAILOVER_PHASES, FAILOVER_PHASE_TEXT, type FailoverReport } from '../failover/drill.js';
+import { failoverTimeline, fencingText, type FailoverReport } from '../failover/drill.js';
 
 const LABEL: Record<CheckResult['status'], string> = { pass: 'PASS', warning: 'WARN', error: 'FAIL', skipped: 'SKIP' };
 
@@ -43,15 +43,12 @@ export function formatText(report: VerifyReport, c: Palette, options: { onlyProb
 
 /** The failover drill's figures: each phase from the crash, the rejoin, the data, what went wrong. */
 function failoverLines(r: FailoverReport, c: Palette): string[] {
-  const sec = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
   const head = r.ok ? c.green('Failover drill: passed') : c.red(`Failover drill: FAILED${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`);
   return [
     head,
     `  ${r.crashed ?? '?'} crashed (the test guest's node); ${r.survivor ?? '?'} took over. From the crash:`,
-    ...FAILOVER_PHASES.map((p) => `    ${FAILOVER_PHASE_TEXT[p].padEnd(38)} ${sec(r.phases[p])}`),
-    `    ${'crashed node back in the cluster'.padEnd(38)} ${sec(r.rejoinedMs)}`,
-    `    ${"guest's disk resynced, no split brain".padEnd(38)} ${sec(r.resyncedMs)}`,
-    `  guest data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${r.fencing.map((e) => `${e.action} ${e.status}${e.delegate ? ` by ${e.delegate}` : ''}`).join(', ') || 'none recorded'}`,
+    ...failoverTimeline(r).map(([label, time]) => `    ${label.padEnd(38)} ${time}`),
+    `  guest data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${fencingText(r)}`,
     `  timing ${r.timing.profile}: token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s${r.cleanup.ok ? '' : `; clean-up left: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}`,
   ];
 }
