@@ -60,6 +60,8 @@ async function upShared(opts: UseLabOptions): Promise<UpResult> {
   if (await reusable()) {
     try {
       const r = await restoreCheckpoint(opts.name, FRESH);
+      // Marked as used by this run too, so that this run's teardown takes it down.
+      writeFileSync(join(labDir(opts.name), SHARED_MARKER), `${new Date().toISOString()}\n`);
       log(`lab ${opts.name}: checkpoint ${FRESH} restored in ${(r.totalMs / 1000).toFixed(1)} s (shared between e2e files)`);
       return { lab: readLab(opts.name), reused: true, timings: { imageMs: 0, imageBuilt: false, bootMs: r.totalMs, totalMs: Date.now() - t0 } };
     } catch (error) {
