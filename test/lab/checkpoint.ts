@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { SSH_DEADLINE_MS, labDir, validateName } from './config.js';
 import { bmcPid } from './bmc.js';
 import { bmcStart, readLab, sshArgv, type LabInfo, type LabSshTarget } from './lab.js';
+import { startNtp } from './ntp.js';
 import { qmpCommand } from './qmp.js';
 import { fmtSecs, log, run, sleep } from './util.js';
 import { readVmSpec, startVm, validateTag, vmDisks, vmFiles, vmPid, vmState } from './vm.js';
@@ -352,6 +353,8 @@ export async function restoreCheckpoint(name: string, tag: string, opts: { sshDe
       bmcsStarted.push(n.name);
     }
   }
+  // So does the lab's time source (a lab from before it existed gets one).
+  await startNtp(lab.dir, lab.netns, lab.hostAddress);
   const deadline = Date.now() + (opts.sshDeadlineMs ?? SSH_DEADLINE_MS);
   const skews = await Promise.all(described.map((v) => syncGuestClock(lab, v.target, deadline)));
   described.forEach((v, k) => {

@@ -10,6 +10,7 @@ import {
   macAddr, mgmtAddr, netnsName, nodeName, replAddr, validateName, witnessAddr,
   type ImageKind,
 } from './config.js';
+import { startNtp, stopNtp } from './ntp.js';
 import { bmcInfo, bmcPasswordFile, bmcPid, ensureBmcPassword, findLabBmcs, startBmc, stopBmc, type LabBmc } from './bmc.js';
 import { ensureHostTools } from './host.js';
 import { ensureImage, ensureLabKey } from './image.js';
@@ -399,6 +400,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     if ((opts.reuse ?? true) && labHealthy(name) && existing.nodes === nodes && existing.image === kind && !!existing.witness === withWitness) {
       log(`lab ${name} is already up (${labDir(name)}); reusing it`);
       await startBmcs(existing);
+      await startNtp(labDir(name), existing.netns, hostAddr(existing.index));
       return { lab: readLab(name), reused: true, timings: { imageMs: 0, imageBuilt: false, bootMs: 0, totalMs: Date.now() - t0 } };
     }
     log(`lab ${name} exists but is ${labHealthy(name) ? 'of another shape' : 'not healthy'}: taking it down first`);
@@ -432,8 +434,9 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   }
   ensureBmcPassword(dir);
   writeState({ ...st, phase: 'booting' });
-  // The BMCs first: a server's BMC runs before (and whatever) the server does.
+  // The BMCs first: a server's BMC runs before (and whatever) the server does. The time source too.
   await startBmcs(st);
+  await startNtp(dir, st.netns, hostAddr(st.index));
   for (let i = 1; i <= nodes; i++) {
     const pid = await startVm({
       lab: name, index: st.index, node: i, netns: st.netns, dir: nodeDir(name, i),
@@ -537,6 +540,7 @@ export async function down(name: string = DEFAULT_NAME): Promise<DownResult> {
     await killAndWait(pid, 'SIGTERM', 5_000);
     bmcsStopped.push(pid);
   }
+  const ntpStopped = await stopNtp(dir);
   if (existsSync(dir)) {
     for (const e of readdirSync(dir)) {
       if (!VM_DIR_RE.test(e)) continue;
@@ -557,7 +561,7 @@ export async function down(name: string = DEFAULT_NAME): Promise<DownResult> {
   await deleteNetwork(ns);
   const hadDir = existsSync(dir);
   rmSync(dir, { recursive: true, force: true });
-  if (hadNs || hadDir) log(`lab ${name} down (stopped ${killed.length} VM(s), ${bmcsStopped.length} BMC(s)${hadNs ? ', removed ' + ns : ''})`);
+  if (hadNs || hadDir) log(`lab ${name} down (stopped ${killed.length} VM(s), ${bmcsStopped.length} BMC(s)${ntpStopped.length ? ', the NTP server' : ''}${hadNs ? ', removed ' + ns : ''})`);
   return { name, killed, bmcsStopped, removedNetns: hadNs, removedDir: hadDir };
 }
 

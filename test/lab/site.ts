@@ -49,6 +49,9 @@ metadata:
 spec:
   nodes:
 ${nodes}
+  time:
+    # The lab host serves its clock over NTP inside the namespace (test/lab/ntp.ts).
+    servers: [${lab.hostAddress}]
   network:
     bridge: br0
     replicationMtu: ${options.replicationMtu ?? 1500}
