@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { BIN, hvcluster } from '../helpers/hvcluster.js';
+import { expectMigrationKeyLogins, expectNoMigrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
 
 const MIN = 60_000;
@@ -155,6 +156,11 @@ describe('the wizard in a terminal', () => {
     const report = /Hand-over report: (\S+)/.exec(end)![1]!;
     expect(readFileSync(report, 'utf8')).toContain('wiz-e2e');
     await until('WIZARD-EXIT=0', MIN);
+    // What the live-migration test left on the servers: nothing; and it moved the guest with the
+    // nodes' own restricted migration keys, the only trust apply set up between them.
+    await expectNoMigrationLeftovers(lab);
+    await expectMigrationKeyLogins(lab);
+    expect(readFileSync(report, 'utf8')).toMatch(/\| hv1 \| hv2 \| hvc-migtest \|/);
 
     const site = join(dir, 'site.yaml');
     expect(existsSync(site)).toBe(true);

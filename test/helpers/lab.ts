@@ -10,7 +10,7 @@
 // checkpoint `fresh` right away; each later file restores `fresh` (seconds, instead of a boot of a
 // minute or more) and so starts from the same just-booted servers, whatever the file before it built
 // or broke. The run's global teardown (test/setup/labs.ts) takes it down.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { listCheckpoints, pauseLab, restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
@@ -39,6 +39,8 @@ export const SHARED_LAB = { name: 'two', nodes: 2, image: 'prepared', witness: t
 
 /** The checkpoint a shared lab's files start from: the servers just booted. */
 export const FRESH = 'fresh';
+/** The shared lab with its site.yaml (no HA) applied; saved once per run (restoreOrBuild, offer). */
+export const BUILT = 'built';
 
 /** Restores the shared lab's `fresh` checkpoint, or boots it (and saves `fresh`) when there is none of this shape and image. */
 async function upShared(opts: UseLabOptions): Promise<UpResult> {
@@ -92,6 +94,32 @@ export interface LabHandle {
    * ran then, sets the guests' clocks; resolves once every VM answers SSH.
    */
   restore(tag: string): Promise<RestoreResult>;
+  /**
+   * A state several files build the same way (e.g. `built`: the lab site applied), built once per
+   * test run: restores checkpoint TAG when a file of this run saved it; otherwise runs BUILD (which
+   * asserts what it builds) and saves TAG for the files after it. Checkpoints of earlier runs are
+   * never restored (their code may differ).
+   */
+  restoreOrBuild(tag: string, build: () => Promise<void>): Promise<'restored' | 'built'>;
+  /** Saves TAG for the later files of this run unless one of them already did (see restoreOrBuild). */
+  offer(tag: string): Promise<void>;
+}
+
+/** The test run (set by test/setup/labs.ts); a lab checkpoint saved for sharing records it. */
+const RUN_ID = process.env.HVCLUSTER_TEST_RUN ?? `pid-${process.pid}`;
+const runMarker = (name: string, tag: string) => join(labDir(name), `run-${tag}`);
+
+async function savedThisRun(name: string, tag: string): Promise<boolean> {
+  if (!existsSync(runMarker(name, tag)) || readFileSync(runMarker(name, tag), 'utf8').trim() !== RUN_ID) return false;
+  const c = (await listCheckpoints(name)).find((x) => x.tag === tag);
+  return !!c && c.missing.length === 0;
+}
+
+async function saveForRun(name: string, tag: string): Promise<void> {
+  rmSync(runMarker(name, tag), { force: true });
+  const r = await saveCheckpoint(name, tag);
+  writeFileSync(runMarker(name, tag), `${RUN_ID}\n`);
+  log(`lab ${name}: checkpoint ${tag} saved for the later files of this run (${(r.totalMs / 1000).toFixed(1)} s)`);
 }
 
 /**
@@ -151,5 +179,18 @@ export function useLab(opts: UseLabOptions): LabHandle {
     refresh: () => (info = readLab(opts.name)),
     checkpoint: (tag) => saveCheckpoint(opts.name, tag),
     restore: (tag) => restoreCheckpoint(opts.name, tag),
+    restoreOrBuild: async (tag, build) => {
+      if (await savedThisRun(opts.name, tag)) {
+        const r = await restoreCheckpoint(opts.name, tag);
+        log(`lab ${opts.name}: checkpoint ${tag} of this run restored in ${(r.totalMs / 1000).toFixed(1)} s`);
+        return 'restored';
+      }
+      await build();
+      await saveForRun(opts.name, tag);
+      return 'built';
+    },
+    offer: async (tag) => {
+      if (!(await savedThisRun(opts.name, tag))) await saveForRun(opts.name, tag);
+    },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Vitest global setup: at the end of the run, takes down the labs that e2e files shared during it
  * (test/helpers/lab.ts: a shared lab outlives the file that booted it, for the next file to restore).
- * Labs of earlier runs, and every lab when HVCLUSTER_KEEP_LAB=1, are left alone.
+ * Labs of earlier runs, and every lab when HVCLUSTER_KEEP_LAB=1, are left alone. It also names the run
+ * (HVCLUSTER_TEST_RUN) for the checkpoints files share within it.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,9 @@ import { down } from '../lab/lab.js';
 
 export default function setup(): () => Promise<void> {
   const startedAt = Date.now();
+  // The run's id: a checkpoint one file saves for the others is only restored within the same run
+  // (test/helpers/lab.ts restoreOrBuild). The test workers inherit it.
+  process.env.HVCLUSTER_TEST_RUN = `${new Date(startedAt).toISOString()}-${process.pid}`;
   return async () => {
     if (process.env.HVCLUSTER_KEEP_LAB === '1' || !existsSync(LAB_ROOT)) return;
     for (const name of readdirSync(LAB_ROOT)) {
