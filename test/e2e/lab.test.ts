@@ -201,20 +201,7 @@ describe('VM lab', () => {
     expect((await lab('down', '--name', name)).code).toBe(0);
   });
 
-  it('survives two up/down cycles in a row', { timeout: 10 * MIN }, async () => {
-    const name = 'e2e-cycle';
-    await lab('down', '--name', name);
-    for (let k = 1; k <= 2; k++) {
-      const u = await lab('up', '--nodes', '1', '--name', name, '--recreate');
-      expect(u.code, `cycle ${k}: ${u.stderr}`).toBe(0);
-      const r = await sshExec(name, 1, 'uname -n');
-      expect(r.stdout.trim()).toBe('hv1');
-      const d = await lab('down', '--name', name);
-      expect(d.code, d.stderr).toBe(0);
-      await expectGone(name);
-    }
-  });
-
+  // (Also the lab's up/down cycle under one name: this lab is down, up, down, up and down again.)
   it('cleans up after an `up` killed while the VMs boot, then comes up fresh', { timeout: 10 * MIN }, async () => {
     const name = 'e2e-kill';
     await lab('down', '--name', name);
