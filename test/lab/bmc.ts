@@ -9,7 +9,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rm
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BMC_CIPHER, BMC_PORT, BMC_USER } from './config.js';
-import { pidAlive, pidCmdline, processesIn, readPidFile, run, sleep } from './util.js';
+import { logTail, pidAlive, pidCmdline, processesIn, readPidFile, sleep, udpListening } from './util.js';
 import { killAndWait } from './vm.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -154,12 +154,6 @@ export function writeBmcConfig(s: BmcSpec): void {
   writeFileSync(f.emu, EMU_TEXT);
 }
 
-/** True once something listens on ADDRESS:623/udp inside the namespace. */
-async function listening(netns: string, address: string): Promise<boolean> {
-  const r = await run(['ip', 'netns', 'exec', netns, 'ss', '-H', '-uln', 'src', `${address}:${BMC_PORT}`], { allowFail: true, timeoutMs: 10_000 });
-  return r.code === 0 && r.stdout.trim() !== '';
-}
-
 /** Starts the node's ipmi_sim (detached, in the lab's namespace) unless it runs; returns its PID once it listens. */
 export async function startBmc(s: BmcSpec, timeoutMs = 15_000): Promise<number> {
   const running = bmcPid(s.nodeDir);
@@ -183,18 +177,10 @@ export async function startBmc(s: BmcSpec, timeoutMs = 15_000): Promise<number> 
   writeFileSync(f.pidfile, `${pid}\n`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!pidAlive(pid)) throw new Error(`${s.name}: ipmi_sim exited at start: ${tail(f.log)}`);
-    if (isOurBmc(pid, s.nodeDir) && (await listening(s.netns, s.address))) return pid;
-    if (Date.now() > deadline) throw new Error(`${s.name}: ipmi_sim does not listen on ${s.address}:${BMC_PORT}/udp after ${timeoutMs / 1000} s: ${tail(f.log)}`);
+    if (!pidAlive(pid)) throw new Error(`${s.name}: ipmi_sim exited at start: ${logTail(f.log)}`);
+    if (isOurBmc(pid, s.nodeDir) && (await udpListening(s.netns, s.address, BMC_PORT))) return pid;
+    if (Date.now() > deadline) throw new Error(`${s.name}: ipmi_sim does not listen on ${s.address}:${BMC_PORT}/udp after ${timeoutMs / 1000} s: ${logTail(f.log)}`);
     await sleep(100);
-  }
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join('\n') || '(empty log)';
-  } catch {
-    return '(no log)';
   }
 }
 

@@ -7,10 +7,10 @@
 // Run as a program (detached, one per lab):  ntp.ts --state LAB_DIR/ntp --listen ADDRESS
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pidAlive, pidCmdline, processesIn, readPidFile, run, sleep } from './util.js';
+import { logTail, pidAlive, pidCmdline, processesIn, readPidFile, sleep, udpListening } from './util.js';
 import { killAndWait } from './vm.js';
 
 export const NTP_PORT = 123;
@@ -121,10 +121,9 @@ export async function startNtp(labDir: string, netns: string, address: string, t
   writeFileSync(f.pidfile, `${pid}\n`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!pidAlive(pid)) throw new Error(`the lab's NTP server exited at start: ${existsSync(f.log) ? readFileSync(f.log, 'utf8').trim().split('\n').slice(-5).join('\n') : '(no log)'}`);
-    const r = await run(['ip', 'netns', 'exec', netns, 'ss', '-H', '-uln', 'src', `${address}:${NTP_PORT}`], { allowFail: true, timeoutMs: 10_000 });
-    if (r.code === 0 && r.stdout.trim() !== '') return pid;
-    if (Date.now() > deadline) throw new Error(`the lab's NTP server does not listen on ${address}:${NTP_PORT}/udp after ${timeoutMs / 1000} s (see ${f.log})`);
+    if (!pidAlive(pid)) throw new Error(`the lab's NTP server exited at start: ${logTail(f.log)}`);
+    if (await udpListening(netns, address, NTP_PORT)) return pid;
+    if (Date.now() > deadline) throw new Error(`the lab's NTP server does not listen on ${address}:${NTP_PORT}/udp after ${timeoutMs / 1000} s: ${logTail(f.log)}`);
     await sleep(100);
   }
 }

@@ -153,3 +153,18 @@ export function processesIn(dir: string, program: string, flag: string): number[
       return i >= 0 && (argv[0] ?? '').includes(program) && (argv[i + 1] ?? '').startsWith(dir + '/') && pidAlive(pid);
     });
 }
+
+/** True once something listens on ADDRESS:PORT/udp inside the namespace (ss). */
+export async function udpListening(netns: string, address: string, port: number): Promise<boolean> {
+  const r = await run(['ip', 'netns', 'exec', netns, 'ss', '-H', '-uln', 'src', `${address}:${port}`], { allowFail: true, timeoutMs: 10_000 });
+  return r.code === 0 && r.stdout.trim() !== '';
+}
+
+/** The last lines of a helper process's log, for an error message. */
+export function logTail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n') || '(empty log)';
+  } catch {
+    return '(no log)';
+  }
+}
