@@ -189,4 +189,54 @@ spec:
   #   timing: production
   #   # TLS between the nodes and the witness; off only for a lab (a warning says so). Default: on.
   #   tls: "on"                 # quoted: YAML 1.1 tools read a bare on or off as a boolean
+
+  # The customer's guests (virtual machines). For each one apply makes its disks (a logical volume
+  # on each node that holds it, replicated by DRBD), defines it the same on those nodes (same UUID
+  # and MAC addresses, so it can run and live-migrate on any of them) and starts it. Sizes take a
+  # binary unit: MiB, GiB or TiB ("20G" or "20GB" is refused, not guessed). Default: [] (no guest).
+  # guests:
+  #   # The guest's name: its libvirt domain, and its DRBD resources and logical volumes (NAME-disk0,
+  #   # NAME-disk1...) are named after it. Lowercase letters, digits and '-', 2 to 32 characters,
+  #   # starting with a letter; hvc- is hvcluster's own. Required.
+  #   - name: web1
+  #     # Virtual CPUs, 1 to 256. Default: 1.
+  #     vcpus: 2
+  #     # Memory. Required.
+  #     memory: 4GiB
+  #     # Its disks, in order (the guest sees vda, vdb, ...): an empty disk of a size, or an image
+  #     # (below). Required, at least one.
+  #     disks:
+  #       - size: 20GiB
+  #     # Its network interfaces (virtio), each on a bridge. Default: one, on spec.network.bridge.
+  #     nics:
+  #       - bridge: br0                 # default: spec.network.bridge
+  #         mac: "52:54:00:12:34:56"    # default: derived from the cluster's and the guest's names,
+  #                                     # the same on every run; quoted: YAML 1.1 tools read it as a number
+  #     # Three nodes with DRBD 8.4: the two nodes that hold its disks (on two nodes, both or leave it
+  #     # out). Default: chosen by hvcluster (the pair with the most free space), then kept.
+  #     replicas: [hv1, hv2]
+  #     # Where it runs when nothing else decides: a node that holds its disks. Default: the first of them.
+  #     preferredNode: hv1
+  #     # Under Pacemaker: restarted on a survivor when its node dies; true needs spec.ha.
+  #     # Default: true when spec.ha is enabled, else false.
+  #     ha: false
+  #     # Started by apply and at boot. Default: true.
+  #     autostart: true
+  #     # Boot devices, in order: hd, cdrom, network. Default: [hd].
+  #     boot: [hd]
+  #     # QEMU machine type: q35, or pc (i440fx) for an old guest. Default: q35.
+  #     machine: q35
+  #     # absent: apply stops the guest and deletes its domain, disks and DRBD resources (only with
+  #     # --yes, or its name typed). Default: present.
+  #     state: present
+  #   # A server moved from elsewhere: its disk image (qcow2, raw, vmdk: anything qemu-img reads) on
+  #   # the machine running hvcluster, written into the replicated disk once, when the guest is made.
+  #   # Its size: the image's virtual size, or a larger size (the disk grows; the guest's file
+  #   # systems do not). Keep its old MAC address if its network expects it.
+  #   - name: erp
+  #     memory: 8GiB
+  #     disks:
+  #       - image: /srv/images/erp.qcow2
+  #       - { image: /srv/images/erp-data.qcow2, size: 200GiB }
+  #     machine: pc
 `;

@@ -18,7 +18,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseAllDo
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { AnswerFileError, sortIssues, type AnswerIssue, type AnswerPath } from './issues.js';
-import { API_VERSION, AnswersSchema, HaSchema, INLINE_SECRET_KEYS, NetworkSchema, NodeSchema, PackagesSchema, RESERVED_KEYS, type Answers } from './schema.js';
+import { API_VERSION, AnswersSchema, GuestSchema, HaSchema, HOSTNAME_RE, INLINE_SECRET_KEYS, NetworkSchema, NodeSchema, PackagesSchema, RESERVED_KEYS, type Answers } from './schema.js';
 import { nearestKey } from './suggest.js';
 import { validateAnswerParts, validateAnswers, type AnswerParts } from './validate.js';
 
@@ -203,12 +203,23 @@ function validParts(data: unknown): AnswerParts {
   const network = NetworkSchema.safeParse(spec.network ?? {});
   const packages = PackagesSchema.safeParse(spec.packages ?? {});
   const ha = spec.ha === undefined ? undefined : HaSchema.safeParse(spec.ha);
+  const guests = Array.isArray(spec.guests)
+    ? spec.guests.flatMap((raw, index) => {
+        const parsed = GuestSchema.safeParse(raw);
+        return parsed.success ? [{ index, guest: parsed.data }] : [];
+      })
+    : [];
+  // A node that fails the schema for another key is still a node the guests may name.
+  const names: unknown[] = Array.isArray(spec.nodes) ? spec.nodes.map((raw) => (raw as { name?: unknown } | null)?.name) : [undefined];
+  const nodeNames = names.every((name): name is string => typeof name === 'string' && HOSTNAME_RE.test(name)) ? names : 'invalid';
   return {
     nodes,
     nodeCount: Array.isArray(spec.nodes) ? spec.nodes.length : 0,
     network: network.success ? network.data : undefined,
     packages: packages.success ? packages.data : undefined,
     ha: ha === undefined ? undefined : ha.success ? ha.data : 'invalid',
+    guests,
+    nodeNames,
   };
 }
 

@@ -12,6 +12,8 @@
  * - No positional lists whose meaning depends on the order: nodes are named, everything else is keyed.
  * - HA: a per-node `bmc:` (the node's fencing device) and a cluster-level `ha:` (witness, timing,
  *   TLS of the quorum device). Without `ha:` the cluster has no cluster manager, as before.
+ * - Guests (`spec.guests`): sizes only with a binary unit (read as MiB), so a loaded guest's sizes
+ *   are numbers and write.ts writes them back with a unit.
  * - Relations between fields (unique addresses, common subnets, ...) are checked in validate.ts.
  */
 import { isIPv6 } from 'node:net';
@@ -367,7 +369,7 @@ export const HaSchema = z
 export type HaAnswers = z.output<typeof HaSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// Guests (issue 16: the schema first; `spec.guests` joins AnswersSchema with the step that applies it)
+// Guests (issue 16): spec.guests, the customer's virtual machines
 
 /** Guest names: libvirt domain, DRBD resource, LV and Pacemaker ids are derived from them. `hvc-` is hvcluster's own. */
 export const GUEST_NAME_RE = /^(?!hvc-)[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
@@ -389,6 +391,12 @@ const size = (what: string, example: string, minMiB: number) => {
       return mib;
     });
 };
+
+/** A size in MiB as the answer file writes it: in the largest binary unit that holds it exactly (20GiB, 1536MiB). */
+export function formatSize(mib: number): string {
+  const unit = (['TiB', 'GiB'] as const).find((u) => mib % SIZE_UNITS[u]! === 0) ?? 'MiB';
+  return `${mib / SIZE_UNITS[unit]!}${unit}`;
+}
 
 const GuestDiskSchema = z
   .union(
@@ -472,6 +480,10 @@ export const AnswersSchema = z
         packages: PackagesSchema.prefault({}),
         time: TimeSchema.prefault({}),
         ha: HaSchema.optional(),
+        guests: z
+          .array(GuestSchema, { error: 'expected a list of guests, like [{ name: web1, memory: 4GiB, disks: [{ size: 20GiB }] }]' })
+          .default([])
+          .describe("The customer's guests (virtual machines), each with its disks replicated by DRBD. Default: [] (no guest)."),
       })
       .describe('The desired cluster.'),
   })

@@ -11,17 +11,19 @@ import type { GuestAnswers } from './schema.js';
 export interface GuestParts {
   /** Guests with their index in spec.guests (from a file that failed the schema: those that passed it). */
   guests: ReadonlyArray<{ index: number; guest: GuestAnswers }>;
-  /** The names of the cluster's nodes, in order. */
-  nodes: readonly string[];
-  /** spec.ha is there and enabled. */
-  haEnabled: boolean;
+  /** The names of the cluster's nodes, in order; undefined when not known (a file whose nodes failed the schema): replicas and preferred nodes are not checked then. */
+  nodes: readonly string[] | undefined;
+  /** spec.ha is there and enabled; undefined when not known (spec.ha failed the schema): `ha: true` is not checked then. */
+  haEnabled: boolean | undefined;
 }
 
+/** Every relation of the guests above that fails, as an error at the key to correct (validate.ts adds them to the answer file's issues). Pure. */
 export function validateGuests(parts: GuestParts): AnswerIssue[] {
   const issues: AnswerIssue[] = [];
   const error = (path: AnswerPath, message: string) => issues.push({ severity: 'error', path, message });
   const guestPath = (i: number, ...rest: Array<string | number>): AnswerPath => ['spec', 'guests', i, ...rest];
-  const nodeList = parts.nodes.join(', ');
+  const nodes = parts.nodes;
+  const nodeList = nodes?.join(', ');
 
   const firstByName = new Map<string, number>();
   const firstByMac = new Map<string, string>();
@@ -31,19 +33,21 @@ export function validateGuests(parts: GuestParts): AnswerIssue[] {
     else firstByName.set(g.name, i);
 
     if (g.replicas) {
-      g.replicas.forEach((node, k) => {
-        if (!parts.nodes.includes(node)) error(guestPath(i, 'replicas', k), `${node} is not a node of the cluster (${nodeList})`);
-      });
+      if (nodes) {
+        g.replicas.forEach((node, k) => {
+          if (!nodes.includes(node)) error(guestPath(i, 'replicas', k), `${node} is not a node of the cluster (${nodeList})`);
+        });
+      }
       if (g.replicas[0] === g.replicas[1]) error(guestPath(i, 'replicas', 1), `${g.replicas[1]} is named twice: a guest's disks live on two different nodes`);
-      else if (parts.nodes.length === 2 && g.replicas.some((n) => parts.nodes.includes(n)) && !parts.nodes.every((n) => g.replicas!.includes(n))) {
+      else if (nodes?.length === 2 && g.replicas.some((n) => nodes.includes(n)) && !nodes.every((n) => g.replicas!.includes(n))) {
         error(guestPath(i, 'replicas'), `on two nodes every guest's disks live on both (${nodeList}): leave replicas out`);
       }
     }
     if (g.preferredNode !== undefined) {
-      if (!parts.nodes.includes(g.preferredNode)) error(guestPath(i, 'preferredNode'), `${g.preferredNode} is not a node of the cluster (${nodeList})`);
+      if (nodes && !nodes.includes(g.preferredNode)) error(guestPath(i, 'preferredNode'), `${g.preferredNode} is not a node of the cluster (${nodeList})`);
       else if (g.replicas && !g.replicas.includes(g.preferredNode)) error(guestPath(i, 'preferredNode'), `${g.preferredNode} holds none of its disks (replicas: ${g.replicas.join(', ')}): a guest runs only where its disks are`);
     }
-    if (g.ha === true && !parts.haEnabled) error(guestPath(i, 'ha'), 'ha: true needs an HA cluster (spec.ha, enabled): without it nobody restarts the guest elsewhere');
+    if (g.ha === true && parts.haEnabled === false) error(guestPath(i, 'ha'), 'ha: true needs an HA cluster (spec.ha, enabled): without it nobody restarts the guest elsewhere');
 
     g.nics.forEach((nic, k) => {
       if (nic.mac === undefined) return;

@@ -10,7 +10,8 @@
  */
 import { formatPath, type AnswerIssue, type AnswerPath } from './issues.js';
 import { addressOf, broadcastOf, formatIpv4, inSubnet, networkOf, parseCidr, parseIpv4, sameSubnet, subnetsOverlap, subnetText, type Ipv4Cidr } from '../net/ipv4.js';
-import { HOSTNAME_RE, type Answers, type HaAnswers, type NodeAnswers } from './schema.js';
+import { HOSTNAME_RE, type Answers, type GuestAnswers, type HaAnswers, type NodeAnswers } from './schema.js';
+import { validateGuests } from './validate-guests.js';
 import { validateHa } from './validate-ha.js';
 
 /** The network or broadcast address of its subnet (meaningful for prefixes up to /30). */
@@ -37,6 +38,14 @@ export interface AnswerParts {
   nodeCount?: number;
   /** spec.ha; 'invalid' when the section failed the schema (its relations are not checked then). */
   ha?: HaAnswers | 'invalid';
+  /** Guests with their index in spec.guests (from a file that failed the schema: those that pass it). Default: none. */
+  guests?: ReadonlyArray<{ index: number; guest: GuestAnswers }>;
+  /**
+   * The name of every node spec.nodes lists, including nodes that failed the schema for another key;
+   * 'invalid' when a node's name is itself missing or invalid (the guests' references to nodes are
+   * not checked then). Default: the names of `nodes`.
+   */
+  nodeNames?: readonly string[] | 'invalid';
 }
 
 /**
@@ -50,6 +59,7 @@ export function validateAnswers(answers: Answers): AnswerIssue[] {
     packages: answers.spec.packages,
     nodeCount: answers.spec.nodes.length,
     ha: answers.spec.ha,
+    guests: answers.spec.guests.map((guest, index) => ({ index, guest })),
   })];
 }
 
@@ -230,6 +240,15 @@ export function validateAnswerParts(parts: AnswerParts): AnswerIssue[] {
 
   // HA: fencing devices and the witness (validate-ha.ts).
   issues.push(...validateHa({ nodes, nodeCount: parts.nodeCount ?? nodes.length, ha: parts.ha }));
+
+  // Guests: names, MACs, replica pairs and preferred nodes, HA guests (validate-guests.ts).
+  if (parts.guests?.length) {
+    issues.push(...validateGuests({
+      guests: parts.guests,
+      nodes: parts.nodeNames === 'invalid' ? undefined : parts.nodeNames ?? nodes.map(({ node }) => node.name),
+      haEnabled: parts.ha === 'invalid' ? undefined : parts.ha?.enabled === true,
+    }));
+  }
 
   return issues;
 }

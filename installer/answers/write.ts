@@ -3,7 +3,7 @@
  * defaults included, so the file documents the whole installation; it loads back to equal answers.
  */
 import { Document, isMap, isScalar, isSeq, visit } from 'yaml';
-import { API_VERSION } from './schema.js';
+import { API_VERSION, formatSize } from './schema.js';
 import type { Answers } from './schema.js';
 
 export interface WriteAnswerFileOptions {
@@ -18,7 +18,13 @@ const DEFAULT_HEADER = [
 ];
 
 export function writeAnswerFile(answers: Answers, options: WriteAnswerFileOptions = {}): string {
-  const doc = new Document(answers);
+  // Guests' sizes are numbers of MiB once loaded; the file writes them with their unit.
+  const guests = answers.spec.guests.map((g) => ({
+    ...g,
+    memory: formatSize(g.memory),
+    disks: g.disks.map((d) => ({ ...d, ...(d.size !== undefined ? { size: formatSize(d.size) } : {}) })),
+  }));
+  const doc = new Document({ ...answers, spec: { ...answers.spec, guests } });
   doc.commentBefore = (options.header ?? DEFAULT_HEADER).map((line) => ` ${line}`).join('\n');
   // Short lists of scalars read best on one line: dns: [198.18.1.1, 198.18.1.2].
   visit(doc, {

@@ -14,6 +14,8 @@ export interface GuestPlacementRequest {
   sizeMiB: number;
   /** The pair the answer file names, if any. */
   replicas?: [string, string];
+  /** The node it runs on when nothing else decides, if the answer file names one: a pair chosen for it includes this node. */
+  preferredNode?: string;
 }
 
 export interface GuestPlacement {
@@ -34,9 +36,10 @@ export function drbdMetadataMiB(sizeMiB: number): number {
 /**
  * Places the guests: on two nodes (or DRBD 9) every guest on every node; on three nodes with DRBD 8.4
  * each guest on a pair, the one it names or else the pair whose fuller node has the most space left
- * (ties: the earlier pair), guests taken in answer-file order. Guests already placed (existing ones:
- * their pair is where their disk is) are passed in `free` as space already used. Throws a
- * PlacementError naming the guest, its size and the space of each node when no pair can take it. Pure.
+ * (ties: the earlier pair) among those that include its preferred node (if it names one), guests
+ * taken in answer-file order. Guests already placed (existing ones: their pair is where their disk
+ * is) are passed in `free` as space already used. Throws a PlacementError naming the guest, its size
+ * and the space of each node when no pair can take it. Pure.
  */
 export function placeGuests(nodes: string[], major: DrbdMajor, freeMiB: Record<string, number>, guests: GuestPlacementRequest[]): GuestPlacement[] {
   const left = { ...freeMiB };
@@ -58,8 +61,12 @@ export function placeGuests(nodes: string[], major: DrbdMajor, freeMiB: Record<s
       holders = [...nodes];
       if (!fits(holders, g)) throw new PlacementError(`guest ${g.name} needs ${need(g)} MiB on every node (its disks and DRBD's metadata); ${spaces(holders)}`);
     } else {
-      const candidates = pairs.filter((p) => fits(p, g));
-      if (candidates.length === 0) throw new PlacementError(`guest ${g.name} needs ${need(g)} MiB on two nodes (its disks and DRBD's metadata); no pair has it: ${spaces(nodes)}`);
+      const preferred = g.preferredNode;
+      const candidates = pairs.filter((p) => fits(p, g) && (preferred === undefined || p.includes(preferred)));
+      if (candidates.length === 0) {
+        const where = preferred === undefined ? 'two nodes' : `${preferred} (its preferredNode) and another node`;
+        throw new PlacementError(`guest ${g.name} needs ${need(g)} MiB on ${where} (its disks and DRBD's metadata); no pair has it: ${spaces(nodes)}`);
+      }
       const fuller = (p: [string, string]) => Math.min(left[p[0]] ?? 0, left[p[1]] ?? 0);
       holders = [...candidates.reduce((best, p) => (fuller(p) > fuller(best) ? p : best))];
       chosen = true;

@@ -227,6 +227,11 @@ const corpus: Record<string, string[]> = {
     'site.yaml:18:7 spec.nodes[0].bmc: warning: bmc is only used with ha: without spec.ha nothing fences this node and the BMC is never contacted; add spec.ha to use it, or remove bmc',
     'site.yaml:36:12 spec.nodes[1].bmc: warning: bmc is only used with ha: without spec.ha nothing fences this node and the BMC is never contacted; add spec.ha to use it, or remove bmc',
   ],
+  // Guests (validate-guests.ts).
+  'guest-duplicate-name.yaml': [
+    'site.yaml:35:13 spec.guests[2].name: guest web is already declared at spec.guests[0]: every guest needs its own name',
+  ],
+  'guest-unknown-replica.yaml': ['site.yaml:42:23 spec.guests[0].replicas[1]: hv4 is not a node of the cluster (hv1, hv2, hv3)'],
 };
 
 describe('broken answer files', () => {
@@ -318,10 +323,10 @@ describe('edge cases of the file itself', () => {
 
   it('a witness: or bmc: in the wrong place points to where it belongs', () => {
     expect(issuesOf(`${two}  witness: { address: 198.18.1.99 }\n`)).toEqual([
-      "site.yaml:28:3 spec.witness: unknown key 'witness' here; did you mean spec.ha.witness? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha",
+      "site.yaml:28:3 spec.witness: unknown key 'witness' here; did you mean spec.ha.witness? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha, guests",
     ]);
     expect(issuesOf(`${two}  bmc: { address: 198.18.2.11 }\n`)).toEqual([
-      "site.yaml:28:3 spec.bmc: unknown key 'bmc' here; did you mean spec.nodes[].bmc? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha",
+      "site.yaml:28:3 spec.bmc: unknown key 'bmc' here; did you mean spec.nodes[].bmc? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha, guests",
     ]);
   });
 
@@ -337,6 +342,31 @@ describe('edge cases of the file itself', () => {
     expect(issuesOf(fixture('valid/two-nodes-ha.yaml').replace('    timing: production\n', '    timing: fast\n'))).toEqual([
       'site.yaml:47:13 spec.ha.timing: expected production or emulated, found "fast"',
     ]);
+  });
+
+  it('guest relations are still checked when another part of the file fails the schema, and only those known', () => {
+    const guests = [
+      '  guests:',
+      '    - { name: web, memory: 1GiB, disks: [{ size: 1GiB }], replicas: [hv1, hv9] }',
+      '    - { name: web, memory: 1GiB, disks: [{ size: 1GiB }], ha: true }',
+      '    - { name: db, memory: 1G, disks: [{ size: 1GiB }] }',
+      '',
+    ].join('\n');
+    expect(issuesOf(`${two}  drbd: { protocol: A }\n${guests}`)).toEqual([
+      'site.yaml:28:21 spec.drbd.protocol: expected C (synchronous replication, the only protocol DRBD allows for the dual-primary of a live migration), found "A"',
+      "site.yaml:30:69 spec.guests[0].replicas: on two nodes every guest's disks live on both (hv1, hv2): leave replicas out",
+      'site.yaml:30:75 spec.guests[0].replicas[1]: hv9 is not a node of the cluster (hv1, hv2)',
+      'site.yaml:31:15 spec.guests[1].name: guest web is already declared at spec.guests[0]: every guest needs its own name',
+      'site.yaml:31:63 spec.guests[1].ha: ha: true needs an HA cluster (spec.ha, enabled): without it nobody restarts the guest elsewhere',
+      'site.yaml:32:27 spec.guests[2].memory: expected a memory size with a binary unit (MiB, GiB or TiB), like 4GiB, found "1G"',
+    ]);
+    // A node that fails the schema for another key is still a node the guests may name; one without a
+    // valid name leaves the guests' nodes unchecked, and a broken ha section their ha.
+    expect(issuesOf(`${two.replace('disk: /dev/disk/by-id/virtio-hv2-data', 'disk: sdb')}${guests}`)).toContain(
+      'site.yaml:29:75 spec.guests[0].replicas[1]: hv9 is not a node of the cluster (hv1, hv2)',
+    );
+    expect(issuesOf(`${two.replace('name: hv2', 'name: hv_2')}${guests}`).filter((i) => i.includes('replicas'))).toEqual([]);
+    expect(issuesOf(`${two}  ha: { timing: fast }\n${guests}`).filter((i) => i.includes('.ha:'))).toEqual([]);
   });
 
   it('a value reached through an alias is reported where the alias is used', () => {

@@ -35,7 +35,7 @@ describe('exampleAnswerFile', () => {
   });
 });
 
-describe('the commented-out HA blocks of the example', () => {
+describe('the commented-out HA and guests blocks of the example', () => {
   /** The commented block that starts with the line `start` (until the first line that is not part of it), uncommented. */
   function uncomment(text: string, start: string): { block: string; uncommented: string } {
     const lines = text.split('\n');
@@ -67,5 +67,40 @@ describe('the commented-out HA blocks of the example', () => {
       timing: 'production',
       tls: 'on',
     });
+  });
+
+  it('guests: load clean once uncommented, sizes in MiB and every default filled in', () => {
+    const text = exampleAnswerFile();
+    const guests = uncomment(text, '  # guests:');
+    expect(guests.block).toContain('image: /srv/images/erp.qcow2');
+    const withGuests = text.replace(guests.block, guests.uncommented);
+    expect(checkAnswerText(withGuests).issues).toEqual([]);
+    expect(parseAnswers(withGuests).answers.spec.guests).toEqual([
+      {
+        name: 'web1',
+        vcpus: 2,
+        memory: 4096,
+        disks: [{ size: 20_480 }],
+        nics: [{ bridge: 'br0', mac: '52:54:00:12:34:56' }],
+        replicas: ['hv1', 'hv2'],
+        preferredNode: 'hv1',
+        ha: false,
+        autostart: true,
+        boot: ['hd'],
+        machine: 'q35',
+        state: 'present',
+      },
+      {
+        name: 'erp',
+        vcpus: 1,
+        memory: 8192,
+        disks: [{ image: '/srv/images/erp.qcow2' }, { image: '/srv/images/erp-data.qcow2', size: 204_800 }],
+        nics: [{}],
+        autostart: true,
+        boot: ['hd'],
+        machine: 'pc',
+        state: 'present',
+      },
+    ]);
   });
 });

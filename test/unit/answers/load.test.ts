@@ -35,6 +35,7 @@ describe('valid answer files', () => {
         hypervisor: { type: 'kvm' },
         packages: { source: 'online' },
         time: { servers: [] },
+        guests: [],
       },
     };
     expect(answers).toStrictEqual(expected);

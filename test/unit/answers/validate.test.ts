@@ -247,3 +247,18 @@ describe('validateAnswers: HA', () => {
     ]);
   });
 });
+
+describe('validateAnswers: guests', () => {
+  const guest = (name: string, extra: Partial<Answers['spec']['guests'][number]> = {}): Answers['spec']['guests'][number] => ({
+    name, vcpus: 1, memory: 1024, disks: [{ size: 10_240 }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state: 'present', ...extra,
+  });
+
+  it('checks the guests of answers built in code against their nodes and HA', () => {
+    expect(check(answers((a) => (a.spec.guests = [guest('web'), guest('db', { preferredNode: 'hv2' })])))).toEqual([]);
+    expect(check(answers((a) => (a.spec.guests = [guest('web', { preferredNode: 'hv3', ha: true }), guest('web')])))).toEqual([
+      'spec.guests[0].preferredNode: hv3 is not a node of the cluster (hv1, hv2)',
+      'spec.guests[0].ha: ha: true needs an HA cluster (spec.ha, enabled): without it nobody restarts the guest elsewhere',
+      'spec.guests[1].name: guest web is already declared at spec.guests[0]: every guest needs its own name',
+    ]);
+  });
+});

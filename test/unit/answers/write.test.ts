@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAnswers, exampleAnswerFile, parseAnswers, writeAnswerFile, type Answers } from '../../../installer/answers/index.js';
+import { checkAnswers, exampleAnswerFile, parseAnswers, validateAnswers, writeAnswerFile, type Answers } from '../../../installer/answers/index.js';
 import { fixture } from './helpers.js';
 
 describe('writeAnswerFile', () => {
@@ -51,6 +51,19 @@ describe('writeAnswerFile', () => {
     expect(text).toContain('      bmc:\n        type: ipmi\n        address: 198.18.2.12\n        port: 623\n        user: hvfence\n        passwordFrom:\n          env: HV2_BMC_PASSWORD\n');
     expect(text).toContain('\n  ha:\n    enabled: true\n    witness:\n      address: 198.18.1.10\n');
     expect(text).toContain('    timing: emulated\n    tls: on\n');
+  });
+
+  it('writes guests with their sizes in binary units, and they load back equal', () => {
+    const answers: Answers = structuredClone(parseAnswers(fixture('valid/two-nodes.yaml')).answers);
+    answers.spec.guests = [
+      { name: 'web', vcpus: 2, memory: 1536, disks: [{ size: 20_480 }, { image: '/srv/images/data.qcow2' }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state: 'present' },
+      { name: 'erp', vcpus: 1, memory: 8192, disks: [{ image: '/srv/images/erp.qcow2', size: 2 * 1024 * 1024 }], nics: [{ mac: '52:54:00:12:34:56' }], autostart: false, boot: ['hd', 'cdrom'], machine: 'pc', state: 'absent' },
+    ];
+    expect(validateAnswers(answers)).toEqual([]);
+    const text = writeAnswerFile(answers);
+    expect(parseAnswers(text).answers).toStrictEqual(answers);
+    expect(text).toContain('\n  guests:\n    - name: web\n      vcpus: 2\n      memory: 1536MiB\n      disks:\n        - size: 20GiB\n        - image: /srv/images/data.qcow2\n');
+    expect(text).toContain('        - image: /srv/images/erp.qcow2\n          size: 2TiB\n');
   });
 
   it('takes another header', () => {

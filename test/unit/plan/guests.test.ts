@@ -26,6 +26,15 @@ describe('where guests live', () => {
     ]);
   });
 
+  it('three nodes with DRBD 8.4: a guest that names its preferred node gets a pair with it', () => {
+    const free = { hv1: 100_000, hv2: 100_000, hv3: 50_000 };
+    expect(placeGuests(three, '8.4', free, [{ name: 'web', sizeMiB: 10_000 }])[0]!.holders).toEqual(['hv1', 'hv2']);
+    expect(placeGuests(three, '8.4', free, [{ name: 'web', sizeMiB: 10_000, preferredNode: 'hv3' }])[0]!.holders).toEqual(['hv2', 'hv3']);
+    expect(() => placeGuests(three, '8.4', free, [{ name: 'web', sizeMiB: 60_000, preferredNode: 'hv3' }])).toThrow(
+      "guest web needs 60003 MiB on hv3 (its preferredNode) and another node (its disks and DRBD's metadata); no pair has it: hv1 100000 MiB free, hv2 100000 MiB free, hv3 50000 MiB free",
+    );
+  });
+
   it('refuses a guest no pair can hold, an unknown node and a node named twice, saying which and why', () => {
     expect(() => placeGuests(three, '8.4', { hv1: 30_000, hv2: 30_000, hv3: 5_000 }, [{ name: 'big', sizeMiB: 40_000 }])).toThrow(
       'guest big needs 40003 MiB on two nodes (its disks and DRBD\'s metadata); no pair has it: hv1 30000 MiB free, hv2 30000 MiB free, hv3 5000 MiB free',

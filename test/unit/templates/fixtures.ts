@@ -1,8 +1,10 @@
-import { diskTarget, guestMac, guestUuid, type GuestDomainModel } from '../../../installer/plan/guests.js';
 /**
  * Render models for the template tests: a two-node DRBD 8.4 cluster (plain management NIC) and a
  * three-node DRBD 9 cluster (management bond). Addresses only from 198.18.0.0/15.
  */
+import { AnswersSchema } from '../../../installer/answers/schema.js';
+import { guestDomainModel, guestModels } from '../../../installer/plan/guest-model.js';
+import type { GuestDomainModel } from '../../../installer/plan/guests.js';
 import type { HaTiming } from '../../../installer/plan/ha.js';
 import type { ClusterNodeModel, DrbdMajor, DrbdResourceModel, Ipv4Cidr, NetworkModel, RenderModel } from '../../../installer/plan/model.js';
 
@@ -169,42 +171,51 @@ export const RESOURCE_TEMPLATE = 'drbd-resource.res.hbs';
 /** A guest's libvirt domain, rendered per guest (the same on each of its replica nodes). */
 export const GUEST_TEMPLATE = 'guest-domain.xml.hbs';
 
+/**
+ * A guest as the plan models it (guestModels, guestDomainModel): `guest` as written in the answer
+ * file of a cluster `cluster` of `nodeCount` nodes (hv1...) with DRBD 8.4 and room for it, with
+ * these DRBD devices and CPU model.
+ */
+function guestFixture(cluster: string, nodeCount: number, guest: Record<string, unknown>, devices: string[], cpuModel: string): GuestDomainModel {
+  const answers = AnswersSchema.parse({
+    apiVersion: 'hvcluster/v1',
+    kind: 'Cluster',
+    metadata: { name: cluster },
+    spec: {
+      nodes: Array.from({ length: nodeCount }, (_, i) => ({
+        name: `hv${i + 1}`,
+        management: { interface: 'eno1', address: `198.18.1.${11 + i}/24` },
+        replication: { interface: 'enp65s0f0', address: `198.19.1.${11 + i}/24` },
+        storage: { disk: `/dev/disk/by-id/virtio-hv${i + 1}-data` },
+      })),
+      guests: [guest],
+    },
+  });
+  const freeMiB = Object.fromEntries(answers.spec.nodes.map((n) => [n.name, 1_000_000]));
+  const [model] = guestModels({ answers, major: '8.4', freeMiB, existingHolders: {}, imageSizeMiB: {} });
+  return guestDomainModel(cluster, model!, devices, cpuModel);
+}
+
 /** Guests as the plan models them: a plain one on two nodes, an HA one with two disks and two NICs on a pair of three nodes. */
 export const GUESTS: GuestDomainModel[] = [
-  {
-    cluster: 'acme',
-    name: 'web',
-    uuid: guestUuid('acme', 'web'),
-    memoryMiB: 2048,
-    vcpus: 2,
-    machine: 'q35',
-    boot: ['hd'],
-    cpuModel: 'Haswell-noTSX-IBRS',
-    ha: false,
-    holders: ['hv1', 'hv2'],
-    disks: [{ resource: 'web', device: '/dev/drbd10', target: diskTarget(0) }],
-    nics: [{ bridge: 'br0', mac: guestMac('acme', 'web', 0) }],
-  },
-  {
-    cluster: 'lab3',
-    name: 'db',
-    uuid: guestUuid('lab3', 'db'),
-    memoryMiB: 8192,
-    vcpus: 4,
-    machine: 'pc',
-    boot: ['hd', 'cdrom'],
-    cpuModel: 'qemu64',
-    ha: true,
-    holders: ['hv2', 'hv3'],
-    disks: [
-      { resource: 'db', device: '/dev/drbd11', target: diskTarget(0) },
-      { resource: 'db', device: '/dev/drbd12', target: diskTarget(1) },
-    ],
-    nics: [
-      { bridge: 'br0', mac: '52:54:00:12:34:56' },
-      { bridge: 'br0', mac: guestMac('lab3', 'db', 1) },
-    ],
-  },
+  guestFixture('acme', 2, { name: 'web', memory: '2GiB', vcpus: 2, disks: [{ size: '20GiB' }] }, ['/dev/drbd10'], 'Haswell-noTSX-IBRS'),
+  guestFixture(
+    'lab3',
+    3,
+    {
+      name: 'db',
+      memory: '8GiB',
+      vcpus: 4,
+      machine: 'pc',
+      boot: ['hd', 'cdrom'],
+      ha: true,
+      replicas: ['hv2', 'hv3'],
+      disks: [{ size: '100GiB' }, { image: '/srv/images/db-data.qcow2', size: '200GiB' }],
+      nics: [{ mac: '52:54:00:12:34:56' }, {}],
+    },
+    ['/dev/drbd11', '/dev/drbd12'],
+    'qemu64',
+  ),
 ];
 
 /** A deep copy that the caller may mutate. */
