@@ -146,6 +146,47 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await (await import('./commands/verify.js')).runVerify(options, streams);
   });
 
+  const guest = program.command('guest').description("the cluster's guests (spec.guests): where they run, their disks' replication");
+  withConnectionOptions(
+    guest
+      .command('list')
+      .description('each declared guest: where it runs, its DRBD disks on each replica, who manages it; and undeclared domains (read-only)')
+      .option('--json', 'print the list as JSON on stdout'),
+  ).action(async (options) => {
+    process.exitCode = await (await import('./commands/guest.js')).runGuestList(options, streams);
+  });
+
+  withConnectionOptions(
+    guest
+      .command('migrate')
+      .description('live-migrate a running guest to another node holding its disks (a dual-primary window closed whatever happens); prints the downtime')
+      .argument('<name>', 'the guest (spec.guests[].name)')
+      .option('--to <node>', 'the target node (default: the other node holding its disks)')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, options) => {
+    process.exitCode = await (await import('./commands/guest.js')).runGuestMigrate(name, options, streams);
+  });
+
+  const node = program.command('node').description('maintenance of one node without downtime: drain it, then resume it');
+  withConnectionOptions(
+    node
+      .command('drain')
+      .description('live-migrate every guest running on NODE to its other holder, then mark NODE standby (apply starts no guest there)')
+      .argument('<node>', 'the node to empty')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, options) => {
+    process.exitCode = await (await import('./commands/guest.js')).runNodeDrain(name, options, streams);
+  });
+  withConnectionOptions(
+    node
+      .command('resume')
+      .description("take NODE's standby mark off: it takes guests again (the guests moved away stay where they run)")
+      .argument('<node>', 'the node')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, options) => {
+    process.exitCode = await (await import('./commands/guest.js')).runNodeResume(name, options, streams);
+  });
+
   program
     .command('completion')
     .description(`print a shell completion script (${SHELLS.join(', ')}): e.g. \`hvcluster completion bash > /etc/bash_completion.d/hvcluster\``)

@@ -94,6 +94,18 @@ export class Host {
     await this.session.reconnect(this.server, deadlineMs);
   }
 
+  /** The SSH login user (who owns what the installer opens through the connection, such as a Unix socket). */
+  get loginUser(): string {
+    return this.conn.target.user;
+  }
+
+  /** A byte stream to a Unix socket on the server, opened as the login user (a disk import's NBD export). */
+  openUnixSocket(path: string): Promise<import('node:stream').Duplex> {
+    const conn = this.conn;
+    if (!conn.openUnixSocket) return Promise.reject(new Error(`${this.server}: this connection cannot open Unix sockets`));
+    return conn.openUnixSocket(path);
+  }
+
   progress(percent: number, text?: string): void {
     this.session.emit({ type: 'progress', server: this.server, step: this.step, percent, ...(text ? { text } : {}) });
   }

@@ -23,8 +23,8 @@ const StepSchema = z.strictObject({
   /** Files of the plan this step writes (kind files). */
   files: z.array(z.string().startsWith('/')).optional(),
   description: z.string().optional(),
-  /** Only in some clusters: `ha` = only when the answers ask for high availability. */
-  when: z.enum(['ha']).optional(),
+  /** Only in some clusters: `ha` = when the answers ask for high availability, `guests` = when they declare guests. */
+  when: z.enum(['ha', 'guests']).optional(),
 });
 
 const PlaybookSchema = z.strictObject({

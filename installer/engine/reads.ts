@@ -21,6 +21,8 @@ import { parseServiceStates, type ServiceState } from './steps/services.js';
 import { parseClaimOutput, type ClaimOutput } from './steps/storage.js';
 import { AUTHORIZED_KEYS, HOST_KEY, KNOWN_HOSTS, LEGACY_KEY, MIGRATE_KEY, parseNodeKeys, type NodeKeys } from './steps/trust.js';
 import { parseVolumeState, probeNameCandidates, type VolumeState } from './volume-state.js';
+import { GUESTS_DIR, parseGuestState, type GuestState } from './guest-state.js';
+import { guestResourceNames } from '../plan/guest-model.js';
 import { parseCibState, parseQdeviceState, parseQnetdState, type CibState, type QdeviceState, type QnetdState } from './ha/state.js';
 
 /** The node of the answer file a read is made for. */
@@ -41,7 +43,10 @@ export interface StateValues {
   diskClaim: ClaimOutput;
   services: ServiceState[];
   nodeKeys: NodeKeys;
+  /** The replication probe's volumes and every declared guest disk's. */
   volumes: VolumeState;
+  /** The declared guests' domains, XML files and import records, the node's other domains, its CPU models. */
+  guests: GuestState;
   /** Pacemaker's configuration, when it runs (cib-state.sh). */
   cib: CibState;
   /** The node's corosync-qdevice certificates. */
@@ -139,8 +144,13 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
   }),
   volumes: (input) => ({
     name: 'volumes',
-    script: `${scriptFunction('hv_volumes', 'volume-state.sh')}\n${call('volumes', 'hv_volumes', [input.answers.spec.storage.volumeGroup, ...probeNameCandidates(input.answers.spec.nodes.length)])}`,
+    script: `${scriptFunction('hv_volumes', 'volume-state.sh')}\n${call('volumes', 'hv_volumes', [input.answers.spec.storage.volumeGroup, ...probeNameCandidates(input.answers.spec.nodes.length), ...guestResourceNames(input.answers)])}`,
     parse: (section) => parseVolumeState(requireStdout(section, 'volumes')),
+  }),
+  guests: (input) => ({
+    name: 'guests',
+    script: `${scriptFunction('hv_guests', 'guest-state.sh')}\n${call('guests', 'hv_guests', [GUESTS_DIR, ...input.answers.spec.guests.map((g) => g.name)])}`,
+    parse: (section) => parseGuestState(requireStdout(section, 'guests')),
   }),
 };
 

@@ -272,8 +272,10 @@ async function drbdState(host: Host, name: string): Promise<DrbdState> {
 /**
  * Makes the planned volume, each change through its host's guard, in order: prepare on every holder
  * (in parallel), up everywhere, connected everywhere, then the initial sync, watched for stalls.
+ * Returns whether the volume is new and was proven zero on every holder (its sync skipped): what
+ * a disk import writes into it may then leave its zero blocks unwritten.
  */
-export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, request: VolumeRequest, site: VolumeSite): Promise<void> {
+export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, request: VolumeRequest, site: VolumeSite): Promise<{ provenZero: boolean }> {
   const name = plan.model.name;
   const host = (server: string) => hosts.get(server)!;
   const provenZero = new Map<string, boolean>();
@@ -293,9 +295,9 @@ export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, 
   const servers = [...plan.prepare.keys()];
   if (host(servers[0]!).dryRun) {
     for (const change of plan.sync) await host(change.server).perform(change);
-    return;
+    return { provenZero: false };
   }
-  if (plan.inPlace) return;
+  if (plan.inPlace) return { provenZero: false };
   await Promise.all(
     servers.map((server) =>
       waitFor(`DRBD resource ${name} on ${server} to connect to its peers`, async () => ((await drbdState(host(server), name)).cstate === 'Connected' ? true : undefined), {
@@ -306,7 +308,7 @@ export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, 
     ),
   );
   const [start, secondary] = plan.sync;
-  if (!start || !secondary) return;
+  if (!start || !secondary) return { provenZero: false };
   const first = host(start.server);
   const states = await Promise.all(servers.map((server) => drbdState(host(server), name)));
   if (!states.every((s) => allInconsistent(s.dstate))) {
@@ -328,6 +330,7 @@ export async function performVolume(hosts: Map<string, Host>, plan: VolumePlan, 
     await waitForSync(first, plan.model, site);
   });
   await first.perform(secondary);
+  return { provenZero: skip && states.every((s) => allInconsistent(s.dstate)) };
 }
 
 /** Waits for UpToDate everywhere; a sync that makes no progress for SYNC_STALL_MS fails, one that moves may take up to an hour. */

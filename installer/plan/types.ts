@@ -46,6 +46,8 @@ export interface ClusterPlan {
   nodes: NodePlan[];
   /** The cluster manager of an HA cluster (spec.ha). */
   ha?: import('./ha.js').HaPlan;
+  /** The declared guests, placed and sized (preflight: plan/guest-preflight.ts); absent without any. */
+  guests?: import('./guest-model.js').GuestModel[];
   /** Findings that do not stop the plan (errors throw). */
   warnings: AnswerIssue[];
 }

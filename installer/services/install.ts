@@ -4,7 +4,7 @@
  * exec per server), plan, then run the install playbook with its journal. Whoever calls it displays
  * the events and asks the questions; nothing here writes to a terminal.
  */
-import type { AnswerIssue } from '../answers/issues.js';
+import { AnswerFileError, type AnswerIssue } from '../answers/issues.js';
 import type { Answers } from '../answers/schema.js';
 import { HvError, RemoteCommandError } from '../errors.js';
 import type { Change } from '../engine/change.js';
@@ -18,9 +18,12 @@ import { STEP_KINDS } from '../engine/steps/index.js';
 import type { ServerState } from '../engine/steps/step.js';
 import { clockWatch, factsOfOutput, type TimedOutput } from '../facts/gather.js';
 import { MARK } from '../facts/section.js';
-import type { ServerFacts } from '../facts/types.js';
 import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
 import { planCluster, type ClusterPlan } from '../plan/index.js';
+import { guestPreflight, type GuestNodeRead } from '../plan/guest-preflight.js';
+import { readImages, type ImageInfo } from '../import/image-info.js';
+import { factValue } from '../facts/types.js';
+import { findDisk } from '../facts/query.js';
 import { WITNESS } from './targets.js';
 import { COROSYNC_KEY, existingCorosyncKey, haEnabled, newCorosyncKey } from '../plan/ha.js';
 import type { ClusterSecrets } from '../plan/render-model.js';
@@ -30,7 +33,7 @@ import type { ServerConnection } from '../ssh/types.js';
 /** The install playbook, checked against the step kinds (and the data they hand each other), with the steps these answers take. */
 export function installPlaybook(answers: Answers): Playbook {
   const playbook = loadPlaybook('install', STEP_KINDS);
-  return { ...playbook, steps: playbook.steps.filter((step) => step.when !== 'ha' || haEnabled(answers)) };
+  return { ...playbook, steps: playbook.steps.filter((step) => (step.when === 'ha' ? haEnabled(answers) : step.when === 'guests' ? answers.spec.guests.length > 0 : true)) };
 }
 
 /** The one read of a server an install plans on: every inspection fact and every step's reads. Pure. */
@@ -128,14 +131,41 @@ export function clusterSecrets(states: ServerState[], fallback?: ClusterSecrets)
   return { drbd: held.drbd ?? fallback?.drbd ?? newDrbdSecret(), corosyncKey: held.corosyncKey ?? fallback?.corosyncKey ?? newCorosyncKey() };
 }
 
-/** The plan of the answers on these facts; throws AnswerFileError with every finding (nothing changed). */
+/**
+ * The plan of the answers on what was read of the nodes (facts, and the steps' reads where the
+ * caller made them); throws AnswerFileError with every finding (nothing changed). The images the
+ * guests name are read here on the installer's machine unless the caller passes them.
+ */
 export function planInstall(
   answers: Answers,
-  facts: ServerFacts[],
-  options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; secrets?: Partial<ClusterSecrets> } = {},
+  states: ServerState[],
+  options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; secrets?: Partial<ClusterSecrets>; images?: ReadonlyMap<string, ImageInfo> } = {},
 ): ClusterPlan {
-  const { secrets, ...rest } = options;
-  return planCluster(answers, facts, { ...rest, drbdSecret: secrets?.drbd ?? null, corosyncKey: secrets?.corosyncKey ?? null, bmcPasswords: secrets?.bmc ?? {} });
+  const { secrets, images, ...rest } = options;
+  const plan = planCluster(answers, states, { ...rest, drbdSecret: secrets?.drbd ?? null, corosyncKey: secrets?.corosyncKey ?? null, bmcPasswords: secrets?.bmc ?? {} });
+  if (answers.spec.guests.length === 0) return plan;
+  const vg = answers.spec.storage.volumeGroup;
+  const reads: GuestNodeRead[] = answers.spec.nodes.map((node, i) => {
+    const state = states[i]!;
+    const group = factValue(state.lvm)?.volumeGroups.find((g) => g.name === vg);
+    return {
+      name: node.name,
+      vgFreeBytes: group ? (group.freeBytes ?? 0) : null,
+      diskBytes: findDisk(state, node.storage.disk)?.sizeBytes ?? null,
+      ...(state.volumes?.ok ? { volumes: state.volumes.value } : {}),
+      ...(state.guests?.ok ? { guests: state.guests.value } : {}),
+    };
+  });
+  const preflight = guestPreflight(answers, plan.drbdMajor, reads, images ?? readImages(answers));
+  if (preflight.issues.length > 0) {
+    const file = options.file ?? 'site.yaml';
+    const locate = options.locate ?? ((issue: AnswerIssue) => issue);
+    throw new AnswerFileError(file, preflight.issues.map(locate), {
+      headline: (counts) => `the guests of ${file} do not fit the servers (${counts}); nothing was changed on any server`,
+      hint: `Correct ${file} at the positions listed, or the servers as the messages say, then run again.`,
+    });
+  }
+  return { ...plan, guests: preflight.guests };
 }
 
 /** What a run needs, less what install adds itself (the install playbook, the journal). */

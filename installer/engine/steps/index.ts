@@ -1,6 +1,7 @@
 /** The step kinds a playbook may name. */
 import { clusterConfigStep } from './cluster-config.js';
 import { fenceCheckStep } from './fence-check.js';
+import { guestsStep } from './guests.js';
 import { filesStep } from './files.js';
 import { qdeviceStep } from './qdevice.js';
 import { networkStep } from './network.js';
@@ -26,4 +27,5 @@ export const STEP_KINDS: Record<string, StepKind> = {
   'fence-check': fenceCheckStep,
   qdevice: qdeviceStep,
   'cluster-config': clusterConfigStep,
+  guests: guestsStep,
 };

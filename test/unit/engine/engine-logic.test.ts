@@ -38,7 +38,8 @@ describe('the install playbook', () => {
   it('loads, and names only step kinds the engine implements', () => {
     const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
     const ha = (s: { when?: string }) => s.when === 'ha';
-    expect(playbook.steps.filter((s) => !ha(s)).map((s) => s.name)).toEqual([
+    const guests = (s: { when?: string }) => s.when === 'guests';
+    expect(playbook.steps.filter((s) => !ha(s) && !guests(s)).map((s) => s.name)).toEqual([
       'packages',
       'system-files',
       'network',
@@ -52,8 +53,8 @@ describe('the install playbook', () => {
       'node-trust',
       'replication-probe',
     ]);
-    // HA: fencing proven before anything HA is written; Corosync's files and the quorum device before the services start them; Pacemaker's configuration last.
-    expect(playbook.steps.map((s) => `${s.name}${ha(s) ? ' (ha)' : ''}`)).toEqual([
+    // HA: fencing proven before anything HA is written; Corosync's files and the quorum device before the services start them; Pacemaker's configuration, then the guests last.
+    expect(playbook.steps.map((s) => `${s.name}${ha(s) ? ' (ha)' : guests(s) ? ' (guests)' : ''}`)).toEqual([
       'packages',
       'fence-check (ha)',
       'system-files',
@@ -70,6 +71,7 @@ describe('the install playbook', () => {
       'node-trust',
       'replication-probe',
       'cluster-config (ha)',
+      'guests (guests)',
     ]);
   });
 

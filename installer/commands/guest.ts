@@ -1,0 +1,195 @@
+/**
+ * The day-after commands of the cluster's guests:
+ * - `hvcluster guest list -f site.yaml`: the declared guests as the nodes see them (read-only, one
+ *   exec per node: the same reads apply plans on). An unreachable node is reported and its columns
+ *   shown as unknown; the others are still listed.
+ * - `guest migrate NAME [--to NODE]`: a live migration to another node holding its disks, inside a
+ *   dual-primary window closed whatever happens (guests/live-migrate.ts), under the cluster lock.
+ * - `node drain NODE` / `node resume NODE`: every guest live-migrated away, then the node marked
+ *   standby (apply starts nothing there); the mark taken off.
+ */
+import { formatIssue } from '../answers/issues.js';
+import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { parseReads, readDefinition, readScript } from '../engine/read-batch.js';
+import { formatGuestList, guestList, type NodeGuestRead } from '../guests/list.js';
+import { jsonDocument, jsonError, jsonText } from '../json-output.js';
+import { Reporter, type Streams } from '../output.js';
+import { shellQuote } from '../ssh/quote.js';
+import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { dualPrimaryCloseAfterS } from '../engine/dual-primary.js';
+import type { EngineEvent } from '../engine/events.js';
+import { standbyChange } from '../engine/guest-state.js';
+import { liveMigrate } from '../guests/live-migrate.js';
+import { planDrain, planMove, type GuestMove } from '../guests/moves.js';
+import { withGuestSession, type GuestSession } from '../guests/session.js';
+
+export interface GuestListOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+export async function runGuestList(options: GuestListOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  try {
+    if (options.file === undefined) throw new UsageError('guest list needs the answer file of the cluster', { hint: 'hvcluster guest list -f site.yaml' });
+    if (options.host.length > 0) throw new UsageError('guest list reads the servers from the answer file: give -f site.yaml, not --host');
+    const servers = await serversFromOptions(options, streams.env);
+    const answers = servers.answers!.answers;
+    for (const warning of servers.answers!.warnings) reporter.warn(formatIssue(warning));
+    const results = await connectEach(servers.targets, options, streams, async (connection) => {
+      const defs = (['volumes', 'guests'] as const).map((name) => readDefinition(name, { answers, node: connection.target.name }));
+      const r = await connection.exec(`sh -c ${shellQuote(readScript(defs))}`, { sudo: true, step: 'guest list', secretOutput: true, timeoutMs: 120_000, logAs: 'sh -c <read: volumes, guests>' });
+      return parseReads(r.stdout, defs);
+    });
+    let worst: ExitCode = EXIT.ok;
+    const reads: NodeGuestRead[] = results.map((result) => {
+      if (!result.ok) {
+        worst = Math.max(worst, exitCodeOf(result.error)) as ExitCode;
+        const message = result.error instanceof Error ? result.error.message : String(result.error);
+        reporter.error(message, result.error instanceof HvError ? result.error.hint : undefined);
+        return { node: result.server, error: message };
+      }
+      const { guests, volumes } = result.value;
+      const error = !guests?.ok ? `guests: ${guests?.reason ?? 'not read'}` : !guests.value.libvirt ? 'libvirtd does not answer' : !volumes?.ok ? `volumes: ${volumes?.reason ?? 'not read'}` : undefined;
+      if (error) reporter.warn(`${result.server}: ${error}`);
+      return {
+        node: result.server,
+        ...(error ? { error } : {}),
+        ...(guests?.ok && guests.value.libvirt ? { guests: guests.value } : {}),
+        ...(volumes?.ok ? { volumes: volumes.value } : {}),
+      };
+    });
+    const list = guestList(answers, reads);
+    if (options.json) streams.stdout.write(jsonText(jsonDocument('hvcluster guest list', worst, { cluster: answers.metadata.name, ...list, unread: reads.filter((r) => r.error).map((r) => ({ node: r.node, error: r.error })) })));
+    else streams.stdout.write(formatGuestList(list));
+    return worst;
+  } catch (error) {
+    if (!(error instanceof HvError)) throw error;
+    reporter.error(error.message, error.hint);
+    if (options.json) streams.stdout.write(jsonText(jsonError('hvcluster guest list', error)));
+    return exitCodeOf(error);
+  }
+}
+
+export interface GuestMigrateOptions extends ConnectionOptions {
+  json?: boolean;
+  to?: string;
+}
+
+/** What a move printed and reported: where, and its figures. */
+interface MoveResult {
+  guest: string;
+  from: string;
+  to: string;
+  /** When the live migration started and ended (epoch ms). */
+  startedAt: number;
+  finishedAt: number;
+  totalMs: number;
+  downtimeMs: number | null;
+}
+
+/** Performs the moves in order (one guest at a time), each inside its own dual-primary window. */
+async function performMoves(session: GuestSession, moves: GuestMove[], reporter: Reporter): Promise<MoveResult[]> {
+  const closeAfterS = dualPrimaryCloseAfterS();
+  const results: MoveResult[] = [];
+  for (const move of moves) {
+    const host = (n: string) => session.hosts.get(n)!;
+    const figures = await liveMigrate({
+      window: { guest: move.guest, resources: move.resources, holders: move.holders.map(host) },
+      source: host(move.from),
+      target: host(move.to),
+      peer: move.peer,
+      closeAfterS,
+      onPhase: (text) => reporter.info(`${move.guest}: ${text}`),
+    });
+    const result = { guest: move.guest, from: move.from, to: move.to, startedAt: figures.startedAt, finishedAt: figures.finishedAt, totalMs: figures.totalMs, downtimeMs: figures.downtimeMs ?? null };
+    reporter.info(`${move.guest}: moved ${move.from} -> ${move.to} in ${(figures.totalMs / 1000).toFixed(1)} s (QEMU downtime ${figures.downtimeMs ?? '?'} ms)`);
+    results.push(result);
+  }
+  return results;
+}
+
+/** The engine's events of a day-after command: each change a line on stderr (and in the run log). */
+function changeLines(reporter: Reporter, log: () => GuestSession['log'] | undefined) {
+  return (event: EngineEvent) => {
+    log()?.write('event', JSON.stringify(event));
+    if (event.type === 'change') reporter.info(`${event.server}: ${event.description}`);
+  };
+}
+
+export async function runGuestMigrate(name: string, options: GuestMigrateOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster guest migrate';
+  try {
+    if (options.file === undefined) throw new UsageError('guest migrate needs the answer file of the cluster', { hint: `hvcluster guest migrate ${name} -f site.yaml` });
+    let current: GuestSession | undefined;
+    const results = await withGuestSession(options, streams, reporter, 'guest migrate', changeLines(reporter, () => current?.log), async (session) => {
+      current = session;
+      const move = planMove(session.answers, session.reads, name, options.to);
+      reporter.info(`guest migrate: ${name} ${move.from} -> ${move.to} (commands in ${session.log.path})`);
+      return performMoves(session, [move], reporter);
+    });
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { migrations: results })));
+    return EXIT.ok;
+  } catch (error) {
+    return failed(reporter, streams, tool, options.json, error);
+  }
+}
+
+export interface NodeDrainOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+/** `node drain NODE`: every guest running on it live-migrated away, then the node marked standby (apply starts nothing there). */
+export async function runNodeDrain(node: string, options: NodeDrainOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster node drain';
+  try {
+    if (options.file === undefined) throw new UsageError('node drain needs the answer file of the cluster', { hint: `hvcluster node drain ${node} -f site.yaml` });
+    let current: GuestSession | undefined;
+    const results = await withGuestSession(options, streams, reporter, 'node drain', changeLines(reporter, () => current?.log), async (session) => {
+      current = session;
+      const moves = planDrain(session.answers, session.reads, node);
+      reporter.info(`node drain: ${moves.length === 0 ? `no guest runs on ${node}` : `${moves.map((m) => `${m.guest} -> ${m.to}`).join(', ')}`} (commands in ${session.log.path})`);
+      const moved = await performMoves(session, moves, reporter);
+      await session.hosts.get(node)!.perform(standbyChange(node, 'node drain', true));
+      reporter.info(`node drain: ${node} is empty and in standby: apply starts no guest there until \`hvcluster node resume ${node}\``);
+      return moved;
+    });
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { node, standby: true, migrations: results })));
+    return EXIT.ok;
+  } catch (error) {
+    return failed(reporter, streams, tool, options.json, error);
+  }
+}
+
+/** `node resume NODE`: its standby mark removed (its guests stay where they run: no failback). */
+export async function runNodeResume(node: string, options: NodeDrainOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster node resume';
+  try {
+    if (options.file === undefined) throw new UsageError('node resume needs the answer file of the cluster', { hint: `hvcluster node resume ${node} -f site.yaml` });
+    let current: GuestSession | undefined;
+    await withGuestSession(options, streams, reporter, 'node resume', changeLines(reporter, () => current?.log), async (session) => {
+      current = session;
+      if (!session.hosts.has(node)) throw new UsageError(`${node} is not a node of the cluster (${[...session.hosts.keys()].join(', ')})`);
+      if (session.reads.get(node)!.guests.standby) await session.hosts.get(node)!.perform(standbyChange(node, 'node resume', false));
+      reporter.info(`node resume: ${node} takes guests again (the guests moved away stay where they run)`);
+    });
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { node, standby: false })));
+    return EXIT.ok;
+  } catch (error) {
+    return failed(reporter, streams, tool, options.json, error);
+  }
+}
+
+function failed(reporter: Reporter, streams: Streams, tool: string, json: boolean | undefined, error: unknown): ExitCode {
+  if (!(error instanceof HvError)) {
+    const message = error instanceof Error ? error.message : String(error);
+    reporter.error(message);
+    if (json) streams.stdout.write(jsonText(jsonError(tool, error, EXIT.remote)));
+    return EXIT.remote;
+  }
+  reporter.error(error.message, error.hint);
+  if (json) streams.stdout.write(jsonText(jsonError(tool, error)));
+  return exitCodeOf(error);
+}

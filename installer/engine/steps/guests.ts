@@ -1,0 +1,216 @@
+/**
+ * The declared guests (spec.guests), converged like everything else: for each guest, its domain XML
+ * on every node that holds its replicas (written first: it marks what hvcluster made, see
+ * plan/guest-preflight.ts), one replicated volume per disk (an LV of the same size on each holder and
+ * a DRBD resource of its own, volumes.ts), the domain defined on every holder so that it can run on
+ * any of them, an image disk's image streamed into it once (import/import-disk.ts, recorded in
+ * GUESTS_DIR/RESOURCE.import), and the guest started on its preferred node when it runs nowhere.
+ * A second apply plans nothing; what differs without being safe to change (a running guest whose
+ * definition changed) is reported, not forced. Placement and sizes come from preflight (plan.guests).
+ */
+import { humanBytes } from '../../facts/format.js';
+import { importDisk } from '../../import/import-disk.js';
+import { chooseCpuModel, guestDomainModel, type GuestModel } from '../../plan/guest-model.js';
+import { drbdMetadataMiB } from '../../plan/guests.js';
+import { TemplateEnvironment } from '../../render/environment.js';
+import type { Change } from '../change.js';
+import { domainFile, domainOf, importRecord, importStatus, type GuestState } from '../guest-state.js';
+import type { Host } from '../host.js';
+import { holderView } from '../volume-state.js';
+import { performVolume, planVolume, resourceFile, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
+import { changeOf, readValue, StepRefusedError, type NodeInput, type StepInput, type StepKind, type StepPlan } from './step.js';
+
+const templates = new TemplateEnvironment();
+
+interface DiskImportPlan {
+  change: Change;
+  image: string;
+  format: string;
+  resource: string;
+  device: string;
+  /** Index of its volume in GuestPlan.volumes (whether it was proven zero is known once it is made). */
+  volume: number;
+}
+
+interface GuestPlan {
+  name: string;
+  volumes: { request: VolumeRequest; plan: VolumePlan }[];
+  /** The domain XML written on the holders where it differs (first of all). */
+  files: Change[];
+  /** `virsh define` where the domain is missing or its XML changed. */
+  defines: Change[];
+  imports: DiskImportPlan[];
+  start?: Change;
+}
+
+interface GuestsStepPlan extends StepPlan {
+  guests: GuestPlan[];
+  site: VolumeSite;
+}
+
+function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planned: Map<string, string[]>, notes: NonNullable<StepPlan['notes']>): GuestPlan {
+  const nodeOf = (name: string): NodeInput => {
+    const node = input.nodes.find((n) => n.node.name === name);
+    if (!node) throw new StepRefusedError(name, input.step.name, `guest ${guest.name} is placed on ${name}, which is not a node of this run`);
+    return node;
+  };
+  const holders = guest.holders.map(nodeOf);
+  const states = new Map<string, GuestState>(holders.map((h) => [h.node.name, readValue(input, h, 'guests')]));
+  for (const [server, state] of states) {
+    if (!state.virsh || !state.libvirt) {
+      throw new StepRefusedError(server, input.step.name, `libvirtd does not answer (virsh ${state.virsh ? 'is installed' : 'is missing'}): guest ${guest.name} cannot be defined`, 'check `systemctl status libvirtd` on the node and apply again');
+    }
+  }
+
+  const volumes = guest.disks.map((disk) => {
+    // The logical volume holds DRBD's metadata at its end too: the guest sees the disk size it was given.
+    const request: VolumeRequest = { name: disk.resource, sizeMiB: disk.sizeMiB + drbdMetadataMiB(disk.sizeMiB), skipInitialSync: input.answers.spec.drbd.initialSync === 'skip-if-blank' };
+    const plan = planVolume(
+      holders.map((h) => {
+        const view = holderView(readValue(input, h, 'volumes'), disk.resource);
+        return { server: h.node.name, nodeId: h.node.model.node.nodeId, address: h.node.model.node.replication.address, view: { ...view, allText: [view.allText, ...(planned.get(h.node.name) ?? [])].join('\n') } };
+      }),
+      request,
+      site,
+    );
+    for (const h of holders) planned.set(h.node.name, [...(planned.get(h.node.name) ?? []), resourceFile(plan.model).content]);
+    return { request, plan };
+  });
+
+  const cpuModel = chooseCpuModel([...states.values()].map((s) => s.cpu));
+  if (cpuModel === undefined) {
+    const offers = [...states].map(([n, s]) => `${n}: ${s.cpu.hostModel ?? 'no host model'}`).join('; ');
+    throw new StepRefusedError(guest.holders[0]!, input.step.name, `no CPU model is offered by every node holding guest ${guest.name} (${offers}), so it could not move between them`, 'pair nodes with CPUs of the same vendor and generation');
+  }
+  const xml = templates.render('guest-domain.xml.hbs', guestDomainModel(input.plan.cluster, guest, volumes.map((v) => v.plan.model.device), cpuModel));
+  const path = domainFile(guest.name);
+  const files: Change[] = [];
+  const defines: Change[] = [];
+  for (const h of holders) {
+    const state = states.get(h.node.name)!;
+    const current = state.files.get(`${guest.name}.xml`);
+    const domain = domainOf(state, guest.name);
+    if (current !== xml) {
+      files.push(changeOf(input, h, `write ${path} (the domain of guest ${guest.name})`, [{ upload: path, content: xml, mode: 0o600, owner: 'root:root', backupDir: input.backupDir }]));
+    }
+    if (domain.state === 'absent' || current !== xml) {
+      defines.push(changeOf(input, h, `define guest ${guest.name} in libvirt (${guest.vcpus} vCPU, ${guest.memoryMiB} MiB, ${guest.disks.length} disk(s))`, [{ argv: ['virsh', 'define', path] }]));
+      if (domain.state === 'running' && current !== undefined) {
+        notes.push({ level: 'warn', text: `${h.node.name}: guest ${guest.name} runs with its earlier definition; the new one (${path}) takes effect when it is next started` });
+      }
+    }
+  }
+
+  const running = holders.filter((h) => ['running', 'paused'].includes(domainOf(states.get(h.node.name)!, guest.name).state)).map((h) => h.node.name);
+  // Its home: the preferred node, unless it is drained (`node drain`), then another holder.
+  const home = [nodeOf(guest.preferredNode), ...holders].find((h) => !states.get(h.node.name)!.standby);
+  const preferred = home ?? nodeOf(guest.preferredNode);
+  const preferredState = states.get(preferred.node.name)!;
+  const imports: DiskImportPlan[] = [];
+  guest.disks.forEach((disk, k) => {
+    if (disk.image === undefined) return;
+    const status = importStatus(preferredState, disk.resource);
+    const isNew = volumes[k]!.plan.metadata.length > 0;
+    if (status.status === 'done') return;
+    if (!isNew && status.status === 'none') {
+      notes.push({ level: 'info', text: `guest ${guest.name}: ${disk.resource} already holds data (made before this run, not by an import): ${disk.image} is not written into it` });
+      return;
+    }
+    if (running.length > 0) {
+      throw new StepRefusedError(running[0]!, input.step.name, `the import of ${disk.image} into ${disk.resource} did not finish, and guest ${guest.name} runs on ${running.join(', ')}`, `stop the guest (virsh destroy ${guest.name}) and apply again to write the image again`);
+    }
+    const format = disk.imageFormat ?? 'raw';
+    const device = volumes[k]!.plan.model.device;
+    imports.push({
+      change: changeOf(input, preferred, `import ${disk.image} (${format}, ${humanBytes(disk.sizeMiB * 1024 * 1024)}) into ${disk.resource} (${device}) on ${preferred.node.name}, checked by sha256`, [
+        { upload: importRecord(disk.resource), content: 'pending\n', mode: 0o644, owner: 'root:root' },
+        { argv: ['drbdadm', 'primary', disk.resource] },
+        { script: 'nbd-export.sh', args: [device, `/run/hvcluster/import-${disk.resource}-${input.runId}`, '<ssh-user>', '<deadline-s>'] },
+        { script: 'device-sha256.sh', args: [device, '<image-bytes>'] },
+        { upload: importRecord(disk.resource), content: 'done <sha256>\n', mode: 0o644, owner: 'root:root' },
+        { argv: ['drbdadm', 'secondary', disk.resource] },
+      ]),
+      image: disk.image,
+      format,
+      resource: disk.resource,
+      device,
+      volume: k,
+    });
+  });
+
+  let start: Change | undefined;
+  if (guest.autostart && !guest.ha && running.length === 0 && !home) {
+    notes.push({ level: 'warn', text: `guest ${guest.name} is not started: every node holding it is in standby (hvcluster node resume NODE)` });
+  } else if (guest.autostart && !guest.ha && running.length === 0) {
+    const why = preferred.node.name === guest.preferredNode ? 'its preferred node' : `${guest.preferredNode}, its preferred node, is in standby`;
+    start = changeOf(input, preferred, `start guest ${guest.name} on ${preferred.node.name} (${why})`, [
+      ...guest.disks.map((d) => ({ argv: ['drbdadm', 'primary', d.resource] })),
+      { argv: ['virsh', 'start', guest.name] },
+    ]);
+  }
+  return { name: guest.name, volumes, files, defines, imports, ...(start ? { start } : {}) };
+}
+
+export const guestsStep: StepKind<GuestsStepPlan> = {
+  scope: 'cluster',
+  reads: ['volumes', 'guests'],
+  plan(input) {
+    const site = volumeSite(input.answers.spec, input.plan.drbdMajor, input.backupDir, input.step.name);
+    const planned = new Map<string, string[]>();
+    const notes: NonNullable<StepPlan['notes']> = [];
+    const guests = (input.plan.guests ?? []).filter((g) => g.state === 'present').map((g) => planGuest(input, g, site, planned, notes));
+    const changes = guests.flatMap((g) => [...g.files, ...g.volumes.flatMap((v) => v.plan.changes), ...g.defines, ...g.imports.map((i) => i.change), ...(g.start ? [g.start] : [])]);
+    return { changes, guests, site, notes };
+  },
+  async perform(hosts: Map<string, Host>, plan) {
+    // One guest at a time, its volumes one at a time: new minors and ports were planned around each other.
+    for (const guest of plan.guests) {
+      await Promise.all(guest.files.map((c) => hosts.get(c.server)!.perform(c)));
+      const made: { provenZero: boolean }[] = [];
+      for (const volume of guest.volumes) made.push(await performVolume(hosts, volume.plan, volume.request, plan.site));
+      await Promise.all(guest.defines.map((c) => hosts.get(c.server)!.perform(c)));
+      for (const imp of guest.imports) await performImport(hosts.get(imp.change.server)!, imp, made[imp.volume]?.provenZero ?? false);
+      if (guest.start) await performStart(hosts.get(guest.start.server)!, guest.start, guest.name);
+    }
+  },
+};
+
+async function performImport(host: Host, imp: DiskImportPlan, targetIsZero: boolean): Promise<void> {
+  await host.procedure(imp.change, async (io) => {
+    await io.perform({ upload: importRecord(imp.resource), content: 'pending\n', mode: 0o644, owner: 'root:root' });
+    await io.run({ argv: ['drbdadm', 'primary', imp.resource] });
+    try {
+      let shown = -1;
+      const result = await importDisk(host, io, { image: imp.image, format: imp.format, device: imp.device, resource: imp.resource, targetIsZero }, (done, total, elapsedMs) => {
+        const percent = Math.floor((done / total) * 100);
+        if (percent === shown) return;
+        shown = percent;
+        const mibs = done / 1024 / 1024 / Math.max(0.001, elapsedMs / 1000);
+        host.progress(percent, `import of ${imp.resource}: ${humanBytes(done)} of ${humanBytes(total)}, ${mibs.toFixed(1)} MiB/s`);
+      });
+      const seconds = result.elapsedMs / 1000;
+      host.log(
+        `imported ${imp.image} into ${imp.resource}: ${humanBytes(result.bytes)} in ${seconds.toFixed(1)} s (${(result.bytes / 1024 / 1024 / Math.max(0.001, seconds)).toFixed(1)} MiB/s; ${humanBytes(result.dataBytes)} of data, ${humanBytes(result.zeroBytes)} of zeroes), sha256 ${result.sha256} read back from ${imp.device}`,
+      );
+      await io.perform({ upload: importRecord(imp.resource), content: `done ${result.sha256}\n`, mode: 0o644, owner: 'root:root' });
+    } finally {
+      await io.run({ argv: ['drbdadm', 'secondary', imp.resource] }, { allowFailure: true });
+    }
+  });
+}
+
+/** Promotes the guest's disks and starts it; a start that fails leaves its disks Secondary again. */
+async function performStart(host: Host, change: Change, name: string): Promise<void> {
+  await host.procedure(change, async (io) => {
+    const promoted: string[] = [];
+    try {
+      for (const action of change.actions) {
+        await io.perform(action);
+        if ('argv' in action && action.argv[1] === 'primary') promoted.push(action.argv[2]!);
+      }
+    } catch (error) {
+      for (const resource of promoted) await io.run({ argv: ['drbdadm', 'secondary', resource] }, { allowFailure: true });
+      throw new Error(`guest ${name} did not start: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * The guests step's plan on the lab's two nodes: a new guest from nothing (the domain XML first,
+ * its volumes, the definitions, the import, the start), a guest in place (nothing), a running guest
+ * whose definition changed (defined again, a warning, not restarted), an import cut short (written
+ * again), an existing disk not made by an import (left alone, said so), and the refusals: libvirtd
+ * down, no CPU model common to the holders.
+ */
+import { describe, expect, it } from 'vitest';
+import { changeSummary } from '../../../installer/engine/change.js';
+import { StepRefusedError } from '../../../installer/engine/steps/step.js';
+import { resourceFile } from '../../../installer/engine/volumes.js';
+import { guestModels, type GuestModel } from '../../../installer/plan/guest-model.js';
+import type { ClusterPlan } from '../../../installer/plan/types.js';
+import { TemplateEnvironment } from '../../../installer/render/environment.js';
+import { guestDomainModel } from '../../../installer/plan/guest-model.js';
+import { inputOf, kindOf, labPlan, type CaseNode } from './harness.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const SHA = 'c'.repeat(64);
+const IMAGE = '/srv/images/web.qcow2';
+
+/** web: one 64 MiB disk from a qcow2 image, started on hv1. */
+function webModel(): GuestModel {
+  const { answers } = labPlan();
+  const withGuest = { ...answers, spec: { ...answers.spec, guests: [{ name: 'web', vcpus: 1, memory: 128, disks: [{ image: IMAGE }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state: 'present' }] } } as unknown as typeof answers;
+  return guestModels({ answers: withGuest, major: '8.4', freeMiB: { hv1: 1000, hv2: 1000 }, existingHolders: {}, imageSizeMiB: { [IMAGE]: 64 }, imageFormat: { [IMAGE]: 'qcow2' } })[0]!;
+}
+
+const withGuests = (guests: GuestModel[]) => (plan: ClusterPlan) => {
+  plan.guests = guests;
+};
+
+/** What guest-state.sh prints on a node with libvirt, the given domains and files. */
+function guestRead(options: { domain?: string; files?: Record<string, string>; hostModel?: string; usable?: string[]; libvirt?: boolean } = {}): string {
+  const files = Object.entries(options.files ?? {}).flatMap(([name, content]) => [`file ${name}`, b64(content), 'end']);
+  return [
+    ...files,
+    'virsh yes',
+    `libvirt ${options.libvirt === false ? 'no' : 'yes'}`,
+    `domains ${options.domain && options.domain !== 'absent' ? 'web' : ''}`,
+    `domain web ${options.domain ?? 'absent'} ${options.domain && options.domain !== 'absent' ? 'no' : '-'}`,
+    `cpu host-model ${options.hostModel ?? 'EPYC-Rome'}`,
+    `cpu usable ${(options.usable ?? ['qemu64', 'EPYC', 'EPYC-Rome']).join(' ')}`,
+  ].join('\n');
+}
+
+/** volume-state.sh's output for web-disk0: absent, or in place (up, connected, UpToDate) with its file. */
+function volumeRead(inPlace: boolean, role = 'Secondary'): string {
+  if (!inPlace) return ['lv web-disk0 absent', 'state web-disk0 - - -', 'md web-disk0 -'].join('\n');
+  const { plan } = labPlan();
+  const file = resourceFile({ name: 'web-disk0', major: '8.4', minor: 0, port: 7788, device: '/dev/drbd0', disk: '/dev/hvdata/web-disk0', hosts: plan.nodes.map((n) => ({ name: n.name, nodeId: n.model.node.nodeId, address: n.model.node.replication.address })), allowTwoPrimaries: false });
+  return ['lv web-disk0 present', `state web-disk0 Connected UpToDate/UpToDate ${role}/${role === 'Primary' ? 'Secondary' : 'Primary'}`, 'md web-disk0 -', 'res web-disk0.res', b64(file.content), 'end'].join('\n');
+}
+
+/** The domain XML the step writes for web (minor 0, on both nodes, the common host model). */
+function webXml(cpu = 'EPYC-Rome'): string {
+  const { plan } = labPlan();
+  return new TemplateEnvironment().render('guest-domain.xml.hbs', guestDomainModel(plan.cluster, webModel(), ['/dev/drbd0'], cpu));
+}
+
+function planOf(nodes: CaseNode[]) {
+  const input = inputOf('guests', nodes, { edit: withGuests([webModel()]) });
+  return kindOf('guests').plan(input);
+}
+
+const lines = (plan: ReturnType<typeof planOf>) => plan.changes.map((c) => `${c.server}: ${changeSummary(c).description}`);
+
+describe('the guests step plan', () => {
+  it('a new guest: its XML on both nodes first, its volume, defined on both, the image imported on its preferred node, then started there', () => {
+    const plan = planOf(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead(), volumes: volumeRead(false) } })));
+    expect(lines(plan)).toEqual([
+      'hv1: write /etc/hvcluster/guests/web.xml (the domain of guest web)',
+      'hv2: write /etc/hvcluster/guests/web.xml (the domain of guest web)',
+      'hv1: create logical volume hvdata/web-disk0 (66 MiB)',
+      'hv1: write /etc/drbd.d/web-disk0.res (DRBD resource web-disk0)',
+      'hv1: create DRBD metadata for web-disk0 on /dev/hvdata/web-disk0',
+      'hv2: create logical volume hvdata/web-disk0 (66 MiB)',
+      'hv2: write /etc/drbd.d/web-disk0.res (DRBD resource web-disk0)',
+      'hv2: create DRBD metadata for web-disk0 on /dev/hvdata/web-disk0',
+      'hv1: bring up DRBD resource web-disk0',
+      'hv2: bring up DRBD resource web-disk0',
+      expect.stringMatching(/^hv1: start replication of web-disk0: skip the initial sync if/),
+      'hv1: return web-disk0 to secondary on hv1',
+      'hv1: define guest web in libvirt (1 vCPU, 128 MiB, 1 disk(s))',
+      'hv2: define guest web in libvirt (1 vCPU, 128 MiB, 1 disk(s))',
+      `hv1: import ${IMAGE} (qcow2, 64 MiB) into web-disk0 (/dev/drbd0) on hv1, checked by sha256`,
+      'hv1: start guest web on hv1 (its preferred node)',
+    ]);
+    const xml = plan.changes[0]!.actions[0] as { content: string };
+    expect(xml.content).toBe(webXml());
+    expect(xml.content).toContain("<source dev='/dev/drbd0'/>");
+    expect(xml.content).toContain('<model fallback=\'forbid\'>EPYC-Rome</model>');
+    expect(changeSummary(plan.changes.at(-1)!).actions).toEqual(['drbdadm primary web-disk0', 'virsh start web']);
+  });
+
+  it('a guest in place (volume up, XML the same, defined, running, imported): nothing to do', () => {
+    const files = { 'web.xml': webXml(), 'web-disk0.import': `done ${SHA}\n` };
+    const plan = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'running', files }), volumes: volumeRead(true, 'Primary') } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } },
+    ]);
+    expect(plan.changes).toEqual([]);
+    expect(plan.notes).toEqual([]);
+  });
+
+  it('a running guest whose definition changed: written and defined again on both, a warning that it applies at its next start, no restart', () => {
+    const files = { 'web.xml': webXml().replace('128', '64'), 'web-disk0.import': `done ${SHA}\n` };
+    const plan = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'running', files }), volumes: volumeRead(true, 'Primary') } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } },
+    ]);
+    expect(lines(plan)).toEqual([
+      'hv1: write /etc/hvcluster/guests/web.xml (the domain of guest web)',
+      'hv2: write /etc/hvcluster/guests/web.xml (the domain of guest web)',
+      'hv1: define guest web in libvirt (1 vCPU, 128 MiB, 1 disk(s))',
+      'hv2: define guest web in libvirt (1 vCPU, 128 MiB, 1 disk(s))',
+    ]);
+    expect(plan.notes).toEqual([{ level: 'warn', text: 'hv1: guest web runs with its earlier definition; the new one (/etc/hvcluster/guests/web.xml) takes effect when it is next started' }]);
+  });
+
+  it('an import cut short (its record says pending) is written again before the guest starts', () => {
+    const files = { 'web.xml': webXml(), 'web-disk0.import': 'pending\n' };
+    const plan = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } },
+    ]);
+    expect(lines(plan)).toEqual([`hv1: import ${IMAGE} (qcow2, 64 MiB) into web-disk0 (/dev/drbd0) on hv1, checked by sha256`, 'hv1: start guest web on hv1 (its preferred node)']);
+  });
+
+  it('an import cut short while the guest runs is refused: the image is never written under a running guest', () => {
+    const files = { 'web.xml': webXml(), 'web-disk0.import': 'pending\n' };
+    const plan = () =>
+      planOf([
+        { name: 'hv1', reads: { guests: guestRead({ domain: 'running', files }), volumes: volumeRead(true, 'Primary') } },
+        { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } },
+      ]);
+    expect(plan).toThrow(StepRefusedError);
+    expect(plan).toThrow(/the import of \/srv\/images\/web.qcow2 into web-disk0 did not finish, and guest web runs on hv1/);
+  });
+
+  it('a disk that exists without an import record holds data of its own: not overwritten, and said so', () => {
+    const files = { 'web.xml': webXml() };
+    const plan = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'running', files }), volumes: volumeRead(true, 'Primary') } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } },
+    ]);
+    expect(plan.changes).toEqual([]);
+    expect(plan.notes).toEqual([{ level: 'info', text: `guest web: web-disk0 already holds data (made before this run, not by an import): ${IMAGE} is not written into it` }]);
+  });
+
+  it('holders with different host CPU models: the newest model both can run', () => {
+    const plan = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ hostModel: 'EPYC-Milan', usable: ['qemu64', 'EPYC', 'EPYC-Rome', 'EPYC-Milan'] }), volumes: volumeRead(false) } },
+      { name: 'hv2', reads: { guests: guestRead({ hostModel: 'EPYC-Rome', usable: ['qemu64', 'EPYC', 'EPYC-Rome'] }), volumes: volumeRead(false) } },
+    ]);
+    expect((plan.changes[0]!.actions[0] as { content: string }).content).toBe(webXml('EPYC-Rome'));
+  });
+
+  it('refuses when no CPU model is common to the holders, or libvirtd does not answer', () => {
+    const noCommon = () =>
+      planOf([
+        { name: 'hv1', reads: { guests: guestRead({ hostModel: 'EPYC-Rome', usable: ['EPYC-Rome'] }), volumes: volumeRead(false) } },
+        { name: 'hv2', reads: { guests: guestRead({ hostModel: 'Skylake-Server', usable: ['Skylake-Server'] }), volumes: volumeRead(false) } },
+      ]);
+    expect(noCommon).toThrow(/no CPU model is offered by every node holding guest web \(hv1: EPYC-Rome; hv2: Skylake-Server\)/);
+    const down = () =>
+      planOf([
+        { name: 'hv1', reads: { guests: guestRead(), volumes: volumeRead(false) } },
+        { name: 'hv2', reads: { guests: guestRead({ libvirt: false }), volumes: volumeRead(false) } },
+      ]);
+    expect(down).toThrow(/hv2: step "guests": libvirtd does not answer/);
+  });
+});
