@@ -1,0 +1,97 @@
+/**
+ * Where a guest can go, decided from what was read of the nodes (the volumes and guests reads): the
+ * node it runs on, the other nodes holding its disks, its DRBD resources as their files describe
+ * them (the window rewrites them with two primaries allowed, then forbidden). What `guest migrate`
+ * and `node drain` refuse is said here, before anything changes. Pure.
+ */
+import type { Answers } from '../answers/schema.js';
+import { ChecksFailedError, UsageError } from '../errors.js';
+import { domainOf, type GuestState } from '../engine/guest-state.js';
+import type { VolumeState } from '../engine/volume-state.js';
+import { parseResourceFiles, resourceFile } from '../engine/volumes.js';
+import { diskResource } from '../plan/guest-model.js';
+import type { DrbdMajor, DrbdResourceModel } from '../plan/model.js';
+import { replicationName } from '../plan/render-model.js';
+
+export interface NodeRead {
+  guests: GuestState;
+  volumes: VolumeState;
+}
+
+export interface GuestMove {
+  guest: string;
+  from: string;
+  to: string;
+  /** The target's replication name (virsh migrate's peer). */
+  peer: string;
+  /** The nodes holding its disks (the window's holders). */
+  holders: string[];
+  resources: DrbdResourceModel[];
+}
+
+/** The model of an existing resource, rebuilt from its file and the answers; it must render back to the same file. */
+function resourceModel(answers: Answers, name: string, holders: string[], text: string): DrbdResourceModel {
+  const parsed = parseResourceFiles(text).byName.get(name);
+  const major = /DRBD (8\.4|9) resource/.exec(text)?.[1] as DrbdMajor | undefined;
+  if (!parsed || !major) throw new ChecksFailedError(`/etc/drbd.d/${name}.res is not a resource file hvcluster wrote`, { hint: 'run `hvcluster apply` to write it again' });
+  const model: DrbdResourceModel = {
+    name,
+    major,
+    minor: parsed.minor,
+    port: parsed.port,
+    device: `/dev/drbd${parsed.minor}`,
+    disk: `/dev/${answers.spec.storage.volumeGroup}/${name}`,
+    hosts: answers.spec.nodes.flatMap((n, nodeId) => (holders.includes(n.name) ? [{ name: n.name, nodeId, address: n.replication.address.split('/')[0]! }] : [])),
+    allowTwoPrimaries: false,
+  };
+  if (resourceFile(model).content !== text) {
+    throw new ChecksFailedError(`/etc/drbd.d/${name}.res differs from what hvcluster writes for it (edited by hand, or a migration's window left open)`, { hint: 'run `hvcluster apply` first: it writes it again' });
+  }
+  return model;
+}
+
+/**
+ * The move of a declared guest from the node it runs on to `to` (default: its other holder; on
+ * three nodes with DRBD 8.4, the other node of its pair). Refused: a guest not declared or not
+ * running, running on two nodes, a target that does not hold its disks or is the node it runs on,
+ * a disk not Connected and UpToDate on both (a migration needs the target's copy current).
+ */
+export function planMove(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string, to?: string): GuestMove {
+  const declared = answers.spec.guests.find((g) => g.name === guest);
+  if (!declared) throw new UsageError(`guest ${guest} is not declared in the answer file`, { hint: `declared: ${answers.spec.guests.map((g) => g.name).join(', ') || 'none'}` });
+  const resources = declared.disks.map((_, i) => diskResource(guest, i));
+  const holders = [...reads].filter(([, r]) => r.volumes.byName.get(resources[0]!)?.lvPresent).map(([n]) => n);
+  const running = [...reads].filter(([, r]) => domainOf(r.guests, guest).state === 'running').map(([n]) => n);
+  if (running.length === 0) throw new ChecksFailedError(`guest ${guest} does not run anywhere: there is nothing to live-migrate`, { hint: `start it on the node you want (virsh start ${guest} there, its disks promoted first), or apply` });
+  if (running.length > 1) throw new ChecksFailedError(`guest ${guest} runs on ${running.join(' and ')} at once`, { hint: 'stop it on the node whose copy is not current, then check its disks with `hvcluster verify`' });
+  const from = running[0]!;
+  const others = holders.filter((n) => n !== from);
+  const target = to ?? others[0];
+  if (target === undefined) throw new ChecksFailedError(`guest ${guest}'s disks are on ${from} only: there is no other node to move it to`);
+  if (target === from) throw new UsageError(`guest ${guest} already runs on ${from}`);
+  if (!holders.includes(target)) {
+    throw new UsageError(`${target} does not hold guest ${guest}'s disks (they are on ${holders.join(' and ')}): a guest can only move where its disks are`, { hint: `hvcluster guest migrate ${guest} --to ${others.join('|')}` });
+  }
+  const models = resources.map((name) => {
+    for (const node of [from, target]) {
+      const v = reads.get(node)!.volumes.byName.get(name);
+      if (v?.state.cstate !== 'Connected' || !/^UpToDate\/UpToDate$/.test(v.state.dstate ?? '')) {
+        throw new ChecksFailedError(`${name} is ${v?.state.cstate ?? 'down'} and ${v?.state.dstate ?? 'unknown'} on ${node}: a live migration needs both copies Connected and UpToDate`, {
+          hint: 'wait for the resync to finish (`hvcluster guest list`), or reconnect the resource',
+        });
+      }
+    }
+    const text = reads.get(from)!.volumes.resourceFiles.get(`${name}.res`) ?? '';
+    return resourceModel(answers, name, holders, text);
+  });
+  const node = answers.spec.nodes.find((n) => n.name === target)!;
+  return { guest, from, to: target, peer: replicationName(node), holders, resources: models };
+}
+
+/** The moves that empty `node`: every declared guest running there, to its other holder (answer-file order). */
+export function planDrain(answers: Answers, reads: ReadonlyMap<string, NodeRead>, node: string): GuestMove[] {
+  if (!answers.spec.nodes.some((n) => n.name === node)) throw new UsageError(`${node} is not a node of the cluster (${answers.spec.nodes.map((n) => n.name).join(', ')})`);
+  const on = reads.get(node);
+  if (!on) throw new ChecksFailedError(`${node} could not be read`);
+  return answers.spec.guests.filter((g) => domainOf(on.guests, g.name).state === 'running').map((g) => planMove(answers, reads, g.name));
+}

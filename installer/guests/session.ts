@@ -1,0 +1,85 @@
+/**
+ * What the day-after commands that change servers (`guest migrate`, `node drain|resume`) share with
+ * apply: one connection per node, the cluster lock (one run at a time changes the cluster) taken
+ * with the one read they decide on (volumes and guests of every node), every command they send in a
+ * run log (secrets redacted), every change through the guard as an event. The caller decides from
+ * the reads and acts through the hosts.
+ */
+import { join } from 'node:path';
+import type { LoadedAnswers } from '../answers/load.js';
+import { formatIssue } from '../answers/issues.js';
+import type { Answers } from '../answers/schema.js';
+import { ConnectionError } from '../errors.js';
+import { lockCluster, thisHolder } from '../engine/cluster-lock.js';
+import type { EventSink } from '../engine/events.js';
+import { Guard } from '../engine/guard.js';
+import { Host, type HostSession } from '../engine/host.js';
+import { parseReads, readDefinition, readLabel, readScript } from '../engine/read-batch.js';
+import { RunLog, defaultLogDir } from '../engine/run-log.js';
+import { newRunId } from '../services/run-id.js';
+import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions } from '../commands/connect.js';
+import type { Reporter, Streams } from '../output.js';
+import type { ServerConnection } from '../ssh/types.js';
+import type { NodeRead } from './moves.js';
+
+export interface GuestSession {
+  answers: Answers;
+  loaded: LoadedAnswers;
+  runId: string;
+  reads: Map<string, NodeRead>;
+  hosts: Map<string, Host>;
+  log: RunLog;
+}
+
+/** Opens the session, runs `work`, releases the lock and closes the connections whatever happens. */
+export async function withGuestSession<T>(options: ConnectionOptions, streams: Streams, reporter: Reporter, command: string, emit: EventSink, work: (session: GuestSession) => Promise<T>): Promise<T> {
+  const servers = await serversFromOptions(options, streams.env);
+  const loaded = servers.answers!;
+  const answers = loaded.answers;
+  for (const warning of loaded.warnings) reporter.warn(formatIssue(warning));
+  const runId = newRunId();
+  const log = new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-${command.replaceAll(' ', '-')}.log`), runSecrets(servers));
+  log.write('hvcluster', `${command} -f ${loaded.file}: run ${runId}`);
+  const { opened, failures } = await openConnections(servers.targets, options, streams);
+  try {
+    if (failures.length > 0) {
+      const first = failures[0]!;
+      throw first.error instanceof Error ? first.error : new ConnectionError(first.server, String(first.error));
+    }
+    const connections = new Map([...opened].map(([server, conn]) => [server, log.wrap(conn)]));
+    const nodes = answers.spec.nodes.map((n) => n.name);
+    const defs = (node: string) => (['volumes', 'guests'] as const).map((name) => readDefinition(name, { answers, node }));
+    const lock = await lockCluster(
+      nodes.map((n) => connections.get(n)!),
+      answers.metadata.name,
+      thisHolder(runId, command),
+      `\`hvcluster apply -f ${loaded.file} --force-unlock\``,
+      new Map(nodes.map((n) => [n, { script: readScript(defs(n)), label: readLabel(defs(n)) }])),
+    );
+    try {
+      const reads = new Map<string, NodeRead>();
+      for (const node of nodes) {
+        const out = lock.reads.get(node);
+        const parsed = parseReads(out?.stdout ?? '', defs(node));
+        if (!parsed.guests?.ok || !parsed.volumes?.ok) throw new ConnectionError(node, `could not read its guests and volumes: ${!parsed.guests?.ok ? parsed.guests?.reason : ''} ${!parsed.volumes?.ok ? parsed.volumes?.reason : ''}`.trim());
+        if (!parsed.guests.value.libvirt) throw new ConnectionError(node, 'libvirtd does not answer', { hint: `check \`systemctl status libvirtd\` on ${node}` });
+        reads.set(node, { guests: parsed.guests.value, volumes: parsed.volumes.value });
+      }
+      const hostSession: HostSession = {
+        runId,
+        dryRun: false,
+        guard: new Guard(false, emit),
+        emit,
+        backupRoot: '/var/backups/hvcluster',
+        connection: (server: string): ServerConnection => connections.get(server)!,
+        reconnect: () => Promise.reject(new Error(`${command} does not reconnect`)),
+      };
+      const hosts = new Map(nodes.map((n) => [n, new Host(hostSession, n, command)]));
+      return await work({ answers, loaded, runId, reads, hosts, log });
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  } finally {
+    await Promise.all([...opened.values()].map((c) => c.close().catch(() => undefined)));
+  }
+}
