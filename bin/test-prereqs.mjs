@@ -25,6 +25,10 @@ export const TEST_PACKAGES = {
   'util-linux': 'mount, losetup (the lab image)',
   bsdutils: "script(1), the terminal of the package test's wizard",
   tmux: "the terminal of the wizard's end-to-end test",
+  syslinux: "a bootable disk image for the guests' end-to-end test (syslinux on a FAT image)",
+  'syslinux-common': 'its boot files',
+  mtools: 'files copied into that FAT image without mounting it',
+  dosfstools: 'mkfs.vfat, that FAT image',
 };
 
 export const APT_COMMAND = 'apt-get update && apt-get install -y --no-install-recommends';

@@ -12,8 +12,9 @@ import { down } from '../lab/lab.js';
 export default function setup(): () => Promise<void> {
   const startedAt = Date.now();
   // The run's id: a checkpoint one file saves for the others is only restored within the same run
-  // (test/helpers/lab.ts restoreOrBuild). The test workers inherit it.
-  process.env.HVCLUSTER_TEST_RUN = `${new Date(startedAt).toISOString()}-${process.pid}`;
+  // (test/helpers/lab.ts restoreOrBuild). The test workers inherit it. A developer iterating on one
+  // file may give it (with HVCLUSTER_KEEP_LAB=1) to restore the checkpoints of an earlier run.
+  process.env.HVCLUSTER_TEST_RUN ||= `${new Date(startedAt).toISOString()}-${process.pid}`;
   return async () => {
     if (process.env.HVCLUSTER_KEEP_LAB === '1' || !existsSync(LAB_ROOT)) return;
     for (const name of readdirSync(LAB_ROOT)) {
