@@ -75,8 +75,8 @@ export interface GuestMigrateOptions extends ConnectionOptions {
   to?: string;
 }
 
-/** What a move printed and reported: where, and its figures. */
-interface MoveResult {
+/** What a move printed and reported (`--json`: `migrations[]`): where, and its figures. */
+export interface MoveResult {
   guest: string;
   from: string;
   to: string;

@@ -11,7 +11,7 @@ import type { PlannedFile } from '../plan/types.js';
 import { TemplateEnvironment } from '../render/environment.js';
 import type { Change } from './change.js';
 import type { Host } from './host.js';
-import { StepRefusedError, waitFor } from './steps/step.js';
+import { readValue, StepRefusedError, waitFor, type NodeInput, type StepInput } from './steps/step.js';
 import { holderView, parseVolumeState, type DrbdState, type HolderView } from './volume-state.js';
 
 export interface VolumeRequest {
@@ -261,6 +261,24 @@ export function planVolume(holders: (VolumeHolder & { view: HolderView })[], req
     );
   }
   return { model, changes: [...[...prepare.values()].flat(), ...connect, ...sync], prepare, metadata, connect, sync, inPlace };
+}
+
+/**
+ * planVolume on the holders as a step read them (their `volumes` read), when the step plans several
+ * volumes: `planned` holds, per node, the resource files planned before this one in the same step,
+ * so its minor and port are chosen around them; this one's file is added to it. Pure but for `planned`.
+ */
+export function planVolumeOnNodes(input: StepInput, holders: NodeInput[], request: VolumeRequest, site: VolumeSite, planned: Map<string, string[]>): VolumePlan {
+  const plan = planVolume(
+    holders.map((h) => {
+      const view = holderView(readValue(input, h, 'volumes'), request.name);
+      return { server: h.node.name, nodeId: h.node.model.node.nodeId, address: h.node.model.node.replication.address, view: { ...view, allText: [view.allText, ...(planned.get(h.node.name) ?? [])].join('\n') } };
+    }),
+    request,
+    site,
+  );
+  for (const h of holders) planned.set(h.node.name, [...(planned.get(h.node.name) ?? []), resourceFile(plan.model).content]);
+  return plan;
 }
 
 /** The state of a resource on one holder (drbdadm cstate, dstate, role). */

@@ -19,6 +19,7 @@ import { BUILT, SHARED_LAB, useLab } from '../helpers/lab.js';
 import { labSiteYaml } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 import type { GuestList } from '../../installer/guests/list.js';
+import type { MoveResult } from '../../installer/commands/guest.js';
 import { CLIENT_GAP_LIMIT_MS } from '../../installer/verify/migration/judge.js';
 import { longestGap } from '../../installer/verify/migration/probe.js';
 import { GuestClient, type ClientFigures } from '../helpers/guest-client.js';
@@ -33,15 +34,7 @@ const SETTLE_MS = 10_000;
 /** The longest a client of a guest may go without an answer around its migration in the lab (see withinLimit). */
 const LAB_GAP_LIMIT_MS = 20_000;
 
-interface Migrated {
-  guest: string;
-  from: string;
-  to: string;
-  startedAt: number;
-  finishedAt: number;
-  totalMs: number;
-  downtimeMs: number | null;
-}
+type Migrated = MoveResult;
 
 /** The guests' addresses: hosts 201 and 202 of the lab's management subnet. */
 const guestAddress = (host: number) => lab.info.hostAddress.replace(/\.\d+$/, `.${host}`);

@@ -16,8 +16,7 @@ import { TemplateEnvironment } from '../../render/environment.js';
 import type { Change } from '../change.js';
 import { domainFile, domainOf, importRecord, importStatus, type GuestState } from '../guest-state.js';
 import type { Host } from '../host.js';
-import { holderView } from '../volume-state.js';
-import { performVolume, planVolume, resourceFile, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
+import { performVolume, planVolumeOnNodes, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
 import { changeOf, readValue, StepRefusedError, type NodeInput, type StepInput, type StepKind, type StepPlan } from './step.js';
 
 const templates = new TemplateEnvironment();
@@ -65,15 +64,7 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
   const volumes = guest.disks.map((disk) => {
     // The logical volume holds DRBD's metadata at its end too: the guest sees the disk size it was given.
     const request: VolumeRequest = { name: disk.resource, sizeMiB: disk.sizeMiB + drbdMetadataMiB(disk.sizeMiB), skipInitialSync: input.answers.spec.drbd.initialSync === 'skip-if-blank' };
-    const plan = planVolume(
-      holders.map((h) => {
-        const view = holderView(readValue(input, h, 'volumes'), disk.resource);
-        return { server: h.node.name, nodeId: h.node.model.node.nodeId, address: h.node.model.node.replication.address, view: { ...view, allText: [view.allText, ...(planned.get(h.node.name) ?? [])].join('\n') } };
-      }),
-      request,
-      site,
-    );
-    for (const h of holders) planned.set(h.node.name, [...(planned.get(h.node.name) ?? []), resourceFile(plan.model).content]);
+    const plan = planVolumeOnNodes(input, holders, request, site, planned);
     return { request, plan };
   });
 

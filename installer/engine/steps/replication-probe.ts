@@ -4,8 +4,7 @@
  * reboot (the boot unit hvcluster-drbd-boot.service, enabled here). verify checks it.
  */
 import type { Host } from '../host.js';
-import { holderView } from '../volume-state.js';
-import { performVolume, planVolume, resourceFile, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
+import { performVolume, planVolumeOnNodes, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
 import { BOOT_UNIT, probeResources } from '../../plan/drbd-layout.js';
 import type { Change } from '../change.js';
 import { changeOf, readValue, type StepInput, type StepKind, type StepPlan } from './step.js';
@@ -42,15 +41,7 @@ export const replicationProbeStep: StepKind<ProbePlan> = {
       // on a disk found blank (never a wiped one), and the new volume reads back as zeroes there (volumes.ts).
       const fresh = holders.every((h) => h.data['fresh-volume-group'] === true);
       const request: VolumeRequest = { name: probe.name, sizeMiB: PROBE_SIZE_MIB, skipInitialSync: input.answers.spec.drbd.initialSync === 'skip-if-blank' && fresh };
-      const plan = planVolume(
-        holders.map((h) => {
-          const view = holderView(readValue(input, h, 'volumes'), probe.name);
-          return { server: h.node.name, nodeId: h.node.model.node.nodeId, address: h.node.model.node.replication.address, view: { ...view, allText: [view.allText, ...(planned.get(h.node.name) ?? [])].join('\n') } };
-        }),
-        request,
-        site,
-      );
-      for (const h of holders) planned.set(h.node.name, [...(planned.get(h.node.name) ?? []), resourceFile(plan.model).content]);
+      const plan = planVolumeOnNodes(input, holders, request, site, planned);
       return { request, plan };
     });
     // Up at boot too: the boot unit (not started here: the volumes above are up already).
