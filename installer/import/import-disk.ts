@@ -84,7 +84,7 @@ export async function importDisk(host: Host, io: HostIo, request: DiskImport, on
       await target.close().catch(() => undefined);
     }
     // qemu-nbd on the node exits when its one client leaves; the device must be closed before it is demoted.
-    await io.run({ argv: ['sh', '-c', `i=0; while kill -0 ${m[1]} 2>/dev/null; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done; rm -rf '${socketDir}'`] });
+    await io.run({ script: 'nbd-export-end.sh', args: [m[1]!, socketDir] });
     const written = (await io.run({ script: 'device-sha256.sh', args: [request.device, String(result.bytes)], timeoutMs: 60 * 60_000 })).stdout.trim();
     if (written !== result.sha256) {
       throw new Error(`${request.device} does not hold what was read from ${request.image}: sha256 ${written} on the node, ${result.sha256} read from the image; the import is not finished (apply again to write it again)`);

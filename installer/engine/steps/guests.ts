@@ -117,6 +117,7 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
         { upload: importRecord(disk.resource), content: 'pending\n', mode: 0o644, owner: 'root:root' },
         { argv: ['drbdadm', 'primary', disk.resource] },
         { script: 'nbd-export.sh', args: [device, `/run/hvcluster/import-${disk.resource}-${input.runId}`, '<ssh-user>', '<deadline-s>'] },
+        { script: 'nbd-export-end.sh', args: ['<qemu-nbd-pid>', `/run/hvcluster/import-${disk.resource}-${input.runId}`] },
         { script: 'device-sha256.sh', args: [device, '<image-bytes>'] },
         { upload: importRecord(disk.resource), content: 'done <sha256>\n', mode: 0o644, owner: 'root:root' },
         { argv: ['drbdadm', 'secondary', disk.resource] },
