@@ -10,8 +10,8 @@ import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
-import { FILE_RULES, planCluster, withPreflightFindings } from '../plan/index.js';
-import { existingSecrets, previewInstall, readCluster, type InstallPreview } from '../services/install.js';
+import { FILE_RULES, withPreflightFindings } from '../plan/index.js';
+import { existingSecrets, planInstall, previewInstall, readCluster, type InstallPreview } from '../services/install.js';
 import { newRunId } from '../services/run-id.js';
 import { jsonDocument, jsonText } from '../json-output.js';
 import { openConnections, serversFromOptions, type ConnectionOptions } from './connect.js';
@@ -47,13 +47,14 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
 
     const secrets = existingSecrets(read.states);
     // Findings against the servers: exit 1, as apply's preflight (an invalid answer file stays 3).
+    // The same plan as apply's (its guests' preflight included): the secrets the nodes share are kept
+    // (diffs never show them); a new cluster's are made at apply.
     const plan = withPreflightFindings(() =>
-      planCluster(
-        answers,
-        read.states,
-        // The secrets the nodes share are kept (diffs never show them); a new cluster's are made at apply.
-        { file: loaded!.file, drbdSecret: secrets.drbd, corosyncKey: secrets.corosyncKey, bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []), locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) },
-      ),
+      planInstall(answers, read.states, {
+        file: loaded!.file,
+        secrets: { drbd: secrets.drbd ?? undefined, corosyncKey: secrets.corosyncKey ?? undefined, bmc: Object.fromEntries(servers.bmcPasswords ?? []) },
+        locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }),
+      }),
     );
     for (const warning of plan.warnings) reporter.warn(formatIssue(warning));
     const comparison = comparePlan(plan, files);

@@ -124,10 +124,19 @@ describe('guests on a two-node lab', () => {
     expect(await footprint()).toEqual(before);
   });
 
-  it('apply creates the declared guests: replicated disks, defined on both nodes, running where preferred, images imported and checked', { timeout: 15 * MIN }, async () => {
+  it('apply creates the declared guests as plan shows them: replicated disks, defined on both nodes, running where preferred, images imported and checked', { timeout: 15 * MIN }, async () => {
+    // What plan shows is what apply does: the guests step's changes, server by server, in order.
+    const planned = await hvcluster(NAME, ['plan', '-f', site, '--json'], { timeoutMs: 5 * MIN });
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = JSON.parse(planned.stdout) as { nodes: { name: string; changes: { step: string; description: string }[] }[] };
     const applied = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json'], { timeoutMs: 12 * MIN });
     expect(applied.code, `${applied.stderr}\n${applied.stdout.slice(-3000)}`).toBe(0);
     const all = events(applied.stdout);
+    for (const node of NODES) {
+      const made = all.filter((e) => e.type === 'change' && e.server === node && e.step === 'guests').map((e) => String(e.description));
+      expect(made.length, node).toBeGreaterThan(5);
+      expect(made, node).toEqual(plan.nodes.find((n) => n.name === node)!.changes.filter((c) => c.step === 'guests').map((c) => c.description));
+    }
     const imported = all.filter((e) => e.type === 'log' && e.step === 'guests' && /^imported /.test(String(e.text))).map((e) => String(e.text));
     expect(imported).toHaveLength(2);
     expect(all.some((e) => e.type === 'progress' && e.step === 'guests' && /import of web-disk0/.test(String(e.text)))).toBe(true);
