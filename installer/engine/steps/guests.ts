@@ -96,11 +96,12 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
   // Its home: the preferred node, unless it is drained (`node drain`), then another holder.
   const home = [nodeOf(guest.preferredNode), ...holders].find((h) => !states.get(h.node.name)!.standby);
   const preferred = home ?? nodeOf(guest.preferredNode);
-  const preferredState = states.get(preferred.node.name)!;
   const imports: DiskImportPlan[] = [];
   guest.disks.forEach((disk, k) => {
     if (disk.image === undefined) return;
-    const status = importStatus(preferredState, disk.resource);
+    // The record is on the node that imported: done anywhere is done, else pending anywhere is pending.
+    const records = [...states.values()].map((state) => importStatus(state, disk.resource));
+    const status = records.find((r) => r.status === 'done') ?? records.find((r) => r.status === 'pending') ?? { status: 'none' as const };
     const isNew = volumes[k]!.plan.metadata.length > 0;
     if (status.status === 'done') return;
     if (!isNew && status.status === 'none') {

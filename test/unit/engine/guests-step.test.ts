@@ -127,6 +127,20 @@ describe('the guests step plan', () => {
     expect(lines(plan)).toEqual([`hv1: import ${IMAGE} (qcow2, 64 MiB) into web-disk0 (/dev/drbd0) on hv1, checked by sha256`, 'hv1: start guest web on hv1 (its preferred node)']);
   });
 
+  it("an import record on another holder counts: pending there is written again, done there is done", () => {
+    const xml = { 'web.xml': webXml() };
+    const pendingOnHv2 = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'shut-off', files: xml }), volumes: volumeRead(true) } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off', files: { ...xml, 'web-disk0.import': 'pending\n' } }), volumes: volumeRead(true) } },
+    ]);
+    expect(lines(pendingOnHv2)[0]).toMatch(/^hv1: import \/srv\/images\/web.qcow2/);
+    const doneOnHv2 = planOf([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'shut-off', files: { ...xml, 'web-disk0.import': 'pending\n' } }), volumes: volumeRead(true) } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'running', files: { ...xml, 'web-disk0.import': `done ${SHA}\n` } }), volumes: volumeRead(true, 'Primary') } },
+    ]);
+    expect(doneOnHv2.changes).toEqual([]);
+  });
+
   it('an import cut short while the guest runs is refused: the image is never written under a running guest', () => {
     const files = { 'web.xml': webXml(), 'web-disk0.import': 'pending\n' };
     const plan = () =>
