@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bootableGuestImage } from '../helpers/guest-image.js';
 import { events, hvcluster } from '../helpers/hvcluster.js';
-import { BUILT, SHARED_LAB, useLab } from '../helpers/lab.js';
+import { builtCluster } from '../helpers/built.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { labSiteYaml } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 import type { GuestList } from '../../installer/guests/list.js';
@@ -75,10 +76,7 @@ const guestsYaml = () => `    - name: web
 
 describe('guests on a two-node lab', () => {
   beforeAll(async () => {
-    await lab.restoreOrBuild(BUILT, async () => {
-      const applied = await hvcluster(NAME, ['apply', '-f', siteWith('built', ''), '--yes', '--json'], { timeoutMs: 12 * MIN });
-      expect(applied.code, `${applied.stderr}\n${applied.stdout.slice(-3000)}`).toBe(0);
-    });
+    await builtCluster(lab);
     webImage = await bootableGuestImage(lab, 'hv1', `${guestAddress(201)}/24`, dir, 'web', 'qcow2');
     dbImage = await bootableGuestImage(lab, 'hv1', `${guestAddress(202)}/24`, dir, 'db', 'raw');
     site = siteWith('site', guestsYaml());

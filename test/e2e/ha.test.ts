@@ -1,5 +1,6 @@
 /**
- * High availability end to end on a two-node lab with a witness (prepared image): apply with HA
+ * High availability end to end on a two-node lab with a witness (prepared image), added to the
+ * running cluster (the run's `built` checkpoint: the lab's site applied without HA): apply with HA
  * (fencing proven from each node through the other's simulated BMC before anything HA is written,
  * Corosync on two links with the witness's quorum device over TLS, Pacemaker with one fence device
  * per node); the cluster is quorate with three votes; verify's HA checks all pass (links, fence
@@ -14,8 +15,9 @@
  * timed per phase too).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { events, hvcluster } from '../helpers/hvcluster.js';
+import { builtCluster } from '../helpers/built.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { bmcKill, bmcStart, status } from '../lab/lab.js';
 import { writeLabSite } from '../lab/site.js';
@@ -51,6 +53,10 @@ async function apply(file: string, extra: string[] = []) {
 }
 
 describe('hvcluster apply with HA on two nodes and a witness', () => {
+  beforeAll(async () => {
+    await builtCluster(lab);
+  }, 25 * MIN);
+
   it('refuses a BMC that does not answer with the answer file\'s password, naming node and field, before any HA change', { timeout: 20 * MIN }, async () => {
     site = writeLabSite(lab.info, { ha: true });
     const wrong = site.replace(/site\.yaml$/, 'site-wrong-bmc.yaml');

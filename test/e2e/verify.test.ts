@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hvcluster } from '../helpers/hvcluster.js';
-import { BUILT, SHARED_LAB, useLab } from '../helpers/lab.js';
+import { builtCluster } from '../helpers/built.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { poweroffNode } from '../lab/lab.js';
-import { writeLabSite } from '../lab/site.js';
 import { waitFor } from '../lab/util.js';
 import type { CheckResult } from '../../installer/verify/types.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
@@ -81,17 +81,7 @@ describe('hvcluster verify on a two-node lab', () => {
   // The cluster of the lab's site.yaml, applied: by an earlier file of this run (apply-faults ends
   // with it), or here.
   beforeAll(async () => {
-    site = writeLabSite(lab.info);
-    await lab.restoreOrBuild(BUILT, async () => {
-      let applied = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json'], { timeoutMs: 12 * MIN });
-      if (applied.code === 4) {
-        // Only a lost connection (a nested VM starved of CPU on a busy host) earns a second apply;
-        // apply is idempotent. Any other failure fails here.
-        console.warn(`apply lost a connection, applying again:\n${applied.stderr.slice(-1500)}`);
-        applied = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json'], { timeoutMs: 12 * MIN });
-      }
-      expect(applied.code, `${applied.stderr}\n${applied.stdout.slice(-3000)}`).toBe(0);
-    });
+    site = await builtCluster(lab);
   }, 25 * MIN);
 
   it('passes every check on the healthy cluster: exit 0, JSON, JUnit and the hand-over report', { timeout: 8 * MIN }, async () => {
