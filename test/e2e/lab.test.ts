@@ -1,9 +1,13 @@
-// The VM lab itself: real Debian 12 VMs under QEMU in a private namespace, brought up and torn down
-// through the lab's command line, as CI and developers use it.
+// The VM lab itself: real Debian 12 VMs under QEMU in a private namespace, driven through the lab's
+// command line as CI and developers use it. What a lab offers (disks, DRBD, KVM, watchdog, witness,
+// NTP, BMCs that fence, checkpoints) is checked on the shared lab of the run (restored from its
+// `fresh` checkpoint instead of booting three more VMs); `up` and `down` (killed midway, then fresh,
+// without a trace) on a lab of their own.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { labDir, netnsName } from '../lab/config.js';
 import { readLab, sshExec } from '../lab/lab.js';
 import { listLabNetns, netnsLinks } from '../lab/network.js';
@@ -17,7 +21,7 @@ const CLI = ['node', '--import', 'tsx', 'test/lab/cli.ts'];
 const MIN = 60_000;
 
 /** The lab CLI as one process (node + tsx loader, no wrapper that a SIGKILL would miss). */
-function lab(...args: string[]) {
+function labCli(...args: string[]) {
   return run([...CLI, ...args], { cwd: ROOT, allowFail: true, timeoutMs: 10 * MIN });
 }
 
@@ -52,26 +56,18 @@ async function fence(name: string, from: string, lab: Lab, target: string, actio
   return { ...r, ms: Date.now() - t0 };
 }
 
-describe('VM lab', () => {
-  it('brings up two real Debian nodes with BMCs, watchdogs and a witness, fences one through its BMC, and takes them down without a trace', { timeout: 16 * MIN }, async () => {
-    const name = 'e2e-lab';
-    await lab('down', '--name', name);
-    const upRes = await lab('up', '--nodes', '2', '--witness', '--image', 'prepared', '--name', name, '--json', '--recreate');
-    expect(upRes.code, upRes.stderr).toBe(0);
-    const info = JSON.parse(upRes.stdout) as ReturnType<typeof readLab> & { reused: boolean };
-    expect(info.nodes.map((n) => n.name)).toEqual(['hv1', 'hv2']);
-    // The BMC password is given by file, never printed.
-    const password = readFileSync(info.nodes[0]!.bmc.passwordFile, 'utf8').trim();
-    expect(password.length).toBeGreaterThanOrEqual(8);
-    expect(upRes.stdout + upRes.stderr).not.toContain(password);
-    expect(readLab(name).nodes[1]?.management.address).toBe(info.nodes[1]?.management.address);
+const shared = useLab(SHARED_LAB);
 
+describe('VM lab', () => {
+  it('offers two real Debian nodes with BMCs that fence, watchdogs, a witness, NTP and checkpoints', { timeout: 16 * MIN }, async () => {
+    const name = SHARED_LAB.name;
+    const info = shared.info;
     // `lab ssh 1 -- uname -n` prints hv1; exit codes pass through.
-    const uname = await lab('ssh', '1', '--name', name, '--', 'uname', '-n');
+    const uname = await labCli('ssh', '1', '--name', name, '--', 'uname', '-n');
     expect(uname.code, uname.stderr).toBe(0);
     expect(uname.stdout.trim()).toBe('hv1');
-    expect((await lab('ssh', 'hv2', '--name', name, '--', 'exit 7')).code).toBe(7);
-    const ex = await lab('exec', '--name', name, '--', 'ip', '-o', 'addr', 'show', 'br-mgmt');
+    expect((await labCli('ssh', 'hv2', '--name', name, '--', 'exit 7')).code).toBe(7);
+    const ex = await labCli('exec', '--name', name, '--', 'ip', '-o', 'addr', 'show', 'br-mgmt');
     expect(ex.stdout).toContain(`${info.hostAddress}/24`);
 
     for (const n of info.nodes) {
@@ -120,7 +116,7 @@ describe('VM lab', () => {
     const status1 = await fence(name, 'hv1', info, 'hv2', 'status');
     expect(status1.code, status1.stdout + status1.stderr).toBe(0);
     expect(status1.stdout).toContain('Status: ON');
-    const crash = await lab('crash', 'hv2', '--name', name);
+    const crash = await labCli('crash', 'hv2', '--name', name);
     expect(crash.code, crash.stderr).toBe(0);
     expect(vmPid(hv2Dir)).toBeUndefined();
     const status2 = await fence(name, 'hv1', info, 'hv2', 'status');
@@ -133,14 +129,14 @@ describe('VM lab', () => {
     const bootMs = Date.now() - tBoot;
     // A dead BMC: the VM runs on, fencing it fails; bmc-start brings the BMC back.
     const hv2Bmc = bmcPid(hv2Dir);
-    expect((await lab('bmc-kill', 'hv2', '--name', name)).code).toBe(0);
+    expect((await labCli('bmc-kill', 'hv2', '--name', name)).code).toBe(0);
     expect(bmcPid(hv2Dir)).toBeUndefined();
     expect(vmPid(hv2Dir)).toBeDefined();
     // (short timeouts: the defaults give up on a dead BMC after ~21 s, these after ~6 s)
     const dead = await fence(name, 'hv1', info, 'hv2', 'status', ['login_timeout=2', 'power_timeout=5']);
     expect(dead.code).not.toBe(0);
     expect(dead.stdout).not.toContain('Status: ON');
-    expect((await lab('bmc-start', 'hv2', '--name', name)).code).toBe(0);
+    expect((await labCli('bmc-start', 'hv2', '--name', name)).code).toBe(0);
     expect(bmcPid(hv2Dir)).not.toBe(hv2Bmc);
     const status3 = await fence(name, 'hv1', info, 'hv2', 'status');
     expect(status3.stdout, status3.stderr).toContain('Status: ON');
@@ -152,17 +148,19 @@ describe('VM lab', () => {
     const hv1 = info.nodes[0]!;
     const tCheckpoint = Date.now();
     const tSave = Date.now();
-    const save = await lab('checkpoint', 'save', 'e2e', '--name', name);
+    const save = await labCli('checkpoint', 'save', 'e2e', '--name', name);
     expect(save.code, save.stderr).toBe(0);
     const saveMs = Date.now() - tSave;
-    const listed = await lab('checkpoint', 'list', '--name', name, '--json');
-    expect(JSON.parse(listed.stdout)).toMatchObject([{ tag: 'e2e', vms: ['hv1', 'hv2', 'witness'], missing: [] }]);
+    const listed = await labCli('checkpoint', 'list', '--name', name, '--json');
+    // (The shared lab also holds the run's own checkpoints, `fresh` at least.)
+    const e2e = (text: string) => (JSON.parse(text) as Array<{ tag: string }>).filter((c) => c.tag === 'e2e');
+    expect(e2e(listed.stdout)).toMatchObject([{ tag: 'e2e', vms: ['hv1', 'hv2', 'witness'], missing: [] }]);
     const mark = await sshExec(name, 'hv1', `echo after-save > /root/ckpt-marker && printf HVCKPT | dd of=${hv1.dataDisk} conv=fsync status=none && sync && head -c 6 ${hv1.dataDisk}`);
     expect(mark.stdout, mark.stderr).toBe('HVCKPT');
-    expect((await lab('crash', 'hv2', '--name', name)).code).toBe(0);
+    expect((await labCli('crash', 'hv2', '--name', name)).code).toBe(0);
     expect(vmPid(hv2Dir)).toBeUndefined();
     const tRestore = Date.now();
-    const restore = await lab('checkpoint', 'load', 'e2e', '--name', name, '--json');
+    const restore = await labCli('checkpoint', 'load', 'e2e', '--name', name, '--json');
     expect(restore.code, restore.stderr).toBe(0);
     const restoreMs = Date.now() - tRestore;
     const restored = JSON.parse(restore.stdout) as { vms: Array<{ vm: string; action: string; ms: number }> };
@@ -184,8 +182,8 @@ describe('VM lab', () => {
     }
     const status4 = await fence(name, 'hv1', info, 'hv2', 'status');
     expect(status4.stdout, status4.stderr).toContain('Status: ON');
-    expect((await lab('checkpoint', 'delete', 'e2e', '--name', name)).code).toBe(0);
-    expect(JSON.parse((await lab('checkpoint', 'list', '--name', name, '--json')).stdout)).toEqual([]);
+    expect((await labCli('checkpoint', 'delete', 'e2e', '--name', name)).code).toBe(0);
+    expect(e2e((await labCli('checkpoint', 'list', '--name', name, '--json')).stdout)).toEqual([]);
     console.log(`[lab] checkpoint of 2 nodes + witness: save ${(saveMs / 1000).toFixed(1)} s, restore after a crash of hv2 ${(restoreMs / 1000).toFixed(1)} s (CLI wall time); the checkpoint checks took ${((Date.now() - tCheckpoint) / 1000).toFixed(1)} s in all`);
     // Replication network: hv1 reaches hv2 over ens4.
     const ping = await sshExec(name, 1, `ping -c 2 -W 3 -I ens4 ${info.nodes[1]?.replication.address}`);
@@ -193,18 +191,12 @@ describe('VM lab', () => {
     // Offline package cache for the installer.
     const apt = await sshExec(name, 1, 'apt-get install --no-download -s -y drbd-utils qemu-system-x86 libvirt-daemon-system chrony | tail -1');
     expect(apt.code, apt.stderr).toBe(0);
-
-    const downRes = await lab('down', '--name', name);
-    expect(downRes.code, downRes.stderr).toBe(0);
-    await expectGone(name);
-    // down is idempotent
-    expect((await lab('down', '--name', name)).code).toBe(0);
   });
 
   // (Also the lab's up/down cycle under one name: this lab is down, up, down, up and down again.)
   it('cleans up after an `up` killed while the VMs boot, then comes up fresh', { timeout: 10 * MIN }, async () => {
     const name = 'e2e-kill';
-    await lab('down', '--name', name);
+    await labCli('down', '--name', name);
     const child = spawn(CLI[0]!, [...CLI.slice(1), 'up', '--nodes', '2', '--name', name], { cwd: ROOT, stdio: 'ignore' });
     // Wait until both VMs run (the up process is then polling SSH), then kill it hard.
     const deadline = Date.now() + 5 * MIN;
@@ -226,14 +218,24 @@ describe('VM lab', () => {
     expect(findLabBmcs(labDir(name)).sort((a, b) => a - b)).toEqual(bmcs);
     expect(await listLabNetns()).toContain(netnsName(name));
 
-    const d = await lab('down', '--name', name);
+    const d = await labCli('down', '--name', name);
     expect(d.code, d.stderr).toBe(0);
     await expectGone(name);
 
-    const u = await lab('up', '--nodes', '2', '--name', name);
+    const u = await labCli('up', '--nodes', '2', '--name', name, '--json');
     expect(u.code, u.stderr).toBe(0);
+    const info = JSON.parse(u.stdout) as ReturnType<typeof readLab> & { reused: boolean };
+    expect(info.reused).toBe(false);
+    expect(info.nodes.map((n) => n.name)).toEqual(['hv1', 'hv2']);
+    expect(readLab(name).nodes[1]?.management.address).toBe(info.nodes[1]?.management.address);
+    // The BMC password is given by file, never printed.
+    const password = readFileSync(info.nodes[0]!.bmc.passwordFile, 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(8);
+    expect(u.stdout + u.stderr).not.toContain(password);
     expect((await sshExec(name, 'hv2', 'uname -n')).stdout.trim()).toBe('hv2');
-    expect((await lab('down', '--name', name)).code).toBe(0);
+    expect((await labCli('down', '--name', name)).code).toBe(0);
     await expectGone(name);
+    // down is idempotent
+    expect((await labCli('down', '--name', name)).code).toBe(0);
   });
 });

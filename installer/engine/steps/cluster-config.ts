@@ -35,6 +35,9 @@ export function fenceDevice(fence: FencePlan, ha: HaPlan): FenceDevice {
 
 export const avoidOwnNode = (fence: FencePlan) => ({ id: `${fence.id}-avoids-${fence.node}`, location: { rsc: fence.id, node: fence.node, score: '-INFINITY' } });
 
+/** How long a fence device apply wrote may take to be Started (its first monitor is a BMC status query, slow on the emulated lab). */
+export const FENCE_START_S = 180;
+
 const EMPTY: CibObjects = { properties: {}, fenceDevices: {}, locations: {} };
 
 export const clusterConfigStep: StepKind = {
@@ -64,9 +67,11 @@ export const clusterConfigStep: StepKind = {
         ),
       );
     }
+    const written: string[] = [];
     for (const fence of ha.fence) {
       const device = fenceDevice(fence, ha);
       if (!deviceMatches(current.fenceDevices[device.id], device)) {
+        written.push(device.id);
         const file = `/run/hvcluster-${device.id}.xml`;
         changes.push(
           changeOf(input, on, `fence device ${device.id}: fence_ipmilan through ${fence.node}'s BMC ${fence.bmc.address}`, [
@@ -81,6 +86,18 @@ export const clusterConfigStep: StepKind = {
       if (!have || have.rsc !== avoid.location.rsc || have.node !== avoid.location.node || have.score !== avoid.location.score) {
         changes.push(changeOf(input, on, `keep ${fence.id} off ${fence.node} (a node never fences itself)`, [{ argv: ['cibadmin', '--modify', '--allow-create', '--scope', 'constraints', '--xml-text', locationXml(avoid.id, avoid.location)] }]));
       }
+    }
+    // Apply ends with every node fenceable: the devices it wrote running, not still starting (or
+    // failed to start), once their placement constraints are in.
+    if (written.length > 0) {
+      changes.push(
+        changeOf(
+          input,
+          on,
+          `wait until Pacemaker runs ${written.join(', ')} (at most ${FENCE_START_S} s each)`,
+          written.map((id) => ({ script: 'fence-started.sh', args: [id, String(FENCE_START_S)], timeoutMs: (FENCE_START_S + 60) * 1000 })),
+        ),
+      );
     }
     return { changes };
   },

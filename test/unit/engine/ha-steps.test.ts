@@ -75,7 +75,10 @@ describe('cluster-config: the CIB objects hvcluster owns', () => {
       'hv1: keep fence-hv1 off hv1 (a node never fences itself)',
       "hv1: fence device fence-hv2: fence_ipmilan through hv2's BMC 198.18.251.2",
       'hv1: keep fence-hv2 off hv2 (a node never fences itself)',
+      'hv1: wait until Pacemaker runs fence-hv1, fence-hv2 (at most 180 s each)',
     ]);
+    // Apply ends with the devices it wrote Started (the last change waits for each).
+    expect(plan.changes.at(-1)!.actions.map(describeAction)).toEqual(['fence-started.sh fence-hv1 180', 'fence-started.sh fence-hv2 180']);
     const device = plan.changes[1]!;
     const upload = device.actions[0] as { upload: string; content: string; mode: number };
     expect(upload.mode).toBe(0o600);
@@ -101,14 +104,14 @@ describe('cluster-config: the CIB objects hvcluster owns', () => {
   it("rewrites only the device whose BMC password changed in the answer file's secret", () => {
     const cib = { state: 'active', xml: cibAfterApply() };
     const plan = clusterConfigStep.plan(input('cluster-config', { hv1: { cib }, hv2: { cib } }, { passwords: { ...PASSWORDS, hv2: 'rotated' } }));
-    expect(plan.changes.map((c) => c.description)).toEqual(["fence device fence-hv2: fence_ipmilan through hv2's BMC 198.18.251.2"]);
+    expect(plan.changes.map((c) => c.description)).toEqual(["fence device fence-hv2: fence_ipmilan through hv2's BMC 198.18.251.2", 'wait until Pacemaker runs fence-hv2 (at most 180 s each)']);
   });
 
   it('refuses when Pacemaker runs nowhere (outside a dry run, which plans everything)', () => {
     const reads = { hv1: { cib: { state: 'inactive' } }, hv2: { cib: { state: 'unsettled' } } };
     expect(() => clusterConfigStep.plan(input('cluster-config', reads))).toThrow(StepRefusedError);
     expect(() => clusterConfigStep.plan(input('cluster-config', reads))).toThrow('cannot configure Pacemaker (hv1: Pacemaker is not running, hv2: no controller elected)');
-    expect(clusterConfigStep.plan(input('cluster-config', reads, { stale: true })).changes).toHaveLength(5);
+    expect(clusterConfigStep.plan(input('cluster-config', reads, { stale: true })).changes).toHaveLength(6);
   });
 });
 
