@@ -19,7 +19,9 @@ import { connectEach, serversFromOptions, type ConnectionOptions } from './conne
 import { dualPrimaryCloseAfterS } from '../engine/dual-primary.js';
 import type { EngineEvent } from '../engine/events.js';
 import { standbyChange } from '../engine/guest-state.js';
+import { guestCibIds, type GuestCibIds } from '../engine/ha/guest-cib.js';
 import { liveMigrate } from '../guests/live-migrate.js';
+import { haEnabled } from '../plan/ha.js';
 import { planDrain, planMove, type GuestMove } from '../guests/moves.js';
 import { withGuestSession, type GuestSession } from '../guests/session.js';
 
@@ -87,12 +89,20 @@ export interface MoveResult {
   downtimeMs: number | null;
 }
 
-/** Performs the moves in order (one guest at a time), each inside its own dual-primary window. */
+/** The guest's Pacemaker objects when Pacemaker owns it (declared ha, on an HA cluster). Pure. */
+function pacemakerIds(answers: GuestSession['answers'], move: GuestMove): GuestCibIds | undefined {
+  const declared = answers.spec.guests.find((g) => g.name === move.guest);
+  const ha = haEnabled(answers) && (declared?.ha ?? true);
+  return ha ? guestCibIds(move.guest, move.resources.map((r) => r.name), answers.spec.nodes.map((n) => n.name), move.holders) : undefined;
+}
+
+/** Performs the moves in order (one guest at a time), each inside its own dual-primary window (through Pacemaker for an HA guest). */
 async function performMoves(session: GuestSession, moves: GuestMove[], reporter: Reporter): Promise<MoveResult[]> {
   const closeAfterS = dualPrimaryCloseAfterS();
   const results: MoveResult[] = [];
   for (const move of moves) {
     const host = (n: string) => session.hosts.get(n)!;
+    const pacemaker = pacemakerIds(session.answers, move);
     const figures = await liveMigrate({
       window: { guest: move.guest, resources: move.resources, holders: move.holders.map(host) },
       source: host(move.from),
@@ -100,6 +110,7 @@ async function performMoves(session: GuestSession, moves: GuestMove[], reporter:
       peer: move.peer,
       closeAfterS,
       onPhase: (text) => reporter.info(`${move.guest}: ${text}`),
+      ...(pacemaker ? { pacemaker } : {}),
     });
     const result = { guest: move.guest, from: move.from, to: move.to, startedAt: figures.startedAt, finishedAt: figures.finishedAt, totalMs: figures.totalMs, downtimeMs: figures.downtimeMs ?? null };
     reporter.info(`${move.guest}: moved ${move.from} -> ${move.to} in ${(figures.totalMs / 1000).toFixed(1)} s (QEMU downtime ${figures.downtimeMs ?? '?'} ms)`);

@@ -1,14 +1,18 @@
 /**
- * A live migration of a guest between two nodes that hold its DRBD resources, without a cluster
- * manager: the dual-primary window (a close timer armed on every holder first, engine/dual-primary.ts;
- * two primaries allowed in each resource's file and running configuration; the target promoted),
- * `virsh migrate --live --p2p` over the replication network, then the window closed whatever
- * happened: the node that does not run the guest demoted, two primaries forbidden again, the timers
- * disarmed. Two primaries never outlive the migration. Used by `guest migrate` and `node drain`;
- * the migration test opens and closes its window with the same functions.
+ * A live migration of a guest between two nodes that hold its DRBD resources: the dual-primary
+ * window (a close timer armed on every holder first, engine/dual-primary.ts; two primaries allowed
+ * in each resource's file and running configuration; the target promoted: by hvcluster, or for a
+ * guest under Pacemaker by Pacemaker with promoted-max 2), the move (`virsh migrate --live --p2p`
+ * over the replication network, or `crm_resource --move`: VirtualDomain's migrate_to), then the
+ * window closed whatever happened: the node that does not run the guest demoted (promoted-max back
+ * to 1 under Pacemaker), two primaries forbidden again, the timers disarmed. Two primaries never
+ * outlive the migration. Used by `guest migrate` and `node drain`; the migration test opens and
+ * closes its window with the same functions.
  */
 import { armDualPrimaryClose, disarmDualPrimaryClose, MIGRATE_TIMEOUT_MS } from '../engine/dual-primary.js';
 import { ensureFile } from '../engine/ensure-file.js';
+import type { GuestCibIds } from '../engine/ha/guest-cib.js';
+import { allowSecondPromotion, forbidSecondPromotion, moveThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 import type { Host } from '../engine/host.js';
 import { resourceFile } from '../engine/volumes.js';
 import type { DrbdResourceModel } from '../plan/model.js';
@@ -59,6 +63,14 @@ export async function closeWindow(window: MigrationWindow, what: string): Promis
   if (errors.length > 0) throw new Error(`closing the dual-primary window of ${window.resources.map((r) => r.name).join(', ')}: ${errors.join('; ')}`);
 }
 
+/** The same for a guest under Pacemaker: Pacemaker demotes (promoted-max back to 1, through `on`), then two primaries are forbidden. */
+export async function closeWindowThroughPacemaker(window: MigrationWindow, on: Host, ids: GuestCibIds): Promise<void> {
+  const errors: string[] = [];
+  await forbidSecondPromotion(on, ids).catch((e: unknown) => errors.push(firstLine(e)));
+  await setTwoPrimaries(window, false).catch((e: unknown) => errors.push(firstLine(e)));
+  if (errors.length > 0) throw new Error(`closing the dual-primary window of ${window.resources.map((r) => r.name).join(', ')}: ${errors.join('; ')}`);
+}
+
 export interface LiveMigration {
   window: MigrationWindow;
   source: Host;
@@ -69,6 +81,8 @@ export interface LiveMigration {
   closeAfterS: number;
   /** Told as the migration goes (window open, migrating, window closed). */
   onPhase?: (text: string) => void;
+  /** The guest is under Pacemaker, with these objects: Pacemaker promotes and moves it. */
+  pacemaker?: GuestCibIds;
 }
 
 export interface MigrationFigures {
@@ -91,29 +105,35 @@ export function downtimeOf(jobInfo: string): number | undefined {
 
 /** Moves the running guest from source to target (see the file's comment); the window is closed even when it fails. */
 export async function liveMigrate(m: LiveMigration): Promise<MigrationFigures> {
-  const { window, source, target } = m;
+  const { window, source, target, pacemaker } = m;
   const names = window.resources.map((r) => r.name).join(', ');
+  const clones = new Map(pacemaker?.disks.map((d) => [d.resource, d.clone]) ?? []);
   try {
-    await Promise.all(window.holders.flatMap((host) => window.resources.map((r) => armDualPrimaryClose(host, r.name, m.closeAfterS))));
+    await Promise.all(window.holders.flatMap((host) => window.resources.map((r) => armDualPrimaryClose(host, r.name, m.closeAfterS, clones.get(r.name)))));
     await setTwoPrimaries(window, true);
     m.onPhase?.(`two primaries allowed on ${names} (timers on ${window.holders.map((h) => h.server).join(', ')} close the window in ${m.closeAfterS} s if this run does not)`);
-    for (const r of window.resources) await target.mutate(`promote ${r.name} on ${target.server} (migration target)`, { argv: ['drbdadm', 'primary', r.name] });
-    m.onPhase?.(`live-migrating ${window.guest} from ${source.server} to ${target.server}`);
+    if (pacemaker) await allowSecondPromotion(source, pacemaker, [source.server, target.server]);
+    else for (const r of window.resources) await target.mutate(`promote ${r.name} on ${target.server} (migration target)`, { argv: ['drbdadm', 'primary', r.name] });
+    m.onPhase?.(`live-migrating ${window.guest} from ${source.server} to ${target.server}${pacemaker ? ' through Pacemaker' : ''}`);
     const t0 = Date.now();
-    await source.mutate(`live-migrate ${window.guest} from ${source.server} to ${target.server} over the replication network`, {
-      argv: ['virsh', 'migrate', '--live', '--p2p', '--persistent', window.guest, `qemu+ssh://${m.peer}/system`],
-      timeoutMs: MIGRATE_TIMEOUT_MS,
-    });
+    if (pacemaker) await moveThroughPacemaker(source, pacemaker, target.server, MIGRATE_TIMEOUT_MS);
+    else {
+      await source.mutate(`live-migrate ${window.guest} from ${source.server} to ${target.server} over the replication network`, {
+        argv: ['virsh', 'migrate', '--live', '--p2p', '--persistent', window.guest, `qemu+ssh://${m.peer}/system`],
+        timeoutMs: MIGRATE_TIMEOUT_MS,
+      });
+    }
     const finishedAt = Date.now();
     const totalMs = finishedAt - t0;
     const job = await target.read({ argv: ['virsh', 'domjobinfo', '--completed', window.guest] }, { allowFailure: true });
     const state = (await target.read({ argv: ['virsh', 'domstate', window.guest] }, { allowFailure: true })).stdout.trim();
     if (state !== 'running') throw new Error(`after the migration ${window.guest} is "${state || 'absent'}" on ${target.server}, not running`);
-    for (const r of window.resources) await mutateUntil(source, `demote ${r.name} on ${source.server} (migration source)`, ['drbdadm', 'secondary', r.name], 30_000);
+    if (!pacemaker) for (const r of window.resources) await mutateUntil(source, `demote ${r.name} on ${source.server} (migration source)`, ['drbdadm', 'secondary', r.name], 30_000);
     const downtimeMs = downtimeOf(job.stdout);
     return { startedAt: t0, finishedAt, totalMs, ...(downtimeMs !== undefined ? { downtimeMs } : {}), jobInfo: job.stdout.trimEnd() };
   } finally {
-    await closeWindow(window, `guest ${window.guest}`);
+    if (pacemaker) await closeWindowThroughPacemaker(window, source, pacemaker);
+    else await closeWindow(window, `guest ${window.guest}`);
     await Promise.all(window.holders.flatMap((host) => window.resources.map((r) => disarmDualPrimaryClose(host, r.name))));
     m.onPhase?.(`dual-primary window of ${names} closed`);
   }

@@ -61,10 +61,6 @@ export function guestPreflight(answers: Answers, major: DrbdMajor, nodes: GuestN
       error(['spec', 'guests', i, 'state'], `removing a guest is not in this version of hvcluster: keep guest ${guest.name} declared (state: present), or remove it by hand (virsh undefine, drbdadm down, lvremove) and then from the answer file`);
       return;
     }
-    const ha = guest.ha ?? answers.spec.ha?.enabled === true;
-    if (ha) {
-      error(['spec', 'guests', i, 'ha'], `guests under Pacemaker are not in this version of hvcluster: set ha: false for guest ${guest.name} (apply then starts it on its preferred node, and nobody restarts it elsewhere when that node fails)`);
-    }
     // Ours: a node holding the guest has its domain XML in GUESTS_DIR (written before anything else of it).
     const ours = nodes.some((n) => n.guests?.files.has(`${guest.name}.xml`));
     for (const node of nodes) {

@@ -75,3 +75,14 @@ export function deviceMatches(live: FenceDevice | undefined, wanted: FenceDevice
   if (!live || live.agent !== wanted.agent || live.monitor !== wanted.monitor) return false;
   return Object.entries(wanted.params).every(([name, value]) => live.params[name] === value) && Object.entries(wanted.meta).every(([name, value]) => live.meta[name] === value);
 }
+
+/** Every id in a CIB configuration section (resources, constraints, their parts): what exists of a guest's objects. Pure. */
+export function cibIds(xml: string): Set<string> {
+  const ids = new Set<string>();
+  const walk = (e: ReturnType<typeof parseXml>) => {
+    if (e.attrs.id) ids.add(e.attrs.id);
+    for (const c of e.children) walk(c);
+  };
+  walk(parseXml(xml));
+  return ids;
+}

@@ -1,11 +1,12 @@
 /**
- * A guest under Pacemaker, as CIB objects: its DRBD resource as a promotable `ocf:linbit:drbd` clone
- * on the nodes that hold its replicas (one Promoted: two only inside a live migration's window, which
- * raises promoted-max), the domain as `ocf:heartbeat:VirtualDomain` with allow-migrate (its XML on
- * every replica node; migration over the replication network, `qemu+ssh://PEER-repl/system`), the
- * guest placed only where its disk is Promoted and started after the promotion, and, on a cluster
- * with more nodes than replicas, kept off (and never probed on) the nodes without a replica.
- * Used for the migration test's guest now, for declared guests later. Pure.
+ * A guest under Pacemaker, as CIB objects: each of its disks' DRBD resources as a promotable
+ * `ocf:linbit:drbd` clone on the nodes that hold its replicas (one Promoted: two only inside a live
+ * migration's window, which raises promoted-max), the domain as `ocf:heartbeat:VirtualDomain` with
+ * allow-migrate (its XML on every replica node; migration over the replication network,
+ * `qemu+ssh://PEER-repl/system`), the guest placed only where every disk of it is Promoted and
+ * started after their promotion, a mild preference for its preferred node (below its stickiness:
+ * no failback), and, on a cluster with more nodes than replicas, kept off (and never probed on) the
+ * nodes without a replica. The migration test's guest and the declared guests alike. Pure.
  */
 import { REPLICATION_NAME_SUFFIX } from '../../plan/render-model.js';
 import { xmlEscape } from './cib.js';
@@ -13,42 +14,62 @@ import { xmlEscape } from './cib.js';
 export interface GuestCibInput {
   /** The guest (libvirt domain) name. */
   name: string;
-  /** Its DRBD resource. */
-  drbdResource: string;
+  /** Its disks' DRBD resources, in disk order. */
+  drbdResources: readonly string[];
   /** The domain XML's path, the same on every replica node. */
   config: string;
   /** The nodes holding its replicas. */
-  holders: string[];
+  holders: readonly string[];
   /** Every node of the cluster. */
-  nodes: string[];
+  nodes: readonly string[];
+  /** Where it starts when nothing else decides (a preference below its stickiness: it never fails back). */
+  preferredNode?: string;
   /** Factor on the operations' timeouts (the lab's emulated profile doubles them). */
   timeoutScale?: number;
   /** Stop by destroying the domain at once instead of asking the guest to shut down (a test guest with nothing to shut down). */
   forceStop?: boolean;
 }
 
-export interface GuestCibIds {
+/** The objects of one disk: its DRBD primitive and clone, and the guest's constraints on it. */
+export interface GuestDiskIds {
+  resource: string;
   drbd: string;
   clone: string;
-  vm: string;
+  /** The guest only where this disk is Promoted. */
   colocation: string;
+  /** The guest started after this disk's promotion. */
   order: string;
-  /** Two per node without a replica (the clone's and the guest's -INFINITY, never probed there). */
-  avoids: string[];
 }
 
-/** The ids of a guest's CIB objects (what a clean-up deletes). Pure. */
-export function guestCibIds(name: string, nodes: string[] = [], holders: string[] = nodes): GuestCibIds {
+export interface GuestCibIds {
+  vm: string;
+  disks: GuestDiskIds[];
+  /** The preference for the preferred node (when one is given). */
+  prefers: string | null;
+  /** Two per node without a replica and disk (each clone's and the guest's -INFINITY, never probed there). */
+  avoids: string[];
+  /** Every id, constraints first, then the guest, then its clones: the order a removal deletes them in. */
+  all: string[];
+}
+
+/** The ids of a guest's CIB objects. Pure. */
+export function guestCibIds(name: string, resources: readonly string[], nodes: readonly string[] = [], holders: readonly string[] = nodes, preferredNode?: string): GuestCibIds {
+  const vm = `vm-${name}`;
+  const disks = resources.map((resource) => {
+    const drbd = `drbd-${resource}`;
+    return { resource, drbd, clone: `${drbd}-clone`, colocation: `${vm}-with-${drbd}`, order: `${vm}-after-${drbd}` };
+  });
+  const outside = nodes.filter((n) => !holders.includes(n));
+  const avoids = outside.flatMap((n) => [...disks.map((d) => `${d.drbd}-avoids-${n}`), `${vm}-avoids-${n}`]);
+  const prefers = preferredNode ? `${vm}-prefers-${preferredNode}` : null;
   return {
-    drbd: `drbd-${name}`,
-    clone: `drbd-${name}-clone`,
-    vm: `vm-${name}`,
-    colocation: `vm-${name}-with-drbd`,
-    order: `vm-${name}-after-drbd`,
-    avoids: nodes.filter((n) => !holders.includes(n)).flatMap((n) => [`drbd-${name}-avoids-${n}`, `vm-${name}-avoids-${n}`]),
+    vm,
+    disks,
+    prefers,
+    avoids,
+    all: [...disks.flatMap((d) => [d.colocation, d.order]), ...(prefers ? [prefers] : []), ...avoids, vm, ...disks.map((d) => d.clone)],
   };
 }
-
 
 const nv = (owner: string, set: string, name: string, value: string) => `<nvpair id="${xmlEscape(`${owner}-${set}-${name}`)}" name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`;
 const attrs = (owner: string, set: 'instance_attributes' | 'meta_attributes', values: Record<string, string>) =>
@@ -62,42 +83,44 @@ const indent = (lines: string[], by = '  ') => lines.map((l) => by + l);
 
 /** The `<resources>` and `<constraints>` children for one guest, one object each (cibadmin --create takes one). Pure. */
 export function guestCib(input: GuestCibInput): { resources: string[]; constraints: string[]; ids: GuestCibIds } {
-  const ids = guestCibIds(input.name, input.nodes, input.holders);
+  const ids = guestCibIds(input.name, input.drbdResources, input.nodes, input.holders, input.preferredNode);
   const t = (s: number) => Math.round(s * (input.timeoutScale ?? 1));
-  const drbd = [
-    `<primitive id="${xmlEscape(ids.drbd)}" class="ocf" provider="linbit" type="drbd">`,
-    ...indent(attrs(ids.drbd, 'instance_attributes', { drbd_resource: input.drbdResource, unfence_if_all_uptodate: 'true' })),
-    '  <operations>',
-    ...indent(
-      [
-        op(ids.drbd, 'monitor', t(20), { interval: '29s', role: 'Promoted' }),
-        op(ids.drbd, 'monitor', t(20), { interval: '31s', role: 'Unpromoted' }),
-        op(ids.drbd, 'start', t(240)),
-        op(ids.drbd, 'promote', t(90)),
-        op(ids.drbd, 'demote', t(90)),
-        op(ids.drbd, 'stop', t(100)),
-        op(ids.drbd, 'notify', t(90)),
-      ],
-      '    ',
-    ),
-    '  </operations>',
-    '</primitive>',
-  ];
-  const clone = [
-    `<clone id="${xmlEscape(ids.clone)}">`,
-    ...indent(
-      attrs(ids.clone, 'meta_attributes', {
-        promotable: 'true',
-        'promoted-max': '1',
-        'promoted-node-max': '1',
-        'clone-max': String(input.holders.length),
-        'clone-node-max': '1',
-        notify: 'true',
-      }),
-    ),
-    ...indent(drbd),
-    '</clone>',
-  ];
+  const clones = ids.disks.map((disk) => {
+    const drbd = [
+      `<primitive id="${xmlEscape(disk.drbd)}" class="ocf" provider="linbit" type="drbd">`,
+      ...indent(attrs(disk.drbd, 'instance_attributes', { drbd_resource: disk.resource, unfence_if_all_uptodate: 'true' })),
+      '  <operations>',
+      ...indent(
+        [
+          op(disk.drbd, 'monitor', t(20), { interval: '29s', role: 'Promoted' }),
+          op(disk.drbd, 'monitor', t(20), { interval: '31s', role: 'Unpromoted' }),
+          op(disk.drbd, 'start', t(240)),
+          op(disk.drbd, 'promote', t(90)),
+          op(disk.drbd, 'demote', t(90)),
+          op(disk.drbd, 'stop', t(100)),
+          op(disk.drbd, 'notify', t(90)),
+        ],
+        '    ',
+      ),
+      '  </operations>',
+      '</primitive>',
+    ];
+    return [
+      `<clone id="${xmlEscape(disk.clone)}">`,
+      ...indent(
+        attrs(disk.clone, 'meta_attributes', {
+          promotable: 'true',
+          'promoted-max': '1',
+          'promoted-node-max': '1',
+          'clone-max': String(input.holders.length),
+          'clone-node-max': '1',
+          notify: 'true',
+        }),
+      ),
+      ...indent(drbd),
+      '</clone>',
+    ].join('\n');
+  });
   const vm = [
     `<primitive id="${xmlEscape(ids.vm)}" class="ocf" provider="heartbeat" type="VirtualDomain">`,
     ...indent(
@@ -134,16 +157,17 @@ export function guestCib(input: GuestCibInput): { resources: string[]; constrain
     '  </operations>',
     '</primitive>',
   ];
+  const outside = input.nodes.filter((n) => !input.holders.includes(n));
   const constraints = [
-    `<rsc_colocation id="${xmlEscape(ids.colocation)}" rsc="${xmlEscape(ids.vm)}" with-rsc="${xmlEscape(ids.clone)}" with-rsc-role="Promoted" score="INFINITY"/>`,
-    `<rsc_order id="${xmlEscape(ids.order)}" first="${xmlEscape(ids.clone)}" first-action="promote" then="${xmlEscape(ids.vm)}" then-action="start" kind="Mandatory"/>`,
-    ...input.nodes
-      .filter((n) => !input.holders.includes(n))
-      .flatMap((n) =>
-        [ids.clone, ids.vm].map(
-          (rsc) => `<rsc_location id="${xmlEscape(`${rsc === ids.clone ? ids.drbd : ids.vm}-avoids-${n}`)}" rsc="${xmlEscape(rsc)}" node="${xmlEscape(n)}" score="-INFINITY" resource-discovery="never"/>`,
-        ),
-      ),
+    ...ids.disks.flatMap((disk) => [
+      `<rsc_colocation id="${xmlEscape(disk.colocation)}" rsc="${xmlEscape(ids.vm)}" with-rsc="${xmlEscape(disk.clone)}" with-rsc-role="Promoted" score="INFINITY"/>`,
+      `<rsc_order id="${xmlEscape(disk.order)}" first="${xmlEscape(disk.clone)}" first-action="promote" then="${xmlEscape(ids.vm)}" then-action="start" kind="Mandatory"/>`,
+    ]),
+    ...(ids.prefers && input.preferredNode ? [`<rsc_location id="${xmlEscape(ids.prefers)}" rsc="${xmlEscape(ids.vm)}" node="${xmlEscape(input.preferredNode)}" score="50"/>`] : []),
+    ...outside.flatMap((n) => [
+      ...ids.disks.map((disk) => `<rsc_location id="${xmlEscape(`${disk.drbd}-avoids-${n}`)}" rsc="${xmlEscape(disk.clone)}" node="${xmlEscape(n)}" score="-INFINITY" resource-discovery="never"/>`),
+      `<rsc_location id="${xmlEscape(`${ids.vm}-avoids-${n}`)}" rsc="${xmlEscape(ids.vm)}" node="${xmlEscape(n)}" score="-INFINITY" resource-discovery="never"/>`,
+    ]),
   ];
-  return { resources: [clone.join('\n'), vm.join('\n')], constraints, ids };
+  return { resources: [...clones, vm.join('\n')], constraints, ids };
 }

@@ -95,7 +95,7 @@ export const clusterConfigStep: StepKind = {
           input,
           on,
           `wait until Pacemaker runs ${written.join(', ')} (at most ${FENCE_START_S} s each)`,
-          written.map((id) => ({ script: 'fence-started.sh', args: [id, String(FENCE_START_S)], timeoutMs: (FENCE_START_S + 60) * 1000 })),
+          written.map((id) => ({ script: 'resource-started.sh', args: [id, String(FENCE_START_S)], timeoutMs: (FENCE_START_S + 60) * 1000 })),
         ),
       );
     }

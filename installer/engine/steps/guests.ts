@@ -5,6 +5,9 @@
  * a DRBD resource of its own, volumes.ts), the domain defined on every holder so that it can run on
  * any of them, an image disk's image streamed into it once (import/import-disk.ts, recorded in
  * GUESTS_DIR/RESOURCE.import), and the guest started on its preferred node when it runs nowhere.
+ * A guest under Pacemaker (ha) is not defined in libvirt nor started by hvcluster: once its disks are
+ * made and imported, its objects (a promotable clone per disk, VirtualDomain, constraints:
+ * engine/ha/guest-cib.ts) are created where missing, and apply waits until Pacemaker runs it.
  * A second apply plans nothing; what differs without being safe to change (a running guest whose
  * definition changed) is reported, not forced. Placement and sizes come from preflight (plan.guests).
  */
@@ -14,6 +17,8 @@ import { chooseCpuModel, guestDomainModel, type GuestModel } from '../../plan/gu
 import { drbdMetadataMiB } from '../../plan/guests.js';
 import { TemplateEnvironment } from '../../render/environment.js';
 import type { Change } from '../change.js';
+import { cibIds } from '../ha/cib.js';
+import { guestCib } from '../ha/guest-cib.js';
 import { domainFile, domainOf, importRecord, importStatus, type GuestState } from '../guest-state.js';
 import type { Host } from '../host.js';
 import { performVolume, planVolumeOnNodes, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
@@ -39,8 +44,14 @@ interface GuestPlan {
   /** `virsh define` where the domain is missing or its XML changed. */
   defines: Change[];
   imports: DiskImportPlan[];
+  /** Started by hvcluster (a guest not under Pacemaker). */
   start?: Change;
+  /** Handed to Pacemaker (an HA guest: its missing objects created, then waited for until it runs). */
+  handOver?: Change;
 }
+
+/** How long apply waits for Pacemaker to run a guest it was handed (a guest's boot on the emulated lab included). */
+export const HA_GUEST_START_S = 300;
 
 interface GuestsStepPlan extends StepPlan {
   guests: GuestPlan[];
@@ -68,6 +79,7 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
     return { request, plan };
   });
 
+  const ha = guest.ha && input.plan.ha !== undefined;
   const cpuModel = chooseCpuModel([...states.values()].map((s) => s.cpu));
   if (cpuModel === undefined) {
     const offers = [...states].map(([n, s]) => `${n}: ${s.cpu.hostModel ?? 'no host model'}`).join('; ');
@@ -84,7 +96,9 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
     if (current !== xml) {
       files.push(changeOf(input, h, `write ${path} (the domain of guest ${guest.name})`, [{ upload: path, content: xml, mode: 0o600, owner: 'root:root', backupDir: input.backupDir }]));
     }
-    if (domain.state === 'absent' || current !== xml) {
+    // Pacemaker's VirtualDomain runs a guest from its XML as a transient domain (and undefines one
+    // defined in libvirt before it starts it): an HA guest is never defined.
+    if (!ha && (domain.state === 'absent' || current !== xml)) {
       defines.push(changeOf(input, h, `define guest ${guest.name} in libvirt (${guest.vcpus} vCPU, ${guest.memoryMiB} MiB, ${guest.disks.length} disk(s))`, [{ argv: ['virsh', 'define', path] }]));
       if (domain.state === 'running' && current !== undefined) {
         notes.push({ level: 'warn', text: `${h.node.name}: guest ${guest.name} runs with its earlier definition; the new one (${path}) takes effect when it is next started` });
@@ -131,28 +145,63 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
     });
   });
 
+  // Pacemaker starts an HA guest (handOver); hvcluster starts the others.
+  const handOver = ha ? planHandOver(input, guest, home?.node.name ?? guest.preferredNode, volumes.map((v) => v.request.name), notes) : undefined;
   let start: Change | undefined;
-  if (guest.autostart && !guest.ha && running.length === 0 && !home) {
+  if (!ha && guest.autostart && running.length === 0 && !home) {
     notes.push({ level: 'warn', text: `guest ${guest.name} is not started: every node holding it is in standby (hvcluster node resume NODE)` });
-  } else if (guest.autostart && !guest.ha && running.length === 0) {
+  } else if (!ha && guest.autostart && running.length === 0) {
     const why = preferred.node.name === guest.preferredNode ? 'its preferred node' : `${guest.preferredNode}, its preferred node, is in standby`;
     start = changeOf(input, preferred, `start guest ${guest.name} on ${preferred.node.name} (${why})`, [
       ...guest.disks.map((d) => ({ argv: ['drbdadm', 'primary', d.resource] })),
       { argv: ['virsh', 'start', guest.name] },
     ]);
   }
-  return { name: guest.name, volumes, files, defines, imports, ...(start ? { start } : {}) };
+  return { name: guest.name, volumes, files, defines, imports, ...(start ? { start } : {}), ...(handOver ? { handOver } : {}) };
+}
+
+/**
+ * An HA guest's objects in Pacemaker: those missing are created (all of them for a new guest, the rest
+ * of them after an interrupted apply), on a node whose Pacemaker answers, then apply waits until the
+ * guest runs. Objects already there are left as they are (a changed declaration is not forced onto a
+ * running guest). Pure.
+ */
+function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string, resources: string[], notes: NonNullable<StepPlan['notes']>): Change | undefined {
+  const cib = guestCib({
+    name: guest.name,
+    drbdResources: resources,
+    config: domainFile(guest.name),
+    holders: guest.holders,
+    nodes: input.nodes.map((n) => n.node.name),
+    preferredNode,
+    timeoutScale: input.plan.ha?.timing.profile === 'emulated' ? 2 : 1,
+  });
+  const states = input.nodes.map((n) => ({ n, cib: readValue(input, n, 'cib') }));
+  const live = states.find((x) => x.cib.state === 'active');
+  if (!live && !input.stale) {
+    throw new StepRefusedError(input.self.node.name, input.step.name, `guest ${guest.name} is to run under Pacemaker, which answers on no node`, 'Look at `crm_mon -1` and `journalctl -u pacemaker` on the nodes; then run apply again.');
+  }
+  const present = live && live.cib.state === 'active' ? cibIds(live.cib.xml) : new Set<string>();
+  const objects = [...cib.resources.map((xml) => ({ section: 'resources', xml })), ...cib.constraints.map((xml) => ({ section: 'constraints', xml }))];
+  const missing = objects.filter((o) => !present.has(/ id="([^"]+)"/.exec(o.xml)![1]!));
+  if (missing.length === 0) return undefined;
+  if (missing.length < objects.length) notes.push({ level: 'info', text: `guest ${guest.name}: ${missing.length} of its ${objects.length} Pacemaker objects are missing (an apply that did not finish): they are created` });
+  const on = live?.n ?? input.self;
+  return changeOf(input, on, `hand guest ${guest.name} to Pacemaker (${[...cib.ids.disks.map((d) => d.clone), cib.ids.vm].join(', ')}; preferring ${preferredNode}) and wait until it runs`, [
+    ...missing.map((o) => ({ argv: ['cibadmin', '--create', '--scope', o.section, '--xml-text', o.xml] })),
+    { script: 'resource-started.sh', args: [cib.ids.vm, String(HA_GUEST_START_S)], timeoutMs: (HA_GUEST_START_S + 60) * 1000 },
+  ]);
 }
 
 export const guestsStep: StepKind<GuestsStepPlan> = {
   scope: 'cluster',
-  reads: ['volumes', 'guests'],
+  reads: ['volumes', 'guests', 'cib'],
   plan(input) {
     const site = volumeSite(input.answers.spec, input.plan.drbdMajor, input.backupDir, input.step.name);
     const planned = new Map<string, string[]>();
     const notes: NonNullable<StepPlan['notes']> = [];
     const guests = (input.plan.guests ?? []).filter((g) => g.state === 'present').map((g) => planGuest(input, g, site, planned, notes));
-    const changes = guests.flatMap((g) => [...g.files, ...g.volumes.flatMap((v) => v.plan.changes), ...g.defines, ...g.imports.map((i) => i.change), ...(g.start ? [g.start] : [])]);
+    const changes = guests.flatMap((g) => [...g.files, ...g.volumes.flatMap((v) => v.plan.changes), ...g.defines, ...g.imports.map((i) => i.change), ...(g.start ? [g.start] : []), ...(g.handOver ? [g.handOver] : [])]);
     return { changes, guests, site, notes };
   },
   async perform(hosts: Map<string, Host>, plan) {
@@ -164,6 +213,7 @@ export const guestsStep: StepKind<GuestsStepPlan> = {
       await Promise.all(guest.defines.map((c) => hosts.get(c.server)!.perform(c)));
       for (const imp of guest.imports) await performImport(hosts.get(imp.change.server)!, imp, made[imp.volume]?.provenZero ?? false);
       if (guest.start) await performStart(hosts.get(guest.start.server)!, guest.start, guest.name);
+      if (guest.handOver) await hosts.get(guest.handOver.server)!.perform(guest.handOver);
     }
   },
 };

@@ -113,7 +113,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   const ctxs = plan.nodes.map((n) => new Host(session, n.name, STEP));
   const node = (name: string) => ctxs.find((c) => c.server === name)!;
   const planNode = (name: string) => plan.nodes.find((n) => n.name === name)!;
-  const ids = testGuestIds([], []);
+  const ids = testGuestIds();
   const haNodes = plan.nodes.map((n) => n.name);
   const report: FailoverReport = {
     ok: false,
@@ -197,7 +197,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
             const member = status.nodes.find((n) => n.name === crashed);
             if (member && (!member.online || member.unclean)) at('lost');
             for (const where of runningOn(status, ids.vm)) if (where !== crashed && !report.guestSeenOn.includes(where)) report.guestSeenOn.push(where);
-            if (promotedOn(status, ids.drbd).includes(survivor)) at('promoted');
+            if (promotedOn(status, ids.disks[0]!.drbd).includes(survivor)) at('promoted');
             if (runningOn(status, ids.vm).includes(survivor) && instances(status, ids.vm).some((i) => i.node === survivor && i.role === 'Started')) at('started');
           }
           return FAILOVER_PHASES.slice(0, 4).every((p) => report.phases[p] !== undefined) ? true : undefined;

@@ -27,10 +27,14 @@ export const TEST_RES_FILE = `/etc/drbd.d/${TEST_RESOURCE}.res`;
 /** The transient systemd unit (.timer, .service) that closes the test resource's dual-primary window (engine/dual-primary.ts). */
 export const CLOSE_UNIT = `hvcluster-dual-primary-${TEST_RESOURCE}`;
 
-/** Every id the test guest can have in the CIB on a cluster of these nodes. Pure. */
+/**
+ * Every id the test guest can have in the CIB on a cluster of these nodes, in the order a removal
+ * deletes them: its constraints (also under the names hvcluster 0.1's first HA version gave them),
+ * the guest, its clone. Pure.
+ */
 export function testGuestCibIds(nodes: readonly string[]): string[] {
-  const ids = guestCibIds(GUEST_NAME, [...nodes], []);
-  return [ids.colocation, ids.order, ...ids.avoids, ids.vm, ids.clone];
+  const ids = guestCibIds(GUEST_NAME, [TEST_RESOURCE], nodes, []);
+  return [`${ids.vm}-with-drbd`, `${ids.vm}-after-drbd`, ...ids.all];
 }
 
 /**

@@ -9,7 +9,6 @@
  * Clean-up runs before the test too (a killed run's leftovers) and always after it.
  */
 import { MIGRATE_TIMEOUT_MS, armDualPrimaryClose, disarmDualPrimaryClose, dualPrimaryCloseAfterS } from '../../engine/dual-primary.js';
-import { ensureFile } from '../../engine/ensure-file.js';
 import { Guard } from '../../engine/guard.js';
 import { Host, type HostSession } from '../../engine/host.js';
 import type { ServerConnection } from '../../ssh/types.js';
@@ -17,7 +16,7 @@ import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-
 import { InterruptedError } from '../../engine/runner.js';
 import { aptInstall, missingPackages } from '../../engine/steps/packages.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { createReplicatedVolume, resourceFile, volumeHolder, volumeSite } from '../../engine/volumes.js';
+import { createReplicatedVolume, volumeHolder, volumeSite } from '../../engine/volumes.js';
 import type { Answers } from '../../answers/schema.js';
 import { newRunId } from '../../services/run-id.js';
 import type { DrbdResourceModel } from '../../plan/model.js';
@@ -25,7 +24,9 @@ import type { ClusterPlan } from '../../plan/types.js';
 import { addressOf } from '../../net/ipv4.js';
 import { haEnabled, haTiming } from '../../plan/ha.js';
 import { cleanupAfterTest, cleanupMigrationTest } from './cleanup.js';
-import { allowSecondPromotion, forbidSecondPromotion, moveThroughPacemaker, startUnderPacemaker, stopGuestUnderPacemaker, testGuestIds } from './pacemaker.js';
+import { allowSecondPromotion, moveThroughPacemaker } from '../../engine/ha/guest-pacemaker.js';
+import { startUnderPacemaker, stopGuestUnderPacemaker, testGuestIds } from './pacemaker.js';
+import { closeWindow, closeWindowThroughPacemaker, setTwoPrimaries } from '../../guests/live-migrate.js';
 import {
   GUEST_FILES,
   GUEST_NAME,
@@ -93,7 +94,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   // On an HA cluster Pacemaker owns the test guest: it starts, moves and stops it (pacemaker.ts).
   const ha = haEnabled(answers);
   const timeoutScale = ha && haTiming(answers).profile === 'emulated' ? 2 : 1;
-  const clone = ha ? testGuestIds([], []).clone : undefined;
+  const clone = ha ? testGuestIds().disks[0]!.clone : undefined;
   const haNodes = ha ? plan.nodes.map((n) => n.name) : null;
 
   const session = testSession(options.connections, options.runId ?? newRunId(new Date(started)), emit);
@@ -255,6 +256,8 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
     const source = node(from);
     const target = node(to);
     const holders = holderNames.map(node);
+    // The window's functions are `guest migrate`'s (guests/live-migrate.ts): the test guest is a guest like any other.
+    const testWindow = { guest: GUEST_NAME, resources: [model], holders };
     const result: MigrationResult = {
       from,
       to,
@@ -292,10 +295,10 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         before = await snapshot(null);
         // The window closes without this process too: a timer on every holder (engine/dual-primary.ts).
         await Promise.all(holders.map((ctx) => armDualPrimaryClose(ctx, TEST_RESOURCE, closeAfterS, clone)));
-        await setTwoPrimaries(holders, model, true);
+        await setTwoPrimaries(testWindow, true);
         reached('dual-primary-open', `two primaries allowed on ${TEST_RESOURCE} for the migration ${from} -> ${to} (a timer on ${holderNames.join(', ')} closes the window in ${closeAfterS} s if this run does not)`);
         phase = 'target-promoted';
-        if (ha) await allowSecondPromotion(source, [from, to]);
+        if (ha) await allowSecondPromotion(source, testGuestIds(), [from, to]);
         else await target.mutate(`promote ${TEST_RESOURCE} on ${to} (migration target)`, { argv: ['drbdadm', 'primary', TEST_RESOURCE] });
         reached('target-promoted', `${TEST_RESOURCE} Primary on ${to} too${ha ? ' (promoted by Pacemaker: promoted-max 2)' : ''}`, to);
 
@@ -305,7 +308,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         probing = true;
         const t0 = Date.now();
         if (ha) {
-          await moveThroughPacemaker(source, to, MIGRATE_TIMEOUT_MS);
+          await moveThroughPacemaker(source, testGuestIds(), to, MIGRATE_TIMEOUT_MS);
         } else {
           await source.mutate(
             `live-migrate ${GUEST_NAME} from ${from} to ${to} over the replication network`,
@@ -324,8 +327,8 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
         if (!ha) await mutateUntil(source, `demote ${TEST_RESOURCE} on ${from} (migration source)`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000);
       } finally {
         // Never leave two primaries: whatever happened, only the node running the guest stays Primary.
-        if (ha) await closeWindowThroughPacemaker(source, holders, model);
-        else await closeWindow(holders, model, from, to);
+        if (ha) await closeWindowThroughPacemaker(testWindow, source, testGuestIds());
+        else await closeWindow(testWindow, 'the test guest');
         // Closed by this run: the timers stand down (when closing failed they stay, and do it).
         await Promise.all(holders.map((ctx) => disarmDualPrimaryClose(ctx, TEST_RESOURCE)));
       }
@@ -358,51 +361,6 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
       }
       throw error;
     }
-  }
-
-  /** allow-two-primaries in the .res of every holder, applied with `drbdadm adjust`. */
-  async function setTwoPrimaries(holders: Host[], model: DrbdResourceModel, allow: boolean): Promise<void> {
-    const file = resourceFile({ ...model, allowTwoPrimaries: allow });
-    await Promise.all(
-      holders.map(async (ctx) => {
-        await ensureFile(ctx, file);
-        await ctx.mutate(`${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE} (drbdadm adjust)`, { argv: ['drbdadm', 'adjust', TEST_RESOURCE] });
-        const shown = await ctx.read({ argv: ['drbdsetup', 'show', TEST_RESOURCE] });
-        if (/allow-two-primaries\s+yes/.test(shown.stdout) !== allow) throw new Error(`${ctx.server}: drbdadm adjust did not ${allow ? 'allow' : 'forbid'} two primaries on ${TEST_RESOURCE}`);
-      }),
-    );
-  }
-
-  /** The same on an HA cluster: Pacemaker demotes (promoted-max back to 1), then two primaries are forbidden. */
-  async function closeWindowThroughPacemaker(on: Host, holders: Host[], model: DrbdResourceModel): Promise<void> {
-    const errors: string[] = [];
-    await forbidSecondPromotion(on).catch((e: unknown) => errors.push(firstLine(e)));
-    await setTwoPrimaries(holders, model, false).catch((e: unknown) => errors.push(firstLine(e)));
-    if (errors.length > 0) throw new Error(`closing the dual-primary window of ${TEST_RESOURCE}: ${errors.join('; ')}`);
-  }
-
-  /**
-   * The end of a migration window, successful or not: the node that does not run the guest is
-   * demoted (the target when the migration failed, the source when it succeeded and was not yet),
-   * then two primaries are forbidden again on every holder.
-   */
-  async function closeWindow(holders: Host[], model: DrbdResourceModel, from: string, to: string): Promise<void> {
-    const running = await Promise.all(
-      holders.map(async (ctx) => ({ ctx, running: (await ctx.read({ argv: ['virsh', 'domstate', GUEST_NAME] }, { allowFailure: true })).stdout.trim() === 'running' })),
-    );
-    const errors: string[] = [];
-    for (const { ctx, running: here } of running) {
-      if (here) continue;
-      const role = (await ctx.read({ argv: ['drbdadm', 'role', TEST_RESOURCE] }, { allowFailure: true })).stdout.trim();
-      if (role.startsWith('Primary')) {
-        await mutateUntil(ctx, `demote ${TEST_RESOURCE} on ${ctx.server} (it does not run the test guest)`, ['drbdadm', 'secondary', TEST_RESOURCE], 30_000).catch((e: unknown) =>
-          errors.push(firstLine(e)),
-        );
-      }
-    }
-    if (running.filter((r) => r.running).length > 1) errors.push(`the test guest runs on ${running.filter((r) => r.running).map((r) => r.ctx.server).join(' and ')} after the migration ${from} -> ${to}`);
-    await setTwoPrimaries(holders, model, false).catch((e: unknown) => errors.push(firstLine(e)));
-    if (errors.length > 0) throw new Error(`closing the dual-primary window of ${TEST_RESOURCE}: ${errors.join('; ')}`);
   }
 }
 

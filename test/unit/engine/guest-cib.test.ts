@@ -8,7 +8,7 @@ import { parseCrmMon } from '../../../installer/facts/parse/crm-mon.js';
 import { testGuestIds } from '../../../installer/verify/migration/pacemaker.js';
 import { testGuestCibIds } from '../../../installer/verify/migration/leftovers.js';
 
-const input = { name: 'web', drbdResource: 'web', config: '/var/lib/libvirt/boot/web.xml', holders: ['hv1', 'hv2'], nodes: ['hv1', 'hv2'] };
+const input = { name: 'web', drbdResources: ['web'], config: '/var/lib/libvirt/boot/web.xml', holders: ['hv1', 'hv2'], nodes: ['hv1', 'hv2'] };
 const meta = (xml: string, id: string) => Object.fromEntries(descendants(parseXml(xml), 'meta_attributes').filter((m) => m.attrs.id === `${id}-meta_attributes`).flatMap((m) => descendants(m, 'nvpair')).map((n) => [n.attrs.name, n.attrs.value]));
 const params = (xml: string) => Object.fromEntries(descendants(parseXml(xml), 'instance_attributes').flatMap((m) => descendants(m, 'nvpair')).map((n) => [n.attrs.name, n.attrs.value]));
 
@@ -18,7 +18,7 @@ describe('a guest as Pacemaker objects', () => {
     expect(resources).toHaveLength(2);
     const clone = parseXml(resources[0]!);
     expect(clone.name).toBe('clone');
-    expect(meta(resources[0]!, ids.clone)).toMatchObject({ promotable: 'true', 'promoted-max': '1', 'clone-max': '2', notify: 'true' });
+    expect(meta(resources[0]!, ids.disks[0]!.clone)).toMatchObject({ promotable: 'true', 'promoted-max': '1', 'clone-max': '2', notify: 'true' });
     expect(params(resources[0]!)).toEqual({ drbd_resource: 'web', unfence_if_all_uptodate: 'true' });
     const primitive = descendants(clone, 'primitive')[0]!;
     expect(primitive.attrs).toMatchObject({ id: 'drbd-web', class: 'ocf', provider: 'linbit', type: 'drbd' });
@@ -61,13 +61,30 @@ describe('a guest as Pacemaker objects', () => {
       { id: 'vm-web-avoids-hv3', rsc: 'vm-web', node: 'hv3', score: '-INFINITY', 'resource-discovery': 'never' },
     ]);
     expect(ids.avoids).toEqual(['drbd-web-avoids-hv3', 'vm-web-avoids-hv3']);
-    expect(guestCibIds('web', ['hv1', 'hv2', 'hv3'], ['hv1', 'hv2']).avoids).toEqual(ids.avoids);
+    expect(guestCibIds('web', ['web'], ['hv1', 'hv2', 'hv3'], ['hv1', 'hv2']).avoids).toEqual(ids.avoids);
+  });
+
+  it('a guest of two disks: a clone per disk, the guest with both Promoted and after both promotions, a preference for its node below its stickiness', () => {
+    const { resources, constraints, ids } = guestCib({ ...input, name: 'db', drbdResources: ['db-disk0', 'db-disk1'], nodes: ['hv1', 'hv2', 'hv3'], preferredNode: 'hv2' });
+    expect(resources.map((r) => parseXml(r).attrs.id)).toEqual(['drbd-db-disk0-clone', 'drbd-db-disk1-clone', 'vm-db']);
+    expect(params(resources[1]!)).toMatchObject({ drbd_resource: 'db-disk1' });
+    const attrs = constraints.map((c) => parseXml(c).attrs);
+    expect(attrs.filter((a) => a['with-rsc-role'] === 'Promoted').map((a) => a['with-rsc'])).toEqual(['drbd-db-disk0-clone', 'drbd-db-disk1-clone']);
+    expect(attrs.filter((a) => a['first-action'] === 'promote').map((a) => `${a.first} ${a.then}`)).toEqual(['drbd-db-disk0-clone vm-db', 'drbd-db-disk1-clone vm-db']);
+    expect(attrs.find((a) => a.id === 'vm-db-prefers-hv2')).toEqual({ id: 'vm-db-prefers-hv2', rsc: 'vm-db', node: 'hv2', score: '50' });
+    expect(Number(meta(resources[2]!, 'vm-db')['resource-stickiness'])).toBeGreaterThan(50);
+    expect(ids.avoids).toEqual(['drbd-db-disk0-avoids-hv3', 'drbd-db-disk1-avoids-hv3', 'vm-db-avoids-hv3']);
+    // Every object has its id in `all`, constraints before the guest, the guest before its clones.
+    expect([...ids.all].sort()).toEqual([...resources, ...constraints].map((x) => parseXml(x).attrs.id).sort());
+    expect(ids.all.indexOf('vm-db')).toBeGreaterThan(ids.all.indexOf('vm-db-prefers-hv2'));
+    expect(ids.all.indexOf('drbd-db-disk0-clone')).toBeGreaterThan(ids.all.indexOf('vm-db'));
   });
 
   it("the migration test's clean-up looks for every object the test guest can have", () => {
     const all = testGuestCibIds(['hv1', 'hv2', 'hv3']);
     const ids = testGuestIds(['hv1', 'hv2', 'hv3'], ['hv1', 'hv3']);
-    for (const id of [ids.vm, ids.clone, ids.colocation, ids.order, ...ids.avoids]) expect(all).toContain(id);
+    for (const id of [ids.vm, ids.disks[0]!.clone, ids.disks[0]!.colocation, ids.disks[0]!.order, ...ids.avoids]) expect(all).toContain(id);
+    expect(all).toEqual(expect.arrayContaining(ids.all));
   });
 });
 

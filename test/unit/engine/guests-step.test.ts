@@ -19,10 +19,10 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const SHA = 'c'.repeat(64);
 const IMAGE = '/srv/images/web.qcow2';
 
-/** web: one 64 MiB disk from a qcow2 image, started on hv1. */
-function webModel(): GuestModel {
+/** web: one 64 MiB disk from a qcow2 image, started on hv1 (ha: under Pacemaker). */
+function webModel(ha = false): GuestModel {
   const { answers } = labPlan();
-  const withGuest = { ...answers, spec: { ...answers.spec, guests: [{ name: 'web', vcpus: 1, memory: 128, disks: [{ image: IMAGE }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state: 'present' }] } } as unknown as typeof answers;
+  const withGuest = { ...answers, spec: { ...answers.spec, guests: [{ name: 'web', vcpus: 1, memory: 128, disks: [{ image: IMAGE }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state: 'present', ha }] } } as unknown as typeof answers;
   return guestModels({ answers: withGuest, major: '8.4', freeMiB: { hv1: 1000, hv2: 1000 }, existingHolders: {}, imageSizeMiB: { [IMAGE]: 64 }, imageFormat: { [IMAGE]: 'qcow2' } })[0]!;
 }
 
@@ -53,9 +53,9 @@ function volumeRead(inPlace: boolean, role = 'Secondary'): string {
 }
 
 /** The domain XML the step writes for web (minor 0, on both nodes, the common host model). */
-function webXml(cpu = 'EPYC-Rome'): string {
+function webXml(cpu = 'EPYC-Rome', ha = false): string {
   const { plan } = labPlan();
-  return new TemplateEnvironment().render('guest-domain.xml.hbs', guestDomainModel(plan.cluster, webModel(), ['/dev/drbd0'], cpu));
+  return new TemplateEnvironment().render('guest-domain.xml.hbs', guestDomainModel(plan.cluster, webModel(ha), ['/dev/drbd0'], cpu));
 }
 
 function planOf(nodes: CaseNode[]) {
@@ -185,3 +185,50 @@ describe('the guests step plan', () => {
     expect(down).toThrow(/hv2: step "guests": libvirtd does not answer/);
   });
 });
+
+describe('the guests step plan for a guest under Pacemaker', () => {
+  // The step needs of the HA plan only that there is one, and its timing profile.
+  const haPlan = (plan: ClusterPlan) => {
+    plan.guests = [webModel(true)];
+    plan.ha = { timing: { profile: 'emulated' } } as unknown as NonNullable<ClusterPlan['ha']>;
+  };
+  const planHa = (nodes: CaseNode[]) => kindOf('guests').plan(inputOf('guests', nodes, { edit: haPlan }));
+  const cib = (xml: string) => ({ state: 'active', xml: `<configuration><resources>${xml}</resources><constraints/></configuration>` });
+  const EMPTY = cib('');
+
+  it('a new HA guest: made and imported like any other, never defined in libvirt nor started by hvcluster, handed to Pacemaker and waited for', () => {
+    const plan = planHa(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead(), volumes: volumeRead(false), cib: EMPTY } })));
+    const all = lines(plan);
+    expect(all.filter((l) => /define guest|start guest/.test(l))).toEqual([]);
+    expect(all.at(-2)).toBe(`hv1: import ${IMAGE} (qcow2, 64 MiB) into web-disk0 (/dev/drbd0) on hv1, checked by sha256`);
+    expect(all.at(-1)).toBe('hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web; preferring hv1) and wait until it runs');
+    const actions = changeSummary(plan.changes.at(-1)!).actions;
+    expect(actions.filter((a) => a.startsWith('cibadmin --create --scope resources'))).toHaveLength(2);
+    expect(actions.filter((a) => a.startsWith('cibadmin --create --scope constraints'))).toHaveLength(3);
+    expect(actions.at(-1)).toBe('resource-started.sh vm-web 300');
+    // VirtualDomain runs it from the XML apply wrote on both holders.
+    expect(actions.find((a) => a.includes('VirtualDomain'))).toContain('/etc/hvcluster/guests/web.xml');
+  });
+
+  it('in Pacemaker already: nothing; with some of its objects missing (an apply cut short): the missing ones, said so', () => {
+    const files = { 'web.xml': webXml('EPYC-Rome', true), 'web-disk0.import': `done ${SHA}\n` };
+    const ids = ['drbd-web-disk0-clone', 'drbd-web-disk0', 'vm-web', 'vm-web-with-drbd-web-disk0', 'vm-web-after-drbd-web-disk0', 'vm-web-prefers-hv1'];
+    const present = (keep: string[]) => cib(keep.map((id) => `<primitive id="${id}"/>`).join(''));
+    const nodes = (c: ReturnType<typeof cib>): CaseNode[] => [
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'running', files }), volumes: volumeRead(true, 'Primary'), cib: c } },
+      { name: 'hv2', reads: { guests: guestRead({ files }), volumes: volumeRead(true), cib: c } },
+    ];
+    expect(planHa(nodes(present(ids))).changes).toEqual([]);
+    const partial = planHa(nodes(present(ids.slice(0, 3))));
+    expect(lines(partial)).toEqual(['hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web; preferring hv1) and wait until it runs']);
+    expect(changeSummary(partial.changes[0]!).actions.filter((a) => a.startsWith('cibadmin'))).toHaveLength(3);
+    expect(partial.notes).toEqual([{ level: 'info', text: 'guest web: 3 of its 5 Pacemaker objects are missing (an apply that did not finish): they are created' }]);
+  });
+
+  it('refuses when Pacemaker answers on no node', () => {
+    const down = () => planHa(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead(), volumes: volumeRead(false), cib: { state: 'inactive' } } })));
+    expect(down).toThrow(StepRefusedError);
+    expect(down).toThrow(/guest web is to run under Pacemaker, which answers on no node/);
+  });
+});
+

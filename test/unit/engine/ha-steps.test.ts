@@ -78,7 +78,7 @@ describe('cluster-config: the CIB objects hvcluster owns', () => {
       'hv1: wait until Pacemaker runs fence-hv1, fence-hv2 (at most 180 s each)',
     ]);
     // Apply ends with the devices it wrote Started (the last change waits for each).
-    expect(plan.changes.at(-1)!.actions.map(describeAction)).toEqual(['fence-started.sh fence-hv1 180', 'fence-started.sh fence-hv2 180']);
+    expect(plan.changes.at(-1)!.actions.map(describeAction)).toEqual(['resource-started.sh fence-hv1 180', 'resource-started.sh fence-hv2 180']);
     const device = plan.changes[1]!;
     const upload = device.actions[0] as { upload: string; content: string; mode: number };
     expect(upload.mode).toBe(0o600);
