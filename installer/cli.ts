@@ -139,6 +139,7 @@ export function buildProgram(streams: Streams): Command {
       .option('--report <file.md>', 'write a Markdown hand-over report: layout, versions, every check, migration figures')
       .option('--migration-test', 'also live-migrate a test guest between every pair of nodes (creates and removes its own guest and volume)')
       .option('--failover-test', "HA clusters: also the failover drill: a test guest under Pacemaker, its node powered off through its BMC, the survivor's takeover timed per phase (needs --yes)")
+      .option('--failover-node <node>', 'the node the failover drill powers off (default: wherever Pacemaker starts its test guest)')
       .option('--yes', 'confirm --failover-test (it powers a node off)')
       .addOption(repeatable('--ignore <CODE>', "report this check's errors as warnings (repeatable)"))
       .option('--problems-only', 'list only the checks that did not pass (text output)'),
@@ -165,6 +166,29 @@ export function buildProgram(streams: Streams): Command {
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (name: string, options) => {
     process.exitCode = await (await import('./commands/guest.js')).runGuestMigrate(name, options, streams);
+  });
+
+  withConnectionOptions(
+    guest
+      .command('start')
+      .description("start a stopped guest: on its preferred node (or --on), its disks promoted there first; a guest under Pacemaker is started by Pacemaker")
+      .argument('<name>', 'the guest (spec.guests[].name)')
+      .option('--on <node>', 'the node to start it on (one holding its disks; not for a guest under Pacemaker)')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, options) => {
+    process.exitCode = await (await import('./commands/guest.js')).runGuestStart(name, options, streams);
+  });
+
+  withConnectionOptions(
+    guest
+      .command('stop')
+      .description('shut a guest down (ACPI), then demote its disks; apply leaves it stopped until `guest start`')
+      .argument('<name>', 'the guest (spec.guests[].name)')
+      .option('--timeout <seconds>', 'how long it has to shut down', '120')
+      .option('--force', 'destroy it (like pulling the plug) when it has not shut down by then')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, options) => {
+    process.exitCode = await (await import('./commands/guest.js')).runGuestStop(name, options, streams);
   });
 
   const node = program.command('node').description('maintenance of one node without downtime: drain it, then resume it');

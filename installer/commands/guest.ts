@@ -5,6 +5,10 @@
  *   shown as unknown; the others are still listed.
  * - `guest migrate NAME [--to NODE]`: a live migration to another node holding its disks, inside a
  *   dual-primary window closed whatever happens (guests/live-migrate.ts), under the cluster lock.
+ * - `guest start NAME [--on NODE]` / `guest stop NAME [--timeout S] [--force]`: its disks promoted
+ *   and the domain started (or shut down, then its disks demoted), or Pacemaker asked to (target-role)
+ *   for a guest under Pacemaker; a guest stopped this way is marked, and apply does not start it
+ *   again until `guest start`.
  * - `node drain NODE` / `node resume NODE`: every guest live-migrated away, then the node marked
  *   standby (apply starts nothing there); the mark taken off.
  */
@@ -22,7 +26,11 @@ import { standbyChange } from '../engine/guest-state.js';
 import { guestCibIds, type GuestCibIds } from '../engine/ha/guest-cib.js';
 import { liveMigrate } from '../guests/live-migrate.js';
 import { haEnabled } from '../plan/ha.js';
-import { planDrain, planMove, type GuestMove } from '../guests/moves.js';
+import { planDrain, planMove, planStart, planStop, type GuestMove } from '../guests/moves.js';
+import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
+import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
+import { waitFor } from '../engine/steps/step.js';
+import { ChecksFailedError } from '../errors.js';
 import { withGuestSession, type GuestSession } from '../guests/session.js';
 
 export interface GuestListOptions extends ConnectionOptions {
@@ -140,6 +148,112 @@ export async function runGuestMigrate(name: string, options: GuestMigrateOptions
       return performMoves(session, [move], reporter);
     });
     if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { migrations: results })));
+    return EXIT.ok;
+  } catch (error) {
+    return failed(reporter, streams, tool, options.json, error);
+  }
+}
+
+export interface GuestStartOptions extends ConnectionOptions {
+  json?: boolean;
+  on?: string;
+}
+
+/** `guest start NAME`: on its preferred node (or --on), its disks promoted first; under Pacemaker, target-role Started. Its stopped mark is taken off. */
+export async function runGuestStart(name: string, options: GuestStartOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster guest start';
+  try {
+    if (options.file === undefined) throw new UsageError('guest start needs the answer file of the cluster', { hint: `hvcluster guest start ${name} -f site.yaml` });
+    let current: GuestSession | undefined;
+    const result = await withGuestSession(options, streams, reporter, 'guest start', changeLines(reporter, () => current?.log), async (session) => {
+      current = session;
+      const plan = planStart(session.answers, session.reads, name, options.on);
+      const host = (n: string) => session.hosts.get(n)!;
+      for (const holder of plan.holders) if (stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest start', name, false, new Date().toISOString()));
+      if (plan.runningOn) {
+        reporter.info(`guest start: ${name} already runs on ${plan.runningOn}`);
+        return { guest: name, node: plan.runningOn, alreadyRunning: true };
+      }
+      let node: string;
+      if (plan.ha) {
+        node = await startThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest start');
+      } else {
+        node = plan.node!;
+        const promoted: string[] = [];
+        try {
+          for (const resource of plan.resources) {
+            await host(node).mutate(`promote ${resource} on ${node} (guest ${name} starts there)`, { argv: ['drbdadm', 'primary', resource] });
+            promoted.push(resource);
+          }
+          await host(node).mutate(`start guest ${name} on ${node}`, { argv: ['virsh', 'start', name] });
+        } catch (error) {
+          for (const resource of promoted) await host(node).mutate(`demote ${resource} on ${node} (guest ${name} did not start)`, { argv: ['drbdadm', 'secondary', resource] }).catch(() => undefined);
+          throw error;
+        }
+      }
+      reporter.info(`guest start: ${name} runs on ${node}${plan.ha ? ' (started by Pacemaker)' : ''}`);
+      return { guest: name, node, alreadyRunning: false };
+    });
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, result)));
+    return EXIT.ok;
+  } catch (error) {
+    return failed(reporter, streams, tool, options.json, error);
+  }
+}
+
+export interface GuestStopOptions extends ConnectionOptions {
+  json?: boolean;
+  /** Seconds the guest has to shut down (ACPI power button) before it counts as not stopping; default 120. */
+  timeout?: string;
+  /** Then destroy it (like pulling the plug) instead of failing. */
+  force?: boolean;
+}
+
+/**
+ * `guest stop NAME`: asked to shut down (ACPI), waited for, destroyed only with --force when it does
+ * not; then its disks demoted, and the guest marked stopped so that apply leaves it stopped. Under
+ * Pacemaker: target-role Stopped (VirtualDomain shuts it down, then destroys it after its stop
+ * timeout).
+ */
+export async function runGuestStop(name: string, options: GuestStopOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster guest stop';
+  try {
+    if (options.file === undefined) throw new UsageError('guest stop needs the answer file of the cluster', { hint: `hvcluster guest stop ${name} -f site.yaml` });
+    const timeoutS = options.timeout === undefined ? 120 : Number(options.timeout);
+    if (!Number.isInteger(timeoutS) || timeoutS < 0) throw new UsageError(`--timeout ${options.timeout}: give whole seconds (0 or more)`);
+    let current: GuestSession | undefined;
+    const result = await withGuestSession(options, streams, reporter, 'guest stop', changeLines(reporter, () => current?.log), async (session) => {
+      current = session;
+      const plan = planStop(session.answers, session.reads, name);
+      const host = (n: string) => session.hosts.get(n)!;
+      let forced = false;
+      if (plan.ha) {
+        if (plan.runningOn) await stopThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest stop');
+      } else if (plan.runningOn) {
+        const on = host(plan.runningOn);
+        const state = async () => (await on.read({ argv: ['virsh', 'domstate', name] }, { allowFailure: true })).stdout.trim();
+        await on.mutate(`shut guest ${name} down on ${plan.runningOn} (ACPI power button; up to ${timeoutS} s)`, { argv: ['virsh', 'shutdown', name] });
+        const down = await waitFor(`guest ${name} to shut down`, async () => ((await state()) === 'running' ? undefined : true), { timeoutMs: timeoutS * 1000, intervalMs: 1000 }).catch(() => false);
+        if (!down) {
+          if (!options.force) {
+            throw new ChecksFailedError(`guest ${name} still runs on ${plan.runningOn} ${timeoutS} s after it was asked to shut down (its system may not act on the ACPI power button)`, {
+              hint: `give it longer (--timeout), shut it down from inside, or --force to destroy it (like pulling the plug)`,
+            });
+          }
+          await on.mutate(`destroy guest ${name} on ${plan.runningOn} (--force: it did not shut down in ${timeoutS} s)`, { argv: ['virsh', 'destroy', name] });
+          forced = true;
+        }
+        for (const resource of plan.resources) await on.mutate(`demote ${resource} on ${plan.runningOn} (guest ${name} stopped)`, { argv: ['drbdadm', 'secondary', resource] });
+      }
+      // Apply leaves it stopped (hvcluster starts a guest that runs nowhere, unless it was stopped this way).
+      const at = new Date().toISOString();
+      if (!plan.ha) for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest stop', name, true, at));
+      reporter.info(plan.runningOn ? `guest stop: ${name} stopped on ${plan.runningOn}${forced ? ' (destroyed: --force)' : ''}` : `guest stop: ${name} runs nowhere already`);
+      return { guest: name, stoppedOn: plan.runningOn, forced };
+    });
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, result)));
     return EXIT.ok;
   } catch (error) {
     return failed(reporter, streams, tool, options.json, error);

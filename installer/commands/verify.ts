@@ -33,6 +33,8 @@ export interface VerifyOptions extends ConnectionOptions {
   report?: string;
   migrationTest?: boolean;
   failoverTest?: boolean;
+  /** The node the drill powers off. */
+  failoverNode?: string;
   yes?: boolean;
   /** Codes whose errors are reported as warnings (Ganeti's -I). */
   ignore?: string[];
@@ -63,6 +65,10 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     const { targets, answers: loaded } = servers;
     for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
     const answers = loaded!.answers;
+    if (options.failoverNode !== undefined && !options.failoverTest) throw new UsageError('--failover-node names the node the failover drill powers off: give --failover-test too');
+    if (options.failoverNode !== undefined && !answers.spec.nodes.some((n) => n.name === options.failoverNode)) {
+      throw new UsageError(`--failover-node ${options.failoverNode}: not a node of the cluster`, { hint: `its nodes: ${answers.spec.nodes.map((n) => n.name).join(', ')}` });
+    }
     if (options.failoverTest && !answers.spec.ha?.enabled) {
       throw new UsageError('--failover-test: the answer file does not enable HA (spec.ha.enabled): there is no failover to test', { hint: 'drop --failover-test, or install HA first (spec.ha, a bmc per node)' });
     }
@@ -87,6 +93,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         ignore,
         migrationTest: options.migrationTest,
         failoverTest: options.failoverTest,
+        ...(options.failoverNode !== undefined ? { failoverNode: options.failoverNode } : {}),
         reconnect,
         bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []),
         version: VERSION,

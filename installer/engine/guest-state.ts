@@ -27,7 +27,7 @@ export interface GuestState {
   byName: Map<string, GuestDomainState>;
   /** The CPU model libvirt's host-model would use, and the named models QEMU can run here. */
   cpu: { hostModel: string | null; usable: string[] };
-  /** GUESTS_DIR's files of the declared guests (NAME.xml, NAME-diskN.import) by file name. */
+  /** GUESTS_DIR's files of the declared guests (NAME.xml, NAME-diskN.import, NAME.stopped) by file name. */
   files: Map<string, string>;
 }
 
@@ -72,6 +72,19 @@ export function importStatus(state: GuestState, resource: string): { status: 'no
   if (text === undefined) return { status: 'none' };
   const m = /^done ([0-9a-f]{64})\s*$/.exec(text);
   return m ? { status: 'done', sha256: m[1]! } : { status: 'pending' };
+}
+
+/** The mark of a guest an operator stopped (`hvcluster guest stop`; removed by `guest start`): apply does not start it again. */
+export const stoppedMark = (guest: string) => `${GUESTS_DIR}/${guest}.stopped`;
+
+/** The guest was stopped by `hvcluster guest stop` (its mark on this node). Pure. */
+export const stoppedByOperator = (state: GuestState, guest: string): boolean => state.files.has(`${guest}.stopped`);
+
+/** Marks a guest stopped by an operator on one of its nodes, or takes the mark away. Pure. */
+export function stoppedChange(server: string, step: string, guest: string, stopped: boolean, at: string): Change {
+  return stopped
+    ? { server, step, description: `mark guest ${guest} stopped (${stoppedMark(guest)}): apply does not start it again`, actions: [{ upload: stoppedMark(guest), content: `stopped by hvcluster guest stop at ${at}\n`, mode: 0o644, owner: 'root:root' }] }
+    : { server, step, description: `take the stopped mark off guest ${guest} (${stoppedMark(guest)})`, actions: [{ argv: ['rm', '-f', stoppedMark(guest)] }] };
 }
 
 /** Marks a node drained, or takes the mark away. Pure. */

@@ -95,3 +95,82 @@ export function planDrain(answers: Answers, reads: ReadonlyMap<string, NodeRead>
   if (!on) throw new ChecksFailedError(`${node} could not be read`);
   return answers.spec.guests.filter((g) => domainOf(on.guests, g.name).state === 'running').map((g) => planMove(answers, reads, g.name));
 }
+
+/** A guest to start: where (null under Pacemaker, which decides), its disks, or that it already runs. */
+export interface GuestStart {
+  guest: string;
+  /** Where hvcluster starts it (its disks promoted there first); null for a guest under Pacemaker. */
+  node: string | null;
+  /** Where it already runs, when it does (nothing to do). */
+  runningOn: string | null;
+  resources: string[];
+  holders: string[];
+  ha: boolean;
+}
+
+/** A guest to stop: where it runs (null: it runs nowhere already), its disks and holders. */
+export interface GuestStop {
+  guest: string;
+  runningOn: string | null;
+  resources: string[];
+  holders: string[];
+  ha: boolean;
+}
+
+interface Declared {
+  resources: string[];
+  holders: string[];
+  running: string[];
+  ha: boolean;
+  preferred: string;
+}
+
+function declaredGuest(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string): Declared {
+  const declared = answers.spec.guests.find((g) => g.name === guest);
+  if (!declared) throw new UsageError(`guest ${guest} is not declared in the answer file`, { hint: `declared: ${answers.spec.guests.map((g) => g.name).join(', ') || 'none'}` });
+  const resources = declared.disks.map((_, i) => diskResource(guest, i));
+  const holders = [...reads].filter(([, r]) => r.volumes.byName.get(resources[0]!)?.lvPresent).map(([n]) => n);
+  if (holders.length === 0) throw new ChecksFailedError(`guest ${guest} has no disks on any node yet`, { hint: 'run `hvcluster apply`: it creates the declared guests' });
+  const running = [...reads].filter(([, r]) => ['running', 'paused'].includes(domainOf(r.guests, guest).state)).map(([n]) => n);
+  if (running.length > 1) throw new ChecksFailedError(`guest ${guest} runs on ${running.join(' and ')} at once`, { hint: 'stop it on the node whose copy is not current, then check its disks with `hvcluster verify`' });
+  const ha = answers.spec.ha?.enabled === true && (declared.ha ?? true);
+  const preferred = declared.preferredNode ?? holders[0]!;
+  return { resources, holders, running, ha, preferred };
+}
+
+/**
+ * Where `guest start` starts a guest: on `on`, else its preferred node, else another holder, skipping
+ * drained nodes; refused when that node does not hold its disks, a disk there is not UpToDate, or a
+ * disk is Primary on another node (its data would split). A guest under Pacemaker is started by
+ * Pacemaker (no `on`: move it afterwards with `guest migrate`). Pure.
+ */
+export function planStart(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string, on?: string): GuestStart {
+  const d = declaredGuest(answers, reads, guest);
+  const base = { guest, resources: d.resources, holders: d.holders, ha: d.ha };
+  if (d.running.length === 1) {
+    if (on !== undefined && on !== d.running[0]) throw new UsageError(`guest ${guest} already runs on ${d.running[0]}`, { hint: `hvcluster guest migrate ${guest} --to ${on}` });
+    return { ...base, node: d.running[0]!, runningOn: d.running[0]! };
+  }
+  if (d.ha) {
+    if (on !== undefined) throw new UsageError(`guest ${guest} is under Pacemaker, which decides where it starts: give no --on`, { hint: `start it, then \`hvcluster guest migrate ${guest} --to ${on}\`` });
+    return { ...base, node: null, runningOn: null };
+  }
+  if (on !== undefined && !d.holders.includes(on)) throw new UsageError(`${on} does not hold guest ${guest}'s disks (they are on ${d.holders.join(' and ')})`);
+  const candidates = on !== undefined ? [on] : [d.preferred, ...d.holders].filter((n, i, all) => all.indexOf(n) === i && d.holders.includes(n));
+  const node = candidates.find((n) => on !== undefined || !reads.get(n)!.guests.standby);
+  if (node === undefined) throw new ChecksFailedError(`every node holding guest ${guest} is in standby (${d.holders.join(', ')})`, { hint: `hvcluster node resume NODE, or hvcluster guest start ${guest} --on NODE` });
+  if (domainOf(reads.get(node)!.guests, guest).state === 'absent') throw new ChecksFailedError(`guest ${guest} is not defined on ${node}`, { hint: 'run `hvcluster apply`: it defines the guest on every node holding its disks' });
+  for (const resource of d.resources) {
+    const here = reads.get(node)!.volumes.byName.get(resource)?.state;
+    if (!/^UpToDate/.test(here?.dstate ?? '')) throw new ChecksFailedError(`${resource} is ${here?.dstate ?? 'down'} on ${node}: guest ${guest} would start on data that is not current`, { hint: 'wait for the resync (`hvcluster guest list`), or start it where its disks are UpToDate (--on)' });
+    const primaryElsewhere = d.holders.filter((n) => n !== node && reads.get(n)!.volumes.byName.get(resource)?.state.role?.split('/')[0] === 'Primary');
+    if (primaryElsewhere.length > 0) throw new ChecksFailedError(`${resource} is Primary on ${primaryElsewhere.join(', ')}: guest ${guest} cannot start on ${node} too`, { hint: `demote it there (drbdadm secondary ${resource}) if nothing uses it` });
+  }
+  return { ...base, node, runningOn: null };
+}
+
+/** What `guest stop` stops: the node it runs on (null: nowhere already). Pure. */
+export function planStop(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string): GuestStop {
+  const d = declaredGuest(answers, reads, guest);
+  return { guest, runningOn: d.running[0] ?? null, resources: d.resources, holders: d.holders, ha: d.ha };
+}

@@ -2,7 +2,8 @@
 # hvcluster: what a node holds of the cluster's guests (read-only).
 # Usage: sh -s -- GUESTS_DIR NAME...
 # Prints:
-#   `file NAME` base64... `end`           GUESTS_DIR/NAME.xml and GUESTS_DIR/NAME-disk*.import, per NAME
+#   `file NAME` base64... `end`           GUESTS_DIR/NAME.xml, GUESTS_DIR/NAME-disk*.import and
+#                                         GUESTS_DIR/NAME.stopped (`hvcluster guest stop`), per NAME
 #   `standby yes|no`                      the node is drained (GUESTS_DIR/../standby: `hvcluster node drain`)
 #   `virsh yes|no`                        libvirt's client is installed (nothing more is read without it)
 #   `libvirt yes|no`                      libvirtd answers (without it no domain can be seen)
@@ -17,7 +18,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 dir=$1
 shift
 for name in "$@"; do
-  for f in "$dir/$name.xml" "$dir/$name"-disk*.import; do
+  for f in "$dir/$name.xml" "$dir/$name"-disk*.import "$dir/$name.stopped"; do
     [ -f "$f" ] || continue
     echo "file ${f##*/}"
     base64 < "$f"

@@ -34,6 +34,8 @@ export interface VerifyClusterOptions {
   migrationTest?: boolean;
   /** Also the failover drill (HA clusters; the caller confirmed it: it powers a node off). */
   failoverTest?: boolean;
+  /** The node the failover drill powers off (default: where Pacemaker starts its test guest). */
+  failoverNode?: string;
   /** Connects to a server again (the failover drill's crashed node, once it is back). */
   reconnect?: (server: string, deadlineMs: number) => Promise<ServerConnection>;
   /** An HA cluster's BMC passwords by node (read from the answer file's passwordFrom): the migration test plans the cluster with them. */
@@ -200,6 +202,7 @@ async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): 
         }
       : onEvent,
     ...(options.runId ? { runId: `${options.runId}-failover` } : {}),
+    ...(options.failoverNode !== undefined ? { node: options.failoverNode } : {}),
   });
   log?.write('hvcluster', `failover drill ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}`);
   return { report };

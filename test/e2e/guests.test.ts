@@ -254,4 +254,32 @@ describe('guests on a two-node lab', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await lab.ssh('hv2', 'test -e /etc/hvcluster/standby; echo $?')).stdout.trim()).toBe('1');
   });
+
+  it('guest stop shuts a guest down (destroys it only with --force), demotes its disks, and apply leaves it stopped; guest start starts it on its preferred node', { timeout: 10 * MIN }, async () => {
+    // db runs on hv1 (drained there from hv2). The test guest's system ignores the ACPI power button:
+    // without --force, stop gives up after --timeout and changes nothing more.
+    const stubborn = await hvcluster(NAME, ['guest', 'stop', 'db', '-f', site, '--timeout', '5'], { timeoutMs: 3 * MIN });
+    expect(stubborn.code, stubborn.stderr).toBe(1);
+    expect(stubborn.stderr).toContain('guest db still runs on hv1 5 s after it was asked to shut down');
+    expect((await lab.ssh('hv1', 'virsh domstate db')).stdout.trim()).toBe('running');
+    const stopped = await hvcluster(NAME, ['guest', 'stop', 'db', '-f', site, '--timeout', '5', '--force', '--json'], { timeoutMs: 3 * MIN });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ guest: 'db', stoppedOn: 'hv1', forced: true });
+    for (const node of NODES) {
+      expect((await lab.ssh(node, 'virsh domstate db')).stdout.trim(), node).toBe('shut off');
+      const roles = await lab.ssh(node, 'drbdadm role db-disk0; drbdadm role db-disk1; test -e /etc/hvcluster/guests/db.stopped && echo marked');
+      expect(roles.stdout.trim().split('\n'), node).toEqual(['Secondary/Secondary', 'Secondary/Secondary', 'marked']);
+    }
+    // apply does not start a guest an operator stopped, and says why.
+    const again = await hvcluster(NAME, ['apply', '-f', site, '--yes', '--json'], { timeoutMs: 8 * MIN });
+    expect(again.code, again.stderr).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
+    expect(again.stdout + again.stderr).toContain('guest db is not started: it was stopped with `hvcluster guest stop`');
+    const started = await hvcluster(NAME, ['guest', 'start', 'db', '-f', site, '--json'], { timeoutMs: 3 * MIN });
+    expect(started.code, started.stderr).toBe(0);
+    expect(JSON.parse(started.stdout)).toMatchObject({ guest: 'db', node: 'hv2', alreadyRunning: false });
+    await waitFor('db to answer HTTP on hv2', async () => ((await page(202)).includes('hvcluster migration test guest boot=') ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    for (const node of NODES) expect((await lab.ssh(node, 'test -e /etc/hvcluster/guests/db.stopped; echo $?')).stdout.trim(), node).toBe('1');
+    expect((await lab.ssh('hv2', 'drbdadm role db-disk0; drbdadm role db-disk1')).stdout.trim().split('\n')).toEqual(['Primary/Secondary', 'Primary/Secondary']);
+  });
 });

@@ -13,14 +13,22 @@
  * verify names the UNCLEAN node; once the BMC answers again the node is fenced, the guest starts on
  * the survivor with its data intact, and the node rejoins and resyncs (so the failover itself is
  * timed per phase too).
+ * A declared guest under Pacemaker (spec.guests, ha by default on an HA cluster) rides the same
+ * drill: apply makes it like any guest and hands it to Pacemaker, on hv1; the drill is told to power
+ * hv1 off (`--failover-node`), and the guest is started nowhere while fencing fails, then on hv2,
+ * where it answers again after a new boot.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { builtCluster } from '../helpers/built.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { bmcKill, bmcStart, status } from '../lab/lab.js';
-import { writeLabSite } from '../lab/site.js';
+import { labSiteYaml, writeLabSite } from '../lab/site.js';
+import { bootableGuestImage } from '../helpers/guest-image.js';
+import type { GuestList } from '../../installer/guests/list.js';
 import { waitFor } from '../lab/util.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
 import { FAILOVER_PHASES, type FailoverReport } from '../../installer/verify/failover/drill.js';
@@ -126,6 +134,21 @@ async function cluster(from: string) {
   return parseCrmMon((await lab.ssh(from, 'crm_mon -1 --output-as=xml', { timeoutMs: 60_000 })).stdout);
 }
 
+/** The declared HA guest: host 203 of the management subnet, on its preferred node hv1 (the node the drill powers off). */
+const WEB_HOST = 203;
+const HA_GUEST_NODE = 'hv1';
+const dir = mkdtempSync(join(tmpdir(), 'hvcluster-ha-e2e-'));
+let guestSite = '';
+const webAddress = () => lab.info.hostAddress.replace(/\.\d+$/, `.${WEB_HOST}`);
+
+/** The page the guest serves (`hvcluster migration test guest boot=ID`), fetched inside the lab's namespace, or '' when it does not answer. */
+async function webPage(): Promise<string> {
+  const script = `fetch('http://${webAddress()}/', { signal: AbortSignal.timeout(3000) }).then((r) => r.text()).then((t) => process.stdout.write(t), () => {})`;
+  return (await lab.exec([process.execPath, '-e', script], { timeoutMs: 30_000 })).stdout;
+}
+const bootOf = (page: string) => /boot=(\S+)/.exec(page)?.[1] ?? null;
+let webBoot: string | null = null;
+
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 const other = (node: string) => NODES.find((n) => n !== node)!;
 
@@ -159,10 +182,39 @@ describe('the test guest under Pacemaker', () => {
   });
 });
 
+describe('a declared guest under Pacemaker', () => {
+  it('apply makes it like any guest (its disk replicated, its image imported) and hands it to Pacemaker: it runs on its preferred node; a second apply changes nothing', { timeout: 20 * MIN }, async () => {
+    const image = await bootableGuestImage(lab, 'hv1', `${webAddress()}/24`, dir, 'web', 'qcow2');
+    guestSite = join(dir, 'site-guest.yaml');
+    writeFileSync(guestSite, `${labSiteYaml(lab.info, { ha: true }).trimEnd()}\n  guests:\n    - name: web\n      memory: 128MiB\n      preferredNode: ${HA_GUEST_NODE}\n      disks:\n        - image: ${image}\n`);
+    const r = await apply(guestSite);
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    const changes = events(r.stdout).filter((e) => e.type === 'change').map((e) => `${e.server}: ${e.description}`);
+    // Never defined in libvirt nor started by hvcluster: Pacemaker's VirtualDomain runs it from its XML.
+    expect(changes.filter((c) => /define guest web|start guest web/.test(c))).toEqual([]);
+    expect(changes.filter((c) => c.includes('hand guest web to Pacemaker'))).toHaveLength(1);
+    const seen = await cluster('hv2');
+    expect(seen.resources.filter((x) => x.id === 'vm-web' && x.active).map((x) => `${x.role} ${x.nodes.join(',')}`)).toEqual([`Started ${HA_GUEST_NODE}`]);
+    expect(seen.resources.filter((x) => x.id === 'drbd-web-disk0' && x.role === 'Promoted').flatMap((x) => x.nodes)).toEqual([HA_GUEST_NODE]);
+    await waitFor('the guest web to answer HTTP', async () => (bootOf(await webPage()) ?? undefined), { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    webBoot = bootOf(await webPage());
+    const listed = await hvcluster(NAME, ['guest', 'list', '-f', guestSite, '--json'], { timeoutMs: 3 * MIN });
+    expect(listed.code, listed.stderr).toBe(0);
+    const list = JSON.parse(listed.stdout) as GuestList;
+    expect(list.guests.map((g) => [g.name, g.state, g.runningOn, g.ha, g.problems])).toEqual([['web', 'running', HA_GUEST_NODE, true, []]]);
+    const again = await apply(guestSite);
+    expect(again.code, again.stderr.slice(-3000)).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'step-finished' && e.status !== 'unchanged').map((e) => `${e.server} ${e.step}: ${JSON.stringify(e.changes)}`)).toEqual([]);
+    // From here on verify reads the cluster as declared, the guest included.
+    site = guestSite;
+  });
+});
+
 // The drill's BMC dies too; once it answers again the same failover completes, timed per phase.
 describe('failover of the test guest', () => {
   it("with the BMC of the guest's node dead too, the guest is started nowhere until fencing succeeds; verify names the UNCLEAN node", { timeout: 25 * MIN }, async () => {
-    const drill = verifyWith(['--failover-test', '--yes'], 22 * MIN);
+    // The drill powers off the node running the declared HA guest (when the previous test made it).
+    const drill = verifyWith(['--failover-test', '--yes', ...(webBoot ? ['--failover-node', HA_GUEST_NODE] : [])], 22 * MIN);
     let ended: Awaited<typeof drill> | undefined;
     void drill.then((r) => (ended = r)).catch(() => undefined);
     // The node the drill powers off (the one running the guest), then its BMC dies too, once the
@@ -187,6 +239,12 @@ describe('failover of the test guest', () => {
     const placed = () => seen.resources.filter((r) => r.id === 'vm-hvc-migtest' && r.active).flatMap((r) => r.nodes);
     expect(placed().filter((n) => n !== crashed)).toEqual([]);
     expect((await lab.ssh(survivor, 'virsh list --all --name')).stdout).not.toContain('hvc-migtest');
+    // The declared guest too: fencing gates it like the test guest.
+    if (webBoot) {
+      expect(crashed).toBe(HA_GUEST_NODE);
+      expect(seen.resources.filter((r) => r.id === 'vm-web' && r.active).flatMap((r) => r.nodes).filter((n) => n !== crashed)).toEqual([]);
+      expect((await lab.ssh(survivor, 'virsh list --all --name')).stdout.split('\n')).not.toContain('web');
+    }
     // verify names the situation from the survivor (the crashed node itself is unreachable).
     const v = await verifyWith([], 6 * MIN);
     expect(v.code).toBe(2);
@@ -212,8 +270,19 @@ describe('failover of the test guest', () => {
     const history = await fenceHistory(survivor, crashed);
     expect(history.some((e) => e.status === 'failed') && history.some((e) => e.status === 'success'), JSON.stringify(history)).toBe(true);
     console.log(`[ha failover, dead BMC] ${phasesLine(f!)}`);
+    // The declared HA guest was restarted on the survivor by Pacemaker: running there only, answering after a new boot.
+    if (webBoot) {
+      const now = await cluster(survivor);
+      expect(now.resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+      const page = await waitFor('the guest web to answer again', async () => bootOf(await webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+      expect(page).not.toBe(webBoot);
+    }
     // The cluster verifies clean again: the fenced node's replication probe came up at boot
-    // (hvcluster-drbd-boot.service), nothing of the drill is left.
+    // (hvcluster-drbd-boot.service), nothing of the drill is left (and the guest's disk, brought up
+    // by Pacemaker on the rejoined node, has resynced).
+    if (webBoot) {
+      await waitFor('web-disk0 Connected and UpToDate on both nodes', async () => ((await lab.ssh(survivor, 'drbdadm cstate web-disk0; drbdadm dstate web-disk0')).stdout.trim() === 'Connected\nUpToDate/UpToDate' ? true : undefined), { timeoutMs: 5 * MIN, intervalMs: 3000 });
+    }
     const after = await verifyWith([], 6 * MIN);
     expect(after.report.checks.filter((c) => c.status === 'error').map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
     expect(after.code).toBe(0);

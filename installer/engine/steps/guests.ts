@@ -19,7 +19,7 @@ import { TemplateEnvironment } from '../../render/environment.js';
 import type { Change } from '../change.js';
 import { cibIds } from '../ha/cib.js';
 import { guestCib } from '../ha/guest-cib.js';
-import { domainFile, domainOf, importRecord, importStatus, type GuestState } from '../guest-state.js';
+import { domainFile, domainOf, importRecord, importStatus, stoppedByOperator, stoppedMark, type GuestState } from '../guest-state.js';
 import type { Host } from '../host.js';
 import { performVolume, planVolumeOnNodes, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
 import { changeOf, readValue, StepRefusedError, type NodeInput, type StepInput, type StepKind, type StepPlan } from './step.js';
@@ -148,7 +148,10 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
   // Pacemaker starts an HA guest (handOver); hvcluster starts the others.
   const handOver = ha ? planHandOver(input, guest, home?.node.name ?? guest.preferredNode, volumes.map((v) => v.request.name), notes) : undefined;
   let start: Change | undefined;
-  if (!ha && guest.autostart && running.length === 0 && !home) {
+  const stoppedOn = holders.filter((h) => stoppedByOperator(states.get(h.node.name)!, guest.name)).map((h) => h.node.name);
+  if (!ha && guest.autostart && running.length === 0 && stoppedOn.length > 0) {
+    notes.push({ level: 'info', text: `guest ${guest.name} is not started: it was stopped with \`hvcluster guest stop\` (${stoppedMark(guest.name)} on ${stoppedOn.join(', ')}); \`hvcluster guest start ${guest.name}\` starts it` });
+  } else if (!ha && guest.autostart && running.length === 0 && !home) {
     notes.push({ level: 'warn', text: `guest ${guest.name} is not started: every node holding it is in standby (hvcluster node resume NODE)` });
   } else if (!ha && guest.autostart && running.length === 0) {
     const why = preferred.node.name === guest.preferredNode ? 'its preferred node' : `${guest.preferredNode}, its preferred node, is in standby`;

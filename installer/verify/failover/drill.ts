@@ -71,6 +71,8 @@ export interface FailoverOptions {
   emit?: (event: MigrationEvent) => void;
   /** The test guest's address (default as the migration test's). */
   guestAddress?: string;
+  /** The node to power off: the test guest is placed there (on the first pair of replicas holding it). Default: wherever Pacemaker starts it. */
+  node?: string;
   /** How long each phase may take, ms (default 10 min: the emulated lab's detection and fencing take 1-2 min). */
   phaseTimeoutMs?: number;
   /** How long the crashed node may take to rejoin and resync, ms (default 10 min). */
@@ -149,7 +151,9 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
 
     // The guest under Pacemaker on the first pair of replicas, with its data written.
     phase = 'guest-started';
-    const round = migrationRounds(plan)[0]!;
+    const rounds = migrationRounds(plan);
+    const round = (options.node !== undefined ? rounds.find((r) => r.holders.includes(options.node!)) : undefined) ?? rounds[0]!;
+    if (options.node !== undefined && !round.holders.includes(options.node)) throw new Error(`${options.node} holds no replica the test guest can use`);
     const holders = round.holders.map(node);
     await Promise.all(holders.map((h) => buildGuestFiles(h, answers, guest)));
     const site = volumeSite(answers.spec, plan.drbdMajor, `${session.backupRoot}/${session.runId}`, STEP);
@@ -159,7 +163,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       site,
     );
     const xml = domainXml({ name: GUEST_NAME, memoryMiB: 96, device: model.device, bridge: answers.spec.network.bridge, mac: guestMac(guest.address) });
-    const crashed = await startUnderPacemaker(holders[0]!, holders, { nodes: plan.nodes.map((n) => n.name), xml, timeoutScale: report.timing.profile === 'emulated' ? 2 : 1 });
+    const crashed = await startUnderPacemaker(holders[0]!, holders, { nodes: plan.nodes.map((n) => n.name), xml, timeoutScale: report.timing.profile === 'emulated' ? 2 : 1, ...(options.node !== undefined ? { preferredNode: options.node } : {}) });
+    if (options.node !== undefined && crashed !== options.node) throw new Error(`Pacemaker started the test guest on ${crashed}, not on ${options.node} as asked`);
     const survivor = round.holders.find((h) => h !== crashed)!;
     report.crashed = crashed;
     report.survivor = survivor;

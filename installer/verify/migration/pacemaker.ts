@@ -20,13 +20,13 @@ export const testGuestIds = (nodes: readonly string[] = [], holders: readonly st
  * clone, the VirtualDomain resource and their constraints created, then waited for until it runs.
  * Returns the node Pacemaker started it on.
  */
-export async function startUnderPacemaker(on: Host, holders: Host[], input: { nodes: string[]; xml: string; timeoutScale: number }): Promise<string> {
+export async function startUnderPacemaker(on: Host, holders: Host[], input: { nodes: string[]; xml: string; timeoutScale: number; preferredNode?: string }): Promise<string> {
   await Promise.all(
     holders.map((h) =>
       h.perform({ server: h.server, step: h.step, description: `write the test guest's domain XML ${GUEST_FILES.xml} (VirtualDomain's config)`, actions: [{ upload: GUEST_FILES.xml, content: input.xml, mode: 0o600, owner: 'root:root' }] }),
     ),
   );
-  const cib = guestCib({ name: GUEST_NAME, drbdResources: [TEST_RESOURCE], config: GUEST_FILES.xml, holders: holders.map((h) => h.server), nodes: input.nodes, timeoutScale: input.timeoutScale, forceStop: true });
+  const cib = guestCib({ name: GUEST_NAME, drbdResources: [TEST_RESOURCE], config: GUEST_FILES.xml, holders: holders.map((h) => h.server), nodes: input.nodes, timeoutScale: input.timeoutScale, forceStop: true, ...(input.preferredNode !== undefined ? { preferredNode: input.preferredNode } : {}) });
   return handToPacemaker(on, cib, 'the test guest');
 }
 

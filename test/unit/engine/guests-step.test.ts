@@ -118,6 +118,13 @@ describe('the guests step plan', () => {
     expect(plan.notes).toEqual([{ level: 'warn', text: 'hv1: guest web runs with its earlier definition; the new one (/etc/hvcluster/guests/web.xml) takes effect when it is next started' }]);
   });
 
+  it('a guest stopped with `guest stop` (its mark on a holder) is left stopped, and said so', () => {
+    const files = { 'web.xml': webXml(), 'web-disk0.import': `done ${SHA}\n`, 'web.stopped': 'stopped by hvcluster guest stop\n' };
+    const plan = planOf(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } })));
+    expect(plan.changes).toEqual([]);
+    expect(plan.notes).toEqual([{ level: 'info', text: 'guest web is not started: it was stopped with `hvcluster guest stop` (/etc/hvcluster/guests/web.stopped on hv1, hv2); `hvcluster guest start web` starts it' }]);
+  });
+
   it('an import cut short (its record says pending) is written again before the guest starts', () => {
     const files = { 'web.xml': webXml(), 'web-disk0.import': 'pending\n' };
     const plan = planOf([
