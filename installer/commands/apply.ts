@@ -69,6 +69,14 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
         reporter.info('nothing was changed');
         return EXIT.ok;
       }
+      // Removing a guest deletes its disks: its name typed, one guest at a time (--yes confirms all).
+      for (const guest of (plan.guests ?? []).filter((g) => g.state === 'absent' && g.holders.length > 0)) {
+        const typed = await askLine(streams, `Guest ${guest.name} is declared state: absent: its disks (${guest.disks.map((d) => d.resource).join(', ')}) on ${guest.holders.join(', ')} are deleted, with everything else of it. Type its name to confirm: `);
+        if (typed.trim() !== guest.name) {
+          reporter.info(`"${typed.trim()}" is not ${guest.name}: nothing was changed`);
+          return EXIT.ok;
+        }
+      }
     }
 
     const stop = stopOnSignals((m) => reporter.warn(m), 'stopping after the current step');

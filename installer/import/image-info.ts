@@ -37,6 +37,7 @@ export function parseImageInfo(json: string): ImageInfo {
 export function readImages(answers: Pick<Answers, 'spec'>): Map<string, ImageInfo> {
   const out = new Map<string, ImageInfo>();
   for (const guest of answers.spec.guests ?? []) {
+    if (guest.state === 'absent') continue;
     for (const disk of guest.disks) {
       if (!('image' in disk) || disk.image === undefined || out.has(disk.image)) continue;
       out.set(disk.image, readImage(disk.image));

@@ -7,7 +7,7 @@
  */
 import type { AnswerIssue } from '../answers/issues.js';
 import type { Answers } from '../answers/schema.js';
-import type { GuestState } from '../engine/guest-state.js';
+import { domainOf, type GuestState } from '../engine/guest-state.js';
 import type { VolumeState } from '../engine/volume-state.js';
 import type { ImageInfo } from '../import/image-info.js';
 import { diskResource, guestModels, type GuestModel } from './guest-model.js';
@@ -47,6 +47,13 @@ export function guestPreflight(answers: Answers, major: DrbdMajor, nodes: GuestN
   const imageFormat: Record<string, string> = {};
 
   declared.forEach((guest, i) => {
+    // A guest declared absent is removed (the guests step, with apply's confirmation): its images are
+    // not needed; a running one is refused (hvcluster removes no running guest).
+    if (guest.state === 'absent') {
+      const running = nodes.filter((n) => n.guests && ['running', 'paused'].includes(domainOf(n.guests, guest.name).state)).map((n) => n.name);
+      if (running.length > 0) error(['spec', 'guests', i, 'state'], `guest ${guest.name} is declared state: absent but runs on ${running.join(', ')}: hvcluster does not remove a running guest; stop it first (hvcluster guest stop ${guest.name} -f site.yaml)`);
+      return;
+    }
     guest.disks.forEach((disk, k) => {
       if (!('image' in disk) || disk.image === undefined) return;
       const info = images.get(disk.image);
@@ -57,10 +64,6 @@ export function guestPreflight(answers: Answers, major: DrbdMajor, nodes: GuestN
         imageFormat[disk.image] = info.format;
       }
     });
-    if (guest.state === 'absent') {
-      error(['spec', 'guests', i, 'state'], `removing a guest is not in this version of hvcluster: keep guest ${guest.name} declared (state: present), or remove it by hand (virsh undefine, drbdadm down, lvremove) and then from the answer file`);
-      return;
-    }
     // Ours: a node holding the guest has its domain XML in GUESTS_DIR (written before anything else of it).
     const ours = nodes.some((n) => n.guests?.files.has(`${guest.name}.xml`));
     for (const node of nodes) {

@@ -282,4 +282,38 @@ describe('guests on a two-node lab', () => {
     for (const node of NODES) expect((await lab.ssh(node, 'test -e /etc/hvcluster/guests/db.stopped; echo $?')).stdout.trim(), node).toBe('1');
     expect((await lab.ssh('hv2', 'drbdadm role db-disk0; drbdadm role db-disk1')).stdout.trim().split('\n')).toEqual(['Primary/Secondary', 'Primary/Secondary']);
   });
+
+  it('a guest declared state: absent is refused while it runs, then removed everywhere once stopped: definition, DRBD resource, volume, files', { timeout: 10 * MIN }, async () => {
+    const absent = siteWith('absent', guestsYaml().replace('    - name: web\n      memory: 128MiB\n', '    - name: web\n      memory: 128MiB\n      state: absent\n'));
+    // Preflight refuses it, at the line that says absent, before any change.
+    const refused = await hvcluster(NAME, ['apply', '-f', absent, '--yes'], { timeoutMs: 8 * MIN });
+    expect(refused.code, refused.stderr).toBe(1);
+    const line = readFileSync(absent, 'utf8').split('\n').findIndex((l) => l.includes('state: absent')) + 1;
+    expect(refused.stderr).toContain(`${absent}:${line}:`);
+    expect(refused.stderr).toContain('guest web is declared state: absent but runs on hv1');
+    expect(refused.stderr).toContain('nothing was changed on any server');
+    expect((await lab.ssh('hv1', 'virsh domstate web')).stdout.trim()).toBe('running');
+    const stopped = await hvcluster(NAME, ['guest', 'stop', 'web', '-f', site, '--timeout', '1', '--force'], { timeoutMs: 3 * MIN });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const planned = await hvcluster(NAME, ['plan', '-f', absent, '--json'], { timeoutMs: 5 * MIN });
+    expect(planned.code, planned.stderr).toBe(0);
+    const removed = await hvcluster(NAME, ['apply', '-f', absent, '--yes', '--json'], { timeoutMs: 8 * MIN });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(events(removed.stdout).filter((e) => e.type === 'change').map((e) => String(e.description)).sort()).toEqual(['remove guest web from hv1 (state: absent): hvdata/web-disk0', 'remove guest web from hv2 (state: absent): hvdata/web-disk0']);
+    expect(planned.stdout).toContain('remove guest web from hv1 (state: absent)');
+    for (const node of NODES) {
+      const words = async (command: string) => (await lab.ssh(node, command)).stdout.split(/\s+/).filter(Boolean);
+      expect(await words('virsh list --all --name'), node).not.toContain('web');
+      expect(await words('lvs --noheadings -o lv_name hvdata'), node).toEqual(expect.arrayContaining(['db-disk0', 'db-disk1']));
+      expect(await words('lvs --noheadings -o lv_name hvdata'), node).not.toContain('web-disk0');
+      expect(await words('ls /etc/drbd.d /etc/hvcluster/guests'), node).not.toEqual(expect.arrayContaining(['web-disk0.res']));
+      expect((await words('ls /etc/hvcluster/guests')).filter((f) => f.startsWith('web')), node).toEqual([]);
+      expect((await lab.ssh(node, 'drbdsetup status web-disk0')).code, node).not.toBe(0);
+    }
+    // db untouched, and nothing more to do.
+    expect((await lab.ssh('hv2', 'virsh domstate db')).stdout.trim()).toBe('running');
+    const again = await hvcluster(NAME, ['apply', '-f', absent, '--yes', '--json'], { timeoutMs: 8 * MIN });
+    expect(again.code, again.stderr).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'change')).toEqual([]);
+  });
 });

@@ -18,7 +18,9 @@ import { drbdMetadataMiB } from '../../plan/guests.js';
 import { TemplateEnvironment } from '../../render/environment.js';
 import type { Change } from '../change.js';
 import { cibIds } from '../ha/cib.js';
-import { guestCib } from '../ha/guest-cib.js';
+import { guestCib, guestCibIds } from '../ha/guest-cib.js';
+import { PACEMAKER_SETTLE_MS } from '../ha/guest-pacemaker.js';
+import { runningOn, waitForCluster } from '../ha/pacemaker.js';
 import { domainFile, domainOf, importRecord, importStatus, stoppedByOperator, stoppedMark, type GuestState } from '../guest-state.js';
 import type { Host } from '../host.js';
 import { performVolume, planVolumeOnNodes, volumeSite, type VolumePlan, type VolumeRequest, type VolumeSite } from '../volumes.js';
@@ -55,6 +57,8 @@ export const HA_GUEST_START_S = 300;
 
 interface GuestsStepPlan extends StepPlan {
   guests: GuestPlan[];
+  /** Guests declared `state: absent` that are still somewhere: their removal, Pacemaker's objects first. */
+  removals: { guest: string; pacemaker?: Change; nodes: Change[] }[];
   site: VolumeSite;
 }
 
@@ -196,6 +200,55 @@ function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string
   ]);
 }
 
+/**
+ * A guest declared `state: absent`: everything of it on every node removed (apply asks for its name,
+ * or --yes): its Pacemaker objects (an HA cluster), its domain's definition, each disk's DRBD
+ * resource taken down, its file and logical volume deleted, its import records, its XML and stopped
+ * mark. A guest that runs is refused: it is stopped first (`hvcluster guest stop`). Nothing of it
+ * left: no change. Pure.
+ */
+function planRemoval(input: StepInput, guest: GuestModel, notes: NonNullable<StepPlan['notes']>): GuestsStepPlan['removals'][number] | undefined {
+  const vg = input.answers.spec.storage.volumeGroup;
+  const resources = guest.disks.map((d) => d.resource);
+  let pacemaker: Change | undefined;
+  if (input.plan.ha) {
+    const ids = guestCibIds(guest.name, resources, input.nodes.map((n) => n.node.name), guest.holders);
+    const live = input.nodes.map((n) => ({ n, cib: readValue(input, n, 'cib') })).find((x) => x.cib.state === 'active');
+    const inCib = live && live.cib.state === 'active' ? cibIds(live.cib.xml) : new Set<string>();
+    const present = ids.all.filter((id) => inCib.has(id));
+    if (live && present.length > 0) {
+      pacemaker = changeOf(input, live.n, `remove guest ${guest.name} from Pacemaker (stopped first; ${present.join(', ')})`, [
+        ...[ids.vm, ...ids.disks.map((d) => d.clone)].filter((id) => present.includes(id)).map((id) => ({ argv: ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped'] })),
+        { script: 'cib-remove.sh', args: present, timeoutMs: 120_000 },
+      ]);
+    }
+  }
+  const nodes: Change[] = [];
+  for (const n of input.nodes) {
+    const state = readValue(input, n, 'guests');
+    const volumes = readValue(input, n, 'volumes');
+    const domain = domainOf(state, guest.name);
+    if (domain.state === 'running' || domain.state === 'paused') {
+      throw new StepRefusedError(n.node.name, input.step.name, `guest ${guest.name} is declared state: absent but runs on ${n.node.name}: hvcluster does not remove a running guest`, `stop it first: hvcluster guest stop ${guest.name} -f site.yaml`);
+    }
+    const actions: Change['actions'] = [];
+    if (domain.state !== 'absent') actions.push({ script: 'domain-undefine.sh', args: [guest.name] });
+    for (const resource of resources) {
+      const v = volumes.byName.get(resource);
+      if (v?.state.cstate) actions.push({ script: 'drbd-down.sh', args: [resource] });
+      if (volumes.resourceFiles.has(`${resource}.res`)) actions.push({ argv: ['rm', '-f', `/etc/drbd.d/${resource}.res`] });
+      if (v?.lvPresent) actions.push({ argv: ['lvremove', '-y', `${vg}/${resource}`] });
+      if (state.files.has(`${resource}.import`)) actions.push({ argv: ['rm', '-f', importRecord(resource)] });
+    }
+    const files = [`${guest.name}.xml`, `${guest.name}.stopped`].filter((f) => state.files.has(f));
+    if (files.length > 0) actions.push({ argv: ['rm', '-f', ...files.map((f) => `${domainFile(guest.name).replace(/[^/]+$/, '')}${f}`)] });
+    if (actions.length > 0) nodes.push(changeOf(input, n, `remove guest ${guest.name} from ${n.node.name} (state: absent): ${resources.filter((r) => volumes.byName.get(r)?.lvPresent).map((r) => `${vg}/${r}`).join(', ') || 'no disk left'}`, actions));
+  }
+  if (!pacemaker && nodes.length === 0) return undefined;
+  notes.push({ level: 'warn', text: `guest ${guest.name} is declared state: absent: its disks and everything else of it are deleted on ${nodes.map((c) => c.server).join(', ') || 'no node'}` });
+  return { guest: guest.name, ...(pacemaker ? { pacemaker } : {}), nodes };
+}
+
 export const guestsStep: StepKind<GuestsStepPlan> = {
   scope: 'cluster',
   reads: ['volumes', 'guests', 'cib'],
@@ -203,11 +256,18 @@ export const guestsStep: StepKind<GuestsStepPlan> = {
     const site = volumeSite(input.answers.spec, input.plan.drbdMajor, input.backupDir, input.step.name);
     const planned = new Map<string, string[]>();
     const notes: NonNullable<StepPlan['notes']> = [];
+    const removals = (input.plan.guests ?? []).filter((g) => g.state === 'absent').flatMap((g) => planRemoval(input, g, notes) ?? []);
     const guests = (input.plan.guests ?? []).filter((g) => g.state === 'present').map((g) => planGuest(input, g, site, planned, notes));
-    const changes = guests.flatMap((g) => [...g.files, ...g.volumes.flatMap((v) => v.plan.changes), ...g.defines, ...g.imports.map((i) => i.change), ...(g.start ? [g.start] : []), ...(g.handOver ? [g.handOver] : [])]);
-    return { changes, guests, site, notes };
+    const changes = removals.flatMap((r) => [...(r.pacemaker ? [r.pacemaker] : []), ...r.nodes]).concat(guests.flatMap((g) => [...g.files, ...g.volumes.flatMap((v) => v.plan.changes), ...g.defines, ...g.imports.map((i) => i.change), ...(g.start ? [g.start] : []), ...(g.handOver ? [g.handOver] : [])]));
+    return { changes, guests, removals, site, notes };
   },
   async perform(hosts: Map<string, Host>, plan) {
+    // Removals first (their space and names may be what a new guest needs); Pacemaker lets go of a
+    // guest before its disks are taken down.
+    for (const removal of plan.removals) {
+      if (removal.pacemaker) await performPacemakerRemoval(hosts.get(removal.pacemaker.server)!, removal.pacemaker, removal.guest);
+      await Promise.all(removal.nodes.map((c) => hosts.get(c.server)!.perform(c)));
+    }
     // One guest at a time, its volumes one at a time: new minors and ports were planned around each other.
     for (const guest of plan.guests) {
       await Promise.all(guest.files.map((c) => hosts.get(c.server)!.perform(c)));
@@ -260,3 +320,15 @@ async function performStart(host: Host, change: Change, name: string): Promise<v
     }
   });
 }
+
+/** Pacemaker's objects of a removed guest: stopped (target-role), waited for until nothing of it runs, then deleted. */
+async function performPacemakerRemoval(host: Host, change: Change, guest: string): Promise<void> {
+  await host.procedure(change, async (io) => {
+    const [remove, ...rest] = [...change.actions].reverse();
+    for (const action of rest.reverse()) await io.perform(action);
+    const ids = (remove as { args: readonly string[] }).args;
+    await waitForCluster(host, `Pacemaker to stop guest ${guest} and its disks`, (s) => (ids.every((id) => runningOn(s, id).length === 0) ? true : undefined), PACEMAKER_SETTLE_MS);
+    await io.perform(remove!);
+  });
+}
+

@@ -19,11 +19,11 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const SHA = 'c'.repeat(64);
 const IMAGE = '/srv/images/web.qcow2';
 
-/** web: one 64 MiB disk from a qcow2 image, started on hv1 (ha: under Pacemaker). */
-function webModel(ha = false): GuestModel {
+/** web: one 64 MiB disk from a qcow2 image, started on hv1 (ha: under Pacemaker; absent: to be removed, its disks on both nodes). */
+function webModel(ha = false, state: 'present' | 'absent' = 'present'): GuestModel {
   const { answers } = labPlan();
-  const withGuest = { ...answers, spec: { ...answers.spec, guests: [{ name: 'web', vcpus: 1, memory: 128, disks: [{ image: IMAGE }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state: 'present', ha }] } } as unknown as typeof answers;
-  return guestModels({ answers: withGuest, major: '8.4', freeMiB: { hv1: 1000, hv2: 1000 }, existingHolders: {}, imageSizeMiB: { [IMAGE]: 64 }, imageFormat: { [IMAGE]: 'qcow2' } })[0]!;
+  const withGuest = { ...answers, spec: { ...answers.spec, guests: [{ name: 'web', vcpus: 1, memory: 128, disks: [{ image: IMAGE }], nics: [{}], autostart: true, boot: ['hd'], machine: 'q35', state, ha }] } } as unknown as typeof answers;
+  return guestModels({ answers: withGuest, major: '8.4', freeMiB: { hv1: 1000, hv2: 1000 }, existingHolders: state === 'absent' ? { web: ['hv1', 'hv2'] } : {}, imageSizeMiB: { [IMAGE]: 64 }, imageFormat: { [IMAGE]: 'qcow2' } })[0]!;
 }
 
 const withGuests = (guests: GuestModel[]) => (plan: ClusterPlan) => {
@@ -236,6 +236,36 @@ describe('the guests step plan for a guest under Pacemaker', () => {
     const down = () => planHa(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead(), volumes: volumeRead(false), cib: { state: 'inactive' } } })));
     expect(down).toThrow(StepRefusedError);
     expect(down).toThrow(/guest web is to run under Pacemaker, which answers on no node/);
+  });
+});
+
+describe('the guests step plan for a guest declared state: absent', () => {
+  const planAbsent = (nodes: CaseNode[]) => kindOf('guests').plan(inputOf('guests', nodes, { edit: withGuests([webModel(false, 'absent')]) }));
+
+  it('everything of it removed on each node: definition, DRBD resource, its file and volume, import record, XML; a warning says so', () => {
+    const files = { 'web.xml': webXml(), 'web-disk0.import': `done ${SHA}\n`, 'web.stopped': 'x\n' };
+    const plan = planAbsent(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead({ domain: 'shut-off', files }), volumes: volumeRead(true) } })));
+    expect(lines(plan)).toEqual(['hv1: remove guest web from hv1 (state: absent): hvdata/web-disk0', 'hv2: remove guest web from hv2 (state: absent): hvdata/web-disk0']);
+    expect(changeSummary(plan.changes[0]!).actions).toEqual([
+      'domain-undefine.sh web',
+      'drbd-down.sh web-disk0',
+      'rm -f /etc/drbd.d/web-disk0.res',
+      'lvremove -y hvdata/web-disk0',
+      'rm -f /etc/hvcluster/guests/web-disk0.import',
+      'rm -f /etc/hvcluster/guests/web.xml /etc/hvcluster/guests/web.stopped',
+    ]);
+    expect(plan.notes).toEqual([{ level: 'warn', text: 'guest web is declared state: absent: its disks and everything else of it are deleted on hv1, hv2' }]);
+  });
+
+  it('nothing left of it: no change; running somewhere: refused (stop it first)', () => {
+    const gone = planAbsent(['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead(), volumes: volumeRead(false) } })));
+    expect(gone.changes).toEqual([]);
+    const running = () => planAbsent([
+      { name: 'hv1', reads: { guests: guestRead({ domain: 'running' }), volumes: volumeRead(true, 'Primary') } },
+      { name: 'hv2', reads: { guests: guestRead({ domain: 'shut-off' }), volumes: volumeRead(true) } },
+    ]);
+    expect(running).toThrow(StepRefusedError);
+    expect(running).toThrow(/guest web is declared state: absent but runs on hv1/);
   });
 });
 

@@ -68,12 +68,18 @@ describe('guestPreflight', () => {
     expect(guestPreflight(answers, '8.4', [roomy('hv1'), roomy('hv2')], images({})).issues).toEqual([]);
   });
 
-  it('refuses what this version does not do yet, at the key to change: removing a guest (a guest under Pacemaker is fine)', () => {
-    const parsed = answersWith(`    - name: old\n      memory: 128MiB\n      state: absent\n      disks:\n        - size: 32MiB\n    - name: web\n      memory: 128MiB\n      disks:\n        - size: 32MiB\n`);
+  it("a guest to remove (state: absent) or under Pacemaker is no finding; an absent guest's image is not read", () => {
+    const parsed = answersWith(`    - name: old\n      memory: 128MiB\n      state: absent\n      disks:\n        - image: /nowhere/old.qcow2\n    - name: web\n      memory: 128MiB\n      disks:\n        - size: 32MiB\n`);
     // An HA cluster (its validation is another file's): a guest's ha defaults to true there.
     const answers = { ...parsed, spec: { ...parsed.spec, ha: { enabled: true } as unknown as NonNullable<typeof parsed.spec.ha> } };
-    expect(guestPreflight(answers, '8.4', [node('hv1'), node('hv2')], images({})).issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['spec.guests.0.state', expect.stringContaining('removing a guest is not in this version of hvcluster')],
+    expect(guestPreflight(answers, '8.4', [node('hv1'), node('hv2')], images({})).issues).toEqual([]);
+  });
+
+  it('refuses to remove a guest that runs, at its state: absent, saying to stop it first', () => {
+    const answers = answersWith(`    - name: old\n      memory: 128MiB\n      state: absent\n      disks:\n        - size: 32MiB\n`);
+    const runs = { ...node('hv2'), guests: parseGuestState('virsh yes\nlibvirt yes\ndomains old\ndomain old running no') };
+    expect(guestPreflight(answers, '8.4', [node('hv1'), runs], images({})).issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['spec.guests.0.state', 'guest old is declared state: absent but runs on hv2: hvcluster does not remove a running guest; stop it first (hvcluster guest stop old -f site.yaml)'],
     ]);
   });
 });
