@@ -127,31 +127,39 @@ async function performMoves(session: GuestSession, moves: GuestMove[], reporter:
   return results;
 }
 
-/** The engine's events of a day-after command: each change a line on stderr (and in the run log). */
-function changeLines(reporter: Reporter, log: () => GuestSession['log'] | undefined) {
-  return (event: EngineEvent) => {
-    log()?.write('event', JSON.stringify(event));
-    if (event.type === 'change') reporter.info(`${event.server}: ${event.description}`);
-  };
-}
-
-export async function runGuestMigrate(name: string, options: GuestMigrateOptions, streams: Streams): Promise<ExitCode> {
+/**
+ * One day-after command that changes servers: the answer file required, its session (the lock, the
+ * reads, a run log, each change a line on stderr), `work`'s result as the JSON document, an error
+ * with its exit code.
+ */
+async function dayAfter(command: string, subject: string, options: ConnectionOptions & { json?: boolean }, streams: Streams, work: (session: GuestSession, reporter: Reporter) => Promise<object>, checkOptions?: () => void): Promise<ExitCode> {
   const reporter = new Reporter(streams);
-  const tool = 'hvcluster guest migrate';
+  const tool = `hvcluster ${command}`;
   try {
-    if (options.file === undefined) throw new UsageError('guest migrate needs the answer file of the cluster', { hint: `hvcluster guest migrate ${name} -f site.yaml` });
-    let current: GuestSession | undefined;
-    const results = await withGuestSession(options, streams, reporter, 'guest migrate', changeLines(reporter, () => current?.log), async (session) => {
-      current = session;
-      const move = planMove(session.answers, session.reads, name, options.to);
-      reporter.info(`guest migrate: ${name} ${move.from} -> ${move.to} (commands in ${session.log.path})`);
-      return performMoves(session, [move], reporter);
+    if (options.file === undefined) throw new UsageError(`${command} needs the answer file of the cluster`, { hint: `hvcluster ${command} ${subject} -f site.yaml` });
+    checkOptions?.();
+    let log: GuestSession['log'] | undefined;
+    const emit = (event: EngineEvent) => {
+      log?.write('event', JSON.stringify(event));
+      if (event.type === 'change') reporter.info(`${event.server}: ${event.description}`);
+    };
+    const result = await withGuestSession(options, streams, reporter, command, emit, (session) => {
+      log = session.log;
+      return work(session, reporter);
     });
-    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { migrations: results })));
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, result)));
     return EXIT.ok;
   } catch (error) {
     return failed(reporter, streams, tool, options.json, error);
   }
+}
+
+export function runGuestMigrate(name: string, options: GuestMigrateOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter('guest migrate', name, options, streams, async (session, reporter) => {
+    const move = planMove(session.answers, session.reads, name, options.to);
+    reporter.info(`guest migrate: ${name} ${move.from} -> ${move.to} (commands in ${session.log.path})`);
+    return { migrations: await performMoves(session, [move], reporter) };
+  });
 }
 
 export interface GuestStartOptions extends ConnectionOptions {
@@ -160,46 +168,35 @@ export interface GuestStartOptions extends ConnectionOptions {
 }
 
 /** `guest start NAME`: on its preferred node (or --on), its disks promoted first; under Pacemaker, target-role Started. Its stopped mark is taken off. */
-export async function runGuestStart(name: string, options: GuestStartOptions, streams: Streams): Promise<ExitCode> {
-  const reporter = new Reporter(streams);
-  const tool = 'hvcluster guest start';
-  try {
-    if (options.file === undefined) throw new UsageError('guest start needs the answer file of the cluster', { hint: `hvcluster guest start ${name} -f site.yaml` });
-    let current: GuestSession | undefined;
-    const result = await withGuestSession(options, streams, reporter, 'guest start', changeLines(reporter, () => current?.log), async (session) => {
-      current = session;
-      const plan = planStart(session.answers, session.reads, name, options.on);
-      const host = (n: string) => session.hosts.get(n)!;
-      for (const holder of plan.holders) if (stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest start', name, false, new Date().toISOString()));
-      if (plan.runningOn) {
-        reporter.info(`guest start: ${name} already runs on ${plan.runningOn}`);
-        return { guest: name, node: plan.runningOn, alreadyRunning: true };
-      }
-      let node: string;
-      if (plan.ha) {
-        node = await startThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest start');
-      } else {
-        node = plan.node!;
-        const promoted: string[] = [];
-        try {
-          for (const resource of plan.resources) {
-            await host(node).mutate(`promote ${resource} on ${node} (guest ${name} starts there)`, { argv: ['drbdadm', 'primary', resource] });
-            promoted.push(resource);
-          }
-          await host(node).mutate(`start guest ${name} on ${node}`, { argv: ['virsh', 'start', name] });
-        } catch (error) {
-          for (const resource of promoted) await host(node).mutate(`demote ${resource} on ${node} (guest ${name} did not start)`, { argv: ['drbdadm', 'secondary', resource] }).catch(() => undefined);
-          throw error;
+export function runGuestStart(name: string, options: GuestStartOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter('guest start', name, options, streams, async (session, reporter) => {
+    const plan = planStart(session.answers, session.reads, name, options.on);
+    const host = (n: string) => session.hosts.get(n)!;
+    for (const holder of plan.holders) if (stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest start', name, false, new Date().toISOString()));
+    if (plan.runningOn) {
+      reporter.info(`guest start: ${name} already runs on ${plan.runningOn}`);
+      return { guest: name, node: plan.runningOn, alreadyRunning: true };
+    }
+    let node: string;
+    if (plan.ha) {
+      node = await startThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest start');
+    } else {
+      node = plan.node!;
+      const promoted: string[] = [];
+      try {
+        for (const resource of plan.resources) {
+          await host(node).mutate(`promote ${resource} on ${node} (guest ${name} starts there)`, { argv: ['drbdadm', 'primary', resource] });
+          promoted.push(resource);
         }
+        await host(node).mutate(`start guest ${name} on ${node}`, { argv: ['virsh', 'start', name] });
+      } catch (error) {
+        for (const resource of promoted) await host(node).mutate(`demote ${resource} on ${node} (guest ${name} did not start)`, { argv: ['drbdadm', 'secondary', resource] }).catch(() => undefined);
+        throw error;
       }
-      reporter.info(`guest start: ${name} runs on ${node}${plan.ha ? ' (started by Pacemaker)' : ''}`);
-      return { guest: name, node, alreadyRunning: false };
-    });
-    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, result)));
-    return EXIT.ok;
-  } catch (error) {
-    return failed(reporter, streams, tool, options.json, error);
-  }
+    }
+    reporter.info(`guest start: ${name} runs on ${node}${plan.ha ? ' (started by Pacemaker)' : ''}`);
+    return { guest: name, node, alreadyRunning: false };
+  });
 }
 
 export interface GuestStopOptions extends ConnectionOptions {
@@ -216,48 +213,39 @@ export interface GuestStopOptions extends ConnectionOptions {
  * Pacemaker: target-role Stopped (VirtualDomain shuts it down, then destroys it after its stop
  * timeout).
  */
-export async function runGuestStop(name: string, options: GuestStopOptions, streams: Streams): Promise<ExitCode> {
-  const reporter = new Reporter(streams);
-  const tool = 'hvcluster guest stop';
-  try {
-    if (options.file === undefined) throw new UsageError('guest stop needs the answer file of the cluster', { hint: `hvcluster guest stop ${name} -f site.yaml` });
-    const timeoutS = options.timeout === undefined ? 120 : Number(options.timeout);
+export function runGuestStop(name: string, options: GuestStopOptions, streams: Streams): Promise<ExitCode> {
+  const timeoutS = options.timeout === undefined ? 120 : Number(options.timeout);
+  const checkTimeout = () => {
     if (!Number.isInteger(timeoutS) || timeoutS < 0) throw new UsageError(`--timeout ${options.timeout}: give whole seconds (0 or more)`);
-    let current: GuestSession | undefined;
-    const result = await withGuestSession(options, streams, reporter, 'guest stop', changeLines(reporter, () => current?.log), async (session) => {
-      current = session;
-      const plan = planStop(session.answers, session.reads, name);
-      const host = (n: string) => session.hosts.get(n)!;
-      let forced = false;
-      if (plan.ha) {
-        if (plan.runningOn) await stopThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest stop');
-      } else if (plan.runningOn) {
-        const on = host(plan.runningOn);
-        const state = async () => (await on.read({ argv: ['virsh', 'domstate', name] }, { allowFailure: true })).stdout.trim();
-        await on.mutate(`shut guest ${name} down on ${plan.runningOn} (ACPI power button; up to ${timeoutS} s)`, { argv: ['virsh', 'shutdown', name] });
-        const down = await waitFor(`guest ${name} to shut down`, async () => ((await state()) === 'running' ? undefined : true), { timeoutMs: timeoutS * 1000, intervalMs: 1000 }).catch(() => false);
-        if (!down) {
-          if (!options.force) {
-            throw new ChecksFailedError(`guest ${name} still runs on ${plan.runningOn} ${timeoutS} s after it was asked to shut down (its system may not act on the ACPI power button)`, {
-              hint: `give it longer (--timeout), shut it down from inside, or --force to destroy it (like pulling the plug)`,
-            });
-          }
-          await on.mutate(`destroy guest ${name} on ${plan.runningOn} (--force: it did not shut down in ${timeoutS} s)`, { argv: ['virsh', 'destroy', name] });
-          forced = true;
+  };
+  return dayAfter('guest stop', name, options, streams, async (session, reporter) => {
+    const plan = planStop(session.answers, session.reads, name);
+    const host = (n: string) => session.hosts.get(n)!;
+    let forced = false;
+    if (plan.ha) {
+      if (plan.runningOn) await stopThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest stop');
+    } else if (plan.runningOn) {
+      const on = host(plan.runningOn);
+      const state = async () => (await on.read({ argv: ['virsh', 'domstate', name] }, { allowFailure: true })).stdout.trim();
+      await on.mutate(`shut guest ${name} down on ${plan.runningOn} (ACPI power button; up to ${timeoutS} s)`, { argv: ['virsh', 'shutdown', name] });
+      const down = await waitFor(`guest ${name} to shut down`, async () => ((await state()) === 'running' ? undefined : true), { timeoutMs: timeoutS * 1000, intervalMs: 1000 }).catch(() => false);
+      if (!down) {
+        if (!options.force) {
+          throw new ChecksFailedError(`guest ${name} still runs on ${plan.runningOn} ${timeoutS} s after it was asked to shut down (its system may not act on the ACPI power button)`, {
+            hint: `give it longer (--timeout), shut it down from inside, or --force to destroy it (like pulling the plug)`,
+          });
         }
-        for (const resource of plan.resources) await on.mutate(`demote ${resource} on ${plan.runningOn} (guest ${name} stopped)`, { argv: ['drbdadm', 'secondary', resource] });
+        await on.mutate(`destroy guest ${name} on ${plan.runningOn} (--force: it did not shut down in ${timeoutS} s)`, { argv: ['virsh', 'destroy', name] });
+        forced = true;
       }
-      // Apply leaves it stopped (hvcluster starts a guest that runs nowhere, unless it was stopped this way).
-      const at = new Date().toISOString();
-      if (!plan.ha) for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest stop', name, true, at));
-      reporter.info(plan.runningOn ? `guest stop: ${name} stopped on ${plan.runningOn}${forced ? ' (destroyed: --force)' : ''}` : `guest stop: ${name} runs nowhere already`);
-      return { guest: name, stoppedOn: plan.runningOn, forced };
-    });
-    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, result)));
-    return EXIT.ok;
-  } catch (error) {
-    return failed(reporter, streams, tool, options.json, error);
-  }
+      for (const resource of plan.resources) await on.mutate(`demote ${resource} on ${plan.runningOn} (guest ${name} stopped)`, { argv: ['drbdadm', 'secondary', resource] });
+    }
+    // Apply leaves it stopped (hvcluster starts a guest that runs nowhere, unless it was stopped this way).
+    const at = new Date().toISOString();
+    if (!plan.ha) for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest stop', name, true, at));
+    reporter.info(plan.runningOn ? `guest stop: ${name} stopped on ${plan.runningOn}${forced ? ' (destroyed: --force)' : ''}` : `guest stop: ${name} runs nowhere already`);
+    return { guest: name, stoppedOn: plan.runningOn, forced };
+  }, checkTimeout);
 }
 
 export interface NodeDrainOptions extends ConnectionOptions {
@@ -265,46 +253,25 @@ export interface NodeDrainOptions extends ConnectionOptions {
 }
 
 /** `node drain NODE`: every guest running on it live-migrated away, then the node marked standby (apply starts nothing there). */
-export async function runNodeDrain(node: string, options: NodeDrainOptions, streams: Streams): Promise<ExitCode> {
-  const reporter = new Reporter(streams);
-  const tool = 'hvcluster node drain';
-  try {
-    if (options.file === undefined) throw new UsageError('node drain needs the answer file of the cluster', { hint: `hvcluster node drain ${node} -f site.yaml` });
-    let current: GuestSession | undefined;
-    const results = await withGuestSession(options, streams, reporter, 'node drain', changeLines(reporter, () => current?.log), async (session) => {
-      current = session;
-      const moves = planDrain(session.answers, session.reads, node);
-      reporter.info(`node drain: ${moves.length === 0 ? `no guest runs on ${node}` : `${moves.map((m) => `${m.guest} -> ${m.to}`).join(', ')}`} (commands in ${session.log.path})`);
-      const moved = await performMoves(session, moves, reporter);
-      await session.hosts.get(node)!.perform(standbyChange(node, 'node drain', true));
-      reporter.info(`node drain: ${node} is empty and in standby: apply starts no guest there until \`hvcluster node resume ${node}\``);
-      return moved;
-    });
-    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { node, standby: true, migrations: results })));
-    return EXIT.ok;
-  } catch (error) {
-    return failed(reporter, streams, tool, options.json, error);
-  }
+export function runNodeDrain(node: string, options: NodeDrainOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter('node drain', node, options, streams, async (session, reporter) => {
+    const moves = planDrain(session.answers, session.reads, node);
+    reporter.info(`node drain: ${moves.length === 0 ? `no guest runs on ${node}` : `${moves.map((m) => `${m.guest} -> ${m.to}`).join(', ')}`} (commands in ${session.log.path})`);
+    const migrations = await performMoves(session, moves, reporter);
+    await session.hosts.get(node)!.perform(standbyChange(node, 'node drain', true));
+    reporter.info(`node drain: ${node} is empty and in standby: apply starts no guest there until \`hvcluster node resume ${node}\``);
+    return { node, standby: true, migrations };
+  });
 }
 
 /** `node resume NODE`: its standby mark removed (its guests stay where they run: no failback). */
-export async function runNodeResume(node: string, options: NodeDrainOptions, streams: Streams): Promise<ExitCode> {
-  const reporter = new Reporter(streams);
-  const tool = 'hvcluster node resume';
-  try {
-    if (options.file === undefined) throw new UsageError('node resume needs the answer file of the cluster', { hint: `hvcluster node resume ${node} -f site.yaml` });
-    let current: GuestSession | undefined;
-    await withGuestSession(options, streams, reporter, 'node resume', changeLines(reporter, () => current?.log), async (session) => {
-      current = session;
-      if (!session.hosts.has(node)) throw new UsageError(`${node} is not a node of the cluster (${[...session.hosts.keys()].join(', ')})`);
-      if (session.reads.get(node)!.guests.standby) await session.hosts.get(node)!.perform(standbyChange(node, 'node resume', false));
-      reporter.info(`node resume: ${node} takes guests again (the guests moved away stay where they run)`);
-    });
-    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { node, standby: false })));
-    return EXIT.ok;
-  } catch (error) {
-    return failed(reporter, streams, tool, options.json, error);
-  }
+export function runNodeResume(node: string, options: NodeDrainOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter('node resume', node, options, streams, async (session, reporter) => {
+    if (!session.hosts.has(node)) throw new UsageError(`${node} is not a node of the cluster (${[...session.hosts.keys()].join(', ')})`);
+    if (session.reads.get(node)!.guests.standby) await session.hosts.get(node)!.perform(standbyChange(node, 'node resume', false));
+    reporter.info(`node resume: ${node} takes guests again (the guests moved away stay where they run)`);
+    return { node, standby: false };
+  });
 }
 
 function failed(reporter: Reporter, streams: Streams, tool: string, json: boolean | undefined, error: unknown): ExitCode {
