@@ -4,9 +4,11 @@
  * migration's window, which raises promoted-max), the domain as `ocf:heartbeat:VirtualDomain` with
  * allow-migrate (its XML on every replica node; migration over the replication network,
  * `qemu+ssh://PEER-repl/system`), the guest placed only where every disk of it is Promoted and
- * started after their promotion, a mild preference for its preferred node (below its stickiness:
- * no failback), and, on a cluster with more nodes than replicas, kept off (and never probed on) the
- * nodes without a replica. The migration test's guest and the declared guests alike. Pure.
+ * started after their promotion, and, on a cluster with more nodes than replicas, kept off (and never
+ * probed on) the nodes without a replica. Where it first starts: a placement constraint on its
+ * preferred node, removed once it runs there (a standing preference would pull it back when that
+ * node returns after a failover, even before the guest has finished starting on the survivor).
+ * The migration test's guest and the declared guests alike. Pure.
  */
 import { REPLICATION_NAME_SUFFIX } from '../../plan/render-model.js';
 import { xmlEscape } from './cib.js';
@@ -22,7 +24,7 @@ export interface GuestCibInput {
   holders: readonly string[];
   /** Every node of the cluster. */
   nodes: readonly string[];
-  /** Where it starts when nothing else decides (a preference below its stickiness: it never fails back). */
+  /** Where it first starts (a placement constraint the caller removes once it runs: `ids.placement`). */
   preferredNode?: string;
   /** Factor on the operations' timeouts (the lab's emulated profile doubles them). */
   timeoutScale?: number;
@@ -44,8 +46,8 @@ export interface GuestDiskIds {
 export interface GuestCibIds {
   vm: string;
   disks: GuestDiskIds[];
-  /** The preference for the preferred node (when one is given). */
-  prefers: string | null;
+  /** The temporary placement on the preferred node (when one is given): removed once the guest runs. */
+  placement: string | null;
   /** Two per node without a replica and disk (each clone's and the guest's -INFINITY, never probed there). */
   avoids: string[];
   /** Every id, constraints first, then the guest, then its clones: the order a removal deletes them in. */
@@ -61,13 +63,13 @@ export function guestCibIds(name: string, resources: readonly string[], nodes: r
   });
   const outside = nodes.filter((n) => !holders.includes(n));
   const avoids = outside.flatMap((n) => [...disks.map((d) => `${d.drbd}-avoids-${n}`), `${vm}-avoids-${n}`]);
-  const prefers = preferredNode ? `${vm}-prefers-${preferredNode}` : null;
+  const placement = preferredNode ? `${vm}-placed-on-${preferredNode}` : null;
   return {
     vm,
     disks,
-    prefers,
+    placement,
     avoids,
-    all: [...disks.flatMap((d) => [d.colocation, d.order]), ...(prefers ? [prefers] : []), ...avoids, vm, ...disks.map((d) => d.clone)],
+    all: [...disks.flatMap((d) => [d.colocation, d.order]), ...(placement ? [placement] : []), ...avoids, vm, ...disks.map((d) => d.clone)],
   };
 }
 
@@ -163,7 +165,7 @@ export function guestCib(input: GuestCibInput): { resources: string[]; constrain
       `<rsc_colocation id="${xmlEscape(disk.colocation)}" rsc="${xmlEscape(ids.vm)}" with-rsc="${xmlEscape(disk.clone)}" with-rsc-role="Promoted" score="INFINITY"/>`,
       `<rsc_order id="${xmlEscape(disk.order)}" first="${xmlEscape(disk.clone)}" first-action="promote" then="${xmlEscape(ids.vm)}" then-action="start" kind="Mandatory"/>`,
     ]),
-    ...(ids.prefers && input.preferredNode ? [`<rsc_location id="${xmlEscape(ids.prefers)}" rsc="${xmlEscape(ids.vm)}" node="${xmlEscape(input.preferredNode)}" score="50"/>`] : []),
+    ...(ids.placement && input.preferredNode ? [`<rsc_location id="${xmlEscape(ids.placement)}" rsc="${xmlEscape(ids.vm)}" node="${xmlEscape(input.preferredNode)}" score="1000"/>`] : []),
     ...outside.flatMap((n) => [
       ...ids.disks.map((disk) => `<rsc_location id="${xmlEscape(`${disk.drbd}-avoids-${n}`)}" rsc="${xmlEscape(disk.clone)}" node="${xmlEscape(n)}" score="-INFINITY" resource-discovery="never"/>`),
       `<rsc_location id="${xmlEscape(`${ids.vm}-avoids-${n}`)}" rsc="${xmlEscape(ids.vm)}" node="${xmlEscape(n)}" score="-INFINITY" resource-discovery="never"/>`,

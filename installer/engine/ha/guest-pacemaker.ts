@@ -21,11 +21,13 @@ export function startedOn(status: CrmStatus, id: string): string | undefined {
   return on.length === 1 && status.resources.some((r) => r.id === id && r.role === 'Started' && !r.failed) ? on[0] : undefined;
 }
 
-/** Creates the guest's objects (resources, then constraints) and waits until it runs; returns the node. */
+/** Creates the guest's objects (resources, then constraints), waits until it runs, then removes its temporary placement; returns the node. */
 export async function handToPacemaker(on: Host, cib: { resources: string[]; constraints: string[]; ids: GuestCibIds }, what: string, timeoutMs = PACEMAKER_SETTLE_MS): Promise<string> {
   await createCibObjects(on, 'resources', cib.resources, `${what}'s resources (${[...cib.ids.disks.map((d) => d.clone), cib.ids.vm].join(', ')})`);
-  await createCibObjects(on, 'constraints', cib.constraints, `${what}'s constraints (with its Promoted disks, started after their promotion${cib.ids.prefers ? ', its preferred node' : ''})`);
-  return waitForCluster(on, `Pacemaker to start ${cib.ids.vm}`, (s) => startedOn(s, cib.ids.vm), timeoutMs);
+  await createCibObjects(on, 'constraints', cib.constraints, `${what}'s constraints (with its Promoted disks, started after their promotion${cib.ids.placement ? ', placed on its node' : ''})`);
+  const node = await waitForCluster(on, `Pacemaker to start ${cib.ids.vm}`, (s) => startedOn(s, cib.ids.vm), timeoutMs);
+  if (cib.ids.placement) await removeCibObjects(on, [cib.ids.placement], `${what}'s placement (it runs: its stickiness keeps it there)`);
+  return node;
 }
 
 /** Opens the window: promoted-max 2 on each disk, then waits until every disk is Promoted on every holder (the caller allowed two primaries). */

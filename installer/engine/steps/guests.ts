@@ -189,14 +189,19 @@ function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string
     throw new StepRefusedError(input.self.node.name, input.step.name, `guest ${guest.name} is to run under Pacemaker, which answers on no node`, 'Look at `crm_mon -1` and `journalctl -u pacemaker` on the nodes; then run apply again.');
   }
   const present = live && live.cib.state === 'active' ? cibIds(live.cib.xml) : new Set<string>();
+  // The placement is temporary (removed once the guest runs): never missing from a guest in place.
   const objects = [...cib.resources.map((xml) => ({ section: 'resources', xml })), ...cib.constraints.map((xml) => ({ section: 'constraints', xml }))];
-  const missing = objects.filter((o) => !present.has(/ id="([^"]+)"/.exec(o.xml)![1]!));
-  if (missing.length === 0) return undefined;
-  if (missing.length < objects.length) notes.push({ level: 'info', text: `guest ${guest.name}: ${missing.length} of its ${objects.length} Pacemaker objects are missing (an apply that did not finish): they are created` });
+  const idOf = (xml: string) => / id="([^"]+)"/.exec(xml)![1]!;
+  const lasting = objects.filter((o) => idOf(o.xml) !== cib.ids.placement);
+  if (lasting.every((o) => present.has(idOf(o.xml)))) return undefined;
+  const missing = objects.filter((o) => !present.has(idOf(o.xml)));
+  if (missing.length < objects.length) notes.push({ level: 'info', text: `guest ${guest.name}: ${missing.filter((o) => idOf(o.xml) !== cib.ids.placement).length} of its ${lasting.length} Pacemaker objects are missing (an apply that did not finish): they are created` });
   const on = live?.n ?? input.self;
-  return changeOf(input, on, `hand guest ${guest.name} to Pacemaker (${[...cib.ids.disks.map((d) => d.clone), cib.ids.vm].join(', ')}; preferring ${preferredNode}) and wait until it runs`, [
+  return changeOf(input, on, `hand guest ${guest.name} to Pacemaker (${[...cib.ids.disks.map((d) => d.clone), cib.ids.vm].join(', ')}; preferring ${preferredNode}) and wait until it runs there`, [
     ...missing.map((o) => ({ argv: ['cibadmin', '--create', '--scope', o.section, '--xml-text', o.xml] })),
     { script: 'resource-started.sh', args: [cib.ids.vm, String(HA_GUEST_START_S)], timeoutMs: (HA_GUEST_START_S + 60) * 1000 },
+    // Placed, not pinned: once it runs, its stickiness keeps it (no pull back to this node after a failover).
+    ...(cib.ids.placement ? [{ script: 'cib-remove.sh', args: [cib.ids.placement], timeoutMs: 120_000 }] : []),
   ]);
 }
 

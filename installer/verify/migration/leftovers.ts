@@ -30,13 +30,13 @@ export const CLOSE_UNIT = `hvcluster-dual-primary-${TEST_RESOURCE}`;
 /**
  * Every id the test guest can have in the CIB on a cluster of these nodes, in the order a removal
  * deletes them: its constraints (also under the names hvcluster 0.1's first HA version gave them, and
- * a preference for any node), the guest, its clone. Pure.
+ * a placement on any node), the guest, its clone. Pure.
  */
 export function testGuestCibIds(nodes: readonly string[]): string[] {
   const ids = guestCibIds(GUEST_NAME, [TEST_RESOURCE], nodes, []);
-  // (The failover drill's guest prefers the node it is to power off: `verify --failover-node`.)
-  const prefers = nodes.map((n) => guestCibIds(GUEST_NAME, [TEST_RESOURCE], nodes, nodes, n).prefers!);
-  return [`${ids.vm}-with-drbd`, `${ids.vm}-after-drbd`, ...prefers, ...ids.all];
+  // (The failover drill's guest is placed on the node it is to power off: `verify --failover-node`.)
+  const placements = nodes.map((n) => guestCibIds(GUEST_NAME, [TEST_RESOURCE], nodes, nodes, n).placement!);
+  return [`${ids.vm}-with-drbd`, `${ids.vm}-after-drbd`, ...placements, ...ids.all];
 }
 
 /**

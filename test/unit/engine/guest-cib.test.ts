@@ -64,19 +64,19 @@ describe('a guest as Pacemaker objects', () => {
     expect(guestCibIds('web', ['web'], ['hv1', 'hv2', 'hv3'], ['hv1', 'hv2']).avoids).toEqual(ids.avoids);
   });
 
-  it('a guest of two disks: a clone per disk, the guest with both Promoted and after both promotions, a preference for its node below its stickiness', () => {
+  it('a guest of two disks: a clone per disk, the guest with both Promoted and after both promotions, placed on its node (a constraint removed once it runs)', () => {
     const { resources, constraints, ids } = guestCib({ ...input, name: 'db', drbdResources: ['db-disk0', 'db-disk1'], nodes: ['hv1', 'hv2', 'hv3'], preferredNode: 'hv2' });
     expect(resources.map((r) => parseXml(r).attrs.id)).toEqual(['drbd-db-disk0-clone', 'drbd-db-disk1-clone', 'vm-db']);
     expect(params(resources[1]!)).toMatchObject({ drbd_resource: 'db-disk1' });
     const attrs = constraints.map((c) => parseXml(c).attrs);
     expect(attrs.filter((a) => a['with-rsc-role'] === 'Promoted').map((a) => a['with-rsc'])).toEqual(['drbd-db-disk0-clone', 'drbd-db-disk1-clone']);
     expect(attrs.filter((a) => a['first-action'] === 'promote').map((a) => `${a.first} ${a.then}`)).toEqual(['drbd-db-disk0-clone vm-db', 'drbd-db-disk1-clone vm-db']);
-    expect(attrs.find((a) => a.id === 'vm-db-prefers-hv2')).toEqual({ id: 'vm-db-prefers-hv2', rsc: 'vm-db', node: 'hv2', score: '50' });
-    expect(Number(meta(resources[2]!, 'vm-db')['resource-stickiness'])).toBeGreaterThan(50);
+    expect(attrs.find((a) => a.id === 'vm-db-placed-on-hv2')).toEqual({ id: 'vm-db-placed-on-hv2', rsc: 'vm-db', node: 'hv2', score: '1000' });
+    expect(ids.placement).toBe('vm-db-placed-on-hv2');
     expect(ids.avoids).toEqual(['drbd-db-disk0-avoids-hv3', 'drbd-db-disk1-avoids-hv3', 'vm-db-avoids-hv3']);
     // Every object has its id in `all`, constraints before the guest, the guest before its clones.
     expect([...ids.all].sort()).toEqual([...resources, ...constraints].map((x) => parseXml(x).attrs.id).sort());
-    expect(ids.all.indexOf('vm-db')).toBeGreaterThan(ids.all.indexOf('vm-db-prefers-hv2'));
+    expect(ids.all.indexOf('vm-db')).toBeGreaterThan(ids.all.indexOf('vm-db-placed-on-hv2'));
     expect(ids.all.indexOf('drbd-db-disk0-clone')).toBeGreaterThan(ids.all.indexOf('vm-db'));
   });
 

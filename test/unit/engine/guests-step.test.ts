@@ -208,18 +208,19 @@ describe('the guests step plan for a guest under Pacemaker', () => {
     const all = lines(plan);
     expect(all.filter((l) => /define guest|start guest/.test(l))).toEqual([]);
     expect(all.at(-2)).toBe(`hv1: import ${IMAGE} (qcow2, 64 MiB) into web-disk0 (/dev/drbd0) on hv1, checked by sha256`);
-    expect(all.at(-1)).toBe('hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web; preferring hv1) and wait until it runs');
+    expect(all.at(-1)).toBe('hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web; preferring hv1) and wait until it runs there');
     const actions = changeSummary(plan.changes.at(-1)!).actions;
     expect(actions.filter((a) => a.startsWith('cibadmin --create --scope resources'))).toHaveLength(2);
     expect(actions.filter((a) => a.startsWith('cibadmin --create --scope constraints'))).toHaveLength(3);
-    expect(actions.at(-1)).toBe('resource-started.sh vm-web 300');
+    expect(actions.slice(-2)).toEqual(['resource-started.sh vm-web 300', 'cib-remove.sh vm-web-placed-on-hv1']);
     // VirtualDomain runs it from the XML apply wrote on both holders.
     expect(actions.find((a) => a.includes('VirtualDomain'))).toContain('/etc/hvcluster/guests/web.xml');
   });
 
   it('in Pacemaker already: nothing; with some of its objects missing (an apply cut short): the missing ones, said so', () => {
     const files = { 'web.xml': webXml('EPYC-Rome', true), 'web-disk0.import': `done ${SHA}\n` };
-    const ids = ['drbd-web-disk0-clone', 'drbd-web-disk0', 'vm-web', 'vm-web-with-drbd-web-disk0', 'vm-web-after-drbd-web-disk0', 'vm-web-prefers-hv1'];
+    // In place: its placement was removed once it ran.
+    const ids = ['drbd-web-disk0-clone', 'drbd-web-disk0', 'vm-web', 'vm-web-with-drbd-web-disk0', 'vm-web-after-drbd-web-disk0'];
     const present = (keep: string[]) => cib(keep.map((id) => `<primitive id="${id}"/>`).join(''));
     const nodes = (c: ReturnType<typeof cib>): CaseNode[] => [
       { name: 'hv1', reads: { guests: guestRead({ domain: 'running', files }), volumes: volumeRead(true, 'Primary'), cib: c } },
@@ -227,9 +228,9 @@ describe('the guests step plan for a guest under Pacemaker', () => {
     ];
     expect(planHa(nodes(present(ids))).changes).toEqual([]);
     const partial = planHa(nodes(present(ids.slice(0, 3))));
-    expect(lines(partial)).toEqual(['hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web; preferring hv1) and wait until it runs']);
+    expect(lines(partial)).toEqual(['hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web; preferring hv1) and wait until it runs there']);
     expect(changeSummary(partial.changes[0]!).actions.filter((a) => a.startsWith('cibadmin'))).toHaveLength(3);
-    expect(partial.notes).toEqual([{ level: 'info', text: 'guest web: 3 of its 5 Pacemaker objects are missing (an apply that did not finish): they are created' }]);
+    expect(partial.notes).toEqual([{ level: 'info', text: 'guest web: 2 of its 4 Pacemaker objects are missing (an apply that did not finish): they are created' }]);
   });
 
   it('refuses when Pacemaker answers on no node', () => {
