@@ -91,7 +91,8 @@ export function guestPreflight(answers: Answers, major: DrbdMajor, nodes: GuestN
   }
   // Placed even when something else was found (every finding at once): the guests whose images
   // could not be read are left out, their sizes unknown.
-  const unreadable = new Set(declared.filter((g) => g.disks.some((d) => 'image' in d && d.image !== undefined && imageSizeMiB[d.image] === undefined && d.size === undefined)).map((g) => g.name));
+  // (An absent guest's images are not read: its disks count 0 MiB, guest-model.ts.)
+  const unreadable = new Set(declared.filter((g) => g.state !== 'absent' && g.disks.some((d) => 'image' in d && d.image !== undefined && imageSizeMiB[d.image] === undefined && d.size === undefined)).map((g) => g.name));
   const placeable = { ...answers, spec: { ...answers.spec, guests: declared.filter((g) => !unreadable.has(g.name)) } };
   let guests: GuestModel[] = [];
   try {

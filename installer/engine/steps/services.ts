@@ -79,8 +79,11 @@ export const servicesStep: StepKind = {
       if (serviceInPlace(state)) return [];
       // A dry run before its package is installed: Debian's package enables and starts it.
       if (input.stale && PACKAGE_OF[name] !== undefined && !installed.has(PACKAGE_OF[name]) && state.enabled === '') return [];
-      // enable --now also enables and starts the units named in Also= (libvirtd's sockets).
-      return [changeOf(input, input.self, `enable and start ${name}`, [{ argv: ['systemctl', 'enable', '--now', name] }])];
+      // enable --now also enables and starts the units named in Also= (libvirtd's sockets). The
+      // quorum device starts once the running Corosync has it in its configuration (a reload reaches
+      // cmap a moment later; started before, corosync-qdevice exits at once).
+      const ready = name === 'corosync-qdevice' ? [{ script: 'qdevice-config-ready.sh', args: ['60'], timeoutMs: 120_000 }] : [];
+      return [changeOf(input, input.self, `enable and start ${name}`, [...ready, { argv: ['systemctl', 'enable', '--now', name] }])];
     });
     return { changes };
   },

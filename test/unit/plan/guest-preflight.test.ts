@@ -72,7 +72,10 @@ describe('guestPreflight', () => {
     const parsed = answersWith(`    - name: old\n      memory: 128MiB\n      state: absent\n      disks:\n        - image: /nowhere/old.qcow2\n    - name: web\n      memory: 128MiB\n      disks:\n        - size: 32MiB\n`);
     // An HA cluster (its validation is another file's): a guest's ha defaults to true there.
     const answers = { ...parsed, spec: { ...parsed.spec, ha: { enabled: true } as unknown as NonNullable<typeof parsed.spec.ha> } };
-    expect(guestPreflight(answers, '8.4', [node('hv1'), node('hv2')], images({})).issues).toEqual([]);
+    const result = guestPreflight(answers, '8.4', [node('hv1'), node('hv2')], images({}));
+    expect(result.issues).toEqual([]);
+    // ...and it is still planned (for its removal), its image disk of unknown size counting 0 MiB.
+    expect(result.guests.map((g) => `${g.name} ${g.state} ${g.sizeMiB}`)).toEqual(['old absent 0', 'web present 32']);
   });
 
   it('refuses to remove a guest that runs, at its state: absent, saying to stop it first', () => {
