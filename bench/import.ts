@@ -2,7 +2,7 @@
  * `npm run bench:import`: how fast apply streams a disk image into a guest's DRBD device, against the
  * floor: `dd` of the same bytes into the same device over the same SSH path.
  *
- * Brings up (or reuses) a two-node lab "bench-import" from the prepared image and applies its site
+ * Brings up (or reuses) a two-node lab "benchimp" from the prepared image and applies its site
  * (the cluster built). Makes an image on the installer's machine: IMPORT_MIB (default 512) MiB, the
  * first half random data, the rest zeroes (a typical half-full disk), as raw and as qcow2. Then:
  *   - apply with a guest `imp` (autostart false: never booted) whose disk is the qcow2 image: the
@@ -25,7 +25,7 @@ import { labSiteYaml } from '../test/lab/site.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results-lab.md');
-const NAME = 'bench-import';
+const NAME = 'benchimp';
 const MIB = Number(process.env.IMPORT_MIB ?? 512);
 const MIN = 60_000;
 const BEGIN = '<!-- bench:import begin -->';
