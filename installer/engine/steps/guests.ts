@@ -16,7 +16,7 @@ import { importDisk } from '../../import/import-disk.js';
 import { chooseCpuModel, guestDomainModel, type GuestModel } from '../../plan/guest-model.js';
 import { drbdMetadataMiB } from '../../plan/guests.js';
 import { TemplateEnvironment } from '../../render/environment.js';
-import type { Change } from '../change.js';
+import type { Change, ScriptAction } from '../change.js';
 import { cibIds } from '../ha/cib.js';
 import { guestCib, guestCibIds } from '../ha/guest-cib.js';
 import { PACEMAKER_SETTLE_MS } from '../ha/guest-pacemaker.js';
@@ -167,6 +167,15 @@ function planGuest(input: StepInput, guest: GuestModel, site: VolumeSite, planne
   return { name: guest.name, volumes, files, defines, imports, ...(start ? { start } : {}), ...(handOver ? { handOver } : {}) };
 }
 
+/** The first node whose Pacemaker answers, with the ids in its CIB (the CIB is the cluster's, the same from every member). Pure. */
+function liveCib(input: StepInput): { n: NodeInput; ids: Set<string> } | undefined {
+  for (const n of input.nodes) {
+    const cib = readValue(input, n, 'cib');
+    if (cib.state === 'active') return { n, ids: cibIds(cib.xml) };
+  }
+  return undefined;
+}
+
 /**
  * An HA guest's objects in Pacemaker: those missing are created (all of them for a new guest, the rest
  * of them after an interrupted apply), on a node whose Pacemaker answers, then apply waits until the
@@ -183,12 +192,11 @@ function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string
     preferredNode,
     timeoutScale: input.plan.ha?.timing.profile === 'emulated' ? 2 : 1,
   });
-  const states = input.nodes.map((n) => ({ n, cib: readValue(input, n, 'cib') }));
-  const live = states.find((x) => x.cib.state === 'active');
+  const live = liveCib(input);
   if (!live && !input.stale) {
     throw new StepRefusedError(input.self.node.name, input.step.name, `guest ${guest.name} is to run under Pacemaker, which answers on no node`, 'Look at `crm_mon -1` and `journalctl -u pacemaker` on the nodes; then run apply again.');
   }
-  const present = live && live.cib.state === 'active' ? cibIds(live.cib.xml) : new Set<string>();
+  const present = live?.ids ?? new Set<string>();
   // The placement is temporary (removed once the guest runs): never missing from a guest in place.
   const objects = [...cib.resources.map((xml) => ({ section: 'resources', xml })), ...cib.constraints.map((xml) => ({ section: 'constraints', xml }))];
   const idOf = (xml: string) => / id="([^"]+)"/.exec(xml)![1]!;
@@ -218,9 +226,8 @@ function planRemoval(input: StepInput, guest: GuestModel, notes: NonNullable<Ste
   let pacemaker: Change | undefined;
   if (input.plan.ha) {
     const ids = guestCibIds(guest.name, resources, input.nodes.map((n) => n.node.name), guest.holders);
-    const live = input.nodes.map((n) => ({ n, cib: readValue(input, n, 'cib') })).find((x) => x.cib.state === 'active');
-    const inCib = live && live.cib.state === 'active' ? cibIds(live.cib.xml) : new Set<string>();
-    const present = ids.all.filter((id) => inCib.has(id));
+    const live = liveCib(input);
+    const present = ids.all.filter((id) => live?.ids.has(id));
     if (live && present.length > 0) {
       pacemaker = changeOf(input, live.n, `remove guest ${guest.name} from Pacemaker (stopped first; ${present.join(', ')})`, [
         ...[ids.vm, ...ids.disks.map((d) => d.clone)].filter((id) => present.includes(id)).map((id) => ({ argv: ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped'] })),
@@ -328,12 +335,13 @@ async function performStart(host: Host, change: Change, name: string): Promise<v
 
 /** Pacemaker's objects of a removed guest: stopped (target-role), waited for until nothing of it runs, then deleted. */
 async function performPacemakerRemoval(host: Host, change: Change, guest: string): Promise<void> {
+  // The change's actions: target-role Stopped on the guest and its clones, then cib-remove.sh of every object.
+  const stops = change.actions.slice(0, -1);
+  const remove = change.actions.at(-1) as ScriptAction;
   await host.procedure(change, async (io) => {
-    const [remove, ...rest] = [...change.actions].reverse();
-    for (const action of rest.reverse()) await io.perform(action);
-    const ids = (remove as { args: readonly string[] }).args;
-    await waitForCluster(host, `Pacemaker to stop guest ${guest} and its disks`, (s) => (ids.every((id) => runningOn(s, id).length === 0) ? true : undefined), PACEMAKER_SETTLE_MS);
-    await io.perform(remove!);
+    for (const action of stops) await io.perform(action);
+    await waitForCluster(host, `Pacemaker to stop guest ${guest} and its disks`, (s) => (remove.args.every((id) => runningOn(s, id).length === 0) ? true : undefined), PACEMAKER_SETTLE_MS);
+    await io.perform(remove);
   });
 }
 
