@@ -50,6 +50,7 @@ export const VerifyDocument = z
     checks: z.array(checkResult),
     migration: z.looseObject({ skipped: z.string().optional(), report: z.looseObject({ ok: z.boolean() }).optional() }).optional(),
     failover: z.looseObject({ skipped: z.string().optional(), report: z.looseObject({ ok: z.boolean(), phases: z.record(z.string(), z.number()) }).optional() }).optional(),
+    linkDrill: z.looseObject({ skipped: z.string().optional(), report: z.looseObject({ ok: z.boolean(), phases: z.record(z.string(), z.number()), maxPrimaries: z.number() }).optional() }).optional(),
   })
   .describe('hvcluster verify --json: every check with its code, status and finding.');
 

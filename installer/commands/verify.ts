@@ -26,14 +26,18 @@ import { checkOutputFile, writeOutputFile } from './output-files.js';
 import { stopOnSignals } from './terminal.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { newRunId } from '../services/run-id.js';
+import { FAILOVER_FAULTS, FAILOVER_FAULT_TEXT, type FailoverFault } from '../verify/failover/faults.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;
   junit?: string;
   report?: string;
   migrationTest?: boolean;
-  failoverTest?: boolean;
-  /** The node the drill powers off. */
+  /** --failover-test [FAULT]: true for the default fault (power-off). */
+  failoverTest?: boolean | string;
+  /** --link-test: the replication-link drill. */
+  linkTest?: boolean;
+  /** The node the drill fails. */
   failoverNode?: string;
   yes?: boolean;
   /** Codes whose errors are reported as warnings (Ganeti's -I). */
@@ -42,6 +46,14 @@ export interface VerifyOptions extends ConnectionOptions {
   problemsOnly?: boolean;
 }
 
+
+/** The fault of --failover-test [FAULT] (true: the default, power-off); a usage error names the faults. */
+export function failoverFault(value: boolean | string | undefined): FailoverFault | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return 'power-off';
+  if ((FAILOVER_FAULTS as readonly string[]).includes(value)) return value as FailoverFault;
+  throw new UsageError(`--failover-test ${value}: no such fault`, { hint: `faults: ${FAILOVER_FAULTS.map((f) => `${f} (${FAILOVER_FAULT_TEXT[f].split(';')[0]})`).join('; ')}` });
+}
 
 export async function runVerify(options: VerifyOptions, streams: Streams): Promise<VerifyExit | typeof EXIT.interrupted> {
   const reporter = new Reporter(streams);
@@ -56,32 +68,45 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     for (const code of ignore) {
       if (!CHECK_BY_CODE.has(code)) throw new UsageError(`--ignore ${code}: no such check code`, { hint: `codes: ${[...CHECK_BY_CODE.keys()].join(', ')}` });
     }
-    if (options.failoverTest && !options.yes) {
-      throw new UsageError('--failover-test powers a node off through its BMC: confirm with --yes', {
-        hint: 'it creates a test guest under Pacemaker, powers its node off, times the takeover, waits for the node to rejoin and removes the guest; run it before hand-over or after maintenance',
+    const fault = failoverFault(options.failoverTest);
+    const drills = fault !== undefined || options.linkTest === true;
+    if (options.linkTest && !options.yes) {
+      throw new UsageError('--link-test cuts the replication link of a node of the cluster: confirm with --yes', {
+        hint: 'the drill creates a test guest under Pacemaker, sets its node\'s replication NIC down (a pulled cable) for about a minute, checks DRBD\'s fencing and the guest, brings the link back and removes the guest',
+      });
+    }
+    if (fault !== undefined && !options.yes) {
+      throw new UsageError(`--failover-test ${fault} fails a node of the cluster: confirm with --yes`, {
+        hint: `the drill creates a test guest under Pacemaker, then ${FAILOVER_FAULT_TEXT[fault]}; it times the takeover, waits for the node to rejoin and removes the guest. Run it before hand-over or after maintenance`,
       });
     }
     const servers = await serversFromOptions(options, streams.env);
     const { targets, answers: loaded } = servers;
     for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
     const answers = loaded!.answers;
-    if (options.failoverNode !== undefined && !options.failoverTest) throw new UsageError('--failover-node names the node the failover drill powers off: give --failover-test too');
+    if (options.failoverNode !== undefined && !drills) throw new UsageError('--failover-node names the node a drill fails: give --failover-test or --link-test too');
     if (options.failoverNode !== undefined && !answers.spec.nodes.some((n) => n.name === options.failoverNode)) {
       throw new UsageError(`--failover-node ${options.failoverNode}: not a node of the cluster`, { hint: `its nodes: ${answers.spec.nodes.map((n) => n.name).join(', ')}` });
     }
-    if (options.failoverTest && !answers.spec.ha?.enabled) {
-      throw new UsageError('--failover-test: the answer file does not enable HA (spec.ha.enabled): there is no failover to test', { hint: 'drop --failover-test, or install HA first (spec.ha, a bmc per node)' });
+    if (drills && !answers.spec.ha?.enabled) {
+      const flag = fault !== undefined ? '--failover-test' : '--link-test';
+      throw new UsageError(`${flag}: the answer file does not enable HA (spec.ha.enabled): there is no failover to test`, { hint: `drop ${flag}, or install HA first (spec.ha, a bmc per node)` });
     }
     reporter.info(`verify: reading ${targets.map((t) => t.name).join(', ')} (read-only, one round trip each)`);
+    if (options.linkTest) reporter.info("verify: then the replication-link drill: a test guest under Pacemaker; its node's replication NIC down for about a minute (DRBD's fencing, the guest, both nodes members checked), then up again (the resync and the constraint lifted checked); the guest removed");
+    if (fault !== undefined) reporter.info(`verify: then the failover drill (${fault}): a test guest under Pacemaker; the drill ${FAILOVER_FAULT_TEXT[fault]}; the takeover timed per phase, the node rejoined and resynced, the guest removed`);
 
     // The migration test changes servers: like apply, it records every command it sends (secrets redacted).
     const runId = newRunId();
-    const migrationLog = options.migrationTest || options.failoverTest ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-${options.migrationTest ? 'migration' : 'failover'}-test.log`), runSecrets(servers)) : undefined;
-    if (migrationLog) reporter.info(`verify: every command the ${options.migrationTest ? 'migration test' : 'failover drill'}${options.migrationTest && options.failoverTest ? ' and the failover drill' : ''} send${options.migrationTest && options.failoverTest ? '' : 's'} goes to ${migrationLog.path}`);
+    const migrationLog = options.migrationTest || drills ? new RunLog(join(defaultLogDir(streams.env), `${answers.metadata.name}-${runId}-${options.migrationTest ? 'migration' : fault !== undefined ? 'failover' : 'link'}-test.log`), runSecrets(servers)) : undefined;
+    if (migrationLog) reporter.info(`verify: every command the ${options.migrationTest ? 'migration test' : 'failover drill'}${options.migrationTest && fault ? ' and the failover drill' : ''} send${options.migrationTest && fault ? '' : 's'} goes to ${migrationLog.path}`);
     const { opened, failures, reconnect } = await openConnections(targets, options, streams);
     connections = opened;
     // Ctrl-C or SIGTERM during the migration test: it stops at its next phase and cleans up.
-    const stop = stopOnSignals((m) => reporter.warn(m), 'stopping: the migration test stops at its next phase and removes its test guest');
+    const stop = stopOnSignals(
+      (m) => reporter.warn(m),
+      drills ? 'stopping: the drill stops waiting, undoes its fault (a node off is powered on, links and BMC routes restored) and removes its test guest' : 'stopping: the migration test stops at its next phase and removes its test guest',
+    );
     let report;
     try {
       report = await verifyCluster({
@@ -92,7 +117,8 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         failures,
         ignore,
         migrationTest: options.migrationTest,
-        failoverTest: options.failoverTest,
+        ...(fault !== undefined ? { failoverTest: fault } : {}),
+        linkTest: options.linkTest === true,
         ...(options.failoverNode !== undefined ? { failoverNode: options.failoverNode } : {}),
         reconnect,
         bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []),
@@ -102,7 +128,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         onMigrationEvent: (event) => {
           if (options.json) streams.stderr.write(`${JSON.stringify(event)}\n`);
           else if (event.type === 'migration-phase') reporter.info(`migration test: ${event.server ? `${event.server}: ` : ''}${event.text}`);
-          else if (event.type === 'log' && event.step === 'failover-drill') reporter.info(`failover drill: ${event.server ? `${event.server}: ` : ''}${event.text}`);
+          else if (event.type === 'log' && (event.step === 'failover-drill' || event.step === 'link-drill')) reporter.info(`${event.step === 'link-drill' ? 'link' : 'failover'} drill: ${event.server ? `${event.server}: ` : ''}${event.text}`);
         },
         stopRequested: () => stop.requested,
         runId,
@@ -124,7 +150,11 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     for (const m of unwritten) reporter.error(m, 'the results are printed above');
     if (migrationLog && report.migration?.report) reporter.info(`verify: every command of the migration test is in ${migrationLog.path}`);
     if (stop.requested) {
-      reporter.error('verify was interrupted: the migration test stopped and removed what it had created', 'run verify again for a complete result');
+      const undone = [...(report.linkDrill?.report?.restored ?? []), ...(report.failover?.report?.restored ?? [])];
+      reporter.error(
+        `verify was interrupted: the ${drills ? 'drill' : 'migration test'} stopped and removed what it had created${undone.length ? `; undone: ${undone.join('; ')}` : ''}`,
+        'run verify again for a complete result',
+      );
       return EXIT.interrupted;
     }
     return unwritten.length > 0 ? VERIFY_EXIT.couldNotRun : report.exitCode;

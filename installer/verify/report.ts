@@ -8,6 +8,7 @@ import { parseResourceConfigs, parseVgs, splitConfigFiles } from './parse.js';
 import type { CheckResult, VerifyInput } from './types.js';
 import type { MigrationReport } from './migration/index.js';
 import type { FailoverReport } from './failover/drill.js';
+import type { LinkDrillReport } from './failover/link-drill.js';
 import { JSON_SCHEMA_VERSION } from '../json-output.js';
 
 export interface NodeSummary {
@@ -66,6 +67,8 @@ export interface VerifyReport {
   migration?: { skipped?: string; report?: MigrationReport };
   /** Present when --failover-test ran (or was asked for and skipped: then `skipped` says why). */
   failover?: { skipped?: string; report?: FailoverReport };
+  /** Present when --link-test ran (or was asked for and skipped). */
+  linkDrill?: { skipped?: string; report?: LinkDrillReport };
 }
 
 const pkg = (facts: ServerFacts, name: string) => (facts.packages.ok ? (facts.packages.value.find((p) => p.name === name)?.version ?? null) : null);

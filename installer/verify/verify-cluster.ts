@@ -14,6 +14,8 @@ import type { ServerConnection } from '../ssh/types.js';
 import type { Answers } from '../answers/schema.js';
 import { isMigrationLeftover, migrationChecks, resolveMigrationLeftovers } from './checks/migration.js';
 import { failoverChecks } from './checks/failover.js';
+import { linkChecks } from './checks/link.js';
+import type { FailoverFault } from './failover/faults.js';
 import { evaluate, summarize, VERIFY_EXIT } from './evaluate.js';
 import type { MigrationEvent } from './migration/index.js';
 import { parseProbes, probePlan, probeScript } from './probes.js';
@@ -32,10 +34,12 @@ export interface VerifyClusterOptions {
   /** Codes whose errors are reported as warnings (Ganeti's -I). */
   ignore?: string[];
   migrationTest?: boolean;
-  /** Also the failover drill (HA clusters; the caller confirmed it: it powers a node off). */
-  failoverTest?: boolean;
+  /** Also the failover drill, with this fault (HA clusters; the caller confirmed it: it fails a node). */
+  failoverTest?: FailoverFault;
   /** The node the failover drill powers off (default: where Pacemaker starts its test guest). */
   failoverNode?: string;
+  /** Also the replication-link drill (HA clusters; confirmed by the caller: it cuts a link). */
+  linkTest?: boolean;
   /** Connects to a server again (the failover drill's crashed node, once it is back). */
   reconnect?: (server: string, deadlineMs: number) => Promise<ServerConnection>;
   /** An HA cluster's BMC passwords by node (read from the answer file's passwordFrom): the migration test plans the cluster with them. */
@@ -114,15 +118,26 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
     }
   }
 
+  let linkDrill: VerifyReport['linkDrill'];
+  if (options.linkTest) {
+    const blockers = failoverTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null);
+    linkDrill = blockers !== null ? { skipped: blockers } : await linkTest(input, options);
+    if (linkDrill.report) checks = [...checks, ...demote(linkChecks(linkDrill.report), ignore)];
+  }
+
   let failover: VerifyReport['failover'];
   if (options.failoverTest) {
-    const blockers = failoverTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null);
+    const blockers = failoverTestBlockers(checks, input) ?? (migration?.report && !migration.report.ok ? 'the migration test failed; fix that first' : null) ?? (linkDrill?.report && !linkDrill.report.ok ? 'the replication-link drill failed; fix that first' : null);
     failover = blockers !== null ? { skipped: blockers } : await failoverTest(input, options);
     if (failover.report) checks = [...checks, ...demote(failoverChecks(failover.report), ignore)];
   }
 
   const report = buildReport(input, checks, { version: options.version, startedAt, durationMs: Date.now() - startedAt.getTime() }, migration);
   if (migration?.report && report.summary.errors > 0 && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
+  if (linkDrill) {
+    report.linkDrill = linkDrill;
+    if (linkDrill.report && !linkDrill.report.ok && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
+  }
   if (failover) {
     report.failover = failover;
     if (failover.report && !failover.report.ok && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
@@ -181,7 +196,7 @@ function testPlan(input: VerifyInput, options: VerifyClusterOptions): { plan: Cl
   }
 }
 
-/** The failover drill (failover/drill.ts): its node powered off through its BMC from the survivor. */
+/** The failover drill (failover/drill.ts): its node failed (failover/faults.ts), the survivor's takeover timed. */
 async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['failover']>> {
   if (!input.answers.spec.ha?.enabled) return { skipped: 'the answer file does not enable HA (spec.ha.enabled)' };
   if (!options.reconnect) return { skipped: 'no way to reconnect to the crashed node' };
@@ -203,8 +218,38 @@ async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): 
       : onEvent,
     ...(options.runId ? { runId: `${options.runId}-failover` } : {}),
     ...(options.failoverNode !== undefined ? { node: options.failoverNode } : {}),
+    fault: options.failoverTest ?? 'power-off',
+    ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
   });
   log?.write('hvcluster', `failover drill ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}`);
+  return { report };
+}
+
+/** The replication-link drill (failover/link-drill.ts): the test guest's node loses its replication link, then gets it back. */
+async function linkTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['linkDrill']>> {
+  if (!input.answers.spec.ha?.enabled) return { skipped: 'the answer file does not enable HA (spec.ha.enabled)' };
+  if (!options.reconnect) return { skipped: 'no way to reconnect to a node' };
+  const planned = testPlan(input, options);
+  if ('skipped' in planned) return planned;
+  const { runLinkDrill } = await import('./failover/link-drill.js');
+  const log = options.migrationLog?.log;
+  const onEvent = options.onMigrationEvent ?? (() => undefined);
+  const report = await runLinkDrill({
+    answers: input.answers,
+    plan: planned.plan,
+    connections: migrationConnections(options.connections, options.migrationLog),
+    reconnect: options.reconnect,
+    emit: log
+      ? (event) => {
+          log.write('event', JSON.stringify(event));
+          onEvent(event);
+        }
+      : onEvent,
+    ...(options.runId ? { runId: `${options.runId}-link` } : {}),
+    ...(options.failoverNode !== undefined ? { node: options.failoverNode } : {}),
+    ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
+  });
+  log?.write('hvcluster', `replication-link drill ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}`);
   return { report };
 }
 

@@ -25,13 +25,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { builtCluster } from '../helpers/built.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
-import { bmcKill, bmcStart, status } from '../lab/lab.js';
+import { status } from '../lab/lab.js';
 import { labSiteYaml, writeLabSite } from '../lab/site.js';
 import { bootableGuestImage } from '../helpers/guest-image.js';
 import type { GuestList } from '../../installer/guests/list.js';
 import { waitFor } from '../lab/util.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
 import { FAILOVER_PHASES, type FailoverReport } from '../../installer/verify/failover/drill.js';
+import { LINK_PHASES } from '../../installer/verify/failover/link-drill.js';
 import { parseFenceHistory, type FenceEvent } from '../../installer/facts/parse/fence-history.js';
 import { parseCrmMon } from '../../installer/facts/parse/crm-mon.js';
 
@@ -148,6 +149,8 @@ async function webPage(): Promise<string> {
 }
 const bootOf = (page: string) => /boot=(\S+)/.exec(page)?.[1] ?? null;
 let webBoot: string | null = null;
+/** Where the declared guest runs now (the drills move it). */
+let webNode: string = HA_GUEST_NODE;
 
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 const other = (node: string) => NODES.find((n) => n !== node)!;
@@ -210,28 +213,65 @@ describe('a declared guest under Pacemaker', () => {
   });
 });
 
-// The drill's BMC dies too; once it answers again the same failover completes, timed per phase.
+/** Waits until the drill has powered a node off (the lab sees its VM stopped); returns it. */
+async function nodePoweredOff(drill: Promise<{ code: number; report: VerifyReport }>): Promise<string> {
+  let ended: { code: number; report: VerifyReport } | undefined;
+  void drill.then((r) => (ended = r)).catch(() => undefined);
+  return waitFor(
+    'the drill to power a node off',
+    async () => {
+      if (ended) throw new Error(`the drill ended before it powered a node off (exit ${ended.code}): ${JSON.stringify(ended.report.failover ?? ended.report.checks.filter((c) => c.status === 'error')).slice(0, 3000)}`);
+      return (await status()).find((l) => l.name === NAME)?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name;
+    },
+    { timeoutMs: 12 * MIN, intervalMs: 500 },
+  );
+}
+
+// The replication link of the declared guest's node is cut: nobody is fenced, the guests stay put.
+describe('the replication-link drill', () => {
+  it("verify --link-test: DRBD's handler fences the peer off in Pacemaker, the guests keep running where they ran, never two Primaries; the link back, they resync without a split brain", { timeout: 15 * MIN }, async () => {
+    const node = webBoot ? HA_GUEST_NODE : undefined;
+    const historyBefore = await fenceHistory('hv2', "'*'");
+    const { code, report } = await verifyWith(['--link-test', '--yes', ...(node ? ['--failover-node', node] : [])], 12 * MIN);
+    const l = report.linkDrill?.report;
+    expect(l?.ok, JSON.stringify(report.linkDrill).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    if (node) expect(l!.node).toBe(node);
+    for (const p of LINK_PHASES) expect(l!.phases[p], p).toBeGreaterThan(0);
+    expect(l!.phases.peerFenced!).toBeGreaterThanOrEqual(l!.phases.disconnected!);
+    expect(l!.phases.unfenced!).toBeGreaterThanOrEqual(l!.phases.resynced!);
+    expect(l!.maxPrimaries).toBe(1);
+    expect(l!.membersKept).toBe(true);
+    expect(l!.guestRebooted).toBe(false);
+    expect(l!.splitBrain).toBe(false);
+    expect(l!.dataIntact).toBe(true);
+    // Nobody fenced, in the survivor's own record; the link is up again on the node.
+    expect((await fenceHistory('hv2', "'*'")).length).toBe(historyBefore.length);
+    expect((await lab.ssh(l!.node!, `cat /sys/class/net/${l!.link!}/operstate`)).stdout.trim()).toBe('up');
+    console.log(`[ha link drill] ${l!.node} ${l!.link}: ${LINK_PHASES.map((p) => `${p} ${seconds(l!.phases[p])}`).join(', ')}; guest silent at most ${l!.guestMaxGapMs} ms`);
+    if (webBoot) {
+      // The declared guest never moved nor rebooted; its disk resynced and its handler's constraint went too.
+      expect(bootOf(await webPage())).toBe(webBoot);
+      expect((await cluster('hv2')).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${HA_GUEST_NODE}`]);
+      await waitFor('web-disk0 Connected and UpToDate on both nodes', async () => ((await lab.ssh('hv2', 'drbdadm cstate web-disk0; drbdadm dstate web-disk0')).stdout.trim() === 'Connected\nUpToDate/UpToDate' ? true : undefined), { timeoutMs: 5 * MIN, intervalMs: 3000 });
+      await waitFor('no DRBD fence constraint left', async () => (!(await lab.ssh('hv2', 'cibadmin --query --scope constraints')).stdout.includes('drbd-fence-by-handler') ? true : undefined), { timeoutMs: 3 * MIN, intervalMs: 3000 });
+    }
+    const after = await verifyWith([], 6 * MIN);
+    expect(after.report.checks.filter((c) => c.status === 'error').map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
+    expect(after.code).toBe(0);
+  });
+});
+
+// The drill's dead-fence fault: the node powered off, then its BMC unreachable from the survivor
+// until fencing has failed and the guest has stayed down for a while; then the BMC answers again.
 describe('failover of the test guest', () => {
-  it("with the BMC of the guest's node dead too, the guest is started nowhere until fencing succeeds; verify names the UNCLEAN node", { timeout: 25 * MIN }, async () => {
+  it("dead-fence: with the BMC of the guest's node dead too, the guest is started nowhere until fencing succeeds; verify names the UNCLEAN node", { timeout: 25 * MIN }, async () => {
     // The drill powers off the node running the declared HA guest (when the previous test made it).
-    const drill = verifyWith(['--failover-test', '--yes', ...(webBoot ? ['--failover-node', HA_GUEST_NODE] : [])], 22 * MIN);
-    let ended: Awaited<typeof drill> | undefined;
-    void drill.then((r) => (ended = r)).catch(() => undefined);
-    // The node the drill powers off (the one running the guest), then its BMC dies too, once the
-    // drill's power-off is done (the survivor's journal records it).
-    const crashed = await waitFor(
-      'the drill to power a node off',
-      async () => {
-        if (ended) throw new Error(`the drill ended before it powered a node off (exit ${ended.code}): ${JSON.stringify(ended.report.failover).slice(0, 3000)}`);
-        return (await status()).find((l) => l.name === NAME)?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name;
-      },
-      { timeoutMs: 12 * MIN, intervalMs: 500 },
-    );
+    const drill = verifyWith(['--failover-test', 'dead-fence', '--yes', ...(webBoot ? ['--failover-node', HA_GUEST_NODE] : [])], 22 * MIN);
+    const crashed = await nodePoweredOff(drill);
     const survivor = other(crashed);
-    await waitFor(`the survivor's record of powering ${crashed} off`, async () => ((await lab.ssh(survivor, `journalctl -t hvcluster --since=-15min --no-pager | grep -c 'powered ${crashed} off' || true`)).stdout.trim() !== '0' ? true : undefined), { timeoutMs: 2 * MIN, intervalMs: 500 });
-    await bmcKill(NAME, crashed);
-    const failedBefore = (await fenceHistory(survivor, crashed)).filter((e) => e.status === 'failed').length;
-    await waitFor(`a failed fencing attempt of ${crashed}`, async () => ((await fenceHistory(survivor, crashed)).filter((e) => e.status === 'failed').length > failedBefore ? true : undefined), { timeoutMs: 6 * MIN, intervalMs: 3000 });
+    // While the drill holds (its BMC unreachable): a failed fencing attempt, then the checks below.
+    await waitFor(`a failed fencing attempt of ${crashed}`, async () => ((await fenceHistory(survivor, crashed)).some((e) => e.status === 'failed') ? true : undefined), { timeoutMs: 6 * MIN, intervalMs: 2000 });
     // Not started anywhere: Pacemaker runs it nowhere, libvirt on the survivor has no such domain.
     const seen = await cluster(survivor);
     expect(seen.nodes.find((n) => n.name === crashed)).toMatchObject({ online: false, unclean: true });
@@ -249,15 +289,20 @@ describe('failover of the test guest', () => {
     const v = await verifyWith([], 6 * MIN);
     expect(v.code).toBe(2);
     expect(v.report.checks.find((c) => c.code === 'HA_MEMBERS' && c.server === survivor)?.found).toContain(`${crashed} is UNCLEAN (it must be fenced)`);
-    // Still nowhere, then the BMC answers again: fencing succeeds and the failover completes.
+    // Still nowhere; the drill then makes the BMC answer again: fencing succeeds and the failover completes.
     expect((await cluster(survivor)).resources.filter((r) => r.id === 'vm-hvc-migtest' && r.active).flatMap((r) => r.nodes).filter((n) => n !== crashed)).toEqual([]);
     expect((await lab.ssh(survivor, 'virsh list --all --name')).stdout).not.toContain('hvc-migtest');
-    await bmcStart(NAME, crashed);
     const { code, report } = await drill;
     const f = report.failover?.report;
     expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
     expect(code).toBe(0);
     expect(f!.crashed).toBe(crashed);
+    expect(f!.fault).toBe('dead-fence');
+    expect(f!.hold).toMatchObject({ runningElsewhere: [], releasedBy: 'bmc-answers' });
+    expect(f!.hold!.failedFencings).toBeGreaterThan(0);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.hold!.releasedMs!);
+    // The route that made the BMC unreachable is gone.
+    expect((await lab.ssh(survivor, 'ip route show type blackhole')).stdout.trim()).toBe('');
     expect(f!.fencing.some((e) => e.status === 'failed')).toBe(true);
     expect(f!.fencing.some((e) => e.status === 'success')).toBe(true);
     for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
@@ -276,11 +321,54 @@ describe('failover of the test guest', () => {
       expect(now.resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
       const page = await waitFor('the guest web to answer again', async () => bootOf(await webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
       expect(page).not.toBe(webBoot);
+      webBoot = page;
+      webNode = survivor;
     }
     // The cluster verifies clean again: the fenced node's replication probe came up at boot
     // (hvcluster-drbd-boot.service), nothing of the drill is left (and the guest's disk, brought up
     // by Pacemaker on the rejoined node, has resynced).
     if (webBoot) {
+      await waitFor('web-disk0 Connected and UpToDate on both nodes', async () => ((await lab.ssh(survivor, 'drbdadm cstate web-disk0; drbdadm dstate web-disk0')).stdout.trim() === 'Connected\nUpToDate/UpToDate' ? true : undefined), { timeoutMs: 5 * MIN, intervalMs: 3000 });
+    }
+    const after = await verifyWith([], 6 * MIN);
+    expect(after.report.checks.filter((c) => c.status === 'error').map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
+    expect(after.code).toBe(0);
+  });
+});
+
+// Total power loss: the node and its BMC off together. IPMI fencing cannot succeed, so the guest
+// stays down until the node is confirmed off; the drill does what the operator would, then powers
+// the node on again once its BMC is back.
+describe('total power loss', () => {
+  it('power-loss: the guest stays down while fencing fails, starts on the survivor once the node is confirmed off (the command reported), and the node comes back', { timeout: 25 * MIN }, async () => {
+    const drill = verifyWith(['--failover-test', 'power-loss', '--yes', ...(webBoot ? ['--failover-node', webNode] : [])], 22 * MIN);
+    const crashed = await nodePoweredOff(drill);
+    const survivor = other(crashed);
+    const { code, report } = await drill;
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.crashed).toBe(crashed);
+    expect(f!.hold).toMatchObject({ runningElsewhere: [], releasedBy: 'confirmed', confirmCommand: `stonith_admin --confirm ${crashed}` });
+    expect(f!.hold!.failedFencings).toBeGreaterThan(0);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    // Started only after the confirmation, on the survivor only, its data intact; the node back and resynced.
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.hold!.releasedMs!);
+    expect(f!.guestSeenOn).toEqual([survivor]);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.rejoinedMs).not.toBeNull();
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(f!.cleanup.ok).toBe(true);
+    // The survivor's record: attempts failed (the BMC unreachable), then the operator's confirmation.
+    const history = await fenceHistory(survivor, crashed);
+    expect(history.some((e) => e.status === 'failed'), JSON.stringify(history)).toBe(true);
+    expect((await lab.ssh(survivor, 'ip route show type blackhole')).stdout.trim()).toBe('');
+    console.log(`[ha failover, power loss] ${phasesLine(f!)}; held ${seconds(f!.hold!.releasedMs)} (${f!.hold!.failedFencings} failed fencing attempts)`);
+    if (webBoot) {
+      const now = await cluster(survivor);
+      expect(now.resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+      const page = await waitFor('the guest web to answer again', async () => bootOf(await webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+      expect(page).not.toBe(webBoot);
       await waitFor('web-disk0 Connected and UpToDate on both nodes', async () => ((await lab.ssh(survivor, 'drbdadm cstate web-disk0; drbdadm dstate web-disk0')).stdout.trim() === 'Connected\nUpToDate/UpToDate' ? true : undefined), { timeoutMs: 5 * MIN, intervalMs: 3000 });
     }
     const after = await verifyWith([], 6 * MIN);

@@ -25,8 +25,9 @@ export interface FenceDevice {
   agent: string;
   /** Instance attributes (the password among them). */
   params: Record<string, string>;
-  /** Monitor interval, e.g. `60s`. */
+  /** Monitor interval and timeout, e.g. `60s` and `20s` (the timeout empty when the CIB gives none). */
   monitor: string;
+  monitorTimeout: string;
   /** Meta attributes (failure-timeout...). */
   meta: Record<string, string>;
 }
@@ -38,8 +39,8 @@ export function cibObjects(xml: string): CibObjects {
   const properties = nvpairs(descendants(root, 'cluster_property_set').filter((set) => set.attrs.id === 'cib-bootstrap-options'));
   const fenceDevices: Record<string, FenceDevice> = {};
   for (const p of descendants(root, 'primitive').filter((e) => e.attrs.class === 'stonith')) {
-    const monitor = descendants(p, 'op').find((e) => e.attrs.name === 'monitor')?.attrs.interval ?? '';
-    fenceDevices[p.attrs.id!] = { id: p.attrs.id!, agent: p.attrs.type ?? '', params: nvpairs(children(p, 'instance_attributes')), monitor, meta: nvpairs(children(p, 'meta_attributes')) };
+    const op = descendants(p, 'op').find((e) => e.attrs.name === 'monitor');
+    fenceDevices[p.attrs.id!] = { id: p.attrs.id!, agent: p.attrs.type ?? '', params: nvpairs(children(p, 'instance_attributes')), monitor: op?.attrs.interval ?? '', monitorTimeout: op?.attrs.timeout ?? '', meta: nvpairs(children(p, 'meta_attributes')) };
   }
   const locations: CibObjects['locations'] = {};
   for (const l of descendants(root, 'rsc_location')) locations[l.attrs.id!] = { rsc: l.attrs.rsc ?? '', node: l.attrs.node ?? '', score: l.attrs.score ?? '' };
@@ -58,7 +59,7 @@ export function fenceDeviceXml(device: FenceDevice): string {
     ...Object.entries(device.meta).map(([name, value]) => `    <nvpair id="${xmlEscape(`${device.id}-meta_attributes-${name}`)}" name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`),
     '  </meta_attributes>',
     '  <operations>',
-    `    <op id="${xmlEscape(device.id)}-monitor" name="monitor" interval="${xmlEscape(device.monitor)}"/>`,
+    `    <op id="${xmlEscape(device.id)}-monitor" name="monitor" interval="${xmlEscape(device.monitor)}"${device.monitorTimeout ? ` timeout="${xmlEscape(device.monitorTimeout)}"` : ''}/>`,
     '  </operations>',
     '</primitive>',
     '',
@@ -72,7 +73,7 @@ export function locationXml(id: string, location: { rsc: string; node: string; s
 
 /** Whether the live device has every parameter and the monitor we want (extra parameters an operator added are kept). Pure. */
 export function deviceMatches(live: FenceDevice | undefined, wanted: FenceDevice): boolean {
-  if (!live || live.agent !== wanted.agent || live.monitor !== wanted.monitor) return false;
+  if (!live || live.agent !== wanted.agent || live.monitor !== wanted.monitor || live.monitorTimeout !== wanted.monitorTimeout) return false;
   return Object.entries(wanted.params).every(([name, value]) => live.params[name] === value) && Object.entries(wanted.meta).every(([name, value]) => live.meta[name] === value);
 }
 

@@ -34,6 +34,21 @@ export const promotedOn = (status: CrmStatus, id: string): string[] => instances
 export const mayBePromotedOn = (status: CrmStatus, id: string): string[] =>
   instances(status, id).filter((i) => ['Promoted', 'Master', 'Promoting', 'Demoting'].includes(i.role)).map((i) => i.node);
 
+/**
+ * What a timeout message says of the cluster: nodes not online, the resources (fence devices left
+ * out) with role and node, and the failed operations. Pure.
+ */
+export function statusText(status: CrmStatus): string {
+  const nodes = status.nodes.filter((n) => !n.online || n.unclean || n.pending || n.standby).map((n) => `${n.name} ${n.unclean ? 'UNCLEAN' : n.pending ? 'pending' : n.online ? 'standby' : 'offline'}`);
+  const resources = status.resources.filter((r) => !r.agent.startsWith('stonith:')).map((r) => `${r.id} ${r.role}${r.nodes.length ? ` on ${r.nodes.join(',')}` : ''}${r.failed ? ' FAILED' : ''}`);
+  const failures = status.failures.map((f) => `${f.opKey} on ${f.node}: ${f.exitStatus}${f.exitReason ? ` (${f.exitReason})` : ''}`);
+  return [
+    nodes.length ? `nodes ${nodes.join(', ')}` : 'all nodes online',
+    `resources ${resources.join('; ') || 'none'}`,
+    ...(failures.length ? [`failed operations ${failures.join('; ')}`] : []),
+  ].join('; ');
+}
+
 /** Polls crm_mon until `probe` returns a value (or the deadline passes: the error names what was awaited and the last state). */
 export async function waitForCluster<T>(host: Host, what: string, probe: (status: CrmStatus) => T | undefined, timeoutMs: number): Promise<T> {
   let last = '';
@@ -42,13 +57,13 @@ export async function waitForCluster<T>(host: Host, what: string, probe: (status
       what,
       async () => {
         const status = await crmStatus(host);
-        last = status.resources.filter((r) => !r.agent.startsWith('stonith:')).map((r) => `${r.id} ${r.role}${r.nodes.length ? ` on ${r.nodes.join(',')}` : ''}${r.failed ? ' FAILED' : ''}`).join('; ');
+        last = statusText(status);
         return probe(status);
       },
       { timeoutMs, intervalMs: 1000 },
     );
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; Pacemaker's resources (crm_mon on ${host.server}): ${last || 'none'}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; crm_mon on ${host.server}: ${last || 'no answer'}`);
   }
 }
 

@@ -27,6 +27,7 @@ export function fenceDevice(fence: FencePlan, ha: HaPlan): FenceDevice {
       pcmk_host_list: fence.node,
     },
     monitor: `${ha.timing.fenceMonitorS}s`,
+    monitorTimeout: `${ha.timing.fenceMonitorTimeoutS}s`,
     // A device that failed (its BMC did not answer) is tried again after this, by itself: a node
     // left UNCLEAN is fenced as soon as its BMC answers, without an operator's clean-up.
     meta: { 'failure-timeout': `${ha.timing.fenceMonitorS}s` },

@@ -27,9 +27,9 @@ export function parseFenceStatus(stdout: string): FenceAnswer {
 }
 
 /** The read of one BMC from one node, or (`off`) a power-off through it; the password goes on stdin. Pure. */
-export function fenceStatusAction(target: FencePlan, action: 'status' | 'off' = 'status'): ArgvAction {
+export function fenceStatusAction(target: FencePlan, action: 'status' | 'off' | 'on' = 'status'): ArgvAction {
   const b = target.bmc;
-  return { argv: ['sh', '-c', scriptText('fence-status.sh'), 'fence-status.sh', target.node, b.address, String(b.port), b.user, String(b.cipher), b.lanplus ? '1' : '0', ...(action === 'off' ? ['off'] : [])] };
+  return { argv: ['sh', '-c', scriptText('fence-status.sh'), 'fence-status.sh', target.node, b.address, String(b.port), b.user, String(b.cipher), b.lanplus ? '1' : '0', ...(action === 'status' ? [] : [action])] };
 }
 
 /** What a failed check says, with what to do. Pure. */
@@ -67,7 +67,7 @@ export const fenceCheckStep: StepKind<FenceCheckPlan> = {
       [...new Set(plan.checks.map((c) => c.from))].map(async (from) => {
         const host = hosts.get(from)!;
         const results: { from: string; target: FencePlan; answer: FenceAnswer }[] = [];
-        for (const check of plan.checks.filter((c) => c.from === from)) results.push({ ...check, answer: await statusOf(host, check.target) });
+        for (const check of plan.checks.filter((c) => c.from === from)) results.push({ ...check, answer: await bmcPowerStatus(host, check.target) });
         return results;
       }),
     );
@@ -84,18 +84,26 @@ export const fenceCheckStep: StepKind<FenceCheckPlan> = {
 
 const nodeIndex = (input: StepInput, node: string) => input.answers.spec.nodes.findIndex((n) => n.name === node);
 
-const bmcOptions = (target: FencePlan, action: 'status' | 'off') => {
+const bmcOptions = (target: FencePlan, action: 'status' | 'off' | 'on') => {
   const b = target.bmc;
   return {
     stdin: `${target.password}\n`,
     allowFailure: true,
     timeoutMs: 120_000,
-    logAs: `fence-status.sh ${target.node} ${b.address} ${b.port} ${b.user} ${b.cipher} ${b.lanplus ? 1 : 0}${action === 'off' ? ' off' : ''} (BMC password on stdin)`,
+    logAs: `fence-status.sh ${target.node} ${b.address} ${b.port} ${b.user} ${b.cipher} ${b.lanplus ? 1 : 0}${action === 'status' ? '' : ` ${action}`} (BMC password on stdin)`,
   };
 };
 
-async function statusOf(host: Host, target: FencePlan): Promise<FenceAnswer> {
+/** The node's power as its BMC answers fence_ipmilan's status from `host` (read-only). */
+export async function bmcPowerStatus(host: Host, target: FencePlan): Promise<FenceAnswer> {
   return parseFenceStatus((await host.read(fenceStatusAction(target), bmcOptions(target, 'status'))).stdout);
+}
+
+/** Powers a node on through its BMC from another node (a drill gives back the node it left off); throws with the agent's words when it did not. */
+export async function powerOnThroughBmc(host: Host, target: FencePlan): Promise<void> {
+  const result = await host.mutate(`power ${target.node} on through its BMC ${target.bmc.address}:${target.bmc.port} (fence_ipmilan -o on)`, fenceStatusAction(target, 'on'), bmcOptions(target, 'on'));
+  const answer = parseFenceStatus(result?.stdout ?? '');
+  if (answer.result !== 'on') throw new Error(`${host.server} could not power ${target.node} on through its BMC ${target.bmc.address}:${target.bmc.port} (${answer.result} ${answer.exit}${answer.output ? `: ${answer.output.split('\n').pop()}` : ''})`);
 }
 
 /** Powers a node off through its BMC from another node (the failover drill's crash); throws with the agent's words when it did not. */

@@ -5,7 +5,7 @@
  * like every check. Pure.
  */
 import { result } from './common.js';
-import { FAILOVER_PHASES, type FailoverReport } from '../failover/drill.js';
+import { FAILOVER_PHASES, holdText, type FailoverReport } from '../failover/drill.js';
 import type { CheckResult } from '../types.js';
 
 const PHASE_WORD: Record<(typeof FAILOVER_PHASES)[number], string> = { lost: 'lost', fenced: 'fenced', promoted: 'promoted', started: 'started', answered: 'answering' };
@@ -16,7 +16,7 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function failoverFigures(r: FailoverReport): string {
   const phases = FAILOVER_PHASES.filter((p) => r.phases[p] !== undefined).map((p) => `${PHASE_WORD[p]} ${sec(r.phases[p]!)}`);
   const after = [r.rejoinedMs !== null ? `back ${sec(r.rejoinedMs)}` : null, r.resyncedMs !== null ? `resynced ${sec(r.resyncedMs)}` : null].filter((x) => x !== null);
-  return `${phases.join(', ') || 'no phase reached'}${after.length ? `; ${after.join(', ')}` : ''} (from the power-off)`;
+  return `${phases.join(', ') || 'no phase reached'}${after.length ? `; ${after.join(', ')}` : ''} (from the fault)`;
 }
 
 export function failoverChecks(r: FailoverReport): CheckResult[] {
@@ -25,11 +25,13 @@ export function failoverChecks(r: FailoverReport): CheckResult[] {
   const subject = r.crashed && r.survivor ? `${r.crashed} -> ${r.survivor}` : 'takeover';
   const data = { phases: r.phases, rejoinedMs: r.rejoinedMs, resyncedMs: r.resyncedMs, guestSeenOn: r.guestSeenOn, dataIntact: r.dataIntact, timing: r.timing, ...(r.phases.answered !== undefined ? { totalMs: r.phases.answered } : {}) };
   const fenced = r.fencing.filter((e) => e.status === 'success').map((e) => `${e.action} by ${e.delegate ?? '?'}`);
-  const figures = `${failoverFigures(r)}; fencing ${fenced.length ? fenced.join(', ') : 'not recorded'}; data ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : 'CHANGED'}; timing ${r.timing.profile}`;
+  const held = holdText(r);
+  const figures = `${r.fault}: ${failoverFigures(r)}${held ? `; ${held}` : ''}; fencing ${fenced.length ? fenced.join(', ') : 'not recorded'}; data ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : 'CHANGED'}; timing ${r.timing.profile}`;
   const elsewhere = r.guestSeenOn.filter((n) => n !== r.survivor);
   const problems = [
     r.error ? `stopped in phase ${r.error.phase}: ${r.error.message}` : null,
     elsewhere.length ? `the guest was seen running on ${elsewhere.join(', ')} too (two copies)` : null,
+    r.hold && r.hold.releasedMs !== null && r.phases.started !== undefined && r.phases.started < r.hold.releasedMs ? 'the guest started on the survivor before fencing could complete' : null,
     r.dataIntact === false ? "the guest's data read back differs from what it wrote before the power-off" : null,
     !r.error && FAILOVER_PHASES.some((p) => r.phases[p] === undefined) ? `phases not reached: ${FAILOVER_PHASES.filter((p) => r.phases[p] === undefined).join(', ')}` : null,
   ].filter((x): x is string => x !== null);

@@ -10,11 +10,11 @@
  * servers.
  */
 import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
-import { instances, promotedOn, runningOn, crmStatus } from '../../engine/ha/pacemaker.js';
+import { instances, promotedOn, runningOn, crmStatus, statusText } from '../../engine/ha/pacemaker.js';
 import { Host } from '../../engine/host.js';
-import { powerOffThroughBmc } from '../../engine/steps/fence-check.js';
+import { bmcPowerStatus, powerOnThroughBmc } from '../../engine/steps/fence-check.js';
+import { FAILOVER_FAULT_TEXT, FAULT_RESTORE_S, HELD_FAULTS, confirmCommand, confirmFenced, injectFault, unblockBmc, type FailoverFault, type FaultTarget } from './faults.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { createReplicatedVolume, volumeHolder, volumeSite } from '../../engine/volumes.js';
 import type { Answers } from '../../answers/schema.js';
 import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
 import { haTiming, type HaTiming } from '../../plan/ha.js';
@@ -22,11 +22,12 @@ import type { ClusterPlan } from '../../plan/types.js';
 import { newRunId } from '../../services/run-id.js';
 import type { ServerConnection } from '../../ssh/types.js';
 import { cleanupAfterTest, cleanupMigrationTest } from '../migration/cleanup.js';
-import { GUEST_NAME, TEST_RESOURCE, defaultGuestAddress, domainXml, guestMac, ipv4WithPrefix, parseBootId, parseMd5 } from '../migration/guest.js';
-import { startUnderPacemaker, testGuestIds } from '../migration/pacemaker.js';
+import { GUEST_NAME, TEST_RESOURCE, defaultGuestAddress, ipv4WithPrefix, parseBootId, parseMd5 } from '../migration/guest.js';
+import { testGuestIds } from '../migration/pacemaker.js';
+import { startDrillGuest } from './drill-guest.js';
 import { httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
-import { buildGuestFiles, checkGuestAddress, migrationRounds, testSession, waitForGuest } from '../migration/run.js';
+import { checkGuestAddress, testSession } from '../migration/run.js';
 import type { MigrationEvent } from '../migration/types.js';
 
 const STEP = 'failover-drill';
@@ -55,6 +56,18 @@ export function failoverTimeline(r: Pick<FailoverReport, 'phases' | 'rejoinedMs'
 /** The survivor's record of fencing the crashed node, one phrase ("off failed, reboot success by hv2"). Pure. */
 export const fencingText = (r: Pick<FailoverReport, 'fencing'>): string => r.fencing.map((e) => `${e.action} ${e.status}${e.delegate ? ` by ${e.delegate}` : ''}`).join(', ') || 'none recorded';
 
+/** How long a dead BMC's hold is watched after the first failed fencing (the guest must stay down throughout). Pure. */
+export const holdProofMs = (timing: HaTiming): number => (timing.profile === 'emulated' ? 120_000 : 60_000);
+
+/** The hold of a dead BMC, one phrase, or null without one. Pure. */
+export function holdText(r: Pick<FailoverReport, 'hold' | 'crashed'>): string | null {
+  const h = r.hold;
+  if (!h) return null;
+  const until = h.releasedBy === 'confirmed' ? `until ${r.crashed ?? 'the node'} was confirmed off (\`${h.confirmCommand}\`)` : h.releasedBy === 'bmc-answers' ? 'until its BMC answered again' : 'not released';
+  const when = h.releasedMs !== null ? ` after ${(h.releasedMs / 1000).toFixed(1)} s` : '';
+  return `fencing failed ${h.failedFencings} time(s) with the BMC dead; the guest ran ${h.runningElsewhere.length ? `on ${h.runningElsewhere.join(', ')} (TWO COPIES)` : 'nowhere else'} ${until}${when}`;
+}
+
 export interface FailoverOptions {
   answers: Answers;
   plan: ClusterPlan;
@@ -62,12 +75,10 @@ export interface FailoverOptions {
   connections: Map<string, ServerConnection>;
   /** Connects to a server again (the crashed node, once it is back), retrying until the deadline. */
   reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection>;
-  /**
-   * Fails the node that runs the guest, hard (called once, after the guest wrote its data; the
-   * phases are timed from the call). Default: the survivor powers it off through its BMC
-   * (fence_ipmilan -o off), as a dead server looks to its peers.
-   */
-  crash?: (node: string) => Promise<void>;
+  /** How the guest's node is failed (faults.ts). Default: power-off. */
+  fault?: FailoverFault;
+  /** Polled while the drill waits: true stops it (Ctrl-C); it then undoes its fault and cleans up. */
+  stopRequested?: () => boolean;
   emit?: (event: MigrationEvent) => void;
   /** The test guest's address (default as the migration test's). */
   guestAddress?: string;
@@ -99,6 +110,16 @@ export interface FailoverReport {
   dataIntact: boolean | null;
   /** The effective timing (the emulated lab raises detection timeouts). */
   timing: HaTiming;
+  /** How the node was failed. */
+  fault: FailoverFault;
+  /**
+   * dead-fence and power-loss: the guest held down while fencing could not succeed: the failed
+   * attempts seen, whether the guest ran anywhere else meanwhile, and how and when (ms from the
+   * crash) the hold ended: the BMC answering again, or the node confirmed off (the command given).
+   */
+  hold: { failedFencings: number; runningElsewhere: string[]; releasedMs: number | null; releasedBy: 'bmc-answers' | 'confirmed' | null; confirmCommand: string | null } | null;
+  /** What the drill undid after a failure or Ctrl-C (a node powered on, a BMC route restored...). */
+  restored: string[];
   error?: { phase: string; message: string };
   cleanup: { ok: boolean; leftovers: { server: string; what: string }[] };
   durationMs: number;
@@ -111,10 +132,13 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
   const guest = ipv4WithPrefix(guestCidr);
   const phaseTimeoutMs = options.phaseTimeoutMs ?? 10 * 60_000;
+  const fault = options.fault ?? 'power-off';
+  const stopped = () => {
+    if (options.stopRequested?.()) throw new Error('stopped by Ctrl-C');
+  };
   const session = testSession(options.connections, options.runId ?? newRunId(new Date(started)), emit, options.reconnect);
   const ctxs = plan.nodes.map((n) => new Host(session, n.name, STEP));
   const node = (name: string) => ctxs.find((c) => c.server === name)!;
-  const planNode = (name: string) => plan.nodes.find((n) => n.name === name)!;
   const ids = testGuestIds();
   const haNodes = plan.nodes.map((n) => n.name);
   const report: FailoverReport = {
@@ -129,11 +153,21 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     fencing: [],
     dataIntact: null,
     timing: haTiming(answers),
+    fault,
+    hold: null,
+    restored: [],
     cleanup: { ok: false, leftovers: [] },
     durationMs: 0,
   };
   let phase = 'lock';
   const say = (text: string, server?: string) => emit({ type: 'log', step: STEP, level: 'info', text, ...(server ? { server } : {}) });
+
+  // The fault in force, for the clean-up after a failure or Ctrl-C.
+  let target: FaultTarget | null = null;
+  let others: string[] = [];
+  let faultOn = false;
+  let bmcBlocked = false;
+  const planNodeModel = (name: string) => plan.nodes.find((n) => n.name === name)!.model;
 
   let lock: ClusterLock;
   try {
@@ -151,54 +185,49 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
 
     // The guest under Pacemaker on the first pair of replicas, with its data written.
     phase = 'guest-started';
-    const rounds = migrationRounds(plan);
-    const round = (options.node !== undefined ? rounds.find((r) => r.holders.includes(options.node!)) : undefined) ?? rounds[0]!;
-    if (options.node !== undefined && !round.holders.includes(options.node)) throw new Error(`${options.node} holds no replica the test guest can use`);
-    const holders = round.holders.map(node);
-    await Promise.all(holders.map((h) => buildGuestFiles(h, answers, guest)));
-    const site = volumeSite(answers.spec, plan.drbdMajor, `${session.backupRoot}/${session.runId}`, STEP);
-    const model = await createReplicatedVolume(
-      holders.map((host) => volumeHolder(host, planNode(host.server))),
-      { name: TEST_RESOURCE, sizeMiB: 32, skipInitialSync: false },
-      site,
-    );
-    const xml = domainXml({ name: GUEST_NAME, memoryMiB: 96, device: model.device, bridge: answers.spec.network.bridge, mac: guestMac(guest.address) });
-    const crashed = await startUnderPacemaker(holders[0]!, holders, { nodes: plan.nodes.map((n) => n.name), xml, timeoutScale: report.timing.profile === 'emulated' ? 2 : 1, ...(options.node !== undefined ? { preferredNode: options.node } : {}) });
-    if (options.node !== undefined && crashed !== options.node) throw new Error(`Pacemaker started the test guest on ${crashed}, not on ${options.node} as asked`);
-    const survivor = round.holders.find((h) => h !== crashed)!;
+    const placed = await startDrillGuest({ answers, plan, session, host: node, step: STEP, guest, timeoutScale: report.timing.profile === 'emulated' ? 2 : 1, ...(options.node !== undefined ? { node: options.node } : {}) });
+    const { node: crashed, peer: survivor, bootId, written } = placed;
     report.crashed = crashed;
     report.survivor = survivor;
-    const bootId = await waitForGuest(node(crashed), guest.address);
-    phase = 'data-written';
-    const written = parseMd5(await httpGet(guest.address, '/cgi-bin/write', 60_000));
-    if (written === null) throw new Error('the test guest could not write its test data');
     say(`the test guest runs on ${crashed} under Pacemaker and wrote its test data (md5 ${written}); ${survivor} must take it over`, crashed);
-    const fencedBefore = await successfulFencings(node(survivor), crashed);
+    const historyBefore = await fenceHistory(node(survivor), crashed);
+    const fencedBefore = historyBefore.filter((e) => e.status === 'success').length;
+    const failedBefore = historyBefore.filter((e) => e.status === 'failed').length;
 
     // The crash, then every phase as the survivor (and the installer's client) first sees it.
     phase = 'crash';
+    stopped();
+    const fence = plan.ha?.fence.find((f) => f.node === crashed);
+    if (!fence) throw new Error(`no fence device is planned for ${crashed}`);
+    const model = planNodeModel(crashed);
+    target = { node: crashed, fence, links: [model.network.managementInterface, model.network.replicationInterface] };
+    others = haNodes.filter((n) => n !== crashed);
     const t0 = Date.now();
-    if (options.crash) await options.crash(crashed);
-    else {
-      const fence = plan.ha?.fence.find((f) => f.node === crashed);
-      if (!fence) throw new Error(`no fence device is planned for ${crashed}`);
-      await powerOffThroughBmc(node(survivor), fence);
-    }
-    say(`${crashed} crashed; watching ${survivor}`, crashed);
+    say(`${crashed}: ${FAILOVER_FAULT_TEXT[fault]}`, crashed);
+    faultOn = true;
+    bmcBlocked = HELD_FAULTS.includes(fault);
+    await injectFault(fault, target, node, survivor, others);
+    say(`${crashed} failed (${fault}); watching ${survivor}`, crashed);
     const at = (p: FailoverPhase) => {
       if (report.phases[p] === undefined) {
         report.phases[p] = Date.now() - t0;
         say(`failover: ${p} after ${(report.phases[p]! / 1000).toFixed(1)} s`, survivor);
       }
     };
+    let lastSeen = 'no answer yet';
     const watchCluster = (async () => {
       await waitFor(
         `the guest Started on ${survivor} after the crash of ${crashed}`,
         async () => {
+          stopped();
           // The fencing record first: what Pacemaker does after fencing (promote, start) is then never seen before it.
           if ((await successfulFencings(node(survivor), crashed)) > fencedBefore) at('fenced');
-          const status = await crmStatus(node(survivor)).catch(() => null);
+          const status = await crmStatus(node(survivor)).catch((error: unknown) => {
+            lastSeen = `crm_mon failed: ${firstLine(error)}`;
+            return null;
+          });
           if (status) {
+            lastSeen = statusText(status);
             const member = status.nodes.find((n) => n.name === crashed);
             if (member && (!member.online || member.unclean)) at('lost');
             for (const where of runningOn(status, ids.vm)) if (where !== crashed && !report.guestSeenOn.includes(where)) report.guestSeenOn.push(where);
@@ -208,11 +237,14 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
           return FAILOVER_PHASES.slice(0, 4).every((p) => report.phases[p] !== undefined) ? true : undefined;
         },
         { timeoutMs: phaseTimeoutMs, intervalMs: 1000 },
-      );
+      ).catch((error: unknown) => {
+        throw new Error(`${firstLine(error)}; crm_mon on ${survivor}: ${lastSeen}`);
+      });
     })();
     const watchGuest = waitFor(
       `the test guest to answer again at ${guest.address} (a new boot on ${survivor})`,
       async () => {
+        stopped();
         const id = parseBootId(await httpGet(guest.address, '/', 1000).catch(() => ''));
         if (id !== null && id !== bootId) {
           at('answered');
@@ -222,8 +254,52 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       },
       { timeoutMs: phaseTimeoutMs, intervalMs: 250 },
     );
+    // A dead BMC: the guest must stay down while fencing fails, until the BMC answers again or the node is confirmed off.
+    const hold = HELD_FAULTS.includes(fault)
+      ? (async () => {
+          const failed = await waitFor(
+            `a failed attempt to fence ${crashed} (its BMC does not answer)`,
+            async () => {
+              stopped();
+              const n = (await fenceHistory(node(survivor), crashed)).filter((e) => e.status === 'failed').length - failedBefore;
+              return n > 0 ? n : undefined;
+            },
+            { timeoutMs: phaseTimeoutMs, intervalMs: 3000 },
+          );
+          // Proven for a while, not at one instant: the guest stays down on every other node.
+          const elsewhere = new Set<string>();
+          const proofMs = holdProofMs(report.timing);
+          say(`fencing ${crashed} failed; watching for ${proofMs / 1000} s that the guest runs nowhere else`, survivor);
+          const until = Date.now() + proofMs;
+          await waitFor(
+            `${proofMs / 1000} s of the guest held down`,
+            async () => {
+              stopped();
+              for (const n of await guestRunningOn(node, others, ids.vm)) elsewhere.add(n);
+              return elsewhere.size > 0 || Date.now() >= until ? true : undefined;
+            },
+            { timeoutMs: proofMs + 120_000, intervalMs: 5000 },
+          );
+          const total = (await fenceHistory(node(survivor), crashed)).filter((e) => e.status === 'failed').length - failedBefore;
+          report.hold = { failedFencings: Math.max(failed, total), runningElsewhere: [...elsewhere], releasedMs: null, releasedBy: null, confirmCommand: fault === 'power-loss' ? confirmCommand(crashed) : null };
+          if (elsewhere.size > 0) throw new Error(`the guest runs on ${[...elsewhere].join(', ')} while ${crashed} is not fenced: two copies may run`);
+          say(`fencing ${crashed} failed (${report.hold.failedFencings} attempt(s)); the guest ran nowhere else, as it must`, survivor);
+          if (fault === 'dead-fence') {
+            await Promise.all(others.map((o) => unblockBmc(node(o), target!)));
+            bmcBlocked = false;
+            report.hold.releasedBy = 'bmc-answers';
+            say(`${crashed}'s BMC answers again: fencing can complete`, survivor);
+          } else {
+            say(`fencing cannot reach ${crashed}: its BMC lost power with it. An operator makes sure ${crashed} is off (its power LEDs, the PDU), then types on ${survivor}: ${confirmCommand(crashed)}`, survivor);
+            await confirmFenced(node(survivor), crashed);
+            report.hold.releasedBy = 'confirmed';
+            at('fenced');
+          }
+          report.hold.releasedMs = Date.now() - t0;
+        })()
+      : Promise.resolve();
     phase = 'failover';
-    await Promise.all([watchCluster, watchGuest]);
+    await Promise.all([watchCluster, watchGuest, hold]);
     report.fencing = await fenceHistory(node(survivor), crashed);
 
     phase = 'data-checked';
@@ -231,12 +307,22 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     report.dataIntact = check === written;
     if (!report.dataIntact) throw new Error(`after the failover the guest reads different data from its disk (md5 ${check} instead of ${written})`);
 
+    // Power loss: the power comes back, with the BMC; the node is powered on again.
+    if (fault === 'power-loss') {
+      phase = 'powered-on';
+      await Promise.all(others.map((o) => unblockBmc(node(o), target!)));
+      bmcBlocked = false;
+      await powerOnThroughBmc(node(survivor), fence);
+    }
+    faultOn = false;
+
     // The crashed node back, its replica resynced and connected (a split brain leaves it StandAlone).
     phase = 'rejoined';
     const rejoinTimeoutMs = options.rejoinTimeoutMs ?? 10 * 60_000;
     await waitFor(
       `${crashed} back in the cluster`,
       async () => {
+        stopped();
         const member = (await crmStatus(node(survivor)).catch(() => null))?.nodes.find((n) => n.name === crashed);
         return member?.online && !member.pending && !member.unclean ? true : undefined;
       },
@@ -248,6 +334,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     await waitFor(
       `${TEST_RESOURCE} connected and UpToDate on ${survivor} and ${crashed}`,
       async () => {
+        stopped();
         const state = async (what: 'cstate' | 'dstate') => (await node(survivor).read({ argv: ['drbdadm', what, TEST_RESOURCE] }, { allowFailure: true })).stdout.trim();
         return (await state('cstate')) === 'Connected' && (await state('dstate')) === 'UpToDate/UpToDate' ? true : undefined;
       },
@@ -258,7 +345,11 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   } catch (error) {
     report.error = { phase, message: firstLine(error) };
     emit({ type: 'log', step: STEP, level: 'warn', text: `failover drill failed in phase ${phase}: ${firstLine(error)}` });
+    // What fencing did, for the report of a failed drill too.
+    if (report.survivor && report.crashed && report.fencing.length === 0) report.fencing = await fenceHistory(node(report.survivor), report.crashed).catch(() => []);
   } finally {
+    // A failure or Ctrl-C with the fault still in force: undo it, and say what was undone.
+    if (faultOn && target) report.restored = await undoFault(fault, target, node, others, bmcBlocked, report.survivor!);
     // The crashed node may still be down after a failure: clean what answers.
     if (report.crashed && report.rejoinedMs === null) await node(report.crashed).reconnect(30_000).catch(() => undefined);
     const alive = await Promise.all(ctxs.map(async (c) => ((await c.read({ argv: ['true'], timeoutMs: 15_000 }, { allowFailure: true }).catch(() => null)) ? c : null)));
@@ -274,6 +365,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       report.cleanup.ok &&
       report.dataIntact === true &&
       FAILOVER_PHASES.every((p) => report.phases[p] !== undefined) &&
+      // A dead BMC held the guest down until fencing could complete.
+      (!HELD_FAULTS.includes(fault) || (report.hold !== null && report.hold.runningElsewhere.length === 0 && report.hold.releasedMs !== null && report.phases.started! >= report.hold.releasedMs)) &&
       // Never two copies: the guest ran on the survivor only.
       report.guestSeenOn.every((n) => n === report.survivor);
   }
@@ -291,4 +384,38 @@ async function fenceHistory(survivor: Host, target: string): Promise<FenceEvent[
 
 async function successfulFencings(survivor: Host, target: string): Promise<number> {
   return (await fenceHistory(survivor, target)).filter((e) => e.status === 'success').length;
+}
+
+/** The nodes among `nodes` where the guest runs: in Pacemaker's view or in libvirt's. */
+async function guestRunningOn(node: (server: string) => Host, nodes: string[], vm: string): Promise<string[]> {
+  const status = await crmStatus(node(nodes[0]!));
+  const seen = new Set(runningOn(status, vm).filter((n) => nodes.includes(n)));
+  for (const n of nodes) {
+    const r = await node(n).read({ argv: ['virsh', '-q', 'domstate', GUEST_NAME] }, { allowFailure: true });
+    if (r.exitCode === 0 && r.stdout.trim() === 'running') seen.add(n);
+  }
+  return [...seen];
+}
+
+/** Undoes a fault left in force by a failure or Ctrl-C, as far as the nodes answer; returns what was done. */
+async function undoFault(fault: FailoverFault, target: FaultTarget, node: (server: string) => Host, others: string[], bmcBlocked: boolean, survivor: string): Promise<string[]> {
+  const done: string[] = [];
+  const attempt = async (what: string, action: () => Promise<unknown>) => {
+    try {
+      await action();
+      done.push(what);
+    } catch (error) {
+      done.push(`NOT done: ${what} (${firstLine(error)})`);
+    }
+  };
+  if (bmcBlocked) for (const o of others) await attempt(`${o} reaches ${target.node}'s BMC again`, () => unblockBmc(node(o), target));
+  if (fault === 'partition') {
+    const back = await node(target.node).reconnect(15_000).then(() => true, () => false);
+    if (back) await attempt(`${target.node}'s links up again (${target.links.join(', ')})`, () => node(target.node).mutate(`set ${target.links.join(' and ')} up again`, { script: 'drill-fault.sh', args: ['links-up', ...target.links] }));
+    else done.push(`${target.node} does not answer: its links come up by its timer within ${FAULT_RESTORE_S} s of the cut, or when it is fenced`);
+  } else {
+    const power = await bmcPowerStatus(node(survivor), target.fence).catch(() => null);
+    if (power?.result === 'off') await attempt(`${target.node} powered on through its BMC`, () => powerOnThroughBmc(node(survivor), target.fence));
+  }
+  return done;
 }

@@ -1,7 +1,9 @@
 /** The hand-over report (--report FILE.md): cluster layout, versions, every check, the migration and failover figures. */
 import { clockDuration, humanBytes } from '../../facts/format.js';
 import type { ResyncSummary, VerifyReport } from '../report.js';
-import { failoverTimeline, fencingText, type FailoverReport } from '../failover/drill.js';
+import { failoverTimeline, fencingText, holdText, type FailoverReport } from '../failover/drill.js';
+import { FAILOVER_FAULT_TEXT } from '../failover/faults.js';
+import { linkProblems, linkTimeline, type LinkDrillReport } from '../failover/link-drill.js';
 
 const cell = (text: string | number | null | undefined) => String(text ?? '-').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (cells: (string | number | null | undefined)[]) => `| ${cells.map(cell).join(' | ')} |`;
@@ -99,6 +101,12 @@ export function formatMarkdown(report: VerifyReport): string {
       out.push(`Clean-up: ${r.cleanup.ok && r.cleanup.leftovers.length === 0 ? 'nothing left behind' : `**left behind**: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}.`, '');
     }
   }
+  const l = report.linkDrill;
+  if (l) {
+    out.push('## Replication-link drill', '');
+    if (l.skipped) out.push(`Not run: ${l.skipped}`, '');
+    if (l.report) out.push(...linkSection(l.report));
+  }
   const f = report.failover;
   if (f) {
     out.push('## Failover drill', '');
@@ -108,12 +116,30 @@ export function formatMarkdown(report: VerifyReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** The link drill's figures: each phase from the cut, the guest, the outcome. */
+function linkSection(r: LinkDrillReport): string[] {
+  const problems = linkProblems(r);
+  return [
+    `${r.ok ? 'Passed' : `**Failed**: ${problems.join('; ') || 'see the clean-up'}`}: test guest ${r.guest.name} (${r.guest.address}); ${r.node ?? '?'} lost its replication link ${r.link ?? '?'}; ${(r.durationMs / 1000).toFixed(1)} s in all.`,
+    '',
+    row(['from the cut', 'time']),
+    row(['---', '---']),
+    ...linkTimeline(r).map(([label, time]) => row([label, time])),
+    '',
+    `The guest kept running on ${r.node ?? '?'} (longest silence ${r.guestMaxGapMs ?? '?'} ms${r.guestRebooted ? ', it **rebooted**' : ''}). Primaries at once: at most ${r.maxPrimaries}. Both nodes members throughout: ${r.membersKept === null ? 'not seen' : r.membersKept ? 'yes' : '**no**'}. Fencing: ${r.fencing.length ? r.fencing.map((e) => `${e.target} ${e.action} ${e.status}`).join(', ') : 'none'}. Its data: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
+    `Clean-up: ${r.cleanup.ok ? 'nothing left behind' : `**left behind**: ${r.cleanup.leftovers.map((x) => `${x.server}: ${x.what}`).join('; ')}`}.`,
+    '',
+  ];
+}
+
 /** The drill's figures: each phase from the power-off (the production estimate is in the README), the fencing, the data. */
 function failoverSection(r: FailoverReport): string[] {
   return [
-    `${r.ok ? 'Passed' : `**Failed**${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`}: test guest ${r.guest.name} (${r.guest.address}); ${r.crashed ?? '?'} powered off through its BMC, ${r.survivor ?? '?'} took over; ${(r.durationMs / 1000).toFixed(1)} s in all.`,
+    `${r.ok ? 'Passed' : `**Failed**${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`}: test guest ${r.guest.name} (${r.guest.address}); ${r.crashed ?? '?'} failed by the drill (${r.fault}: ${FAILOVER_FAULT_TEXT[r.fault]}), ${r.survivor ?? '?'} took over; ${(r.durationMs / 1000).toFixed(1)} s in all.`,
+    ...(holdText(r) ? ['', `${holdText(r)}.`] : []),
+    ...(r.restored.length ? ['', `Undone after the failure: ${r.restored.join('; ')}.`] : []),
     '',
-    row(['from the power-off', 'time']),
+    row(['from the fault', 'time']),
     row(['---', '---']),
     ...failoverTimeline(r).map(([label, time]) => row([label, time])),
     '',

@@ -2,7 +2,8 @@
 import type { Palette } from '../../output.js';
 import type { CheckResult } from '../types.js';
 import type { VerifyReport } from '../report.js';
-import { failoverTimeline, fencingText, type FailoverReport } from '../failover/drill.js';
+import { failoverTimeline, fencingText, holdText, type FailoverReport } from '../failover/drill.js';
+import { linkProblems, linkTimeline, type LinkDrillReport } from '../failover/link-drill.js';
 
 const LABEL: Record<CheckResult['status'], string> = { pass: 'PASS', warning: 'WARN', error: 'FAIL', skipped: 'SKIP' };
 
@@ -26,6 +27,9 @@ export function formatText(report: VerifyReport, c: Palette, options: { onlyProb
   const m = report.migration;
   if (m?.skipped) out.push('', `Migration test: skipped: ${m.skipped}`);
   if (m?.report?.logFile) out.push('', `Migration test: every command it sent to the servers is in ${m.report.logFile}`);
+  const l = report.linkDrill;
+  if (l?.skipped) out.push('', `Replication-link drill: skipped: ${l.skipped}`);
+  if (l?.report) out.push('', ...linkLines(l.report, c));
   const f = report.failover;
   if (f?.skipped) out.push('', `Failover drill: skipped: ${f.skipped}`);
   if (f?.report) out.push('', ...failoverLines(f.report, c));
@@ -41,13 +45,29 @@ export function formatText(report: VerifyReport, c: Palette, options: { onlyProb
   return `${out.join('\n')}\n`;
 }
 
+/** The replication-link drill's figures: each phase from the cut, the guest, what went wrong. */
+function linkLines(r: LinkDrillReport, c: Palette): string[] {
+  const problems = linkProblems(r);
+  const head = r.ok ? c.green('Replication-link drill: passed') : c.red(`Replication-link drill: FAILED: ${problems.join('; ') || 'see the clean-up'}`);
+  return [
+    head,
+    `  ${r.node ?? '?'} lost its replication link ${r.link ?? '?'} (the test guest's node; its DRBD peer ${r.peer ?? '?'}). From the cut:`,
+    ...linkTimeline(r).map(([label, time]) => `    ${label.padEnd(46)} ${time}`),
+    `  the guest kept running on ${r.node ?? '?'}: longest silence ${r.guestMaxGapMs ?? '?'} ms${r.guestRebooted ? ' (it REBOOTED)' : ''}; Primaries at once: at most ${r.maxPrimaries}; both nodes members throughout: ${r.membersKept === null ? '?' : r.membersKept ? 'yes' : 'NO'}; data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}`,
+    ...(r.restored.length ? [`  undone after the failure: ${r.restored.join('; ')}`] : []),
+    ...(r.cleanup.ok ? [] : [`  clean-up left: ${r.cleanup.leftovers.map((x) => `${x.server}: ${x.what}`).join('; ')}`]),
+  ];
+}
+
 /** The failover drill's figures: each phase from the crash, the rejoin, the data, what went wrong. */
 function failoverLines(r: FailoverReport, c: Palette): string[] {
   const head = r.ok ? c.green('Failover drill: passed') : c.red(`Failover drill: FAILED${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`);
   return [
     head,
-    `  ${r.crashed ?? '?'} crashed (the test guest's node); ${r.survivor ?? '?'} took over. From the crash:`,
+    `  ${r.crashed ?? '?'} failed by the drill (${r.fault}; the test guest's node); ${r.survivor ?? '?'} took over. From the fault:`,
     ...failoverTimeline(r).map(([label, time]) => `    ${label.padEnd(38)} ${time}`),
+    ...(holdText(r) ? [`  ${holdText(r)}`] : []),
+    ...(r.restored.length ? [`  undone after the failure: ${r.restored.join('; ')}`] : []),
     `  guest data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${fencingText(r)}`,
     `  timing ${r.timing.profile}: token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s${r.cleanup.ok ? '' : `; clean-up left: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}`,
   ];

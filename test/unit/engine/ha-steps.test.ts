@@ -70,7 +70,7 @@ describe('cluster-config: the CIB objects hvcluster owns', () => {
     const cib = { state: 'active', xml: '<configuration><crm_config/><nodes/><resources/><constraints/></configuration>' };
     const plan = clusterConfigStep.plan(input('cluster-config', { hv1: { cib }, hv2: { cib } }));
     expect(plan.changes.map((c) => `${c.server}: ${c.description}`)).toEqual([
-      'hv1: set cluster properties stonith-enabled=true no-quorum-policy=stop stonith-timeout=180s cluster-name=lab',
+      'hv1: set cluster properties stonith-enabled=true no-quorum-policy=stop stonith-timeout=180s cluster-name=lab load-threshold=1000%',
       "hv1: fence device fence-hv1: fence_ipmilan through hv1's BMC 198.18.251.1",
       'hv1: keep fence-hv1 off hv1 (a node never fences itself)',
       "hv1: fence device fence-hv2: fence_ipmilan through hv2's BMC 198.18.251.2",

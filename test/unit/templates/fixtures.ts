@@ -110,7 +110,7 @@ export const twoNode84 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123'],
-  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
+  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
   resources: (nodes) => [
     resource('8.4', 'vm-test', 10, nodes, false),
     // A resource in its migration window.
@@ -137,7 +137,7 @@ export const threeNode9 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123', '198.18.2.123'],
-  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60 } },
+  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20 } },
   resources: (nodes) => [
     // On all three nodes.
     resource('9', 'vm-test', 10, nodes, false),

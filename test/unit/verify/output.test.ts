@@ -114,7 +114,10 @@ describe('text and Markdown', () => {
     guestSeenOn: ['hv2'],
     fencing: [{ target: 'hv1', action: 'off', status: 'success', origin: 'hv2', delegate: 'hv2', completed: '2026-12-06 05:10:01Z', exitReason: null }],
     dataIntact: true,
-    timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120 },
+    timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 },
+    fault: 'power-off',
+    hold: null,
+    restored: [],
     cleanup: { ok: true, leftovers: [] },
     durationMs: 260_000,
   };
@@ -127,7 +130,7 @@ describe('text and Markdown', () => {
       ['pass', 'clean-up'],
     ]);
     expect(failoverChecks(drill)[0]!.found).toBe(
-      'hvc-migtest: lost 28.0 s, fenced 31.6 s, promoted 42.5 s, started 77.3 s, answering 92.5 s; back 93.8 s, resynced 111.6 s (from the power-off); fencing off by hv2; data intact; timing emulated',
+      'hvc-migtest: power-off: lost 28.0 s, fenced 31.6 s, promoted 42.5 s, started 77.3 s, answering 92.5 s; back 93.8 s, resynced 111.6 s (from the fault); fencing off by hv2; data intact; timing emulated',
     );
     const report = { ...buildReport(i, checks, meta), failover: { report: drill } };
     expect(report.exitCode).toBe(0);
@@ -145,7 +148,15 @@ describe('text and Markdown', () => {
     expect(twice.found).toContain('the guest was seen running on hv1 too (two copies)');
     expect(failoverChecks({ ...drill, dataIntact: false })[0]!.found).toContain("the guest's data read back differs");
     const stuck = failoverChecks({ ...drill, ok: false, phases: { lost: 28_000 }, rejoinedMs: null, resyncedMs: null, error: { phase: 'fenced', message: 'hv1 not fenced after 600 s' } });
-    expect(stuck[0]!.found).toMatch(/^hvc-migtest: stopped in phase fenced: hv1 not fenced after 600 s \[lost 28\.0 s \(from the power-off\)/);
+    expect(stuck[0]!.found).toMatch(/^hvc-migtest: stopped in phase fenced: hv1 not fenced after 600 s \[power-off: lost 28\.0 s \(from the fault\)/);
+    // A dead BMC: the guest started before the hold ended is a failure, said as such.
+    const early = failoverChecks({ ...drill, fault: 'dead-fence', hold: { failedFencings: 2, runningElsewhere: [], releasedMs: 90_000, releasedBy: 'bmc-answers', confirmCommand: null } });
+    expect(early[0]).toMatchObject({ status: 'error' });
+    expect(early[0]!.found).toContain('the guest started on the survivor before fencing could complete');
+    expect(early[0]!.found).toContain('fencing failed 2 time(s) with the BMC dead; the guest ran nowhere else until its BMC answered again after 90.0 s');
+    const confirmed = failoverChecks({ ...drill, fault: 'power-loss', phases: { ...drill.phases, started: 95_000, answered: 110_000 }, hold: { failedFencings: 1, runningElsewhere: [], releasedMs: 90_000, releasedBy: 'confirmed', confirmCommand: 'stonith_admin --confirm hv1' } });
+    expect(confirmed[0]).toMatchObject({ status: 'pass' });
+    expect(confirmed[0]!.found).toContain('until hv1 was confirmed off (`stonith_admin --confirm hv1`) after 90.0 s');
     const left = failoverChecks({ ...drill, ok: false, cleanup: { ok: false, leftovers: [{ server: 'hv1', what: 'unreachable: not cleaned up' }] } });
     expect(left[1]).toMatchObject({ status: 'error', subject: 'clean-up', found: 'the clean-up left things behind: hv1: unreachable: not cleaned up' });
     const i = input();
@@ -197,7 +208,16 @@ describe('the verify command', () => {
     expect(noHa.err()).toContain('--failover-test: the answer file does not enable HA (spec.ha.enabled)');
     const unconfirmed = capture();
     expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test'], unconfirmed.streams)).toBe(2);
-    expect(unconfirmed.err()).toContain('--failover-test powers a node off through its BMC: confirm with --yes');
+    expect(unconfirmed.err()).toContain('--failover-test power-off fails a node of the cluster: confirm with --yes');
+    expect(unconfirmed.err()).toContain('powers the node off through its BMC');
+    const partition = capture();
+    expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test', 'partition'], partition.streams)).toBe(2);
+    expect(partition.err()).toContain('--failover-test partition fails a node of the cluster: confirm with --yes');
+    expect(partition.err()).toContain('cuts the node off every network');
+    const unknown = capture();
+    expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test', 'meteor', '--yes'], unknown.streams)).toBe(2);
+    expect(unknown.err()).toContain('--failover-test meteor: no such fault');
+    expect(unknown.err()).toMatch(/faults: power-off .*; partition .*; dead-fence .*; power-loss /);
   });
 
   it('has unique codes in its catalogue', () => {

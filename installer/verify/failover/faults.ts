@@ -1,0 +1,69 @@
+/**
+ * How the failover drill fails the test guest's node, and how it undoes that: each fault is done the
+ * way it happens to real servers, over SSH and the BMC only (no lab hooks), and each undoes itself
+ * by a timer on the node if the installer never undoes it (killed, or cut off from the node).
+ */
+import type { Host } from '../../engine/host.js';
+import { powerOffThroughBmc } from '../../engine/steps/fence-check.js';
+import type { FencePlan } from '../../plan/ha.js';
+
+export const FAILOVER_FAULTS = ['power-off', 'partition', 'dead-fence', 'power-loss'] as const;
+export type FailoverFault = (typeof FAILOVER_FAULTS)[number];
+
+/** What each fault does, as the drill announces it. */
+export const FAILOVER_FAULT_TEXT: Record<FailoverFault, string> = {
+  'power-off': 'powers the node off through its BMC (a dead server, as its peers see it); fencing reboots it',
+  partition: "cuts the node off every network (its management and replication links down): the witness's vote keeps the other side quorate, which fences it",
+  'dead-fence':
+    'powers the node off through its BMC, then makes that BMC unreachable from the other nodes: the guest must stay down while fencing fails; then the BMC answers again and fencing completes',
+  'power-loss':
+    'powers the node off with its BMC (unreachable from the other nodes): fencing cannot succeed and the guest must stay down; the drill then confirms the node off as an operator would (`stonith_admin --confirm NODE`) and powers it on again',
+};
+
+/** Faults that keep the guest down until someone or something settles the node's fate. */
+export const HELD_FAULTS: readonly FailoverFault[] = ['dead-fence', 'power-loss'];
+
+/** A fault undoes itself after this long if the drill never undoes it. */
+export const FAULT_RESTORE_S = 20 * 60;
+
+/** The command an operator types once sure the node is off (Pacemaker then treats it as fenced). Pure. */
+export const confirmCommand = (node: string): string => `stonith_admin --confirm ${node}`;
+
+export interface FaultTarget {
+  /** The node failed, and its fence device (BMC). */
+  node: string;
+  fence: FencePlan;
+  /** Its links a partition cuts: management (the bridge's uplink: NIC or bond) and replication. */
+  links: string[];
+}
+
+/** Fails the node; `others` are the cluster's other nodes (the BMC is made unreachable from each). */
+export async function injectFault(fault: FailoverFault, target: FaultTarget, host: (server: string) => Host, survivor: string, others: string[]): Promise<void> {
+  if (fault === 'partition') {
+    await host(target.node).mutate(`cut ${target.node} off every network: ${target.links.join(' and ')} down in 2 s, up again by a timer after ${FAULT_RESTORE_S} s if nothing else does it`, {
+      script: 'drill-fault.sh',
+      args: ['links-down', String(FAULT_RESTORE_S), ...target.links],
+    });
+    return;
+  }
+  await powerOffThroughBmc(host(survivor), target.fence);
+  if (HELD_FAULTS.includes(fault)) await Promise.all(others.map((o) => blockBmc(host(o), target)));
+}
+
+/** Makes the node's BMC unreachable from `on` (a blackhole route), removed by a timer after FAULT_RESTORE_S. */
+export async function blockBmc(on: Host, target: FaultTarget): Promise<void> {
+  await on.mutate(`make ${target.node}'s BMC ${target.fence.bmc.address} unreachable from ${on.server} (a dead BMC), for at most ${FAULT_RESTORE_S} s`, {
+    script: 'drill-fault.sh',
+    args: ['block', target.fence.bmc.address, String(FAULT_RESTORE_S)],
+  });
+}
+
+export async function unblockBmc(on: Host, target: FaultTarget): Promise<void> {
+  await on.mutate(`make ${target.node}'s BMC ${target.fence.bmc.address} reachable from ${on.server} again`, { script: 'drill-fault.sh', args: ['unblock', target.fence.bmc.address] });
+}
+
+/** Settles a node fencing cannot reach, as the operator would once sure it is off. */
+export async function confirmFenced(survivor: Host, node: string): Promise<void> {
+  await survivor.mutate(`confirm ${node} is off (it was powered off by this drill): \`${confirmCommand(node)}\``, { argv: ['stonith_admin', '--confirm', node], timeoutMs: 120_000 });
+}
+
