@@ -212,6 +212,19 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await (await import('./commands/guest.js')).runNodeResume(name, options, streams);
   });
 
+  const drbd = program.command('drbd').description("the cluster's DRBD resources: guided recovery");
+  withConnectionOptions(
+    drbd
+      .command('resolve')
+      .description("recover RES from a split brain: both sides shown, the victim's data kept as an LVM snapshot, then discarded and resynced from the survivor (its name typed, or --yes)")
+      .argument('<resource>', 'the DRBD resource (e.g. web-disk0, hvc-probe)')
+      .requiredOption('--survivor <node>', 'the node whose data is kept (the other node discards its changes since the split)')
+      .option('--yes', 'do not ask for the survivor\'s name to be typed')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (resource: string, options) => {
+    process.exitCode = await (await import('./commands/drbd.js')).runDrbdResolve(resource, options, streams);
+  });
+
   program
     .command('completion')
     .description(`print a shell completion script (${SHELLS.join(', ')}): e.g. \`hvcluster completion bash > /etc/bash_completion.d/hvcluster\``)

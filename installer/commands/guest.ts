@@ -132,7 +132,7 @@ async function performMoves(session: GuestSession, moves: GuestMove[], reporter:
  * reads, a run log, each change a line on stderr), `work`'s result as the JSON document, an error
  * with its exit code.
  */
-async function dayAfter(command: string, subject: string, options: ConnectionOptions & { json?: boolean }, streams: Streams, work: (session: GuestSession, reporter: Reporter) => Promise<object>, checkOptions?: () => void): Promise<ExitCode> {
+export async function dayAfter(command: string, subject: string, options: ConnectionOptions & { json?: boolean }, streams: Streams, work: (session: GuestSession, reporter: Reporter) => Promise<object>, checkOptions?: () => void): Promise<ExitCode> {
   const reporter = new Reporter(streams);
   const tool = `hvcluster ${command}`;
   try {

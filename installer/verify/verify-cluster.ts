@@ -16,6 +16,7 @@ import { isMigrationLeftover, migrationChecks, resolveMigrationLeftovers } from 
 import { failoverChecks } from './checks/failover.js';
 import { linkChecks } from './checks/link.js';
 import type { FailoverFault } from './failover/faults.js';
+import type { DrillOptions } from './failover/drill-guest.js';
 import { evaluate, summarize, VERIFY_EXIT } from './evaluate.js';
 import type { MigrationEvent } from './migration/index.js';
 import { parseProbes, probePlan, probeScript } from './probes.js';
@@ -196,60 +197,57 @@ function testPlan(input: VerifyInput, options: VerifyClusterOptions): { plan: Cl
   }
 }
 
-/** The failover drill (failover/drill.ts): its node failed (failover/faults.ts), the survivor's takeover timed. */
-async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['failover']>> {
+/**
+ * What a drill is given by verify: the cluster's plan, the connections (writing to the run log),
+ * reconnections logged too, its events to the log and the caller, its run id, node and Ctrl-C; or
+ * why it cannot run.
+ */
+function drillOptions(input: VerifyInput, options: VerifyClusterOptions, suffix: string): { skipped: string } | { drill: DrillOptions } {
   if (!input.answers.spec.ha?.enabled) return { skipped: 'the answer file does not enable HA (spec.ha.enabled)' };
-  if (!options.reconnect) return { skipped: 'no way to reconnect to the crashed node' };
+  if (!options.reconnect) return { skipped: 'no way to reconnect to a failed node' };
   const planned = testPlan(input, options);
   if ('skipped' in planned) return planned;
-  const { runFailoverDrill } = await import('./failover/drill.js');
   const log = options.migrationLog?.log;
   const onEvent = options.onMigrationEvent ?? (() => undefined);
-  const report = await runFailoverDrill({
-    answers: input.answers,
-    plan: planned.plan,
-    connections: migrationConnections(options.connections, options.migrationLog),
-    reconnect: log && !options.migrationLog?.connectionsLogged ? async (server, deadline) => log.wrap(await options.reconnect!(server, deadline)) : options.reconnect,
-    emit: log
-      ? (event) => {
-          log.write('event', JSON.stringify(event));
-          onEvent(event);
-        }
-      : onEvent,
-    ...(options.runId ? { runId: `${options.runId}-failover` } : {}),
-    ...(options.failoverNode !== undefined ? { node: options.failoverNode } : {}),
-    fault: options.failoverTest ?? 'power-off',
-    ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
-  });
-  log?.write('hvcluster', `failover drill ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}`);
+  const reconnect = options.reconnect;
+  return {
+    drill: {
+      answers: input.answers,
+      plan: planned.plan,
+      connections: migrationConnections(options.connections, options.migrationLog),
+      reconnect: log && !options.migrationLog?.connectionsLogged ? async (server, deadline) => log.wrap(await reconnect(server, deadline)) : reconnect,
+      emit: log
+        ? (event) => {
+            log.write('event', JSON.stringify(event));
+            onEvent(event);
+          }
+        : onEvent,
+      ...(options.runId ? { runId: `${options.runId}-${suffix}` } : {}),
+      ...(options.failoverNode !== undefined ? { node: options.failoverNode } : {}),
+      ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
+    },
+  };
+}
+
+const drillOutcome = (what: string, r: { ok: boolean; error?: { phase: string; message: string } }) => `${what} ${r.ok ? 'passed' : `failed${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`}`;
+
+/** The failover drill (failover/drill.ts): its node failed (failover/faults.ts), the survivor's takeover timed. */
+async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['failover']>> {
+  const given = drillOptions(input, options, 'failover');
+  if ('skipped' in given) return given;
+  const { runFailoverDrill } = await import('./failover/drill.js');
+  const report = await runFailoverDrill({ ...given.drill, fault: options.failoverTest ?? 'power-off' });
+  options.migrationLog?.log.write('hvcluster', drillOutcome('failover drill', report));
   return { report };
 }
 
 /** The replication-link drill (failover/link-drill.ts): the test guest's node loses its replication link, then gets it back. */
 async function linkTest(input: VerifyInput, options: VerifyClusterOptions): Promise<NonNullable<VerifyReport['linkDrill']>> {
-  if (!input.answers.spec.ha?.enabled) return { skipped: 'the answer file does not enable HA (spec.ha.enabled)' };
-  if (!options.reconnect) return { skipped: 'no way to reconnect to a node' };
-  const planned = testPlan(input, options);
-  if ('skipped' in planned) return planned;
+  const given = drillOptions(input, options, 'link');
+  if ('skipped' in given) return given;
   const { runLinkDrill } = await import('./failover/link-drill.js');
-  const log = options.migrationLog?.log;
-  const onEvent = options.onMigrationEvent ?? (() => undefined);
-  const report = await runLinkDrill({
-    answers: input.answers,
-    plan: planned.plan,
-    connections: migrationConnections(options.connections, options.migrationLog),
-    reconnect: options.reconnect,
-    emit: log
-      ? (event) => {
-          log.write('event', JSON.stringify(event));
-          onEvent(event);
-        }
-      : onEvent,
-    ...(options.runId ? { runId: `${options.runId}-link` } : {}),
-    ...(options.failoverNode !== undefined ? { node: options.failoverNode } : {}),
-    ...(options.stopRequested ? { stopRequested: options.stopRequested } : {}),
-  });
-  log?.write('hvcluster', `replication-link drill ${report.ok ? 'passed' : `failed${report.error ? ` in phase ${report.error.phase}: ${report.error.message}` : ''}`}`);
+  const report = await runLinkDrill(given.drill);
+  options.migrationLog?.log.write('hvcluster', drillOutcome('replication-link drill', report));
   return { report };
 }
 

@@ -137,10 +137,26 @@ describe('hvcluster verify on a two-node lab', () => {
         expect(sb.fix).toContain('drbdadm connect --discard-my-data hvc-probe');
       }
 
-      // The recovery of DRBD's user guide: hv2 (the victim) discards its writes, hv1 (the survivor) reconnects.
-      const victim = await lab.ssh('hv2', 'drbdadm disconnect hvc-probe 2>/dev/null; drbdadm secondary hvc-probe && drbdadm connect --discard-my-data hvc-probe');
-      expect(victim.code, victim.stderr).toBe(0);
-      await lab.ssh('hv1', 'drbdadm cstate hvc-probe | grep -q StandAlone && drbdadm connect hvc-probe; true');
+      // The guided recovery: hv1 survives; hv2's data is kept as a snapshot, then discarded and resynced from hv1.
+      const region = (node: string, device: string) => lab.ssh(node, `dd if=${device} bs=4k skip=100 count=8 status=none | md5sum | cut -d' ' -f1`);
+      const vg = (await lab.ssh('hv2', "lvs --noheadings -o vg_name -S lv_name=hvc-probe | tr -d ' '")).stdout.trim();
+      const hv2Wrote = (await region('hv2', `/dev/${vg}/hvc-probe`)).stdout.trim();
+      const hv1Has = (await region('hv1', `/dev/${vg}/hvc-probe`)).stdout.trim();
+      expect(hv2Wrote).not.toBe(hv1Has);
+      const wrongSurvivor = await hvcluster(NAME, ['drbd', 'resolve', 'hvc-probe', '--survivor', 'hv3', '--yes', '-f', site], { timeoutMs: 3 * MIN });
+      expect(wrongSurvivor.code).toBe(1);
+      expect(wrongSurvivor.stderr).toContain('--survivor hv3 does not hold hvc-probe');
+      const resolved = await hvcluster(NAME, ['drbd', 'resolve', 'hvc-probe', '--survivor', 'hv1', '--yes', '--json', '-f', site], { timeoutMs: 10 * MIN });
+      expect(resolved.code, resolved.stderr.slice(-3000)).toBe(0);
+      const doc = JSON.parse(resolved.stdout) as { survivor: string; victim: string; snapshot: string; before: { node: string; cstate: string }[]; after: { node: string; cstate: string; dstate: string }[] };
+      expect([doc.survivor, doc.victim]).toEqual(['hv1', 'hv2']);
+      expect(resolved.stderr).toMatch(/hv2: Secondary, (StandAlone|WFConnection), UpToDate; out of sync as it knows it: [\d.]+ MiB; split brain seen/);
+      expect(doc.after.map((a) => `${a.node} ${a.cstate} ${a.dstate}`)).toEqual(['hv1 Connected UpToDate/UpToDate', 'hv2 Connected UpToDate/UpToDate']);
+      // The snapshot holds what hv2 wrote during the split; hv2's volume now holds hv1's data.
+      expect(doc.snapshot).toMatch(new RegExp(`^${vg}/hvc-probe-splitbrain-\\d{8}T\\d{6}Z$`));
+      expect((await region('hv2', `/dev/${doc.snapshot}`)).stdout.trim()).toBe(hv2Wrote);
+      expect((await region('hv2', `/dev/${vg}/hvc-probe`)).stdout.trim()).toBe(hv1Has);
+      expect((await lab.ssh('hv2', `lvremove -y ${doc.snapshot}`)).code).toBe(0);
       await drbdHealthy();
       const after = await verify();
       expect(errors(after.report)).toEqual([]);

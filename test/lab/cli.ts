@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_NAME, type ImageKind } from './config.js';
 import { ensureImage, pruneImages } from './image.js';
 import {
-  bmcKill, bmcStart, crashNode, dirtyDisk, down, findHost, labExec, pauseNode, poweroffNode, readLab, resumeNode, sshArgv, startNode, status, up,
+  bmcKill, bmcStart, crashNode, dirtyDisk, down, findHost, labExec, pauseNode, poweroffNode, readLab, resumeNode, setNicLink, sshArgv, startNode, status, up,
 } from './lab.js';
 import { ensureHostTools } from './host.js';
 import { deleteCheckpoint, listCheckpoints, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -146,6 +146,20 @@ for (const [verb, desc, fn] of [
       process.stdout.write(`${verb} ${node}: done\n`);
     });
 }
+
+program
+  .command('link')
+  .description("pull or plug back the cable of a node's NIC (QMP set_link): the node sees its carrier go, as on a real server")
+  .argument('<node>')
+  .argument('<nic>', 'management or replication')
+  .argument('<state>', 'down or up')
+  .addOption(nameOpt())
+  .action(async (node: string, nic: string, state: string, o: { name: string }) => {
+    if (nic !== 'management' && nic !== 'replication') throw new Error(`link: NIC must be management or replication, not ${nic}`);
+    if (state !== 'down' && state !== 'up') throw new Error(`link: state must be down or up, not ${state}`);
+    await setNicLink(o.name, node, nic, state === 'up');
+    process.stdout.write(`link ${node} ${nic} ${state}: done\n`);
+  });
 
 const checkpoint = program
   .command('checkpoint')

@@ -473,7 +473,7 @@ export function splitBrainHistory(lines: DrbdLogLine[]): SplitBrainHistory | nul
 }
 
 const RECOVERY = (name: string) =>
-  `choose the node whose data survives; on the other run \`drbdadm secondary ${name}; drbdadm connect --discard-my-data ${name}\`, then \`drbdadm connect ${name}\` on the survivor (DRBD user guide, "Manual split brain recovery")`;
+  `choose the node whose data survives, then \`hvcluster drbd resolve ${name} --survivor NODE -f site.yaml\` (it keeps the other node's data as an LVM snapshot first); by hand: on the other node \`drbdadm secondary ${name}; drbdadm connect --discard-my-data ${name}\`, then \`drbdadm connect ${name}\` on the survivor (DRBD user guide, "Manual split brain recovery")`;
 
 export function splitBrainChecks(input: VerifyInput): CheckResult[] {
   const out: CheckResult[] = [];

@@ -4,14 +4,19 @@
  * data written (an md5 the guest reads back after the fault). Every drill starts from it; the
  * clean-up of the migration test removes it.
  */
-import type { Host, HostSession } from '../../engine/host.js';
+import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
+import { Host, type HostSession } from '../../engine/host.js';
+import type { ServerConnection } from '../../ssh/types.js';
+import { newRunId } from '../../services/run-id.js';
+import { cleanupMigrationTest } from '../migration/cleanup.js';
+import type { MigrationEvent } from '../migration/types.js';
 import { createReplicatedVolume, volumeHolder, volumeSite } from '../../engine/volumes.js';
 import type { Answers } from '../../answers/schema.js';
 import type { ClusterPlan } from '../../plan/types.js';
-import { GUEST_NAME, TEST_RESOURCE, domainXml, guestMac, parseMd5 } from '../migration/guest.js';
+import { GUEST_NAME, TEST_RESOURCE, defaultGuestAddress, domainXml, guestMac, ipv4WithPrefix, parseMd5 } from '../migration/guest.js';
 import { startUnderPacemaker } from '../migration/pacemaker.js';
 import { httpGet } from '../migration/probe.js';
-import { buildGuestFiles, migrationRounds, waitForGuest } from '../migration/run.js';
+import { buildGuestFiles, checkGuestAddress, migrationRounds, testSession, waitForGuest } from '../migration/run.js';
 
 export interface DrillGuest {
   /** Where Pacemaker runs it, and its disk's other holder. */
@@ -57,4 +62,71 @@ export async function startDrillGuest(input: DrillGuestInput): Promise<DrillGues
   const written = parseMd5(await httpGet(input.guest.address, '/cgi-bin/write', 60_000));
   if (written === null) throw new Error('the test guest could not write its test data');
   return { node, peer: round.holders.find((h) => h !== node)!, bootId, written };
+}
+
+/** What every drill is given. */
+export interface DrillOptions {
+  answers: Answers;
+  plan: ClusterPlan;
+  /** One open connection per node (the caller opens and closes them). */
+  connections: Map<string, ServerConnection>;
+  /** Connects to a server again (a node that was failed, once it is back), retrying until the deadline. */
+  reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection>;
+  emit?: (event: MigrationEvent) => void;
+  /** The test guest's address (default as the migration test's). */
+  guestAddress?: string;
+  /** The node the drill fails: the test guest is placed there. Default: wherever Pacemaker starts it. */
+  node?: string;
+  /** Polled while the drill waits: true stops it (Ctrl-C); it then undoes its fault and cleans up. */
+  stopRequested?: () => boolean;
+  runId?: string;
+}
+
+/** A drill's session: its hosts (every command through the guard, as events), its test guest's address, its log lines. */
+export interface DrillContext {
+  started: number;
+  emit: (event: MigrationEvent) => void;
+  say: (text: string, server?: string) => void;
+  /** Throws once Ctrl-C was pressed. */
+  stopped: () => void;
+  session: HostSession;
+  hosts: Host[];
+  host: (server: string) => Host;
+  nodes: string[];
+  guest: { address: string; prefix: number };
+  guestCidr: string;
+}
+
+export function drillContext(options: DrillOptions, step: string): DrillContext {
+  const started = Date.now();
+  const emit = options.emit ?? (() => undefined);
+  const guestCidr = options.guestAddress ?? defaultGuestAddress(options.answers.spec.nodes[0]!.management.address);
+  const session = testSession(options.connections, options.runId ?? newRunId(new Date(started)), emit, options.reconnect);
+  const hosts = options.plan.nodes.map((n) => new Host(session, n.name, step));
+  return {
+    started,
+    emit,
+    say: (text, server) => emit({ type: 'log', step, level: 'info', text, ...(server ? { server } : {}) }),
+    stopped: () => {
+      if (options.stopRequested?.()) throw new Error('stopped by Ctrl-C');
+    },
+    session,
+    hosts,
+    host: (name) => hosts.find((h) => h.server === name)!,
+    nodes: options.plan.nodes.map((n) => n.name),
+    guest: ipv4WithPrefix(guestCidr),
+    guestCidr,
+  };
+}
+
+/** The cluster lock of a drill (one run at a time changes the cluster). */
+export function lockForDrill(ctx: DrillContext, answers: Answers, step: string): Promise<ClusterLock> {
+  return lockCluster(ctx.hosts.map((h) => ctx.session.connection(h.server)), answers.metadata.name, thisHolder(ctx.session.runId, step), `\`hvcluster apply -f site.yaml --force-unlock\``);
+}
+
+/** Before a drill: what an earlier test left removed, the test guest's address free. */
+export async function clearForDrill(ctx: DrillContext, answers: Answers): Promise<void> {
+  const before = await cleanupMigrationTest(ctx.hosts, answers.spec.storage.volumeGroup, ctx.nodes);
+  if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
+  await checkGuestAddress(ctx.hosts, answers, ctx.guest.address, ctx.guestCidr);
 }

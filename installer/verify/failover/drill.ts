@@ -9,26 +9,20 @@
  * everything the drill created is removed. It holds the cluster lock like every run that changes
  * servers.
  */
-import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
+import type { ClusterLock } from '../../engine/cluster-lock.js';
 import { instances, promotedOn, runningOn, crmStatus, statusText } from '../../engine/ha/pacemaker.js';
-import { Host } from '../../engine/host.js';
+import type { Host } from '../../engine/host.js';
 import { bmcPowerStatus, powerOnThroughBmc } from '../../engine/steps/fence-check.js';
 import { FAILOVER_FAULT_TEXT, FAULT_RESTORE_S, HELD_FAULTS, confirmCommand, confirmFenced, injectFault, unblockBmc, type FailoverFault, type FaultTarget } from './faults.js';
 import { waitFor } from '../../engine/steps/step.js';
-import type { Answers } from '../../answers/schema.js';
 import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
 import { haTiming, type HaTiming } from '../../plan/ha.js';
-import type { ClusterPlan } from '../../plan/types.js';
-import { newRunId } from '../../services/run-id.js';
-import type { ServerConnection } from '../../ssh/types.js';
-import { cleanupAfterTest, cleanupMigrationTest } from '../migration/cleanup.js';
-import { GUEST_NAME, TEST_RESOURCE, defaultGuestAddress, ipv4WithPrefix, parseBootId, parseMd5 } from '../migration/guest.js';
+import { cleanupAfterTest } from '../migration/cleanup.js';
+import { GUEST_NAME, TEST_RESOURCE, parseBootId, parseMd5 } from '../migration/guest.js';
 import { testGuestIds } from '../migration/pacemaker.js';
-import { startDrillGuest } from './drill-guest.js';
+import { clearForDrill, drillContext, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
 import { httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
-import { checkGuestAddress, testSession } from '../migration/run.js';
-import type { MigrationEvent } from '../migration/types.js';
 
 const STEP = 'failover-drill';
 
@@ -57,7 +51,7 @@ export function failoverTimeline(r: Pick<FailoverReport, 'phases' | 'rejoinedMs'
 export const fencingText = (r: Pick<FailoverReport, 'fencing'>): string => r.fencing.map((e) => `${e.action} ${e.status}${e.delegate ? ` by ${e.delegate}` : ''}`).join(', ') || 'none recorded';
 
 /** How long a dead BMC's hold is watched after the first failed fencing (the guest must stay down throughout). Pure. */
-export const holdProofMs = (timing: HaTiming): number => (timing.profile === 'emulated' ? 120_000 : 60_000);
+export const holdProofMs = (timing: HaTiming): number => (timing.profile === 'emulated' ? 75_000 : 60_000);
 
 /** The hold of a dead BMC, one phrase, or null without one. Pure. */
 export function holdText(r: Pick<FailoverReport, 'hold' | 'crashed'>): string | null {
@@ -68,27 +62,13 @@ export function holdText(r: Pick<FailoverReport, 'hold' | 'crashed'>): string | 
   return `fencing failed ${h.failedFencings} time(s) with the BMC dead; the guest ran ${h.runningElsewhere.length ? `on ${h.runningElsewhere.join(', ')} (TWO COPIES)` : 'nowhere else'} ${until}${when}`;
 }
 
-export interface FailoverOptions {
-  answers: Answers;
-  plan: ClusterPlan;
-  /** One open connection per node (the caller opens and closes them). */
-  connections: Map<string, ServerConnection>;
-  /** Connects to a server again (the crashed node, once it is back), retrying until the deadline. */
-  reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection>;
+export interface FailoverOptions extends DrillOptions {
   /** How the guest's node is failed (faults.ts). Default: power-off. */
   fault?: FailoverFault;
-  /** Polled while the drill waits: true stops it (Ctrl-C); it then undoes its fault and cleans up. */
-  stopRequested?: () => boolean;
-  emit?: (event: MigrationEvent) => void;
-  /** The test guest's address (default as the migration test's). */
-  guestAddress?: string;
-  /** The node to power off: the test guest is placed there (on the first pair of replicas holding it). Default: wherever Pacemaker starts it. */
-  node?: string;
   /** How long each phase may take, ms (default 10 min: the emulated lab's detection and fencing take 1-2 min). */
   phaseTimeoutMs?: number;
   /** How long the crashed node may take to rejoin and resync, ms (default 10 min). */
   rejoinTimeoutMs?: number;
-  runId?: string;
 }
 
 export interface FailoverReport {
@@ -126,19 +106,12 @@ export interface FailoverReport {
 }
 
 export async function runFailoverDrill(options: FailoverOptions): Promise<FailoverReport> {
-  const started = Date.now();
-  const emit = options.emit ?? (() => undefined);
+  const ctx = drillContext(options, STEP);
+  const { started, emit, say, stopped, session, guest, guestCidr, host: node } = ctx;
+  const ctxs = ctx.hosts;
   const { answers, plan } = options;
-  const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
-  const guest = ipv4WithPrefix(guestCidr);
   const phaseTimeoutMs = options.phaseTimeoutMs ?? 10 * 60_000;
   const fault = options.fault ?? 'power-off';
-  const stopped = () => {
-    if (options.stopRequested?.()) throw new Error('stopped by Ctrl-C');
-  };
-  const session = testSession(options.connections, options.runId ?? newRunId(new Date(started)), emit, options.reconnect);
-  const ctxs = plan.nodes.map((n) => new Host(session, n.name, STEP));
-  const node = (name: string) => ctxs.find((c) => c.server === name)!;
   const ids = testGuestIds();
   const haNodes = plan.nodes.map((n) => n.name);
   const report: FailoverReport = {
@@ -160,7 +133,6 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     durationMs: 0,
   };
   let phase = 'lock';
-  const say = (text: string, server?: string) => emit({ type: 'log', step: STEP, level: 'info', text, ...(server ? { server } : {}) });
 
   // The fault in force, for the clean-up after a failure or Ctrl-C.
   let target: FaultTarget | null = null;
@@ -171,7 +143,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
 
   let lock: ClusterLock;
   try {
-    lock = await lockCluster(ctxs.map((c) => session.connection(c.server)), answers.metadata.name, thisHolder(session.runId, STEP), `\`hvcluster apply -f site.yaml --force-unlock\``);
+    lock = await lockForDrill(ctx, answers, STEP);
   } catch (error) {
     report.error = { phase, message: firstLine(error) };
     report.durationMs = Date.now() - started;
@@ -179,9 +151,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   }
   try {
     phase = 'cleanup-before';
-    const before = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
-    if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
-    await checkGuestAddress(ctxs, answers, guest.address, guestCidr);
+    await clearForDrill(ctx, answers);
 
     // The guest under Pacemaker on the first pair of replicas, with its data written.
     phase = 'guest-started';

@@ -10,23 +10,17 @@
  * peer's after-resync-target handler lifts the constraint, and the guest's data reads back intact.
  * Every phase is timed from the cut. The drill holds the cluster lock and removes its guest.
  */
-import { lockCluster, thisHolder, type ClusterLock } from '../../engine/cluster-lock.js';
+import type { ClusterLock } from '../../engine/cluster-lock.js';
 import { crmStatus, runningOn } from '../../engine/ha/pacemaker.js';
-import { Host } from '../../engine/host.js';
+import type { Host } from '../../engine/host.js';
 import { waitFor } from '../../engine/steps/step.js';
-import type { Answers } from '../../answers/schema.js';
 import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
-import type { ClusterPlan } from '../../plan/types.js';
-import { newRunId } from '../../services/run-id.js';
-import type { ServerConnection } from '../../ssh/types.js';
-import { cleanupAfterTest, cleanupMigrationTest } from '../migration/cleanup.js';
-import { GUEST_NAME, TEST_RESOURCE, defaultGuestAddress, ipv4WithPrefix, parseMd5 } from '../migration/guest.js';
+import { cleanupAfterTest } from '../migration/cleanup.js';
+import { GUEST_NAME, TEST_RESOURCE, parseMd5 } from '../migration/guest.js';
 import { testGuestIds } from '../migration/pacemaker.js';
 import { HttpProbe, httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
-import { checkGuestAddress, testSession } from '../migration/run.js';
-import type { MigrationEvent } from '../migration/types.js';
-import { startDrillGuest } from './drill-guest.js';
+import { clearForDrill, drillContext, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
 import { FAULT_RESTORE_S } from './faults.js';
 
 const STEP = 'link-drill';
@@ -75,19 +69,9 @@ export interface LinkDrillReport {
   durationMs: number;
 }
 
-export interface LinkDrillOptions {
-  answers: Answers;
-  plan: ClusterPlan;
-  connections: Map<string, ServerConnection>;
-  reconnect: (server: string, deadlineMs: number) => Promise<ServerConnection>;
-  emit?: (event: MigrationEvent) => void;
-  guestAddress?: string;
-  /** The node whose link is cut (the test guest runs there). Default: wherever Pacemaker starts it. */
-  node?: string;
+export interface LinkDrillOptions extends DrillOptions {
   /** Each wait's limit, ms (default 5 min). */
   phaseTimeoutMs?: number;
-  stopRequested?: () => boolean;
-  runId?: string;
 }
 
 /** The timeline as the reports print it. Pure. */
@@ -142,15 +126,11 @@ async function fencingOf(host: Host, nodes: string[]): Promise<FenceEvent[]> {
 const eventKey = (e: FenceEvent) => `${e.target} ${e.action} ${e.status} ${e.completed ?? 'pending'} ${e.origin ?? ''}`;
 
 export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrillReport> {
-  const started = Date.now();
-  const emit = options.emit ?? (() => undefined);
+  const ctx = drillContext(options, STEP);
+  const { started, emit, say, stopped, session, guest, guestCidr, host } = ctx;
+  const ctxs = ctx.hosts;
   const { answers, plan } = options;
-  const guestCidr = options.guestAddress ?? defaultGuestAddress(answers.spec.nodes[0]!.management.address);
-  const guest = ipv4WithPrefix(guestCidr);
   const timeoutMs = options.phaseTimeoutMs ?? 5 * 60_000;
-  const session = testSession(options.connections, options.runId ?? newRunId(new Date(started)), emit, options.reconnect);
-  const ctxs = plan.nodes.map((n) => new Host(session, n.name, STEP));
-  const host = (name: string) => ctxs.find((c) => c.server === name)!;
   const ids = testGuestIds();
   const haNodes = plan.nodes.map((n) => n.name);
   const report: LinkDrillReport = {
@@ -173,15 +153,11 @@ export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrill
     durationMs: 0,
   };
   let phase = 'lock';
-  const say = (text: string, server?: string) => emit({ type: 'log', step: STEP, level: 'info', text, ...(server ? { server } : {}) });
-  const stopped = () => {
-    if (options.stopRequested?.()) throw new Error('stopped by Ctrl-C');
-  };
   let cut = false;
 
   let lock: ClusterLock;
   try {
-    lock = await lockCluster(ctxs.map((c) => session.connection(c.server)), answers.metadata.name, thisHolder(session.runId, STEP), `\`hvcluster apply -f site.yaml --force-unlock\``);
+    lock = await lockForDrill(ctx, answers, STEP);
   } catch (error) {
     report.error = { phase, message: firstLine(error) };
     report.durationMs = Date.now() - started;
@@ -190,9 +166,7 @@ export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrill
   let probe: HttpProbe | undefined;
   try {
     phase = 'cleanup-before';
-    const before = await cleanupMigrationTest(ctxs, answers.spec.storage.volumeGroup, haNodes);
-    if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
-    await checkGuestAddress(ctxs, answers, guest.address, guestCidr);
+    await clearForDrill(ctx, answers);
 
     phase = 'guest-started';
     const placed = await startDrillGuest({ answers, plan, session, host, step: STEP, guest, timeoutScale: plan.ha?.timing.profile === 'emulated' ? 2 : 1, ...(options.node !== undefined ? { node: options.node } : {}) });
