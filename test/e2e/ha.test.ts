@@ -7,16 +7,17 @@
  * devices started off the node they fence, stonith enabled, DRBD's fencing policy); a second apply
  * changes nothing; a wrong BMC password is refused before anything changes.
  * Then the test guest under Pacemaker: the migration test live-migrates it with `crm_resource
- * --move` (promoted-max 2 only inside each window); and the failover drill (`verify
- * --failover-test`, which powers the guest's node off through its BMC and times the survivor's
- * takeover per phase) with that node's BMC killed as well: fencing fails, the guest runs nowhere and
- * verify names the UNCLEAN node; once the BMC answers again the node is fenced, the guest starts on
- * the survivor with its data intact, and the node rejoins and resyncs (so the failover itself is
- * timed per phase too).
- * A declared guest under Pacemaker (spec.guests, ha by default on an HA cluster) rides the same
- * drill: apply makes it like any guest and hands it to Pacemaker, on hv1; the drill is told to power
- * hv1 off (`--failover-node`), and the guest is started nowhere while fencing fails, then on hv2,
- * where it answers again after a new boot.
+ * --move` (promoted-max 2 only inside each window). A declared guest under Pacemaker (spec.guests, ha
+ * by default on an HA cluster): apply makes it like any guest and hands it to Pacemaker, on hv1.
+ * The drills, each on the node running that guest, each asserted from Pacemaker, DRBD, the fence
+ * history and a client of the guests, the cluster verified clean after each:
+ * - `verify --link-test`: hv1's replication link cut: nobody fenced, DRBD's handler fences the peer
+ *   off, one Primary, the guests keep running on hv1; the link back, resynced, constraint lifted;
+ * - `--failover-test dead-fence`: hv1 powered off and its BMC unreachable: fencing fails, the guests
+ *   run nowhere, verify names hv1 UNCLEAN; once the BMC answers, hv1 is fenced and both guests start
+ *   on hv2 (timed per phase), hv1 rejoins and resyncs;
+ * - `--failover-test power-loss`: hv2 and its BMC off together: the guests held down until the drill
+ *   confirms hv2 off (`stonith_admin --confirm`), then on hv1; hv2 powered on again, rejoined.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
