@@ -13,7 +13,7 @@ export type FailoverFault = (typeof FAILOVER_FAULTS)[number];
 /** What each fault does, as the drill announces it. */
 export const FAILOVER_FAULT_TEXT: Record<FailoverFault, string> = {
   'power-off': 'powers the node off through its BMC (a dead server, as its peers see it); fencing reboots it',
-  partition: "cuts the node off every network (its management and replication links down): the witness's vote keeps the other side quorate, which fences it",
+  partition: 'cuts the node off every network (its management and replication links down): the other side keeps quorum (on two nodes by the witness\'s vote) and fences it before it starts the guest',
   'dead-fence':
     'powers the node off through its BMC, then makes that BMC unreachable from the other nodes: the guest must stay down while fencing fails; then the BMC answers again and fencing completes',
   'power-loss':
