@@ -88,6 +88,8 @@ export interface FailoverReport {
   fencing: FenceEvent[];
   /** The guest read back what it wrote before the crash. */
   dataIntact: boolean | null;
+  /** The guest's disk came back StandAlone (a split brain) once the failed node returned; null until seen connecting. */
+  splitBrain: boolean | null;
   /** The effective timing (the emulated lab raises detection timeouts). */
   timing: HaTiming;
   /** How the node was failed. */
@@ -125,6 +127,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     guestSeenOn: [],
     fencing: [],
     dataIntact: null,
+    splitBrain: null,
     timing: haTiming(answers),
     fault,
     hold: null,
@@ -306,11 +309,18 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       async () => {
         stopped();
         const state = async (what: 'cstate' | 'dstate') => (await node(survivor).read({ argv: ['drbdadm', what, TEST_RESOURCE] }, { allowFailure: true })).stdout.trim();
-        return (await state('cstate')) === 'Connected' && (await state('dstate')) === 'UpToDate/UpToDate' ? true : undefined;
+        const cstate = await state('cstate');
+        // StandAlone once the node is back: DRBD found a split brain (both sides started a new data generation while apart); it never resolves by itself.
+        if (cstate === 'StandAlone') {
+          report.splitBrain = true;
+          throw new Error(`${TEST_RESOURCE} is StandAlone on ${survivor} after ${crashed} came back: a split brain (both sides started a new data generation while apart); \`hvcluster drbd resolve ${TEST_RESOURCE} --survivor ${survivor}\` recovers it`);
+        }
+        return cstate === 'Connected' && (await state('dstate')) === 'UpToDate/UpToDate' ? true : undefined;
       },
       { timeoutMs: rejoinTimeoutMs, intervalMs: 2000 },
     );
     report.resyncedMs = Date.now() - t0;
+    report.splitBrain = false;
     say(`${crashed} rejoined after ${(report.rejoinedMs / 1000).toFixed(1)} s; ${TEST_RESOURCE} resynced and connected after ${(report.resyncedMs / 1000).toFixed(1)} s`, crashed);
   } catch (error) {
     report.error = { phase, message: firstLine(error) };

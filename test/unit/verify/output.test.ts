@@ -114,6 +114,7 @@ describe('text and Markdown', () => {
     guestSeenOn: ['hv2'],
     fencing: [{ target: 'hv1', action: 'off', status: 'success', origin: 'hv2', delegate: 'hv2', completed: '2026-12-06 05:10:01Z', exitReason: null }],
     dataIntact: true,
+    splitBrain: false,
     timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 },
     fault: 'power-off',
     hold: null,
