@@ -138,7 +138,8 @@ describe('hvcluster verify on a two-node lab', () => {
       }
 
       // The guided recovery: hv1 survives; hv2's data is kept as a snapshot, then discarded and resynced from hv1.
-      const region = (node: string, device: string) => lab.ssh(node, `dd if=${device} bs=4k skip=100 count=8 status=none | md5sum | cut -d' ' -f1`);
+      // Direct reads: DRBD writes below the block device's page cache, which may still hold what was read before.
+      const region = (node: string, device: string) => lab.ssh(node, `dd if=${device} bs=4k skip=100 count=8 iflag=direct status=none | md5sum | cut -d' ' -f1`);
       const vg = (await lab.ssh('hv2', "lvs --noheadings -o vg_name -S lv_name=hvc-probe | tr -d ' '")).stdout.trim();
       const hv2Wrote = (await region('hv2', `/dev/${vg}/hvc-probe`)).stdout.trim();
       const hv1Has = (await region('hv1', `/dev/${vg}/hvc-probe`)).stdout.trim();
@@ -172,7 +173,8 @@ describe('hvcluster verify on a two-node lab', () => {
         expect(sb.fix).not.toContain('--discard-my-data');
       }
     } finally {
-      // Whatever happened: hv2's data gives way, both connect, both UpToDate.
+      // Whatever happened: no snapshot left, hv2's data gives way, both connect, both UpToDate.
+      await lab.ssh('hv2', "for lv in $(lvs --noheadings -o lv_path -S 'lv_name=~^hvc-probe-splitbrain-'); do lvremove -y $lv; done; true");
       await lab.ssh('hv2', 'drbdadm secondary hvc-probe; drbdadm cstate hvc-probe | grep -q -E "Connected|Sync" || { drbdadm disconnect hvc-probe; drbdadm connect --discard-my-data hvc-probe; }; true');
       await lab.ssh('hv1', 'drbdadm secondary hvc-probe; drbdadm cstate hvc-probe | grep -q StandAlone && drbdadm connect hvc-probe; true');
       await drbdHealthy();

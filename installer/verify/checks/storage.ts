@@ -44,8 +44,11 @@ export function holderChecks(input: VerifyInput): CheckResult[] {
     const drbds = stack.filter((s) => s.device.startsWith('drbd'));
     for (const d of drbds) if (d.holders.length > 0) problems.push(`/dev/${d.device} is held by ${d.holders.join(', ')}`);
     const backing = stack.filter((s) => s.dmName?.startsWith(prefix) && s.dmUuid?.startsWith('LVM-'));
+    // An LVM snapshot of a backing volume (drbd resolve keeps one) stacks the group's own devices on it: not a foreign holder.
+    const ownDevices = new Set(backing.map((b) => b.device));
+    const snapshots = backing.filter((b) => b.dmUuid?.endsWith('-cow')).map((b) => b.dmName!.replace(/-cow$/, ''));
     for (const b of backing) {
-      const others = b.holders.filter((h) => !h.startsWith('drbd'));
+      const others = b.holders.filter((h) => !h.startsWith('drbd') && !ownDevices.has(h));
       if (others.length > 0) problems.push(`${b.dmName} (${b.device}) is held by ${others.join(', ')}`);
     }
     for (const m of stack.filter((s) => s.dmUuid?.startsWith('mpath-'))) {
@@ -68,6 +71,11 @@ export function holderChecks(input: VerifyInput): CheckResult[] {
     if (problems.length > 0) {
       return result('DRBD_HOLDERS', 'error', node.name, problems.join('; '), {
         fix: 'the host must not open guest devices: keep global_filter = [ "r|^/dev/drbd|" ] and scan_lvs = 0 in /etc/lvm/lvmlocal.conf (`hvcluster apply`), deactivate the guest VG on the host (`vgchange -an VG`), blacklist drbd in multipath.conf',
+      });
+    }
+    if (snapshots.length > 0) {
+      return result('DRBD_HOLDERS', 'warning', node.name, `no foreign holder; LVM snapshot(s) of backing volumes: ${snapshots.join(', ')}`, {
+        fix: `a snapshot grows as its volume changes and slows its writes: once its data is not needed, \`lvremove ${vg}/NAME\` (\`lvs ${vg}\` lists them)`,
       });
     }
     return result('DRBD_HOLDERS', 'pass', node.name, `no holder on ${drbds.length} DRBD device(s) and ${backing.length} backing volume(s) of ${vg}`);
