@@ -185,3 +185,28 @@ describe('dual-primary left open', () => {
     ]);
   });
 });
+
+describe('DRBD_HOLDERS and an LVM snapshot of a backing volume', () => {
+  // What the lab's hv2 showed after `drbd resolve` kept its data of hvc-probe as a snapshot.
+  const withSnapshot: [string, string][] = [
+    [
+      'dm-0\thvdata-hvc--probe\tLVM-U21kq6ca9IwS0kYC9cmL3G8iYtLO14Nf8GxUyWOjwPFx4PnQy12h89PEzlRPOafm\tvdb \tdrbd0 \n',
+      [
+        'dm-0\thvdata-hvc--probe\tLVM-U21kq6ca9IwS0kYC9cmL3G8iYtLO14Nf8GxUyWOjwPFx4PnQy12h89PEzlRPOafm\tdm-1 \tdrbd0 ',
+        'dm-1\thvdata-hvc--probe-real\tLVM-U21kq6ca9IwS0kYC9cmL3G8iYtLO14Nf8GxUyWOjwPFx4PnQy12h89PEzlRPOafm-real\tvdb \tdm-0 dm-3 ',
+        'dm-2\thvdata-hvc--probe--splitbrain--20261207T032014Z-cow\tLVM-U21kq6ca9IwS0kYC9cmL3G8iYtLO14NfAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-cow\tvdb \tdm-3 ',
+        'dm-3\thvdata-hvc--probe--splitbrain--20261207T032014Z\tLVM-U21kq6ca9IwS0kYC9cmL3G8iYtLO14NfAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\tdm-1 dm-2 \t',
+        '',
+      ].join('\n'),
+    ],
+  ];
+
+  it('warns naming the snapshot (not a foreign holder), and still errors on a foreign one', () => {
+    const { results } = run(input({ hv2: withSnapshot }));
+    const holders = results.find((r) => r.code === 'DRBD_HOLDERS' && r.server === 'hv2')!;
+    expect(holders).toMatchObject({ status: 'warning', found: 'no foreign holder; LVM snapshot(s) of backing volumes: hvdata-hvc--probe--splitbrain--20261207T032014Z' });
+    expect(holders.fix).toContain('lvremove hvdata/NAME');
+    const foreign = run(input({ hv2: [[withSnapshot[0]![0], withSnapshot[0]![0].replace('\tdrbd0 \n', '\tdrbd0 md0 \n')]] })).results.find((r) => r.code === 'DRBD_HOLDERS' && r.server === 'hv2')!;
+    expect(foreign).toMatchObject({ status: 'error', found: 'hvdata-hvc--probe (dm-0) is held by md0' });
+  });
+});
