@@ -281,8 +281,8 @@ export function planVolumeOnNodes(input: StepInput, holders: NodeInput[], reques
   return plan;
 }
 
-/** The state of a resource on one holder (drbdadm cstate, dstate, role). */
-async function drbdState(host: Host, name: string): Promise<DrbdState> {
+/** The state of a resource on one holder (drbdadm cstate, dstate, role; null what it cannot tell). */
+export async function drbdState(host: Host, name: string): Promise<DrbdState> {
   const r = await host.read({ script: 'volume-state.sh', args: ['-', name] }, { allowFailure: true });
   return holderView(parseVolumeState(r.stdout), name).state;
 }

@@ -11,6 +11,7 @@ import { newRunId } from '../../services/run-id.js';
 import { cleanupMigrationTest } from '../migration/cleanup.js';
 import type { MigrationEvent } from '../migration/types.js';
 import { createReplicatedVolume, volumeHolder, volumeSite } from '../../engine/volumes.js';
+import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
 import type { Answers } from '../../answers/schema.js';
 import type { ClusterPlan } from '../../plan/types.js';
 import { GUEST_NAME, TEST_RESOURCE, defaultGuestAddress, domainXml, guestMac, ipv4WithPrefix, parseMd5 } from '../migration/guest.js';
@@ -129,4 +130,14 @@ export async function clearForDrill(ctx: DrillContext, answers: Answers): Promis
   const before = await cleanupMigrationTest(ctx.hosts, answers.spec.storage.volumeGroup, ctx.nodes);
   if (before.leftovers.length > 0) throw new Error(`leftovers of an earlier test could not be removed: ${before.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`);
   await checkGuestAddress(ctx.hosts, answers, ctx.guest.address, ctx.guestCidr);
+}
+
+/** A node's record of fencing `target` (a node name, or `*` for every node): stonith_admin's history, none when unreadable. */
+export async function fenceHistory(from: Host, target: string): Promise<FenceEvent[]> {
+  const r = await from.read({ argv: ['stonith_admin', '--history', target, '--verbose', '--output-as=xml'], timeoutMs: 60_000 }, { allowFailure: true });
+  try {
+    return parseFenceHistory(r.stdout);
+  } catch {
+    return [];
+  }
 }

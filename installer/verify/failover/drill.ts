@@ -15,12 +15,13 @@ import type { Host } from '../../engine/host.js';
 import { bmcPowerStatus, powerOnThroughBmc } from '../../engine/steps/fence-check.js';
 import { FAILOVER_FAULT_TEXT, FAULT_RESTORE_S, HELD_FAULTS, confirmCommand, confirmFenced, injectFault, unblockBmc, type FailoverFault, type FaultTarget } from './faults.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
+import { drbdState } from '../../engine/volumes.js';
+import type { FenceEvent } from '../../facts/parse/fence-history.js';
 import { haTiming, type HaTiming } from '../../plan/ha.js';
 import { cleanupAfterTest } from '../migration/cleanup.js';
 import { GUEST_NAME, TEST_RESOURCE, parseBootId, parseMd5 } from '../migration/guest.js';
 import { testGuestIds } from '../migration/pacemaker.js';
-import { clearForDrill, drillContext, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
+import { clearForDrill, drillContext, fenceHistory, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
 import { httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
 
@@ -308,14 +309,13 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       `${TEST_RESOURCE} connected and UpToDate on ${survivor} and ${crashed}`,
       async () => {
         stopped();
-        const state = async (what: 'cstate' | 'dstate') => (await node(survivor).read({ argv: ['drbdadm', what, TEST_RESOURCE] }, { allowFailure: true })).stdout.trim();
-        const cstate = await state('cstate');
+        const { cstate, dstate } = await drbdState(node(survivor), TEST_RESOURCE);
         // StandAlone once the node is back: DRBD found a split brain (both sides started a new data generation while apart); it never resolves by itself.
         if (cstate === 'StandAlone') {
           report.splitBrain = true;
           throw new Error(`${TEST_RESOURCE} is StandAlone on ${survivor} after ${crashed} came back: a split brain (both sides started a new data generation while apart); \`hvcluster drbd resolve ${TEST_RESOURCE} --survivor ${survivor}\` recovers it`);
         }
-        return cstate === 'Connected' && (await state('dstate')) === 'UpToDate/UpToDate' ? true : undefined;
+        return cstate === 'Connected' && dstate === 'UpToDate/UpToDate' ? true : undefined;
       },
       { timeoutMs: rejoinTimeoutMs, intervalMs: 2000 },
     );
@@ -351,15 +351,6 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       report.guestSeenOn.every((n) => n === report.survivor);
   }
   return report;
-}
-
-async function fenceHistory(survivor: Host, target: string): Promise<FenceEvent[]> {
-  const r = await survivor.read({ argv: ['stonith_admin', '--history', target, '--verbose', '--output-as=xml'], timeoutMs: 60_000 }, { allowFailure: true });
-  try {
-    return parseFenceHistory(r.stdout);
-  } catch {
-    return [];
-  }
 }
 
 async function successfulFencings(survivor: Host, target: string): Promise<number> {

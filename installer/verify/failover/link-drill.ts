@@ -14,13 +14,14 @@ import type { ClusterLock } from '../../engine/cluster-lock.js';
 import { crmStatus, runningOn } from '../../engine/ha/pacemaker.js';
 import type { Host } from '../../engine/host.js';
 import { waitFor } from '../../engine/steps/step.js';
-import { parseFenceHistory, type FenceEvent } from '../../facts/parse/fence-history.js';
+import type { FenceEvent } from '../../facts/parse/fence-history.js';
+import { drbdState } from '../../engine/volumes.js';
 import { cleanupAfterTest } from '../migration/cleanup.js';
 import { GUEST_NAME, TEST_RESOURCE, parseMd5 } from '../migration/guest.js';
 import { testGuestIds } from '../migration/pacemaker.js';
 import { HttpProbe, httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
-import { clearForDrill, drillContext, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
+import { clearForDrill, drillContext, fenceHistory, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
 import { FAULT_RESTORE_S } from './faults.js';
 
 const STEP = 'link-drill';
@@ -94,18 +95,6 @@ export function linkProblems(r: LinkDrillReport): string[] {
   ].filter((x): x is string => x !== null);
 }
 
-interface DrbdView {
-  role: string;
-  cstate: string;
-  dstate: string;
-}
-
-async function drbdView(host: Host, resource: string): Promise<DrbdView> {
-  const read = async (what: string) => (await host.read({ argv: ['drbdadm', what, resource] }, { allowFailure: true })).stdout.trim();
-  const [role, cstate, dstate] = await Promise.all([read('role'), read('cstate'), read('dstate')]);
-  return { role, cstate, dstate };
-}
-
 const fenceConstraintId = (resource: string) => `drbd-fence-by-handler-${resource}-`;
 
 async function fenceConstraintPlaced(host: Host, resource: string): Promise<boolean> {
@@ -113,15 +102,8 @@ async function fenceConstraintPlaced(host: Host, resource: string): Promise<bool
   return r.stdout.includes(`id="${fenceConstraintId(resource)}`);
 }
 
-/** Every fencing of these nodes in the survivor's history. */
-async function fencingOf(host: Host, nodes: string[]): Promise<FenceEvent[]> {
-  const r = await host.read({ argv: ['stonith_admin', '--history', '*', '--verbose', '--output-as=xml'], timeoutMs: 60_000 }, { allowFailure: true });
-  try {
-    return parseFenceHistory(r.stdout).filter((e) => nodes.includes(e.target));
-  } catch {
-    return [];
-  }
-}
+/** Every fencing of these nodes in a node's history. */
+const fencingOf = async (host: Host, nodes: string[]): Promise<FenceEvent[]> => (await fenceHistory(host, '*')).filter((e) => nodes.includes(e.target));
 
 const eventKey = (e: FenceEvent) => `${e.target} ${e.action} ${e.status} ${e.completed ?? 'pending'} ${e.origin ?? ''}`;
 
@@ -195,8 +177,8 @@ export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrill
     // Watches both replicas and Pacemaker (at most one Primary, the guest where it ran, both nodes members).
     const watch = async () => {
       stopped();
-      const [mine, theirs] = await Promise.all([drbdView(host(node), TEST_RESOURCE), drbdView(host(peer), TEST_RESOURCE)]);
-      report.maxPrimaries = Math.max(report.maxPrimaries, [mine, theirs].filter((v) => v.role.startsWith('Primary')).length);
+      const [mine, theirs] = await Promise.all([drbdState(host(node), TEST_RESOURCE), drbdState(host(peer), TEST_RESOURCE)]);
+      report.maxPrimaries = Math.max(report.maxPrimaries, [mine, theirs].filter((v) => v.role?.startsWith('Primary')).length);
       const status = await crmStatus(host(peer)).catch(() => null);
       if (status) {
         for (const n of runningOn(status, ids.vm)) if (!report.guestSeenOn.includes(n)) report.guestSeenOn.push(n);
@@ -211,7 +193,7 @@ export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrill
       `${TEST_RESOURCE} to lose its connection on ${node}, and crm-fence-peer's constraint`,
       async () => {
         const { mine } = await watch();
-        if (mine.cstate !== 'Connected' && mine.cstate !== '') at('disconnected');
+        if (mine.cstate !== null && mine.cstate !== 'Connected') at('disconnected');
         if (report.phases.disconnected !== undefined && (await fenceConstraintPlaced(host(peer), TEST_RESOURCE))) at('peerFenced');
         return report.phases.peerFenced !== undefined ? true : undefined;
       },
@@ -236,7 +218,7 @@ export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrill
       async () => {
         const { mine, theirs } = await watch();
         if (mine.cstate === 'StandAlone' || theirs.cstate === 'StandAlone') report.splitBrain = true;
-        if (mine.cstate === 'Connected' || mine.cstate.startsWith('Sync')) at('reconnected');
+        if (mine.cstate === 'Connected' || mine.cstate?.startsWith('Sync')) at('reconnected');
         if (mine.cstate === 'Connected' && mine.dstate === 'UpToDate/UpToDate') at('resynced');
         if (report.phases.resynced !== undefined && !(await fenceConstraintPlaced(host(peer), TEST_RESOURCE))) at('unfenced');
         if (report.splitBrain) throw new Error(`${TEST_RESOURCE} is StandAlone after the link came back: a split brain`);
