@@ -9,9 +9,10 @@
  * their deadline and whose remaining leftovers verify names and the next `verify --migration-test`
  * removes before it passes. After it: a node short of memory makes the test
  * refuse, with its figures, before it creates anything. Last, HA on the same three nodes (no
- * witness: three votes): apply adds it to the running cluster, and the failover drill powers the
- * test guest's node off through its BMC: the guest comes back on its DRBD peer, never on the third
- * node (DRBD 8.4: two replicas per resource).
+ * witness: three votes): apply adds it to the running cluster, and the `dead-fence` drill powers the
+ * test guest's node off through its BMC and makes that BMC unreachable from the other two: the guest
+ * is held down while fencing fails, and once the BMC answers it comes back on its DRBD peer, never on
+ * the third node (DRBD 8.4: two replicas per resource).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -380,8 +381,8 @@ describe('HA on the three nodes (no witness): a guest fails over only to its DRB
     expect(q.stdout).not.toMatch(/Qdevice/);
   });
 
-  it("verify's HA checks pass; the guest's node powered off through its BMC: the guest restarts on its DRBD peer, never on the third node", { timeout: 20 * MIN }, async () => {
-    const r = await hvcluster(NAME, ['verify', '-f', site(), '--failover-test', '--yes', '--json', '--connect-timeout', '15'], { timeoutMs: 18 * MIN });
+  it("verify's HA checks pass; dead-fence: the guest's node powered off and its BMC unreachable, the guest started nowhere until fencing succeeds, then on its DRBD peer, never on the third node", { timeout: 25 * MIN }, async () => {
+    const r = await hvcluster(NAME, ['verify', '-f', site(), '--failover-test', 'dead-fence', '--yes', '--json', '--connect-timeout', '15'], { timeoutMs: 22 * MIN });
     const report = verifyJson(r);
     // The health checks run first (the drill runs only on a cluster without errors): every HA check passes.
     const haChecks = report.checks.filter((c) => c.code.startsWith('HA_'));
@@ -395,9 +396,16 @@ describe('HA on the three nodes (no witness): a guest fails over only to its DRB
     expect(f!.survivor).toBe(f!.crashed === a ? b : a);
     expect(f!.guestSeenOn).toEqual([f!.survivor]);
     expect(f!.dataIntact).toBe(true);
-    expect(f!.fault).toBe('power-off');
+    expect(f!.fault).toBe('dead-fence');
+    // Held down while its BMC was unreachable from both other nodes: fencing failed, the guest ran
+    // nowhere else; once the BMC answered, fencing succeeded and only then did the guest start.
+    expect(f!.hold).toMatchObject({ runningElsewhere: [], releasedBy: 'bmc-answers' });
+    expect(f!.hold!.failedFencings).toBeGreaterThan(0);
+    expect(f!.fencing.some((e) => e.status === 'failed')).toBe(true);
     expect(f!.fencing.some((e) => e.status === 'success')).toBe(true);
     expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.hold!.releasedMs!);
+    for (const node of ['hv1', 'hv2', 'hv3']) expect((await lab.ssh(node, 'ip route show type blackhole')).stdout.trim(), node).toBe('');
     expect(f!.splitBrain).toBe(false);
     console.log(`[cluster3 failover] ${f!.crashed} -> ${f!.survivor}: ${Object.entries(f!.phases).map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`).join(', ')}; rejoined ${((f!.rejoinedMs ?? 0) / 1000).toFixed(1)} s, resynced ${((f!.resyncedMs ?? 0) / 1000).toFixed(1)} s`);
     // Nothing of the test guest is left in Pacemaker's configuration, and the cluster is whole again.
