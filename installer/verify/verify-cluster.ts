@@ -134,16 +134,23 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
   }
 
   const report = buildReport(input, checks, { version: options.version, startedAt, durationMs: Date.now() - startedAt.getTime() }, migration);
-  if (migration?.report && report.summary.errors > 0 && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
-  if (linkDrill) {
-    report.linkDrill = linkDrill;
-    if (linkDrill.report && !linkDrill.report.ok && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
-  }
-  if (failover) {
-    report.failover = failover;
-    if (failover.report && !failover.report.ok && report.exitCode === VERIFY_EXIT.ok) report.exitCode = VERIFY_EXIT.errors;
-  }
+  if (linkDrill) report.linkDrill = linkDrill;
+  if (failover) report.failover = failover;
+  report.exitCode = testsExitCode(report);
   return report;
+}
+
+/**
+ * verify's exit code once its tests ran: the checks' own, raised to 1 (errors) when the migration
+ * test found errors, or when a drill asked for failed or was refused (a refused drill proved
+ * nothing: a resync in progress or a node in standby leave every check passing). Pure.
+ */
+export function testsExitCode(report: Pick<VerifyReport, 'exitCode' | 'summary' | 'migration' | 'linkDrill' | 'failover'>): VerifyReport['exitCode'] {
+  if (report.exitCode !== VERIFY_EXIT.ok) return report.exitCode;
+  const failedOrRefused = (d: { skipped?: string; report?: { ok: boolean } } | undefined) => d !== undefined && (d.skipped !== undefined || (d.report !== undefined && !d.report.ok));
+  if (report.migration?.report && report.summary.errors > 0) return VERIFY_EXIT.errors;
+  if (failedOrRefused(report.linkDrill) || failedOrRefused(report.failover)) return VERIFY_EXIT.errors;
+  return VERIFY_EXIT.ok;
 }
 
 /**

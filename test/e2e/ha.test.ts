@@ -292,10 +292,12 @@ describe('total power loss', () => {
       expect(seen.resources.filter((r) => r.id === vm && r.active).flatMap((r) => r.nodes).filter((n) => n !== crashed), vm).toEqual([]);
     }
     expect((await lab.ssh(survivor, 'virsh list --name')).stdout.split('\n').filter((d) => d === 'hvc-migtest' || d === 'web')).toEqual([]);
-    // verify names the situation from the survivor (the crashed node itself is unreachable: exit 2).
-    const v = await verifyWith([], 6 * MIN);
+    // verify names the situation from the survivor (the crashed node itself is unreachable: exit 2),
+    // and refuses a second drill meanwhile, saying why.
+    const v = await verifyWith(['--failover-test', '--yes'], 6 * MIN);
     expect(v.code).toBe(2);
     expect(v.report.checks.find((c) => c.code === 'HA_MEMBERS' && c.server === survivor)?.found).toContain(`${crashed} is UNCLEAN (it must be fenced)`);
+    expect(v.report.failover).toEqual({ skipped: `the health checks found unreachable servers (${crashed}); fix them first` });
     const { code, report } = await drill;
     const f = report.failover?.report;
     expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, exitCodeFor, summarize } from '../../../installer/verify/evaluate.js';
 import type { CheckResult, VerifyInput } from '../../../installer/verify/types.js';
 import { input } from './helpers.js';
-import { failoverTestBlockers, migrationTestBlockers } from '../../../installer/verify/verify-cluster.js';
+import { failoverTestBlockers, migrationTestBlockers, testsExitCode } from '../../../installer/verify/verify-cluster.js';
 
 const problems = (results: CheckResult[]) => results.filter((r) => r.status === 'error' || r.status === 'warning');
 const find = (results: CheckResult[], code: string, server?: string) => results.filter((r) => r.code === code && (server === undefined || r.server === server));
@@ -87,6 +87,14 @@ describe('faults, each caught by its check', () => {
       'a DRBD resync is in progress (hv1: hvc-probe: resync to hv2 4,096 KiB left); wait until every disk is UpToDate: a node lost mid-resync can leave its peer without an UpToDate disk',
     );
     expect(failoverTestBlockers(evaluate(input()), input())).toBeNull();
+    // A drill refused for it fails verify (exit 1) although every check passes: it proved nothing.
+    const summary = { passed: 10, warnings: 1, errors: 0, skipped: 0 } as never;
+    expect(testsExitCode({ exitCode: 0, summary, failover: { skipped: 'a DRBD resync is in progress' } })).toBe(1);
+    expect(testsExitCode({ exitCode: 0, summary, linkDrill: { skipped: 'a DRBD resync is in progress' } })).toBe(1);
+    expect(testsExitCode({ exitCode: 0, summary, failover: { report: { ok: true } as never } })).toBe(0);
+    expect(testsExitCode({ exitCode: 0, summary, failover: { report: { ok: false } as never } })).toBe(1);
+    expect(testsExitCode({ exitCode: 2, summary, failover: { skipped: 'the health checks found unreachable servers (hv2); fix them first' } })).toBe(2);
+    expect(testsExitCode({ exitCode: 0, summary })).toBe(0);
   });
 
   it('two Primaries outside a migration: DRBD_ROLES error', () => {
