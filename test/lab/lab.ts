@@ -1,5 +1,5 @@
 // Lab lifecycle: up, down, status, ssh/exec, and the fault knobs. Exported for tests and the CLI.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { qmpCommand } from './qmp.js';
 import { writeLabSite } from './site.js';
@@ -134,22 +134,58 @@ export function readLab(name: string = DEFAULT_NAME): LabInfo {
   return JSON.parse(readFileSync(p, 'utf8')) as LabInfo;
 }
 
-/** Picks the lowest free subnet index (198.18.N.0/24) under a lock and reserves it with lab.json. */
-async function allocate(name: string, st: Omit<LabState, 'index'>): Promise<LabState> {
+/**
+ * Runs WORK holding the host-wide lock LOCK (a file under LAB_ROOT holding the owner's PID; a dead
+ * owner's lock is taken over). Labs run side by side (bin/test-e2e.mjs); some things they do one at
+ * a time: picking a subnet index, and booting (six emulated VMs booting at once on two cores took
+ * 2.5 times as long as two labs one after the other, and brushed the SSH deadline).
+ */
+export async function withHostLock<T>(lock: string, waiting: string | null, work: () => Promise<T>): Promise<T> {
+  const release = await acquireHostLock(lock, waiting);
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
+let lockSeq = 0;
+
+/** Takes the host-wide lock LOCK (see withHostLock), saying once what it waits for; returns its release. */
+async function acquireHostLock(lock: string, waiting: string | null): Promise<() => void> {
   mkdirSync(LAB_ROOT, { recursive: true });
-  const lock = join(LAB_ROOT, '.alloc.lock');
-  for (let tries = 0; ; tries++) {
+  const file = join(LAB_ROOT, lock);
+  const t0 = Date.now();
+  let said = false;
+  // The lock appears with its owner's PID already in it (a hard link of a written file), so a
+  // waiter never reads an empty lock and takes it for a dead owner's.
+  const mine = `${file}.${process.pid}.${++lockSeq}`;
+  writeFileSync(mine, String(process.pid));
+  for (;;) {
     try {
-      closeSync(openSync(lock, 'wx'));
-      writeFileSync(lock, String(process.pid));
+      linkSync(mine, file);
+      rmSync(mine, { force: true });
       break;
     } catch {
-      const owner = readPidFile(lock);
-      if (owner === undefined || !pidAlive(owner) || tries > 100) rmSync(lock, { force: true });
-      else await sleep(100);
+      const owner = readPidFile(file);
+      if (owner === undefined || !pidAlive(owner)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (waiting !== null && !said) {
+        log(`${waiting} (PID ${owner} holds ${file})`);
+        said = true;
+      }
+      await sleep(waiting === null ? 100 : 1000);
     }
   }
-  try {
+  if (said) log(`${waiting}: waited ${fmtSecs(Date.now() - t0)}`);
+  return () => rmSync(file, { force: true });
+}
+
+/** Picks the lowest free subnet index (198.18.N.0/24) under a lock and reserves it with lab.json. */
+async function allocate(name: string, st: Omit<LabState, 'index'>): Promise<LabState> {
+  return withHostLock('.alloc.lock', null, async () => {
     const used = new Set<number>();
     for (const other of readdirSync(LAB_ROOT)) {
       if (other === name) continue;
@@ -163,9 +199,7 @@ async function allocate(name: string, st: Omit<LabState, 'index'>): Promise<LabS
     mkdirSync(labDir(name), { recursive: true });
     writeState(full);
     return full;
-  } finally {
-    rmSync(lock, { force: true });
-  }
+  });
 }
 
 function nodeDir(name: string, i: number): string {
@@ -413,7 +447,6 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   // The witness runs the prepared image (corosync-qnetd installed) whatever the nodes run.
   const witnessImg = withWitness ? (kind === 'prepared' ? img : await ensureImage('prepared')) : undefined;
   const { key } = await ensureLabKey();
-  const tBoot = Date.now();
   const st = await allocate(name, {
     name, nodes, image: kind, imageHash: img.hash, memoryMb, netns: netnsName(name),
     createdAt: new Date().toISOString(), phase: 'creating', witness: withWitness,
@@ -433,6 +466,25 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     await createDisks(witnessDir(name), witnessImg.disk, 0);
   }
   ensureBmcPassword(dir);
+  // One lab boots at a time on this host (another lane's lab may be booting).
+  const releaseBoot = await acquireHostLock('.boot.lock', `lab ${name}: waiting for another lab to finish booting`);
+  try {
+    return await bootLab(name, st, { nodes, memoryMb, img, witnessImg, key, t0 });
+  } finally {
+    releaseBoot();
+  }
+}
+
+/** Starts the BMCs, the time source and the VMs of a lab whose disks and network exist, and waits until each answers SSH. */
+async function bootLab(
+  name: string,
+  st: LabState,
+  o: { nodes: number; memoryMb: number; img: Awaited<ReturnType<typeof ensureImage>>; witnessImg: Awaited<ReturnType<typeof ensureImage>> | undefined; key: string; t0: number },
+): Promise<UpResult> {
+  const { nodes, memoryMb, img, witnessImg, key, t0 } = o;
+  const withWitness = witnessImg !== undefined;
+  const dir = labDir(name);
+  const tBoot = Date.now();
   writeState({ ...st, phase: 'booting' });
   // The BMCs first: a server's BMC runs before (and whatever) the server does. The time source too.
   await startBmcs(st);
@@ -492,7 +544,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
   writeState({ ...st, phase: 'ready' });
   const bootMs = Date.now() - tBoot;
   log(`lab ${name} up: boot to SSH ${fmtSecs(bootMs)}, total ${fmtSecs(Date.now() - t0)} (image ${img.built ? 'built' : 'cached'} ${fmtSecs(img.ms)})`);
-  appendFileSync(join(dir, 'timings.log'), `${new Date().toISOString()} up nodes=${nodes} witness=${withWitness} image=${kind} imageMs=${img.ms} built=${img.built} bootMs=${bootMs}\n`);
+  appendFileSync(join(dir, 'timings.log'), `${new Date().toISOString()} up nodes=${nodes} witness=${withWitness} image=${st.image} imageMs=${img.ms} built=${img.built} bootMs=${bootMs}\n`);
   return { lab: info, reused: false, timings: { imageMs: img.ms, imageBuilt: img.built, bootMs, totalMs: Date.now() - t0 } };
 }
 
