@@ -46,6 +46,9 @@ interface FileRule {
 const isDebian = (_: RenderModel, os: string | null) => os === null || os === 'debian';
 const isUbuntu = (_: RenderModel, os: string | null) => os === 'ubuntu';
 
+/** DRBD 8.4's fence-peer handler on an HA cluster (templates/drbd-fence-peer.sh.hbs; global_common.conf names it). */
+export const FENCE_PEER_HANDLER = '/usr/local/lib/hvcluster/drbd-fence-peer.sh';
+
 /** Which template goes where. Order is the order of application. */
 export const FILE_RULES: readonly FileRule[] = [
   { template: 'hosts.hbs', path: '/etc/hosts', mode: 0o644, purpose: 'every node name on both networks', notify: [] },
@@ -63,6 +66,15 @@ export const FILE_RULES: readonly FileRule[] = [
   { template: 'hvcluster-drbd-boot.service.hbs', path: BOOT_UNIT_PATH, mode: 0o644, purpose: 'the replication probe up at boot (Pacemaker brings up the guests\' DRBD resources)', notify: ['systemd'] },
   { template: 'interfaces.hbs', path: '/etc/network/interfaces', mode: 0o644, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], keepForeignStanzas: true, when: isDebian },
   { template: 'netplan.yaml.hbs', path: '/etc/netplan/60-hvcluster.yaml', mode: 0o600, purpose: 'bridge on the management NIC, replication NIC', notify: ['network'], when: isUbuntu },
+  // Before global_common.conf, which names it as DRBD 8.4's fence-peer handler on an HA cluster.
+  {
+    template: 'drbd-fence-peer.sh.hbs',
+    path: FENCE_PEER_HANDLER,
+    mode: 0o755,
+    purpose: "DRBD's fence-peer handler: crm-fence-peer.sh, refused without quorum (HA, DRBD 8.4)",
+    notify: [],
+    when: (model) => model.ha !== undefined && model.drbd.major === '8.4',
+  },
   // 0600: it holds the replication's shared secret.
   { template: 'drbd-global-common.conf.hbs', path: '/etc/drbd.d/global_common.conf', mode: 0o600, purpose: 'DRBD settings shared by all resources', notify: ['drbd'] },
   {

@@ -4,6 +4,7 @@
  * (probes.ts haProbes); the CIB comes without passwords.
  */
 import type { Answers } from '../../answers/schema.js';
+import { FENCE_PEER_HANDLER } from '../../plan/index.js';
 import { addressOf } from '../../net/ipv4.js';
 import { CLUSTER, type CheckResult, type ReachableNode, type VerifyInput } from '../types.js';
 import { nodeAnswers, probe, reachable, result, why } from './common.js';
@@ -534,7 +535,7 @@ function drbdFencingChecks(nodes: ReachableNode[]): CheckResult[] {
 }
 
 const HANDLERS = {
-  8: { fencePeer: '/usr/lib/drbd/crm-fence-peer.sh', unfence: ['afterResyncTarget', '/usr/lib/drbd/crm-unfence-peer.sh'] },
+  8: { fencePeer: FENCE_PEER_HANDLER, unfence: ['afterResyncTarget', '/usr/lib/drbd/crm-unfence-peer.sh'] },
   9: { fencePeer: '/usr/lib/drbd/crm-fence-peer.9.sh', unfence: ['unfencePeer', '/usr/lib/drbd/crm-unfence-peer.9.sh'] },
 } as const;
 

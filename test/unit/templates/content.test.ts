@@ -10,7 +10,8 @@ import { TemplateEnvironment, TemplateError } from '../../../installer/render/en
 import { copyOf, FIXTURES, NODE_TEMPLATES, pick, RESOURCE_TEMPLATE, threeNode9, twoNode84 } from './fixtures.js';
 
 const env = new TemplateEnvironment();
-const MANAGED = /^# Managed by hvcluster: .*overwritten.*\n# Source of truth: the hvcluster answer file/;
+// A script's header follows its #! line.
+const MANAGED = /^(#!\/bin\/sh\n)?# Managed by hvcluster: .*overwritten.*\n# Source of truth: the hvcluster answer file/;
 
 function renderError(template: string, values: object): TemplateError {
   try {

@@ -153,6 +153,7 @@ export const NODE_TEMPLATES: Record<string, string> = {
   'corosync.conf.hbs': '/etc/corosync/corosync.conf',
   'corosync-authkey.hbs': '/etc/corosync/authkey',
   'drbd-global-common.conf.hbs': '/etc/drbd.d/global_common.conf',
+  'drbd-fence-peer.sh.hbs': '/usr/local/lib/hvcluster/drbd-fence-peer.sh (HA, DRBD 8.4)',
   'interfaces.hbs': '/etc/network/interfaces (Debian, ifupdown)',
   'netplan.yaml.hbs': '/etc/netplan/60-hvcluster.yaml (Ubuntu, netplan)',
   'hosts.hbs': '/etc/hosts',
