@@ -14,7 +14,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { listCheckpoints, pauseLab, restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
-import { DEFAULT_MEMORY_MB, SHARED_MARKER, labDir, sharedLabName, type ImageKind } from '../lab/config.js';
+import { DEFAULT_MEMORY_MB, SHARED_MARKER, labDir, type ImageKind } from '../lab/config.js';
 import { recipeHashes } from '../lab/image.js';
 import { down, labExec, readLab, sshExec, up, type LabInfo, type LabNode, type UpResult } from '../lab/lab.js';
 import { log, type RunResult } from '../lab/util.js';
@@ -35,7 +35,7 @@ export interface UseLabOptions {
 }
 
 /** The lab shared by the two-node e2e files: two nodes and a witness (HA needs it; the others ignore it), prepared image. */
-export const SHARED_LAB = { name: sharedLabName(), nodes: 2, image: 'prepared', witness: true, shared: true } as const satisfies UseLabOptions;
+export const SHARED_LAB = { name: 'two', nodes: 2, image: 'prepared', witness: true, shared: true } as const satisfies UseLabOptions;
 
 /** The checkpoint a shared lab's files start from: the servers just booted. */
 export const FRESH = 'fresh';

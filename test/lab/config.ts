@@ -65,12 +65,6 @@ export type ImageKind = 'base' | 'prepared';
 /** Written in a lab's directory when e2e tests booted it to share between files (test/helpers/lab.ts); the run's global teardown takes such labs down. */
 export const SHARED_MARKER = 'shared-by-tests';
 
-/**
- * The lab the two-node e2e files share (test/helpers/lab.ts SHARED_LAB): `two`, or another name per
- * lane when bin/test-e2e.mjs runs two lanes of files side by side (env HVCLUSTER_SHARED_LAB).
- */
-export const sharedLabName = (): string => validateName(process.env.HVCLUSTER_SHARED_LAB || 'two');
-
 /** Lab names end up in netns names, disk serials (20 bytes max) and paths. */
 export const NAME_RE = /^[a-z][a-z0-9-]{0,10}$/;
 

@@ -136,9 +136,9 @@ export function readLab(name: string = DEFAULT_NAME): LabInfo {
 
 /**
  * Runs WORK holding the host-wide lock LOCK (a file under LAB_ROOT holding the owner's PID; a dead
- * owner's lock is taken over). Labs run side by side (bin/test-e2e.mjs); some things they do one at
- * a time: picking a subnet index, and booting (six emulated VMs booting at once on two cores took
- * 2.5 times as long as two labs one after the other, and brushed the SSH deadline).
+ * owner's lock is taken over). Labs may run side by side (a developer's, a test run's); some things
+ * they do one at a time: picking a subnet index, and booting (six emulated VMs booting at once on two
+ * cores took 2.5 times as long as two labs one after the other, and brushed the SSH deadline).
  */
 export async function withHostLock<T>(lock: string, waiting: string | null, work: () => Promise<T>): Promise<T> {
   const release = await acquireHostLock(lock, waiting);

@@ -1,12 +1,12 @@
 /**
- * Vitest global setup: at the end of the run, takes down the lab that e2e files shared during it
+ * Vitest global setup: at the end of the run, takes down the labs that e2e files shared during it
  * (test/helpers/lab.ts: a shared lab outlives the file that booted it, for the next file to restore).
  * Labs of earlier runs, and every lab when HVCLUSTER_KEEP_LAB=1, are left alone. It also names the run
  * (HVCLUSTER_TEST_RUN) for the checkpoints files share within it.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_ROOT, SHARED_MARKER, sharedLabName } from '../lab/config.js';
+import { LAB_ROOT, SHARED_MARKER } from '../lab/config.js';
 import { down } from '../lab/lab.js';
 
 export default function setup(): () => Promise<void> {
@@ -17,8 +17,7 @@ export default function setup(): () => Promise<void> {
   process.env.HVCLUSTER_TEST_RUN ||= `${new Date(startedAt).toISOString()}-${process.pid}`;
   return async () => {
     if (process.env.HVCLUSTER_KEEP_LAB === '1' || !existsSync(LAB_ROOT)) return;
-    // Only this run's lane's shared lab: another lane (bin/test-e2e.mjs) may be using its own.
-    for (const name of readdirSync(LAB_ROOT).filter((n) => n === sharedLabName())) {
+    for (const name of readdirSync(LAB_ROOT)) {
       const marker = join(LAB_ROOT, name, SHARED_MARKER);
       if (existsSync(marker) && statSync(marker).mtimeMs >= startedAt) await down(name);
     }

@@ -4,6 +4,7 @@ import { palette } from '../../../installer/output.js';
 import { describe, expect, it } from 'vitest';
 import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
+import { FENCE_PEER_HANDLER, FILE_RULES } from '../../../installer/plan/index.js';
 import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
 import { aptInstall, installedPackages } from '../../../installer/engine/steps/packages.js';
 import { aptStatus, lineSplitter } from '../../../installer/engine/apt-status.js';
@@ -73,6 +74,15 @@ describe('the install playbook', () => {
       'cluster-config (ha)',
       'guests (guests)',
     ]);
+  });
+
+  it('writes every file the plan renders in some step, in the order of the rules', () => {
+    const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
+    const written = playbook.steps.flatMap((s) => s.files ?? []);
+    // (The network files are the network step's own, with its revert window.)
+    expect(FILE_RULES.filter((r) => !r.notify.includes('network')).map((r) => r.path).filter((p) => !written.includes(p))).toEqual([]);
+    // A file another one names comes first: DRBD 8.4's fence-peer handler before global_common.conf.
+    expect(written.indexOf(FENCE_PEER_HANDLER)).toBeLessThan(written.indexOf('/etc/drbd.d/global_common.conf'));
   });
 
   it('refuses an unknown step kind, naming it', () => {

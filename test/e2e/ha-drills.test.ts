@@ -1,0 +1,135 @@
+/**
+ * The HA drills end to end on the two-node lab with a witness (`npm run test:e2e:extended`: not in
+ * `npm test`, whose 90 minutes on a two-core CI machine of emulated VMs hold the core files only):
+ * the run's `built` cluster with HA and the declared guest `web` under Pacemaker on hv1 (as ha.test.ts
+ * builds them), then on web's node, each drill asserted from Pacemaker (`crm_mon --output-as=xml`),
+ * the fence history (`stonith_admin --history`), DRBD and a client of the guests:
+ * - `verify --link-test`: hv1's replication link cut: nobody fenced, DRBD's handler fences the peer
+ *   off, one Primary, the guests keep running on hv1; the link back, resynced, constraint lifted;
+ * - `--failover-test power-loss`: hv1 and its BMC off together: fencing fails and the guests run
+ *   nowhere, verify names hv1 UNCLEAN and refuses a second drill; they are held down until the drill
+ *   confirms hv1 off (`stonith_admin --confirm`), then start on hv2 (timed per phase); hv1 powered
+ *   on again, rejoined; the cluster verifies clean.
+ * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
+ * cluster3.test.ts.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { builtCluster } from '../helpers/built.js';
+import { HA_GUEST_NODE, bootOf, haLab, other, seconds } from '../helpers/ha-lab.js';
+import { SHARED_LAB, useLab } from '../helpers/lab.js';
+import { waitFor } from '../lab/util.js';
+import { FAILOVER_PHASES, type FailoverReport } from '../../installer/verify/failover/drill.js';
+import { LINK_PHASES } from '../../installer/verify/failover/link-drill.js';
+
+const MIN = 60_000;
+const lab = useLab(SHARED_LAB);
+const h = haLab(lab);
+
+let site = '';
+let webBoot: string | null = null;
+/** Where the declared guest runs now (the drills move it). */
+let webNode: string = HA_GUEST_NODE;
+
+function phasesLine(f: FailoverReport): string {
+  return `${f.crashed} -> ${f.survivor}: ${FAILOVER_PHASES.map((p) => `${p} ${seconds(f.phases[p])}`).join(', ')}; rejoined ${seconds(f.rejoinedMs)}, resynced ${seconds(f.resyncedMs)}`;
+}
+
+beforeAll(async () => {
+  await builtCluster(lab);
+  site = await h.webSite();
+  const r = await h.apply(site);
+  expect(r.code, r.stderr.slice(-4000)).toBe(0);
+  webBoot = await waitFor('the guest web to answer HTTP', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 6 * MIN, intervalMs: 3000 });
+  webNode = HA_GUEST_NODE;
+}, 40 * MIN);
+
+// The replication link of the declared guest's node is cut: nobody is fenced, the guests stay put.
+describe('the replication-link drill', () => {
+  it("verify --link-test: DRBD's handler fences the peer off in Pacemaker, the guests keep running where they ran, never two Primaries; the link back, they resync without a split brain", { timeout: 15 * MIN }, async () => {
+    const node = webNode;
+    const peer = other(node);
+    const historyBefore = await h.fenceHistory(peer, "'*'");
+    const { code, report } = await h.verify(site, ['--link-test', '--yes', '--failover-node', node], 12 * MIN);
+    const l = report.linkDrill?.report;
+    expect(l?.ok, JSON.stringify(report.linkDrill).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(l!.node).toBe(node);
+    for (const p of LINK_PHASES) expect(l!.phases[p], p).toBeGreaterThan(0);
+    expect(l!.phases.peerFenced!).toBeGreaterThanOrEqual(l!.phases.disconnected!);
+    expect(l!.phases.unfenced!).toBeGreaterThanOrEqual(l!.phases.resynced!);
+    expect(l!.maxPrimaries).toBe(1);
+    expect(l!.membersKept).toBe(true);
+    expect(l!.guestRebooted).toBe(false);
+    expect(l!.splitBrain).toBe(false);
+    expect(l!.dataIntact).toBe(true);
+    // Nobody fenced, in the survivor's own record; the link is up again on the node.
+    expect((await h.fenceHistory(peer, "'*'")).length).toBe(historyBefore.length);
+    expect((await lab.ssh(l!.node!, `cat /sys/class/net/${l!.link!}/operstate`)).stdout.trim()).toBe('up');
+    console.log(`[ha link drill] ${l!.node} ${l!.link}: ${LINK_PHASES.map((p) => `${p} ${seconds(l!.phases[p])}`).join(', ')}; guest silent at most ${l!.guestMaxGapMs} ms`);
+    {
+      // The declared guest never moved nor rebooted; its disk resynced and its handler's constraint went too.
+      expect(bootOf(await h.webPage())).toBe(webBoot);
+      expect((await h.cluster(peer)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${webNode}`]);
+      await h.webDiskInSync(peer);
+      await waitFor('no DRBD fence constraint left', async () => (!(await lab.ssh(peer, 'cibadmin --query --scope constraints')).stdout.includes('drbd-fence-by-handler') ? true : undefined), { timeoutMs: 3 * MIN, intervalMs: 3000 });
+    }
+    // The cluster verifies clean again: the next drill's verify (it runs every check first and exits 0 only when they pass).
+  });
+});
+
+// Total power loss: the node and its BMC off together. IPMI fencing cannot succeed, so the guest
+// stays down until the node is confirmed off; the drill does what the operator would, then powers
+// the node on again once its BMC is back.
+describe('total power loss', () => {
+  it('power-loss: the guest stays down while fencing fails, starts on the survivor once the node is confirmed off (the command reported), and the node comes back', { timeout: 25 * MIN }, async () => {
+    const drill = h.verify(site, ['--failover-test', 'power-loss', '--yes', '--failover-node', webNode], 22 * MIN);
+    const crashed = await h.nodePoweredOff(drill);
+    const survivor = other(crashed);
+    // While the drill holds (fencing cannot reach the BMC): a failed fencing attempt, then the checks below.
+    await waitFor(`a failed fencing attempt of ${crashed}`, async () => ((await h.fenceHistory(survivor, crashed)).some((e) => e.status === 'failed') ? true : undefined), { timeoutMs: 6 * MIN, intervalMs: 2000 });
+    const seen = await h.cluster(survivor);
+    expect(seen.nodes.find((n) => n.name === crashed)).toMatchObject({ online: false, unclean: true });
+    // Pacemaker still lists the guests on the UNCLEAN node (they may run there until it is fenced) and
+    // nowhere else; libvirt on the survivor runs neither.
+    for (const vm of ['vm-hvc-migtest', 'vm-web']) {
+      expect(seen.resources.filter((r) => r.id === vm && r.active).flatMap((r) => r.nodes).filter((n) => n !== crashed), vm).toEqual([]);
+    }
+    expect((await lab.ssh(survivor, 'virsh list --name')).stdout.split('\n').filter((d) => d === 'hvc-migtest' || d === 'web')).toEqual([]);
+    // verify names the situation from the survivor (the crashed node itself is unreachable: exit 2),
+    // and refuses a second drill meanwhile, saying why.
+    const v = await h.verify(site, ['--failover-test', '--yes'], 6 * MIN);
+    expect(v.code).toBe(2);
+    expect(v.report.checks.find((c) => c.code === 'HA_MEMBERS' && c.server === survivor)?.found).toContain(`${crashed} is UNCLEAN (it must be fenced)`);
+    expect(v.report.failover).toEqual({ skipped: `the health checks found unreachable servers (${crashed}); fix them first` });
+    const { code, report } = await drill;
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.crashed).toBe(crashed);
+    expect(f!.fault).toBe('power-loss');
+    expect(f!.fencing.some((e) => e.status === 'failed')).toBe(true);
+    expect(f!.hold).toMatchObject({ runningElsewhere: [], releasedBy: 'confirmed', confirmCommand: `stonith_admin --confirm ${crashed}` });
+    expect(f!.hold!.failedFencings).toBeGreaterThan(0);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    // Started only after the confirmation, on the survivor only, its data intact; the node back and resynced.
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.hold!.releasedMs!);
+    expect(f!.guestSeenOn).toEqual([survivor]);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.rejoinedMs).not.toBeNull();
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(f!.cleanup.ok).toBe(true);
+    // The survivor's record: attempts failed (the BMC unreachable), then the operator's confirmation.
+    const history = await h.fenceHistory(survivor, crashed);
+    expect(history.some((e) => e.status === 'failed'), JSON.stringify(history)).toBe(true);
+    expect((await lab.ssh(survivor, 'ip route show type blackhole')).stdout.trim()).toBe('');
+    console.log(`[ha failover, power loss] ${phasesLine(f!)}; held ${seconds(f!.hold!.releasedMs)} (${f!.hold!.failedFencings} failed fencing attempts)`);
+    {
+      const now = await h.cluster(survivor);
+      expect(now.resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+      const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+      expect(page).not.toBe(webBoot);
+      await h.webDiskInSync(survivor);
+    }
+    await h.expectClean(site);
+  });
+});
