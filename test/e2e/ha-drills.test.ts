@@ -10,6 +10,9 @@
  *   nowhere, verify names hv1 UNCLEAN and refuses a second drill; they are held down until the drill
  *   confirms hv1 off (`stonith_admin --confirm`), then start on hv2 (timed per phase); hv1 powered
  *   on again, rejoined; the cluster verifies clean.
+ * - `--failover-test partition`: the guests' node cut off every network: it loses quorum, its DRBD
+ *   handler keeps its I/O frozen, the quorate side fences it and takes the guests over; back, its
+ *   disks resync without a split brain.
  * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
  * cluster3.test.ts.
  */
@@ -128,8 +131,44 @@ describe('total power loss', () => {
       expect(now.resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
       const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
       expect(page).not.toBe(webBoot);
+      webBoot = page;
+      webNode = survivor;
       await h.webDiskInSync(survivor);
     }
+    await h.expectClean(site);
+  });
+});
+
+// A network partition: the guests' node cut off every network while it runs. It loses quorum (the
+// other node has the witness's vote); DRBD's fence-peer handler there must not report success
+// without quorum (hvcluster's drbd-fence-peer.sh), so its I/O stays frozen and it starts no new data
+// generation; the quorate side fences it and takes the guests over; back from its reboot, its disks
+// resync from the survivor without a split brain.
+describe('network partition', () => {
+  it('partition: the cut-off node is fenced by the quorate side, which takes the guests over; back, its disks resync without a split brain', { timeout: 25 * MIN }, async () => {
+    const cut = webNode;
+    const { code, report } = await h.verify(site, ['--failover-test', 'partition', '--yes', '--failover-node', cut], 22 * MIN);
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.fault).toBe('partition');
+    expect([f!.crashed, f!.survivor]).toEqual([cut, other(cut)]);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    expect(f!.fencing.some((e) => e.status === 'success')).toBe(true);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.guestSeenOn).toEqual([other(cut)]);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.splitBrain).toBe(false);
+    expect(f!.resyncedMs).not.toBeNull();
+    console.log(`[ha failover, partition] ${phasesLine(f!)}`);
+    // What the cut-off node's handler said before it was fenced (its previous boot's journal).
+    console.log(`[ha failover, partition] ${cut}'s fence-peer handler: ${(await lab.ssh(cut, 'journalctl -b -1 -t hvcluster-fence-peer --no-pager -o cat 2>&1 | tail -3')).stdout.trim() || 'nothing logged'}`);
+    // The declared guest too: on the survivor, a new boot, its disk resynced without a split brain.
+    const survivor = other(cut);
+    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect(page).not.toBe(webBoot);
+    await h.webDiskInSync(survivor);
     await h.expectClean(site);
   });
 });
