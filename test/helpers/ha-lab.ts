@@ -28,21 +28,22 @@ export const HA_GUEST_NODE = 'hv1';
 export const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 export const bootOf = (page: string) => /boot=(\S+)/.exec(page)?.[1] ?? null;
 
+/** The helpers on LAB; they read its nodes.json only when called (the lab is up once beforeAll ran). */
 export function haLab(lab: LabHandle) {
-  const name = lab.info.name;
+  const labName = () => lab.info.name;
   const webAddress = () => lab.info.hostAddress.replace(/\.\d+$/, `.${WEB_HOST}`);
   return {
     webAddress,
     /** verify with these arguments on SITE: its exit code, its JSON report, its stderr. */
     async verify(site: string, args: string[], timeoutMs: number): Promise<{ code: number; report: VerifyReport; stderr: string }> {
-      const r = await hvcluster(name, ['verify', '-f', site, '--json', '--connect-timeout', '15', ...args], { timeoutMs });
+      const r = await hvcluster(labName(), ['verify', '-f', site, '--json', '--connect-timeout', '15', ...args], { timeoutMs });
       try {
         return { code: r.code, report: JSON.parse(r.stdout) as VerifyReport, stderr: r.stderr };
       } catch {
         throw new Error(`verify printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr.slice(-3000)}`);
       }
     },
-    apply: (file: string, extra: string[] = []) => hvcluster(name, ['apply', '-f', file, '--yes', '--json', ...extra], { timeoutMs: 20 * MIN }),
+    apply: (file: string, extra: string[] = []) => hvcluster(labName(), ['apply', '-f', file, '--yes', '--json', ...extra], { timeoutMs: 20 * MIN }),
     /** A node's record of fencing another (stonith_admin --history, XML): each attempt with its status. */
     async fenceHistory(from: string, target: string): Promise<FenceEvent[]> {
       return parseFenceHistory((await lab.ssh(from, `stonith_admin --history ${target} --verbose --output-as=xml`, { timeoutMs: 60_000 })).stdout);
@@ -72,7 +73,7 @@ export function haLab(lab: LabHandle) {
         'the drill to power a node off',
         async () => {
           if (ended) throw new Error(`the drill ended before it powered a node off (exit ${ended.code}): ${JSON.stringify(ended.report.failover ?? ended.report.checks.filter((c) => c.status === 'error')).slice(0, 3000)}`);
-          return (await status()).find((l) => l.name === name)?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name;
+          return (await status()).find((l) => l.name === labName())?.nodes.find((n) => NODES.includes(n.name as never) && n.state === 'stopped')?.name;
         },
         { timeoutMs: 12 * MIN, intervalMs: 500 },
       );
