@@ -9,7 +9,8 @@
  * A declared guest under Pacemaker (spec.guests, ha by default on an HA cluster): apply makes it
  * like any guest and hands it to Pacemaker, on hv1; `guest migrate` live-migrates it to hv2 through
  * Pacemaker (`crm_resource --move`, promoted-max 2 only inside the window) while a client reads it.
- * The drills (replication link, power loss) are in ha-drills.test.ts, dead-fence in cluster3.test.ts.
+ * The drills (replication link, power loss, partition) are in ha-drills.test.ts, dead-fence in
+ * cluster3.test.ts; both run with `npm run test:e2e:extended`, not in `npm test`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -466,7 +466,7 @@ export async function up(opts: UpOptions = {}): Promise<UpResult> {
     await createDisks(witnessDir(name), witnessImg.disk, 0);
   }
   ensureBmcPassword(dir);
-  // One lab boots at a time on this host (another lane's lab may be booting).
+  // One lab boots at a time on this host (another run's or a developer's lab may be booting).
   const releaseBoot = await acquireHostLock('.boot.lock', `lab ${name}: waiting for another lab to finish booting`);
   try {
     return await bootLab(name, st, { nodes, memoryMb, img, witnessImg, key, t0 });
