@@ -14,7 +14,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { listCheckpoints, pauseLab, restoreCheckpoint, saveCheckpoint, type RestoreResult, type SaveResult } from '../lab/checkpoint.js';
-import { DEFAULT_MEMORY_MB, SHARED_MARKER, labDir, type ImageKind } from '../lab/config.js';
+import { DEFAULT_MEMORY_MB, SHARED_MARKER, labDir, sharedMark, type ImageKind } from '../lab/config.js';
 import { recipeHashes } from '../lab/image.js';
 import { down, labExec, readLab, sshExec, up, type LabInfo, type LabNode, type UpResult } from '../lab/lab.js';
 import { log, type RunResult } from '../lab/util.js';
@@ -42,6 +42,11 @@ export const FRESH = 'fresh';
 /** The shared lab with its site.yaml (no HA) applied; saved once per run (restoreOrBuild, offer). */
 export const BUILT = 'built';
 
+/** Marks a shared lab as this run's (test/setup/labs.ts takes down the labs its own run marked, and no other). */
+function markShared(name: string): void {
+  writeFileSync(join(labDir(name), SHARED_MARKER), `${sharedMark()}\n`);
+}
+
 /** Restores the shared lab's `fresh` checkpoint, or boots it (and saves `fresh`) when there is none of this shape and image. */
 async function upShared(opts: UseLabOptions): Promise<UpResult> {
   const t0 = Date.now();
@@ -63,7 +68,7 @@ async function upShared(opts: UseLabOptions): Promise<UpResult> {
     try {
       const r = await restoreCheckpoint(opts.name, FRESH);
       // Marked as used by this run too, so that this run's teardown takes it down.
-      writeFileSync(join(labDir(opts.name), SHARED_MARKER), `${new Date().toISOString()}\n`);
+      markShared(opts.name);
       log(`lab ${opts.name}: checkpoint ${FRESH} restored in ${(r.totalMs / 1000).toFixed(1)} s (shared between e2e files)`);
       return { lab: readLab(opts.name), reused: true, timings: { imageMs: 0, imageBuilt: false, bootMs: r.totalMs, totalMs: Date.now() - t0 } };
     } catch (error) {
@@ -72,7 +77,7 @@ async function upShared(opts: UseLabOptions): Promise<UpResult> {
   }
   const result = await up({ name: opts.name, nodes: opts.nodes ?? 2, image: kind, memoryMb: opts.memoryMb, witness: opts.witness, reuse: false });
   await saveCheckpoint(opts.name, FRESH);
-  writeFileSync(join(labDir(opts.name), SHARED_MARKER), `${new Date().toISOString()}\n`);
+  markShared(opts.name);
   return result;
 }
 

@@ -64,6 +64,14 @@ export type ImageKind = 'base' | 'prepared';
 
 /** Written in a lab's directory when e2e tests booted it to share between files (test/helpers/lab.ts); the run's global teardown takes such labs down. */
 export const SHARED_MARKER = 'shared-by-tests';
+/**
+ * What a test run writes in the marker of a shared lab it uses: its run id (test/setup/labs.ts).
+ * The run's teardown takes down only the labs holding its own id: a unit-only run that ends while
+ * another run's e2e file uses a lab leaves that lab alone.
+ */
+export function sharedMark(run = process.env.HVCLUSTER_TEST_RUN): string {
+  return `run ${run ?? 'none'}`;
+}
 
 /** Lab names end up in netns names, disk serials (20 bytes max) and paths. */
 export const NAME_RE = /^[a-z][a-z0-9-]{0,10}$/;

@@ -1,12 +1,13 @@
 /**
  * Vitest global setup: at the end of the run, takes down the labs that e2e files shared during it
  * (test/helpers/lab.ts: a shared lab outlives the file that booted it, for the next file to restore).
- * Labs of earlier runs, and every lab when HVCLUSTER_KEEP_LAB=1, are left alone. It also names the run
+ * Labs that another run marked (an earlier one, or one running beside it), and every lab when
+ * HVCLUSTER_KEEP_LAB=1, are left alone. It also names the run
  * (HVCLUSTER_TEST_RUN) for the checkpoints files share within it.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_ROOT, SHARED_MARKER } from '../lab/config.js';
+import { LAB_ROOT, SHARED_MARKER, sharedMark } from '../lab/config.js';
 import { down } from '../lab/lab.js';
 
 export default function setup(): () => Promise<void> {
@@ -19,7 +20,8 @@ export default function setup(): () => Promise<void> {
     if (process.env.HVCLUSTER_KEEP_LAB === '1' || !existsSync(LAB_ROOT)) return;
     for (const name of readdirSync(LAB_ROOT)) {
       const marker = join(LAB_ROOT, name, SHARED_MARKER);
-      if (existsSync(marker) && statSync(marker).mtimeMs >= startedAt) await down(name);
+      // Only the labs this run marked: another run (a unit-only one, too) may be using the others now.
+      if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === sharedMark()) await down(name);
     }
   };
 }
