@@ -212,6 +212,52 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await (await import('./commands/guest.js')).runNodeResume(name, options, streams);
   });
 
+  const snapshot = program.command('snapshot').description("the guests' snapshots: LVM snapshots of the volumes under their DRBD disks, on the node where the guest runs");
+  withConnectionOptions(
+    snapshot
+      .command('create')
+      .description("snapshot every disk of a guest where it is Primary: its filesystems frozen through its guest agent when it answers (crash-consistent without one; the result says which)")
+      .argument('<guest>', 'the guest (spec.guests[].name)')
+      .argument('[name]', 'the snapshot name (default: the UTC time, 20261208t101500z)')
+      .option('--size <size>', "full (the origin's size: it can never overflow) or N% of each disk (it becomes invalid if the guest rewrites more)", 'full')
+      .option('--freeze-timeout <seconds>', 'how long each guest-agent call (freeze, thaw) may take', '10')
+      .option('--no-freeze', 'do not ask the guest agent to freeze its filesystems (crash-consistent)')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, snap: string | undefined, options) => {
+    process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotCreate(name, snap, options, streams);
+  });
+  withConnectionOptions(
+    snapshot
+      .command('list')
+      .description("every node's snapshots (of one guest): when, how consistent, how full, valid or not, where the guest runs now (read-only; exit 1 when one is invalid)")
+      .argument('[guest]', 'only this guest')
+      .option('--json', 'print the list as JSON on stdout'),
+  ).action(async (name: string | undefined, options) => {
+    process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotList(name, options, streams);
+  });
+  withConnectionOptions(
+    snapshot
+      .command('rollback')
+      .description('set a guest back to a snapshot: the guest stopped, each snapshot written back through its DRBD device (every replica receives it), the guest started again where it ran')
+      .argument('<guest>', 'the guest (spec.guests[].name)')
+      .argument('<name>', 'the snapshot')
+      .option('--yes', 'confirm: what the guest wrote since the snapshot is discarded')
+      .option('--no-start', 'leave the guest stopped afterwards')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, snap: string, options) => {
+    process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotRollback(name, snap, options, streams);
+  });
+  withConnectionOptions(
+    snapshot
+      .command('remove')
+      .description("remove a guest's snapshot (every write to its disks stops being copied into it)")
+      .argument('<guest>', 'the guest (spec.guests[].name)')
+      .argument('<name>', 'the snapshot')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (name: string, snap: string, options) => {
+    process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotRemove(name, snap, options, streams);
+  });
+
   const drbd = program.command('drbd').description("the cluster's DRBD resources: guided recovery");
   withConnectionOptions(
     drbd

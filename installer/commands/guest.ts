@@ -31,7 +31,8 @@ import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-
 import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
 import { waitFor } from '../engine/steps/step.js';
 import { ChecksFailedError } from '../errors.js';
-import { withGuestSession, type GuestSession } from '../guests/session.js';
+import type { Host } from '../engine/host.js';
+import { withGuestSession, type GuestSession, type SessionReads } from '../guests/session.js';
 
 export interface GuestListOptions extends ConnectionOptions {
   json?: boolean;
@@ -127,17 +128,44 @@ async function performMoves(session: GuestSession, moves: GuestMove[], reporter:
   return results;
 }
 
+/** Starts a guest that hvcluster manages on `host`: its disks promoted there first (demoted again when it does not start). */
+export async function startOn(host: Host, guest: string, resources: readonly string[]): Promise<void> {
+  const promoted: string[] = [];
+  try {
+    for (const resource of resources) {
+      await host.mutate(`promote ${resource} on ${host.server} (guest ${guest} starts there)`, { argv: ['drbdadm', 'primary', resource] });
+      promoted.push(resource);
+    }
+    await host.mutate(`start guest ${guest} on ${host.server}`, { argv: ['virsh', 'start', guest] });
+  } catch (error) {
+    await demoteAll(host, guest, promoted, 'did not start').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Demotes a stopped guest's disks on `host` (`why`: what happened to the guest, for the change's description). */
+export async function demoteAll(host: Host, guest: string, resources: readonly string[], why: string): Promise<void> {
+  for (const resource of resources) await host.mutate(`demote ${resource} on ${host.server} (guest ${guest} ${why})`, { argv: ['drbdadm', 'secondary', resource] });
+}
+
 /**
  * One day-after command that changes servers: the answer file required, its session (the lock, the
  * reads, a run log, each change a line on stderr), `work`'s result as the JSON document, an error
  * with its exit code.
  */
-export async function dayAfter(command: string, subject: string, options: ConnectionOptions & { json?: boolean }, streams: Streams, work: (session: GuestSession, reporter: Reporter) => Promise<object>, checkOptions?: () => void): Promise<ExitCode> {
+export async function dayAfter(
+  command: string,
+  subject: string,
+  options: ConnectionOptions & { json?: boolean },
+  streams: Streams,
+  work: (session: GuestSession, reporter: Reporter) => Promise<object>,
+  extra: { checkOptions?: () => void } & SessionReads = {},
+): Promise<ExitCode> {
   const reporter = new Reporter(streams);
   const tool = `hvcluster ${command}`;
   try {
     if (options.file === undefined) throw new UsageError(`${command} needs the answer file of the cluster`, { hint: `hvcluster ${command} ${subject} -f site.yaml` });
-    checkOptions?.();
+    extra.checkOptions?.();
     let log: GuestSession['log'] | undefined;
     const emit = (event: EngineEvent) => {
       log?.write('event', JSON.stringify(event));
@@ -146,7 +174,7 @@ export async function dayAfter(command: string, subject: string, options: Connec
     const result = await withGuestSession(options, streams, reporter, command, emit, (session) => {
       log = session.log;
       return work(session, reporter);
-    });
+    }, extra);
     if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, result)));
     return EXIT.ok;
   } catch (error) {
@@ -182,17 +210,7 @@ export function runGuestStart(name: string, options: GuestStartOptions, streams:
       node = await startThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest start');
     } else {
       node = plan.node!;
-      const promoted: string[] = [];
-      try {
-        for (const resource of plan.resources) {
-          await host(node).mutate(`promote ${resource} on ${node} (guest ${name} starts there)`, { argv: ['drbdadm', 'primary', resource] });
-          promoted.push(resource);
-        }
-        await host(node).mutate(`start guest ${name} on ${node}`, { argv: ['virsh', 'start', name] });
-      } catch (error) {
-        for (const resource of promoted) await host(node).mutate(`demote ${resource} on ${node} (guest ${name} did not start)`, { argv: ['drbdadm', 'secondary', resource] }).catch(() => undefined);
-        throw error;
-      }
+      await startOn(host(node), name, plan.resources);
     }
     reporter.info(`guest start: ${name} runs on ${node}${plan.ha ? ' (started by Pacemaker)' : ''}`);
     return { guest: name, node, alreadyRunning: false };
@@ -238,14 +256,14 @@ export function runGuestStop(name: string, options: GuestStopOptions, streams: S
         await on.mutate(`destroy guest ${name} on ${plan.runningOn} (--force: it did not shut down in ${timeoutS} s)`, { argv: ['virsh', 'destroy', name] });
         forced = true;
       }
-      for (const resource of plan.resources) await on.mutate(`demote ${resource} on ${plan.runningOn} (guest ${name} stopped)`, { argv: ['drbdadm', 'secondary', resource] });
+      await demoteAll(on, name, plan.resources, 'stopped');
     }
     // Apply leaves it stopped (hvcluster starts a guest that runs nowhere, unless it was stopped this way).
     const at = new Date().toISOString();
     if (!plan.ha) for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest stop', name, true, at));
     reporter.info(plan.runningOn ? `guest stop: ${name} stopped on ${plan.runningOn}${forced ? ' (destroyed: --force)' : ''}` : `guest stop: ${name} runs nowhere already`);
     return { guest: name, stoppedOn: plan.runningOn, forced };
-  }, checkTimeout);
+  }, { checkOptions: checkTimeout });
 }
 
 export interface NodeDrainOptions extends ConnectionOptions {

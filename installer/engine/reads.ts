@@ -21,6 +21,7 @@ import { parseServiceStates, type ServiceState } from './steps/services.js';
 import { parseClaimOutput, type ClaimOutput } from './steps/storage.js';
 import { AUTHORIZED_KEYS, HOST_KEY, KNOWN_HOSTS, LEGACY_KEY, MIGRATE_KEY, parseNodeKeys, type NodeKeys } from './steps/trust.js';
 import { parseVolumeState, probeNameCandidates, type VolumeState } from './volume-state.js';
+import { parseSnapshotState, type SnapshotState } from '../snapshots/state.js';
 import { GUESTS_DIR, parseGuestState, type GuestState } from './guest-state.js';
 import { guestResourceNames } from '../plan/guest-model.js';
 import { parseCibState, parseQdeviceState, parseQnetdState, type CibState, type QdeviceState, type QnetdState } from './ha/state.js';
@@ -47,6 +48,8 @@ export interface StateValues {
   volumes: VolumeState;
   /** The declared guests' domains, XML files and import records, the node's other domains, its CPU models. */
   guests: GuestState;
+  /** The volume group's snapshots (snapshot.sh state): the guests' snapshots and the room for more. */
+  snapshots: SnapshotState;
   /** Pacemaker's configuration, when it runs (cib-state.sh). */
   cib: CibState;
   /** The node's corosync-qdevice certificates. */
@@ -146,6 +149,11 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     name: 'volumes',
     script: `${scriptFunction('hv_volumes', 'volume-state.sh')}\n${call('volumes', 'hv_volumes', [input.answers.spec.storage.volumeGroup, ...probeNameCandidates(input.answers.spec.nodes.length), ...guestResourceNames(input.answers)])}`,
     parse: (section) => parseVolumeState(requireStdout(section, 'volumes')),
+  }),
+  snapshots: (input) => ({
+    name: 'snapshots',
+    script: `${scriptFunction('hv_snapshots', 'snapshot.sh')}\n${call('snapshots', 'hv_snapshots', ['state', input.answers.spec.storage.volumeGroup])}`,
+    parse: (section) => parseSnapshotState(requireStdout(section, 'snapshots')),
   }),
   guests: (input) => ({
     name: 'guests',

@@ -8,6 +8,7 @@ import type { Answers } from '../answers/schema.js';
 import { ChecksFailedError, UsageError } from '../errors.js';
 import { domainOf, type GuestState } from '../engine/guest-state.js';
 import type { VolumeState } from '../engine/volume-state.js';
+import type { SnapshotState } from '../snapshots/state.js';
 import { parseResourceFiles, resourceFile } from '../engine/volumes.js';
 import { diskResource } from '../plan/guest-model.js';
 import type { DrbdMajor, DrbdResourceModel } from '../plan/model.js';
@@ -16,6 +17,8 @@ import { replicationName } from '../plan/render-model.js';
 export interface NodeRead {
   guests: GuestState;
   volumes: VolumeState;
+  /** Read only by the snapshot commands. */
+  snapshots?: SnapshotState;
 }
 
 export interface GuestMove {

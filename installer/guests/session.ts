@@ -31,8 +31,14 @@ export interface GuestSession {
   log: RunLog;
 }
 
+/** What a session reads of every node besides its volumes and guests. */
+export interface SessionReads {
+  /** The volume group's snapshots (the snapshot commands). */
+  snapshots?: boolean;
+}
+
 /** Opens the session, runs `work`, releases the lock and closes the connections whatever happens. */
-export async function withGuestSession<T>(options: ConnectionOptions, streams: Streams, reporter: Reporter, command: string, emit: EventSink, work: (session: GuestSession) => Promise<T>): Promise<T> {
+export async function withGuestSession<T>(options: ConnectionOptions, streams: Streams, reporter: Reporter, command: string, emit: EventSink, work: (session: GuestSession) => Promise<T>, extra: SessionReads = {}): Promise<T> {
   const servers = await serversFromOptions(options, streams.env);
   const loaded = servers.answers!;
   const answers = loaded.answers;
@@ -48,7 +54,8 @@ export async function withGuestSession<T>(options: ConnectionOptions, streams: S
     }
     const connections = new Map([...opened].map(([server, conn]) => [server, log.wrap(conn)]));
     const nodes = answers.spec.nodes.map((n) => n.name);
-    const defs = (node: string) => (['volumes', 'guests'] as const).map((name) => readDefinition(name, { answers, node }));
+    const names = ['volumes', 'guests', ...(extra.snapshots ? (['snapshots'] as const) : [])] as const;
+    const defs = (node: string) => names.map((name) => readDefinition(name, { answers, node }));
     const lock = await lockCluster(
       nodes.map((n) => connections.get(n)!),
       answers.metadata.name,
@@ -63,7 +70,8 @@ export async function withGuestSession<T>(options: ConnectionOptions, streams: S
         const parsed = parseReads(out?.stdout ?? '', defs(node));
         if (!parsed.guests?.ok || !parsed.volumes?.ok) throw new ConnectionError(node, `could not read its guests and volumes: ${!parsed.guests?.ok ? parsed.guests?.reason : ''} ${!parsed.volumes?.ok ? parsed.volumes?.reason : ''}`.trim());
         if (!parsed.guests.value.libvirt) throw new ConnectionError(node, 'libvirtd does not answer', { hint: `check \`systemctl status libvirtd\` on ${node}` });
-        reads.set(node, { guests: parsed.guests.value, volumes: parsed.volumes.value });
+        if (extra.snapshots && !parsed.snapshots?.ok) throw new ConnectionError(node, `could not read its snapshots: ${parsed.snapshots?.reason ?? 'not read'}`);
+        reads.set(node, { guests: parsed.guests.value, volumes: parsed.volumes.value, ...(parsed.snapshots?.ok ? { snapshots: parsed.snapshots.value } : {}) });
       }
       const hostSession: HostSession = {
         runId,

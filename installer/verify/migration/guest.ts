@@ -3,9 +3,10 @@
  * with its libraries) busybox and the virtio modules of that kernel, packed into a ~1.2 MB
  * initramfs whose init sets a static address on eth0 and serves HTTP with busybox httpd:
  *   /               "hvcluster migration test guest boot=<boot id>" (what the client probe polls)
- *   /cgi-bin/write  writes DATA_BYTES of random data to /dev/vda (the DRBD device), flushes, drops the
- *                   guest's caches and answers `md5=<checksum of what is on the disk now>`
- *   /cgi-bin/check  drops the caches, re-reads the same bytes from /dev/vda and answers `md5=...`
+ *   /cgi-bin/write  writes DATA_BYTES of random data to /dev/vda (the DRBD device; `?dev=vdb`: the
+ *                   guest's second disk), flushes, drops the guest's caches and answers
+ *                   `md5=<checksum of what is on the disk now>`
+ *   /cgi-bin/check  drops the caches, re-reads the same bytes from the same disk and answers `md5=...`
  * Everything here is pure (scripts and XML as strings), tested in test/unit/verify/migration.test.ts.
  */
 import { formatIpv4, inSubnet as inIpv4Subnet, networkOf, parseCidr, parseIpv4 } from '../../net/ipv4.js';
@@ -98,17 +99,23 @@ while true; do sleep 3600; done
 `;
 }
 
+/** The disk a CGI works on: /dev/vda, or the one its query names (`?dev=vdb`). */
+const CGI_DISK = `dev=vda
+case "$QUERY_STRING" in dev=vd[a-z]) dev=\${QUERY_STRING#dev=} ;; esac`;
+
 const READ_BACK = `sync; echo 3 > /proc/sys/vm/drop_caches
-echo "md5=$(dd if=/dev/vda bs=${DATA_BLOCK} count=${DATA_BLOCKS} 2>/dev/null | md5sum | cut -d' ' -f1)"`;
+echo "md5=$(dd if=/dev/$dev bs=${DATA_BLOCK} count=${DATA_BLOCKS} 2>/dev/null | md5sum | cut -d' ' -f1)"`;
 
 export const WRITE_CGI = `#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
-dd if=/dev/urandom of=/dev/vda bs=${DATA_BLOCK} count=${DATA_BLOCKS} conv=fsync 2>/dev/null || { echo write-failed; exit 0; }
+${CGI_DISK}
+dd if=/dev/urandom of=/dev/$dev bs=${DATA_BLOCK} count=${DATA_BLOCKS} conv=fsync 2>/dev/null || { echo write-failed; exit 0; }
 ${READ_BACK}
 `;
 
 export const CHECK_CGI = `#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
+${CGI_DISK}
 ${READ_BACK}
 `;
 

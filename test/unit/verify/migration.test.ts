@@ -1,5 +1,5 @@
 /** The migration test's pure parts: guest recipe, address choice, rounds, parsers, and the client probe against a loopback server. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,8 +91,11 @@ describe('the guest recipe', () => {
     expect(init).toContain('httpd -p 80 -h /www');
     expect(init.indexOf('/bin/busybox mount -t proc')).toBeLessThan(init.indexOf('--install'));
   });
-  it('writes 4 MiB with fsync and reads them back after dropping the caches', () => {
-    expect(WRITE_CGI).toContain('dd if=/dev/urandom of=/dev/vda bs=65536 count=64 conv=fsync');
+  it('writes 4 MiB with fsync and reads them back after dropping the caches, on vda or the disk its query names', () => {
+    expect(WRITE_CGI).toContain('dd if=/dev/urandom of=/dev/$dev bs=65536 count=64 conv=fsync');
+    // The disk: vda unless the query is dev=vd? (nothing else reaches a device path).
+    const disk = (query: string) => spawnSync('sh', ['-c', `${WRITE_CGI.split('\n').slice(2, 4).join('\n')}\necho $dev`], { env: { QUERY_STRING: query }, encoding: 'utf8' }).stdout.trim();
+    expect([disk(''), disk('dev=vdb'), disk('dev=../sda'), disk('dev=vdb;reboot')]).toEqual(['vda', 'vdb', 'vda', 'vda']);
     expect(CHECK_CGI).toContain('echo 3 > /proc/sys/vm/drop_caches');
     expect(parseMd5('md5=0123456789abcdef0123456789abcdef\n')).toBe('0123456789abcdef0123456789abcdef');
     expect(parseMd5('write-failed')).toBeNull();

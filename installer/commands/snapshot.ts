@@ -1,0 +1,195 @@
+/**
+ * The guests' snapshots (LVM snapshots of the volumes under their DRBD disks, installer/snapshots/):
+ * - `snapshot create GUEST [NAME]`: on the node where the guest is Primary, its filesystems frozen
+ *   through its guest agent when it answers (each agent call bounded, thawed whatever happens),
+ *   crash-consistent without one; the result says which.
+ * - `snapshot list [GUEST]`: every node's snapshots, how full, valid or not, where the guest runs now
+ *   (read-only, no lock); exit 1 when one is invalid.
+ * - `snapshot rollback GUEST NAME --yes`: the guest stopped, each snapshot written back through the
+ *   DRBD device (the peers receive every byte; checksums compared), the guest started again where it ran.
+ * - `snapshot remove GUEST NAME`.
+ */
+import { formatIssue } from '../answers/issues.js';
+import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { parseReads, readDefinition, readScript } from '../engine/read-batch.js';
+import { jsonDocument, jsonError, jsonText } from '../json-output.js';
+import { Reporter, type Streams } from '../output.js';
+import { shellQuote } from '../ssh/quote.js';
+import { describeConsistency, parseCreateOutput, parseWriteBack, thawWarning } from '../snapshots/outcome.js';
+import { findSet, formatSnapshotList, parseSnapshotSize, planSnapshotCreate, planSnapshotRollback, snapshotList, type SnapshotNodeRead } from '../snapshots/plan.js';
+import { stampTime } from '../snapshots/state.js';
+import type { GuestSession } from '../guests/session.js';
+import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { dayAfter, demoteAll, startOn } from './guest.js';
+
+export interface SnapshotCreateOptions extends ConnectionOptions {
+  json?: boolean;
+  /** `full` (default) or `N%` of each disk. */
+  size?: string;
+  /** Seconds each guest-agent call (freeze, thaw) may take; default 10. */
+  freezeTimeout?: string;
+  /** --no-freeze: commander sets freeze false. */
+  freeze?: boolean;
+}
+
+/** Each agent call's bound by default: Windows' VSS gives up on a freeze after 10 s too. */
+const DEFAULT_FREEZE_S = 10;
+
+const snapshotReads = (session: GuestSession) => session.reads as ReadonlyMap<string, SnapshotNodeRead>;
+
+export function runSnapshotCreate(guest: string, name: string | undefined, options: SnapshotCreateOptions, streams: Streams): Promise<ExitCode> {
+  const freezeS = options.freeze === false ? 0 : options.freezeTimeout === undefined ? DEFAULT_FREEZE_S : Number(options.freezeTimeout);
+  const check = () => {
+    if (!Number.isInteger(freezeS) || freezeS < 0 || freezeS > 120) throw new UsageError(`--freeze-timeout ${options.freezeTimeout}: give whole seconds from 1 to 120`);
+    parseSnapshotSize(options.size);
+  };
+  return dayAfter(
+    'snapshot create',
+    guest,
+    options,
+    streams,
+    async (session, reporter) => {
+      const plan = planSnapshotCreate(session.answers, snapshotReads(session), guest, { ...(name !== undefined ? { name } : {}), at: new Date(), size: parseSnapshotSize(options.size) });
+      const vg = session.answers.spec.storage.volumeGroup;
+      const host = session.hosts.get(plan.node)!;
+      const size = plan.size.kind === 'full' ? 'full' : String(plan.size.percent);
+      const r = await host.mutate(
+        `snapshot ${plan.name} of guest ${guest} on ${plan.node}: ${plan.resources.join(', ')} (${plan.size.kind === 'full' ? 'full size' : `${size}% of each disk`}, ${Math.ceil(plan.needBytes / 2 ** 20)} MiB)`,
+        { script: 'snapshot.sh', args: ['create', vg, guest, plan.name, plan.stamp, String(plan.running ? freezeS : 0), size, ...plan.resources] },
+        { timeoutMs: (2 * freezeS + 60) * 1000 + 300_000 },
+      );
+      const outcome = parseCreateOutput(r!.stdout);
+      reporter.info(`snapshot create: ${guest} ${plan.name} on ${plan.node}, ${describeConsistency(outcome, freezeS)}`);
+      const warning = thawWarning(guest, outcome, plan.node);
+      if (warning) reporter.warn(warning);
+      return { guest, name: plan.name, node: plan.node, takenAt: stampTime(plan.stamp), consistency: outcome.consistency, freeze: outcome.freeze, thaw: outcome.thaw, disks: outcome.disks };
+    },
+    { checkOptions: check, snapshots: true },
+  );
+}
+
+export interface SnapshotListOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+/** Read-only on every node, no cluster lock: a node that does not answer is named and the others listed. */
+export async function runSnapshotList(guest: string | undefined, options: SnapshotListOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster snapshot list';
+  try {
+    if (options.file === undefined) throw new UsageError('snapshot list needs the answer file of the cluster', { hint: 'hvcluster snapshot list -f site.yaml' });
+    const servers = await serversFromOptions(options, streams.env);
+    const answers = servers.answers!.answers;
+    for (const warning of servers.answers!.warnings) reporter.warn(formatIssue(warning));
+    if (guest !== undefined && !answers.spec.guests.some((g) => g.name === guest)) throw new UsageError(`guest ${guest} is not declared in the answer file`);
+    const results = await connectEach(servers.targets, options, streams, async (connection) => {
+      const defs = (['guests', 'snapshots'] as const).map((n) => readDefinition(n, { answers, node: connection.target.name }));
+      const r = await connection.exec(`sh -c ${shellQuote(readScript(defs))}`, { sudo: true, step: 'snapshot list', timeoutMs: 120_000, logAs: 'sh -c <read: guests, snapshots>' });
+      return parseReads(r.stdout, defs);
+    });
+    const reads = new Map<string, { snapshots?: SnapshotNodeRead['snapshots']; guests?: SnapshotNodeRead['guests'] }>();
+    const unread: string[] = [];
+    for (const result of results) {
+      const parsed = result.ok ? result.value : undefined;
+      if (!parsed?.snapshots?.ok) {
+        const why = !result.ok ? (result.error instanceof Error ? result.error.message : String(result.error)) : `snapshots: ${parsed?.snapshots && !parsed.snapshots.ok ? parsed.snapshots.reason : 'not read'}`;
+        reporter.warn(`${result.server}: ${why}`);
+        unread.push(result.server);
+        continue;
+      }
+      reads.set(result.server, { snapshots: parsed.snapshots.value, ...(parsed.guests?.ok && parsed.guests.value.libvirt ? { guests: parsed.guests.value } : {}) });
+    }
+    const rows = snapshotList(reads, guest);
+    const invalid = rows.some((r) => r.state === 'invalid');
+    const code: ExitCode = invalid ? EXIT.checksFailed : unread.length > 0 ? EXIT.connection : EXIT.ok;
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, code, { cluster: answers.metadata.name, snapshots: rows, unread })));
+    else streams.stdout.write(formatSnapshotList(rows, unread));
+    return code;
+  } catch (error) {
+    if (!(error instanceof HvError)) throw error;
+    reporter.error(error.message, error.hint);
+    if (options.json) streams.stdout.write(jsonText(jsonError(tool, error)));
+    return exitCodeOf(error);
+  }
+}
+
+export interface SnapshotRollbackOptions extends ConnectionOptions {
+  json?: boolean;
+  yes?: boolean;
+  /** --no-start: commander sets start false. */
+  start?: boolean;
+}
+
+export function runSnapshotRollback(guest: string, name: string, options: SnapshotRollbackOptions, streams: Streams): Promise<ExitCode> {
+  const check = () => {
+    if (!options.yes) throw new UsageError(`snapshot rollback stops guest ${guest} and discards everything it wrote since snapshot ${name}: give --yes to confirm`, { hint: `hvcluster snapshot rollback ${guest} ${name} --yes -f site.yaml` });
+  };
+  return dayAfter(
+    'snapshot rollback',
+    `${guest} ${name}`,
+    options,
+    streams,
+    async (session, reporter) => {
+      const plan = planSnapshotRollback(session.answers, snapshotReads(session), guest, name);
+      const host = (n: string) => session.hosts.get(n)!;
+      const resources = plan.disks.map((d) => d.resource);
+      reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: destroyed first` : 'the guest is stopped'})`);
+      if (plan.runningOn) {
+        await host(plan.runningOn).mutate(`destroy guest ${guest} on ${plan.runningOn} (rolled back to snapshot ${name}: what it wrote since is discarded)`, { argv: ['virsh', 'destroy', guest] });
+        await demoteAll(host(plan.runningOn), guest, resources, 'rolled back');
+      }
+      const at = host(plan.node);
+      const written: { resource: string; bytes: number; sha256: string }[] = [];
+      try {
+        for (const resource of resources) await at.mutate(`promote ${resource} on ${plan.node} (snapshot ${name} is written back through it)`, { argv: ['drbdadm', 'primary', resource] });
+        for (const disk of plan.disks) {
+          const device = session.reads.get(plan.node)!.volumes.resourceFiles.get(`${disk.resource}.res`)?.match(/device\s+(\/dev\/drbd\d+)/)?.[1];
+          if (!device) throw new ChecksFailedError(`/etc/drbd.d/${disk.resource}.res on ${plan.node} names no device`);
+          const r = await at.mutate(`write snapshot ${disk.lv} back through ${device} on ${plan.node} (${Math.round(disk.bytes / 2 ** 20)} MiB, replicated to ${plan.holders.filter((h) => h !== plan.node).join(', ')})`, {
+            script: 'snapshot.sh',
+            args: ['write-back', session.answers.spec.storage.volumeGroup, disk.lv, device, String(disk.bytes)],
+          }, { timeoutMs: 3_600_000 });
+          const sums = parseWriteBack(r!.stdout);
+          if (sums.source !== sums.device) throw new ChecksFailedError(`${device} on ${plan.node} does not read back what snapshot ${disk.lv} holds (sha256 ${sums.device} instead of ${sums.source})`, { hint: 'run the rollback again; if it repeats, check the disk (`hvcluster verify`)' });
+          written.push({ resource: disk.resource, bytes: disk.bytes, sha256: sums.source });
+        }
+      } catch (error) {
+        await demoteAll(at, guest, resources, 'rollback failed').catch(() => undefined);
+        throw error instanceof HvError && written.length < plan.disks.length
+          ? new ChecksFailedError(`${error.message}\nguest ${guest} is stopped; its disks hold a partial rollback`, { hint: `run \`hvcluster snapshot rollback ${guest} ${name} --yes\` again` })
+          : error;
+      }
+      await demoteAll(at, guest, resources, 'written back');
+      let startedOn: string | null = null;
+      if (plan.runningOn && options.start !== false) {
+        await startOn(host(plan.runningOn), guest, resources);
+        startedOn = plan.runningOn;
+      }
+      reporter.info(`snapshot rollback: ${guest} is back at snapshot ${name} on every replica${startedOn ? `, running on ${startedOn}` : plan.runningOn ? ' (left stopped: --no-start)' : ' (it stays stopped)'}`);
+      return { guest, name, node: plan.node, disks: written, startedOn };
+    },
+    { checkOptions: check, snapshots: true },
+  );
+}
+
+export interface SnapshotRemoveOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+export function runSnapshotRemove(guest: string, name: string, options: SnapshotRemoveOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter(
+    'snapshot remove',
+    `${guest} ${name}`,
+    options,
+    streams,
+    async (session, reporter) => {
+      if (!session.answers.spec.guests.some((g) => g.name === guest)) throw new UsageError(`guest ${guest} is not declared in the answer file`);
+      const set = findSet(session.reads, guest, name);
+      const lvs = set.disks.map((d) => d.lv);
+      await session.hosts.get(set.node)!.mutate(`remove snapshot ${name} of guest ${guest} on ${set.node}: ${lvs.join(', ')}`, { script: 'snapshot.sh', args: ['remove', session.answers.spec.storage.volumeGroup, ...lvs] });
+      reporter.info(`snapshot remove: ${guest} ${name} removed from ${set.node}`);
+      return { guest, name, node: set.node, removed: lvs };
+    },
+    { snapshots: true },
+  );
+}

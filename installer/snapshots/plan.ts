@@ -1,0 +1,236 @@
+/**
+ * What `snapshot create|rollback|remove` do, decided from what was read of the nodes (volumes,
+ * guests, snapshots), and what `snapshot list` shows. A snapshot set is one LVM snapshot per disk of
+ * a guest, on one node (where the guest was Primary when it was taken). Every refusal is said here,
+ * before anything changes. Pure.
+ */
+import type { Answers } from '../answers/schema.js';
+import { ChecksFailedError, UsageError } from '../errors.js';
+import { domainOf } from '../engine/guest-state.js';
+import { diskResource } from '../plan/guest-model.js';
+import type { NodeRead } from '../guests/moves.js';
+import { snapshotStamp, stampTime, type Consistency, type SnapshotState, type TaggedSnapshot } from './state.js';
+
+export interface SnapshotNodeRead extends NodeRead {
+  snapshots: SnapshotState;
+}
+
+/** A guest's snapshot: its disks' LVM snapshots on one node. */
+export interface SnapshotSet {
+  guest: string;
+  name: string;
+  node: string;
+  stamp: string;
+  consistency: Consistency;
+  disks: TaggedSnapshot[];
+}
+
+/** What a snapshot's size may be: the origin's (cannot overflow) or a percentage of it (watched). */
+export type SnapshotSize = { kind: 'full' } | { kind: 'percent'; percent: number };
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const MIB = 1024 * 1024;
+/** LVM keeps its exception store beside the copied chunks: 1 % on top of what is copied (measured on the lab: a full-size snapshot never overflows). */
+const COW_OVERHEAD = 1.01;
+
+/** `--size`: `full` or `N%` (5-99). */
+export function parseSnapshotSize(text: string | undefined): SnapshotSize {
+  if (text === undefined || text === 'full') return { kind: 'full' };
+  const m = /^(\d{1,2})%$/.exec(text);
+  const percent = m ? Number(m[1]) : NaN;
+  if (!(percent >= 5 && percent <= 99)) throw new UsageError(`--size ${text}: give full (the origin's size: the snapshot can never overflow) or a percentage from 5% to 99%`);
+  return { kind: 'percent', percent };
+}
+
+/** The guest's snapshot sets on every node read, oldest first. */
+export function snapshotSets(reads: ReadonlyMap<string, { snapshots?: SnapshotState }>, guest?: string): SnapshotSet[] {
+  const sets = new Map<string, SnapshotSet>();
+  for (const [node, read] of reads) {
+    for (const s of read.snapshots?.tagged ?? []) {
+      if (s.kind !== 'snapshot' || (guest !== undefined && s.guest !== guest)) continue;
+      const key = `${node}\0${s.guest}\0${s.name}`;
+      const set = sets.get(key) ?? { guest: s.guest, name: s.name, node, stamp: s.stamp, consistency: s.consistency, disks: [] };
+      set.disks.push(s);
+      sets.set(key, set);
+    }
+  }
+  for (const set of sets.values()) set.disks.sort((a, b) => a.origin.localeCompare(b.origin, 'en', { numeric: true }));
+  return [...sets.values()].sort((a, b) => a.stamp.localeCompare(b.stamp) || a.guest.localeCompare(b.guest) || a.name.localeCompare(b.name));
+}
+
+interface GuestDisks {
+  resources: string[];
+  holders: string[];
+  running: string[];
+  ha: boolean;
+}
+
+function guestDisks(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string): GuestDisks {
+  const declared = answers.spec.guests.find((g) => g.name === guest);
+  if (!declared) throw new UsageError(`guest ${guest} is not declared in the answer file`, { hint: `declared: ${answers.spec.guests.map((g) => g.name).join(', ') || 'none'}` });
+  const resources = declared.disks.map((_, i) => diskResource(guest, i));
+  const holders = [...reads].filter(([, r]) => r.volumes.byName.get(resources[0]!)?.lvPresent).map(([n]) => n);
+  if (holders.length === 0) throw new ChecksFailedError(`guest ${guest} has no disks on any node yet`, { hint: 'run `hvcluster apply`: it creates the declared guests' });
+  const running = [...reads].filter(([, r]) => ['running', 'paused'].includes(domainOf(r.guests, guest).state)).map(([n]) => n);
+  if (running.length > 1) throw new ChecksFailedError(`guest ${guest} runs on ${running.join(' and ')} at once`, { hint: 'stop it on the node whose copy is not current, then check its disks with `hvcluster verify`' });
+  return { resources, holders, running, ha: answers.spec.ha?.enabled === true && (declared.ha ?? true) };
+}
+
+const own = (pair: string | null | undefined) => (pair ? pair.split('/')[0]! : null);
+
+export interface SnapshotCreate {
+  guest: string;
+  name: string;
+  stamp: string;
+  /** Where the snapshots are made: where the guest is Primary (a stopped guest: its first UpToDate holder). */
+  node: string;
+  /** The guest runs there (its filesystems can be frozen); false: stopped. */
+  running: boolean;
+  resources: string[];
+  size: SnapshotSize;
+  needBytes: number;
+  freeBytes: number;
+}
+
+/**
+ * A snapshot of every disk of `guest`, refused when: the guest is not declared or has no disks, runs
+ * on two nodes, a disk is Primary on two nodes (a live migration's window), a disk is not UpToDate
+ * where it is taken, NAME is not a valid name or already taken, or the volume group has not room.
+ */
+export function planSnapshotCreate(answers: Answers, reads: ReadonlyMap<string, SnapshotNodeRead>, guest: string, options: { name?: string; at: Date; size: SnapshotSize }): SnapshotCreate {
+  const stamp = snapshotStamp(options.at);
+  const name = options.name ?? stamp;
+  if (!NAME.test(name)) throw new UsageError(`snapshot name ${name}: use 1-32 lower-case letters, digits and dashes, starting with a letter or digit`);
+  const d = guestDisks(answers, reads, guest);
+  for (const resource of d.resources) {
+    const primaries = d.holders.filter((n) => own(reads.get(n)!.volumes.byName.get(resource)?.state.role) === 'Primary');
+    if (primaries.length > 1) throw new ChecksFailedError(`${resource} is Primary on ${primaries.join(' and ')}: a live migration is in progress`, { hint: 'try again once it has finished (`hvcluster guest list`)' });
+  }
+  const upToDate = (n: string) => d.resources.every((r) => own(reads.get(n)!.volumes.byName.get(r)?.state.dstate) === 'UpToDate');
+  const node = d.running[0] ?? d.holders.find(upToDate);
+  if (node === undefined) throw new ChecksFailedError(`no node holds guest ${guest}'s disks UpToDate`, { hint: 'wait for the resync to finish (`hvcluster guest list`)' });
+  for (const resource of d.resources) {
+    const state = reads.get(node)!.volumes.byName.get(resource)?.state;
+    if (own(state?.dstate) !== 'UpToDate') throw new ChecksFailedError(`${resource} is ${state?.dstate ?? 'down'} on ${node}: a snapshot of it would hold data that is not current`, { hint: 'wait for the resync to finish (`hvcluster guest list`)' });
+    if (d.running[0] && own(state?.role) !== 'Primary') throw new ChecksFailedError(`guest ${guest} runs on ${node} but ${resource} is ${state?.role ?? 'down'} there`, { hint: 'check the guest with `hvcluster guest list` and `hvcluster verify`' });
+  }
+  const taken = snapshotSets(reads, guest).find((s) => s.name === name);
+  if (taken) throw new UsageError(`guest ${guest} already has a snapshot named ${name} (on ${taken.node})`, { hint: `choose another name, or \`hvcluster snapshot remove ${guest} ${name}\`` });
+  const snaps = reads.get(node)!.snapshots;
+  const needBytes = Math.ceil(
+    d.resources.reduce((sum, r) => {
+      const origin = snaps.lvSizes.get(r) ?? NaN;
+      return sum + (options.size.kind === 'full' ? origin : (origin * options.size.percent) / 100);
+    }, 0) * COW_OVERHEAD,
+  );
+  if (!Number.isFinite(needBytes)) throw new ChecksFailedError(`the logical volumes of guest ${guest} were not found on ${node}`, { hint: 'run `hvcluster verify`' });
+  if (needBytes > snaps.vgFreeBytes) {
+    throw new ChecksFailedError(`a snapshot of guest ${guest} needs ${Math.ceil(needBytes / MIB)} MiB on ${node}, its volume group has ${Math.floor(snaps.vgFreeBytes / MIB)} MiB free`, {
+      hint: `remove old snapshots (\`hvcluster snapshot list -f site.yaml\`), or a smaller one with --size N% (it becomes invalid if the guest rewrites more than that before it is removed)`,
+    });
+  }
+  return { guest, name, stamp, node, running: d.running[0] !== undefined, resources: d.resources, size: options.size, needBytes, freeBytes: snaps.vgFreeBytes };
+}
+
+/** The set named `name` of `guest`, or a UsageError listing what there is. */
+export function findSet(reads: ReadonlyMap<string, { snapshots?: SnapshotState }>, guest: string, name: string): SnapshotSet {
+  const sets = snapshotSets(reads, guest);
+  const set = sets.find((s) => s.name === name);
+  if (!set) throw new UsageError(`guest ${guest} has no snapshot named ${name}`, { hint: sets.length > 0 ? `its snapshots: ${sets.map((s) => `${s.name} (on ${s.node})`).join(', ')}` : `it has none: \`hvcluster snapshot create ${guest} -f site.yaml\`` });
+  return set;
+}
+
+export interface SnapshotRollback {
+  guest: string;
+  name: string;
+  /** The node holding the snapshots: the data is written back there, through its DRBD devices. */
+  node: string;
+  /** Where the guest runs now (stopped first, started there again), null when stopped. */
+  runningOn: string | null;
+  holders: string[];
+  disks: { resource: string; lv: string; bytes: number }[];
+  consistency: Consistency;
+}
+
+/**
+ * The guest's disks set back to snapshot `name`: refused when the set is missing a disk or one of
+ * its snapshots is invalid (overflowed), a disk is not Connected and UpToDate on every holder (the
+ * peers must receive what is written back), or the guest is under Pacemaker (not yet: stop it and
+ * take it out of Pacemaker's hands first).
+ */
+export function planSnapshotRollback(answers: Answers, reads: ReadonlyMap<string, SnapshotNodeRead>, guest: string, name: string): SnapshotRollback {
+  const d = guestDisks(answers, reads, guest);
+  const set = findSet(reads, guest, name);
+  if (d.ha) {
+    throw new UsageError(`guest ${guest} is under Pacemaker: snapshot rollback does not yet stop and start a guest through Pacemaker`, {
+      hint: `declare it with \`ha: false\` and apply, roll back, then declare it back; or restore from a backup`,
+    });
+  }
+  const disks = d.resources.map((resource) => {
+    const snap = set.disks.find((s) => s.origin === resource);
+    if (!snap) throw new ChecksFailedError(`snapshot ${name} of guest ${guest} has no snapshot of ${resource} (the guest's disks changed since it was taken)`, { hint: `remove it: \`hvcluster snapshot remove ${guest} ${name}\`` });
+    if (snap.invalid) throw new ChecksFailedError(`snapshot ${name} of guest ${guest} is invalid on ${set.node}: ${snap.lv} overflowed (the guest rewrote more than its ${Math.round(snap.sizeBytes / MIB)} MiB), its data is gone`, { hint: `remove it: \`hvcluster snapshot remove ${guest} ${name}\`` });
+    if (!Number.isInteger(snap.bytes) || snap.bytes <= 0) throw new ChecksFailedError(`${snap.lv} on ${set.node} does not record the size it holds (tag hvc_bytes)`, { hint: 'it was not made by this version of hvcluster: remove it' });
+    for (const holder of d.holders) {
+      const state = reads.get(holder)!.volumes.byName.get(resource)?.state;
+      if (state?.cstate !== 'Connected' || state.dstate !== 'UpToDate/UpToDate') {
+        throw new ChecksFailedError(`${resource} is ${state?.cstate ?? 'down'} and ${state?.dstate ?? 'unknown'} on ${holder}: a rollback writes through DRBD, every copy must be Connected and UpToDate`, { hint: 'wait for the resync to finish, or reconnect the resource (`hvcluster guest list`)' });
+      }
+    }
+    return { resource, lv: snap.lv, bytes: snap.bytes };
+  });
+  if (!d.holders.includes(set.node)) throw new ChecksFailedError(`snapshot ${name} is on ${set.node}, which no longer holds guest ${guest}'s disks`);
+  return { guest, name, node: set.node, runningOn: d.running[0] ?? null, holders: d.holders, disks, consistency: set.consistency };
+}
+
+/** One row of `snapshot list`. */
+export interface SnapshotRow {
+  guest: string;
+  name: string;
+  node: string;
+  takenAt: string | null;
+  consistency: Consistency;
+  disks: { lv: string; origin: string; sizeBytes: number; fillPercent: number | null; invalid: boolean }[];
+  /** valid, or invalid (an overflowed disk: its data is gone). */
+  state: 'valid' | 'invalid';
+  thawAbandoned: boolean;
+  /** Where the guest runs now (null: stopped or unknown). */
+  guestRunsOn: string | null;
+}
+
+export function snapshotList(reads: ReadonlyMap<string, { snapshots?: SnapshotState; guests?: NodeRead['guests'] }>, guest?: string): SnapshotRow[] {
+  return snapshotSets(reads, guest).map((set) => ({
+    guest: set.guest,
+    name: set.name,
+    node: set.node,
+    takenAt: stampTime(set.stamp),
+    consistency: set.consistency,
+    disks: set.disks.map((s) => ({ lv: s.lv, origin: s.origin, sizeBytes: s.sizeBytes, fillPercent: s.fillPercent, invalid: s.invalid })),
+    state: set.disks.some((s) => s.invalid) ? 'invalid' : 'valid',
+    thawAbandoned: set.disks.some((s) => s.thawAbandoned),
+    guestRunsOn: [...reads].find(([, r]) => r.guests && ['running', 'paused'].includes(domainOf(r.guests, set.guest).state))?.[0] ?? null,
+  }));
+}
+
+/** The list as a table and notes, for a terminal. Pure. */
+export function formatSnapshotList(rows: SnapshotRow[], unread: string[]): string {
+  const cells = rows.map((r) => [
+    r.guest,
+    r.name,
+    r.node,
+    r.takenAt ?? '?',
+    r.consistency,
+    r.state === 'invalid' ? 'INVALID' : `${Math.max(...r.disks.map((d) => d.fillPercent ?? 0)).toFixed(1)}%`,
+    r.guestRunsOn === null ? 'guest stopped' : r.guestRunsOn === r.node ? `guest runs here` : `guest runs on ${r.guestRunsOn}`,
+  ]);
+  const header = ['GUEST', 'NAME', 'ON', 'TAKEN (UTC)', 'CONSISTENCY', 'FILL', 'WHERE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const out = rows.length === 0 ? ['no snapshots'] : [line(header), ...cells.map(line)];
+  for (const r of rows) {
+    if (r.state === 'invalid') out.push(`! ${r.guest} ${r.name}: invalid (its copy-on-write area overflowed: the data is gone); remove it`);
+    if (r.thawAbandoned) out.push(`! ${r.guest} ${r.name}: the guest agent did not answer the thaw when it was taken; check that the guest's filesystems are writable`);
+  }
+  for (const node of unread) out.push(`${node} could not be read: its snapshots are not listed`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,105 @@
+/**
+ * What a node holds of snapshots, as `snapshot.sh state VG` prints it: the volume group's free
+ * bytes and every LVM snapshot in it. hvcluster's own are told apart by their tags (`hvc_snapshot`
+ * for a guest's named snapshot, `hvc_backup` for a backup's temporary one), which carry everything
+ * known of them: the guest, the name, when, how consistent, the DRBD data size it holds. Pure.
+ */
+
+export type Consistency = 'agent' | 'crash' | 'stopped';
+
+export interface SnapshotLv {
+  /** The snapshot LV (`web-disk0.snap.before`). */
+  lv: string;
+  /** The LV it is a snapshot of (the DRBD resource's backing LV, `web-disk0`). */
+  origin: string;
+  /** Its copy-on-write area in bytes. */
+  sizeBytes: number;
+  /** How full its copy-on-write area is (0-100), null when LVM does not say. */
+  fillPercent: number | null;
+  /** LVM dropped it: its area overflowed (or it was invalidated); its data is gone. */
+  invalid: boolean;
+  tags: string[];
+}
+
+/** A snapshot hvcluster made (tagged), one disk of a guest's snapshot set. */
+export interface TaggedSnapshot extends SnapshotLv {
+  kind: 'snapshot' | 'backup';
+  guest: string;
+  name: string;
+  /** The instant it was taken, UTC, `20261208t101500z`. */
+  stamp: string;
+  consistency: Consistency;
+  /** The DRBD device's data size when it was taken: what a rollback writes back. */
+  bytes: number;
+  /** The agent did not answer the thaw: the guest's filesystems may have stayed frozen. */
+  thawAbandoned: boolean;
+}
+
+export interface SnapshotState {
+  vgFreeBytes: number;
+  /** Every LV of the volume group by name with its size (origins' sizes size a new snapshot). */
+  lvSizes: Map<string, number>;
+  tagged: TaggedSnapshot[];
+  /** Snapshots someone else made (no hvcluster tag): listed, never touched. */
+  foreign: SnapshotLv[];
+}
+
+/** The value of tag `key=value` among `tags`, or undefined. */
+const tagValue = (tags: readonly string[], key: string) => tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1);
+
+function tagged(lv: SnapshotLv): TaggedSnapshot | null {
+  const kind = lv.tags.includes('hvc_snapshot') ? 'snapshot' : lv.tags.includes('hvc_backup') ? 'backup' : null;
+  if (!kind) return null;
+  const consistency = tagValue(lv.tags, 'hvc_consistency');
+  return {
+    ...lv,
+    kind,
+    guest: tagValue(lv.tags, 'hvc_guest') ?? '',
+    name: tagValue(lv.tags, 'hvc_name') ?? '',
+    stamp: tagValue(lv.tags, 'hvc_time') ?? '',
+    consistency: consistency === 'agent' || consistency === 'stopped' ? consistency : 'crash',
+    bytes: Number(tagValue(lv.tags, 'hvc_bytes') ?? NaN),
+    thawAbandoned: tagValue(lv.tags, 'hvc_thaw') === 'abandoned',
+  };
+}
+
+export function parseSnapshotState(stdout: string): SnapshotState {
+  let vgFreeBytes = NaN;
+  const lvSizes = new Map<string, number>();
+  const all: SnapshotLv[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('vgfree ')) vgFreeBytes = Number(line.slice(7).trim());
+    if (!line.startsWith('lv ')) continue;
+    const [lv, origin, size, data, attr, tags] = line.slice(3).split('|');
+    if (!lv || attr === undefined) throw new Error(`unexpected line: ${line}`);
+    lvSizes.set(lv, Number(size));
+    if (!origin) continue;
+    const fill = data && data.trim() !== '' ? Number(data.replace(',', '.')) : null;
+    // lv_attr: 's' snapshot, 'S' an invalid one (older LVM); its 5th character 'I' invalid.
+    const invalid = attr.startsWith('S') || attr[4] === 'I' || (fill !== null && fill >= 100);
+    all.push({ lv, origin, sizeBytes: Number(size), fillPercent: fill, invalid, tags: (tags ?? '').split(',').filter(Boolean) });
+  }
+  if (!Number.isFinite(vgFreeBytes)) throw new Error('no vgfree line: is the volume group there?');
+  const taggedLvs: TaggedSnapshot[] = [];
+  const foreign: SnapshotLv[] = [];
+  for (const lv of all) {
+    const t = tagged(lv);
+    if (t) taggedLvs.push(t);
+    else foreign.push(lv);
+  }
+  return { vgFreeBytes, lvSizes, tagged: taggedLvs, foreign };
+}
+
+/** The name of the snapshot LV of a guest's disk resource. */
+export const snapshotLv = (resource: string, name: string) => `${resource}.snap.${name}`;
+
+/** A UTC instant as the snapshots' stamp: `20261208t101500z`. */
+export function snapshotStamp(at: Date): string {
+  return at.toISOString().replace(/\.\d+Z$/, 'z').replace(/[-:]/g, '').replace('T', 't');
+}
+
+/** The ISO time of a stamp, or null. */
+export function stampTime(stamp: string): string | null {
+  const m = /^(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})z$/.exec(stamp);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : null;
+}
