@@ -6,7 +6,9 @@
  * apply (replicated disks UpToDate on both nodes, defined on both, each running on its preferred
  * node and answering HTTP, the import's sha256 recorded), `guest list` showing where each runs; `guest migrate` moving one while a client keeps reading
  * from it (QEMU's downtime and the client's longest gap printed and bounded), and `node drain` emptying a node with
- * every guest answering throughout, after which a second apply changes nothing, then `node resume`.
+ * every guest answering throughout, after which a second apply changes nothing, then `node resume`;
+ * `guest stop|start`; a snapshot of db surviving its live migration, rolled back through DRBD (the
+ * data it held at the snapshot, on both replicas), a too-small one reported invalid; `state: absent`.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import type { GuestList } from '../../installer/guests/list.js';
 import type { MoveResult } from '../../installer/commands/guest.js';
 import { CLIENT_GAP_LIMIT_MS } from '../../installer/verify/migration/judge.js';
 import { longestGap } from '../../installer/verify/migration/probe.js';
+import { parseMd5 } from '../../installer/verify/migration/guest.js';
 import { GuestClient, type ClientFigures } from '../helpers/guest-client.js';
 
 const MIN = 60_000;
@@ -55,9 +58,9 @@ async function footprint(): Promise<string[]> {
   return Promise.all(NODES.map(async (n) => (await lab.ssh(n, 'lvs --noheadings -o lv_name hvdata; ls /etc/drbd.d; virsh list --all --name; ls /etc/hvcluster/guests 2>/dev/null; true')).stdout));
 }
 
-/** The page the test guest serves, fetched from inside the lab's namespace (as the installer would), or '' when it does not answer. */
-async function page(host: number): Promise<string> {
-  const script = `fetch('http://${guestAddress(host)}/', { signal: AbortSignal.timeout(3000) }).then((r) => r.text()).then((t) => process.stdout.write(t), () => {})`;
+/** A page the test guest serves (default its index), fetched from inside the lab's namespace (as the installer would), or '' when it does not answer. */
+async function page(host: number, path = '/', timeoutMs = 3000): Promise<string> {
+  const script = `fetch('http://${guestAddress(host)}${path}', { signal: AbortSignal.timeout(${timeoutMs}) }).then((r) => r.text()).then((t) => process.stdout.write(t), () => {})`;
   return (await lab.exec([process.execPath, '-e', script], { timeoutMs: 30_000 })).stdout;
 }
 
@@ -287,6 +290,118 @@ describe('guests on a two-node lab', () => {
     expect((await lab.ssh('hv2', 'drbdadm role db-disk0; drbdadm role db-disk1')).stdout.trim().split('\n')).toEqual(['Primary/Secondary', 'Primary/Secondary']);
   });
 
+  /** The md5 of the first 4 MiB of db's second disk as db reads it (`write`: after writing new random data there). */
+  async function dbData(cgi: 'write' | 'check'): Promise<string> {
+    const md5 = parseMd5(await page(202, `/cgi-bin/${cgi}?dev=vdb`, 60_000));
+    expect(md5, `db's ${cgi} CGI`).not.toBeNull();
+    return md5!;
+  }
+
+  /** DRBD's online verify of `res` from hv1 (every block compared by checksum with hv2): the blocks found out of sync on each node. */
+  async function onlineVerify(res: string): Promise<Record<string, string>> {
+    const since = (await lab.ssh('hv1', 'date +%s')).stdout.trim();
+    const minor = (await lab.ssh('hv1', `drbdadm sh-minor ${res}`)).stdout.trim();
+    expect((await lab.ssh('hv1', `drbdadm verify ${res}`)).code).toBe(0);
+    await waitFor(`online verify of ${res}`, async () => ((await lab.ssh('hv1', `journalctl -k --since=@${since} --no-pager -o cat | grep -E 'drbd${minor}: Online verify done|${res}.*Online verify done'`)).code === 0 ? true : undefined), { timeoutMs: 5 * MIN, intervalMs: 2000 });
+    const oos: Record<string, string> = {};
+    for (const node of NODES) oos[node] = (await lab.ssh(node, `awk '$1 == "${minor}:" { f = 1 } f && /oos:/ { for (i = 1; i <= NF; i++) if ($i ~ /^oos:/) { sub(/^oos:/, "", $i); print $i; exit } }' /proc/drbd`)).stdout.trim();
+    return oos;
+  }
+
+  it('snapshot: taken where the guest runs, it survives a live migration; rollback returns exactly its data on both replicas; a too-small one is reported invalid', { timeout: 20 * MIN }, async () => {
+    // db runs on hv2. What it writes on its second disk before the snapshot is what a rollback must return.
+    const before = await dbData('write');
+    const created = await hvcluster(NAME, ['snapshot', 'create', 'db', 'before', '-f', site, '--json'], { timeoutMs: 5 * MIN });
+    expect(created.code, created.stderr).toBe(0);
+    const snap = JSON.parse(created.stdout) as { node: string; consistency: string; freeze: { result: string }; thaw: { result: string }; disks: { lv: string; bytes: number }[] };
+    // The test guest runs qemu-ga on its agent channel: frozen around the snapshot (it has no
+    // filesystem mounted: 0 frozen), application-consistent, and said so.
+    expect(snap).toMatchObject({ node: 'hv2', consistency: 'agent', freeze: { result: 'frozen', filesystems: 0 }, thaw: { result: 'ok' } });
+    expect(created.stderr).toContain('application-consistent');
+    expect(snap.disks.map((d) => d.lv)).toEqual(['db-disk0.snap.before', 'db-disk1.snap.before']);
+    const tags = (await lab.ssh('hv2', 'lvs --noheadings -o lv_tags hvdata/db-disk1.snap.before')).stdout.trim().split(',');
+    expect(tags).toEqual(expect.arrayContaining(['hvc_snapshot', 'hvc_guest=db', 'hvc_name=before', `hvc_bytes=${snap.disks[1]!.bytes}`]));
+    // The DRBD data size, not the LV's (its metadata is at the end of the LV).
+    expect(snap.disks[1]!.bytes).toBe(Number((await lab.ssh('hv2', 'blockdev --getsize64 /dev/drbd$(drbdadm sh-minor db-disk1)')).stdout.trim()));
+    const taken = await hvcluster(NAME, ['snapshot', 'create', 'db', 'before', '-f', site], { timeoutMs: 5 * MIN });
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('guest db already has a snapshot named before (on hv2)');
+
+    const after = await dbData('write');
+    expect(after).not.toBe(before);
+    // The snapshot stays on hv2 while db moves to hv1: nothing in it blocks a live migration.
+    const moved = await hvcluster(NAME, ['guest', 'migrate', 'db', '--to', 'hv1', '-f', site], { timeoutMs: 8 * MIN });
+    expect(moved.code, moved.stderr).toBe(0);
+    const listed = await hvcluster(NAME, ['snapshot', 'list', 'db', '-f', site, '--json'], { timeoutMs: 3 * MIN });
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = (JSON.parse(listed.stdout) as { snapshots: { name: string; node: string; state: string; guestRunsOn: string | null }[] }).snapshots;
+    expect(rows.map((r) => [r.name, r.node, r.state, r.guestRunsOn])).toEqual([['before', 'hv2', 'valid', 'hv1']]);
+    expect(await dbData('check')).toBe(after);
+
+    // Rollback needs --yes; then db is destroyed on hv1, the snapshot written back through DRBD on
+    // hv2, and db started on hv1 again, holding exactly what it held at the snapshot.
+    const unconfirmed = await hvcluster(NAME, ['snapshot', 'rollback', 'db', 'before', '-f', site], { timeoutMs: 3 * MIN });
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('give --yes to confirm');
+    expect((await lab.ssh('hv1', 'virsh domstate db')).stdout.trim()).toBe('running');
+    const rolled = await hvcluster(NAME, ['snapshot', 'rollback', 'db', 'before', '--yes', '-f', site, '--json'], { timeoutMs: 10 * MIN });
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(JSON.parse(rolled.stdout)).toMatchObject({ guest: 'db', node: 'hv2', startedOn: 'hv1' });
+    await waitFor('db to answer HTTP again', async () => ((await page(202)).includes('hvcluster migration test guest boot=') ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect(await dbData('check')).toBe(before);
+    // Both replicas hold the same bytes: DRBD's online verify finds nothing out of sync.
+    for (const res of ['db-disk0', 'db-disk1']) expect(await onlineVerify(res), res).toEqual({ hv1: '0', hv2: '0' });
+
+    // A snapshot too small for what the guest rewrites overflows: listed INVALID (exit 1), refused by rollback, removable.
+    const tiny = await hvcluster(NAME, ['snapshot', 'create', 'db', 'tiny', '--size', '5%', '-f', site], { timeoutMs: 5 * MIN });
+    expect(tiny.code, tiny.stderr).toBe(0);
+    await dbData('write');
+    await dbData('write');
+    const overflowed = await hvcluster(NAME, ['snapshot', 'list', '-f', site], { timeoutMs: 3 * MIN });
+    expect(overflowed.code, overflowed.stdout + overflowed.stderr).toBe(1);
+    expect(overflowed.stdout).toMatch(/^db\s+tiny\s+hv1\s+\S+\s+agent\s+INVALID/m);
+    expect(overflowed.stdout).toMatch(/^db\s+before\s+hv2\s/m);
+    const refused = await hvcluster(NAME, ['snapshot', 'rollback', 'db', 'tiny', '--yes', '-f', site], { timeoutMs: 3 * MIN });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('snapshot tiny of guest db is invalid on hv1');
+    for (const name of ['tiny', 'before']) {
+      const removed = await hvcluster(NAME, ['snapshot', 'remove', 'db', name, '-f', site], { timeoutMs: 3 * MIN });
+      expect(removed.code, removed.stderr).toBe(0);
+    }
+    for (const node of NODES) expect((await lab.ssh(node, 'lvs --noheadings -o lv_name hvdata')).stdout, node).not.toContain('.snap.');
+    const none = await hvcluster(NAME, ['snapshot', 'list', '-f', site], { timeoutMs: 3 * MIN });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout.trim()).toBe('no snapshots');
+  });
+
+  it("snapshot: a guest agent stuck mid-freeze is given up on after --freeze-timeout: the snapshot taken crash-consistent, the thaw reported abandoned and left to the node's own timer", { timeout: 12 * MIN }, async () => {
+    // web runs on hv1. Its agent's freeze hook now does not return: the agent hangs inside the freeze.
+    expect((await page(201, '/cgi-bin/agent?hang')).trim()).toBe('hang');
+    const started = Date.now();
+    const r = await hvcluster(NAME, ['snapshot', 'create', 'web', 'hung', '--freeze-timeout', '2', '-f', site, '--json'], { timeoutMs: 5 * MIN });
+    console.log(`snapshot create with a hung agent (--freeze-timeout 2) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { node: string; consistency: string; freeze: { result: string }; thaw: { result: string; retryAt: string | null } };
+    expect(doc).toMatchObject({ node: 'hv1', consistency: 'crash', freeze: { result: 'timed-out' }, thaw: { result: 'abandoned' } });
+    expect(doc.thaw.retryAt).toMatch(/^\d{4}-/);
+    expect(r.stderr).toContain('crash-consistent: the guest agent did not answer the freeze within 2 s');
+    expect(r.stderr).toContain('the guest agent of web did not answer the thaw');
+    // The guest was never left paused: it answers.
+    expect(await page(201)).toContain('hvcluster migration test guest boot=');
+    const listed = await hvcluster(NAME, ['snapshot', 'list', 'web', '-f', site], { timeoutMs: 3 * MIN });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('! web hung: the guest agent did not answer the thaw');
+    // The node thaws it by itself later (a transient timer armed before the freeze, left armed when the thaw was abandoned).
+    expect((await lab.ssh('hv1', "systemctl list-units --all --no-legend 'hvc-thaw-web-*.timer' | wc -l")).stdout.trim()).toBe('1');
+    // The hook returns: the agent finishes the freeze it was stuck in (nothing to freeze in the test
+    // guest, so it ends thawed), and answers again.
+    expect((await page(201, '/cgi-bin/agent?ok')).trim()).toBe('ok');
+    const status = async () => (await lab.ssh('hv1', `virsh qemu-agent-command web '{"execute":"guest-fsfreeze-status"}'`)).stdout.trim();
+    await waitFor("web's agent to report its filesystems thawed", async () => ((await status()) === '{"return":"thawed"}' ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 5000 });
+    const removed = await hvcluster(NAME, ['snapshot', 'remove', 'web', 'hung', '-f', site], { timeoutMs: 3 * MIN });
+    expect(removed.code, removed.stderr).toBe(0);
+  });
+
   it('a guest declared state: absent is refused while it runs, then removed everywhere once stopped: definition, DRBD resource, volume, files', { timeout: 10 * MIN }, async () => {
     const absent = siteWith('absent', guestsYaml().replace('    - name: web\n      memory: 128MiB\n', '    - name: web\n      memory: 128MiB\n      state: absent\n'));
     // Preflight refuses it, at the line that says absent, before any change.
@@ -314,8 +429,8 @@ describe('guests on a two-node lab', () => {
       expect((await words('ls /etc/hvcluster/guests')).filter((f) => f.startsWith('web')), node).toEqual([]);
       expect((await lab.ssh(node, 'drbdsetup status web-disk0')).code, node).not.toBe(0);
     }
-    // db untouched, and nothing more to do.
-    expect((await lab.ssh('hv2', 'virsh domstate db')).stdout.trim()).toBe('running');
+    // db untouched (on hv1 since its snapshot's rollback), and nothing more to do.
+    expect((await lab.ssh('hv1', 'virsh domstate db')).stdout.trim()).toBe('running');
     const again = await hvcluster(NAME, ['apply', '-f', absent, '--yes', '--json'], { timeoutMs: 8 * MIN });
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change')).toEqual([]);

@@ -1,7 +1,7 @@
 /**
  * A bootable disk image of the test guest for the guests' end-to-end test: the migration test's own
  * guest (a node's kernel and a busybox initramfs serving HTTP on a fixed address, built on a lab
- * node by buildGuestScript), put on a FAT filesystem with syslinux as its boot loader, on the lab
+ * node by buildGuestScript) with the node's qemu-ga as its guest agent, put on a FAT filesystem with syslinux as its boot loader, on the lab
  * host, as a customer's image would arrive: a file on the installer's machine (raw or qcow2).
  */
 import { spawnSync } from 'node:child_process';
@@ -29,7 +29,7 @@ LABEL guest
  * `address` (CIDR) once booted. The kernel and initramfs are built on `node` and read back over SSH.
  */
 export async function bootableGuestImage(lab: LabHandle, node: string, address: string, dir: string, name: string, format: 'raw' | 'qcow2'): Promise<string> {
-  const built = await lab.ssh(node, buildGuestScript(ipv4WithPrefix(address)), { timeoutMs: 120_000 });
+  const built = await lab.ssh(node, buildGuestScript(ipv4WithPrefix(address), { agent: true }), { timeoutMs: 120_000 });
   if (built.code !== 0) throw new Error(`building the test guest on ${node}: exit ${built.code}: ${built.stderr}`);
   const fetch = async (path: string) => {
     const r = await lab.ssh(node, `base64 -w0 ${path}`, { timeoutMs: 120_000 });

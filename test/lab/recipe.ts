@@ -18,7 +18,7 @@ export const OFFLINE_PACKAGES = [
   'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
   'lvm2', 'busybox-static', 'bridge-utils', 'ifenslave', 'vlan', 'pacemaker', 'corosync',
   'corosync-qdevice', 'corosync-qnetd', 'resource-agents', 'fence-agents', 'ipmitool', 'crmsh',
-  'thin-provisioning-tools',
+  'thin-provisioning-tools', 'qemu-guest-agent', 'borgbackup', 'nfs-common', 'nfs-kernel-server',
 ];
 
 /**
@@ -26,19 +26,26 @@ export const OFFLINE_PACKAGES = [
  * depend on ipmitool, which fence_ipmilan needs. corosync-qnetd is for the witness VM: disabled in the
  * image, the lab enables it on the witness only. The HA stack (pacemaker, corosync, corosync-qdevice,
  * resource-agents, crmsh) is installed but its services are disabled (HA_UNITS): the installer finds
- * it "installed, not configured" and an HA e2e skips the package step.
+ * it "installed, not configured" and an HA e2e skips the package step. qemu-guest-agent is not for
+ * the nodes themselves: the test guest runs the node's qemu-ga (test/helpers/guest-image.ts). The
+ * backups' packages: borgbackup and nfs-common on the nodes, nfs-kernel-server for the witness, which
+ * serves the lab's backup repository (its service disabled in the image).
  */
 export const PREPARED_PACKAGES = [
   'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
   'lvm2', 'busybox-static', 'bridge-utils', 'fence-agents', 'ipmitool', 'corosync-qnetd',
   'pacemaker', 'corosync', 'corosync-qdevice', 'resource-agents', 'crmsh',
+  'qemu-guest-agent', 'borgbackup', 'nfs-common', 'nfs-kernel-server',
 ];
 
 /**
  * Services of the prepared layer that must not run at boot: the packages enable them (Debian's corosync
  * would start with its default one-node corosync.conf, which is left in place as the package ships it).
  */
-export const DISABLED_UNITS = ['corosync-qnetd.service', 'corosync.service', 'pacemaker.service', 'corosync-qdevice.service'];
+export const DISABLED_UNITS = [
+  'corosync-qnetd.service', 'corosync.service', 'pacemaker.service', 'corosync-qdevice.service',
+  'nfs-server.service', 'rpcbind.service', 'rpcbind.socket',
+];
 
 /**
  * Units masked for a fast, quiet boot (masking a unit that does not exist is harmless). A boot is

@@ -7,6 +7,10 @@
  *                   guest's second disk), flushes, drops the guest's caches and answers
  *                   `md5=<checksum of what is on the disk now>`
  *   /cgi-bin/check  drops the caches, re-reads the same bytes from the same disk and answers `md5=...`
+ * Built with its agent (buildGuestScript's `agent`, the guests' end-to-end test), it also runs the
+ * node's own qemu-ga on the `org.qemu.guest_agent.0` port when its domain has that channel, with a
+ * freeze hook that does not return while /tmp/hang exists (an agent stuck mid-call):
+ *   /cgi-bin/agent  `?hang` creates /tmp/hang, `?ok` removes it; answers `hang` or `ok`
  * Everything here is pure (scripts and XML as strings), tested in test/unit/verify/migration.test.ts.
  */
 import { formatIpv4, inSubnet as inIpv4Subnet, networkOf, parseCidr, parseIpv4 } from '../../net/ipv4.js';
@@ -35,7 +39,12 @@ export const VIRTIO_MODULES = [
   'net_failover',
   'virtio_net',
   'virtio_blk',
+  'virtio_console',
 ] as const;
+
+/** qemu-ga's virtio port (the name libvirt gives the channel), and the test guest's freeze hook. */
+export const AGENT_PORT = 'org.qemu.guest_agent.0';
+const AGENT_HOOK = '/etc/qga-hook';
 
 /** 4 MiB of test data, 64 blocks of 64 KiB. */
 export const DATA_BLOCK = 65536;
@@ -74,6 +83,18 @@ export function guestMac(address: string): string {
     .join(':')}`;
 }
 
+/** The init lines that start qemu-ga on its port, when the guest has the agent and its domain the channel. */
+const START_AGENT = `if [ -x /bin/qemu-ga ]; then
+  port=
+  i=0
+  while [ -z "$port" ] && [ $i -lt 50 ]; do
+    for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name" 2>/dev/null)" = ${AGENT_PORT} ] && port=/dev/\${p##*/}; done
+    [ -n "$port" ] || { sleep 0.1; i=$((i+1)); }
+  done
+  mkdir -p /var/run /run
+  [ -n "$port" ] && qemu-ga -m virtio-serial -p "$port" -F${AGENT_HOOK} >/dev/ttyS0 2>&1 &
+fi`;
+
 export function initScript(guest: Ipv4WithPrefix): string {
   return `#!/bin/busybox sh
 # init of the hvcluster migration test guest (PID 1: never exits)
@@ -93,6 +114,7 @@ ip link set eth0 up
 boot=$(cat /proc/sys/kernel/random/boot_id)
 echo "${GUEST_BANNER} boot=$boot" > /www/index.html
 httpd -p 80 -h /www
+${START_AGENT}
 arping -U -c 2 -I eth0 ${guest.address} >/dev/null 2>&1 &
 echo "${GUEST_BANNER} ready: ${guest.address} boot=$boot" > /dev/ttyS0
 while true; do sleep 3600; done
@@ -119,6 +141,21 @@ ${CGI_DISK}
 ${READ_BACK}
 `;
 
+/** qemu-ga runs it before a freeze and after a thaw: it does not return while /tmp/hang exists. */
+export const AGENT_HOOK_SCRIPT = `#!/bin/sh
+while [ -e /tmp/hang ]; do sleep 1; done
+exit 0
+`;
+
+export const AGENT_CGI = `#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+case "$QUERY_STRING" in
+  hang) : > /tmp/hang ;;
+  ok) rm -f /tmp/hang ;;
+esac
+if [ -e /tmp/hang ]; then echo hang; else echo ok; fi
+`;
+
 /** `md5=...` of a CGI answer, or null. */
 export function parseMd5(body: string): string | null {
   return /md5=([0-9a-f]{32})/.exec(body)?.[1] ?? null;
@@ -135,11 +172,18 @@ function heredoc(path: string, content: string, mode: string): string {
   return `cat > "$W${path}" <<'${marker}'\n${content}${content.endsWith('\n') ? '' : '\n'}${marker}\nchmod ${mode} "$W${path}"`;
 }
 
+/** Copies a binary of the node and the libraries it loads into the initramfs at $W. */
+const copyWithLibs = (binary: string, to: string) => `cp "${binary}" "$W${to}"
+if ldd "${binary}" >/dev/null 2>&1; then
+  for lib in $(ldd "${binary}" | grep -o '/[^ ]*'); do mkdir -p "$W$(dirname "$lib")"; cp -L "$lib" "$W$lib"; done
+fi`;
+
 /**
  * The shell script that builds the guest's kernel and initramfs on a node (as root). Exit 3: no
- * busybox on the node. Prints `kernel=RELEASE` and `initrd=BYTES` on success.
+ * busybox on the node; 5: `agent` asked for and no qemu-ga on the node. Prints `kernel=RELEASE` and
+ * `initrd=BYTES` on success.
  */
-export function buildGuestScript(guest: Ipv4WithPrefix): string {
+export function buildGuestScript(guest: Ipv4WithPrefix, options: { agent?: boolean } = {}): string {
   return `set -eu
 KVER=$(uname -r)
 BB=$(command -v busybox || true)
@@ -148,11 +192,18 @@ BB=$(command -v busybox || true)
 W=$(mktemp -d /tmp/${GUEST_NAME}.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/bin" "$W/lib/modules" "$W/proc" "$W/sys" "$W/dev" "$W/tmp" "$W/www/cgi-bin"
-cp "$BB" "$W/bin/busybox"
 # a dynamic busybox brings its libraries
-if ldd "$BB" >/dev/null 2>&1; then
-  for lib in $(ldd "$BB" | grep -o '/[^ ]*'); do mkdir -p "$W$(dirname "$lib")"; cp -L "$lib" "$W$lib"; done
-fi
+${copyWithLibs('$BB', '/bin/busybox')}${
+    options.agent
+      ? `
+QGA=$(command -v qemu-ga || echo /usr/sbin/qemu-ga)
+[ -x "$QGA" ] || { echo "qemu-ga is not installed (package qemu-guest-agent)" >&2; exit 5; }
+mkdir -p "$W/etc"
+${copyWithLibs('$QGA', '/bin/qemu-ga')}
+${heredoc(AGENT_HOOK, AGENT_HOOK_SCRIPT, '755')}
+${heredoc('/www/cgi-bin/agent', AGENT_CGI, '755')}`
+      : ''
+  }
 for m in ${VIRTIO_MODULES.join(' ')}; do
   f=$(modinfo -k "$KVER" -n "$m" 2>/dev/null || true)
   case "$f" in

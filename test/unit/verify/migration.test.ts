@@ -86,10 +86,21 @@ describe('the guest recipe', () => {
   });
   it('loads the virtio modules in order, sets the static address and serves HTTP', () => {
     const init = initScript(guest);
-    expect(init).toContain('for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net virtio_blk;');
+    expect(init).toContain('for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net virtio_blk virtio_console;');
     expect(init).toContain('ip addr add 198.18.2.200/24 dev eth0');
     expect(init).toContain('httpd -p 80 -h /www');
     expect(init.indexOf('/bin/busybox mount -t proc')).toBeLessThan(init.indexOf('--install'));
+  });
+  it("with its agent: the node's qemu-ga and its libraries copied in, started on the agent's port with the hang hook; without, none", () => {
+    const guest = ipv4WithPrefix('198.18.2.200/24');
+    expect(buildGuestScript(guest)).not.toContain('/bin/qemu-ga"');
+    const withAgent = buildGuestScript(guest, { agent: true });
+    expect(withAgent).toContain('cp "$QGA" "$W/bin/qemu-ga"');
+    expect(withAgent).toContain('exit 5; }');
+    expect(withAgent).toContain('"$W/www/cgi-bin/agent"');
+    expect(initScript(guest)).toContain('qemu-ga -m virtio-serial -p "$port" -F/etc/qga-hook');
+    const sc = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: withAgent, encoding: 'utf8' });
+    expect(sc.stdout).toBe('');
   });
   it('writes 4 MiB with fsync and reads them back after dropping the caches, on vda or the disk its query names', () => {
     expect(WRITE_CGI).toContain('dd if=/dev/urandom of=/dev/$dev bs=65536 count=64 conv=fsync');
