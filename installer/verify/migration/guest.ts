@@ -85,14 +85,17 @@ export function guestMac(address: string): string {
 
 /** The init lines that start qemu-ga on its port, when the guest has the agent and its domain the channel. */
 const START_AGENT = `if [ -x /bin/qemu-ga ]; then
-  port=
-  i=0
-  while [ -z "$port" ] && [ $i -lt 50 ]; do
-    for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name" 2>/dev/null)" = ${AGENT_PORT} ] && port=/dev/\${p##*/}; done
-    [ -n "$port" ] || { sleep 0.1; i=$((i+1)); }
-  done
   mkdir -p /var/run /run
-  [ -n "$port" ] && qemu-ga -m virtio-serial -p "$port" -F${AGENT_HOOK} >/dev/ttyS0 2>&1 &
+  # in the background: the port appears with virtio_console, or never (a domain without the channel)
+  (
+    port=
+    i=0
+    while [ -z "$port" ] && [ $i -lt 100 ]; do
+      for p in /sys/class/virtio-ports/*; do [ "$(cat "$p/name" 2>/dev/null)" = ${AGENT_PORT} ] && port=/dev/\${p##*/}; done
+      [ -n "$port" ] || { sleep 0.1; i=$((i+1)); }
+    done
+    [ -n "$port" ] && exec qemu-ga -m virtio-serial -p "$port" -F${AGENT_HOOK} >/dev/ttyS0 2>&1
+  ) &
 fi`;
 
 export function initScript(guest: Ipv4WithPrefix): string {
