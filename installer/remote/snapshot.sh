@@ -7,8 +7,9 @@
 #       read-only: `vgfree BYTES`, then one `lv NAME|ORIGIN|SIZE|DATA%|ATTR|TAGS` line per LV of VG
 #       (bytes; ORIGIN empty but for a snapshot; DATA% how full a snapshot's copy-on-write area is;
 #       TAGS comma-separated).
-#   sh -s -- create VG DOMAIN NAME STAMP FREEZE_S SIZE RES...
-#       one snapshot per RES (the guest's disks, in order): LV RES.snap.NAME of VG/RES, tagged.
+#   sh -s -- create [--backup] VG DOMAIN NAME STAMP FREEZE_S SIZE RES...
+#       one snapshot per RES (the guest's disks, in order): LV RES.snap.NAME of VG/RES, tagged
+#       hvc_snapshot (--backup: a backup's temporary one, RES.bk.NAME, tagged hvc_backup).
 #       FREEZE_S 0: no freeze; else the guest's filesystems are frozen through its agent around the
 #       snapshots, each agent call bounded by FREEZE_S, and thawed in a trap (plus a transient systemd
 #       timer that thaws if this script dies first). Several disks: the guest is paused around them,
@@ -51,6 +52,8 @@ cmd_state() {
 }
 
 cmd_create() {
+  kind=snap tag=hvc_snapshot
+  if [ "${1:-}" = --backup ]; then kind=bk tag=hvc_backup; shift; fi
   [ $# -ge 7 ] || usage
   vg=$1 domain=$2 name=$3 stamp=$4 freeze_s=$5 size=$6
   shift 6
@@ -59,7 +62,7 @@ cmd_create() {
   # What each disk's snapshot records: its DRBD data size (the stream a backup reads, the size a rollback checks).
   for res in "$@"; do
     drbd_bytes "$res" >/dev/null || { echo "cannot read the DRBD device size of $res" >&2; exit 1; }
-    lvs "$vg/$res.snap.$name" >/dev/null 2>&1 && { echo "$vg/$res.snap.$name exists already" >&2; exit 3; }
+    lvs "$vg/$res.$kind.$name" >/dev/null 2>&1 && { echo "$vg/$res.$kind.$name exists already" >&2; exit 3; }
   done
   state=$(virsh domstate "$domain" 2>/dev/null | head -n 1)
   frozen=no paused=no freeze=skipped consistency=crash timer=
@@ -122,18 +125,18 @@ cmd_create() {
   fi
   for res in "$@"; do
     bytes=$(drbd_bytes "$res")
-    lvcreate -qy -s -l "$extents" -n "$res.snap.$name" \
-      --addtag hvc_snapshot --addtag "hvc_guest=$domain" --addtag "hvc_name=$name" --addtag "hvc_time=$stamp" \
+    lvcreate -qy -s -l "$extents" -n "$res.$kind.$name" \
+      --addtag "$tag" --addtag "hvc_guest=$domain" --addtag "hvc_name=$name" --addtag "hvc_time=$stamp" \
       --addtag "hvc_consistency=$consistency" --addtag "hvc_bytes=$bytes" "$vg/$res" >/dev/null || exit 1
-    made="$made $res.snap.$name"
+    made="$made $res.$kind.$name"
   done
   finish
   echo "freeze $freeze"
   echo "thaw $thaw_result"
   echo "consistency $consistency"
-  for res in "$@"; do echo "snapshot $res $res.snap.$name $(drbd_bytes "$res")"; done
+  for res in "$@"; do echo "snapshot $res $res.$kind.$name $(drbd_bytes "$res")"; done
   case $thaw_result in abandoned*)
-    for res in "$@"; do lvchange -qy --addtag hvc_thaw=abandoned "$vg/$res.snap.$name" >/dev/null 2>&1; done ;;
+    for res in "$@"; do lvchange -qy --addtag hvc_thaw=abandoned "$vg/$res.$kind.$name" >/dev/null 2>&1; done ;;
   esac
 }
 

@@ -1,0 +1,97 @@
+/**
+ * installer/remote/backup-node.sh with stand-ins for borg, LVM, DRBD, virsh and systemd on PATH:
+ * a guest's set (each disk streamed in exactly its DRBD size into its own archive, the .meta archive
+ * last with each disk's sha256, the temporary snapshots removed), refused on a node that is not the
+ * guest's Primary, a short read never becoming an archive.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REMOTE_DIR } from '../../../installer/paths.js';
+
+const MIB = 2 ** 20;
+
+/** A node with two disks of db (files standing in for the snapshots' devices) and a stand-in borg keeping archives as files. */
+function node(role: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'hvc-backup-sh-'));
+  const bin = join(dir, 'bin');
+  const repo = join(dir, 'repo');
+  mkdirSync(bin);
+  mkdirSync(repo);
+  const disks = [randomBytes(MIB), randomBytes(2 * MIB)];
+  disks.forEach((d, i) => writeFileSync(join(dir, `db-disk${i}.dev`), Buffer.concat([d, Buffer.alloc(4096, 7)])));
+  const standins: Record<string, string> = {
+    borg: `case $1 in
+  create)
+    while [ "$1" != "--content-from-command" ]; do shift; done
+    name=\${2#::}; shift 3
+    "$@" > "${repo}/$name" || { rm -f "${repo}/$name"; exit 2; }
+    printf '{\\n  "archive": {\\n    "stats": {\\n      "original_size": %s,\\n      "deduplicated_size": 10\\n    }\\n  }\\n}\\n' "$(wc -c < "${repo}/$name")" ;;
+  list) ls "${repo}" | grep -E "^$(echo "$4" | sed 's/\\./\\\\./g; s/\\*/.*/g')$" ;;
+  delete) rm -f "${repo}/\${4#::}" ;;
+  *) exit 0 ;;
+esac`,
+    lvs: `case "$*" in *lv_path*) echo "  ${dir}/\${4#*/}" | sed 's/\\.bk\\.[^ ]*$/.dev/' ;; *lv_tags*) ;; *) exit 5 ;; esac`,
+    lvcreate: 'exit 0',
+    lvremove: `echo "$*" >> "${dir}/removed"`,
+    lvchange: 'exit 0',
+    drbdadm: `case $1 in role) echo "${role}" ;; sh-dev) echo /dev/drbd$(echo "$2" | tr -dc 0-9) ;; esac`,
+    lsblk: `case $3 in /dev/drbd0) echo ${MIB} ;; *) echo ${2 * MIB} ;; esac`,
+    virsh: 'case $1 in domstate) echo running ;; domfsfreeze) echo "error: Guest agent is not responding: QEMU guest agent is not connected" >&2; exit 1 ;; esac',
+    'systemd-run': 'exit 0',
+    systemctl: 'exit 0',
+  };
+  for (const [name, body] of Object.entries(standins)) {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  mkdirSync(join(dir, 'root'));
+  const conf = join(dir, 'backup.conf');
+  writeFileSync(conf, ['cluster lab', 'vg hvdata', `repo ${repo}`, `root ${join(dir, 'root')}`, 'compression lz4', 'freeze-timeout 2', 'snapshot-size full', 'keep-daily 7', 'keep-weekly 4', 'keep-monthly 6', `borg-base ${dir}/base`, `borg-cache ${dir}/cache`, 'guest db db-disk0 db-disk1', ''].join('\n'));
+  const run = (...args: string[]) => spawnSync('sh', [join(REMOTE_DIR, 'backup-node.sh'), ...args], { encoding: 'utf8', maxBuffer: 64 * MIB, env: { PATH: `${bin}:/usr/bin:/bin`, TMPDIR: dir } });
+  return { dir, repo, conf, disks, run };
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('backup-node.sh', () => {
+  it("backs up a guest it is Primary for: each disk's DRBD data size into its archive, then the meta with their sha256; snapshots removed", () => {
+    const n = node('Primary/Secondary');
+    const r = n.run('guest', n.conf, 'db', '20261208t101500z');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('@borg') || l.startsWith('@done'))).toEqual(['@borg db.20261208t101500z.disk0', '@borg db.20261208t101500z.disk1', '@borg db.20261208t101500z.meta', '@done db.20261208t101500z']);
+    // Exactly the DRBD data (not the rest of the LV: DRBD's metadata lives there).
+    n.disks.forEach((d, i) => expect(sha(readFileSync(join(n.repo, `db.20261208t101500z.disk${i}`)))).toBe(sha(d)));
+    const meta = JSON.parse(readFileSync(join(n.repo, 'db.20261208t101500z.meta'), 'utf8'));
+    expect(meta).toMatchObject({ format: 1, cluster: 'lab', guest: 'db', takenAt: '2026-12-08T10:15:00Z', consistency: 'crash' });
+    expect(meta.freeze).toContain('not connected');
+    expect(meta.disks).toEqual(n.disks.map((d, i) => ({ index: i, resource: `db-disk${i}`, archive: `db.20261208t101500z.disk${i}`, bytes: d.length, sha256: sha(d) })));
+    expect(readFileSync(join(n.dir, 'removed'), 'utf8').trim().split('\n')).toEqual(['-qy hvdata/db-disk0.bk.20261208t101500z', '-qy hvdata/db-disk1.bk.20261208t101500z']);
+    expect(JSON.parse(readFileSync(join(n.dir, 'root', 'status', 'db.json'), 'utf8'))).toMatchObject({ guest: 'db', set: 'db.20261208t101500z' });
+  });
+
+  it('refuses (75) a guest this node is not Primary for, and one in a migration window; stores nothing', () => {
+    for (const role of ['Secondary/Primary', 'Primary/Primary']) {
+      const n = node(role);
+      const r = n.run('guest', n.conf, 'db', '20261208t101500z');
+      expect(r.status, role).toBe(75);
+      expect(readFileSync(join(n.dir, 'removed'), { flag: 'a+' }).length, role).toBe(0);
+      expect(existsSync(join(n.repo, 'db.20261208t101500z.meta')), role).toBe(false);
+    }
+  });
+
+  it('stream: a short read fails (borg then stores no archive), a full one gives the sha256', () => {
+    const n = node('Primary/Secondary');
+    const dev = join(n.dir, 'db-disk0.dev');
+    const ok = spawnSync('sh', ['-c', `sh ${join(REMOTE_DIR, 'backup-node.sh')} stream ${dev} ${MIB} ${n.dir}/s | sha256sum`], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout.split(' ')[0]).toBe(sha(n.disks[0]!));
+    expect(readFileSync(join(n.dir, 's'), 'utf8').trim()).toBe(sha(n.disks[0]!));
+    const short = n.run('stream', dev, String(8 * MIB), join(n.dir, 't'));
+    expect(short.status).toBe(1);
+    expect(short.stderr).toContain(`instead of ${8 * MIB}`);
+  });
+});
