@@ -21,6 +21,8 @@ import { stampTime } from '../snapshots/state.js';
 import type { GuestSession } from '../guests/session.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { dayAfter, demoteAll, startOn } from './guest.js';
+import { guestCibIds } from '../engine/ha/guest-cib.js';
+import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 
 export interface SnapshotCreateOptions extends ConnectionOptions {
   json?: boolean;
@@ -133,15 +135,18 @@ export function runSnapshotRollback(guest: string, name: string, options: Snapsh
       const plan = planSnapshotRollback(session.answers, snapshotReads(session), guest, name);
       const host = (n: string) => session.hosts.get(n)!;
       const resources = plan.disks.map((d) => d.resource);
-      reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: destroyed first` : 'the guest is stopped'})`);
-      if (plan.runningOn) {
+      const ids = plan.ha ? guestCibIds(guest, resources, session.answers.spec.nodes.map((n) => n.name), plan.holders) : undefined;
+      reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: ${ids ? 'stopped through Pacemaker' : 'destroyed'} first` : 'the guest is stopped'})`);
+      if (plan.runningOn && ids) await stopThroughPacemaker(host(plan.node), ids, `snapshot rollback of ${guest} to ${name}`);
+      else if (plan.runningOn) {
         await host(plan.runningOn).mutate(`destroy guest ${guest} on ${plan.runningOn} (rolled back to snapshot ${name}: what it wrote since is discarded)`, { argv: ['virsh', 'destroy', guest] });
         await demoteAll(host(plan.runningOn), guest, resources, 'rolled back');
       }
       const at = host(plan.node);
       const written: { resource: string; bytes: number; sha256: string }[] = [];
       try {
-        for (const resource of resources) await at.mutate(`promote ${resource} on ${plan.node} (snapshot ${name} is written back through it)`, { argv: ['drbdadm', 'primary', resource] });
+        // Under Pacemaker its disks stay Promoted on the snapshot's node (the plan checked it); else hvcluster promotes them.
+        if (!ids) for (const resource of resources) await at.mutate(`promote ${resource} on ${plan.node} (snapshot ${name} is written back through it)`, { argv: ['drbdadm', 'primary', resource] });
         for (const disk of plan.disks) {
           const device = session.reads.get(plan.node)!.volumes.resourceFiles.get(`${disk.resource}.res`)?.match(/device\s+(\/dev\/drbd\d+)/)?.[1];
           if (!device) throw new ChecksFailedError(`/etc/drbd.d/${disk.resource}.res on ${plan.node} names no device`);
@@ -154,16 +159,19 @@ export function runSnapshotRollback(guest: string, name: string, options: Snapsh
           written.push({ resource: disk.resource, bytes: disk.bytes, sha256: sums.source });
         }
       } catch (error) {
-        await demoteAll(at, guest, resources, 'rollback failed').catch(() => undefined);
+        if (!ids) await demoteAll(at, guest, resources, 'rollback failed').catch(() => undefined);
         throw error instanceof HvError && written.length < plan.disks.length
           ? new ChecksFailedError(`${error.message}\nguest ${guest} is stopped; its disks hold a partial rollback`, { hint: `run \`hvcluster snapshot rollback ${guest} ${name} --yes\` again` })
           : error;
       }
-      await demoteAll(at, guest, resources, 'written back');
+      if (!ids) await demoteAll(at, guest, resources, 'written back');
       let startedOn: string | null = null;
       if (plan.runningOn && options.start !== false) {
-        await startOn(host(plan.runningOn), guest, resources);
-        startedOn = plan.runningOn;
+        if (ids) startedOn = await startThroughPacemaker(at, ids, `snapshot rollback of ${guest} to ${name}`);
+        else {
+          await startOn(host(plan.runningOn), guest, resources);
+          startedOn = plan.runningOn;
+        }
       }
       reporter.info(`snapshot rollback: ${guest} is back at snapshot ${name} on every replica${startedOn ? `, running on ${startedOn}` : plan.runningOn ? ' (left stopped: --no-start)' : ' (it stays stopped)'}`);
       return { guest, name, node: plan.node, disks: written, startedOn };

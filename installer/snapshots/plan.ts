@@ -150,21 +150,28 @@ export interface SnapshotRollback {
   holders: string[];
   disks: { resource: string; lv: string; bytes: number }[];
   consistency: Consistency;
+  /** Under Pacemaker: stopped and started through it (target-role); its disks stay Promoted on `node`. */
+  ha: boolean;
 }
 
 /**
  * The guest's disks set back to snapshot `name`: refused when the set is missing a disk or one of
  * its snapshots is invalid (overflowed), a disk is not Connected and UpToDate on every holder (the
- * peers must receive what is written back), or the guest is under Pacemaker (not yet: stop it and
- * take it out of Pacemaker's hands first).
+ * peers must receive what is written back), or the guest is under Pacemaker and its disks are
+ * Promoted (it runs) elsewhere than on the snapshot's node.
  */
 export function planSnapshotRollback(answers: Answers, reads: ReadonlyMap<string, SnapshotNodeRead>, guest: string, name: string): SnapshotRollback {
   const d = guestDisks(answers, reads, guest);
   const set = findSet(reads, guest, name);
   if (d.ha) {
-    throw new UsageError(`guest ${guest} is under Pacemaker: snapshot rollback does not yet stop and start a guest through Pacemaker`, {
-      hint: `declare it with \`ha: false\` and apply, roll back, then declare it back; or restore from a backup`,
-    });
+    // Pacemaker keeps its disks Promoted where it ran while the guest is stopped: the snapshot must be there.
+    const promotedOn = d.holders.filter((n) => d.resources.every((r) => own(reads.get(n)!.volumes.byName.get(r)?.state.role) === 'Primary'));
+    const where = d.running[0] ?? promotedOn[0];
+    if (where !== set.node) {
+      throw new ChecksFailedError(`guest ${guest} is under Pacemaker and ${d.running[0] ? 'runs' : 'has its disks Promoted'} on ${where ?? 'no node'}, but snapshot ${name} is on ${set.node}: the snapshot is written back where Pacemaker keeps its disks Promoted`, {
+        hint: d.running[0] ? `move it there first: \`hvcluster guest migrate ${guest} --to ${set.node}\`` : `start it and move it to ${set.node} first (\`hvcluster guest start ${guest}\`, then \`guest migrate ${guest} --to ${set.node}\`)`,
+      });
+    }
   }
   const disks = d.resources.map((resource) => {
     const snap = set.disks.find((s) => s.origin === resource);
@@ -180,7 +187,7 @@ export function planSnapshotRollback(answers: Answers, reads: ReadonlyMap<string
     return { resource, lv: snap.lv, bytes: snap.bytes };
   });
   if (!d.holders.includes(set.node)) throw new ChecksFailedError(`snapshot ${name} is on ${set.node}, which no longer holds guest ${guest}'s disks`);
-  return { guest, name, node: set.node, runningOn: d.running[0] ?? null, holders: d.holders, disks, consistency: set.consistency };
+  return { guest, name, node: set.node, runningOn: d.running[0] ?? null, holders: d.holders, disks, consistency: set.consistency, ha: d.ha };
 }
 
 /** One row of `snapshot list`. */

@@ -53,8 +53,8 @@ export function haLab(lab: LabHandle) {
       return parseCrmMon((await lab.ssh(from, 'crm_mon -1 --output-as=xml', { timeoutMs: 60_000 })).stdout);
     },
     /** The page the guest web serves (`hvcluster migration test guest boot=ID`), fetched inside the lab's namespace, or '' when it does not answer. */
-    async webPage(): Promise<string> {
-      const script = `fetch('http://${webAddress()}/', { signal: AbortSignal.timeout(3000) }).then((r) => r.text()).then((t) => process.stdout.write(t), () => {})`;
+    async webPage(path = '/', timeoutMs = 3000): Promise<string> {
+      const script = `fetch('http://${webAddress()}${path}', { signal: AbortSignal.timeout(${timeoutMs}) }).then((r) => r.text()).then((t) => process.stdout.write(t), () => {})`;
       return (await lab.exec([process.execPath, '-e', script], { timeoutMs: 30_000 })).stdout;
     },
     /** Writes the HA site with the guest web (a bootable qcow2 image made on hv1) declared on its preferred node; returns its path. */

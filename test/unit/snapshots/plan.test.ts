@@ -106,7 +106,7 @@ describe('planSnapshotRollback', () => {
     ]);
   });
 
-  it('refuses: no such snapshot (naming those there are), an invalid one, a copy not Connected and UpToDate, a guest under Pacemaker', () => {
+  it('refuses: no such snapshot (naming those there are), an invalid one, a copy not Connected and UpToDate, a guest under Pacemaker running away from its snapshot', () => {
     expect(() => planSnapshotRollback(answers, withSnap({}), 'db', 'after')).toThrow('guest db has no snapshot named after');
     try {
       planSnapshotRollback(answers, withSnap({}), 'db', 'after');
@@ -118,8 +118,10 @@ describe('planSnapshotRollback', () => {
     const half = new Map([['hv1', read()], ['hv2', read({ snaps: [snap('db-disk0', 'before')] })]]);
     expect(() => planSnapshotRollback(answers, half, 'db', 'before')).toThrow('snapshot before of guest db has no snapshot of db-disk1');
     expect(() => planSnapshotRollback(answers, withSnap({ cstate: 'StandAlone', dstate: 'UpToDate/DUnknown' }), 'db', 'before')).toThrow('db-disk0 is StandAlone and UpToDate/DUnknown on hv1: a rollback writes through DRBD');
+    // Under Pacemaker: written back where Pacemaker keeps its disks Promoted, so the snapshot must be there.
     const ha = { ...answers, spec: { ...answers.spec, ha: { ...answers.spec.ha!, enabled: true } } } as typeof answers;
-    expect(() => planSnapshotRollback(ha, withSnap({}), 'db', 'before')).toThrow('guest db is under Pacemaker: snapshot rollback does not yet stop and start a guest through Pacemaker');
+    expect(() => planSnapshotRollback(ha, withSnap({ running: ['db'] }), 'db', 'before')).toThrow('guest db is under Pacemaker and runs on hv1, but snapshot before is on hv2');
+    expect(planSnapshotRollback(ha, withSnap({}, { running: ['db'] }), 'db', 'before')).toMatchObject({ node: 'hv2', runningOn: 'hv2', ha: true });
   });
 });
 
