@@ -75,7 +75,7 @@ export function holderChecks(input: VerifyInput): CheckResult[] {
     }
     if (snapshots.length > 0) {
       return result('DRBD_HOLDERS', 'warning', node.name, `no foreign holder; LVM snapshot(s) of backing volumes: ${snapshots.join(', ')}`, {
-        fix: `a snapshot grows as its volume changes and slows its writes: once its data is not needed, \`lvremove ${vg}/NAME\` (\`lvs ${vg}\` lists them)`,
+        fix: `a snapshot grows as its volume changes and slows its writes: once its data is not needed, remove it: \`hvcluster snapshot list\` shows the guests' snapshots (\`hvcluster snapshot remove GUEST NAME\`), others \`lvremove ${vg}/NAME\` (\`lvs ${vg}\` lists them)`,
       });
     }
     return result('DRBD_HOLDERS', 'pass', node.name, `no holder on ${drbds.length} DRBD device(s) and ${backing.length} backing volume(s) of ${vg}`);
