@@ -66,6 +66,13 @@ describe('writeAnswerFile', () => {
     expect(text).toContain('        - image: /srv/images/erp.qcow2\n          size: 2TiB\n');
   });
 
+  it('writes each guest in full, without YAML anchors, when guests share a default value in memory', () => {
+    const text = `${fixture('valid/two-nodes.yaml')}  guests:\n    - { name: web, memory: 1GiB, disks: [{ size: 1GiB }] }\n    - { name: db, memory: 1GiB, disks: [{ size: 1GiB }] }\n`;
+    const written = writeAnswerFile(parseAnswers(text).answers);
+    expect(written).not.toMatch(/[&*]a\d/);
+    expect(written.match(/ {6}nics:\n {8}- \{\}\n/g)).toHaveLength(2);
+  });
+
   it('takes another header', () => {
     const { answers } = parseAnswers(fixture('valid/two-nodes.yaml'));
     expect(writeAnswerFile(answers, { header: ['Acme, rack 4'] }).startsWith('# Acme, rack 4\n\napiVersion: hvcluster/v1\n')).toBe(true);
