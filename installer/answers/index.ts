@@ -3,7 +3,7 @@
  * secret references, the commented example, writing answers back, and the JSON Schema for editors.
  */
 export { API_VERSION, KIND, AnswersSchema, BOND_MODES, SecretRefSchema } from './schema.js';
-export type { Answers, AnswersInput, GuestAnswers, NodeAnswers, SecretRef } from './schema.js';
+export type { Answers, AnswersInput, BackupAnswers, GuestAnswers, NodeAnswers, SecretRef } from './schema.js';
 export { loadAnswerFile, parseAnswers, checkAnswerText, checkAnswers } from './load.js';
 export type { LoadedAnswers } from './load.js';
 export { validateAnswers } from './validate.js';

@@ -3,7 +3,7 @@ import { checkAnswers, exampleAnswerFile, parseAnswers, validateAnswers, writeAn
 import { fixture } from './helpers.js';
 
 describe('writeAnswerFile', () => {
-  for (const name of ['valid/two-nodes.yaml', 'valid/three-nodes.yaml', 'valid/two-nodes-ha.yaml']) {
+  for (const name of ['valid/two-nodes.yaml', 'valid/three-nodes.yaml', 'valid/two-nodes-ha.yaml', 'valid/two-nodes-backup.yaml']) {
     it(`round-trips ${name} through the loader`, () => {
       const { answers } = parseAnswers(fixture(name));
       const text = writeAnswerFile(answers);
