@@ -9,7 +9,7 @@ export type { LoadedAnswers } from './load.js';
 export { validateAnswers } from './validate.js';
 export { AnswerFileError, formatIssue, formatPath, sortIssues } from './issues.js';
 export type { AnswerIssue, AnswerPath, Severity } from './issues.js';
-export { resolveBmcPasswords, resolveSecret, secretFilePath } from './secrets.js';
+export { resolveBackupPassphrase, resolveBmcPasswords, resolveSecret, secretFilePath } from './secrets.js';
 export type { ResolveSecretOptions, SecretEnv, ReadSecretFile } from './secrets.js';
 export { exampleAnswerFile } from './example.js';
 export { writeAnswerFile } from './write.js';
