@@ -239,4 +239,52 @@ spec:
   #       - image: /srv/images/erp.qcow2
   #       - { image: /srv/images/erp-data.qcow2, size: 200GiB }
   #     machine: pc
+
+  # Backups of the guests' disks with BorgBackup 1.2, deduplicated, into one repository for the
+  # cluster: each node backs up the guests it runs (a migration or a failover breaks nothing), from a
+  # snapshot taken with the guest's filesystems frozen when its agent answers. Without this block
+  # nothing is backed up.
+  # backup:
+  #   # Where the repository lives: a directory that is the same shared storage on every node (path),
+  #   # or an NFS export that apply mounts there on every node (nfs). Required: path, nfs, or both.
+  #   repository:
+  #     # Not the system's own directories (/etc, /proc, /sys, /dev, /run, /boot, /usr).
+  #     # Default with nfs: /var/lib/hvcluster/backup (the mount point).
+  #     path: /var/lib/hvcluster/backup
+  #     # An NFS export apply mounts at path on every node (automounted: a dead NAS never hangs a boot).
+  #     nfs:
+  #       server: 198.18.1.10        # host name or IPv4; not a node (the backups would die with it). Required.
+  #       export: /srv/hvbackup      # exported read-write to the nodes' root (no_root_squash). Required.
+  #       # nfs(5) mount options, comma-separated. NFSv4 frees a dead node's lock on the repository
+  #       # when its lease expires; vers=3 is warned about. Default: vers=4.2,hard.
+  #       options: "vers=4.2,hard"
+  #   # repokey-blake2: encrypted, the key in the repository protected by the passphrase; none is
+  #   # warned about. Default: repokey-blake2.
+  #   encryption: repokey-blake2
+  #   # Where to read the passphrase, never the passphrase itself; required with encryption. apply
+  #   # writes it to each node as a file only root reads. A lost passphrase loses every backup.
+  #   passphraseFrom: { env: HVCLUSTER_BACKUP_PASSPHRASE }
+  #   # When the nodes back up: a systemd OnCalendar= expression, on one line. Default: none (no
+  #   # timer: backups run only with \`hvcluster backup run\`).
+  #   schedule: "*-*-* 02:00:00"
+  #   # Sets kept per guest by borg prune after each run, 0 to 1000 each, not all 0 (the latest set is
+  #   # always kept).
+  #   retention:
+  #     daily: 7                   # one per day for the last days. Default: 7.
+  #     weekly: 4                  # one per week. Default: 4.
+  #     monthly: 6                 # one per month. Default: 6.
+  #   # The guests backed up (declared above, not absent). Default: every present guest.
+  #   guests: [web1, erp]
+  #   # Seconds the guest agent may take to freeze the filesystems; past that the snapshot is taken
+  #   # anyway (crash-consistent), 1 to 120. Default: 10.
+  #   freezeTimeout: 10
+  #   # The temporary snapshot a backup reads: full (as large as the disk: cannot overflow) or a
+  #   # percentage of the disk, 5% to 99% (less room; a guest writing more than that during its
+  #   # backup fails it). Default: full.
+  #   snapshotSize: full
+  #   # verify warns when a guest's last complete backup is older than this (m, h or d), and fails
+  #   # past twice that. Default: 26h.
+  #   warnAfter: 26h
+  #   # Compression of the stored data: lz4 (fast), zstd (smaller, more CPU) or none. Default: lz4.
+  #   compression: lz4
 `;

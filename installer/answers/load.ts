@@ -18,7 +18,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseAllDo
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { AnswerFileError, sortIssues, type AnswerIssue, type AnswerPath } from './issues.js';
-import { API_VERSION, AnswersSchema, GuestSchema, HaSchema, HOSTNAME_RE, INLINE_SECRET_KEYS, NetworkSchema, NodeSchema, PackagesSchema, RESERVED_KEYS, type Answers } from './schema.js';
+import { API_VERSION, AnswersSchema, BackupSchema, GUEST_NAME_RE, GuestSchema, HaSchema, HOSTNAME_RE, INLINE_SECRET_KEYS, NetworkSchema, NodeSchema, PackagesSchema, RESERVED_KEYS, type Answers } from './schema.js';
 import { nearestKey } from './suggest.js';
 import { validateAnswerParts, validateAnswers, type AnswerParts } from './validate.js';
 
@@ -212,6 +212,7 @@ function validParts(data: unknown): AnswerParts {
   // A node that fails the schema for another key is still a node the guests may name.
   const names: unknown[] = Array.isArray(spec.nodes) ? spec.nodes.map((raw) => (raw as { name?: unknown } | null)?.name) : [undefined];
   const nodeNames = names.every((name): name is string => typeof name === 'string' && HOSTNAME_RE.test(name)) ? names : 'invalid';
+  const backup = spec.backup === undefined ? undefined : BackupSchema.safeParse(spec.backup);
   return {
     nodes,
     nodeCount: Array.isArray(spec.nodes) ? spec.nodes.length : 0,
@@ -220,7 +221,21 @@ function validParts(data: unknown): AnswerParts {
     ha: ha === undefined ? undefined : ha.success ? ha.data : 'invalid',
     guests,
     nodeNames,
+    ...(backup ? { backup: backup.success ? backup.data : 'invalid', guestStates: guestStatesOf(spec.guests) } : {}),
   };
+}
+
+/** The name and state of every guest written, valid or not for other keys; 'invalid' when one's name or state is not valid. */
+function guestStatesOf(raw: unknown): AnswerParts['guestStates'] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) return 'invalid';
+  const states: Array<{ index: number; name: string; state: 'present' | 'absent' }> = [];
+  for (const [index, guest] of raw.entries()) {
+    const { name, state = 'present' } = (guest ?? {}) as { name?: unknown; state?: unknown };
+    if (typeof name !== 'string' || !GUEST_NAME_RE.test(name) || (state !== 'present' && state !== 'absent')) return 'invalid';
+    states.push({ index, name, state });
+  }
+  return states;
 }
 
 // ---------------------------------------------------------------------------------------------

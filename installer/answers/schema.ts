@@ -14,6 +14,8 @@
  *   TLS of the quorum device). Without `ha:` the cluster has no cluster manager, as before.
  * - Guests (`spec.guests`): sizes only with a binary unit (read as MiB), so a loaded guest's sizes
  *   are numbers and write.ts writes them back with a unit.
+ * - Backups (`spec.backup`): durations and percentages stay text as written ("26h", "20%"); the
+ *   helpers below read them.
  * - Relations between fields (unique addresses, common subnets, ...) are checked in validate.ts.
  */
 import { isIPv6 } from 'node:net';
@@ -455,6 +457,118 @@ export const GuestSchema = z
   .describe('A guest (virtual machine) on the cluster, its disks replicated by DRBD.');
 export type GuestAnswers = z.output<typeof GuestSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Backups (issue 18): spec.backup, one borg repository per cluster (docs/design/backups.md)
+
+export const BACKUP_ENCRYPTIONS = ['repokey-blake2', 'none'] as const;
+export const BACKUP_COMPRESSIONS = ['lz4', 'zstd', 'none'] as const;
+/** Where the repository's storage is mounted on every node when spec.backup.repository.nfs is given without a path. */
+export const DEFAULT_BACKUP_PATH = '/var/lib/hvcluster/backup';
+const ABSOLUTE_PATH_RE = /^\/\S*$/;
+/** `full`, or `20%`: the size of a backup's temporary snapshot as a share of its volume, 5 to 99. */
+const SNAPSHOT_SIZE_RE = /^(?:full|([5-9]|[1-9][0-9])%)$/;
+/** `26h`, `90m`, `2d`: a whole number of minutes, hours or days. */
+const DURATION_RE = /^([1-9][0-9]{0,5})(m|h|d)$/;
+const DURATION_MINUTES: Record<string, number> = { m: 1, h: 60, d: 24 * 60 };
+
+/** The percentage of a snapshotSize like "20%"; undefined for "full" (-l 100%ORIGIN: a snapshot that cannot overflow). */
+export function snapshotPercent(size: string): number | undefined {
+  const match = SNAPSHOT_SIZE_RE.exec(size);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+/** A warnAfter duration ("26h", "90m", "2d") in minutes. Throws on text the schema refuses. */
+export function durationMinutes(duration: string): number {
+  const match = DURATION_RE.exec(duration);
+  if (!match) throw new Error(`not a duration: ${JSON.stringify(duration)}`);
+  return Number(match[1]) * DURATION_MINUTES[match[2]!]!;
+}
+
+const BackupNfsSchema = z
+  .strictObject({
+    // IPv4 or a host name, as the design says: the mount unit and the lab (198.18.0.0/15) speak IPv4.
+    server: z
+      .string({ error: 'expected the host name or IPv4 address of the NFS server, like 198.18.1.10' })
+      .refine((s) => isIPv4(s) || isHostname(s), { error: 'expected the host name or IPv4 address of the NFS server, like 198.18.1.10' })
+      .describe('The NFS server holding the repository. Not one of the nodes: the backups would die with it.'),
+    export: text('expected the absolute path the NFS server exports, like /srv/hvbackup', ABSOLUTE_PATH_RE).describe(
+      'The directory the server exports (every node mounts it read-write, as root: no_root_squash).',
+    ),
+    options: text('expected NFS mount options separated by commas, without spaces, like vers=4.2,hard', /^[^\s,]+(?:,[^\s,]+)*$/)
+      .default('vers=4.2,hard')
+      .describe(
+        'Mount options (nfs(5)), comma-separated; apply adds _netdev,nofail. NFSv4 keeps the writers\' lock (flock) in the protocol; vers=3 is warned about. Default: vers=4.2,hard.',
+      ),
+  })
+  .describe('An NFS export that apply mounts at repository.path on every node (an automount: a dead NAS never hangs a boot).');
+
+const BackupRepositorySchema = z
+  .strictObject({
+    path: text('expected an absolute directory path, like /var/lib/hvcluster/backup', ABSOLUTE_PATH_RE)
+      .optional()
+      .describe(
+        `The repository's directory: the same shared storage on every node (hvcluster keeps CLUSTER/borg, CLUSTER/locks and CLUSTER/status in it). Required without nfs; with nfs, where it is mounted. Default with nfs: ${DEFAULT_BACKUP_PATH}.`,
+      ),
+    nfs: BackupNfsSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.path === undefined && r.nfs === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected path (a directory every node shares, like ${DEFAULT_BACKUP_PATH}) or nfs (an export apply mounts, like { server: 198.18.1.10, export: /srv/hvbackup }); neither is given`,
+      });
+    }
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
+  .transform(({ path, nfs }) => ({ path: path ?? DEFAULT_BACKUP_PATH, ...(nfs ? { nfs } : {}) }))
+  .meta({ anyOf: [{ required: ['path'] }, { required: ['nfs'] }] })
+  .describe('Where the borg repository lives: a directory every node shares (path), or an NFS export apply mounts there (nfs).');
+
+const BackupRetentionSchema = z
+  .strictObject({
+    daily: int(0, 1000, 'a number of daily sets to keep').default(7).describe('Sets kept for the last days, one per day. Default: 7.'),
+    weekly: int(0, 1000, 'a number of weekly sets to keep').default(4).describe('Sets kept for the last weeks, one per week. Default: 4.'),
+    monthly: int(0, 1000, 'a number of monthly sets to keep').default(6).describe('Sets kept for the last months, one per month. Default: 6.'),
+  })
+  .describe("How many of a guest's sets `borg prune` keeps after each run (the latest one always). The whole block is optional.");
+
+export const BackupSchema = z
+  .strictObject({
+    repository: BackupRepositorySchema,
+    encryption: z
+      .enum(BACKUP_ENCRYPTIONS, { error: `expected ${BACKUP_ENCRYPTIONS.join(' or ')}` })
+      .default('repokey-blake2')
+      .describe("borg's encryption: repokey-blake2 (the key in the repository, protected by the passphrase), or none (warned about). Default: repokey-blake2."),
+    passphraseFrom: SecretRefSchema.optional().describe(
+      "Where to read the repository's passphrase; required with encryption. apply writes it to each node as a root-only file; it is never printed. A lost passphrase loses every backup. Never inline.",
+    ),
+    schedule: z
+      .string({ error: 'expected a systemd calendar expression (OnCalendar=), like "*-*-* 02:00:00"' })
+      .optional()
+      .describe('When every node backs up the guests it runs: a systemd OnCalendar= expression. Default: none (no timer; `hvcluster backup run` only).'),
+    retention: BackupRetentionSchema.prefault({}),
+    guests: z
+      .array(text('expected the name of a guest of spec.guests, like web', GUEST_NAME_RE), { error: 'expected a list of guest names, like [web, db]' })
+      .optional()
+      .describe('The guests backed up, by name (declared in spec.guests, not absent). Default: every present guest.'),
+    freezeTimeout: int(1, 120, 'a number of seconds')
+      .default(10)
+      .describe("How long the guest agent may take to freeze the guest's filesystems before the snapshot is taken without it (crash-consistent). Default: 10."),
+    snapshotSize: text('expected full or a percentage of the disk from 5% to 99%, like 20%', SNAPSHOT_SIZE_RE)
+      .default('full')
+      .describe(
+        'Size of the temporary snapshot a backup reads: full (as large as the disk: it cannot overflow), or a percentage (less space; a guest writing more than that during its backup fails it). Default: full.',
+      ),
+    warnAfter: text('expected a duration: a whole number with m (minutes), h (hours) or d (days), like 26h', DURATION_RE)
+      .default('26h')
+      .describe("Age of a guest's last complete backup past which verify warns (BACKUP_AGE); past twice that, an error. Default: 26h."),
+    compression: z
+      .enum(BACKUP_COMPRESSIONS, { error: 'expected lz4, zstd or none' })
+      .default('lz4')
+      .describe('Compression of the stored chunks: lz4 (fast), zstd (smaller, more CPU), none. Default: lz4.'),
+  })
+  .describe("Backups of the guests' disks with BorgBackup 1.2: deduplicated, into one repository per cluster, by each node for the guests it runs.");
+export type BackupAnswers = z.output<typeof BackupSchema>;
+
 export const AnswersSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }).describe(`Answer file format version: ${API_VERSION}.`),
@@ -484,6 +598,7 @@ export const AnswersSchema = z
           .array(GuestSchema, { error: 'expected a list of guests, like [{ name: web1, memory: 4GiB, disks: [{ size: 20GiB }] }]' })
           .default([])
           .describe("The customer's guests (virtual machines), each with its disks replicated by DRBD. Default: [] (no guest)."),
+        backup: BackupSchema.optional(),
       })
       .describe('The desired cluster.'),
   })

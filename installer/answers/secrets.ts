@@ -84,3 +84,16 @@ export function resolveBmcPasswords(answers: Answers, env: SecretEnv, readFile: 
   });
   return passwords;
 }
+
+/**
+ * The backup repository's passphrase (spec.backup.passphraseFrom), when the answers encrypt the
+ * repository: what apply writes to each node's root-only passphrase file and what a run log must
+ * redact. Undefined without spec.backup or with encryption: none (a passphraseFrom given then is
+ * unused, and not read). Errors name the reference, never the secret.
+ */
+export function resolveBackupPassphrase(answers: Answers, env: SecretEnv, readFile: ReadSecretFile, baseDir?: string): string | undefined {
+  const backup = answers.spec.backup;
+  if (!backup || backup.encryption === 'none' || !backup.passphraseFrom) return undefined;
+  const what = 'spec.backup.passphraseFrom (the passphrase of the backup repository)';
+  return resolveSecret(backup.passphraseFrom, env, readFile, { baseDir, what });
+}

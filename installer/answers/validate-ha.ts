@@ -8,8 +8,8 @@
  * answer and the witness runs corosync-qnetd is preflight's business (it needs the servers).
  */
 import type { AnswerIssue, AnswerPath } from './issues.js';
-import { addressOf, formatIpv4, parseIpv4 } from '../net/ipv4.js';
-import { isIPv4, type HaAnswers, type NodeAnswers } from './schema.js';
+import { nodeAddresses as nodeAddressesOf, sameHost } from './node-addresses.js';
+import type { HaAnswers, NodeAnswers } from './schema.js';
 
 export interface HaParts {
   /** Nodes with their index in spec.nodes (from a file that failed the schema: those that passed it). */
@@ -18,11 +18,6 @@ export interface HaParts {
   nodeCount: number;
   /** spec.ha; 'invalid' when the section is there but failed the schema (nothing about HA is checked then). */
   ha: HaAnswers | 'invalid' | undefined;
-}
-
-/** An address as compared: IPv4 addresses by value (198.18.1.011 is not written, but 198.18.1.11 twice is), names case-insensitively. */
-function sameHost(text: string): string {
-  return isIPv4(text) ? formatIpv4(parseIpv4(text)) : text.toLowerCase();
 }
 
 export function validateHa(parts: HaParts): AnswerIssue[] {
@@ -35,18 +30,7 @@ export function validateHa(parts: HaParts): AnswerIssue[] {
   const enabled = ha?.enabled === true;
 
   // The nodes' own addresses: a witness or a BMC at one of them is not a separate device.
-  const nodeAddresses = new Map<string, string>();
-  for (const { index: i, node } of parts.nodes) {
-    const add = (address: string, what: string, key: string) => {
-      const host = sameHost(address);
-      if (!nodeAddresses.has(host)) nodeAddresses.set(host, `the ${what} address of ${node.name} (spec.nodes[${i}].${key})`);
-    };
-    add(addressOf(node.management.address), 'management', 'management.address');
-    add(addressOf(node.replication.address), 'replication', 'replication.address');
-    // A host name equal to a node's name (its `uname -n`) is that node as DNS or /etc/hosts knows it.
-    const name = node.name.toLowerCase();
-    if (!nodeAddresses.has(name)) nodeAddresses.set(name, `the name of node ${node.name} (spec.nodes[${i}].name)`);
-  }
+  const nodeAddresses = nodeAddressesOf(parts.nodes);
 
   // BMCs: one per node when HA is on, each a device of its own.
   const bmcSeen = new Map<string, { index: number; name: string }>();

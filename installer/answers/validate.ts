@@ -10,7 +10,8 @@
  */
 import { formatPath, type AnswerIssue, type AnswerPath } from './issues.js';
 import { addressOf, broadcastOf, formatIpv4, inSubnet, networkOf, parseCidr, parseIpv4, sameSubnet, subnetsOverlap, subnetText, type Ipv4Cidr } from '../net/ipv4.js';
-import { HOSTNAME_RE, type Answers, type GuestAnswers, type HaAnswers, type NodeAnswers } from './schema.js';
+import { HOSTNAME_RE, type Answers, type BackupAnswers, type GuestAnswers, type HaAnswers, type NodeAnswers } from './schema.js';
+import { validateBackup } from './validate-backup.js';
 import { validateGuests } from './validate-guests.js';
 import { validateHa } from './validate-ha.js';
 
@@ -46,6 +47,14 @@ export interface AnswerParts {
    * not checked then). Default: the names of `nodes`.
    */
   nodeNames?: readonly string[] | 'invalid';
+  /** spec.backup; 'invalid' when the section failed the schema (its relations are not checked then). Default: none. */
+  backup?: BackupAnswers | 'invalid';
+  /**
+   * Every guest spec.guests declares (name and state), including guests that failed the schema for
+   * another key; 'invalid' when a guest's name or state is itself invalid (backup.guests is then not
+   * checked against them). Default: the names and states of `guests`.
+   */
+  guestStates?: ReadonlyArray<{ index: number; name: string; state: 'present' | 'absent' }> | 'invalid';
 }
 
 /**
@@ -60,6 +69,7 @@ export function validateAnswers(answers: Answers): AnswerIssue[] {
     nodeCount: answers.spec.nodes.length,
     ha: answers.spec.ha,
     guests: answers.spec.guests.map((guest, index) => ({ index, guest })),
+    ...(answers.spec.backup ? { backup: answers.spec.backup } : {}),
   })];
 }
 
@@ -248,6 +258,12 @@ export function validateAnswerParts(parts: AnswerParts): AnswerIssue[] {
       nodes: parts.nodeNames === 'invalid' ? undefined : parts.nodeNames ?? nodes.map(({ node }) => node.name),
       haEnabled: parts.ha === 'invalid' ? undefined : parts.ha?.enabled === true,
     }));
+  }
+
+  // Backups: repository, passphrase, retention, the guests backed up, schedule (validate-backup.ts).
+  if (parts.backup !== undefined) {
+    const guestStates = parts.guestStates ?? (parts.guests ?? []).map(({ index, guest }) => ({ index, name: guest.name, state: guest.state }));
+    issues.push(...validateBackup({ backup: parts.backup, nodes, guests: guestStates === 'invalid' ? undefined : guestStates }));
   }
 
   return issues;

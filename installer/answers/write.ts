@@ -24,7 +24,9 @@ export function writeAnswerFile(answers: Answers, options: WriteAnswerFileOption
     memory: formatSize(g.memory),
     disks: g.disks.map((d) => ({ ...d, ...(d.size !== undefined ? { size: formatSize(d.size) } : {}) })),
   }));
-  const doc = new Document({ ...answers, spec: { ...answers.spec, guests } });
+  // No anchors and aliases for values that are one object in memory (the default `nics: [{}]` of
+  // two guests): each guest's keys are written out in its own place.
+  const doc = new Document({ ...answers, spec: { ...answers.spec, guests } }, { aliasDuplicateObjects: false });
   doc.commentBefore = (options.header ?? DEFAULT_HEADER).map((line) => ` ${line}`).join('\n');
   // Short lists of scalars read best on one line: dns: [198.18.1.1, 198.18.1.2].
   visit(doc, {

@@ -1,13 +1,14 @@
 /**
  * The servers of a run as SSH targets: from --host flags or from an answer file's nodes (and its HA
  * witness), with host-key pins, the known_hosts files to trust, and secrets read from where the
- * answer file or the environment says (the BMC passwords too). Used by the CLI commands and the wizard alike.
+ * answer file or the environment says (the BMC passwords and the backup passphrase too). Used by the
+ * CLI commands and the wizard alike.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { loadAnswerFile, type LoadedAnswers } from '../answers/load.js';
 import type { NodeAnswers, SecretRef } from '../answers/schema.js';
-import { resolveBmcPasswords, resolveSecret } from '../answers/secrets.js';
+import { resolveBackupPassphrase, resolveBmcPasswords, resolveSecret } from '../answers/secrets.js';
 import { UsageError } from '../errors.js';
 import { expandHome, parseHostKeyPins, parseJumpList, resolveTarget } from '../ssh/index.js';
 import type { SshTarget } from '../ssh/types.js';
@@ -40,6 +41,8 @@ export interface Servers {
   witness?: SshTarget;
   /** Each node's BMC password by node name, when the answer file turns HA on. */
   bmcPasswords?: Map<string, string>;
+  /** The backup repository's passphrase, when the answer file has an encrypted spec.backup. */
+  backupPassphrase?: string;
 }
 
 /** The servers of a command: from the answer file (-f) or from --host, never both. */
@@ -126,22 +129,29 @@ const readSecretFile = (path: string) => readFileSync(path, 'utf8');
 
 /**
  * Everything a run reaches from an answer file: the nodes' targets, the witness's (when HA has one),
- * and the BMC passwords (when HA is on; unused BMCs are not read).
+ * the BMC passwords (when HA is on; unused BMCs are not read), and the backup passphrase (when
+ * spec.backup encrypts the repository).
  */
 export function serversFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): Servers {
   const ha = loaded.answers.spec.ha;
   const witness = witnessTarget(loaded, options, env);
+  const backupPassphrase = resolveBackupPassphrase(loaded.answers, env, readSecretFile, loaded.baseDir);
   return {
     targets: targetsFromAnswers(loaded, options, env),
     answers: loaded,
     ...(witness ? { witness } : {}),
     bmcPasswords: ha?.enabled ? resolveBmcPasswords(loaded.answers, env, readSecretFile, loaded.baseDir) : new Map(),
+    ...(backupPassphrase !== undefined ? { backupPassphrase } : {}),
   };
 }
 
-/** Every secret of a run's servers: what its run log must redact (SSH secrets of nodes, witness and jump hosts; BMC passwords). */
-export function runSecrets(servers: Pick<Servers, 'targets' | 'witness' | 'bmcPasswords'>): string[] {
-  return [...secretsOf(servers.witness ? [...servers.targets, servers.witness] : servers.targets), ...(servers.bmcPasswords?.values() ?? [])];
+/** Every secret of a run's servers: what its run log must redact (SSH secrets of nodes, witness and jump hosts; BMC passwords; the backup passphrase). */
+export function runSecrets(servers: Pick<Servers, 'targets' | 'witness' | 'bmcPasswords' | 'backupPassphrase'>): string[] {
+  return [
+    ...secretsOf(servers.witness ? [...servers.targets, servers.witness] : servers.targets),
+    ...(servers.bmcPasswords?.values() ?? []),
+    ...(servers.backupPassphrase !== undefined ? [servers.backupPassphrase] : []),
+  ];
 }
 
 /** --known-hosts names the files to trust, for every server, over what the ssh configuration says. */

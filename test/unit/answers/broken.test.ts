@@ -232,6 +232,55 @@ const corpus: Record<string, string[]> = {
     'site.yaml:35:13 spec.guests[2].name: guest web is already declared at spec.guests[0]: every guest needs its own name',
   ],
   'guest-unknown-replica.yaml': ['site.yaml:42:23 spec.guests[0].replicas[1]: hv4 is not a node of the cluster (hv1, hv2, hv3)'],
+  // Backups (validate-backup.ts); backup-formats.yaml has a mistake in every key the schema checks.
+  'backup-no-repository.yaml': [
+    'site.yaml:36:17 spec.backup.repository: expected path (a directory every node shares, like /var/lib/hvcluster/backup) or nfs (an export apply mounts, like { server: 198.18.1.10, export: /srv/hvbackup }); neither is given',
+  ],
+  'backup-path-system.yaml': [
+    'site.yaml:37:13 spec.backup.repository.path: /etc/hvbackup is under /etc, which belongs to the system (/etc, /proc, /sys, /dev, /run, /boot, /usr are refused); expected a directory of its own, like /var/lib/hvcluster/backup',
+  ],
+  'backup-path-not-normal.yaml': [
+    `site.yaml:36:25 spec.backup.repository.path: expected a path without '.' or '..' parts, '//' or a trailing '/', like /var/lib/hvcluster/backup, found "/srv/backup/../etc"`,
+  ],
+  'backup-nfs-on-node.yaml': [
+    'site.yaml:38:17 spec.backup.repository.nfs.server: warning: the NFS server 198.18.1.12 is the management address of hv2 (spec.nodes[1].management.address): the backups would be lost with that node, and the other nodes could not back up while it is down; expected a server apart from the cluster',
+    "site.yaml:40:18 spec.backup.repository.nfs.options: warning: vers=3 locks files through NLM: the lock a dead node held on the repository stays until that node boots again, and every other node's backup waits on it; NFSv4 frees it when the node's lease expires. Expected vers=4.2 or vers=4.1",
+  ],
+  'backup-no-passphrase.yaml': [
+    "site.yaml:35:3 spec.backup: encryption repokey-blake2 needs passphraseFrom: where hvcluster reads the repository's passphrase, like passphraseFrom: { env: HVCLUSTER_BACKUP_PASSPHRASE } or { file: PATH } (never the passphrase itself)",
+  ],
+  'backup-inline-passphrase.yaml': [
+    "site.yaml:38:5 spec.backup.passphrase: inline secrets are not accepted: remove 'passphrase' and write passphraseFrom: { env: VARIABLE_NAME } or passphraseFrom: { file: PATH } (the secret stays out of the answer file)",
+  ],
+  'backup-encryption-none.yaml': [
+    "site.yaml:38:17 spec.backup.encryption: warning: encryption: none stores the guests' disks readable by anyone who can read the repository's storage; expected repokey-blake2 unless that storage is as well guarded as the nodes",
+    'site.yaml:39:21 spec.backup.passphraseFrom: warning: passphraseFrom is not used with encryption: none; remove it, or set encryption: repokey-blake2',
+  ],
+  'backup-retention-zero.yaml': [
+    'site.yaml:38:16 spec.backup.retention: daily, weekly and monthly are all 0: only the latest set would be kept, and a bad backup would replace the only good one; expected at least one above 0, like { daily: 7, weekly: 4, monthly: 6 }',
+  ],
+  'backup-guests.yaml': [
+    'site.yaml:39:19 spec.backup.guests[1]: mail is not a guest of spec.guests (web, db)',
+    'site.yaml:39:25 spec.backup.guests[2]: db is absent (spec.guests[1].state): apply removes it, there is nothing to back up; remove it from backup.guests',
+    'site.yaml:39:29 spec.backup.guests[3]: web is already listed at spec.backup.guests[0]',
+  ],
+  'backup-schedule-two-lines.yaml': [
+    'site.yaml:38:15 spec.backup.schedule: expected a systemd calendar expression on one line, without control characters, like "*-*-* 02:00:00"',
+  ],
+  'backup-formats.yaml': [
+    'site.yaml:36:55 spec.backup.repository.nfs.server: expected the host name or IPv4 address of the NFS server, like 198.18.1.10, found "nas example"',
+    'site.yaml:36:78 spec.backup.repository.nfs.export: expected the absolute path the NFS server exports, like /srv/hvbackup, found "srv/hvbackup"',
+    'site.yaml:36:101 spec.backup.repository.nfs.options: expected NFS mount options separated by commas, without spaces, like vers=4.2,hard, found "vers=4.2, hard"',
+    'site.yaml:37:17 spec.backup.encryption: expected repokey-blake2 or none, found "repokey"',
+    'site.yaml:39:25 spec.backup.retention.daily: expected a number of daily sets to keep from 0 to 1000, found -1',
+    'site.yaml:39:37 spec.backup.retention.weekly: expected a number of weekly sets to keep from 0 to 1000, found 4.5',
+    'site.yaml:39:51 spec.backup.retention.monthly: expected a number of monthly sets to keep from 0 to 1000, found the string "6"; write it without quotes',
+    'site.yaml:40:13 spec.backup.guests: expected a list of guest names, like [web, db], found "web"',
+    'site.yaml:41:20 spec.backup.freezeTimeout: expected a number of seconds from 1 to 120, found 0',
+    'site.yaml:42:19 spec.backup.snapshotSize: expected full or a percentage of the disk from 5% to 99%, like 20%, found "3%"',
+    'site.yaml:43:16 spec.backup.warnAfter: expected a duration: a whole number with m (minutes), h (hours) or d (days), like 26h, found "26 hours"',
+    'site.yaml:44:18 spec.backup.compression: expected lz4, zstd or none, found "gzip"',
+  ],
 };
 
 describe('broken answer files', () => {
@@ -250,6 +299,7 @@ describe('broken answer files', () => {
   it('never echoes an inline secret', () => {
     expect(issuesOf(fixture('broken/inline-password.yaml')).join('\n')).not.toContain('hunter2');
     expect(issuesOf(fixture('broken/inline-passphrase.yaml')).join('\n')).not.toContain('correct-horse-battery');
+    expect(issuesOf(fixture('broken/backup-inline-passphrase.yaml')).join('\n')).not.toContain('correct-horse-battery');
   });
 });
 
@@ -323,10 +373,10 @@ describe('edge cases of the file itself', () => {
 
   it('a witness: or bmc: in the wrong place points to where it belongs', () => {
     expect(issuesOf(`${two}  witness: { address: 198.18.1.99 }\n`)).toEqual([
-      "site.yaml:28:3 spec.witness: unknown key 'witness' here; did you mean spec.ha.witness? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha, guests",
+      "site.yaml:28:3 spec.witness: unknown key 'witness' here; did you mean spec.ha.witness? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha, guests, backup",
     ]);
     expect(issuesOf(`${two}  bmc: { address: 198.18.2.11 }\n`)).toEqual([
-      "site.yaml:28:3 spec.bmc: unknown key 'bmc' here; did you mean spec.nodes[].bmc? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha, guests",
+      "site.yaml:28:3 spec.bmc: unknown key 'bmc' here; did you mean spec.nodes[].bmc? Expected here: nodes, network, drbd, storage, hypervisor, packages, time, ha, guests, backup",
     ]);
   });
 

@@ -35,7 +35,7 @@ describe('exampleAnswerFile', () => {
   });
 });
 
-describe('the commented-out HA and guests blocks of the example', () => {
+describe('the commented-out HA, guests and backup blocks of the example', () => {
   /** The commented block that starts with the line `start` (until the first line that is not part of it), uncommented. */
   function uncomment(text: string, start: string): { block: string; uncommented: string } {
     const lines = text.split('\n');
@@ -102,5 +102,26 @@ describe('the commented-out HA and guests blocks of the example', () => {
         state: 'present',
       },
     ]);
+  });
+
+  it('backup: loads clean once uncommented with the guests it names, every default written out', () => {
+    const text = exampleAnswerFile();
+    const guests = uncomment(text, '  # guests:');
+    const backup = uncomment(text, '  # backup:');
+    expect(backup.block).toContain('passphraseFrom: { env: HVCLUSTER_BACKUP_PASSPHRASE }');
+    const withBackup = text.replace(guests.block, guests.uncommented).replace(backup.block, backup.uncommented);
+    expect(checkAnswerText(withBackup).issues).toEqual([]);
+    expect(parseAnswers(withBackup).answers.spec.backup).toEqual({
+      repository: { path: '/var/lib/hvcluster/backup', nfs: { server: '198.18.1.10', export: '/srv/hvbackup', options: 'vers=4.2,hard' } },
+      encryption: 'repokey-blake2',
+      passphraseFrom: { env: 'HVCLUSTER_BACKUP_PASSPHRASE' },
+      schedule: '*-*-* 02:00:00',
+      retention: { daily: 7, weekly: 4, monthly: 6 },
+      guests: ['web1', 'erp'],
+      freezeTimeout: 10,
+      snapshotSize: 'full',
+      warnAfter: '26h',
+      compression: 'lz4',
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../installer/errors.js';
-import { parseAnswers, resolveBmcPasswords, resolveSecret, secretFilePath, type Answers } from '../../../installer/answers/index.js';
+import { parseAnswers, resolveBackupPassphrase, resolveBmcPasswords, resolveSecret, secretFilePath, type Answers } from '../../../installer/answers/index.js';
 import { fixture } from './helpers.js';
 
 const files: Record<string, string> = { '/home/ops/pw': 's3cret\n', '/site/secrets/hv2.password': 'p w\r\n', '/empty': '\n' };
@@ -81,5 +81,30 @@ describe('resolveBmcPasswords', () => {
     }
     expect(message).toContain('spec.nodes[1].bmc.passwordFrom (the BMC password of hv2): cannot read secret file /elsewhere/secrets/hv2-bmc.password: no such file');
     expect(message).not.toContain('hv1-bmc-secret');
+  });
+});
+
+describe('resolveBackupPassphrase', () => {
+  const answers = (): Answers => structuredClone(parseAnswers(fixture('valid/two-nodes-backup.yaml')).answers);
+
+  it('reads the passphrase of an encrypted repository, files relative to the answer file', () => {
+    expect(resolveBackupPassphrase(answers(), { HVCLUSTER_BACKUP_PASSPHRASE: 'repo-secret' }, readFile)).toBe('repo-secret');
+    const a = answers();
+    a.spec.backup!.passphraseFrom = { file: 'secrets/hv2.password' };
+    expect(resolveBackupPassphrase(a, {}, readFile, '/site')).toBe('p w');
+  });
+
+  it('reads nothing without backup, or for encryption none even when passphraseFrom is given (a warning)', () => {
+    const a = answers();
+    a.spec.backup!.encryption = 'none';
+    expect(resolveBackupPassphrase(a, {}, readFile)).toBeUndefined();
+    delete a.spec.backup;
+    expect(resolveBackupPassphrase(a, {}, readFile)).toBeUndefined();
+  });
+
+  it('fails naming the reference, never a secret', () => {
+    expect(() => resolveBackupPassphrase(answers(), {}, readFile)).toThrow(
+      'spec.backup.passphraseFrom (the passphrase of the backup repository): environment variable HVCLUSTER_BACKUP_PASSPHRASE is not set',
+    );
   });
 });

@@ -3,7 +3,7 @@ import { checkAnswers, exampleAnswerFile, parseAnswers, validateAnswers, writeAn
 import { fixture } from './helpers.js';
 
 describe('writeAnswerFile', () => {
-  for (const name of ['valid/two-nodes.yaml', 'valid/three-nodes.yaml', 'valid/two-nodes-ha.yaml']) {
+  for (const name of ['valid/two-nodes.yaml', 'valid/three-nodes.yaml', 'valid/two-nodes-ha.yaml', 'valid/two-nodes-backup.yaml']) {
     it(`round-trips ${name} through the loader`, () => {
       const { answers } = parseAnswers(fixture(name));
       const text = writeAnswerFile(answers);
@@ -64,6 +64,13 @@ describe('writeAnswerFile', () => {
     expect(parseAnswers(text).answers).toStrictEqual(answers);
     expect(text).toContain('\n  guests:\n    - name: web\n      vcpus: 2\n      memory: 1536MiB\n      disks:\n        - size: 20GiB\n        - image: /srv/images/data.qcow2\n');
     expect(text).toContain('        - image: /srv/images/erp.qcow2\n          size: 2TiB\n');
+  });
+
+  it('writes each guest in full, without YAML anchors, when guests share a default value in memory', () => {
+    const text = `${fixture('valid/two-nodes.yaml')}  guests:\n    - { name: web, memory: 1GiB, disks: [{ size: 1GiB }] }\n    - { name: db, memory: 1GiB, disks: [{ size: 1GiB }] }\n`;
+    const written = writeAnswerFile(parseAnswers(text).answers);
+    expect(written).not.toMatch(/[&*]a\d/);
+    expect(written.match(/ {6}nics:\n {8}- \{\}\n/g)).toHaveLength(2);
   });
 
   it('takes another header', () => {
