@@ -20,7 +20,8 @@
 # CONF (written by apply, no secret): `key value` lines: cluster, vg, repo (the repository's
 # directory), root (the cluster's directory on the shared storage), passphrase-file (none: an
 # unencrypted repository), compression, freeze-timeout, snapshot-size, keep-daily|weekly|monthly,
-# borg-base and borg-cache (borg's own directories on the node), one `guest NAME RES...` per guest.
+# borg-base and borg-cache (borg's own directories on the node), guests-dir (the guests' domain XML), one `guest NAME RES...` per guest
+# and its `declaration NAME JSON` (what meta.json records of it: vcpus, memory, machine, boot, disks, NICs).
 # Exit 2: usage; 3: the configuration or repository is unusable; 75: not this node's guest; 1: failed.
 LC_ALL=C; export LC_ALL
 PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
@@ -32,6 +33,8 @@ usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run C
 conf_get() { sed -n "s/^$1 //p" "$CONF" | head -n 1; }
 disks_of() { awk -v g="$1" '$1 == "guest" && $2 == g { for (i = 3; i <= NF; i++) printf "%s%s", (i > 3 ? " " : ""), $i }' "$CONF"; }
 json_number() { sed -n "s/.*\"$1\": *\([0-9][0-9]*\).*/\1/p" | head -n 1; }
+# A file's text as a JSON string (the domain XML: no control characters but tabs and newlines).
+json_string() { sed 's/\\/\\\\/g; s/"/\\"/g; s/\t/\\t/g' "$1" | awk 'BEGIN { printf "\"" } { printf "%s\\n", $0 } END { printf "\"" }'; }
 
 load_conf() {
   [ -r "$CONF" ] || { echo "$CONF cannot be read: run hvcluster apply" >&2; exit 3; }
@@ -128,16 +131,28 @@ backup_guest() {
     echo "@borg $archive"
     echo "$json"
     [ "$i" -gt 0 ] && printf ',' >> "$work/disks"
-    printf '{"index":%s,"resource":"%s","archive":"%s","bytes":%s,"sha256":"%s"}' "$i" "$res" "$archive" "$bytes" "$(cat "$work/disk$i.sha256")" >> "$work/disks"
+    lv_bytes=$(lvs --noheadings --units b --nosuffix -o lv_size "$VG/$res" | tr -d ' ')
+    printf '{"index":%s,"resource":"%s","archive":"%s","bytes":%s,"lvBytes":%s,"sha256":"%s"}' "$i" "$res" "$archive" "$bytes" "$lv_bytes" "$(cat "$work/disk$i.sha256")" >> "$work/disks"
     i=$((i + 1))
   done
-  # What a restore needs (meta.json), written last: the set exists once its .meta archive does.
-  # (quotes and backslashes dropped: the values go into JSON strings)
+  # What a restore needs (meta.json, installer/backup/meta.ts's format), written last: the set exists once its .meta archive does.
   field() { echo "$out" | sed -n "s/^$1 //p" | head -n 1 | tr -d '"\134'; }
-  xml=
-  [ -r "/etc/hvcluster/guests/$guest.xml" ] && xml=$(base64 -w0 "/etc/hvcluster/guests/$guest.xml")
-  printf '{"format":1,"cluster":"%s","guest":"%s","node":"%s","takenAt":"%sZ","consistency":"%s","freeze":"%s","thaw":"%s","disks":[%s],"domainXmlBase64":"%s"}\n' \
-    "$(conf_get cluster)" "$guest" "$(hostname)" "$iso" "$(field consistency)" "$(field freeze)" "$(field thaw)" "$(cat "$work/disks")" "$xml" > "$work/meta.json"
+  consistency=$(field consistency)
+  freeze=$(field freeze)
+  thaw=$(field thaw | cut -d' ' -f1)
+  [ "$thaw" = abandoned ] || thaw=ok
+  case $freeze in
+    frozen*) freeze_json=$(printf '{"result":"frozen","filesystems":%s,"thaw":"%s"}' "${freeze#frozen }" "$thaw") ;;
+    timed-out) freeze_json=$(printf '{"result":"timed-out","thaw":"%s"}' "$thaw") ;;
+    none*) freeze_json=$(printf '{"result":"none","reason":"%s"}' "${freeze#none }") ;;
+    *) if [ "$consistency" = stopped ]; then freeze_json='{"result":"stopped"}'; else freeze_json='{"result":"none","reason":"the guest was paused"}'; fi ;;
+  esac
+  drbd_version=$(sed -n 's/^version: \([^ ]*\).*/\1/p' /proc/drbd 2>/dev/null | head -n 1)
+  xml="$(conf_get guests-dir)/$guest.xml"
+  [ -r "$xml" ] || { echo "$xml is missing: run hvcluster apply" >&2; cleanup_guest; return 1; }
+  printf '{"format":"hvcluster-backup-meta/v1","cluster":"%s","guest":"%s","node":"%s","takenAt":"%sZ","consistency":"%s","freeze":%s,"versions":{"hvcluster":"%s","drbd":"%s"},"disks":[%s],"domainXml":%s,"declaration":%s}\n' \
+    "$(conf_get cluster)" "$guest" "$(hostname)" "$iso" "$consistency" "$freeze_json" "$(conf_get hvcluster-version)" "${drbd_version:-unknown}" \
+    "$(cat "$work/disks")" "$(json_string "$xml")" "$(sed -n "s/^declaration $guest //p" "$CONF" | head -n 1)" > "$work/meta.json"
   json=$(borg create --json --lock-wait 3600 --timestamp "$iso" --stdin-name meta.json --content-from-command "::$guest.$stamp.meta" -- cat "$work/meta.json") || { echo "borg create of $guest.$stamp.meta failed" >&2; cleanup_guest; return 1; }
   echo "@borg $guest.$stamp.meta"
   echo "$json"

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseBackupMeta } from '../../../installer/backup/meta.js';
 import { REMOTE_DIR } from '../../../installer/paths.js';
 
 const MIB = 2 ** 20;
@@ -34,7 +35,7 @@ function node(role: string) {
   delete) rm -f "${repo}/\${4#::}" ;;
   *) exit 0 ;;
 esac`,
-    lvs: `case "$*" in *lv_path*) echo "  ${dir}/\${4#*/}" | sed 's/\\.bk\\.[^ ]*$/.dev/' ;; *lv_tags*) ;; *) exit 5 ;; esac`,
+    lvs: `case "$*" in *lv_size*) case $7 in */db-disk0) echo ${MIB + 4096} ;; *) echo ${2 * MIB + 4096} ;; esac ;; *lv_path*) echo "  ${dir}/\${4#*/}" | sed 's/\\.bk\\.[^ ]*$/.dev/' ;; *lv_tags*) ;; *) exit 5 ;; esac`,
     lvcreate: 'exit 0',
     lvremove: `echo "$*" >> "${dir}/removed"`,
     lvchange: 'exit 0',
@@ -50,7 +51,10 @@ esac`,
   }
   mkdirSync(join(dir, 'root'));
   const conf = join(dir, 'backup.conf');
-  writeFileSync(conf, ['cluster lab', 'vg hvdata', `repo ${repo}`, `root ${join(dir, 'root')}`, 'compression lz4', 'freeze-timeout 2', 'snapshot-size full', 'keep-daily 7', 'keep-weekly 4', 'keep-monthly 6', `borg-base ${dir}/base`, `borg-cache ${dir}/cache`, 'guest db db-disk0 db-disk1', ''].join('\n'));
+  mkdirSync(join(dir, 'guests'));
+  writeFileSync(join(dir, 'guests', 'db.xml'), `<domain type='kvm'>\n  <name>db</name>\n  <description>"quoted" \\ and tabbed\t</description>\n</domain>\n`);
+  const declaration = { vcpus: 1, memoryMiB: 128, machine: 'pc-q35-7.2', boot: ['hd'], disks: [{ sizeMiB: 1 }, { sizeMiB: 2 }], nics: [{ bridge: 'br0', mac: '52:54:00:aa:bb:cc' }] };
+  writeFileSync(conf, ['cluster lab', 'vg hvdata', 'hvcluster-version 0.1.0', `guests-dir ${dir}/guests`, `declaration db ${JSON.stringify(declaration)}`, `repo ${repo}`, `root ${join(dir, 'root')}`, 'compression lz4', 'freeze-timeout 2', 'snapshot-size full', 'keep-daily 7', 'keep-weekly 4', 'keep-monthly 6', `borg-base ${dir}/base`, `borg-cache ${dir}/cache`, 'guest db db-disk0 db-disk1', ''].join('\n'));
   const run = (...args: string[]) => spawnSync('sh', [join(REMOTE_DIR, 'backup-node.sh'), ...args], { encoding: 'utf8', maxBuffer: 64 * MIB, env: { PATH: `${bin}:/usr/bin:/bin`, TMPDIR: dir } });
   return { dir, repo, conf, disks, run };
 }
@@ -65,10 +69,13 @@ describe('backup-node.sh', () => {
     expect(r.stdout.split('\n').filter((l) => l.startsWith('@borg') || l.startsWith('@done'))).toEqual(['@borg db.20261208t101500z.disk0', '@borg db.20261208t101500z.disk1', '@borg db.20261208t101500z.meta', '@done db.20261208t101500z']);
     // Exactly the DRBD data (not the rest of the LV: DRBD's metadata lives there).
     n.disks.forEach((d, i) => expect(sha(readFileSync(join(n.repo, `db.20261208t101500z.disk${i}`)))).toBe(sha(d)));
-    const meta = JSON.parse(readFileSync(join(n.repo, 'db.20261208t101500z.meta'), 'utf8'));
-    expect(meta).toMatchObject({ format: 1, cluster: 'lab', guest: 'db', takenAt: '2026-12-08T10:15:00Z', consistency: 'crash' });
-    expect(meta.freeze).toContain('not connected');
-    expect(meta.disks).toEqual(n.disks.map((d, i) => ({ index: i, resource: `db-disk${i}`, archive: `db.20261208t101500z.disk${i}`, bytes: d.length, sha256: sha(d) })));
+    // The meta archive is what restore reads: installer/backup/meta.ts's own parser accepts it.
+    const meta = parseBackupMeta(readFileSync(join(n.repo, 'db.20261208t101500z.meta'), 'utf8'), 'db.20261208t101500z.meta');
+    expect(meta).toMatchObject({ cluster: 'lab', guest: 'db', takenAt: '2026-12-08T10:15:00Z', consistency: 'crash', versions: { hvcluster: '0.1.0' } });
+    expect(meta.freeze).toEqual({ result: 'none', reason: 'Guest agent is not responding: QEMU guest agent is not connected' });
+    expect(meta.disks).toEqual(n.disks.map((d, i) => ({ index: i, resource: `db-disk${i}`, archive: `db.20261208t101500z.disk${i}`, bytes: d.length, lvBytes: d.length + 4096, sha256: sha(d) })));
+    expect(meta.domainXml).toBe(readFileSync(join(n.dir, 'guests', 'db.xml'), 'utf8'));
+    expect(meta.declaration.disks).toEqual([{ sizeMiB: 1 }, { sizeMiB: 2 }]);
     expect(readFileSync(join(n.dir, 'removed'), 'utf8').trim().split('\n')).toEqual(['-qy hvdata/db-disk0.bk.20261208t101500z', '-qy hvdata/db-disk1.bk.20261208t101500z']);
     expect(JSON.parse(readFileSync(join(n.dir, 'root', 'status', 'db.json'), 'utf8'))).toMatchObject({ guest: 'db', set: 'db.20261208t101500z' });
   });
