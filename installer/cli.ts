@@ -258,6 +258,25 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotRemove(name, snap, options, streams);
   });
 
+  const backup = program.command('backup').description("the guests' backups (spec.backup): BorgBackup into one deduplicated repository per cluster");
+  withConnectionOptions(
+    backup
+      .command('run')
+      .description('back up guests now (default: every guest spec.backup covers), each from the node where it runs: a snapshot of its disks, streamed into the repository; prints what each set read and stored')
+      .argument('[guest...]', 'only these guests')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (guests: string[], options) => {
+    process.exitCode = await (await import('./commands/backup.js')).runBackupRun(guests, options, streams);
+  });
+  withConnectionOptions(
+    backup
+      .command('list')
+      .description("the repository's complete backup sets per guest, and what failed runs left (read-only)")
+      .option('--json', 'print the list as JSON on stdout'),
+  ).action(async (options) => {
+    process.exitCode = await (await import('./commands/backup.js')).runBackupList(options, streams);
+  });
+
   const drbd = program.command('drbd').description("the cluster's DRBD resources: guided recovery");
   withConnectionOptions(
     drbd

@@ -19,6 +19,7 @@ import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { newRunId } from '../services/run-id.js';
 import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions } from '../commands/connect.js';
 import type { Reporter, Streams } from '../output.js';
+import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
 import type { NodeRead } from './moves.js';
 
@@ -31,10 +32,28 @@ export interface GuestSession {
   log: RunLog;
 }
 
+/** The reads of every node, made without the cluster lock (the lock's shape: nothing to release). */
+async function readWithoutLock(connections: ReadonlyMap<string, ServerConnection>, batch: ReadonlyMap<string, { script: string; label: string }>): Promise<{ reads: Map<string, { stdout: string }>; release: () => Promise<void> }> {
+  const reads = new Map<string, { stdout: string }>();
+  await Promise.all(
+    [...batch].map(async ([node, read]) => {
+      const r = await connections.get(node)!.exec(`sh -c ${shellQuote(read.script)}`, { sudo: true, secretOutput: true, timeoutMs: 120_000, logAs: read.label });
+      reads.set(node, { stdout: r.stdout });
+    }),
+  );
+  return { reads, release: async () => undefined };
+}
+
 /** What a session reads of every node besides its volumes and guests. */
 export interface SessionReads {
   /** The volume group's snapshots (the snapshot commands). */
   snapshots?: boolean;
+  /**
+   * false: read without taking the cluster lock (a backup run may take hours and must not block
+   * migrations; the node-side script checks again, under the repository's own lock, that the guest
+   * is still Primary there). Default: the lock, taken with the reads.
+   */
+  lock?: boolean;
 }
 
 /** Opens the session, runs `work`, releases the lock and closes the connections whatever happens. */
@@ -56,13 +75,17 @@ export async function withGuestSession<T>(options: ConnectionOptions, streams: S
     const nodes = answers.spec.nodes.map((n) => n.name);
     const names = ['volumes', 'guests', ...(extra.snapshots ? (['snapshots'] as const) : [])] as const;
     const defs = (node: string) => names.map((name) => readDefinition(name, { answers, node }));
-    const lock = await lockCluster(
-      nodes.map((n) => connections.get(n)!),
-      answers.metadata.name,
-      thisHolder(runId, command),
-      `\`hvcluster apply -f ${loaded.file} --force-unlock\``,
-      new Map(nodes.map((n) => [n, { script: readScript(defs(n)), label: readLabel(defs(n)) }])),
-    );
+    const batch = new Map(nodes.map((n) => [n, { script: readScript(defs(n)), label: readLabel(defs(n)) }]));
+    const lock =
+      extra.lock === false
+        ? await readWithoutLock(connections, batch)
+        : await lockCluster(
+            nodes.map((n) => connections.get(n)!),
+            answers.metadata.name,
+            thisHolder(runId, command),
+            `\`hvcluster apply -f ${loaded.file} --force-unlock\``,
+            batch,
+          );
     try {
       const reads = new Map<string, NodeRead>();
       for (const node of nodes) {

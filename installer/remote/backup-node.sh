@@ -14,6 +14,8 @@
 #   backup-node.sh run CONF
 #       the timer's run: every guest of CONF this node is Primary for (one set each; a guest whose
 #       last complete set started after this run began was backed up by another node: skipped).
+#   backup-node.sh list CONF
+#       the repository's archives (`borg list --json`; waits a minute at most for a writer's lock).
 #   backup-node.sh stream DEVICE BYTES SHAFILE
 #       (borg's --content-from-command) the first BYTES of DEVICE on stdout, their sha256 into SHAFILE;
 #       fails when the read fails or is short (borg then stores no archive).
@@ -28,7 +30,7 @@ PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export 
 SELF=$0
 HERE=$(dirname "$0")
 
-usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
+usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | list CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
 
 conf_get() { sed -n "s/^$1 //p" "$CONF" | head -n 1; }
 disks_of() { awk -v g="$1" '$1 == "guest" && $2 == g { for (i = 3; i <= NF; i++) printf "%s%s", (i > 3 ? " " : ""), $i }' "$CONF"; }
@@ -204,12 +206,20 @@ cmd_run() {
   exit $failed
 }
 
+cmd_list() {
+  [ $# -eq 1 ] || usage
+  CONF=$1
+  load_conf
+  borg list --json --lock-wait 60
+}
+
 [ $# -ge 1 ] || usage
 sub=$1
 shift
 case $sub in
   guest) cmd_guest "$@" ;;
   run) cmd_run "$@" ;;
+  list) cmd_list "$@" ;;
   stream) cmd_stream "$@" ;;
   *) usage ;;
 esac

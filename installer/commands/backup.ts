@@ -1,0 +1,131 @@
+/**
+ * The guests' backups (installer/backup/, docs/design/backups.md), run by the scripts apply installs
+ * on every node (installer/remote/backup-node.sh, snapshot.sh), the same ones the nodes' timer runs:
+ * - `backup run [GUEST...]`: each guest backed up by the node where it is Primary (a stopped guest:
+ *   a holder with UpToDate disks), one guest at a time; what each set read and stored is printed.
+ *   No cluster lock (it may take hours); the repository's writer lock orders the nodes.
+ * - `backup list`: the repository's complete sets per guest, and what failed runs left.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatIssue } from '../answers/issues.js';
+import { backupStamp, archiveSets, setName } from '../backup/archives.js';
+import { BACKUP_CONF } from '../backup/layout.js';
+import { parseGuestBackupOutput, planBackupRun, setFigures } from '../backup/run.js';
+import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import type { GuestSession } from '../guests/session.js';
+import { jsonDocument, jsonError, jsonText } from '../json-output.js';
+import { Reporter, type Streams } from '../output.js';
+import { REMOTE_DIR } from '../paths.js';
+import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
+import { dayAfter } from './guest.js';
+
+/** Where apply installs the node-side scripts (verbatim copies of installer/remote/). */
+export const INSTALLED_SCRIPTS = { 'backup-node.sh': '/usr/local/lib/hvcluster/backup-node.sh', 'snapshot.sh': '/usr/local/lib/hvcluster/snapshot.sh' } as const;
+const BACKUP_NODE = INSTALLED_SCRIPTS['backup-node.sh'];
+/** backup-node.sh's exit code for "not this node's guest now" (it moved, or is migrating). */
+const NOT_HERE = 75;
+const MIB = 2 ** 20;
+
+/** The installed scripts on `nodes` are this hvcluster's (the timer runs them too): else `apply` first. */
+async function checkInstalled(session: GuestSession, nodes: readonly string[]): Promise<void> {
+  const want = Object.fromEntries(Object.keys(INSTALLED_SCRIPTS).map((f) => [f, createHash('sha256').update(readFileSync(join(REMOTE_DIR, f))).digest('hex')]));
+  for (const node of nodes) {
+    const r = await session.hosts.get(node)!.read({ argv: ['sha256sum', ...Object.values(INSTALLED_SCRIPTS)] }, { allowFailure: true });
+    const have = new Map(r.stdout.split('\n').flatMap((l) => (/^[0-9a-f]{64}\s/.test(l) ? [[l.split(/\s+/)[1]!, l.split(/\s+/)[0]!] as const] : [])));
+    const stale = Object.entries(INSTALLED_SCRIPTS).filter(([f, path]) => have.get(path) !== want[f]);
+    if (stale.length > 0) {
+      throw new ChecksFailedError(`${node} ${have.size === 0 ? 'is not set up for backups' : `runs another version of ${stale.map(([f]) => f).join(' and ')}`}`, { hint: 'run `hvcluster apply`: it installs the backup scripts, the repository and the timer' });
+    }
+  }
+}
+
+export interface BackupRunOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+export function runBackupRun(guests: string[], options: BackupRunOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter(
+    'backup run',
+    guests.join(' '),
+    options,
+    streams,
+    async (session, reporter) => {
+      const { backups, skipped } = planBackupRun(session.answers, session.reads, guests);
+      for (const s of skipped) reporter.warn(`backup run: ${s.guest} is not backed up now: ${s.reason}`);
+      await checkInstalled(session, [...new Set(backups.map((b) => b.node))]);
+      const sets = [];
+      const failed: string[] = [];
+      for (const b of backups) {
+        const stamp = backupStamp(new Date());
+        const r = await session.hosts.get(b.node)!.mutate(
+          `back up guest ${b.guest} from ${b.node}${b.stopped ? ' (stopped: its copy there)' : ''} into set ${setName(b.guest, stamp)}`,
+          { argv: [BACKUP_NODE, 'guest', BACKUP_CONF, b.guest, stamp, ...(b.stopped ? ['--stopped'] : [])] },
+          { allowFailure: true, timeoutMs: 24 * 3_600_000 },
+        );
+        if (!r) continue;
+        if (r.exitCode === NOT_HERE) {
+          skipped.push({ guest: b.guest, reason: r.stderr.trim() || `no longer Primary on ${b.node}` });
+          reporter.warn(`backup run: ${b.guest} is not backed up now: ${r.stderr.trim()}`);
+          continue;
+        }
+        if (r.exitCode !== 0) {
+          failed.push(`${b.guest} (on ${b.node}): ${r.stderr.trim().split('\n').slice(-3).join(' / ') || `exit ${r.exitCode}`}`);
+          reporter.error(`backup run: ${b.guest} failed on ${b.node}: ${r.stderr.trim()}`);
+          continue;
+        }
+        const result = parseGuestBackupOutput(r.stdout);
+        const f = setFigures(result);
+        reporter.info(
+          `backup run: ${b.guest}: set ${result.set} from ${b.node}, read ${(f.readBytes / MIB).toFixed(1)} MiB${f.seconds > 0 ? ` (${(f.readBytes / MIB / f.seconds).toFixed(1)} MiB/s)` : ''}, stored ${(f.storedBytes / MIB).toFixed(2)} MiB, ${result.consistency === 'agent' ? 'application-consistent' : result.consistency === 'stopped' ? 'guest stopped' : 'crash-consistent'}`,
+        );
+        sets.push({ guest: b.guest, node: b.node, set: result.set, consistency: result.consistency, readBytes: f.readBytes, storedBytes: f.storedBytes, seconds: f.seconds, archives: result.archives });
+      }
+      if (failed.length > 0) throw new ChecksFailedError(`backup run: ${failed.length} guest(s) failed: ${failed.join('; ')}`, { hint: 'the other guests were backed up; see the errors above, then run `hvcluster backup run GUEST` again' });
+      return { sets, skipped };
+    },
+    { lock: false },
+  );
+}
+
+export interface BackupListOptions extends ConnectionOptions {
+  json?: boolean;
+}
+
+/** The repository as the first node that can open it sees it (read-only, no lock). */
+export async function runBackupList(options: BackupListOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster backup list';
+  try {
+    if (options.file === undefined) throw new UsageError('backup list needs the answer file of the cluster', { hint: 'hvcluster backup list -f site.yaml' });
+    const servers = await serversFromOptions(options, streams.env);
+    const answers = servers.answers!.answers;
+    for (const warning of servers.answers!.warnings) reporter.warn(formatIssue(warning));
+    if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup');
+    const results = await connectEach(servers.targets, options, streams, async (connection) => {
+      const r = await connection.exec(`${BACKUP_NODE} list ${BACKUP_CONF}`, { sudo: true, step: 'backup list', timeoutMs: 300_000, allowFailure: true });
+      if (r.exitCode !== 0) throw new ChecksFailedError(`${connection.target.name}: backup-node.sh list failed: ${r.stderr.trim()}`);
+      return JSON.parse(r.stdout) as { archives: { name: string; start?: string }[] };
+    });
+    const ok = results.find((r) => r.ok);
+    if (!ok?.ok) {
+      const first = results[0];
+      throw first && !first.ok && first.error instanceof HvError ? first.error : new ChecksFailedError('no node could read the backup repository', { hint: 'run `hvcluster apply`, and check the repository storage' });
+    }
+    const sets = archiveSets(ok.value.archives.map((a) => a.name));
+    const complete = sets.complete.map((s) => ({ guest: s.guest, set: s.name, takenAt: s.takenAt.toISOString(), disks: s.disks.length }));
+    if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { cluster: answers.metadata.name, readOn: ok.server, sets: complete, incomplete: sets.incomplete, foreign: sets.foreign })));
+    else {
+      const out = complete.length === 0 ? ['no backups'] : ['GUEST  SET  TAKEN (UTC)  DISKS', ...complete.map((s) => `${s.guest}  ${s.set}  ${s.takenAt.replace('.000Z', 'Z')}  ${s.disks}`)];
+      for (const i of sets.incomplete) out.push(`! ${i.name}: incomplete (a run that failed; the next run of ${i.guest} deletes it): ${i.archives.join(', ')}`);
+      streams.stdout.write(`${out.join('\n')}\n`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof HvError)) throw error;
+    reporter.error(error.message, error.hint);
+    if (options.json) streams.stdout.write(jsonText(jsonError(tool, error)));
+    return exitCodeOf(error);
+  }
+}
