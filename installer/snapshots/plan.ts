@@ -9,7 +9,8 @@ import { ChecksFailedError, UsageError } from '../errors.js';
 import { domainOf } from '../engine/guest-state.js';
 import { diskResource } from '../plan/guest-model.js';
 import type { NodeRead } from '../guests/moves.js';
-import { snapshotStamp, stampTime, type Consistency, type SnapshotState, type TaggedSnapshot } from './state.js';
+import { backupStamp } from '../backup/archives.js';
+import { stampTime, type Consistency, type SnapshotState, type TaggedSnapshot } from './state.js';
 
 export interface SnapshotNodeRead extends NodeRead {
   snapshots: SnapshotState;
@@ -98,7 +99,7 @@ export interface SnapshotCreate {
  * where it is taken, NAME is not a valid name or already taken, or the volume group has not room.
  */
 export function planSnapshotCreate(answers: Answers, reads: ReadonlyMap<string, SnapshotNodeRead>, guest: string, options: { name?: string; at: Date; size: SnapshotSize }): SnapshotCreate {
-  const stamp = snapshotStamp(options.at);
+  const stamp = backupStamp(options.at);
   const name = options.name ?? stamp;
   if (!NAME.test(name)) throw new UsageError(`snapshot name ${name}: use 1-32 lower-case letters, digits and dashes, starting with a letter or digit`);
   const d = guestDisks(answers, reads, guest);

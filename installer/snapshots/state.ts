@@ -5,7 +5,10 @@
  * known of them: the guest, the name, when, how consistent, the DRBD data size it holds. Pure.
  */
 
-export type Consistency = 'agent' | 'crash' | 'stopped';
+import { stampDate } from '../backup/archives.js';
+import type { Consistency } from '../backup/meta.js';
+
+export type { Consistency };
 
 export interface SnapshotLv {
   /** The snapshot LV (`web-disk0.snap.before`). */
@@ -93,13 +96,7 @@ export function parseSnapshotState(stdout: string): SnapshotState {
 /** The name of the snapshot LV of a guest's disk resource. */
 export const snapshotLv = (resource: string, name: string) => `${resource}.snap.${name}`;
 
-/** A UTC instant as the snapshots' stamp: `20261208t101500z`. */
-export function snapshotStamp(at: Date): string {
-  return at.toISOString().replace(/\.\d+Z$/, 'z').replace(/[-:]/g, '').replace('T', 't');
-}
-
-/** The ISO time of a stamp, or null. */
+/** The ISO time (to the second) of a stamp (`20261208t101500z`, the backups' format too), or null. */
 export function stampTime(stamp: string): string | null {
-  const m = /^(\d{4})(\d{2})(\d{2})t(\d{2})(\d{2})(\d{2})z$/.exec(stamp);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : null;
+  return stampDate(stamp)?.toISOString().replace('.000Z', 'Z') ?? null;
 }

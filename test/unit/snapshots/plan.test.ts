@@ -4,7 +4,8 @@ import { parseAnswers } from '../../../installer/answers/load.js';
 import { parseGuestState } from '../../../installer/engine/guest-state.js';
 import { parseVolumeState } from '../../../installer/engine/volume-state.js';
 import { findSet, formatSnapshotList, parseSnapshotSize, planSnapshotCreate, planSnapshotRollback, snapshotList, type SnapshotNodeRead } from '../../../installer/snapshots/plan.js';
-import { parseSnapshotState, snapshotStamp, stampTime } from '../../../installer/snapshots/state.js';
+import { backupStamp } from '../../../installer/backup/archives.js';
+import { parseSnapshotState, stampTime } from '../../../installer/snapshots/state.js';
 import { siteYaml } from '../plan/helpers.js';
 
 const guests = `  guests:\n    - name: web\n      memory: 128MiB\n      disks:\n        - size: 32MiB\n    - name: db\n      memory: 128MiB\n      disks:\n        - size: 32MiB\n        - size: 64MiB\n`;
@@ -50,7 +51,7 @@ describe('snapshot state', () => {
   });
 
   it('stamps are UTC, sortable, and read back as ISO times', () => {
-    expect(snapshotStamp(AT)).toBe('20261208t101500z');
+    expect(backupStamp(AT)).toBe('20261208t101500z');
     expect(stampTime('20261208t101500z')).toBe('2026-12-08T10:15:00Z');
     expect(stampTime('nonsense')).toBeNull();
   });
