@@ -120,7 +120,8 @@ export interface GuestStop {
   ha: boolean;
 }
 
-interface Declared {
+/** A declared guest as the nodes see it: its disks' resources, the nodes holding them, where it runs, whether Pacemaker owns it. */
+export interface Declared {
   resources: string[];
   holders: string[];
   running: string[];
@@ -128,7 +129,8 @@ interface Declared {
   preferred: string;
 }
 
-function declaredGuest(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string): Declared {
+/** Refused: a guest not declared, with no disks yet, or running on two nodes. Pure. */
+export function declaredGuest(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string): Declared {
   const declared = answers.spec.guests.find((g) => g.name === guest);
   if (!declared) throw new UsageError(`guest ${guest} is not declared in the answer file`, { hint: `declared: ${answers.spec.guests.map((g) => g.name).join(', ') || 'none'}` });
   const resources = declared.disks.map((_, i) => diskResource(guest, i));

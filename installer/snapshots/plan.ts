@@ -7,8 +7,7 @@
 import type { Answers } from '../answers/schema.js';
 import { ChecksFailedError, UsageError } from '../errors.js';
 import { domainOf } from '../engine/guest-state.js';
-import { diskResource } from '../plan/guest-model.js';
-import type { NodeRead } from '../guests/moves.js';
+import { declaredGuest, type NodeRead } from '../guests/moves.js';
 import { backupStamp } from '../backup/archives.js';
 import { stampTime, type Consistency, type SnapshotState, type TaggedSnapshot } from './state.js';
 
@@ -59,24 +58,6 @@ export function snapshotSets(reads: ReadonlyMap<string, { snapshots?: SnapshotSt
   return [...sets.values()].sort((a, b) => a.stamp.localeCompare(b.stamp) || a.guest.localeCompare(b.guest) || a.name.localeCompare(b.name));
 }
 
-interface GuestDisks {
-  resources: string[];
-  holders: string[];
-  running: string[];
-  ha: boolean;
-}
-
-function guestDisks(answers: Answers, reads: ReadonlyMap<string, NodeRead>, guest: string): GuestDisks {
-  const declared = answers.spec.guests.find((g) => g.name === guest);
-  if (!declared) throw new UsageError(`guest ${guest} is not declared in the answer file`, { hint: `declared: ${answers.spec.guests.map((g) => g.name).join(', ') || 'none'}` });
-  const resources = declared.disks.map((_, i) => diskResource(guest, i));
-  const holders = [...reads].filter(([, r]) => r.volumes.byName.get(resources[0]!)?.lvPresent).map(([n]) => n);
-  if (holders.length === 0) throw new ChecksFailedError(`guest ${guest} has no disks on any node yet`, { hint: 'run `hvcluster apply`: it creates the declared guests' });
-  const running = [...reads].filter(([, r]) => ['running', 'paused'].includes(domainOf(r.guests, guest).state)).map(([n]) => n);
-  if (running.length > 1) throw new ChecksFailedError(`guest ${guest} runs on ${running.join(' and ')} at once`, { hint: 'stop it on the node whose copy is not current, then check its disks with `hvcluster verify`' });
-  return { resources, holders, running, ha: answers.spec.ha?.enabled === true && (declared.ha ?? true) };
-}
-
 const own = (pair: string | null | undefined) => (pair ? pair.split('/')[0]! : null);
 
 export interface SnapshotCreate {
@@ -102,7 +83,7 @@ export function planSnapshotCreate(answers: Answers, reads: ReadonlyMap<string, 
   const stamp = backupStamp(options.at);
   const name = options.name ?? stamp;
   if (!NAME.test(name)) throw new UsageError(`snapshot name ${name}: use 1-32 lower-case letters, digits and dashes, starting with a letter or digit`);
-  const d = guestDisks(answers, reads, guest);
+  const d = declaredGuest(answers, reads, guest);
   for (const resource of d.resources) {
     const primaries = d.holders.filter((n) => own(reads.get(n)!.volumes.byName.get(resource)?.state.role) === 'Primary');
     if (primaries.length > 1) throw new ChecksFailedError(`${resource} is Primary on ${primaries.join(' and ')}: a live migration is in progress`, { hint: 'try again once it has finished (`hvcluster guest list`)' });
@@ -162,7 +143,7 @@ export interface SnapshotRollback {
  * Promoted (it runs) elsewhere than on the snapshot's node.
  */
 export function planSnapshotRollback(answers: Answers, reads: ReadonlyMap<string, SnapshotNodeRead>, guest: string, name: string): SnapshotRollback {
-  const d = guestDisks(answers, reads, guest);
+  const d = declaredGuest(answers, reads, guest);
   const set = findSet(reads, guest, name);
   if (d.ha) {
     // Pacemaker keeps its disks Promoted where it ran while the guest is stopped: the snapshot must be there.
