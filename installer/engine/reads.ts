@@ -11,7 +11,8 @@
 import type { Answers } from '../answers/schema.js';
 import { FactUnavailable, findCommand, requireStdout, type FactDefinition } from '../facts/fact.js';
 import type { FactName } from '../facts/types.js';
-import { FILE_RULES } from '../plan/index.js';
+import { ruleFilePaths } from '../plan/index.js';
+import { BACKUP_CONF } from '../backup/layout.js';
 import { parseFilesOutput } from '../plan/remote-files.js';
 import { shellQuote } from '../ssh/quote.js';
 import { scriptFunction } from './change.js';
@@ -66,9 +67,12 @@ export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevic
 /** How long the CIB read waits for a cluster just started to elect its controller. */
 export const CIB_SETTLE_SECONDS = 180;
 
-/** The paths the files read covers: every planned file and root's SSH trust files. */
-export function readPaths(): string[] {
-  return [...new Set([...FILE_RULES.map((r) => r.path), AUTHORIZED_KEYS, KNOWN_HOSTS])];
+/**
+ * The paths the files read covers: every file the plan may write for these answers, root's SSH
+ * trust files, and the backup step's configuration (planned from the guests' placement, after the rules).
+ */
+export function readPaths(answers: Answers): string[] {
+  return [...new Set([...ruleFilePaths(answers), AUTHORIZED_KEYS, KNOWN_HOSTS, BACKUP_CONF])];
 }
 
 const call = (label: string, fn: string, args: readonly string[]) => `hv_cmd ${label} ${fn} ${args.map(shellQuote).join(' ')}`;
@@ -82,8 +86,8 @@ function nodeOf(input: ReadInput) {
 const address = (cidr: string) => cidr.split('/')[0]!;
 
 export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefinition<StateValues[K]> } = {
-  files: () => {
-    const paths = readPaths();
+  files: (input) => {
+    const paths = readPaths(input.answers);
     return {
       name: 'files',
       script: `${scriptFunction('hv_files', 'read-files.sh')}\n${call('files', 'hv_files', paths)}`,
