@@ -12,7 +12,9 @@ import type { Answers } from '../answers/schema.js';
 import { FactUnavailable, findCommand, requireStdout, type FactDefinition } from '../facts/fact.js';
 import type { FactName } from '../facts/types.js';
 import { ruleFilePaths } from '../plan/index.js';
-import { BACKUP_CONF } from '../backup/layout.js';
+import { BACKUP_CONF, OPENED_MARKER, PASSPHRASE_FILE, repositoryLayout } from '../backup/layout.js';
+import { parseBackupState, type BackupState } from '../backup/state.js';
+import { BACKUP_TIMER, backupMountUnits } from '../plan/backup.js';
 import { parseFilesOutput } from '../plan/remote-files.js';
 import { shellQuote } from '../ssh/quote.js';
 import { scriptFunction } from './change.js';
@@ -57,6 +59,8 @@ export interface StateValues {
   qdevice: QdeviceState;
   /** The witness's corosync-qnetd (read on the witness only). */
   qnetd: QnetdState;
+  /** The node and the backup repository (backup-state.sh): the storage mounted, the repository there and opened, the units. */
+  backup: BackupState;
 }
 export type StateName = keyof StateValues;
 export type ReadName = FactName | StateName;
@@ -159,6 +163,18 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     script: `${scriptFunction('hv_snapshots', 'snapshot.sh')}\n${call('snapshots', 'hv_snapshots', ['state', input.answers.spec.storage.volumeGroup])}`,
     parse: (section) => parseSnapshotState(requireStdout(section, 'snapshots')),
   }),
+  backup: (input) => {
+    const backup = input.answers.spec.backup;
+    if (!backup) throw new Error('the backup read needs spec.backup (only the backup step reads it)');
+    const layout = repositoryLayout(input.answers.metadata.name, backup);
+    const units = [...(backup.repository.nfs ? [backupMountUnits(backup.repository.path).automount] : []), BACKUP_TIMER];
+    const args = [backup.repository.path, layout.root, backup.encryption === 'none' ? '-' : PASSPHRASE_FILE, OPENED_MARKER, ...units];
+    return {
+      name: 'backup',
+      script: `${scriptFunction('hv_backup', 'backup-state.sh')}\n${call('backup', 'hv_backup', args)}`,
+      parse: (section) => parseBackupState(requireStdout(section, 'backup')),
+    };
+  },
   guests: (input) => ({
     name: 'guests',
     script: `${scriptFunction('hv_guests', 'guest-state.sh')}\n${call('guests', 'hv_guests', [GUESTS_DIR, ...input.answers.spec.guests.map((g) => g.name)])}`,
