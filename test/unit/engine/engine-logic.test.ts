@@ -78,6 +78,7 @@ describe('the install playbook', () => {
       'cluster-config (ha)',
       'guests (guests)',
       'backup-files (backup)',
+      'backup (backup)',
     ]);
   });
 

@@ -3,6 +3,7 @@
  * three-node DRBD 9 cluster (management bond). Addresses only from 198.18.0.0/15.
  */
 import { AnswersSchema } from '../../../installer/answers/schema.js';
+import { backupConfModel, type BackupConfModel } from '../../../installer/backup/conf.js';
 import { guestDomainModel, guestModels } from '../../../installer/plan/guest-model.js';
 import type { GuestDomainModel } from '../../../installer/plan/guests.js';
 import type { HaTiming } from '../../../installer/plan/ha.js';
@@ -260,3 +261,49 @@ export function copyOf<T>(value: T): T {
 }
 
 export { pick };
+
+/** A node's backup configuration (backup-node.sh reads it), rendered per node by the backup step. */
+export const BACKUP_CONF_TEMPLATE = 'backup.conf.hbs';
+
+/**
+ * backup.conf of a node as the step models it: `backup` and `guests` as written in the answer file of
+ * a two-node cluster `acme` (hv1, hv2; DRBD 8.4, room for every guest), a fixed hvcluster version.
+ */
+function backupConfFixture(node: string, backup: Record<string, unknown>, guests: Record<string, unknown>[]): BackupConfModel {
+  const answers = AnswersSchema.parse({
+    apiVersion: 'hvcluster/v1',
+    kind: 'Cluster',
+    metadata: { name: 'acme' },
+    spec: {
+      nodes: [1, 2].map((i) => ({
+        name: `hv${i}`,
+        management: { interface: 'eno1', address: `198.18.1.${10 + i}/24` },
+        replication: { interface: 'enp65s0f0', address: `198.19.1.${10 + i}/24` },
+        storage: { disk: `/dev/disk/by-id/virtio-hv${i}-data` },
+      })),
+      guests,
+      backup,
+    },
+  });
+  const models = guestModels({ answers, major: '8.4', freeMiB: { hv1: 1_000_000, hv2: 1_000_000 }, existingHolders: {}, imageSizeMiB: {} });
+  return backupConfModel({ answers, guests: models, node, version: '0.1.0', guestsDir: '/etc/hvcluster/guests' });
+}
+
+/** hv1 backing up web and db (db first: spec.backup.guests' order) to an encrypted NFS repository; hv2 of an unencrypted one with 20 % snapshots and zstd, without any guest. */
+export const BACKUP_CONFS: { id: string; model: BackupConfModel }[] = [
+  {
+    id: 'acme-hv1',
+    model: backupConfFixture(
+      'hv1',
+      { repository: { nfs: { server: '198.18.1.10', export: '/srv/hvbackup' } }, passphraseFrom: { env: 'P' }, schedule: '*-*-* 02:00:00', guests: ['db', 'web'] },
+      [
+        { name: 'web', memory: '2GiB', vcpus: 2, disks: [{ size: '20GiB' }] },
+        { name: 'db', memory: '4GiB', disks: [{ size: '40GiB' }, { size: '100GiB' }], nics: [{ mac: '52:54:00:12:34:56' }] },
+      ],
+    ),
+  },
+  {
+    id: 'plain-hv2',
+    model: backupConfFixture('hv2', { repository: { path: '/mnt/nas/hv' }, encryption: 'none', snapshotSize: '20%', compression: 'zstd', retention: { daily: 14, weekly: 0, monthly: 12 } }, []),
+  },
+];
