@@ -189,7 +189,8 @@ async function bench(): Promise<void> {
     const { scriptInline } = await load<typeof import('../installer/engine/change.js')>('engine/change.ts');
     const DONE_MARK = factsScript().match(/printf '([^'\\]+)\\n'\nexit 0\n$/)?.[1];
     if (!DONE_MARK) throw new Error('cannot find the end mark of the facts script');
-    const paths = [...new Set(FILE_RULES.map((rule) => rule.path))];
+    // The files every cluster has (a path the answers name, as a backup mount unit's, is not among them).
+    const paths = [...new Set(FILE_RULES.flatMap((rule) => (typeof rule.path === 'string' ? [rule.path] : [])))];
     // What hvcluster sends to server i (hv1..hv3, behind relays[i]).
     const remoteCommand: Record<Mode, (i: number) => string> = {
       inspect: () => factsCommand(),

@@ -31,6 +31,15 @@ export function borgInit(encryption: BackupAnswers['encryption']): string[] {
   return ['borg', 'init', '-e', encryption];
 }
 
+/**
+ * `borg info --lock-wait S`: opens the repository (its key with the passphrase, the manifest, this
+ * node's cache and security records): what apply runs to prove a node can use it. It waits for a
+ * writer as a check does, then says the repository is busy.
+ */
+export function borgInfo(): string[] {
+  return ['borg', 'info', '--lock-wait', String(CHECK_LOCK_WAIT_S)];
+}
+
 export interface DiskArchiveRequest {
   guest: string;
   /** The snapshot's instant: the set's stamp and the archive's --timestamp (milliseconds dropped). */

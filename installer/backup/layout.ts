@@ -16,6 +16,12 @@ export const BORG_CACHE_DIR = '/var/cache/hvcluster/borg';
 export const PASSPHRASE_FILE = '/etc/hvcluster/backup/passphrase';
 /** What the node's timer and `backup run` read (no secrets): cluster, volume group, root, settings, guests. */
 export const BACKUP_CONF = '/etc/hvcluster/backup.conf';
+/**
+ * What apply leaves on a node once borg opened the repository from it (`borg info`): a digest of the
+ * repository's id, its directory and the passphrase file (root-only, beside borg's own state). A
+ * node whose marker matches needs no new proof; a new repository or passphrase makes it differ.
+ */
+export const OPENED_MARKER = `${BORG_BASE_DIR}/hvcluster-opened`;
 
 export interface RepositoryLayout {
   /** The cluster's directory on the shared storage: REPOSITORY.PATH/CLUSTER. */

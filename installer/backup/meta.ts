@@ -82,6 +82,21 @@ export class BackupMetaError extends Error {
   }
 }
 
+/**
+ * A guest's declaration as a set records it (and backup.conf hands it to backup-node.sh, which
+ * copies it into meta.json): keys in this order, nothing else. Pure.
+ */
+export function guestDeclaration(guest: Pick<GuestModel, 'vcpus' | 'memoryMiB' | 'machine' | 'boot' | 'disks' | 'nics'>): GuestDeclaration {
+  return {
+    vcpus: guest.vcpus,
+    memoryMiB: guest.memoryMiB,
+    machine: guest.machine,
+    boot: [...guest.boot],
+    disks: guest.disks.map((d) => ({ sizeMiB: d.sizeMiB })),
+    nics: guest.nics.map((n) => ({ bridge: n.bridge, mac: n.mac })),
+  };
+}
+
 /** What the consistency of a set is, from its freeze result. */
 export function consistencyOf(freeze: FreezeResult): Consistency {
   return freeze.result === 'frozen' ? 'agent' : freeze.result === 'stopped' ? 'stopped' : 'crash';
@@ -124,14 +139,7 @@ export function buildBackupMeta(input: BackupMetaInput): BackupMeta {
       sha256: d.sha256,
     })),
     domainXml: input.domainXml,
-    declaration: {
-      vcpus: guest.vcpus,
-      memoryMiB: guest.memoryMiB,
-      machine: guest.machine,
-      boot: [...guest.boot],
-      disks: guest.disks.map((d) => ({ sizeMiB: d.sizeMiB })),
-      nics: guest.nics.map((n) => ({ bridge: n.bridge, mac: n.mac })),
-    },
+    declaration: guestDeclaration(guest),
   };
   const problems = problemsOf(meta);
   if (problems.length > 0) throw new BackupMetaError(problems, metaArchiveName(guest.name, stamp));

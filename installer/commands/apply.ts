@@ -56,7 +56,8 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     const states = read.states;
     const held = clusterSecrets(states);
     for (const secret of Object.values(held)) log.addSecret(secret);
-    const secrets = { ...held, bmc: Object.fromEntries(servers.bmcPasswords ?? []) };
+    // The BMC passwords and the backup passphrase come from the answer file's references (the run log redacts them: runSecrets).
+    const secrets = { ...held, bmc: Object.fromEntries(servers.bmcPasswords ?? []), ...(servers.backupPassphrase !== undefined ? { backupPassphrase: servers.backupPassphrase } : {}) };
     // Preflight findings: the command ran and found problems (exit 1), unlike an invalid answer file (exit 3).
     const plan = withPreflightFindings(() =>
       planInstall(answers, states, { file: loaded!.file, secrets, locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }) }),

@@ -10,7 +10,7 @@ import { formatIssue } from '../answers/issues.js';
 import { EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import { Reporter, colourEnabled, palette, type Palette, type Streams } from '../output.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
-import { FILE_RULES, withPreflightFindings } from '../plan/index.js';
+import { ruleFilePaths, withPreflightFindings } from '../plan/index.js';
 import { existingSecrets, planInstall, previewInstall, readCluster, type InstallPreview } from '../services/install.js';
 import { newRunId } from '../services/run-id.js';
 import { jsonDocument, jsonText } from '../json-output.js';
@@ -19,8 +19,6 @@ import { openConnections, serversFromOptions, type ConnectionOptions } from './c
 export interface PlanOptions extends ConnectionOptions {
   json?: boolean;
 }
-
-const CANDIDATE_PATHS = [...new Set(FILE_RULES.map((rule) => rule.path))];
 
 export async function runPlan(options: PlanOptions, streams: Streams): Promise<ExitCode> {
   if (options.file === undefined) throw new UsageError('plan needs an answer file', { hint: 'hvcluster plan -f site.yaml' });
@@ -43,7 +41,8 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
       reporter.error(`cannot plan: ${read.failures.length} of ${targets.length} servers could not be read`);
       return worst;
     }
-    const files = read.states.map((state) => new Map(CANDIDATE_PATHS.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
+    const paths = ruleFilePaths(answers);
+    const files = read.states.map((state) => new Map(paths.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
 
     const secrets = existingSecrets(read.states);
     // Findings against the servers: exit 1, as apply's preflight (an invalid answer file stays 3).
@@ -52,7 +51,12 @@ export async function runPlan(options: PlanOptions, streams: Streams): Promise<E
     const plan = withPreflightFindings(() =>
       planInstall(answers, read.states, {
         file: loaded!.file,
-        secrets: { drbd: secrets.drbd ?? undefined, corosyncKey: secrets.corosyncKey ?? undefined, bmc: Object.fromEntries(servers.bmcPasswords ?? []) },
+        secrets: {
+          drbd: secrets.drbd ?? undefined,
+          corosyncKey: secrets.corosyncKey ?? undefined,
+          bmc: Object.fromEntries(servers.bmcPasswords ?? []),
+          ...(servers.backupPassphrase !== undefined ? { backupPassphrase: servers.backupPassphrase } : {}),
+        },
         locate: (issue) => ({ ...issue, location: issue.location ?? loaded!.locate(issue.path) }),
       }),
     );

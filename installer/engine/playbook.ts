@@ -20,11 +20,14 @@ const StepSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a step name in kebab-case'),
   title: z.string().min(1),
   kind: z.string().min(1),
-  /** Files of the plan this step writes (kind files). */
+  /** Files of the plan this step writes (kind files): paths, or patterns whose `*` matches any name (a unit named after a path the answers give). */
   files: z.array(z.string().startsWith('/')).optional(),
   description: z.string().optional(),
-  /** Only in some clusters: `ha` = when the answers ask for high availability, `guests` = when they declare guests. */
-  when: z.enum(['ha', 'guests']).optional(),
+  /**
+   * Only in some clusters: `ha` = when the answers ask for high availability, `guests` = when they
+   * declare guests, `backup` = when they have spec.backup.
+   */
+  when: z.enum(['ha', 'guests', 'backup']).optional(),
 });
 
 const PlaybookSchema = z.strictObject({

@@ -11,7 +11,10 @@
 import type { Answers } from '../answers/schema.js';
 import { FactUnavailable, findCommand, requireStdout, type FactDefinition } from '../facts/fact.js';
 import type { FactName } from '../facts/types.js';
-import { FILE_RULES } from '../plan/index.js';
+import { ruleFilePaths } from '../plan/index.js';
+import { BACKUP_CONF, OPENED_MARKER, PASSPHRASE_FILE, repositoryLayout } from '../backup/layout.js';
+import { parseBackupState, type BackupState } from '../backup/state.js';
+import { BACKUP_TIMER, backupMountUnits } from '../plan/backup.js';
 import { parseFilesOutput } from '../plan/remote-files.js';
 import { shellQuote } from '../ssh/quote.js';
 import { scriptFunction } from './change.js';
@@ -56,6 +59,8 @@ export interface StateValues {
   qdevice: QdeviceState;
   /** The witness's corosync-qnetd (read on the witness only). */
   qnetd: QnetdState;
+  /** The node and the backup repository (backup-state.sh): the storage mounted, the repository there and opened, the units. */
+  backup: BackupState;
 }
 export type StateName = keyof StateValues;
 export type ReadName = FactName | StateName;
@@ -66,9 +71,12 @@ export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevic
 /** How long the CIB read waits for a cluster just started to elect its controller. */
 export const CIB_SETTLE_SECONDS = 180;
 
-/** The paths the files read covers: every planned file and root's SSH trust files. */
-export function readPaths(): string[] {
-  return [...new Set([...FILE_RULES.map((r) => r.path), AUTHORIZED_KEYS, KNOWN_HOSTS])];
+/**
+ * The paths the files read covers: every file the plan may write for these answers, root's SSH
+ * trust files, and the backup step's configuration (planned from the guests' placement, after the rules).
+ */
+export function readPaths(answers: Answers): string[] {
+  return [...new Set([...ruleFilePaths(answers), AUTHORIZED_KEYS, KNOWN_HOSTS, BACKUP_CONF])];
 }
 
 const call = (label: string, fn: string, args: readonly string[]) => `hv_cmd ${label} ${fn} ${args.map(shellQuote).join(' ')}`;
@@ -82,8 +90,8 @@ function nodeOf(input: ReadInput) {
 const address = (cidr: string) => cidr.split('/')[0]!;
 
 export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefinition<StateValues[K]> } = {
-  files: () => {
-    const paths = readPaths();
+  files: (input) => {
+    const paths = readPaths(input.answers);
     return {
       name: 'files',
       script: `${scriptFunction('hv_files', 'read-files.sh')}\n${call('files', 'hv_files', paths)}`,
@@ -155,6 +163,18 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     script: `${scriptFunction('hv_snapshots', 'snapshot.sh')}\n${call('snapshots', 'hv_snapshots', ['state', input.answers.spec.storage.volumeGroup])}`,
     parse: (section) => parseSnapshotState(requireStdout(section, 'snapshots')),
   }),
+  backup: (input) => {
+    const backup = input.answers.spec.backup;
+    if (!backup) throw new Error('the backup read needs spec.backup (only the backup step reads it)');
+    const layout = repositoryLayout(input.answers.metadata.name, backup);
+    const units = [...(backup.repository.nfs ? [backupMountUnits(backup.repository.path).automount] : []), BACKUP_TIMER];
+    const args = [backup.repository.path, layout.root, backup.encryption === 'none' ? '-' : PASSPHRASE_FILE, OPENED_MARKER, ...units];
+    return {
+      name: 'backup',
+      script: `${scriptFunction('hv_backup', 'backup-state.sh')}\n${call('backup', 'hv_backup', args)}`,
+      parse: (section) => parseBackupState(requireStdout(section, 'backup')),
+    };
+  },
   guests: (input) => ({
     name: 'guests',
     script: `${scriptFunction('hv_guests', 'guest-state.sh')}\n${call('guests', 'hv_guests', [GUESTS_DIR, ...input.answers.spec.guests.map((g) => g.name)])}`,

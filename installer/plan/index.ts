@@ -3,6 +3,8 @@
  * DRBD layout). It reads no server; `hvcluster plan` and `apply` feed it fresh facts (and the DRBD
  * secret the nodes hold: the only thing not decided from the answers, see drbd-secret.ts).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AnswerFileError, type AnswerIssue } from '../answers/issues.js';
 import { ChecksFailedError } from '../errors.js';
 import type { Answers } from '../answers/schema.js';
@@ -13,7 +15,10 @@ import type { DrbdMajor, RenderModel } from './model.js';
 import { newDrbdSecret } from './drbd-secret.js';
 import { COROSYNC_CONF, COROSYNC_KEY, haEnabled, haPackages, haPlan, newCorosyncKey } from './ha.js';
 import { renderModel } from './render-model.js';
-import type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
+import { BACKUP_SCRIPT, BACKUP_SERVICE_PATH, BACKUP_TIMER_PATH, backupPackages, backupUnitPaths, SNAPSHOT_SCRIPT } from './backup.js';
+import { PASSPHRASE_FILE } from '../backup/layout.js';
+import { REMOTE_DIR } from '../paths.js';
+import type { ClusterPlan, FileOrigin, NodePlan, PlannedFile } from './types.js';
 
 export type { ClusterPlan, NodePlan, PlannedFile } from './types.js';
 
@@ -28,9 +33,13 @@ export const NODE_PACKAGES = [
   'chrony',
 ] as const;
 
-interface FileRule {
-  template: string;
-  path: string;
+/**
+ * A file the planner writes on a node: where (a fixed path, or one the answers name: a mount unit
+ * is named after its mount point), from what (a template, or a script of installer/remote/ copied
+ * verbatim), with which mode, and what a change of it notifies.
+ */
+type FileRule = FileOrigin & {
+  path: string | ((answers: Answers) => string | undefined);
   mode: number;
   purpose: string;
   notify: string[];
@@ -41,7 +50,7 @@ interface FileRule {
   when?: (model: RenderModel, os: string | null) => boolean;
   /** The content is a key (never shown). */
   secret?: boolean;
-}
+};
 
 const isDebian = (_: RenderModel, os: string | null) => os === null || os === 'debian';
 const isUbuntu = (_: RenderModel, os: string | null) => os === 'ubuntu';
@@ -49,7 +58,7 @@ const isUbuntu = (_: RenderModel, os: string | null) => os === 'ubuntu';
 /** DRBD 8.4's fence-peer handler on an HA cluster (templates/drbd-fence-peer.sh.hbs; global_common.conf names it). */
 export const FENCE_PEER_HANDLER = '/usr/local/lib/hvcluster/drbd-fence-peer.sh';
 
-/** Which template goes where. Order is the order of application. */
+/** Which file goes where, made from what. Order is the order of application. */
 export const FILE_RULES: readonly FileRule[] = [
   { template: 'hosts.hbs', path: '/etc/hosts', mode: 0o644, purpose: 'every node name on both networks', notify: [] },
   { template: 'sysctl.conf.hbs', path: '/etc/sysctl.d/60-hvcluster.conf', mode: 0o644, purpose: 'kernel settings for a KVM host', notify: ['sysctl'] },
@@ -95,7 +104,62 @@ export const FILE_RULES: readonly FileRule[] = [
   { template: 'corosync.conf.hbs', path: COROSYNC_CONF, mode: 0o644, purpose: 'cluster membership and quorum (HA)', notify: ['corosync'], when: (model) => model.ha !== undefined },
   // 0400: the key authenticates and encrypts every Corosync packet.
   { template: 'corosync-authkey.hbs', path: COROSYNC_KEY, mode: 0o400, purpose: "the cluster's Corosync key (HA)", notify: ['corosync'], when: (model) => model.ha !== undefined, secret: true },
+  // Backups (spec.backup). 0600: borg reads the passphrase through BORG_PASSCOMMAND as root only.
+  {
+    template: 'backup-passphrase.hbs',
+    path: PASSPHRASE_FILE,
+    mode: 0o600,
+    purpose: "the backup repository's passphrase (borg reads it as root; a lost passphrase loses every backup)",
+    notify: [],
+    when: (model) => model.backup?.passphrase !== undefined,
+    secret: true,
+  },
+  // What the timer and `hvcluster backup run` execute: the scripts shellcheck checked, byte for byte.
+  { source: 'snapshot.sh', path: SNAPSHOT_SCRIPT, mode: 0o755, purpose: "the guests' LVM snapshots (a backup reads one)", notify: [], when: (model) => model.backup !== undefined },
+  { source: 'backup-node.sh', path: BACKUP_SCRIPT, mode: 0o755, purpose: 'backs up the guests this node runs into the repository', notify: [], when: (model) => model.backup !== undefined },
+  {
+    template: 'backup-repository.mount.hbs',
+    path: (answers) => backupUnitPaths(answers)?.mount,
+    mode: 0o644,
+    purpose: "the backup repository's NFS export",
+    // A changed mount (its options) is remounted when mounted: an automount never unmounts by itself.
+    notify: ['systemd', 'backup-mount'],
+    when: (model) => model.backup?.nfs !== undefined,
+  },
+  {
+    template: 'backup-repository.automount.hbs',
+    path: (answers) => backupUnitPaths(answers)?.automount,
+    mode: 0o644,
+    purpose: 'mounts the backup repository on first use (a dead NAS never holds up a boot)',
+    notify: ['systemd'],
+    when: (model) => model.backup?.nfs !== undefined,
+  },
+  { template: 'hvcluster-backup.service.hbs', path: BACKUP_SERVICE_PATH, mode: 0o644, purpose: "the node's scheduled backup run", notify: ['systemd'], when: (model) => model.backup?.schedule !== undefined },
+  {
+    template: 'hvcluster-backup.timer.hbs',
+    path: BACKUP_TIMER_PATH,
+    mode: 0o644,
+    purpose: 'starts the backup run on the schedule',
+    notify: ['systemd', 'backup-timer'],
+    when: (model) => model.backup?.schedule !== undefined,
+  },
 ];
+
+/** Where a rule's file goes for these answers; undefined for a rule whose file these answers do not have. Pure. */
+export function rulePath(rule: FileRule, answers: Answers): string | undefined {
+  return typeof rule.path === 'string' ? rule.path : rule.path(answers);
+}
+
+/** Every path the rules may write for these answers (whichever nodes they apply to): what a read of a node compares with the plan. Pure. */
+export function ruleFilePaths(answers: Answers): string[] {
+  return [...new Set(FILE_RULES.flatMap((rule) => rulePath(rule, answers) ?? []))];
+}
+
+/** A rule's content for a node: its template rendered, or its installer/remote/ script as it is. */
+function ruleContent(rule: FileRule, templates: TemplateEnvironment, model: RenderModel): string {
+  if (rule.source !== undefined) return readFileSync(join(REMOTE_DIR, rule.source), 'utf8');
+  return templates.render(rule.template, model);
+}
 
 /** The interfaces the network files configure: the others' stanzas in /etc/network/interfaces are not ours. */
 export function managedInterfaces(model: RenderModel): string[] {
@@ -128,12 +192,22 @@ export function withPreflightFindings<T>(plan: () => T): T {
 /**
  * Plans the cluster. `facts[i]` are the facts of `answers.spec.nodes[i]`. Throws AnswerFileError
  * with every finding when the answers do not fit the servers. `drbdSecret`: the replication secret
- * the nodes already hold (existingDrbdSecret); without one a new secret is generated.
+ * the nodes already hold (existingDrbdSecret); without one a new secret is generated. The BMC
+ * passwords and the backup passphrase come from the answer file's references (services/targets.ts).
  */
 export function planCluster(
   answers: Answers,
   facts: ServerFacts[],
-  options: { file?: string; templates?: TemplateEnvironment; locate?: (issue: AnswerIssue) => AnswerIssue; drbdSecret?: string | null; corosyncKey?: string | null; bmcPasswords?: Readonly<Record<string, string>> } = {},
+  options: {
+    file?: string;
+    templates?: TemplateEnvironment;
+    locate?: (issue: AnswerIssue) => AnswerIssue;
+    drbdSecret?: string | null;
+    corosyncKey?: string | null;
+    bmcPasswords?: Readonly<Record<string, string>>;
+    /** An encrypted spec.backup: the repository's passphrase (read from passphraseFrom), written to each node's passphrase file. */
+    backupPassphrase?: string;
+  } = {},
 ): ClusterPlan {
   const nodes = answers.spec.nodes;
   const locate = options.locate ?? ((issue: AnswerIssue) => issue);
@@ -152,17 +226,21 @@ export function planCluster(
   // The secret the nodes already share (read by the caller), else a new one for the first apply.
   const drbdSecret = options.drbdSecret ?? newDrbdSecret();
   const corosyncKey = options.corosyncKey ?? newCorosyncKey();
-  const packages = [...NODE_PACKAGES, ...haPackages(answers)];
+  const packages = [...NODE_PACKAGES, ...haPackages(answers), ...backupPackages(answers)];
   const nodePlans: NodePlan[] = nodes.map((node, i) => {
     const nicName = node.management.bond ? node.management.bond.interfaces[0]! : node.management.interface!;
     const mac = factValue(facts[i]!.network)?.nics.find((nic) => nic.name === nicName)?.mac;
     if (!mac) throw new AnswerFileError(options.file ?? 'site.yaml', [locate({ severity: 'error', path: ['spec', 'nodes', i, 'management'], message: `the MAC address of ${nicName} on ${node.name} could not be read` })]);
-    const model = renderModel(answers, i, major, mac, { drbd: drbdSecret, ...(haEnabled(answers) ? { corosyncKey } : {}) });
+    const model = renderModel(answers, i, major, mac, {
+      drbd: drbdSecret,
+      ...(haEnabled(answers) ? { corosyncKey } : {}),
+      ...(options.backupPassphrase !== undefined ? { backupPassphrase: options.backupPassphrase } : {}),
+    });
     const os = factValue(facts[i]!.os)?.id ?? null;
     const files: PlannedFile[] = FILE_RULES.filter((rule) => rule.when?.(model, os) ?? true).map((rule) => ({
-      path: rule.path,
-      template: rule.template,
-      content: templates.render(rule.template, model),
+      path: rulePath(rule, answers)!,
+      ...(rule.source !== undefined ? { source: rule.source } : { template: rule.template }),
+      content: ruleContent(rule, templates, model),
       mode: rule.mode,
       owner: 'root:root',
       purpose: rule.purpose,

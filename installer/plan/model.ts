@@ -94,6 +94,25 @@ export interface HaModel {
   corosyncKey: string;
 }
 
+/** A node's backups (spec.backup): the repository, how it is reached, the timer. */
+export interface BackupModel {
+  /** spec.backup.repository.path: the storage every node shares (with nfs, where it is mounted). */
+  path: string;
+  /** The cluster's directory in it (backup/layout.ts), and its borg repository. */
+  root: string;
+  repo: string;
+  encryption: 'repokey-blake2' | 'none';
+  /** The repository's passphrase, with encryption only; never logged or shown. */
+  passphrase?: string;
+  /** The NFS export apply mounts at `path`: `server:/export`, the mount options (with _netdev,nofail), the units' names. */
+  nfs?: { what: string; options: string; mount: string; automount: string };
+  /** systemd OnCalendar= of the node's timer; absent: no timer. */
+  schedule?: string;
+  /** What the timer's service runs: the installed backup-node.sh, and the configuration it reads. */
+  script: string;
+  conf: string;
+}
+
 export interface RenderModel {
   cluster: { name: string };
   /** This node. */
@@ -109,4 +128,6 @@ export interface RenderModel {
   hypervisor: { /** Migration data goes to this address of the node (its replication address). */ migrationAddress: string };
   /** Only for an HA cluster. */
   ha?: HaModel;
+  /** Only with spec.backup. */
+  backup?: BackupModel;
 }

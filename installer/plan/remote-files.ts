@@ -3,12 +3,14 @@
  * installer/remote/read-files.sh prints each file base64-encoded between markers, so any content
  * (no trailing newline, binary, marker-like lines) comes back exactly.
  */
+import { PASSPHRASE_FILE } from '../backup/layout.js';
 import type { ScriptAction } from '../engine/change.js';
 
 const MARK = '@@hvcluster-file';
 
-/** Files whose content a run log must not record: DRBD's hold the replication secret, root's SSH files and Corosync's authkey keys. */
-export const mayHoldSecrets = (path: string): boolean => path.startsWith('/etc/drbd.d/') || path.startsWith('/root/.ssh/') || path === '/etc/corosync/authkey';
+/** Files whose content a run log must not record: DRBD's hold the replication secret, root's SSH files, Corosync's authkey and the backup passphrase keys. */
+export const mayHoldSecrets = (path: string): boolean =>
+  path.startsWith('/etc/drbd.d/') || path.startsWith('/root/.ssh/') || path === '/etc/corosync/authkey' || path === PASSPHRASE_FILE;
 
 /** The read of `paths` (installer/remote/read-files.sh), whose output parseFilesOutput reads. Pure. */
 export function readFilesAction(paths: readonly string[]): ScriptAction {

@@ -1,6 +1,7 @@
 /** Answers (and the few facts that matter) turned into the values the templates are rendered from. */
 import type { Answers, NodeAnswers } from '../answers/schema.js';
 import { formatIpv4, netmask, parseCidr } from '../net/ipv4.js';
+import { backupModel } from './backup.js';
 import { bootResources } from './drbd-layout.js';
 import { haEnabled, haTiming, usesQdevice } from './ha.js';
 import type { ClusterNodeModel, DrbdMajor, HaModel, Ipv4Cidr, RenderModel } from './model.js';
@@ -39,6 +40,8 @@ export interface ClusterSecrets {
   corosyncKey?: string;
   /** HA: each node's BMC password, by node name (from the answer file's references, not from the nodes). */
   bmc?: Readonly<Record<string, string>>;
+  /** An encrypted spec.backup: the repository's passphrase (from the answer file's reference, not from the nodes). */
+  backupPassphrase?: string;
 }
 
 function haModel(answers: Answers, nodes: ClusterNodeModel[], corosyncKey: string | undefined): HaModel | undefined {
@@ -56,6 +59,7 @@ function haModel(answers: Answers, nodes: ClusterNodeModel[], corosyncKey: strin
 export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: DrbdMajor, managementMac: string, secrets: ClusterSecrets): RenderModel {
   const drbdSecret = secrets.drbd;
   const ha = haModel(answers, answers.spec.nodes.map(clusterNode), secrets.corosyncKey);
+  const backup = backupModel(answers, secrets.backupPassphrase);
   const spec = answers.spec;
   const nodes = spec.nodes.map(clusterNode);
   const self = spec.nodes[nodeIndex]!;
@@ -83,5 +87,6 @@ export function renderModel(answers: Answers, nodeIndex: number, drbdMajor: Drbd
     time: { servers: spec.time.servers },
     hypervisor: { migrationAddress: node.replication.address },
     ...(ha ? { ha } : {}),
+    ...(backup ? { backup } : {}),
   };
 }

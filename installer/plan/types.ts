@@ -2,11 +2,15 @@
 import type { AnswerIssue } from '../answers/issues.js';
 import type { DrbdMajor, RenderModel } from './model.js';
 
-export interface PlannedFile {
+/**
+ * What a planned file is made from: a template rendered with the node's model (templates/NAME), or
+ * a script of installer/remote/ copied byte for byte (the nodes run exactly what shellcheck checked).
+ */
+export type FileOrigin = { template: string; source?: undefined } | { source: string; template?: undefined };
+
+export type PlannedFile = FileOrigin & {
   /** Absolute path on the server. */
   path: string;
-  /** The template it is rendered from (templates/NAME). */
-  template: string;
   content: string;
   mode: number;
   owner: string;
@@ -23,7 +27,7 @@ export interface PlannedFile {
    * other interface are kept after it (see interfaces-file.ts).
    */
   managedInterfaces?: string[];
-}
+};
 
 export interface NodePlan {
   name: string;

@@ -10,7 +10,8 @@ import { HvError, RemoteCommandError } from '../errors.js';
 import type { Change } from '../engine/change.js';
 import { lockCluster, type ClusterLock, type LockHolder } from '../engine/cluster-lock.js';
 import { Journal, journalPath, type JournalState } from '../engine/journal.js';
-import { loadPlaybook, type Playbook } from '../engine/playbook.js';
+import { loadPlaybook, type Playbook, type PlaybookStep } from '../engine/playbook.js';
+import { backupEnabled } from '../plan/backup.js';
 import { fullReadDefinitions, parseReads, readDefinition, readLabel, readScript } from '../engine/read-batch.js';
 import { isStateName, type ReadName } from '../engine/reads.js';
 import { playbookReads, playbookWitnessReads, runPlaybook, type RunRequest, type RunResult } from '../engine/runner.js';
@@ -30,10 +31,24 @@ import type { ClusterSecrets } from '../plan/render-model.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
 
+/** Whether a playbook step's `when` holds for these answers. Pure. */
+export function stepApplies(step: PlaybookStep, answers: Answers): boolean {
+  switch (step.when) {
+    case 'ha':
+      return haEnabled(answers);
+    case 'guests':
+      return answers.spec.guests.length > 0;
+    case 'backup':
+      return backupEnabled(answers);
+    default:
+      return true;
+  }
+}
+
 /** The install playbook, checked against the step kinds (and the data they hand each other), with the steps these answers take. */
 export function installPlaybook(answers: Answers): Playbook {
   const playbook = loadPlaybook('install', STEP_KINDS);
-  return { ...playbook, steps: playbook.steps.filter((step) => (step.when === 'ha' ? haEnabled(answers) : step.when === 'guests' ? answers.spec.guests.length > 0 : true)) };
+  return { ...playbook, steps: playbook.steps.filter((step) => stepApplies(step, answers)) };
 }
 
 /** The one read of a server an install plans on: every inspection fact and every step's reads. Pure. */
@@ -126,7 +141,7 @@ export function existingSecrets(states: ServerState[]): { drbd: string | null; c
  * The cluster's secrets: the ones the nodes hold, else new ones that this run writes (`fallback`:
  * the ones of a plan already shown). The caller adds every value to the secrets its log redacts.
  */
-export function clusterSecrets(states: ServerState[], fallback?: ClusterSecrets): Required<Omit<ClusterSecrets, 'bmc'>> {
+export function clusterSecrets(states: ServerState[], fallback?: ClusterSecrets): Required<Omit<ClusterSecrets, 'bmc' | 'backupPassphrase'>> {
   const held = existingSecrets(states);
   return { drbd: held.drbd ?? fallback?.drbd ?? newDrbdSecret(), corosyncKey: held.corosyncKey ?? fallback?.corosyncKey ?? newCorosyncKey() };
 }
@@ -142,7 +157,13 @@ export function planInstall(
   options: { file?: string; locate?: (issue: AnswerIssue) => AnswerIssue; secrets?: Partial<ClusterSecrets>; images?: ReadonlyMap<string, ImageInfo> } = {},
 ): ClusterPlan {
   const { secrets, images, ...rest } = options;
-  const plan = planCluster(answers, states, { ...rest, drbdSecret: secrets?.drbd ?? null, corosyncKey: secrets?.corosyncKey ?? null, bmcPasswords: secrets?.bmc ?? {} });
+  const plan = planCluster(answers, states, {
+    ...rest,
+    drbdSecret: secrets?.drbd ?? null,
+    corosyncKey: secrets?.corosyncKey ?? null,
+    bmcPasswords: secrets?.bmc ?? {},
+    ...(secrets?.backupPassphrase !== undefined ? { backupPassphrase: secrets.backupPassphrase } : {}),
+  });
   if (answers.spec.guests.length === 0) return plan;
   const vg = answers.spec.storage.volumeGroup;
   const reads: GuestNodeRead[] = answers.spec.nodes.map((node, i) => {

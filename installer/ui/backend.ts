@@ -25,7 +25,7 @@ import { InterruptedError } from '../engine/runner.js';
 import { gatherFactsAndRun } from '../facts/index.js';
 import type { ServerFacts } from '../facts/types.js';
 import { comparePlan, type PlanComparison } from '../plan/diff.js';
-import { FILE_RULES, type ClusterPlan } from '../plan/index.js';
+import { ruleFilePaths, type ClusterPlan } from '../plan/index.js';
 import type { ServerLogin } from '../plan/propose.js';
 import type { ClusterSecrets } from '../plan/render-model.js';
 import { connect, resolveTarget } from '../ssh/index.js';
@@ -158,12 +158,12 @@ export function siteFilePath(options: Pick<BackendOptions, 'output' | 'force' | 
   }
 }
 
-const CANDIDATE_PATHS = [...new Set(FILE_RULES.map((rule) => rule.path))];
-
 export class SshBackend implements WizardBackend {
   private readonly inspected: ServerConnection[] = [];
   private connections = new Map<string, ServerConnection>();
   private targets: SshTarget[] = [];
+  /** An encrypted spec.backup's passphrase, read from the answers' reference like apply does (the run log redacts it). */
+  private backupPassphrase?: string;
   private planned?: { plan: ClusterPlan; facts: ServerState[]; answers: Answers; changes: PlannedChange[]; secrets: ClusterSecrets };
   private log?: RunLog;
   private savedPath?: string;
@@ -197,6 +197,7 @@ export class SshBackend implements WizardBackend {
     const options: ConnectionOptions = { host: [], identity: [], knownHosts: this.options.knownHosts, hostKey: [], sshConfig: this.options.sshConfig, connectTimeout: String(this.options.connectTimeoutSeconds) };
     const servers = serversFromAnswers(loaded, options, this.options.env);
     this.targets = servers.targets;
+    this.backupPassphrase = servers.backupPassphrase;
     if (this.log === undefined) {
       this.log = new RunLog(join(defaultLogDir(this.options.env), `${answers.metadata.name}-${newRunId()}.log`), runSecrets(servers));
       this.log.write('hvcluster', `wizard: ${answers.spec.nodes.map((n) => n.name).join(', ')}`);
@@ -209,14 +210,20 @@ export class SshBackend implements WizardBackend {
     for (const [name, connection] of opened) this.connections.set(name, connection);
   }
 
+  /** The secrets the answer file references (not the nodes'): only the backup passphrase, the wizard making no HA cluster. */
+  private answerSecrets(): { backupPassphrase?: string } {
+    return this.backupPassphrase !== undefined ? { backupPassphrase: this.backupPassphrase } : {};
+  }
+
   async plan(answers: Answers): Promise<PlanResult> {
     await this.openForAnswers(answers);
     // The same read as apply's (the files include DRBD's, with the replication secret: the run log keeps only its size).
     const read = await readCluster(answers, this.connections);
     if (!read.ok) throw read.failures[0]!.error;
     const facts = read.states;
-    const files = facts.map((state) => new Map(CANDIDATE_PATHS.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
-    const secrets = clusterSecrets(facts);
+    const paths = ruleFilePaths(answers);
+    const files = facts.map((state) => new Map(paths.map((path) => [path, state.files?.ok ? (state.files.value.get(path) ?? null) : null])));
+    const secrets = { ...clusterSecrets(facts), ...this.answerSecrets() };
     for (const secret of Object.values(secrets)) this.log!.addSecret(secret);
     const plan = planInstall(answers, facts, { file: 'the layout', secrets });
     const preview = await previewInstall({ answers, plan, states: facts, connections: this.connections, runId: newRunId() });
@@ -250,7 +257,7 @@ export class SshBackend implements WizardBackend {
     try {
       // What the user confirmed is what runs: a plan that is no longer the one shown changes nothing.
       // The secret the nodes hold, else the one of the plan shown (the log redacts it already).
-      const secrets = clusterSecrets(read.states, confirmed.secrets);
+      const secrets = { ...clusterSecrets(read.states, confirmed.secrets), ...this.answerSecrets() };
       for (const secret of Object.values(secrets)) log.addSecret(secret);
       const plan = planInstall(answers, read.states, { file: 'the layout', secrets });
       const preview = await previewInstall({ answers, plan, states: read.states, connections: this.connections, runId });

@@ -45,6 +45,8 @@ export interface VerifyClusterOptions {
   reconnect?: (server: string, deadlineMs: number) => Promise<ServerConnection>;
   /** An HA cluster's BMC passwords by node (read from the answer file's passwordFrom): the migration test plans the cluster with them. */
   bmcPasswords?: Readonly<Record<string, string>>;
+  /** An encrypted spec.backup's passphrase (read from passphraseFrom): the cluster's plan has the node's passphrase file in it. */
+  backupPassphrase?: string;
   version: string;
   /** A server was read ("read in 2.1 s"). */
   onRead?: (server: string, text: string) => void;
@@ -198,7 +200,8 @@ function testPlan(input: VerifyInput, options: VerifyClusterOptions): { plan: Cl
   if (facts.some((f) => f === null)) return { skipped: 'a server is unreachable' };
   const all = facts as ServerFacts[];
   try {
-    return { plan: planCluster(input.answers, all, { file: options.file, ...(options.bmcPasswords ? { bmcPasswords: options.bmcPasswords } : {}) }), facts: all };
+    const secrets = { ...(options.bmcPasswords ? { bmcPasswords: options.bmcPasswords } : {}), ...(options.backupPassphrase !== undefined ? { backupPassphrase: options.backupPassphrase } : {}) };
+    return { plan: planCluster(input.answers, all, { file: options.file, ...secrets }), facts: all };
   } catch (error) {
     return { skipped: `the cluster cannot be planned from the answer file: ${error instanceof Error ? error.message : String(error)}` };
   }

@@ -1,4 +1,5 @@
 /** The step kinds a playbook may name. */
+import { backupStep } from './backup.js';
 import { clusterConfigStep } from './cluster-config.js';
 import { fenceCheckStep } from './fence-check.js';
 import { guestsStep } from './guests.js';
@@ -28,4 +29,5 @@ export const STEP_KINDS: Record<string, StepKind> = {
   qdevice: qdeviceStep,
   'cluster-config': clusterConfigStep,
   guests: guestsStep,
+  backup: backupStep,
 };

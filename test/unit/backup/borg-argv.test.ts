@@ -10,6 +10,7 @@ import {
   borgDelete,
   borgEnvironment,
   borgExtract,
+  borgInfo,
   borgInit,
   borgList,
   borgPrune,
@@ -24,6 +25,10 @@ describe('borg commands', () => {
   it('init: the encryption of the answers', () => {
     expect(borgInit('repokey-blake2')).toEqual(['borg', 'init', '-e', 'repokey-blake2']);
     expect(borgInit('none')).toEqual(['borg', 'init', '-e', 'none']);
+  });
+
+  it("info: what apply runs to prove a node opens the repository, waiting for a writer as a check does", () => {
+    expect(borgInfo()).toEqual(['borg', 'info', '--lock-wait', '600']);
   });
 
   it("create of a disk: fixed 4 MiB chunks, no files cache, the set's instant, its bytes from a command after --", () => {

@@ -4,7 +4,10 @@ import { palette } from '../../../installer/output.js';
 import { describe, expect, it } from 'vitest';
 import { Guard } from '../../../installer/engine/guard.js';
 import { loadPlaybook, parsePlaybook } from '../../../installer/engine/playbook.js';
-import { FENCE_PEER_HANDLER, FILE_RULES } from '../../../installer/plan/index.js';
+import { FENCE_PEER_HANDLER, FILE_RULES, rulePath } from '../../../installer/plan/index.js';
+import { stepFileMatches } from '../../../installer/engine/steps/files.js';
+import { parseAnswers } from '../../../installer/answers/load.js';
+import { readFileSync } from 'node:fs';
 import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
 import { aptInstall, installedPackages } from '../../../installer/engine/steps/packages.js';
 import { aptStatus, lineSplitter } from '../../../installer/engine/apt-status.js';
@@ -40,7 +43,8 @@ describe('the install playbook', () => {
     const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
     const ha = (s: { when?: string }) => s.when === 'ha';
     const guests = (s: { when?: string }) => s.when === 'guests';
-    expect(playbook.steps.filter((s) => !ha(s) && !guests(s)).map((s) => s.name)).toEqual([
+    const backup = (s: { when?: string }) => s.when === 'backup';
+    expect(playbook.steps.filter((s) => !ha(s) && !guests(s) && !backup(s)).map((s) => s.name)).toEqual([
       'packages',
       'system-files',
       'network',
@@ -54,8 +58,8 @@ describe('the install playbook', () => {
       'node-trust',
       'replication-probe',
     ]);
-    // HA: fencing proven before anything HA is written; Corosync's files and the quorum device before the services start them; Pacemaker's configuration, then the guests last.
-    expect(playbook.steps.map((s) => `${s.name}${ha(s) ? ' (ha)' : guests(s) ? ' (guests)' : ''}`)).toEqual([
+    // HA: fencing proven before anything HA is written; Corosync's files and the quorum device before the services start them; Pacemaker's configuration, then the guests; their backups last.
+    expect(playbook.steps.map((s) => `${s.name}${s.when ? ` (${s.when})` : ''}`)).toEqual([
       'packages',
       'fence-check (ha)',
       'system-files',
@@ -73,14 +77,22 @@ describe('the install playbook', () => {
       'replication-probe',
       'cluster-config (ha)',
       'guests (guests)',
+      'backup-files (backup)',
+      'backup (backup)',
     ]);
   });
 
   it('writes every file the plan renders in some step, in the order of the rules', () => {
     const playbook = loadPlaybook('install', Object.keys(STEP_KINDS));
     const written = playbook.steps.flatMap((s) => s.files ?? []);
+    // Every rule's path, those the answers name included (the backup repository's NFS units).
+    const answers = parseAnswers(readFileSync(new URL('../../fixtures/answers/valid/two-nodes-backup.yaml', import.meta.url), 'utf8'), 'site.yaml').answers;
+    const paths = FILE_RULES.filter((r) => !r.notify.includes('network')).map((r) => rulePath(r, answers));
+    expect(paths).toContain('/etc/systemd/system/var-lib-hvcluster-backup.mount');
     // (The network files are the network step's own, with its revert window.)
-    expect(FILE_RULES.filter((r) => !r.notify.includes('network')).map((r) => r.path).filter((p) => !written.includes(p))).toEqual([]);
+    expect(paths.filter((p) => p === undefined || !written.some((w) => stepFileMatches(w, p)))).toEqual([]);
+    // Each planned file is written by one step only.
+    for (const p of paths) expect(playbook.steps.filter((s) => (s.files ?? []).some((w) => stepFileMatches(w, p!))).map((s) => s.name)).toHaveLength(1);
     // A file another one names comes first: DRBD 8.4's fence-peer handler before global_common.conf.
     expect(written.indexOf(FENCE_PEER_HANDLER)).toBeLessThan(written.indexOf('/etc/drbd.d/global_common.conf'));
   });

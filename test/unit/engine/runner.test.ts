@@ -154,7 +154,7 @@ describe('the batched read', () => {
     const out = spawnSync('sh', ['-c', readScript([def])], { encoding: 'utf8' });
     const files = parseReads(out.stdout, [def]).files as { ok: true; value: Map<string, string | null> };
     expect(files.ok).toBe(true);
-    expect([...files.value.keys()]).toEqual(readPaths());
+    expect([...files.value.keys()]).toEqual(readPaths(answers));
     // This machine's own /etc/hosts, byte for byte.
     expect(files.value.get('/etc/hosts')).toBe(readFileSync('/etc/hosts', 'utf8'));
     expect(files.value.get('/etc/netplan/60-hvcluster.yaml')).toBeNull();

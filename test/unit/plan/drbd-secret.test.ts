@@ -77,6 +77,6 @@ describe('the DRBD shared secret', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(['/etc/drbd.d/global_common.conf', '/root/.ssh/authorized_keys', '/etc/hosts'].map(mayHoldSecrets)).toEqual([true, true, false]);
+    expect(['/etc/drbd.d/global_common.conf', '/root/.ssh/authorized_keys', '/etc/hosts', '/etc/hvcluster/backup/passphrase'].map(mayHoldSecrets)).toEqual([true, true, false, true]);
   });
 });

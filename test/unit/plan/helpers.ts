@@ -61,3 +61,15 @@ spec:
 export function loadSite(overrides: Parameters<typeof siteYaml>[0] = {}) {
   return parseAnswers(siteYaml(overrides), 'site.yaml');
 }
+
+/**
+ * The lab site with `spec.backup` (YAML lines under it, indented by four spaces) and, optionally,
+ * guests (`spec.guests` lines, as written under it).
+ */
+export function loadBackupSite(backup: string[], guests: string[] = []) {
+  const indent = (lines: string[]) => lines.map((l) => `    ${l}\n`).join('');
+  return parseAnswers(`${siteYaml()}${guests.length > 0 ? `  guests:\n${indent(guests)}` : ''}  backup:\n${indent(backup)}`, 'site.yaml');
+}
+
+/** spec.backup on the witness's NFS export, encrypted, with a nightly schedule: every backup file. */
+export const FULL_BACKUP = ['repository: { nfs: { server: 198.18.1.10, export: /srv/hvbackup } }', 'passphraseFrom: { env: HVCLUSTER_BACKUP_PASSPHRASE }', 'schedule: "*-*-* 02:00:00"'];

@@ -10,13 +10,17 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBackupMeta } from '../../../installer/backup/meta.js';
+import { AnswersSchema } from '../../../installer/answers/schema.js';
+import { backupConfModel } from '../../../installer/backup/conf.js';
+import { guestDeclaration, parseBackupMeta } from '../../../installer/backup/meta.js';
+import { guestModels } from '../../../installer/plan/guest-model.js';
+import { TemplateEnvironment } from '../../../installer/render/environment.js';
 import { REMOTE_DIR } from '../../../installer/paths.js';
 
 const MIB = 2 ** 20;
 
 /** A node with two disks of db (files standing in for the snapshots' devices) and a stand-in borg keeping archives as files. */
-function node(role: string) {
+function node(role: string, confOf?: (dir: string, repo: string) => string) {
   const dir = mkdtempSync(join(tmpdir(), 'hvc-backup-sh-'));
   const bin = join(dir, 'bin');
   const repo = join(dir, 'repo');
@@ -54,7 +58,8 @@ esac`,
   mkdirSync(join(dir, 'guests'));
   writeFileSync(join(dir, 'guests', 'db.xml'), `<domain type='kvm'>\n  <name>db</name>\n  <description>"quoted" \\ and tabbed\t</description>\n</domain>\n`);
   const declaration = { vcpus: 1, memoryMiB: 128, machine: 'pc-q35-7.2', boot: ['hd'], disks: [{ sizeMiB: 1 }, { sizeMiB: 2 }], nics: [{ bridge: 'br0', mac: '52:54:00:aa:bb:cc' }] };
-  writeFileSync(conf, ['cluster lab', 'vg hvdata', 'hvcluster-version 0.1.0', `guests-dir ${dir}/guests`, `declaration db ${JSON.stringify(declaration)}`, `repo ${repo}`, `root ${join(dir, 'root')}`, 'compression lz4', 'freeze-timeout 2', 'snapshot-size full', 'keep-daily 7', 'keep-weekly 4', 'keep-monthly 6', `borg-base ${dir}/base`, `borg-cache ${dir}/cache`, 'guest db db-disk0 db-disk1', ''].join('\n'));
+  if (confOf) writeFileSync(conf, confOf(dir, repo));
+  else writeFileSync(conf, ['cluster lab', 'vg hvdata', 'hvcluster-version 0.1.0', `guests-dir ${dir}/guests`, `declaration db ${JSON.stringify(declaration)}`, `repo ${repo}`, `root ${join(dir, 'root')}`, 'compression lz4', 'freeze-timeout 2', 'snapshot-size full', 'keep-daily 7', 'keep-weekly 4', 'keep-monthly 6', `borg-base ${dir}/base`, `borg-cache ${dir}/cache`, 'guest db db-disk0 db-disk1', ''].join('\n'));
   const run = (...args: string[]) => spawnSync('sh', [join(REMOTE_DIR, 'backup-node.sh'), ...args], { encoding: 'utf8', maxBuffer: 64 * MIB, env: { PATH: `${bin}:/usr/bin:/bin`, TMPDIR: dir } });
   return { dir, repo, conf, disks, run };
 }
@@ -78,6 +83,37 @@ describe('backup-node.sh', () => {
     expect(meta.declaration.disks).toEqual([{ sizeMiB: 1 }, { sizeMiB: 2 }]);
     expect(readFileSync(join(n.dir, 'removed'), 'utf8').trim().split('\n')).toEqual(['-qy hvdata/db-disk0.bk.20261208t101500z', '-qy hvdata/db-disk1.bk.20261208t101500z']);
     expect(JSON.parse(readFileSync(join(n.dir, 'root', 'status', 'db.json'), 'utf8'))).toMatchObject({ guest: 'db', set: 'db.20261208t101500z' });
+  });
+
+  it('reads the backup.conf apply writes: its guest, disks and declaration end up in the set and its meta', () => {
+    // db as the answer file declares it, in a cluster named `root` whose repository path is the test's directory.
+    const answersOf = (dir: string) =>
+      AnswersSchema.parse({
+        apiVersion: 'hvcluster/v1',
+        kind: 'Cluster',
+        metadata: { name: 'root' },
+        spec: {
+          nodes: [1, 2].map((i) => ({ name: `hv${i}`, management: { interface: 'eno1', address: `198.18.1.${10 + i}/24` }, replication: { interface: 'eno2', address: `198.19.1.${10 + i}/24` }, storage: { disk: `/dev/disk/by-id/virtio-hv${i}` } })),
+          guests: [{ name: 'db', memory: '128MiB', disks: [{ size: '16MiB' }, { size: '16MiB' }] }],
+          backup: { repository: { path: dir }, encryption: 'none', freezeTimeout: 2 },
+        },
+      });
+    let declared: ReturnType<typeof guestDeclaration> | undefined;
+    const n = node('Primary/Secondary', (dir) => {
+      const answers = answersOf(dir);
+      const guests = guestModels({ answers, major: '8.4', freeMiB: { hv1: 1000, hv2: 1000 }, existingHolders: {}, imageSizeMiB: {} });
+      declared = guestDeclaration(guests[0]!);
+      const model = backupConfModel({ answers, guests, node: 'hv1', version: '0.1.0', guestsDir: join(dir, 'guests') });
+      // borg's own directories on the node are fixed paths: here, the test's.
+      return new TemplateEnvironment().render('backup.conf.hbs', { ...model, borgBase: join(dir, 'base'), borgCache: join(dir, 'cache') });
+    });
+    const r = n.run('guest', n.conf, 'db', '20261208t101500z');
+    expect(r.status, r.stderr).toBe(0);
+    const meta = parseBackupMeta(readFileSync(join(n.repo, 'db.20261208t101500z.meta'), 'utf8'), 'db.20261208t101500z.meta');
+    expect(meta).toMatchObject({ cluster: 'root', guest: 'db', versions: { hvcluster: '0.1.0' } });
+    expect(meta.declaration).toEqual(declared);
+    expect(meta.disks.map((d) => d.resource)).toEqual(['db-disk0', 'db-disk1']);
+    n.disks.forEach((d, i) => expect(sha(readFileSync(join(n.repo, `db.20261208t101500z.disk${i}`)))).toBe(sha(d)));
   });
 
   it('refuses (75) a guest this node is not Primary for, and one in a migration window; stores nothing', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { RenderModel } from '../../../installer/plan/model.js';
 import { TemplateEnvironment, TemplateError } from '../../../installer/render/environment.js';
-import { copyOf, FIXTURES, NODE_TEMPLATES, pick, RESOURCE_TEMPLATE, threeNode9, twoNode84 } from './fixtures.js';
+import { copyOf, FIXTURES, NODE_TEMPLATES, pick, RESOURCE_TEMPLATE, SECRET_TEMPLATES, threeNode9, twoNode84 } from './fixtures.js';
 
 const env = new TemplateEnvironment();
 // A script's header follows its #! line.
@@ -29,10 +29,16 @@ describe('corosync-authkey.hbs', () => {
   });
 });
 
+describe('backup-passphrase.hbs', () => {
+  it('is exactly the passphrase, no header, no newline (borg reads the whole file through BORG_PASSCOMMAND)', () => {
+    for (const fixture of FIXTURES) for (const model of fixture.models) expect(env.render('backup-passphrase.hbs', model)).toBe(model.backup!.passphrase);
+  });
+});
+
 describe('every template', () => {
   describe.each(FIXTURES)('$id', (fixture) => {
-    // Corosync's authkey is the key itself, every byte of it: no header, no newline.
-    it.each(Object.keys(NODE_TEMPLATES).filter((t) => t !== 'corosync-authkey.hbs'))('%s renders for every node, starting with the managed-file header', (template) => {
+    // Corosync's authkey and the backup passphrase are the secret itself, every byte of it: no header, no newline.
+    it.each(Object.keys(NODE_TEMPLATES).filter((t) => !SECRET_TEMPLATES.includes(t)))('%s renders for every node, starting with the managed-file header', (template) => {
       for (const model of fixture.models) {
         const text = env.render(template, model);
         expect(text).toMatch(MANAGED);
@@ -56,6 +62,8 @@ describe('every template', () => {
     ['sysctl.conf.hbs', (model) => delete (model.network as Partial<RenderModel['network']>).bridge],
     ['chrony.conf.hbs', (model) => delete (model.time as Partial<RenderModel['time']>).servers],
     ['libvirt-qemu-migration.conf.hbs', (model) => delete (model.hypervisor as Partial<RenderModel['hypervisor']>).migrationAddress],
+    ['backup-repository.mount.hbs', (model) => delete (model.backup!.nfs as Partial<NonNullable<NonNullable<RenderModel['backup']>['nfs']>>).options],
+    ['hvcluster-backup.timer.hbs', (model) => delete model.backup!.schedule],
   ];
   it.each(missing)('%s: a missing value throws a TemplateError naming the template', (template, remove) => {
     const model = copyOf(pick(threeNode9.models, 1));
@@ -70,6 +78,50 @@ describe('every template', () => {
     const withoutNodeId = copyOf(pick(threeNode9.resources, 0));
     delete (pick(withoutNodeId.hosts, 2) as { nodeId?: number }).nodeId;
     expect(renderError(RESOURCE_TEMPLATE, withoutNodeId).message).toMatch(/^template drbd-resource\.res\.hbs:\d+: .*"nodeId" not defined/);
+  });
+});
+
+describe('backup units', () => {
+  const unit = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+
+  it("mount the repository's NFS export at its path, as the answer file's options plus _netdev,nofail, the automount never unmounting it", () => {
+    expect(unit(env.render('backup-repository.mount.hbs', pick(threeNode9.models, 0)))).toEqual([
+      '[Unit]',
+      'Description=hvcluster: backup repository storage nas.example.com:/volume1/hv',
+      '[Mount]',
+      'What=nas.example.com:/volume1/hv',
+      'Where=/srv/hv-backup',
+      'Type=nfs',
+      'Options=vers=4.1,hard,timeo=600,_netdev,nofail',
+    ]);
+    const automount = unit(env.render('backup-repository.automount.hbs', pick(threeNode9.models, 0)));
+    expect(automount).toEqual(['[Unit]', 'Description=hvcluster: backup repository storage at /srv/hv-backup (mounted on first use)', '[Automount]', 'Where=/srv/hv-backup', '[Install]', 'WantedBy=remote-fs.target']);
+    expect(automount.join('\n')).not.toContain('TimeoutIdleSec');
+  });
+
+  it('run backup-node.sh on the schedule, at low CPU and I/O priority, catching up a run missed while the node was off', () => {
+    const model = pick(twoNode84.models, 1);
+    expect(unit(env.render('hvcluster-backup.service.hbs', model))).toEqual([
+      '[Unit]',
+      'Description=hvcluster: back up the guests hv2 runs',
+      'Wants=network-online.target',
+      'After=network-online.target remote-fs.target',
+      'RequiresMountsFor=/var/lib/hvcluster/backup',
+      '[Service]',
+      'Type=oneshot',
+      'ExecStart=/usr/local/lib/hvcluster/backup-node.sh run /etc/hvcluster/backup.conf',
+      'Nice=10',
+      'IOSchedulingClass=idle',
+    ]);
+    expect(unit(env.render('hvcluster-backup.timer.hbs', model))).toEqual([
+      '[Unit]',
+      'Description=hvcluster: backups of the guests on hv2 (*-*-* 02:00:00)',
+      '[Timer]',
+      'OnCalendar=*-*-* 02:00:00',
+      'Persistent=true',
+      '[Install]',
+      'WantedBy=timers.target',
+    ]);
   });
 });
 

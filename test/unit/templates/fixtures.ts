@@ -3,10 +3,11 @@
  * three-node DRBD 9 cluster (management bond). Addresses only from 198.18.0.0/15.
  */
 import { AnswersSchema } from '../../../installer/answers/schema.js';
+import { backupConfModel, type BackupConfModel } from '../../../installer/backup/conf.js';
 import { guestDomainModel, guestModels } from '../../../installer/plan/guest-model.js';
 import type { GuestDomainModel } from '../../../installer/plan/guests.js';
 import type { HaTiming } from '../../../installer/plan/ha.js';
-import type { ClusterNodeModel, DrbdMajor, DrbdResourceModel, Ipv4Cidr, NetworkModel, RenderModel } from '../../../installer/plan/model.js';
+import type { BackupModel, ClusterNodeModel, DrbdMajor, DrbdResourceModel, Ipv4Cidr, NetworkModel, RenderModel } from '../../../installer/plan/model.js';
 
 function ipv4(address: string, prefix = 24): Ipv4Cidr {
   if (prefix !== 24) throw new Error('fixtures use /24 only');
@@ -43,6 +44,8 @@ function cluster(options: {
   resources: (nodes: ClusterNodeModel[]) => DrbdResourceModel[];
   /** Both fixtures are HA clusters: two nodes with a witness (emulated timing), three without. */
   ha: { timing: HaTiming; witness?: { address: string; port: number; tls: 'on' | 'off' } };
+  /** Both back up to an NFS export on a schedule, with encryption (every backup file is rendered). */
+  backup: BackupModel;
 }): ClusterFixture {
   const nodes = Array.from({ length: options.nodeCount }, (_, index) => node(index));
   const models = nodes.map(
@@ -62,6 +65,7 @@ function cluster(options: {
         ...(options.ha.witness ? { witness: options.ha.witness } : {}),
         corosyncKey: 'K'.repeat(256),
       },
+      backup: options.backup,
     }),
   );
   return { id: options.id, major: options.major, models, resources: options.resources(nodes) };
@@ -111,6 +115,18 @@ export const twoNode84 = cluster({
   }),
   timeServers: ['198.18.1.123'],
   ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
+  // The default path, on the witness's NFS export (as the lab does), every night.
+  backup: {
+    path: '/var/lib/hvcluster/backup',
+    root: '/var/lib/hvcluster/backup/pair',
+    repo: '/var/lib/hvcluster/backup/pair/borg',
+    encryption: 'repokey-blake2',
+    passphrase: 'correct horse battery staple',
+    nfs: { what: '198.18.1.10:/srv/hvbackup', options: 'vers=4.2,hard,_netdev,nofail', mount: 'var-lib-hvcluster-backup.mount', automount: 'var-lib-hvcluster-backup.automount' },
+    schedule: '*-*-* 02:00:00',
+    script: '/usr/local/lib/hvcluster/backup-node.sh',
+    conf: '/etc/hvcluster/backup.conf',
+  },
   resources: (nodes) => [
     resource('8.4', 'vm-test', 10, nodes, false),
     // A resource in its migration window.
@@ -138,6 +154,18 @@ export const threeNode9 = cluster({
   }),
   timeServers: ['198.18.1.123', '198.18.2.123'],
   ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20 } },
+  // A path with a '-' (escaped in the units' names), on a NAS by name, NFSv4.1, on Sundays.
+  backup: {
+    path: '/srv/hv-backup',
+    root: '/srv/hv-backup/trio',
+    repo: '/srv/hv-backup/trio/borg',
+    encryption: 'repokey-blake2',
+    passphrase: 'P'.repeat(40),
+    nfs: { what: 'nas.example.com:/volume1/hv', options: 'vers=4.1,hard,timeo=600,_netdev,nofail', mount: 'srv-hv\\x2dbackup.mount', automount: 'srv-hv\\x2dbackup.automount' },
+    schedule: 'Sun *-*-* 03:30:00',
+    script: '/usr/local/lib/hvcluster/backup-node.sh',
+    conf: '/etc/hvcluster/backup.conf',
+  },
   resources: (nodes) => [
     // On all three nodes.
     resource('9', 'vm-test', 10, nodes, false),
@@ -164,7 +192,15 @@ export const NODE_TEMPLATES: Record<string, string> = {
   'modules-load.conf.hbs': '/etc/modules-load.d/hvcluster.conf',
   'hvcluster-drbd-boot.service.hbs': '/etc/systemd/system/hvcluster-drbd-boot.service',
   'ssh-migration.conf.hbs': '/etc/ssh/ssh_config.d/hvcluster-migrate.conf',
+  'backup-passphrase.hbs': '/etc/hvcluster/backup/passphrase (encrypted spec.backup)',
+  'backup-repository.mount.hbs': '/etc/systemd/system/PATH.mount (spec.backup.repository.nfs)',
+  'backup-repository.automount.hbs': '/etc/systemd/system/PATH.automount (spec.backup.repository.nfs)',
+  'hvcluster-backup.service.hbs': '/etc/systemd/system/hvcluster-backup.service (spec.backup.schedule)',
+  'hvcluster-backup.timer.hbs': '/etc/systemd/system/hvcluster-backup.timer (spec.backup.schedule)',
 };
+
+/** Templates whose whole content is a key: no header, no newline, never shown. */
+export const SECRET_TEMPLATES = ['corosync-authkey.hbs', 'backup-passphrase.hbs'];
 
 /** Rendered from a DrbdResourceModel, identical on every node that holds the resource. */
 export const RESOURCE_TEMPLATE = 'drbd-resource.res.hbs';
@@ -225,3 +261,49 @@ export function copyOf<T>(value: T): T {
 }
 
 export { pick };
+
+/** A node's backup configuration (backup-node.sh reads it), rendered per node by the backup step. */
+export const BACKUP_CONF_TEMPLATE = 'backup.conf.hbs';
+
+/**
+ * backup.conf of a node as the step models it: `backup` and `guests` as written in the answer file of
+ * a two-node cluster `acme` (hv1, hv2; DRBD 8.4, room for every guest), a fixed hvcluster version.
+ */
+function backupConfFixture(node: string, backup: Record<string, unknown>, guests: Record<string, unknown>[]): BackupConfModel {
+  const answers = AnswersSchema.parse({
+    apiVersion: 'hvcluster/v1',
+    kind: 'Cluster',
+    metadata: { name: 'acme' },
+    spec: {
+      nodes: [1, 2].map((i) => ({
+        name: `hv${i}`,
+        management: { interface: 'eno1', address: `198.18.1.${10 + i}/24` },
+        replication: { interface: 'enp65s0f0', address: `198.19.1.${10 + i}/24` },
+        storage: { disk: `/dev/disk/by-id/virtio-hv${i}-data` },
+      })),
+      guests,
+      backup,
+    },
+  });
+  const models = guestModels({ answers, major: '8.4', freeMiB: { hv1: 1_000_000, hv2: 1_000_000 }, existingHolders: {}, imageSizeMiB: {} });
+  return backupConfModel({ answers, guests: models, node, version: '0.1.0', guestsDir: '/etc/hvcluster/guests' });
+}
+
+/** hv1 backing up web and db (db first: spec.backup.guests' order) to an encrypted NFS repository; hv2 of an unencrypted one with 20 % snapshots and zstd, without any guest. */
+export const BACKUP_CONFS: { id: string; model: BackupConfModel }[] = [
+  {
+    id: 'acme-hv1',
+    model: backupConfFixture(
+      'hv1',
+      { repository: { nfs: { server: '198.18.1.10', export: '/srv/hvbackup' } }, passphraseFrom: { env: 'P' }, schedule: '*-*-* 02:00:00', guests: ['db', 'web'] },
+      [
+        { name: 'web', memory: '2GiB', vcpus: 2, disks: [{ size: '20GiB' }] },
+        { name: 'db', memory: '4GiB', disks: [{ size: '40GiB' }, { size: '100GiB' }], nics: [{ mac: '52:54:00:12:34:56' }] },
+      ],
+    ),
+  },
+  {
+    id: 'plain-hv2',
+    model: backupConfFixture('hv2', { repository: { path: '/mnt/nas/hv' }, encryption: 'none', snapshotSize: '20%', compression: 'zstd', retention: { daily: 14, weekly: 0, monthly: 12 } }, []),
+  },
+];

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TemplateEnvironment } from '../../../installer/render/environment.js';
-import { FIXTURES, GUESTS, GUEST_TEMPLATE, NODE_TEMPLATES, RESOURCE_TEMPLATE } from './fixtures.js';
+import { BACKUP_CONF_TEMPLATE, BACKUP_CONFS, FIXTURES, GUESTS, GUEST_TEMPLATE, NODE_TEMPLATES, RESOURCE_TEMPLATE } from './fixtures.js';
 
 const GOLDEN_DIR = fileURLToPath(new URL('../../fixtures/templates/', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -48,10 +48,16 @@ describe('guest domains', () => {
   });
 });
 
+describe('backup.conf', () => {
+  it.each(BACKUP_CONFS.map((c) => [c.id, c.model] as const))('%s', (id, model) => {
+    checkGolden(join('backup', `${id}.conf`), env.render(BACKUP_CONF_TEMPLATE, model));
+  });
+});
+
 describe('coverage', () => {
   it('has a golden file for every template in templates/', async () => {
     const { readdirSync } = await import('node:fs');
     const templates = readdirSync(fileURLToPath(new URL('../../../templates/', import.meta.url))).filter((f) => f.endsWith('.hbs') && !f.startsWith('_'));
-    expect(templates.sort()).toEqual([...Object.keys(NODE_TEMPLATES), RESOURCE_TEMPLATE, GUEST_TEMPLATE].sort());
+    expect(templates.sort()).toEqual([...Object.keys(NODE_TEMPLATES), RESOURCE_TEMPLATE, GUEST_TEMPLATE, BACKUP_CONF_TEMPLATE].sort());
   });
 });

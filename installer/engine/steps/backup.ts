@@ -1,0 +1,141 @@
+/**
+ * Backups made usable on every node (spec.backup; docs/design/backups.md, section 5), once the
+ * backup-files step wrote the passphrase, the scripts and the units:
+ * - /etc/hvcluster/backup.conf, what backup-node.sh reads: the repository, its settings, and the
+ *   guests the node holds, as preflight placed them (plan.guests);
+ * - the NFS export mounted through its automount, and the mount proven;
+ * - the repository made once, by the first node, where the storage holds none (borg init);
+ * - on every node, `borg info` proving that node opens it (the storage shared, the passphrase
+ *   right, borg's state on the node), only where backup-state.sh says the node never did with this
+ *   repository and passphrase file (or the passphrase file changes in this run);
+ * - the timer enabled and started when spec.backup has a schedule, disabled and stopped when not.
+ * A cluster step: the first node makes the repository before any other node opens it, then the
+ * others go on in parallel. A second apply finds everything in place and changes nothing.
+ */
+import { borgInfo, borgInit } from '../../backup/borg-argv.js';
+import { backupConfFile, backupConfModel } from '../../backup/conf.js';
+import { BACKUP_CONF, BORG_BASE_DIR, BORG_CACHE_DIR, OPENED_MARKER, PASSPHRASE_FILE } from '../../backup/layout.js';
+import { nfsMounted, unitInPlace, type BackupState } from '../../backup/state.js';
+import { VERSION } from '../../paths.js';
+import { BACKUP_TIMER } from '../../plan/backup.js';
+import type { BackupModel } from '../../plan/model.js';
+import { TemplateEnvironment } from '../../render/environment.js';
+import type { Change } from '../change.js';
+import { fileWrite } from '../ensure-file.js';
+import { GUESTS_DIR } from '../guest-state.js';
+import { changeOf, readValue, StepRefusedError, type NodeInput, type StepInput, type StepKind, type StepPlan } from './step.js';
+
+const templates = new TemplateEnvironment();
+
+/** How long the export may take to mount once looked up (NFS's own first try, a slow NAS). */
+export const MOUNT_WAIT_S = 60;
+/** `borg info` may sync this node's chunks cache with what the others wrote: minutes on a large repository. */
+const OPEN_TIMEOUT_MS = 30 * 60_000;
+
+interface BackupStepPlan extends StepPlan {
+  /** Each node's changes in the order they are made; the first node's come first and go first. */
+  nodes: { server: string; changes: Change[] }[];
+}
+
+/** The storage where the repository lives is there: with nfs, the export mounted; without, the customer's path. Pure. */
+function storageReady(backup: BackupModel, state: BackupState): boolean {
+  return backup.nfs ? nfsMounted(state) : state.path === 'yes';
+}
+
+/** One node's changes (the first node also makes the repository), and what the step says of it. Pure. */
+function planNode(input: StepInput, n: NodeInput, first: boolean, notes: NonNullable<StepPlan['notes']>): Change[] {
+  const backup = n.node.model.backup;
+  if (!backup) return [];
+  const server = n.node.name;
+  const state = readValue(input, n, 'backup');
+  const files = readValue(input, n, 'files');
+  const changes: Change[] = [];
+
+  const conf = backupConfFile(backupConfModel({ answers: input.answers, guests: input.plan.guests ?? [], node: server, version: VERSION, guestsDir: GUESTS_DIR }), templates);
+  const write = fileWrite(server, input.step.name, conf, files.get(BACKUP_CONF) ?? null, input.backupDir);
+  if (write) changes.push(write);
+
+  // The storage: an NFS export apply mounts, or a path the customer shares between the nodes.
+  if (backup.nfs) {
+    const automount = state.units.get(backup.nfs.automount);
+    if (!unitInPlace(automount) || !nfsMounted(state)) {
+      changes.push(
+        changeOf(input, n, `mount ${backup.nfs.what} at ${backup.path} (${backup.nfs.automount} enabled and started, the NFS mount proven)`, [
+          ...(unitInPlace(automount) ? [] : [{ argv: ['systemctl', 'enable', '--now', backup.nfs.automount] }]),
+          { script: 'backup-init.sh', args: ['mount', backup.path, backup.nfs.mount, String(MOUNT_WAIT_S)], timeoutMs: (MOUNT_WAIT_S + 30) * 1000 },
+        ]),
+      );
+    }
+  } else if (state.path !== 'yes') {
+    throw new StepRefusedError(
+      server,
+      input.step.name,
+      state.path === 'timeout' ? `${backup.path}, the backup repository's storage, does not answer (a lookup took over 10 s)` : `${backup.path}, the backup repository's storage, does not exist on ${server}`,
+      `Mount the storage every node shares at ${backup.path} on each node (or give spec.backup.repository.nfs, which apply mounts), then apply again.`,
+    );
+  }
+  const ready = storageReady(backup, state);
+  if (ready && state.repository === 'timeout') {
+    throw new StepRefusedError(server, input.step.name, `the backup repository's storage at ${backup.path} does not answer (reading ${backup.repo}/config took over 10 s)`, 'Check the NFS server or the shared storage, then apply again.');
+  }
+
+  // The repository, once for the cluster, by the first node; the script leaves one it finds in place
+  // (the storage of an export not mounted yet is known only once the step mounted it).
+  const passfile = backup.passphrase !== undefined ? PASSPHRASE_FILE : '-';
+  const init = first && !(ready && state.repository === 'yes');
+  if (init) {
+    changes.push(
+      changeOf(input, n, `initialise the borg repository ${backup.repo} (${backup.encryption})${ready ? '' : ', unless the storage holds one already'}`, [
+        { script: 'backup-init.sh', args: ['init', backup.path, backup.root, passfile, BORG_BASE_DIR, BORG_CACHE_DIR, '--', ...borgInit(backup.encryption)], timeoutMs: 300_000 },
+      ]),
+    );
+  }
+
+  // Every node proves it opens the repository: where it never did (or with another repository or
+  // passphrase file), where the repository is made in this run, where the passphrase file changes.
+  const plannedPass = n.node.files.find((f) => f.path === PASSPHRASE_FILE);
+  const currentPass = files.get(PASSPHRASE_FILE) ?? null;
+  const passphraseChanges = plannedPass !== undefined && currentPass !== plannedPass.content;
+  if (passphraseChanges && currentPass !== null) {
+    notes.push({ level: 'warn', text: `${server}: the backup passphrase file changes: borg info proves the new passphrase still opens the repository (a repository's passphrase itself is changed with borg key change-passphrase)` });
+  }
+  if (!state.opened || !ready || init || passphraseChanges) {
+    changes.push(
+      changeOf(input, n, `open the borg repository ${backup.repo} from ${server} (borg info: the shared storage, the passphrase, borg's state on the node)`, [
+        { script: 'backup-init.sh', args: ['open', backup.root, passfile, BORG_BASE_DIR, BORG_CACHE_DIR, OPENED_MARKER, '--', ...borgInfo()], timeoutMs: OPEN_TIMEOUT_MS },
+      ]),
+    );
+  }
+
+  // The timer: as the schedule says (the files step wrote its unit only with a schedule).
+  const timer = state.units.get(BACKUP_TIMER);
+  if (backup.schedule !== undefined && !unitInPlace(timer)) {
+    changes.push(changeOf(input, n, `enable and start ${BACKUP_TIMER} (${backup.schedule})`, [{ argv: ['systemctl', 'enable', '--now', BACKUP_TIMER] }]));
+  } else if (backup.schedule === undefined && (timer?.enabled === 'enabled' || timer?.active === 'active')) {
+    changes.push(changeOf(input, n, `disable and stop ${BACKUP_TIMER} (spec.backup has no schedule)`, [{ argv: ['systemctl', 'disable', '--now', BACKUP_TIMER] }]));
+  }
+  return changes;
+}
+
+export const backupStep: StepKind<BackupStepPlan> = {
+  scope: 'cluster',
+  reads: ['files', 'backup'],
+  plan(input) {
+    const notes: NonNullable<StepPlan['notes']> = [];
+    const nodes = input.nodes.map((n, i) => ({ server: n.node.name, changes: planNode(input, n, i === 0, notes) }));
+    return { changes: nodes.flatMap((n) => n.changes), nodes, notes };
+  },
+  async perform(hosts, plan) {
+    // The first node (its repository made) before the others open it; they then go on side by side,
+    // and the step fails with the first failure once all of them stopped.
+    const [first, ...rest] = plan.nodes;
+    if (first) for (const change of first.changes) await hosts.get(first.server)!.perform(change);
+    const results = await Promise.allSettled(
+      rest.map(async (n) => {
+        for (const change of n.changes) await hosts.get(n.server)!.perform(change);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  },
+};
