@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { formatIssue } from '../answers/issues.js';
 import { backupStamp, archiveSets, setName } from '../backup/archives.js';
 import { BACKUP_CONF } from '../backup/layout.js';
+import { BACKUP_SCRIPT, SNAPSHOT_SCRIPT } from '../plan/backup.js';
 import { parseGuestBackupOutput, planBackupRun, setFigures } from '../backup/run.js';
 import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
 import type { GuestSession } from '../guests/session.js';
@@ -21,8 +22,8 @@ import { REMOTE_DIR } from '../paths.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { dayAfter } from './guest.js';
 
-/** Where apply installs the node-side scripts (verbatim copies of installer/remote/). */
-export const INSTALLED_SCRIPTS = { 'backup-node.sh': '/usr/local/lib/hvcluster/backup-node.sh', 'snapshot.sh': '/usr/local/lib/hvcluster/snapshot.sh' } as const;
+/** The node-side scripts apply installs, by their file in installer/remote/. */
+const INSTALLED_SCRIPTS = { 'backup-node.sh': BACKUP_SCRIPT, 'snapshot.sh': SNAPSHOT_SCRIPT } as const;
 const BACKUP_NODE = INSTALLED_SCRIPTS['backup-node.sh'];
 /** backup-node.sh's exit code for "not this node's guest now" (it moved, or is migrating). */
 const NOT_HERE = 75;
