@@ -8,13 +8,17 @@
  * from it (QEMU's downtime and the client's longest gap printed and bounded), and `node drain` emptying a node with
  * every guest answering throughout, after which a second apply changes nothing, then `node resume`;
  * `guest stop|start`; a snapshot of db surviving its live migration, rolled back through DRBD (the
- * data it held at the snapshot, on both replicas), a too-small one reported invalid; `state: absent`.
+ * data it held at the snapshot, on both replicas), a too-small one reported invalid, a guest agent
+ * stuck mid-freeze given up on; backups to an NFS export of the witness (apply sets up the repository
+ * and the timers, a second run stores almost nothing, the timers back up what their node runs);
+ * `state: absent`.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BACKUP_PASSPHRASE_ENV, backupYaml, serveBackups } from '../helpers/backup-lab.js';
 import { bootableGuestImage } from '../helpers/guest-image.js';
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { builtCluster } from '../helpers/built.js';
@@ -400,6 +404,51 @@ describe('guests on a two-node lab', () => {
     await waitFor("web's agent to report its filesystems thawed", async () => ((await status()) === '{"return":"thawed"}' ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 5000 });
     const removed = await hvcluster(NAME, ['snapshot', 'remove', 'web', 'hung', '-f', site], { timeoutMs: 3 * MIN });
     expect(removed.code, removed.stderr).toBe(0);
+  });
+
+  it('backups: apply sets up the repository on an NFS export (the witness) and the nodes\' timers; backup run stores every guest, a second run almost nothing; the timer backs up what its node runs; retention keeps a set a day', { timeout: 25 * MIN }, async () => {
+    // web and db run on hv1 (db since its rollback). The repository: the witness's NFS export, encrypted.
+    process.env[BACKUP_PASSPHRASE_ENV] = 'correct horse battery staple, lab only';
+    const server = await serveBackups(lab);
+    const backupSite = siteWith('backup', `${guestsYaml()}${backupYaml(server)}`);
+    const applied = await hvcluster(NAME, ['apply', '-f', backupSite, '--yes', '--json'], { timeoutMs: 10 * MIN });
+    expect(applied.code, applied.stderr.slice(-4000)).toBe(0);
+    expect(applied.stdout + applied.stderr).not.toContain(process.env[BACKUP_PASSPHRASE_ENV]);
+    for (const node of NODES) {
+      const r = await lab.ssh(node, `ls /var/lib/hvcluster/backup >/dev/null; findmnt -n -t nfs4,nfs -o SOURCE /var/lib/hvcluster/backup; stat -c %a /etc/hvcluster/backup/passphrase; systemctl is-enabled hvcluster-backup.timer`);
+      expect(r.stdout.trim().split('\n'), node).toEqual([`${server}:/srv/hvbackup`, '600', 'enabled']);
+    }
+    const again = await hvcluster(NAME, ['apply', '-f', backupSite, '--yes', '--json'], { timeoutMs: 8 * MIN });
+    expect(again.code, again.stderr).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
+
+    type Run = { sets: { guest: string; node: string; set: string; readBytes: number; storedBytes: number; consistency: string }[] };
+    const first = await hvcluster(NAME, ['backup', 'run', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
+    expect(first.code, first.stderr.slice(-4000)).toBe(0);
+    const run1 = JSON.parse(first.stdout) as Run;
+    expect(run1.sets.map((s) => [s.guest, s.node, s.consistency])).toEqual([['web', 'hv1', 'agent'], ['db', 'hv1', 'agent']]);
+    // Every disk read whole (its DRBD data size), nothing but it.
+    for (const s of run1.sets) expect(s.readBytes, s.guest).toBeGreaterThan(20 * 2 ** 20);
+    const second = await hvcluster(NAME, ['backup', 'run', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
+    expect(second.code, second.stderr.slice(-4000)).toBe(0);
+    const run2 = JSON.parse(second.stdout) as Run;
+    for (const [i, s] of run2.sets.entries()) {
+      console.log(`backup of ${s.guest}: run 1 read ${run1.sets[i]!.readBytes} bytes, stored ${run1.sets[i]!.storedBytes}; run 2 (nothing changed) read ${s.readBytes}, stored ${s.storedBytes} (${((100 * s.storedBytes) / s.readBytes).toFixed(3)} %)`);
+      expect(s.readBytes).toBe(run1.sets[i]!.readBytes);
+      expect(s.storedBytes, s.guest).toBeLessThan(s.readBytes / 100);
+    }
+    // No temporary snapshot left on any node.
+    for (const node of NODES) expect((await lab.ssh(node, 'lvs --noheadings -o lv_name hvdata')).stdout, node).not.toContain('.bk.');
+
+    // The nodes' timers: each backs up what it runs (hv1 both guests, hv2 nothing), never twice.
+    for (const node of NODES) expect((await lab.ssh(node, 'systemctl start hvcluster-backup.service; systemctl show -p Result --value hvcluster-backup.service')).stdout.trim(), node).toBe('success');
+    const listed = await hvcluster(NAME, ['backup', 'list', '-f', backupSite, '--json'], { timeoutMs: 5 * MIN });
+    expect(listed.code, listed.stderr).toBe(0);
+    const sets = JSON.parse(listed.stdout) as { sets: { guest: string; set: string }[]; incomplete: unknown[] };
+    // Retention keeps one set a day (keep-daily, as borg counts): each guest's newest, the timer's.
+    expect(sets.sets.map((s) => s.guest).sort()).toEqual(['db', 'web']);
+    for (const s of sets.sets) expect(s.set > run2.sets.find((r) => r.guest === s.guest)!.set, s.set).toBe(true);
+    expect(sets.incomplete).toEqual([]);
   });
 
   it('a guest declared state: absent is refused while it runs, then removed everywhere once stopped: definition, DRBD resource, volume, files', { timeout: 10 * MIN }, async () => {
