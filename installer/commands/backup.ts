@@ -5,6 +5,9 @@
  *   a holder with UpToDate disks), one guest at a time; what each set read and stored is printed.
  *   No cluster lock (it may take hours); the repository's writer lock orders the nodes.
  * - `backup list`: the repository's complete sets per guest, and what failed runs left.
+ * - `backup restore GUEST [--set SET] [--as NEW] [--to NODE] [--force] [--start]`: a set written into
+ *   a declared guest's disks through DRBD on one of its nodes (installer/backup/restore.ts), each
+ *   disk's sha256 checked against the set's meta; the guest left stopped (and marked) unless --start.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,7 +23,10 @@ import { jsonDocument, jsonError, jsonText } from '../json-output.js';
 import { Reporter, type Streams } from '../output.js';
 import { REMOTE_DIR } from '../paths.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { dayAfter } from './guest.js';
+import { dayAfter, demoteAll, startOn } from './guest.js';
+import { parseBackupMeta } from '../backup/meta.js';
+import { parseRestoreDisk, planRestore, restoreDisks, splitMetaOutput } from '../backup/restore.js';
+import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
 
 /** The node-side scripts apply installs, by their file in installer/remote/. */
 const INSTALLED_SCRIPTS = { 'backup-node.sh': BACKUP_SCRIPT, 'snapshot.sh': SNAPSHOT_SCRIPT } as const;
@@ -129,4 +135,59 @@ export async function runBackupList(options: BackupListOptions, streams: Streams
     if (options.json) streams.stdout.write(jsonText(jsonError(tool, error)));
     return exitCodeOf(error);
   }
+}
+
+export interface BackupRestoreOptions extends ConnectionOptions {
+  json?: boolean;
+  /** GUEST.STAMP; default the latest complete set. */
+  set?: string;
+  as?: string;
+  to?: string;
+  force?: boolean;
+  start?: boolean;
+}
+
+export function runBackupRestore(guest: string, options: BackupRestoreOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter('backup restore', guest, options, streams, async (session, reporter) => {
+    const plan = planRestore(session.answers, session.reads, guest, options);
+    await checkInstalled(session, [plan.node]);
+    const host = (n: string) => session.hosts.get(n)!;
+    const at = host(plan.node);
+    const metaRead = await at.read({ argv: [BACKUP_SCRIPT, 'meta', BACKUP_CONF, guest, ...(options.set ? [options.set] : [])] }, { timeoutMs: 15 * 60_000 });
+    const { set, json } = splitMetaOutput(metaRead.stdout);
+    const meta = parseBackupMeta(json, `${set}.meta`);
+    const disks = restoreDisks(plan, meta, session.reads.get(plan.node)!);
+    reporter.info(`backup restore: set ${set} of ${guest} (taken ${meta.takenAt} on ${meta.node}, ${meta.consistency}) into guest ${plan.target} on ${plan.node}`);
+    if (plan.runningOn) {
+      await host(plan.runningOn).mutate(`destroy guest ${plan.target} on ${plan.runningOn} (--force: restored from ${set})`, { argv: ['virsh', 'destroy', plan.target] });
+      await demoteAll(host(plan.runningOn), plan.target, plan.resources, 'destroyed for its restore');
+    }
+    const written: { resource: string; archive: string; bytes: number; sha256: string }[] = [];
+    try {
+      for (const resource of plan.resources) await at.mutate(`promote ${resource} on ${plan.node} (set ${set} is written through it)`, { argv: ['drbdadm', 'primary', resource] });
+      for (const disk of disks) {
+        const r = await at.mutate(`write ${disk.archive} into ${disk.device} (${disk.resource}) on ${plan.node} (${Math.round(disk.bytes / MIB)} MiB, replicated to ${plan.holders.filter((h) => h !== plan.node).join(', ')})`, {
+          argv: [BACKUP_SCRIPT, 'restore-disk', BACKUP_CONF, disk.archive, disk.device, String(disk.bytes)],
+        }, { timeoutMs: 24 * 3_600_000 });
+        const sums = parseRestoreDisk(r!.stdout);
+        if (sums.stream !== disk.sha256 || sums.device !== disk.sha256) {
+          throw new ChecksFailedError(`${disk.archive} does not hold what its set's meta says (sha256 ${sums.stream} from borg, ${sums.device} read back from ${disk.device}, ${disk.sha256} in the meta)`, { hint: 'check the repository (`borg check`), or restore an older set (--set)' });
+        }
+        written.push({ resource: disk.resource, archive: disk.archive, bytes: disk.bytes, sha256: disk.sha256 });
+      }
+    } finally {
+      await demoteAll(at, plan.target, plan.resources, `restored from ${set}`).catch(() => undefined);
+    }
+    let startedOn: string | null = null;
+    if (options.start) {
+      await startOn(at, plan.target, plan.resources);
+      startedOn = plan.node;
+    } else {
+      // Stopped and marked: apply does not start a restored copy (it may share the original's addresses) until `guest start`.
+      const now = new Date().toISOString();
+      for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, plan.target)) await host(holder).perform(stoppedChange(holder, 'backup restore', plan.target, true, now));
+    }
+    reporter.info(`backup restore: guest ${plan.target} holds set ${set} (every disk's sha256 checked)${startedOn ? `, running on ${startedOn}` : `; it stays stopped until \`hvcluster guest start ${plan.target}\``}`);
+    return { guest, target: plan.target, set, node: plan.node, takenAt: meta.takenAt, consistency: meta.consistency, disks: written, startedOn };
+  });
 }

@@ -22,6 +22,7 @@ import type { GuestSession } from '../guests/session.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
 import { dayAfter, demoteAll, startOn } from './guest.js';
 import { guestCibIds } from '../engine/ha/guest-cib.js';
+import { resourceDevice } from '../engine/volumes.js';
 import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 
 export interface SnapshotCreateOptions extends ConnectionOptions {
@@ -148,7 +149,7 @@ export function runSnapshotRollback(guest: string, name: string, options: Snapsh
         // Under Pacemaker its disks stay Promoted on the snapshot's node (the plan checked it); else hvcluster promotes them.
         if (!ids) for (const resource of resources) await at.mutate(`promote ${resource} on ${plan.node} (snapshot ${name} is written back through it)`, { argv: ['drbdadm', 'primary', resource] });
         for (const disk of plan.disks) {
-          const device = session.reads.get(plan.node)!.volumes.resourceFiles.get(`${disk.resource}.res`)?.match(/device\s+(\/dev\/drbd\d+)/)?.[1];
+          const device = resourceDevice(session.reads.get(plan.node)!.volumes.resourceFiles, disk.resource);
           if (!device) throw new ChecksFailedError(`/etc/drbd.d/${disk.resource}.res on ${plan.node} names no device`);
           const r = await at.mutate(`write snapshot ${disk.lv} back through ${device} on ${plan.node} (${Math.round(disk.bytes / 2 ** 20)} MiB, replicated to ${plan.holders.filter((h) => h !== plan.node).join(', ')})`, {
             script: 'snapshot.sh',

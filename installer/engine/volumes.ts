@@ -36,6 +36,12 @@ export interface ExistingResources {
 }
 
 /** Reads the minors and ports of the resource files it is given (the text of /etc/drbd.d/*.res). Pure. */
+/** The DRBD device of resource `name` as its file on a node says (`/dev/drbdMINOR`), or undefined. Pure. */
+export function resourceDevice(files: ReadonlyMap<string, string>, name: string): string | undefined {
+  const minor = parseResourceFiles(files.get(`${name}.res`) ?? '').byName.get(name)?.minor;
+  return minor === undefined ? undefined : `/dev/drbd${minor}`;
+}
+
 export function parseResourceFiles(text: string): ExistingResources {
   const byName = new Map<string, { minor: number; port: number }>();
   const minors = new Set<number>();

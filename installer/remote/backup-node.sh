@@ -14,6 +14,13 @@
 #   backup-node.sh run CONF
 #       the timer's run: every guest of CONF this node is Primary for (one set each; a guest whose
 #       last complete set started after this run began was backed up by another node: skipped).
+#   backup-node.sh meta CONF GUEST [SET]
+#       the set to restore: SET (GUEST.STAMP), or GUEST's latest complete one: `@set SET`, then its
+#       meta.json (borg extract --stdout).
+#   backup-node.sh restore-disk CONF ARCHIVE DEVICE BYTES
+#       the archive (a disk's BYTES bytes) written into DEVICE (the target's DRBD device, Primary
+#       here: its peers receive every byte), the rest of DEVICE zeroed; prints `stream SHA256` (what
+#       borg gave) and `device SHA256` (the first BYTES read back). Fails on a short stream.
 #   backup-node.sh list CONF
 #       the repository's archives (`borg list --json`; waits a minute at most for a writer's lock).
 #   backup-node.sh stream DEVICE BYTES SHAFILE
@@ -30,7 +37,7 @@ PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export 
 SELF=$0
 HERE=$(dirname "$0")
 
-usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | list CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
+usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | meta CONF GUEST [SET] | restore-disk CONF ARCHIVE DEVICE BYTES | list CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
 
 conf_get() { sed -n "s/^$1 //p" "$CONF" | head -n 1; }
 disks_of() { awk -v g="$1" '$1 == "guest" && $2 == g { for (i = 3; i <= NF; i++) printf "%s%s", (i > 3 ? " " : ""), $i }' "$CONF"; }
@@ -206,6 +213,47 @@ cmd_run() {
   exit $failed
 }
 
+cmd_meta() {
+  [ $# -ge 2 ] || usage
+  CONF=$1 guest=$2 set=${3:-}
+  load_conf
+  if [ -z "$set" ]; then
+    # Stamps sort as text: the last is the latest.
+    set=$(borg list --short --lock-wait 600 --glob-archives "$guest.*.meta" | sort | tail -n 1 | sed 's/\.meta$//')
+    [ -n "$set" ] || { echo "the repository has no complete backup of $guest" >&2; exit 3; }
+  fi
+  echo "@set $set"
+  borg extract --stdout --lock-wait 600 "::$set.meta"
+}
+
+cmd_restore_disk() {
+  [ $# -eq 4 ] || usage
+  CONF=$1 archive=$2 dev=$3 bytes=$4
+  load_conf
+  [ -b "$dev" ] || { echo "$dev is not a block device" >&2; exit 3; }
+  size=$(blockdev --getsize64 "$dev")
+  [ "$size" -ge "$bytes" ] || { echo "$dev holds $size bytes, the archive $bytes: the target disk is too small" >&2; exit 3; }
+  work=$(mktemp -d "${TMPDIR:-/tmp}/hvcluster-restore.XXXXXX")
+  mkfifo "$work/sha" "$work/count" || exit 1
+  sha256sum < "$work/sha" | cut -d' ' -f1 > "$work/sha.out" &
+  sum=$!
+  wc -c < "$work/count" > "$work/count.out" &
+  count=$!
+  { borg extract --stdout --lock-wait 3600 "::$archive"; echo $? > "$work/rc"; } | tee "$work/sha" "$work/count" |
+    dd of="$dev" bs=4M iflag=fullblock oflag=direct conv=fsync status=none || { echo "writing $dev failed" >&2; rm -rf "$work"; exit 1; }
+  wait "$sum" "$count"
+  rc=$(cat "$work/rc") got=$(tr -d ' ' < "$work/count.out") stream=$(cat "$work/sha.out")
+  rm -rf "$work"
+  [ "$rc" -le 1 ] || { echo "borg extract of $archive failed (exit $rc)" >&2; exit 1; }
+  [ "$got" = "$bytes" ] || { echo "$archive gave $got bytes instead of $bytes" >&2; exit 1; }
+  # The rest of a larger target: zeroes, never what the volume held before.
+  if [ "$size" -gt "$bytes" ]; then
+    dd if=/dev/zero of="$dev" bs=4M iflag=count_bytes count=$((size - bytes)) oflag=seek_bytes,direct seek="$bytes" conv=fsync status=none || { echo "zeroing $dev past $bytes bytes failed" >&2; exit 1; }
+  fi
+  echo "stream $stream"
+  echo "device $(dd if="$dev" bs=4M iflag=direct,count_bytes count="$bytes" status=none | sha256sum | cut -d' ' -f1)"
+}
+
 cmd_list() {
   [ $# -eq 1 ] || usage
   CONF=$1
@@ -220,6 +268,8 @@ case $sub in
   guest) cmd_guest "$@" ;;
   run) cmd_run "$@" ;;
   list) cmd_list "$@" ;;
+  meta) cmd_meta "$@" ;;
+  restore-disk) cmd_restore_disk "$@" ;;
   stream) cmd_stream "$@" ;;
   *) usage ;;
 esac

@@ -11,7 +11,7 @@
  * data it held at the snapshot, on both replicas), a too-small one reported invalid, a guest agent
  * stuck mid-freeze given up on; backups to an NFS export of the witness (apply sets up the repository
  * and the timers, a second run stores almost nothing, the timers back up what their node runs);
- * `state: absent`.
+ * `state: absent`; db's backup restored into a declared copy on the other node, which boots from it.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -294,6 +294,9 @@ describe('guests on a two-node lab', () => {
     expect((await lab.ssh('hv2', 'drbdadm role db-disk0; drbdadm role db-disk1')).stdout.trim().split('\n')).toEqual(['Primary/Secondary', 'Primary/Secondary']);
   });
 
+  /** What db's second disk held when it was backed up (the restore test checks its copy). */
+  let dbAtBackup = '';
+
   /** The md5 of the first 4 MiB of db's second disk as db reads it (`write`: after writing new random data there). */
   async function dbData(cgi: 'write' | 'check'): Promise<string> {
     const md5 = parseMd5(await page(202, `/cgi-bin/${cgi}?dev=vdb`, 60_000));
@@ -422,6 +425,7 @@ describe('guests on a two-node lab', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
 
+    dbAtBackup = await dbData('check');
     type Run = { sets: { guest: string; node: string; set: string; readBytes: number; storedBytes: number; consistency: string }[] };
     const first = await hvcluster(NAME, ['backup', 'run', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
     expect(first.code, first.stderr.slice(-4000)).toBe(0);
@@ -483,5 +487,29 @@ describe('guests on a two-node lab', () => {
     const again = await hvcluster(NAME, ['apply', '-f', absent, '--yes', '--json'], { timeoutMs: 8 * MIN });
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change')).toEqual([]);
+  });
+
+  it('backup restore: db\'s latest set written into a declared copy (db-r) on the other node through DRBD, checksums checked; it boots from it and holds db\'s data; a second apply changes nothing', { timeout: 20 * MIN }, async () => {
+    expect(dbAtBackup, 'the backup test recorded db\'s data').not.toBe('');
+    // The copy is declared like any guest (autostart: false: apply makes it, never starts it on empty disks).
+    const copy = `    - name: db-r\n      memory: 128MiB\n      autostart: false\n      preferredNode: hv2\n      disks:\n        - size: 32MiB\n        - size: 32MiB\n`;
+    const restoreSite = siteWith('restore', `${guestsYaml().replace('    - name: web\n      memory: 128MiB\n', '    - name: web\n      memory: 128MiB\n      state: absent\n')}${copy}${backupYaml(await serveBackups(lab))}`);
+    const applied = await hvcluster(NAME, ['apply', '-f', restoreSite, '--yes'], { timeoutMs: 10 * MIN });
+    expect(applied.code, applied.stderr.slice(-4000)).toBe(0);
+    // The copy boots the same system as db, at the same address: db stops first.
+    const stopped = await hvcluster(NAME, ['guest', 'stop', 'db', '--timeout', '1', '--force', '-f', restoreSite], { timeoutMs: 3 * MIN });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const r = await hvcluster(NAME, ['backup', 'restore', 'db', '--as', 'db-r', '--start', '-f', restoreSite, '--json'], { timeoutMs: 10 * MIN });
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    const doc = JSON.parse(r.stdout) as { target: string; node: string; startedOn: string; disks: { resource: string }[] };
+    expect(doc).toMatchObject({ target: 'db-r', node: 'hv2', startedOn: 'hv2' });
+    expect(doc.disks.map((d) => d.resource)).toEqual(['db-r-disk0', 'db-r-disk1']);
+    await waitFor('db-r to answer HTTP (booted from the restored disk)', async () => ((await page(202)).includes('hvcluster migration test guest boot=') ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect((await lab.ssh('hv2', 'virsh domstate db-r')).stdout.trim()).toBe('running');
+    expect(await dbData('check')).toBe(dbAtBackup);
+    for (const res of ['db-r-disk0', 'db-r-disk1']) expect(await onlineVerify(res), res).toEqual({ hv1: '0', hv2: '0' });
+    const again = await hvcluster(NAME, ['apply', '-f', restoreSite, '--yes', '--json'], { timeoutMs: 8 * MIN });
+    expect(again.code, again.stderr).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
   });
 });
