@@ -284,6 +284,18 @@ export function buildProgram(streams: Streams): Command {
   });
   withConnectionOptions(
     backup
+      .command('verify')
+      .description("proof that the backups restore and boot: each guest's latest set restored into scratch volumes (checksums compared), booted without a network until its guest agent answers, removed; then borg's check of the repository (exit 1 on any failure)")
+      .argument('[guest...]', 'only these guests')
+      .option('--on <node>', 'the node that holds the scratch volumes (default: the one with the most free space)')
+      .option('--no-boot', 'restore and compare only')
+      .option('--verify-data', "borg's check reads and decrypts every chunk too (slow)")
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (guests: string[], options) => {
+    process.exitCode = await (await import('./commands/backup.js')).runBackupVerify(guests, options, streams);
+  });
+  withConnectionOptions(
+    backup
       .command('list')
       .description("the repository's complete backup sets per guest, and what failed runs left (read-only)")
       .option('--json', 'print the list as JSON on stdout'),

@@ -8,6 +8,9 @@
  * - `backup restore GUEST [--set SET] [--as NEW] [--to NODE] [--force] [--start]`: a set written into
  *   a declared guest's disks through DRBD on one of its nodes (installer/backup/restore.ts), each
  *   disk's sha256 checked against the set's meta; the guest left stopped (and marked) unless --start.
+ * - `backup verify [GUEST...] [--on NODE] [--no-boot] [--verify-data]`: each guest's latest set
+ *   restored into scratch volumes and booted without a network (installer/backup/verify.ts), then
+ *   borg's check of the repository; exit 1 when anything failed.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -26,6 +29,9 @@ import { connectEach, serversFromOptions, type ConnectionOptions } from './conne
 import { dayAfter, demoteAll, startOn } from './guest.js';
 import { parseBackupMeta } from '../backup/meta.js';
 import { parseRestoreDisk, planRestore, restoreDisks, splitMetaOutput } from '../backup/restore.js';
+import { scratchDomain, scratchDomainXml, scratchLv, verifyFailed, verifyNode, type GuestVerification } from '../backup/verify.js';
+import { backedUpGuests } from '../backup/run.js';
+import { waitFor } from '../engine/steps/step.js';
 import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
 
 /** The node-side scripts apply installs, by their file in installer/remote/. */
@@ -190,4 +196,89 @@ export function runBackupRestore(guest: string, options: BackupRestoreOptions, s
     reporter.info(`backup restore: guest ${plan.target} holds set ${set} (every disk's sha256 checked)${startedOn ? `, running on ${startedOn}` : `; it stays stopped until \`hvcluster guest start ${plan.target}\``}`);
     return { guest, target: plan.target, set, node: plan.node, takenAt: meta.takenAt, consistency: meta.consistency, disks: written, startedOn };
   });
+}
+
+export interface BackupVerifyOptions extends ConnectionOptions {
+  json?: boolean;
+  on?: string;
+  /** --no-boot: commander sets boot false. */
+  boot?: boolean;
+  verifyData?: boolean;
+}
+
+/** How long a scratch guest has to boot until its agent answers (an emulated lab's nested guest included). */
+const BOOT_WAIT_MS = 300_000;
+
+export function runBackupVerify(guests: string[], options: BackupVerifyOptions, streams: Streams): Promise<ExitCode> {
+  return dayAfter(
+    'backup verify',
+    guests.join(' '),
+    options,
+    streams,
+    async (session, reporter) => {
+      const answers = session.answers;
+      if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup');
+      const covered = backedUpGuests(answers);
+      for (const g of guests) if (!covered.includes(g)) throw new UsageError(`guest ${g} is not backed up by spec.backup`, { hint: `backed up: ${covered.join(', ')}` });
+      const vg = answers.spec.storage.volumeGroup;
+      const results: GuestVerification[] = [];
+      const first = answers.spec.nodes[0]!.name;
+      await checkInstalled(session, answers.spec.nodes.map((n) => n.name));
+      for (const guest of guests.length > 0 ? guests : covered) {
+        // The set's meta (any node opens the repository).
+        const metaRead = await session.hosts.get(options.on ?? first)!.read({ argv: [BACKUP_SCRIPT, 'meta', BACKUP_CONF, guest] }, { timeoutMs: 15 * 60_000, allowFailure: true });
+        if (metaRead.exitCode !== 0) {
+          results.push({ guest, set: null, takenAt: null, ageHours: null, node: options.on ?? first, restore: 'failed', boot: 'skipped', error: metaRead.stderr.trim() || `exit ${metaRead.exitCode}` });
+          reporter.error(`backup verify: ${guest}: no set could be read: ${metaRead.stderr.trim()}`);
+          continue;
+        }
+        const { set, json } = splitMetaOutput(metaRead.stdout);
+        const meta = parseBackupMeta(json, `${set}.meta`);
+        const node = verifyNode(session.reads, meta.disks.map((d) => d.bytes), options.on);
+        const host = session.hosts.get(node)!;
+        const ageHours = (Date.now() - Date.parse(meta.takenAt)) / 3_600_000;
+        const result: GuestVerification = { guest, set, takenAt: meta.takenAt, ageHours: Math.round(ageHours * 10) / 10, node, restore: 'failed', boot: 'skipped' };
+        const lvs = meta.disks.map((_, i) => scratchLv(guest, i));
+        const domain = scratchDomain(guest);
+        try {
+          for (const [i, disk] of meta.disks.entries()) {
+            await host.mutate(`create scratch volume ${vg}/${lvs[i]} on ${node} (${Math.ceil(disk.bytes / MIB)} MiB, verifying ${disk.archive})`, { argv: ['lvcreate', '-qy', '-Wy', '--size', `${disk.bytes}b`, '--name', lvs[i]!, vg] });
+            const r = await host.mutate(`restore ${disk.archive} into ${vg}/${lvs[i]} on ${node}`, { argv: [BACKUP_SCRIPT, 'restore-disk', BACKUP_CONF, disk.archive, `/dev/${vg}/${lvs[i]}`, String(disk.bytes)] }, { timeoutMs: 24 * 3_600_000, allowFailure: true });
+            if (r!.exitCode !== 0) throw new ChecksFailedError(`${disk.archive} could not be restored: ${r!.stderr.trim()}`);
+            const sums = parseRestoreDisk(r!.stdout);
+            if (sums.stream !== disk.sha256 || sums.device !== disk.sha256) throw new ChecksFailedError(`${disk.archive} restores to other data than its set's meta says (sha256 ${sums.stream}, meta ${disk.sha256})`);
+          }
+          result.restore = 'ok';
+          if (options.boot !== false) {
+            const xml = scratchDomainXml(meta.domainXml, guest, lvs.map((lv) => `/dev/${vg}/${lv}`));
+            const started = await host.mutate(`boot ${domain} on ${node} from the restored volumes, without a network`, { argv: ['virsh', 'create', '/dev/stdin'] }, { stdin: xml, allowFailure: true });
+            if (started!.exitCode !== 0) {
+              result.boot = 'failed';
+              throw new ChecksFailedError(`${domain} did not start: ${started!.stderr.trim()}`);
+            }
+            const ping = `{"execute":"guest-ping"}`;
+            const answered = await waitFor(`${domain}'s guest agent`, async () => ((await host.read({ argv: ['virsh', 'qemu-agent-command', domain, ping] }, { allowFailure: true })).exitCode === 0 ? true : undefined), { timeoutMs: BOOT_WAIT_MS, intervalMs: 3000 }).catch(() => false);
+            result.boot = answered ? 'ok' : 'inconclusive';
+          }
+        } catch (error) {
+          result.error = error instanceof Error ? error.message : String(error);
+          reporter.error(`backup verify: ${guest}: ${result.error}`);
+        } finally {
+          await host.mutate(`remove ${domain} and its scratch volumes from ${node}`, { script: 'backup-verify-cleanup.sh', args: [vg, domain, ...lvs] }).catch((e) => reporter.warn(`backup verify: cleaning up on ${node}: ${e instanceof Error ? e.message : String(e)}`));
+        }
+        if (result.boot === 'inconclusive') reporter.warn(`backup verify: ${guest}: its guest agent did not answer within ${BOOT_WAIT_MS / 1000} s (no agent in the guest?): the restore is proven, the boot is not`);
+        if (!result.error) reporter.info(`backup verify: ${guest}: set ${set} (taken ${meta.takenAt}, ${result.ageHours} h ago) restored on ${node} with its checksums${result.boot === 'ok' ? ', booted: its agent answered' : result.boot === 'skipped' ? '' : `, boot ${result.boot}`}`);
+        results.push(result);
+      }
+      const check = await session.hosts.get(options.on ?? answers.spec.nodes[0]!.name)!.mutate('check the backup repository (borg check: segments, then archives)', { argv: [BACKUP_SCRIPT, 'check', BACKUP_CONF, ...(options.verifyData ? ['--verify-data'] : [])] }, { timeoutMs: 4 * 3_600_000, allowFailure: true });
+      const repositoryOk = check!.exitCode === 0;
+      if (!repositoryOk) reporter.error(`backup verify: the repository check failed: ${check!.stderr.trim().split('\n').slice(-5).join(' / ')}`);
+      else reporter.info('backup verify: the repository check passed');
+      if (verifyFailed(results, repositoryOk)) {
+        throw new ChecksFailedError(`backup verify failed: ${[...results.filter((r) => r.error).map((r) => `${r.guest}: ${r.error}`), ...(repositoryOk ? [] : ['the repository check failed'])].join('; ')}`, { hint: 'restore from an older set (`backup list`, `backup restore --set`), and check the repository storage' });
+      }
+      return { guests: results, repository: { ok: repositoryOk } };
+    },
+    { lock: false, snapshots: true },
+  );
 }

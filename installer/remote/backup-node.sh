@@ -21,6 +21,9 @@
 #       the archive (a disk's BYTES bytes) written into DEVICE (the target's DRBD device, Primary
 #       here: its peers receive every byte), the rest of DEVICE zeroed; prints `stream SHA256` (what
 #       borg gave) and `device SHA256` (the first BYTES read back). Fails on a short stream.
+#   backup-node.sh check CONF [--verify-data]
+#       borg's own check: the repository's segments (CRCs; at most 30 minutes a run, resumed by the
+#       next), then the archives' metadata (--verify-data: every chunk decrypted and compared too).
 #   backup-node.sh list CONF
 #       the repository's archives (`borg list --json`; waits a minute at most for a writer's lock).
 #   backup-node.sh stream DEVICE BYTES SHAFILE
@@ -37,7 +40,7 @@ PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export 
 SELF=$0
 HERE=$(dirname "$0")
 
-usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | meta CONF GUEST [SET] | restore-disk CONF ARCHIVE DEVICE BYTES | list CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
+usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | meta CONF GUEST [SET] | restore-disk CONF ARCHIVE DEVICE BYTES | check CONF [--verify-data] | list CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
 
 conf_get() { sed -n "s/^$1 //p" "$CONF" | head -n 1; }
 disks_of() { awk -v g="$1" '$1 == "guest" && $2 == g { for (i = 3; i <= NF; i++) printf "%s%s", (i > 3 ? " " : ""), $i }' "$CONF"; }
@@ -254,6 +257,17 @@ cmd_restore_disk() {
   echo "device $(dd if="$dev" bs=4M iflag=direct,count_bytes count="$bytes" status=none | sha256sum | cut -d' ' -f1)"
 }
 
+cmd_check() {
+  [ $# -ge 1 ] || usage
+  CONF=$1
+  load_conf
+  rc=0
+  borg check --repository-only --lock-wait 600 --max-duration 1800 || rc=1
+  if [ "${2:-}" = --verify-data ]; then borg check --archives-only --verify-data --lock-wait 600 || rc=1
+  else borg check --archives-only --lock-wait 600 || rc=1; fi
+  exit $rc
+}
+
 cmd_list() {
   [ $# -eq 1 ] || usage
   CONF=$1
@@ -270,6 +284,7 @@ case $sub in
   list) cmd_list "$@" ;;
   meta) cmd_meta "$@" ;;
   restore-disk) cmd_restore_disk "$@" ;;
+  check) cmd_check "$@" ;;
   stream) cmd_stream "$@" ;;
   *) usage ;;
 esac

@@ -11,7 +11,8 @@
  * data it held at the snapshot, on both replicas), a too-small one reported invalid, a guest agent
  * stuck mid-freeze given up on; backups to an NFS export of the witness (apply sets up the repository
  * and the timers, a second run stores almost nothing, the timers back up what their node runs);
- * `state: absent`; db's backup restored into a declared copy on the other node, which boots from it.
+ * `state: absent`; db's backup restored into a declared copy on the other node, which boots from it;
+ * `backup verify` proving the latest set restores and boots, then catching a byte changed on the NAS.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -296,6 +297,8 @@ describe('guests on a two-node lab', () => {
 
   /** What db's second disk held when it was backed up (the restore test checks its copy). */
   let dbAtBackup = '';
+  /** The site of the restore test (db-r declared beside db): the verification's too. */
+  let restoreSite = '';
 
   /** The md5 of the first 4 MiB of db's second disk as db reads it (`write`: after writing new random data there). */
   async function dbData(cgi: 'write' | 'check'): Promise<string> {
@@ -493,7 +496,7 @@ describe('guests on a two-node lab', () => {
     expect(dbAtBackup, 'the backup test recorded db\'s data').not.toBe('');
     // The copy is declared like any guest (autostart: false: apply makes it, never starts it on empty disks).
     const copy = `    - name: db-r\n      memory: 128MiB\n      autostart: false\n      preferredNode: hv2\n      disks:\n        - size: 32MiB\n        - size: 32MiB\n`;
-    const restoreSite = siteWith('restore', `${guestsYaml().replace('    - name: web\n      memory: 128MiB\n', '    - name: web\n      memory: 128MiB\n      state: absent\n')}${copy}${backupYaml(await serveBackups(lab))}`);
+    restoreSite = siteWith('restore', `${guestsYaml().replace('    - name: web\n      memory: 128MiB\n', '    - name: web\n      memory: 128MiB\n      state: absent\n')}${copy}${backupYaml(await serveBackups(lab))}`);
     const applied = await hvcluster(NAME, ['apply', '-f', restoreSite, '--yes'], { timeoutMs: 10 * MIN });
     expect(applied.code, applied.stderr.slice(-4000)).toBe(0);
     // The copy boots the same system as db, at the same address: db stops first.
@@ -511,5 +514,26 @@ describe('guests on a two-node lab', () => {
     const again = await hvcluster(NAME, ['apply', '-f', restoreSite, '--yes', '--json'], { timeoutMs: 8 * MIN });
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
+  });
+
+  it('backup verify: the latest set restores into scratch volumes and boots without a network until its agent answers; a byte flipped in the repository on the NFS server is caught', { timeout: 20 * MIN }, async () => {
+    const ok = await hvcluster(NAME, ['backup', 'verify', 'db', '-f', restoreSite, '--json'], { timeoutMs: 12 * MIN });
+    expect(ok.code, ok.stderr.slice(-4000)).toBe(0);
+    const doc = JSON.parse(ok.stdout) as { guests: { guest: string; restore: string; boot: string; node: string }[]; repository: { ok: boolean } };
+    expect(doc.guests.map((g) => [g.guest, g.restore, g.boot])).toEqual([['db', 'ok', 'ok']]);
+    expect(doc.repository.ok).toBe(true);
+    // Nothing of it left: no scratch domain, no scratch volume.
+    for (const node of NODES) expect((await lab.ssh(node, 'virsh list --all --name; lvs --noheadings -o lv_name hvdata')).stdout, node).not.toContain('hvc-bkverify');
+    // One byte of the repository's largest segment file changed on the NAS (its complement: always a change).
+    const flip = await lab.ssh('witness', `set -e; f=$(ls -S /srv/hvbackup/*/borg/data/*/* | head -n 1); n=$(( $(stat -c %s "$f") / 2 ))
+b=$(dd if="$f" bs=1 skip=$n count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "$(printf '\\%03o' $((255 - b)))" | dd of="$f" bs=1 seek=$n count=1 conv=notrunc status=none
+echo "$f $n"`);
+    expect(flip.code, flip.stderr).toBe(0);
+    console.log(`backup verify: flipped the byte at ${flip.stdout.trim()} on the witness`);
+    const caught = await hvcluster(NAME, ['backup', 'verify', 'db', '-f', restoreSite], { timeoutMs: 12 * MIN });
+    expect(caught.code, caught.stderr.slice(-4000)).toBe(1);
+    expect(caught.stderr).toContain('backup verify failed');
+    expect(caught.stderr).toMatch(/repository check failed|could not be restored|other data/);
   });
 });
