@@ -27,6 +27,8 @@ export const PACKAGES_OF_INTEREST = [
   'resource-agents',
   'crmsh',
   'pcs',
+  'borgbackup',
+  'nfs-common',
 ] as const;
 
 export const packagesFact: FactDefinition<PackageFacts[]> = {
