@@ -300,9 +300,9 @@ describe('guests on a two-node lab', () => {
   /** The site of the restore test (db-r declared beside db): the verification's too. */
   let restoreSite = '';
 
-  /** The md5 of the first 4 MiB of db's second disk as db reads it (`write`: after writing new random data there). */
-  async function dbData(cgi: 'write' | 'check'): Promise<string> {
-    const md5 = parseMd5(await page(202, `/cgi-bin/${cgi}?dev=vdb`, 60_000));
+  /** The md5 of 4 MiB of db's second disk (from `atMiB`) as db reads it (`write`: after writing new random data there). */
+  async function dbData(cgi: 'write' | 'check', atMiB = 0): Promise<string> {
+    const md5 = parseMd5(await page(202, `/cgi-bin/${cgi}?dev=vdb&at=${atMiB}`, 60_000));
     expect(md5, `db's ${cgi} CGI`).not.toBeNull();
     return md5!;
   }
@@ -365,8 +365,8 @@ describe('guests on a two-node lab', () => {
     // A snapshot too small for what the guest rewrites overflows: listed INVALID (exit 1), refused by rollback, removable.
     const tiny = await hvcluster(NAME, ['snapshot', 'create', 'db', 'tiny', '--size', '5%', '-f', site], { timeoutMs: 5 * MIN });
     expect(tiny.code, tiny.stderr).toBe(0);
-    await dbData('write');
-    await dbData('write');
+    // 5 % of the disk's volume, rounded up by LVM (8 MiB on the lab); 12 MiB of new data overflow it.
+    for (const at of [0, 8, 16]) await dbData('write', at);
     const overflowed = await hvcluster(NAME, ['snapshot', 'list', '-f', site], { timeoutMs: 3 * MIN });
     expect(overflowed.code, overflowed.stdout + overflowed.stderr).toBe(1);
     expect(overflowed.stdout).toMatch(/^db\s+tiny\s+hv1\s+\S+\s+agent\s+INVALID/m);

@@ -3,8 +3,8 @@
  * with its libraries) busybox and the virtio modules of that kernel, packed into a ~1.2 MB
  * initramfs whose init sets a static address on eth0 and serves HTTP with busybox httpd:
  *   /               "hvcluster migration test guest boot=<boot id>" (what the client probe polls)
- *   /cgi-bin/write  writes DATA_BYTES of random data to /dev/vda (the DRBD device; `?dev=vdb`: the
- *                   guest's second disk), flushes, drops the guest's caches and answers
+ *   /cgi-bin/write  writes DATA_BYTES of random data to /dev/vda (the DRBD device; `?dev=vdb&at=8`:
+ *                   the guest's second disk, 8 MiB in), flushes, drops the guest's caches and answers
  *                   `md5=<checksum of what is on the disk now>`
  *   /cgi-bin/check  drops the caches, re-reads the same bytes from the same disk and answers `md5=...`
  * Built with its agent (buildGuestScript's `agent`, the guests' end-to-end test), it also runs the
@@ -124,17 +124,24 @@ while true; do sleep 3600; done
 `;
 }
 
-/** The disk a CGI works on: /dev/vda, or the one its query names (`?dev=vdb`). */
+/** Where a CGI works: /dev/vda from its start, or the disk and offset its query names (`?dev=vdb&at=8`: MiB). */
 const CGI_DISK = `dev=vda
-case "$QUERY_STRING" in dev=vd[a-z]) dev=\${QUERY_STRING#dev=} ;; esac`;
+at=0
+for kv in $(echo "$QUERY_STRING" | tr '&' ' '); do
+  case $kv in
+    dev=vd[a-z]) dev=\${kv#dev=} ;;
+    at=[0-9]|at=[0-9][0-9]|at=[0-9][0-9][0-9]) at=\${kv#at=} ;;
+  esac
+done
+skip=$((at * ${(1024 * 1024) / DATA_BLOCK}))`;
 
 const READ_BACK = `sync; echo 3 > /proc/sys/vm/drop_caches
-echo "md5=$(dd if=/dev/$dev bs=${DATA_BLOCK} count=${DATA_BLOCKS} 2>/dev/null | md5sum | cut -d' ' -f1)"`;
+echo "md5=$(dd if=/dev/$dev bs=${DATA_BLOCK} skip=$skip count=${DATA_BLOCKS} 2>/dev/null | md5sum | cut -d' ' -f1)"`;
 
 export const WRITE_CGI = `#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\n'
 ${CGI_DISK}
-dd if=/dev/urandom of=/dev/$dev bs=${DATA_BLOCK} count=${DATA_BLOCKS} conv=fsync 2>/dev/null || { echo write-failed; exit 0; }
+dd if=/dev/urandom of=/dev/$dev bs=${DATA_BLOCK} seek=$skip count=${DATA_BLOCKS} conv=fsync 2>/dev/null || { echo write-failed; exit 0; }
 ${READ_BACK}
 `;
 

@@ -103,10 +103,14 @@ describe('the guest recipe', () => {
     expect(sc.stdout).toBe('');
   });
   it('writes 4 MiB with fsync and reads them back after dropping the caches, on vda or the disk its query names', () => {
-    expect(WRITE_CGI).toContain('dd if=/dev/urandom of=/dev/$dev bs=65536 count=64 conv=fsync');
-    // The disk: vda unless the query is dev=vd? (nothing else reaches a device path).
-    const disk = (query: string) => spawnSync('sh', ['-c', `${WRITE_CGI.split('\n').slice(2, 4).join('\n')}\necho $dev`], { env: { QUERY_STRING: query }, encoding: 'utf8' }).stdout.trim();
-    expect([disk(''), disk('dev=vdb'), disk('dev=../sda'), disk('dev=vdb;reboot')]).toEqual(['vda', 'vdb', 'vda', 'vda']);
+    expect(WRITE_CGI).toContain('dd if=/dev/urandom of=/dev/$dev bs=65536 seek=$skip count=64 conv=fsync');
+    // The disk and offset: vda from 0 unless the query names dev=vd? and at=MiB (nothing else reaches a device path).
+    const where = (query: string) => {
+      const head = WRITE_CGI.split('\n');
+      const script = head.slice(2, head.findIndex((l) => l.startsWith('dd '))).join('\n');
+      return spawnSync('sh', ['-c', `${script}\necho $dev $skip`], { env: { QUERY_STRING: query }, encoding: 'utf8' }).stdout.trim();
+    };
+    expect([where(''), where('dev=vdb'), where('dev=vdb&at=8'), where('dev=../sda'), where('dev=vdb;reboot'), where('at=1;x&dev=vdc')]).toEqual(['vda 0', 'vdb 0', 'vdb 128', 'vda 0', 'vda 0', 'vdc 0']);
     expect(CHECK_CGI).toContain('echo 3 > /proc/sys/vm/drop_caches');
     expect(parseMd5('md5=0123456789abcdef0123456789abcdef\n')).toBe('0123456789abcdef0123456789abcdef');
     expect(parseMd5('write-failed')).toBeNull();
