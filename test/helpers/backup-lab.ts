@@ -27,8 +27,8 @@ exportfs -v`,
   return witness.management.address;
 }
 
-/** spec.backup for the lab (YAML under spec): the witness's export, encrypted, a timer that never fires on its own during a run. */
-export function backupYaml(server: string): string {
+/** spec.backup for the lab (YAML under spec): the witness's export, encrypted, a timer that never fires on its own during a run; `guests` when given. */
+export function backupYaml(server: string, guests?: readonly string[]): string {
   return `  backup:
     repository:
       nfs:
@@ -42,5 +42,5 @@ export function backupYaml(server: string): string {
       daily: 7
       weekly: 4
       monthly: 6
-`;
+${guests ? `    guests: [${guests.join(', ')}]\n` : ''}`;
 }
