@@ -25,17 +25,23 @@ export function backedUpGuests(answers: Answers): string[] {
   return backup.guests ?? answers.spec.guests.filter((g) => g.state === 'present').map((g) => g.name);
 }
 
+/** The guests asked for (none: every guest spec.backup covers); refused without spec.backup, or for a guest it does not cover. */
+export function coveredGuests(answers: Answers, asked: readonly string[]): string[] {
+  if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup: there is no repository to back up to', { hint: 'declare spec.backup (`hvcluster init --example` shows one), then `hvcluster apply`' });
+  const covered = backedUpGuests(answers);
+  for (const guest of asked) {
+    if (!covered.includes(guest)) throw new UsageError(`guest ${guest} is not backed up by spec.backup`, { hint: `backed up: ${covered.join(', ') || 'none'}` });
+  }
+  return covered;
+}
+
 /**
  * Where each guest asked for (default: every guest spec.backup covers) is backed up. Refused: no
  * spec.backup, a guest it does not cover. A guest that cannot be backed up now (in a migration's
  * window, no UpToDate copy, running twice) is returned in `skipped` with why: the others go on.
  */
 export function planBackupRun(answers: Answers, reads: ReadonlyMap<string, NodeRead>, asked: readonly string[]): { backups: GuestBackup[]; skipped: { guest: string; reason: string }[] } {
-  if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup: there is no repository to back up to', { hint: 'declare spec.backup (`hvcluster init --example` shows one), then `hvcluster apply`' });
-  const covered = backedUpGuests(answers);
-  for (const guest of asked) {
-    if (!covered.includes(guest)) throw new UsageError(`guest ${guest} is not backed up by spec.backup`, { hint: `backed up: ${covered.join(', ') || 'none'}` });
-  }
+  const covered = coveredGuests(answers, asked);
   const backups: GuestBackup[] = [];
   const skipped: { guest: string; reason: string }[] = [];
   for (const guest of asked.length > 0 ? asked : covered) {

@@ -20,17 +20,17 @@ import { backupStamp, archiveSets, setName } from '../backup/archives.js';
 import { BACKUP_CONF } from '../backup/layout.js';
 import { BACKUP_SCRIPT, SNAPSHOT_SCRIPT } from '../plan/backup.js';
 import { parseGuestBackupOutput, planBackupRun, setFigures } from '../backup/run.js';
-import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { ChecksFailedError, EXIT, HvError, UsageError, type ExitCode } from '../errors.js';
 import type { GuestSession } from '../guests/session.js';
-import { jsonDocument, jsonError, jsonText } from '../json-output.js';
+import { jsonDocument, jsonText } from '../json-output.js';
 import { Reporter, type Streams } from '../output.js';
 import { REMOTE_DIR } from '../paths.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { dayAfter, demoteAll, startOn } from './guest.js';
+import { dayAfter, demoteAll, failed, startOn } from './guest.js';
 import { parseBackupMeta } from '../backup/meta.js';
 import { parseRestoreDisk, planRestore, restoreDisks, splitMetaOutput } from '../backup/restore.js';
 import { scratchDomain, scratchDomainXml, scratchLv, verifyFailed, verifyNode, type GuestVerification } from '../backup/verify.js';
-import { backedUpGuests } from '../backup/run.js';
+import { coveredGuests } from '../backup/run.js';
 import { waitFor } from '../engine/steps/step.js';
 import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
 
@@ -136,10 +136,7 @@ export async function runBackupList(options: BackupListOptions, streams: Streams
     }
     return EXIT.ok;
   } catch (error) {
-    if (!(error instanceof HvError)) throw error;
-    reporter.error(error.message, error.hint);
-    if (options.json) streams.stdout.write(jsonText(jsonError(tool, error)));
-    return exitCodeOf(error);
+    return failed(reporter, streams, tool, options.json, error);
   }
 }
 
@@ -217,9 +214,7 @@ export function runBackupVerify(guests: string[], options: BackupVerifyOptions, 
     streams,
     async (session, reporter) => {
       const answers = session.answers;
-      if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup');
-      const covered = backedUpGuests(answers);
-      for (const g of guests) if (!covered.includes(g)) throw new UsageError(`guest ${g} is not backed up by spec.backup`, { hint: `backed up: ${covered.join(', ')}` });
+      const covered = coveredGuests(answers, guests);
       const vg = answers.spec.storage.volumeGroup;
       const results: GuestVerification[] = [];
       const first = answers.spec.nodes[0]!.name;

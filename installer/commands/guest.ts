@@ -292,7 +292,8 @@ export function runNodeResume(node: string, options: NodeDrainOptions, streams: 
   });
 }
 
-function failed(reporter: Reporter, streams: Streams, tool: string, json: boolean | undefined, error: unknown): ExitCode {
+/** A day-after command's failure: its message and hint on stderr, the error document with --json, its exit code (a bug: EXIT.remote). */
+export function failed(reporter: Reporter, streams: Streams, tool: string, json: boolean | undefined, error: unknown): ExitCode {
   if (!(error instanceof HvError)) {
     const message = error instanceof Error ? error.message : String(error);
     reporter.error(message);

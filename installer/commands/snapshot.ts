@@ -10,9 +10,9 @@
  * - `snapshot remove GUEST NAME`.
  */
 import { formatIssue } from '../answers/issues.js';
-import { ChecksFailedError, EXIT, HvError, UsageError, exitCodeOf, type ExitCode } from '../errors.js';
+import { ChecksFailedError, EXIT, HvError, UsageError, type ExitCode } from '../errors.js';
 import { parseReads, readDefinition, readScript } from '../engine/read-batch.js';
-import { jsonDocument, jsonError, jsonText } from '../json-output.js';
+import { jsonDocument, jsonText } from '../json-output.js';
 import { Reporter, type Streams } from '../output.js';
 import { shellQuote } from '../ssh/quote.js';
 import { describeConsistency, parseCreateOutput, parseWriteBack, thawWarning } from '../snapshots/outcome.js';
@@ -20,7 +20,7 @@ import { findSet, formatSnapshotList, parseSnapshotSize, planSnapshotCreate, pla
 import { stampTime } from '../snapshots/state.js';
 import type { GuestSession } from '../guests/session.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { dayAfter, demoteAll, startOn } from './guest.js';
+import { dayAfter, demoteAll, failed, startOn } from './guest.js';
 import { guestCibIds } from '../engine/ha/guest-cib.js';
 import { resourceDevice } from '../engine/volumes.js';
 import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
@@ -109,10 +109,7 @@ export async function runSnapshotList(guest: string | undefined, options: Snapsh
     else streams.stdout.write(formatSnapshotList(rows, unread));
     return code;
   } catch (error) {
-    if (!(error instanceof HvError)) throw error;
-    reporter.error(error.message, error.hint);
-    if (options.json) streams.stdout.write(jsonText(jsonError(tool, error)));
-    return exitCodeOf(error);
+    return failed(reporter, streams, tool, options.json, error);
   }
 }
 
