@@ -75,6 +75,8 @@ export interface ArchiveFigures {
 
 export interface GuestBackupResult {
   set: string;
+  /** Each disk's DRBD data size, as its snapshot recorded it: what was read. */
+  diskBytes: number[];
   consistency: string;
   freeze: string;
   thaw: string;
@@ -102,14 +104,15 @@ export function parseGuestBackupOutput(stdout: string): GuestBackupResult {
   }
   const done = lines.find((l) => l.startsWith('@done '))?.slice(6);
   if (!done) throw new ChecksFailedError(`backup-node.sh did not finish the set (no @done line): ${stdout.trim().split('\n').slice(-3).join(' / ')}`);
-  return { set: done, consistency: snapshot('consistency') || 'crash', freeze: snapshot('freeze'), thaw: snapshot('thaw'), archives };
+  const diskBytes = lines.filter((l) => l.startsWith('@snapshot snapshot ')).map((l) => Number(l.split(' ')[4]));
+  return { set: done, diskBytes, consistency: snapshot('consistency') || 'crash', freeze: snapshot('freeze'), thaw: snapshot('thaw'), archives };
 }
 
-/** The set's disk figures: what was read of the disks and what they added, the meta archive left out. */
+/** The set's figures: what was read of the disks (their DRBD data), what the set added to the repository, how long the disks took. */
 export function setFigures(result: GuestBackupResult): { readBytes: number; storedBytes: number; seconds: number } {
   const disks = result.archives.filter((a) => !a.name.endsWith('.meta'));
   return {
-    readBytes: disks.reduce((s, a) => s + a.originalBytes, 0),
+    readBytes: result.diskBytes.reduce((s, b) => s + b, 0),
     storedBytes: result.archives.reduce((s, a) => s + a.storedBytes, 0),
     seconds: disks.reduce((s, a) => s + a.durationS, 0),
   };

@@ -37,14 +37,14 @@ describe('planBackupRun', () => {
 
 describe('parseGuestBackupOutput', () => {
   const borg = (original: number, stored: number, duration: number) => JSON.stringify({ archive: { duration, stats: { original_size: original, compressed_size: stored, deduplicated_size: stored, nfiles: 1 } } }, null, 4);
-  const out = ['@snapshot freeze frozen 0', '@snapshot thaw ok', '@snapshot consistency agent', '@snapshot snapshot db-disk0 db-disk0.bk.20261208t101500z 33554432', '@borg db.20261208t101500z.disk0', borg(33554432, 1048576, 2), '@borg db.20261208t101500z.disk1', borg(33554432, 0, 2), '@borg db.20261208t101500z.meta', borg(2000, 1500, 0.1), '@done db.20261208t101500z', ''].join('\n');
+  const out = ['@snapshot freeze frozen 0', '@snapshot thaw ok', '@snapshot consistency agent', '@snapshot snapshot db-disk0 db-disk0.bk.20261208t101500z 33554432', '@snapshot snapshot db-disk1 db-disk1.bk.20261208t101500z 33554432', '@borg db.20261208t101500z.disk0', borg(33555280, 1048576, 2), '@borg db.20261208t101500z.disk1', borg(33555280, 0, 2), '@borg db.20261208t101500z.meta', borg(2000, 1500, 0.1), '@done db.20261208t101500z', ''].join('\n');
 
-  it("reads each archive's figures and the set's consistency; the disks' bytes read, everything stored", () => {
+  it("reads each archive's figures and the set's consistency; the disks' bytes read (their snapshots' DRBD sizes: borg's original_size counts its metadata too), everything stored", () => {
     const result = parseGuestBackupOutput(out);
     expect(result).toMatchObject({ set: 'db.20261208t101500z', consistency: 'agent', freeze: 'frozen 0', thaw: 'ok' });
     expect(result.archives.map((a) => [a.name, a.originalBytes, a.storedBytes])).toEqual([
-      ['db.20261208t101500z.disk0', 33554432, 1048576],
-      ['db.20261208t101500z.disk1', 33554432, 0],
+      ['db.20261208t101500z.disk0', 33555280, 1048576],
+      ['db.20261208t101500z.disk1', 33555280, 0],
       ['db.20261208t101500z.meta', 2000, 1500],
     ]);
     expect(setFigures(result)).toEqual({ readBytes: 67108864, storedBytes: 1050076, seconds: 4 });
