@@ -224,7 +224,8 @@ const MetaSchema = z.strictObject(
         { error: 'expected a list of disks' },
       )
       .min(1, { error: 'expected at least one disk' }),
-    domainXml: z.string({ error: "expected the guest's domain XML" }).refine((x) => x.trimStart().startsWith('<domain'), { error: "expected the guest's domain XML, starting with <domain" }),
+    // hvcluster's domain XML starts with its <!-- Managed by hvcluster ... --> comment.
+    domainXml: z.string({ error: "expected the guest's domain XML" }).refine((x) => x.replace(/^\s*(<!--[\s\S]*?-->\s*)*/, '').startsWith('<domain'), { error: "expected the guest's domain XML, starting with <domain" }),
     declaration: z.strictObject({
       vcpus: count(1),
       memoryMiB: count(1),

@@ -11,8 +11,7 @@
  * data it held at the snapshot, on both replicas), a too-small one reported invalid, a guest agent
  * stuck mid-freeze given up on; backups to an NFS export of the witness (apply sets up the repository
  * and the timers, a second run stores almost nothing, the timers back up what their node runs);
- * `state: absent`; db's backup restored into a declared copy on the other node, which boots from it;
- * `backup verify` proving the latest set restores and boots, then catching a byte changed on the NAS.
+ * `state: absent`.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -295,8 +294,6 @@ describe('guests on a two-node lab', () => {
     expect((await lab.ssh('hv2', 'drbdadm role db-disk0; drbdadm role db-disk1')).stdout.trim().split('\n')).toEqual(['Primary/Secondary', 'Primary/Secondary']);
   });
 
-  /** What db's second disk held when it was backed up (the restore test checks its copy). */
-  let dbAtBackup = '';
   /** The site with spec.backup and db-r (a copy of db to restore into) declared: the backup, restore and verify tests'. */
   let backupSite = '';
   const COPY_YAML = `    - name: db-r\n      memory: 128MiB\n      autostart: false\n      preferredNode: hv2\n      disks:\n        - size: 32MiB\n        - size: 32MiB\n`;
@@ -431,7 +428,6 @@ describe('guests on a two-node lab', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
 
-    dbAtBackup = await dbData('check');
     type Run = { sets: { guest: string; node: string; set: string; readBytes: number; storedBytes: number; consistency: string }[] };
     const first = await hvcluster(NAME, ['backup', 'run', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
     expect(first.code, first.stderr.slice(-4000)).toBe(0);
@@ -457,9 +453,13 @@ describe('guests on a two-node lab', () => {
     const listed = await hvcluster(NAME, ['backup', 'list', '-f', backupSite, '--json'], { timeoutMs: 5 * MIN });
     expect(listed.code, listed.stderr).toBe(0);
     const sets = JSON.parse(listed.stdout) as { sets: { guest: string; set: string }[]; incomplete: unknown[] };
-    // Retention keeps one set a day (keep-daily, as borg counts): each guest's newest, the timer's.
-    expect(sets.sets.map((s) => s.guest).sort()).toEqual(['db', 'web']);
-    for (const s of sets.sets) expect(s.set > run2.sets.find((r) => r.guest === s.guest)!.set, s.set).toBe(true);
+    // Retention (as borg applies its rules in turn): the latest set (keep-last 1), then the last of each
+    // day among the others (keep-daily): two of the three sets of today per guest, the timer's newest.
+    for (const guest of ['web', 'db']) {
+      const mine = sets.sets.filter((s) => s.guest === guest).map((s) => s.set).sort();
+      expect(mine.length, guest).toBe(2);
+      expect(mine[1]! > run2.sets.find((r) => r.guest === guest)!.set, guest).toBe(true);
+    }
     expect(sets.incomplete).toEqual([]);
   });
 
@@ -495,42 +495,5 @@ describe('guests on a two-node lab', () => {
     const again = await hvcluster(NAME, ['apply', '-f', absent, '--yes', '--json'], { timeoutMs: 8 * MIN });
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change')).toEqual([]);
-  });
-
-  it('backup restore: db\'s latest set written into a declared copy (db-r) on the other node through DRBD, checksums checked; it boots from it and holds db\'s data, on both replicas', { timeout: 20 * MIN }, async () => {
-    expect(dbAtBackup, 'the backup test recorded db\'s data').not.toBe('');
-    // The copy boots the same system as db, at the same address: db stops first.
-    const stopped = await hvcluster(NAME, ['guest', 'stop', 'db', '--timeout', '1', '--force', '-f', backupSite], { timeoutMs: 3 * MIN });
-    expect(stopped.code, stopped.stderr).toBe(0);
-    const r = await hvcluster(NAME, ['backup', 'restore', 'db', '--as', 'db-r', '--start', '-f', backupSite, '--json'], { timeoutMs: 10 * MIN });
-    expect(r.code, r.stderr.slice(-4000)).toBe(0);
-    const doc = JSON.parse(r.stdout) as { target: string; node: string; startedOn: string; disks: { resource: string }[] };
-    expect(doc).toMatchObject({ target: 'db-r', node: 'hv2', startedOn: 'hv2' });
-    expect(doc.disks.map((d) => d.resource)).toEqual(['db-r-disk0', 'db-r-disk1']);
-    await waitFor('db-r to answer HTTP (booted from the restored disk)', async () => ((await page(202)).includes('hvcluster migration test guest boot=') ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 3000 });
-    expect((await lab.ssh('hv2', 'virsh domstate db-r')).stdout.trim()).toBe('running');
-    expect(await dbData('check')).toBe(dbAtBackup);
-    expect(await onlineVerify('db-r-disk1')).toEqual({ hv1: '0', hv2: '0' });
-  });
-
-  it('backup verify: the latest set restores into scratch volumes and boots without a network until its agent answers; a byte flipped in the repository on the NFS server is caught', { timeout: 20 * MIN }, async () => {
-    const ok = await hvcluster(NAME, ['backup', 'verify', 'db', '-f', backupSite, '--json'], { timeoutMs: 12 * MIN });
-    expect(ok.code, ok.stderr.slice(-4000)).toBe(0);
-    const doc = JSON.parse(ok.stdout) as { guests: { guest: string; restore: string; boot: string; node: string }[]; repository: { ok: boolean } };
-    expect(doc.guests.map((g) => [g.guest, g.restore, g.boot])).toEqual([['db', 'ok', 'ok']]);
-    expect(doc.repository.ok).toBe(true);
-    // Nothing of it left: no scratch domain, no scratch volume.
-    for (const node of NODES) expect((await lab.ssh(node, 'virsh list --all --name; lvs --noheadings -o lv_name hvdata')).stdout, node).not.toContain('hvc-bkverify');
-    // One byte of the repository's largest segment file changed on the NAS (its complement: always a change).
-    const flip = await lab.ssh('witness', `set -e; f=$(ls -S /srv/hvbackup/*/borg/data/*/* | head -n 1); n=$(( $(stat -c %s "$f") / 2 ))
-b=$(dd if="$f" bs=1 skip=$n count=1 status=none | od -An -tu1 | tr -d ' ')
-printf "$(printf '\\%03o' $((255 - b)))" | dd of="$f" bs=1 seek=$n count=1 conv=notrunc status=none
-echo "$f $n"`);
-    expect(flip.code, flip.stderr).toBe(0);
-    console.log(`backup verify: flipped the byte at ${flip.stdout.trim()} on the witness`);
-    const caught = await hvcluster(NAME, ['backup', 'verify', 'db', '--no-boot', '-f', backupSite], { timeoutMs: 12 * MIN });
-    expect(caught.code, caught.stderr.slice(-4000)).toBe(1);
-    expect(caught.stderr).toContain('backup verify failed');
-    expect(caught.stderr).toMatch(/repository check failed|could not be restored|other data/);
   });
 });
