@@ -126,7 +126,9 @@ backup_guest() {
   echo "$out" | sed 's/^/@snapshot /'
   made=$(echo "$out" | awk '$1 == "snapshot" { print $3 }' | tr '\n' ' ')
   iso=$(echo "$stamp" | sed 's/^\(....\)\(..\)\(..\)t\(..\)\(..\)\(..\)z$/\1-\2-\3T\4:\5:\6/')
-  i=0
+  i=0 read_bytes=0 stored_bytes=0
+  # The bytes borg stored for an archive (its --json stats; the cache's stats have no such key).
+  stored_of() { printf '%s\n' "$1" | sed -n 's/.*"deduplicated_size": *\([0-9][0-9]*\).*/\1/p' | head -n 1; }
   for res in $disks; do
     bytes=$(echo "$out" | awk -v r="$res" '$1 == "snapshot" && $2 == r { print $4 }')
     dev=$(lvs --noheadings -o lv_path "$VG/$res.bk.$stamp" | tr -d ' ')
@@ -140,6 +142,7 @@ backup_guest() {
     # stream fails on a short or long read, and borg then stores no archive.)
     echo "@borg $archive"
     echo "$json"
+    read_bytes=$((read_bytes + bytes)) stored_bytes=$((stored_bytes + $(stored_of "$json")))
     [ "$i" -gt 0 ] && printf ',' >> "$work/disks"
     lv_bytes=$(lvs --noheadings --units b --nosuffix -o lv_size "$VG/$res" | tr -d ' ')
     printf '{"index":%s,"resource":"%s","archive":"%s","bytes":%s,"lvBytes":%s,"sha256":"%s"}' "$i" "$res" "$archive" "$bytes" "$lv_bytes" "$(cat "$work/disk$i.sha256")" >> "$work/disks"
@@ -166,6 +169,7 @@ backup_guest() {
   json=$(borg create --json --lock-wait 3600 --timestamp "$iso" --stdin-name meta.json --content-from-command "::$guest.$stamp.meta" -- cat "$work/meta.json") || { echo "borg create of $guest.$stamp.meta failed" >&2; cleanup_guest; return 1; }
   echo "@borg $guest.$stamp.meta"
   echo "$json"
+  stored_bytes=$((stored_bytes + $(stored_of "$json")))
   cleanup_guest
   trap - EXIT HUP INT TERM
   # Retention counts complete sets (their .meta archives); disk archives of pruned sets follow.
@@ -176,7 +180,8 @@ backup_guest() {
     set_of=${a%.disk*}
     echo "$sets" | grep -qxF "$set_of" || borg delete --lock-wait 3600 "::$a" >&2 || true
   done
-  printf '{"guest":"%s","node":"%s","set":"%s","finishedAt":"%s"}\n' "$guest" "$(hostname)" "$guest.$stamp" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$ROOT/status/$guest.json.tmp" && mv -f "$ROOT/status/$guest.json.tmp" "$ROOT/status/$guest.json"
+  # The last backup of the guest, whoever made it (the CLI or a node's timer): verify and the next run read it.
+  printf '{"guest":"%s","node":"%s","set":"%s","finishedAt":"%s","readBytes":%s,"storedBytes":%s}\n' "$guest" "$(hostname)" "$guest.$stamp" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$read_bytes" "$stored_bytes" > "$ROOT/status/$guest.json.tmp" && mv -f "$ROOT/status/$guest.json.tmp" "$ROOT/status/$guest.json"
   echo "@done $guest.$stamp"
 }
 

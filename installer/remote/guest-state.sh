@@ -32,19 +32,29 @@ if ! command -v virsh >/dev/null 2>&1; then
 fi
 echo 'virsh yes'
 v() { virsh -q -c qemu:///system "$@" 2>/dev/null; }
-if v version >/dev/null; then echo 'libvirt yes'; else echo 'libvirt no'; fi
+# Few virsh calls whatever the number of guests (each costs a connection to libvirtd): every domain
+# with its state (`virsh list` names the states as `virsh domstate` does; it fails when libvirtd does
+# not answer), and those that autostart.
+if list=$(v list --all); then echo 'libvirt yes'; else echo 'libvirt no'; list=; fi
+autostarts=$(v list --all --autostart --name) || autostarts=
 # shellcheck disable=SC2046 # one word per domain name
-echo "domains" $(v list --all --name)
+echo "domains" $(printf '%s\n' "$list" | awk 'NF >= 3 { print $2 }')
+nl='
+'
 for name in "$@"; do
-  if state=$(v domstate "$name"); then
+  state=$(printf '%s\n' "$list" | awk -v n="$name" 'NF >= 3 && $2 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); gsub(/ /, "-"); print; exit }')
+  if [ -n "$state" ]; then
     autostart=no
-    v dominfo "$name" | grep -q '^Autostart: *enable' && autostart=yes
-    echo "domain $name $(echo "$state" | head -n 1 | tr ' ' '-') $autostart"
+    case "$nl$autostarts$nl" in *"$nl$name$nl"*) autostart=yes ;; esac
+    echo "domain $name $state $autostart"
   else
     echo "domain $name absent -"
   fi
 done
-caps=$(v domcapabilities --virttype kvm) || caps=$(v domcapabilities) || caps=
+# KVM's capabilities where the node has KVM (libvirt offers none without /dev/kvm), else QEMU's.
+caps=
+[ -e /dev/kvm ] && { caps=$(v domcapabilities --virttype kvm) || caps=; }
+[ -n "$caps" ] || caps=$(v domcapabilities) || caps=
 printf '%s\n' "$caps" | awk -v q="'" '
   /<mode name=/ { mode = $0; sub(".*<mode name=[" q "\"]", "", mode); sub("[" q "\"].*", "", mode) }
   /<\/mode>/ { mode = "" }

@@ -2,12 +2,26 @@
 # hvcluster: whether services are enabled and running (read-only).
 # Usage: sh -s -- SERVICE...
 # One line per service: `NAME ENABLED ACTIVE`, and for a service started by its socket of the same
-# name (libvirtd) `NAME ENABLED ACTIVE SOCKET-ENABLED SOCKET-ACTIVE`. systemctl prints nothing for a
-# unit it does not know: that column is then empty (two spaces).
+# name (libvirtd) `NAME ENABLED ACTIVE SOCKET-ENABLED SOCKET-ACTIVE`: what `systemctl is-enabled` and
+# `is-active` say, read in one `systemctl show` (one block per unit, in the order asked). For a unit
+# systemd does not know, ENABLED is empty (two spaces) and ACTIVE is inactive.
+units=
 for service in "$@"; do
-  line="$service $(systemctl is-enabled "$service.service" 2>/dev/null) $(systemctl is-active "$service.service" 2>/dev/null)"
-  case $service in
-    libvirtd) line="$line $(systemctl is-enabled "$service.socket" 2>/dev/null) $(systemctl is-active "$service.socket" 2>/dev/null)" ;;
-  esac
-  printf '%s\n' "$line"
+  units="$units $service.service"
+  case $service in libvirtd) units="$units $service.socket" ;; esac
 done
+# shellcheck disable=SC2086 # one word per unit
+systemctl show -p UnitFileState,ActiveState $units 2>/dev/null | awk -v services="$*" '
+  BEGIN { RS = ""; FS = "\n" }
+  { enabled[NR] = ""; active[NR] = ""
+    for (i = 1; i <= NF; i++) {
+      if ($i ~ /^UnitFileState=/) enabled[NR] = substr($i, 15)
+      else if ($i ~ /^ActiveState=/) active[NR] = substr($i, 13)
+    } }
+  END {
+    n = split(services, name, " "); u = 0
+    for (s = 1; s <= n; s++) {
+      u++; line = name[s] " " enabled[u] " " active[u]
+      if (name[s] == "libvirtd") { u++; line = line " " enabled[u] " " active[u] }
+      print line
+    } }'

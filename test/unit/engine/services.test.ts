@@ -9,14 +9,15 @@ import { REMOTE_DIR } from '../../../installer/paths.js';
 describe('the services step', () => {
   it('reads libvirtd with its socket, chrony alone (service-state.sh against a stand-in systemctl)', () => {
     const bin = mkdtempSync(join(tmpdir(), 'hvc-systemctl-'));
-    // Answers like systemd: enabled/disabled for is-enabled, active/inactive for is-active; nothing for an unknown unit.
+    // Answers `show -p UnitFileState,ActiveState UNIT...` like systemd: one block per unit in the
+    // order asked, blank lines between; an unknown unit has an empty UnitFileState and is inactive.
     writeFileSync(
       join(bin, 'systemctl'),
-      '#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls"\ncase "$2" in chrony.service) [ "$1" = is-enabled ] && echo enabled || echo active ;; libvirtd.service) [ "$1" = is-enabled ] && echo enabled || echo inactive ;; libvirtd.socket) [ "$1" = is-enabled ] && echo enabled || echo active ;; esac\n',
+      '#!/bin/sh\necho "$*" >> "$(dirname "$0")/calls"\n[ "$1" = show ] || exit 1\nshift 3\nfirst=1\nfor u; do\n  [ $first = 1 ] || echo\n  first=0\n  case $u in chrony.service) a=active e=enabled ;; libvirtd.service) a=inactive e=enabled ;; libvirtd.socket) a=active e=enabled ;; *) a=inactive e= ;; esac\n  printf "ActiveState=%s\\nUnitFileState=%s\\n" "$a" "$e"\ndone\n',
     );
     chmodSync(join(bin, 'systemctl'), 0o755);
     const r = spawnSync('sh', [join(REMOTE_DIR, 'service-state.sh'), 'libvirtd', 'chrony', 'nosuch'], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
-    expect(r.stdout.split('\n')).toEqual(['libvirtd enabled inactive enabled active', 'chrony enabled active', 'nosuch  ', '']);
+    expect(r.stdout.split('\n')).toEqual(['libvirtd enabled inactive enabled active', 'chrony enabled active', 'nosuch  inactive', '']);
     expect(parseServiceStates(r.stdout).map(serviceInPlace)).toEqual([true, true, false]);
   });
 
