@@ -44,16 +44,6 @@ export function metaArchiveName(guest: string, stamp: string): string {
   return `${setName(guest, stamp)}.meta`;
 }
 
-/** `web.*.meta`: every set of a guest, as `borg list` and `borg prune --glob-archives` select them. */
-export function guestMetaGlob(guest: string): string {
-  return `${checkedGuest(guest)}.*.meta`;
-}
-
-/** `web.*`: every archive of a guest, its leftovers included. */
-export function guestArchivesGlob(guest: string): string {
-  return `${checkedGuest(guest)}.*`;
-}
-
 export interface ArchiveName {
   guest: string;
   stamp: string;
@@ -130,11 +120,6 @@ export function archiveSets(names: Iterable<string>): ArchiveSets {
     incomplete: ordered.flatMap((set) => (set.meta ? [] : [{ name: set.name, guest: set.guest, stamp: set.stamp, archives: set.disks.map((d) => d.archive) }])),
     foreign,
   };
-}
-
-/** A guest's latest complete set, if any. */
-export function latestSet(sets: readonly BackupSet[], guest: string): BackupSet | undefined {
-  return sets.filter((s) => s.guest === guest).reduce<BackupSet | undefined>((latest, s) => (!latest || s.takenAt > latest.takenAt ? s : latest), undefined);
 }
 
 function checkedGuest(guest: string): string {

@@ -4,9 +4,10 @@
  * instant, freeze result, versions), and what restore needs to bring it back anywhere (the domain
  * XML, the guest's declaration). Written last, it is the set's commit.
  *
- * Built from the guest's model and what the node measured; read back strictly: a meta restore trusts
- * must name its guest's archives, sizes and digests exactly, so anything unexpected is an error that
- * names the key (never a guess).
+ * Written on the node by installer/remote/backup-node.sh (from what it measured and the declaration
+ * backup.conf gives it); read back here strictly: a meta restore trusts must name its guest's
+ * archives, sizes and digests exactly, so anything unexpected is an error that names the key (never
+ * a guess).
  */
 import { z } from 'zod';
 import { GUEST_NAME_RE } from '../answers/schema.js';
@@ -100,55 +101,6 @@ export function guestDeclaration(guest: Pick<GuestModel, 'vcpus' | 'memoryMiB' |
 /** What the consistency of a set is, from its freeze result. */
 export function consistencyOf(freeze: FreezeResult): Consistency {
   return freeze.result === 'frozen' ? 'agent' : freeze.result === 'stopped' ? 'stopped' : 'crash';
-}
-
-export interface BackupMetaInput {
-  cluster: string;
-  node: string;
-  takenAt: Date;
-  guest: Pick<GuestModel, 'name' | 'vcpus' | 'memoryMiB' | 'machine' | 'boot' | 'disks' | 'nics'>;
-  freeze: FreezeResult;
-  versions: { hvcluster: string; drbd: string };
-  /** What the node measured of each disk, in the guest's order. */
-  disks: ReadonlyArray<{ bytes: number; lvBytes: number; sha256: string }>;
-  domainXml: string;
-}
-
-/** The meta of a set. Throws a BackupMetaError on input its own parser would refuse (a bug upstream). */
-export function buildBackupMeta(input: BackupMetaInput): BackupMeta {
-  const { guest } = input;
-  const stamp = backupStamp(input.takenAt);
-  if (input.disks.length !== guest.disks.length) {
-    throw new BackupMetaError([`disks: ${input.disks.length} measured for the ${guest.disks.length} disks of ${guest.name}`]);
-  }
-  const meta: BackupMeta = {
-    format: META_FORMAT,
-    cluster: input.cluster,
-    guest: guest.name,
-    node: input.node,
-    takenAt: isoSecond(input.takenAt),
-    consistency: consistencyOf(input.freeze),
-    freeze: { ...input.freeze },
-    versions: { ...input.versions },
-    disks: input.disks.map((d, index) => ({
-      index,
-      resource: diskResource(guest.name, index),
-      archive: diskArchiveName(guest.name, stamp, index),
-      bytes: d.bytes,
-      lvBytes: d.lvBytes,
-      sha256: d.sha256,
-    })),
-    domainXml: input.domainXml,
-    declaration: guestDeclaration(guest),
-  };
-  const problems = problemsOf(meta);
-  if (problems.length > 0) throw new BackupMetaError(problems, metaArchiveName(guest.name, stamp));
-  return meta;
-}
-
-/** meta.json's text: the meta archive's only content. */
-export function renderBackupMeta(meta: BackupMeta): string {
-  return `${JSON.stringify(meta, null, 2)}\n`;
 }
 
 /**

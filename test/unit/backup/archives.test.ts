@@ -4,9 +4,6 @@ import {
   archiveSets,
   backupStamp,
   diskArchiveName,
-  guestArchivesGlob,
-  guestMetaGlob,
-  latestSet,
   metaArchiveName,
   parseArchiveName,
   setName,
@@ -28,21 +25,17 @@ describe('stamps', () => {
 });
 
 describe('archive names', () => {
-  it('are GUEST.STAMP.diskN and GUEST.STAMP.meta, and their globs select one guest only', () => {
+  it('are GUEST.STAMP.diskN and GUEST.STAMP.meta', () => {
     expect(setName('web', '20261208t101500z')).toBe('web.20261208t101500z');
     expect(diskArchiveName('web', '20261208t101500z', 0)).toBe('web.20261208t101500z.disk0');
     expect(diskArchiveName('db-2', '20261208t101500z', 11)).toBe('db-2.20261208t101500z.disk11');
     expect(metaArchiveName('web', '20261208t101500z')).toBe('web.20261208t101500z.meta');
-    // No guest name holds a '.', so web.* never selects web2's archives.
-    expect(guestMetaGlob('web')).toBe('web.*.meta');
-    expect(guestArchivesGlob('web')).toBe('web.*');
   });
 
   it('are made only of a guest name, a stamp and a disk index', () => {
     expect(() => diskArchiveName('Web', '20261208t101500z', 0)).toThrow('not a guest name: "Web"');
     expect(() => metaArchiveName('web', '2026-12-08')).toThrow('not a backup stamp: "2026-12-08"');
     expect(() => diskArchiveName('web', '20261208t101500z', -1)).toThrow('not a disk index: -1');
-    expect(() => guestMetaGlob('-x')).toThrow('not a guest name: "-x"');
   });
 
   it('parse back into their parts; any other name is not ours', () => {
@@ -107,12 +100,5 @@ describe('archiveSets', () => {
       { name: 'web.20261209t020000z', guest: 'web', stamp: '20261209t020000z', archives: ['web.20261209t020000z.disk0', 'web.20261209t020000z.disk1'] },
     ]);
     expect(foreign).toEqual(['etc-2026-12-08']);
-  });
-
-  it("finds a guest's latest complete set, not its latest leftovers", () => {
-    const { complete } = archiveSets([...names, 'web.20261207t020000z.meta']);
-    expect(latestSet(complete, 'web')?.name).toBe('web.20261208t020000z');
-    expect(latestSet(complete, 'db')?.name).toBe('db.20261209t020000z');
-    expect(latestSet(complete, 'mail')).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * installer/remote/backup-node.sh with stand-ins for borg, LVM, DRBD, virsh and systemd on PATH:
  * a guest's set (each disk streamed in exactly its DRBD size into its own archive, the .meta archive
- * last with each disk's sha256, the temporary snapshots removed), refused on a node that is not the
+ * last with each disk's sha256, the temporary snapshots removed; borg run with the fixed 4 MiB chunker,
+ * no files cache, the set's instant, retention by the meta archives), refused on a node that is not the
  * guest's Primary, a short read never becoming an archive.
  */
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,8 @@ function node(role: string, confOf?: (dir: string, repo: string) => string) {
   const disks = [randomBytes(MIB), randomBytes(2 * MIB)];
   disks.forEach((d, i) => writeFileSync(join(dir, `db-disk${i}.dev`), Buffer.concat([d, Buffer.alloc(4096, 7)])));
   const standins: Record<string, string> = {
-    borg: `case $1 in
+    borg: `echo "$*" >> "${dir}/borg-calls"
+case $1 in
   create)
     while [ "$1" != "--content-from-command" ]; do shift; done
     name=\${2#::}; shift 3
@@ -83,6 +85,17 @@ describe('backup-node.sh', () => {
     expect(meta.declaration.disks).toEqual([{ sizeMiB: 1 }, { sizeMiB: 2 }]);
     expect(readFileSync(join(n.dir, 'removed'), 'utf8').trim().split('\n')).toEqual(['-qy hvdata/db-disk0.bk.20261208t101500z', '-qy hvdata/db-disk1.bk.20261208t101500z']);
     expect(JSON.parse(readFileSync(join(n.dir, 'root', 'status', 'db.json'), 'utf8'))).toMatchObject({ guest: 'db', set: 'db.20261208t101500z' });
+    // borg as the script runs it: each disk cut by the fixed 4 MiB chunker without the files cache (one item,
+    // always read in full), the set's instant as every archive's time, the meta last; retention by the meta archives, the latest set kept.
+    expect(readFileSync(join(n.dir, 'borg-calls'), 'utf8').split('\n').filter((l) => /^(create|prune) /.test(l))).toEqual([
+      ...[0, 1].map((i) =>
+        expect.stringMatching(
+          new RegExp(`^create --json --lock-wait 3600 --files-cache disabled --chunker-params fixed,4194304 --compression lz4 --timestamp 2026-12-08T10:15:00 --stdin-name db-disk${i}\\.raw --content-from-command ::db\\.20261208t101500z\\.disk${i} -- sh \\S+/backup-node\\.sh stream `),
+        ),
+      ),
+      expect.stringMatching(/^create --json --lock-wait 3600 --timestamp 2026-12-08T10:15:00 --stdin-name meta\.json --content-from-command ::db\.20261208t101500z\.meta -- cat \S+\/meta\.json$/),
+      'prune --lock-wait 3600 --glob-archives db.*.meta --keep-last 1 --keep-daily 7 --keep-weekly 4 --keep-monthly 6',
+    ]);
   });
 
   it('reads the backup.conf apply writes: its guest, disks and declaration end up in the set and its meta', () => {
