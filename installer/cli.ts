@@ -303,6 +303,16 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await (await import('./commands/backup.js')).runBackupList(options, streams);
   });
 
+  withConnectionOptions(
+    backup
+      .command('key-export')
+      .description("the backup repository's key (kept inside the repository, protected by the passphrase), to store apart from it: with the key and the passphrase, a repository whose own copy of the key is damaged stays readable")
+      .option('--paper', 'the form to print on paper and type back (borg key import --paper)')
+      .option('--output <file>', 'write it into this new file (mode 600) instead of stdout'),
+  ).action(async (options) => {
+    process.exitCode = await (await import('./commands/backup.js')).runBackupKeyExport(options, streams);
+  });
+
   const drbd = program.command('drbd').description("the cluster's DRBD resources: guided recovery");
   withConnectionOptions(
     drbd

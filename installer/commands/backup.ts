@@ -5,6 +5,9 @@
  *   a holder with UpToDate disks), one guest at a time; what each set read and stored is printed.
  *   No cluster lock (it may take hours); the repository's writer lock orders the nodes.
  * - `backup list`: the repository's complete sets per guest, and what failed runs left.
+ * - `backup key-export [--paper] [--output FILE]`: the repository's key (kept inside it, protected by
+ *   the passphrase), to keep apart from it: with the key and the passphrase a repository whose own
+ *   copy of the key is damaged stays readable.
  * - `backup restore GUEST [--set SET] [--as NEW] [--to NODE] [--force] [--start]`: a set written into
  *   a declared guest's disks through DRBD on one of its nodes (installer/backup/restore.ts), each
  *   disk's sha256 checked against the set's meta; the guest left stopped (and marked) unless --start.
@@ -13,7 +16,7 @@
  *   borg's check of the repository; exit 1 when anything failed.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIssue } from '../answers/issues.js';
 import { backupStamp, archiveSets, setName } from '../backup/archives.js';
@@ -276,4 +279,45 @@ export function runBackupVerify(guests: string[], options: BackupVerifyOptions, 
     },
     { lock: false, snapshots: true },
   );
+}
+
+export interface BackupKeyExportOptions extends ConnectionOptions {
+  paper?: boolean;
+  output?: string;
+}
+
+/**
+ * The repository's key, as `borg key export` writes it, read through the first node that can open
+ * the repository: on stdout, or into a new file (mode 600, never over an existing one). Never in the
+ * run log: the key, with the passphrase, opens every backup.
+ */
+export async function runBackupKeyExport(options: BackupKeyExportOptions, streams: Streams): Promise<ExitCode> {
+  const reporter = new Reporter(streams);
+  const tool = 'hvcluster backup key-export';
+  try {
+    if (options.file === undefined) throw new UsageError('backup key-export needs the answer file of the cluster', { hint: 'hvcluster backup key-export -f site.yaml --output lab-two.borg-key' });
+    if (options.output !== undefined && existsSync(options.output)) throw new UsageError(`${options.output} exists: the key is never written over a file`, { hint: 'give a new file name with --output, or remove the old file first' });
+    const servers = await serversFromOptions(options, streams.env);
+    const answers = servers.answers!.answers;
+    for (const warning of servers.answers!.warnings) reporter.warn(formatIssue(warning));
+    if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup');
+    if (answers.spec.backup.encryption === 'none') throw new UsageError('the backup repository is not encrypted (spec.backup.encryption: none): it has no key to export');
+    const results = await connectEach(servers.targets, options, streams, async (connection) => {
+      const r = await connection.exec(`${BACKUP_NODE} key-export ${BACKUP_CONF}${options.paper ? ' --paper' : ''}`, { sudo: true, step: 'backup key-export', secretOutput: true, timeoutMs: 300_000, allowFailure: true });
+      if (r.exitCode !== 0 || r.stdout.trim() === '') throw new ChecksFailedError(`${connection.target.name}: backup-node.sh key-export failed (exit ${r.exitCode}): ${r.stderr.trim()}`, { hint: 'run `hvcluster apply` (it sets up the repository on every node), and check the repository storage' });
+      return r.stdout;
+    });
+    const ok = results.find((r) => r.ok);
+    if (!ok?.ok) {
+      const first = results[0];
+      throw first && !first.ok && first.error instanceof HvError ? first.error : new ChecksFailedError('no node could read the backup repository', { hint: 'run `hvcluster apply`, and check the repository storage' });
+    }
+    if (options.output !== undefined) {
+      writeFileSync(options.output, ok.value, { mode: 0o600, flag: 'wx' });
+      reporter.info(`backup key-export: the key of ${answers.metadata.name}'s repository (read through ${ok.server}) written to ${options.output}; keep it away from the repository, and the passphrase apart from both`);
+    } else streams.stdout.write(ok.value.endsWith('\n') ? ok.value : `${ok.value}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    return failed(reporter, streams, tool, false, error);
+  }
 }

@@ -26,6 +26,10 @@
 #       next), then the archives' metadata (--verify-data: every chunk decrypted and compared too).
 #   backup-node.sh list CONF
 #       the repository's archives (`borg list --json`; waits a minute at most for a writer's lock).
+#   backup-node.sh key-export CONF [--paper]
+#       the repository's key (repokey: kept inside the repository, protected by the passphrase) on
+#       stdout, as `borg key export` writes it (--paper: the form to print and type back); with it
+#       and the passphrase a damaged repository's data stays readable. Exit 3: not encrypted.
 #   backup-node.sh stream DEVICE BYTES SHAFILE
 #       (borg's --content-from-command) the first BYTES of DEVICE on stdout, their sha256 into SHAFILE;
 #       fails when the read fails or is short (borg then stores no archive).
@@ -42,7 +46,7 @@ LVM_SUPPRESS_FD_WARNINGS=1; export LVM_SUPPRESS_FD_WARNINGS
 SELF=$0
 HERE=$(dirname "$0")
 
-usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | meta CONF GUEST [SET] | restore-disk CONF ARCHIVE DEVICE BYTES | check CONF [--verify-data] | list CONF | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
+usage() { echo "usage: backup-node.sh guest CONF GUEST STAMP [--stopped] | run CONF | meta CONF GUEST [SET] | restore-disk CONF ARCHIVE DEVICE BYTES | check CONF [--verify-data] | list CONF | key-export CONF [--paper] | stream DEVICE BYTES SHAFILE" >&2; exit 2; }
 
 conf_get() { sed -n "s/^$1 //p" "$CONF" | head -n 1; }
 disks_of() { awk -v g="$1" '$1 == "guest" && $2 == g { for (i = 3; i <= NF; i++) printf "%s%s", (i > 3 ? " " : ""), $i }' "$CONF"; }
@@ -278,6 +282,16 @@ cmd_list() {
   borg list --json --lock-wait 60
 }
 
+cmd_key_export() {
+  [ $# -ge 1 ] || usage
+  CONF=$1
+  load_conf
+  [ -n "$passfile" ] || { echo "the repository is not encrypted: it has no key to export" >&2; exit 3; }
+  # `-`: to stdout (borg 1.2 writes PATH; nothing is stored on the node).
+  if [ "${2:-}" = --paper ]; then borg key export --paper :: -
+  else borg key export :: -; fi
+}
+
 [ $# -ge 1 ] || usage
 sub=$1
 shift
@@ -288,6 +302,7 @@ case $sub in
   meta) cmd_meta "$@" ;;
   restore-disk) cmd_restore_disk "$@" ;;
   check) cmd_check "$@" ;;
+  key-export) cmd_key_export "$@" ;;
   stream) cmd_stream "$@" ;;
   *) usage ;;
 esac

@@ -14,7 +14,7 @@
  * `state: absent`.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -296,6 +296,8 @@ describe('guests on a two-node lab', () => {
 
   /** The site with spec.backup and db-r (a copy of db to restore into) declared: the backup, restore and verify tests'. */
   let backupSite = '';
+  /** What db held on its second disk when it was backed up (the backup test records it). */
+  let dbAtBackup = '';
   const COPY_YAML = `    - name: db-r\n      memory: 128MiB\n      autostart: false\n      preferredNode: hv2\n      disks:\n        - size: 32MiB\n        - size: 32MiB\n`;
 
   /** The md5 of 4 MiB of db's second disk (from `atMiB`) as db reads it (`write`: after writing new random data there). */
@@ -429,6 +431,7 @@ describe('guests on a two-node lab', () => {
     expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
 
     type Run = { sets: { guest: string; node: string; set: string; readBytes: number; storedBytes: number; consistency: string }[] };
+    dbAtBackup = await dbData('check');
     const first = await hvcluster(NAME, ['backup', 'run', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
     expect(first.code, first.stderr.slice(-4000)).toBe(0);
     const run1 = JSON.parse(first.stdout) as Run;
@@ -468,10 +471,69 @@ describe('guests on a two-node lab', () => {
     const setsOf = (guest: string) => sets.sets.filter((s) => s.guest === guest).map((s) => s.set).sort();
     expect(setsOf('web')).toEqual([run2[0]!.set, run3.sets[0]!.set].sort());
     expect(setsOf('db')).toEqual([run1.sets[1]!.set, run2[1]!.set].sort());
+
+    // The repository's key, kept apart from it: a new file, root's only, borg's export format, not echoed.
+    const keyFile = join(dir, 'lab-two.borg-key');
+    const key = await hvcluster(NAME, ['backup', 'key-export', '--output', keyFile, '-f', backupSite], { timeoutMs: 5 * MIN });
+    expect(key.code, key.stderr).toBe(0);
+    const keyText = readFileSync(keyFile, 'utf8');
+    expect(keyText).toMatch(/^BORG_KEY [0-9a-f]{64}\n/);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const keyLine = keyText.split('\n')[1]!;
+    expect(keyLine.length).toBeGreaterThan(40);
+    expect(key.stdout + key.stderr).not.toContain(keyLine);
+    const again2 = await hvcluster(NAME, ['backup', 'key-export', '--output', keyFile, '-f', backupSite], { timeoutMs: 5 * MIN });
+    expect(again2.code).toBe(2);
+    expect(again2.stderr).toContain('the key is never written over a file');
     expect(sets.incomplete).toEqual([]);
   });
 
+  it('backup restore: db\'s latest set written into a declared copy (db-r) on the other node through DRBD, checksums checked; it boots from it and holds db\'s data, on both replicas', { timeout: 20 * MIN }, async () => {
+    expect(dbAtBackup, 'the backup test recorded db\'s data').not.toBe('');
+    // The copy boots the same system as db, at the same address: db stops first.
+    const stopped = await hvcluster(NAME, ['guest', 'stop', 'db', '--timeout', '1', '--force', '-f', backupSite], { timeoutMs: 3 * MIN });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const r = await hvcluster(NAME, ['backup', 'restore', 'db', '--as', 'db-r', '--start', '-f', backupSite, '--json'], { timeoutMs: 10 * MIN });
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    const doc = JSON.parse(r.stdout) as { target: string; node: string; startedOn: string; disks: { resource: string }[] };
+    expect(doc).toMatchObject({ target: 'db-r', node: 'hv2', startedOn: 'hv2' });
+    expect(doc.disks.map((d) => d.resource)).toEqual(['db-r-disk0', 'db-r-disk1']);
+    await waitFor('db-r to answer HTTP (booted from the restored disk)', async () => ((await page(202)).includes('hvcluster migration test guest boot=') ? true : undefined), { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect((await lab.ssh('hv2', 'virsh domstate db-r')).stdout.trim()).toBe('running');
+    expect(await dbData('check')).toBe(dbAtBackup);
+    expect(await onlineVerify('db-r-disk1')).toEqual({ hv1: '0', hv2: '0' });
+    // db back at its address for the tests after this one: the copy stopped, db started.
+    for (const args of [['guest', 'stop', 'db-r', '--timeout', '1', '--force'], ['guest', 'start', 'db']]) {
+      const r2 = await hvcluster(NAME, [...args, '-f', backupSite], { timeoutMs: 5 * MIN });
+      expect(r2.code, r2.stderr).toBe(0);
+    }
+  });
+
+  it('backup verify: the latest set restores into scratch volumes and boots without a network until its agent answers; a byte flipped in the repository on the NFS server is caught', { timeout: 20 * MIN }, async () => {
+    const ok = await hvcluster(NAME, ['backup', 'verify', 'db', '-f', backupSite, '--json'], { timeoutMs: 12 * MIN });
+    expect(ok.code, ok.stderr.slice(-4000)).toBe(0);
+    const doc = JSON.parse(ok.stdout) as { guests: { guest: string; restore: string; boot: string; node: string }[]; repository: { ok: boolean } };
+    expect(doc.guests.map((g) => [g.guest, g.restore, g.boot])).toEqual([['db', 'ok', 'ok']]);
+    expect(doc.repository.ok).toBe(true);
+    // Nothing of it left: no scratch domain, no scratch volume.
+    for (const node of NODES) expect((await lab.ssh(node, 'virsh list --all --name; lvs --noheadings -o lv_name hvdata')).stdout, node).not.toContain('hvc-bkverify');
+    // One byte of the repository's largest segment file changed on the NAS (its complement: always a change).
+    const flip = await lab.ssh('witness', `set -e; f=$(ls -S /srv/hvbackup/*/borg/data/*/* | head -n 1); n=$(( $(stat -c %s "$f") / 2 ))
+b=$(dd if="$f" bs=1 skip=$n count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "$(printf '\\%03o' $((255 - b)))" | dd of="$f" bs=1 seek=$n count=1 conv=notrunc status=none
+echo "$f $n"`);
+    expect(flip.code, flip.stderr).toBe(0);
+    console.log(`backup verify: flipped the byte at ${flip.stdout.trim()} on the witness`);
+    const caught = await hvcluster(NAME, ['backup', 'verify', 'db', '--no-boot', '-f', backupSite], { timeoutMs: 12 * MIN });
+    expect(caught.code, caught.stderr.slice(-4000)).toBe(1);
+    expect(caught.stderr).toContain('backup verify failed');
+    expect(caught.stderr).toMatch(/repository check failed|could not be restored|other data/);
+  });
+
   it('a guest declared state: absent is refused while it runs, then removed everywhere once stopped: definition, DRBD resource, volume, files', { timeout: 10 * MIN }, async () => {
+    const dbState = async () => Promise.all(NODES.map(async (n) => (await lab.ssh(n, 'virsh domstate db')).stdout.trim()));
+    const dbBefore = await dbState();
+    expect(dbBefore).toContain('running');
     const absent = siteWith('absent', guestsYaml().replace('    - name: web\n      memory: 128MiB\n', '    - name: web\n      memory: 128MiB\n      state: absent\n'));
     // Preflight refuses it, at the line that says absent, before any change.
     const refused = await hvcluster(NAME, ['apply', '-f', absent, '--yes'], { timeoutMs: 8 * MIN });
@@ -498,8 +560,8 @@ describe('guests on a two-node lab', () => {
       expect((await words('ls /etc/hvcluster/guests')).filter((f) => f.startsWith('web')), node).toEqual([]);
       expect((await lab.ssh(node, 'drbdsetup status web-disk0')).code, node).not.toBe(0);
     }
-    // db untouched (on hv1 since its snapshot's rollback), and nothing more to do.
-    expect((await lab.ssh('hv1', 'virsh domstate db')).stdout.trim()).toBe('running');
+    // db untouched, and nothing more to do.
+    expect(await dbState()).toEqual(dbBefore);
     const again = await hvcluster(NAME, ['apply', '-f', absent, '--yes', '--json'], { timeoutMs: 8 * MIN });
     expect(again.code, again.stderr).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'change')).toEqual([]);

@@ -84,7 +84,8 @@ describe('backup-node.sh', () => {
     expect(meta.domainXml).toBe(readFileSync(join(n.dir, 'guests', 'db.xml'), 'utf8'));
     expect(meta.declaration.disks).toEqual([{ sizeMiB: 1 }, { sizeMiB: 2 }]);
     expect(readFileSync(join(n.dir, 'removed'), 'utf8').trim().split('\n')).toEqual(['-qy hvdata/db-disk0.bk.20261208t101500z', '-qy hvdata/db-disk1.bk.20261208t101500z']);
-    expect(JSON.parse(readFileSync(join(n.dir, 'root', 'status', 'db.json'), 'utf8'))).toMatchObject({ guest: 'db', set: 'db.20261208t101500z' });
+    // The guest's status: its last set, what it read (the disks' DRBD data) and stored (borg's figures, the meta's too).
+    expect(JSON.parse(readFileSync(join(n.dir, 'root', 'status', 'db.json'), 'utf8'))).toMatchObject({ guest: 'db', set: 'db.20261208t101500z', readBytes: 3 * MIB, storedBytes: 30 });
     // borg as the script runs it: each disk cut by the fixed 4 MiB chunker without the files cache (one item,
     // always read in full), the set's instant as every archive's time, the meta last; retention by the meta archives, the latest set kept.
     expect(readFileSync(join(n.dir, 'borg-calls'), 'utf8').split('\n').filter((l) => /^(create|prune) /.test(l))).toEqual([
@@ -136,6 +137,20 @@ describe('backup-node.sh', () => {
       expect(r.status, role).toBe(75);
       expect(readFileSync(join(n.dir, 'removed'), { flag: 'a+' }).length, role).toBe(0);
       expect(existsSync(join(n.repo, 'db.20261208t101500z.meta')), role).toBe(false);
+    }
+  });
+
+  it("key-export: borg's export of the repository's key on stdout (--paper: the paper form); refused (3) for an unencrypted repository", () => {
+    const plain = node('Primary/Secondary');
+    const refused = plain.run('key-export', plain.conf);
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain('not encrypted');
+    const n = node('Primary/Secondary');
+    writeFileSync(n.conf, `${readFileSync(n.conf, 'utf8')}passphrase-file ${n.dir}/passphrase\n`);
+    for (const [args, call] of [[[], 'key export :: -'], [['--paper'], 'key export --paper :: -']] as const) {
+      const r = n.run('key-export', n.conf, ...args);
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(n.dir, 'borg-calls'), 'utf8').trim().split('\n').pop()).toBe(call);
     }
   });
 
