@@ -282,9 +282,10 @@ spec:
   #   # percentage of the disk, 5% to 99% (less room; a guest writing more than that during its
   #   # backup fails it). Default: full.
   #   snapshotSize: full
-  #   # verify warns when a guest's last complete backup is older than this (m, h or d), and fails
-  #   # past twice that. Default: 26h.
-  #   warnAfter: 26h
+  #   # verify (BACKUP_AGE) warns when a guest's last complete backup is older than this (m, h or
+  #   # d). Default: from schedule, its longest gap between runs plus a twelfth of it (1 h to 1 day):
+  #   # 26h for a daily schedule.
+  #   # warnAfter: 26h
   #   # Compression of the stored data: lz4 (fast), zstd (smaller, more CPU) or none. Default: lz4.
   #   compression: lz4
 `;

@@ -559,8 +559,10 @@ export const BackupSchema = z
         'Size of the temporary snapshot a backup reads: full (as large as the disk: it cannot overflow), or a percentage (less space; a guest writing more than that during its backup fails it). Default: full.',
       ),
     warnAfter: text('expected a duration: a whole number with m (minutes), h (hours) or d (days), like 26h', DURATION_RE)
-      .default('26h')
-      .describe("Age of a guest's last complete backup past which verify warns (BACKUP_AGE); past twice that, an error. Default: 26h."),
+      .optional()
+      .describe(
+        "Age of a guest's last complete backup past which verify warns (BACKUP_AGE). Default: from schedule, its longest gap between two runs plus a twelfth of it (1 h to 1 day): 26h for a daily schedule; 26h when the gap cannot be derived from it; without schedule, no warning.",
+      ),
     compression: z
       .enum(BACKUP_COMPRESSIONS, { error: 'expected lz4, zstd or none' })
       .default('lz4')

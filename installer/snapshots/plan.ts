@@ -43,7 +43,7 @@ export function parseSnapshotSize(text: string | undefined): SnapshotSize {
 }
 
 /** The guest's snapshot sets on every node read, oldest first. */
-export function snapshotSets(reads: ReadonlyMap<string, { snapshots?: SnapshotState }>, guest?: string): SnapshotSet[] {
+export function snapshotSets(reads: ReadonlyMap<string, { snapshots?: Pick<SnapshotState, 'tagged'> }>, guest?: string): SnapshotSet[] {
   const sets = new Map<string, SnapshotSet>();
   for (const [node, read] of reads) {
     for (const s of read.snapshots?.tagged ?? []) {

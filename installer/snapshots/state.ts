@@ -68,13 +68,30 @@ function tagged(lv: SnapshotLv): TaggedSnapshot | null {
 
 export function parseSnapshotState(stdout: string): SnapshotState {
   let vgFreeBytes = NaN;
-  const lvSizes = new Map<string, number>();
-  const all: SnapshotLv[] = [];
+  const rows: string[] = [];
   for (const line of stdout.split('\n')) {
     if (line.startsWith('vgfree ')) vgFreeBytes = Number(line.slice(7).trim());
-    if (!line.startsWith('lv ')) continue;
-    const [lv, origin, size, data, attr, tags] = line.slice(3).split('|');
-    if (!lv || attr === undefined) throw new Error(`unexpected line: ${line}`);
+    if (line.startsWith('lv ')) rows.push(line.slice(3));
+  }
+  if (!Number.isFinite(vgFreeBytes)) throw new Error('no vgfree line: is the volume group there?');
+  return { vgFreeBytes, ...parseSnapshotLvs(rows) };
+}
+
+/**
+ * The rows of `lvs --noheadings --units b --nosuffix --separator '|' -o
+ * lv_name,origin,lv_size,data_percent,lv_attr,lv_tags VG` (leading blanks as lvs prints them; blank
+ * rows skipped): every LV's size, and its snapshots sorted into hvcluster's (tagged) and others'.
+ * What `snapshot.sh state` prints after `lv `, and what verify reads itself (SNAPSHOT_FILL,
+ * SNAPSHOT_LEFTOVER). Throws on a row that is not one. Pure.
+ */
+export function parseSnapshotLvs(rows: readonly string[]): Omit<SnapshotState, 'vgFreeBytes'> {
+  const lvSizes = new Map<string, number>();
+  const all: SnapshotLv[] = [];
+  for (const raw of rows) {
+    const row = raw.trim();
+    if (row === '') continue;
+    const [lv, origin, size, data, attr, tags] = row.split('|');
+    if (!lv || attr === undefined) throw new Error(`unexpected line: ${raw}`);
     lvSizes.set(lv, Number(size));
     if (!origin) continue;
     const fill = data && data.trim() !== '' ? Number(data.replace(',', '.')) : null;
@@ -82,7 +99,6 @@ export function parseSnapshotState(stdout: string): SnapshotState {
     const invalid = attr.startsWith('S') || attr[4] === 'I' || (fill !== null && fill >= 100);
     all.push({ lv, origin, sizeBytes: Number(size), fillPercent: fill, invalid, tags: (tags ?? '').split(',').filter(Boolean) });
   }
-  if (!Number.isFinite(vgFreeBytes)) throw new Error('no vgfree line: is the volume group there?');
   const taggedLvs: TaggedSnapshot[] = [];
   const foreign: SnapshotLv[] = [];
   for (const lv of all) {
@@ -90,7 +106,7 @@ export function parseSnapshotState(stdout: string): SnapshotState {
     if (t) taggedLvs.push(t);
     else foreign.push(lv);
   }
-  return { vgFreeBytes, lvSizes, tagged: taggedLvs, foreign };
+  return { lvSizes, tagged: taggedLvs, foreign };
 }
 
 /** The name of the snapshot LV of a guest's disk resource. */

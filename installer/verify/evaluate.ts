@@ -3,6 +3,7 @@
  * unit-tested with captured facts and probes.
  */
 import { CHECKS } from './codes.js';
+import { backupAgeChecks, backupRepoChecks, backupTimerChecks, snapshotFillChecks, snapshotLeftoverChecks } from './checks/backup.js';
 import { haChecks } from './checks/ha.js';
 import { drbdModuleChecks, drbdResourceChecks, splitBrainChecks } from './checks/drbd.js';
 import { cpuChecks, libvirtChecks, memoryChecks, migrationConnectChecks } from './checks/hypervisor.js';
@@ -28,12 +29,17 @@ export function evaluate(input: VerifyInput): CheckResult[] {
     ...splitBrainChecks(input),
     ...volumeGroupChecks(input),
     ...holderChecks(input),
+    ...snapshotFillChecks(input),
+    ...snapshotLeftoverChecks(input),
     ...libvirtChecks(input),
     ...cpuChecks(input),
     ...migrationConnectChecks(input),
     ...migrationLeftoverChecks(input),
     ...memoryChecks(input),
     ...haChecks(input),
+    ...backupRepoChecks(input),
+    ...backupTimerChecks(input),
+    ...backupAgeChecks(input),
   ];
   const nodeOrder = new Map(input.nodes.map((n, i) => [n.name, i]));
   // Stable sort: by check, then server (cluster-wide last), then as produced.

@@ -12,6 +12,9 @@ import { scriptFunction, scriptInline } from '../engine/change.js';
 import { addressOf } from '../net/ipv4.js';
 import { leftoversRead } from './migration/leftovers.js';
 import { replicationName } from '../plan/render-model.js';
+import { OPENED_MARKER, repositoryLayout } from '../backup/layout.js';
+import { coveredGuests } from '../backup/run.js';
+import { BACKUP_SERVICE, BACKUP_TIMER } from '../plan/backup.js';
 
 export interface PeerTarget {
   name: string;
@@ -32,6 +35,21 @@ export interface ProbePlan {
   volumeGroup: string;
   /** The answer file enables HA: the cluster stack is read too (its output holds secrets: see haProbes). */
   ha: boolean;
+  /** spec.backup: the repository, the guests' status files and (with a schedule) the timer are read too; null without it. */
+  backup: BackupProbe | null;
+}
+
+export interface BackupProbe {
+  /** spec.backup.repository.path (with nfs: where apply mounts the export). */
+  path: string;
+  /** The cluster's directory in it (PATH/CLUSTER): the borg repository is ROOT/borg. */
+  root: string;
+  /** ROOT/status: one GUEST.json per guest backed up at least once. */
+  statusDir: string;
+  /** The guests spec.backup covers: their status files are read. */
+  guests: string[];
+  /** spec.backup.schedule is set: the timer and the service's last result are read. */
+  timer: boolean;
 }
 
 
@@ -49,7 +67,44 @@ export function probePlan(answers: Answers, node: string): ProbePlan {
     names: nodes.flatMap((n) => [n.name, replicationName(n)]),
     volumeGroup: answers.spec.storage.volumeGroup,
     ha: answers.spec.ha?.enabled === true,
+    backup: backupProbe(answers),
   };
+}
+
+function backupProbe(answers: Answers): BackupProbe | null {
+  const backup = answers.spec.backup;
+  if (!backup) return null;
+  const layout = repositoryLayout(answers.metadata.name, backup);
+  return { path: backup.repository.path, root: layout.root, statusDir: layout.statusDir, guests: coveredGuests(answers, []), timer: backup.schedule !== undefined };
+}
+
+/** The columns of verify's one `lvs` of the volume group: what snapshot.sh state reads too (snapshots/state.ts parses both). */
+export const SNAPSHOT_LVS_COLUMNS = 'lv_name,origin,lv_size,data_percent,lv_attr,lv_tags';
+
+/** The properties read of the backup timer and service: enabled, active, next run; the last run's result and end. */
+export const BACKUP_UNIT_PROPERTIES = 'Id,LoadState,UnitFileState,ActiveState,Result,NextElapseUSecRealtime,ExecMainExitTimestamp';
+
+/**
+ * Snapshots and backups (SNAPSHOT_*, BACKUP_*): the volume group's LVs in one `lvs` (snapshots'
+ * fill, validity and tags), whether a backup runs now (backup-node.sh, by its process name: a
+ * temporary snapshot it holds is not a leftover); with spec.backup, the repository
+ * (backup-state.sh, told no passphrase file: verify reads no secret), the guests' status files
+ * (backup-verify-state.sh), each look at the storage bounded; with a schedule, the timer and the
+ * service's last result in one `systemctl show`. Read-only: borg is never run.
+ */
+export function backupProbes(plan: Pick<ProbePlan, 'volumeGroup' | 'backup'>): string {
+  const q = shellQuote;
+  const lines = [
+    `hv_cmdt snapshots 15 lvs --noheadings --units b --nosuffix --separator '|' -o ${SNAPSHOT_LVS_COLUMNS} ${q(plan.volumeGroup)}`,
+    `hv_cmd backup-running pgrep -x 'backup-node\\.sh'`,
+  ];
+  const b = plan.backup;
+  if (b) {
+    lines.push(`hv_cmdt backup-repo 30 ${scriptInline('backup-state.sh', [b.path, b.root, '-', OPENED_MARKER])}`);
+    if (b.guests.length > 0) lines.push(`hv_cmdt backup-status 40 ${scriptInline('backup-verify-state.sh', [b.statusDir, ...b.guests])}`);
+    if (b.timer) lines.push(`hv_cmdt backup-units 15 systemctl show -p ${BACKUP_UNIT_PROPERTIES} ${BACKUP_TIMER} ${BACKUP_SERVICE}`);
+  }
+  return lines.join('\n');
 }
 
 /** Seconds between the two looks at /proc/drbd while a resync runs (a stalled resync moves no block in between). */
@@ -120,8 +175,9 @@ if command -v multipath >/dev/null 2>&1; then hv_cmdt multipath 10 multipath -ll
     wrapFragment('v-guests', guests),
     wrapFragment('v-drbd', drbd),
     wrapFragment('v-storage', storage),
-    // The migration test's own read of what a killed run left (the same script its clean-up uses).
     ...(plan.ha ? [wrapFragment('v-ha', haProbes())] : []),
+    wrapFragment('v-backup', backupProbes(plan)),
+    // The migration test's own read of what a killed run left (the same script its clean-up uses).
     wrapFragment('v-migtest', `hv_cmdt migtest 30 ${scriptInline('migration-leftovers.sh', leftoversRead(plan.volumeGroup, plan.ha ? [plan.node, ...plan.peers.map((p) => p.name)] : null).args)}`),
   ].join('\n');
 }
@@ -168,7 +224,7 @@ export interface ProbeCommand {
   problem: string | null;
 }
 
-const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage', 'v-ha', 'v-migtest'];
+const SECTIONS = ['v-net', 'v-virsh', 'v-names', 'v-guests', 'v-drbd', 'v-storage', 'v-ha', 'v-backup', 'v-migtest'];
 
 /** Pulls the probe sections out of the whole gatherFactsAndRun stdout. Pure; never throws. */
 export function parseProbes(stdout: string): Probes {

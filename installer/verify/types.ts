@@ -47,6 +47,11 @@ export interface VerifyInput {
   file?: string;
   /** One per node of the answer file, in its order. */
   nodes: NodeObservation[];
+  /**
+   * The verify run's clock, what ages are measured against (BACKUP_AGE): when the run started, the
+   * report's startedAt. Default: when the first reachable server's read was sent (its facts' timing).
+   */
+  now?: Date;
 }
 
 export type ReachableNode = Extract<NodeObservation, { reachable: true }>;

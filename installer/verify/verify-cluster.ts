@@ -107,7 +107,7 @@ export async function verifyCluster(options: VerifyClusterOptions): Promise<Veri
   const startedAt = new Date();
   const ignore = options.ignore ?? [];
   const nodes = await observe(options.answers, options.targets, options.connections, options.failures, options.onRead);
-  const input: VerifyInput = { answers: options.answers, file: options.file, nodes };
+  const input: VerifyInput = { answers: options.answers, file: options.file, nodes, now: startedAt };
   let checks = demote(evaluate(input), ignore);
 
   let migration: VerifyReport['migration'];

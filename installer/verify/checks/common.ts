@@ -43,6 +43,13 @@ export function why(cmd: ProbeCommand | undefined, what: string): string {
   return cmd.problem ?? (line ? `${what}: ${line}` : `${what}: exit ${cmd.exitCode}`);
 }
 
+/** The verify run's clock in epoch milliseconds (VerifyInput.now, else the first read's start); null when nothing was read. */
+export function verifyNowMs(input: VerifyInput): number | null {
+  if (input.now) return input.now.getTime();
+  const timing = reachable(input).find((n) => n.facts.timing)?.facts.timing;
+  return timing ? timing.startedAtMs : null;
+}
+
 export function nodeAnswers(input: VerifyInput, name: string) {
   return input.answers.spec.nodes.find((n) => n.name === name)!;
 }

@@ -1,5 +1,6 @@
 /** LVM volume group, and nothing stacked on DRBD devices or their backing volumes. */
 import { gib, probe, reachable, result, why } from './common.js';
+import { nodeSnapshots } from './backup.js';
 import { parsePvs, parseStack, parseVgs } from '../parse.js';
 import type { CheckResult, VerifyInput } from '../types.js';
 
@@ -46,7 +47,14 @@ export function holderChecks(input: VerifyInput): CheckResult[] {
     const backing = stack.filter((s) => s.dmName?.startsWith(prefix) && s.dmUuid?.startsWith('LVM-'));
     // An LVM snapshot of a backing volume (drbd resolve keeps one) stacks the group's own devices on it: not a foreign holder.
     const ownDevices = new Set(backing.map((b) => b.device));
-    const snapshots = backing.filter((b) => b.dmUuid?.endsWith('-cow')).map((b) => b.dmName!.replace(/-cow$/, ''));
+    // hvcluster's own snapshots (tagged) are SNAPSHOT_FILL's and SNAPSHOT_LEFTOVER's: not named here again.
+    const read = nodeSnapshots(node);
+    const tagged = new Set('state' in read ? read.state.tagged.map((t) => t.lv) : []);
+    const lvOf = (dmName: string) => dmName.slice(prefix.length).replace(/--/g, '-');
+    const snapshots = backing
+      .filter((b) => b.dmUuid?.endsWith('-cow'))
+      .map((b) => b.dmName!.replace(/-cow$/, ''))
+      .filter((name) => !tagged.has(lvOf(name)));
     for (const b of backing) {
       const others = b.holders.filter((h) => !h.startsWith('drbd') && !ownDevices.has(h));
       if (others.length > 0) problems.push(`${b.dmName} (${b.device}) is held by ${others.join(', ')}`);

@@ -19,7 +19,6 @@ describe('spec.backup in the answer file', () => {
       retention: { daily: 7, weekly: 4, monthly: 6 },
       freezeTimeout: 10,
       snapshotSize: 'full',
-      warnAfter: '26h',
       compression: 'lz4',
     });
     // A shared directory of the customer's own (no nfs): no mount, and no key for it.

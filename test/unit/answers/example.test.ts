@@ -120,7 +120,6 @@ describe('the commented-out HA, guests and backup blocks of the example', () => 
       guests: ['web1', 'erp'],
       freezeTimeout: 10,
       snapshotSize: 'full',
-      warnAfter: '26h',
       compression: 'lz4',
     });
   });
