@@ -16,22 +16,19 @@
  * write). Takes the lab down at the end unless BENCH_KEEP_LAB=1. Root only.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hvcluster } from '../test/helpers/hvcluster.js';
 import { BACKUP_EXPORT, BACKUP_PASSPHRASE_ENV, backupYaml } from '../test/helpers/backup-lab.js';
 import { down, readLab, sshExec, up } from '../test/lab/lab.js';
 import { labSiteYaml } from '../test/lab/site.js';
+import { sectionMarkers, writeLabSection } from './lab-section.js';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results-lab.md');
 const NAME = 'benchbk';
 const MIB = Number(process.env.BACKUP_MIB ?? 128);
 const MIN = 60_000;
-const BEGIN = '<!-- bench:backup begin -->';
-const END = '<!-- bench:backup end -->';
+const { begin: BEGIN, end: END } = sectionMarkers('backup');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rate = (bytes: number, s: number) => (s > 0 ? (bytes / 2 ** 20 / s).toFixed(1) : '-');
 
@@ -150,13 +147,8 @@ nothing to store. On the lab every figure is bound by the emulated CPU (borg's c
 compression and encryption run inside TCG); on real servers the disks and the NFS link set the pace.
 ${END}`;
     log(section);
-    if (OUT !== '-') {
-      const text = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
-      const i = text.indexOf(BEGIN);
-      const j = text.indexOf(END);
-      writeFileSync(OUT, i >= 0 && j > i ? `${text.slice(0, i)}${section}${text.slice(j + END.length)}` : `${text.trimEnd()}\n\n${section}\n`);
-      log(`bench:backup: written to ${OUT}`);
-    }
+    const written = writeLabSection('backup', section);
+    if (written) log(`bench:backup: written to ${written}`);
   } finally {
     if (process.env.BENCH_KEEP_LAB !== '1') await down(NAME).catch((e: Error) => log(`could not take ${NAME} down: ${e.message}`));
   }

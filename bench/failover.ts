@@ -15,23 +15,18 @@
  * (real BMCs, KVM, token 3 s), then one line per run. Takes the lab down at the end unless
  * BENCH_KEEP_LAB=1. Root only.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hvcluster } from '../test/helpers/hvcluster.js';
 import { down, up } from '../test/lab/lab.js';
 import { writeLabSite } from '../test/lab/site.js';
 import { FAILOVER_PHASES, type FailoverReport } from '../installer/verify/failover/drill.js';
 import type { VerifyReport } from '../installer/verify/report.js';
+import { sectionMarkers, writeLabSection } from './lab-section.js';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results-lab.md');
 const NAME = 'benchfo';
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 3);
 const MIN = 60_000;
-const BEGIN = '<!-- bench:failover begin -->';
-const END = '<!-- bench:failover end -->';
+const { begin: BEGIN, end: END } = sectionMarkers('failover');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 
@@ -139,13 +134,8 @@ ${rows.join('\n')}
 ${runs.map((r, i) => runLine(r, i + 1)).join('\n')}
 ${END}`;
     log(section);
-    if (OUT !== '-') {
-      const text = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
-      const i = text.indexOf(BEGIN);
-      const j = text.indexOf(END);
-      writeFileSync(OUT, i >= 0 && j > i ? `${text.slice(0, i)}${section}${text.slice(j + END.length)}` : `${text.trimEnd()}\n\n${section}\n`);
-      log(`bench:failover: written to ${OUT}`);
-    }
+    const written = writeLabSection('failover', section);
+    if (written) log(`bench:failover: written to ${written}`);
     if (!passed.length) process.exitCode = 1;
   } finally {
     if (process.env.BENCH_KEEP_LAB !== '1') await down(NAME).catch((e: Error) => log(`could not take ${NAME} down: ${e.message}`));

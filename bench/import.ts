@@ -15,21 +15,18 @@
  * write). Takes the lab down at the end unless BENCH_KEEP_LAB=1. Root only.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { events, hvcluster } from '../test/helpers/hvcluster.js';
 import { down, readLab, sshArgv, sshExec, up } from '../test/lab/lab.js';
 import { labSiteYaml } from '../test/lab/site.js';
+import { sectionMarkers, writeLabSection } from './lab-section.js';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const OUT = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results-lab.md');
 const NAME = 'benchimp';
 const MIB = Number(process.env.IMPORT_MIB ?? 512);
 const MIN = 60_000;
-const BEGIN = '<!-- bench:import begin -->';
-const END = '<!-- bench:import end -->';
+const { begin: BEGIN, end: END } = sectionMarkers('import');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const mibs = (bytes: number, ms: number) => (bytes / 2 ** 20 / (ms / 1000)).toFixed(1);
 
@@ -125,13 +122,8 @@ servers the network and the disks set the pace. The import pays for its read-bac
 whole device) and gains on the zero half it does not send.
 ${END}`;
     log(section);
-    if (OUT !== '-') {
-      const text = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
-      const i = text.indexOf(BEGIN);
-      const j = text.indexOf(END);
-      writeFileSync(OUT, i >= 0 && j > i ? `${text.slice(0, i)}${section}${text.slice(j + END.length)}` : `${text.trimEnd()}\n\n${section}\n`);
-      log(`bench:import: written to ${OUT}`);
-    }
+    const written = writeLabSection('import', section);
+    if (written) log(`bench:import: written to ${written}`);
   } finally {
     if (process.env.BENCH_KEEP_LAB !== '1') await down(NAME).catch((e: Error) => log(`could not take ${NAME} down: ${e.message}`));
   }
