@@ -23,7 +23,7 @@ import { connectEach, serversFromOptions, type ConnectionOptions } from './conne
 import { dayAfter, demoteAll, failed, startOn } from './guest.js';
 import { guestCibIds } from '../engine/ha/guest-cib.js';
 import { resourceDevice } from '../engine/volumes.js';
-import { forceStopThroughPacemaker, startThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
+import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 
 export interface SnapshotCreateOptions extends ConnectionOptions {
   json?: boolean;
@@ -135,7 +135,7 @@ export function runSnapshotRollback(guest: string, name: string, options: Snapsh
       const resources = plan.disks.map((d) => d.resource);
       const ids = plan.ha ? guestCibIds(guest, resources, session.answers.spec.nodes.map((n) => n.name), plan.holders) : undefined;
       reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: ${ids ? 'stopped through Pacemaker' : 'destroyed'} first` : 'the guest is stopped'})`);
-      if (plan.runningOn && ids) await forceStopThroughPacemaker(host(plan.node), ids, `snapshot rollback of ${guest} to ${name}`);
+      if (plan.runningOn && ids) await stopThroughPacemaker(host(plan.node), ids, `snapshot rollback of ${guest} to ${name}`);
       else if (plan.runningOn) {
         await host(plan.runningOn).mutate(`destroy guest ${guest} on ${plan.runningOn} (rolled back to snapshot ${name}: what it wrote since is discarded)`, { argv: ['virsh', 'destroy', guest] });
         await demoteAll(host(plan.runningOn), guest, resources, 'rolled back');

@@ -74,22 +74,6 @@ export function guestCibIds(name: string, resources: readonly string[], nodes: r
 }
 
 const nv = (owner: string, set: string, name: string, value: string) => `<nvpair id="${xmlEscape(`${owner}-${set}-${name}`)}" name="${xmlEscape(name)}" value="${xmlEscape(value)}"/>`;
-
-/**
- * One CIB change (cibadmin --modify) that stops the guest at once: VirtualDomain's force_stop (the
- * domain destroyed, no ACPI shutdown awaited) and target-role Stopped together, so that the stop
- * Pacemaker runs is already the forced one. For a snapshot rollback, which overwrites the guest's
- * disks anyway: a graceful stop would wait the whole stop timeout for a guest that ignores ACPI, and
- * leave only VirtualDomain's last 5 s for the destroy (on a slow node: a failed stop, the node fenced).
- */
-export function forcedStopXml(vm: string): string {
-  return [
-    `<primitive id="${xmlEscape(vm)}">`,
-    `<instance_attributes id="${xmlEscape(`${vm}-instance_attributes`)}">${nv(vm, 'instance_attributes', 'force_stop', 'true')}</instance_attributes>`,
-    `<meta_attributes id="${xmlEscape(`${vm}-meta_attributes`)}">${nv(vm, 'meta_attributes', 'target-role', 'Stopped')}</meta_attributes>`,
-    '</primitive>',
-  ].join('');
-}
 const attrs = (owner: string, set: 'instance_attributes' | 'meta_attributes', values: Record<string, string>) =>
   [`<${set} id="${xmlEscape(`${owner}-${set}`)}">`, ...Object.entries(values).map(([k, v]) => `  ${nv(owner, set, k, v)}`), `</${set}>`];
 const op = (owner: string, name: string, seconds: number, extra: Record<string, string> = {}) => {

@@ -9,7 +9,7 @@
  */
 import type { Host } from '../host.js';
 import type { CrmStatus } from '../../facts/parse/crm-mon.js';
-import { forcedStopXml, type GuestCibIds } from './guest-cib.js';
+import type { GuestCibIds } from './guest-cib.js';
 import { clearMove, createCibObjects, mayBePromotedOn, moveResource, promotedOn, removeCibObjects, runningOn, setMeta, waitForCluster } from './pacemaker.js';
 
 /** Waiting for Pacemaker to start, promote or stop something, at most. */
@@ -87,17 +87,6 @@ export async function startThroughPacemaker(on: Host, ids: GuestCibIds, why: str
 export async function stopThroughPacemaker(on: Host, ids: GuestCibIds, why: string): Promise<void> {
   await setMeta(on, ids.vm, 'target-role', 'Stopped', why);
   await waitForCluster(on, `Pacemaker to stop ${ids.vm}`, (s) => (runningOn(s, ids.vm).length === 0 ? true : undefined), PACEMAKER_SETTLE_MS);
-}
-
-/**
- * Asks Pacemaker to stop the guest at once (forcedStopXml: destroyed, no shutdown; for a rollback,
- * which overwrites its disks), waits until it runs nowhere, then takes force_stop off again (the guest
- * is stopped: its definition changes without a restart, and is again the one apply made).
- */
-export async function forceStopThroughPacemaker(on: Host, ids: GuestCibIds, why: string): Promise<void> {
-  await on.mutate(`stop ${ids.vm} at once: force_stop=true and target-role=Stopped (${why})`, { argv: ['cibadmin', '--modify', '--xml-text', forcedStopXml(ids.vm)], timeoutMs: 60_000 });
-  await waitForCluster(on, `Pacemaker to stop ${ids.vm}`, (s) => (runningOn(s, ids.vm).length === 0 ? true : undefined), PACEMAKER_SETTLE_MS);
-  await on.mutate(`take force_stop off ${ids.vm} (stopped: its definition is again the one apply made)`, { argv: ['crm_resource', '--resource', ids.vm, '--delete-parameter', 'force_stop'], timeoutMs: 60_000 });
 }
 
 /** Removal: the guest and its clones stopped by Pacemaker, then every object of theirs that is present deleted (constraints first). */

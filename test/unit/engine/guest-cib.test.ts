@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { forcedStopXml, guestCib, guestCibIds } from '../../../installer/engine/ha/guest-cib.js';
+import { guestCib, guestCibIds } from '../../../installer/engine/ha/guest-cib.js';
 import { mayBePromotedOn, promotedOn, runningOn } from '../../../installer/engine/ha/pacemaker.js';
 import { parseXml, descendants } from '../../../installer/facts/parse/xml.js';
 import { parseFenceHistory } from '../../../installer/facts/parse/fence-history.js';
@@ -129,16 +129,5 @@ describe('a test guest', () => {
   it('is destroyed at once when stopped (it has nothing to shut down)', () => {
     expect(params(guestCib({ ...input, forceStop: true }).resources[1]!).force_stop).toBe('true');
     expect(params(guestCib(input).resources[1]!).force_stop).toBeUndefined();
-  });
-
-  it("a rollback's forced stop: force_stop and target-role Stopped in one change, into the guest's own attribute sets (cibadmin --modify merges by id)", () => {
-    const { resources, ids } = guestCib(input);
-    const change = parseXml(forcedStopXml(ids.vm));
-    expect(change.attrs.id).toBe(ids.vm);
-    const own = parseXml(resources[1]!);
-    const setIds = (x: ReturnType<typeof parseXml>) => [...descendants(x, 'instance_attributes'), ...descendants(x, 'meta_attributes')].map((m) => m.attrs.id).sort();
-    expect(setIds(change)).toEqual(setIds(own));
-    expect(params(forcedStopXml(ids.vm))).toEqual({ force_stop: 'true' });
-    expect(meta(forcedStopXml(ids.vm), ids.vm)).toEqual({ 'target-role': 'Stopped' });
   });
 });
