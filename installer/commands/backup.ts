@@ -105,6 +105,14 @@ export function runBackupRun(guests: string[], options: BackupRunOptions, stream
   );
 }
 
+/** The first node's answer among connectEach's results; else the first node's own error, or one saying no node could read the repository. */
+function firstThatRead<T>(results: Awaited<ReturnType<typeof connectEach<T>>>): { server: string; value: T } {
+  const ok = results.find((r) => r.ok);
+  if (ok?.ok) return ok;
+  const first = results[0];
+  throw first && !first.ok && first.error instanceof HvError ? first.error : new ChecksFailedError('no node could read the backup repository', { hint: 'run `hvcluster apply`, and check the repository storage' });
+}
+
 export interface BackupListOptions extends ConnectionOptions {
   json?: boolean;
 }
@@ -124,11 +132,7 @@ export async function runBackupList(options: BackupListOptions, streams: Streams
       if (r.exitCode !== 0) throw new ChecksFailedError(`${connection.target.name}: backup-node.sh list failed: ${r.stderr.trim()}`);
       return JSON.parse(r.stdout) as { archives: { name: string; start?: string }[] };
     });
-    const ok = results.find((r) => r.ok);
-    if (!ok?.ok) {
-      const first = results[0];
-      throw first && !first.ok && first.error instanceof HvError ? first.error : new ChecksFailedError('no node could read the backup repository', { hint: 'run `hvcluster apply`, and check the repository storage' });
-    }
+    const ok = firstThatRead(results);
     const sets = archiveSets(ok.value.archives.map((a) => a.name));
     const complete = sets.complete.map((s) => ({ guest: s.guest, set: s.name, takenAt: s.takenAt.toISOString(), disks: s.disks.length }));
     if (options.json) streams.stdout.write(jsonText(jsonDocument(tool, EXIT.ok, { cluster: answers.metadata.name, readOn: ok.server, sets: complete, incomplete: sets.incomplete, foreign: sets.foreign })));
@@ -307,11 +311,7 @@ export async function runBackupKeyExport(options: BackupKeyExportOptions, stream
       if (r.exitCode !== 0 || r.stdout.trim() === '') throw new ChecksFailedError(`${connection.target.name}: backup-node.sh key-export failed (exit ${r.exitCode}): ${r.stderr.trim()}`, { hint: 'run `hvcluster apply` (it sets up the repository on every node), and check the repository storage' });
       return r.stdout;
     });
-    const ok = results.find((r) => r.ok);
-    if (!ok?.ok) {
-      const first = results[0];
-      throw first && !first.ok && first.error instanceof HvError ? first.error : new ChecksFailedError('no node could read the backup repository', { hint: 'run `hvcluster apply`, and check the repository storage' });
-    }
+    const ok = firstThatRead(results);
     if (options.output !== undefined) {
       writeFileSync(options.output, ok.value, { mode: 0o600, flag: 'wx' });
       reporter.info(`backup key-export: the key of ${answers.metadata.name}'s repository (read through ${ok.server}) written to ${options.output}; keep it away from the repository, and the passphrase apart from both`);
