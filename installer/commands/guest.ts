@@ -25,9 +25,9 @@ import type { EngineEvent } from '../engine/events.js';
 import { standbyChange } from '../engine/guest-state.js';
 import { guestCibIds, type GuestCibIds } from '../engine/ha/guest-cib.js';
 import { liveMigrate } from '../guests/live-migrate.js';
-import { haEnabled } from '../plan/ha.js';
+import { haEnabled, haTiming } from '../plan/ha.js';
 import { planDrain, planMove, planStart, planStop, type GuestMove } from '../guests/moves.js';
-import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
+import { haStopGraceS, startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
 import { waitFor } from '../engine/steps/step.js';
 import { ChecksFailedError } from '../errors.js';
@@ -228,8 +228,10 @@ export interface GuestStopOptions extends ConnectionOptions {
 /**
  * `guest stop NAME`: asked to shut down (ACPI), waited for, destroyed only with --force when it does
  * not; then its disks demoted, and the guest marked stopped so that apply leaves it stopped. Under
- * Pacemaker: target-role Stopped (VirtualDomain shuts it down, then destroys it after its stop
- * timeout).
+ * Pacemaker: target-role Stopped (VirtualDomain shuts it down); a stop Pacemaker has begun cannot be
+ * called off, and VirtualDomain would destroy the guest in the last 5 s of its stop timeout (a node
+ * too busy for that is fenced), so hvcluster destroys it itself after --timeout, at most
+ * HA_STOP_MARGIN_S before that timeout, --force or not.
  */
 export function runGuestStop(name: string, options: GuestStopOptions, streams: Streams): Promise<ExitCode> {
   const timeoutS = options.timeout === undefined ? 120 : Number(options.timeout);
@@ -240,8 +242,13 @@ export function runGuestStop(name: string, options: GuestStopOptions, streams: S
     const plan = planStop(session.answers, session.reads, name);
     const host = (n: string) => session.hosts.get(n)!;
     let forced = false;
+    const graceS = plan.ha ? haStopGraceS(timeoutS, haTiming(session.answers).resourceTimeoutScale) : timeoutS;
     if (plan.ha) {
-      if (plan.runningOn) await stopThroughPacemaker(host(plan.holders[0]!), guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders), 'guest stop');
+      if (plan.runningOn) {
+        // Pacemaker's stop cannot be called off once asked: a guest still running near its stop timeout is destroyed by hvcluster, not left to VirtualDomain's last 5 s.
+        const ids = guestCibIds(name, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders);
+        forced = (await stopThroughPacemaker(host(plan.holders[0]!), ids, 'guest stop', { domain: name, afterMs: graceS * 1000, hostOf: host, why: `it did not shut down in ${graceS} s` })) !== null;
+      }
     } else if (plan.runningOn) {
       const on = host(plan.runningOn);
       const state = async () => (await on.read({ argv: ['virsh', 'domstate', name] }, { allowFailure: true })).stdout.trim();
@@ -261,7 +268,7 @@ export function runGuestStop(name: string, options: GuestStopOptions, streams: S
     // Apply leaves it stopped (hvcluster starts a guest that runs nowhere, unless it was stopped this way).
     const at = new Date().toISOString();
     if (!plan.ha) for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, name)) await host(holder).perform(stoppedChange(holder, 'guest stop', name, true, at));
-    reporter.info(plan.runningOn ? `guest stop: ${name} stopped on ${plan.runningOn}${forced ? ' (destroyed: --force)' : ''}` : `guest stop: ${name} runs nowhere already`);
+    reporter.info(plan.runningOn ? `guest stop: ${name} stopped on ${plan.runningOn}${forced ? (plan.ha ? ` (destroyed: it did not shut down in ${graceS} s, and Pacemaker's stop cannot wait longer)` : ' (destroyed: --force)') : ''}` : `guest stop: ${name} runs nowhere already`);
     return { guest: name, stoppedOn: plan.runningOn, forced };
   }, { checkOptions: checkTimeout });
 }

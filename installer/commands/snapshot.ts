@@ -135,7 +135,10 @@ export function runSnapshotRollback(guest: string, name: string, options: Snapsh
       const resources = plan.disks.map((d) => d.resource);
       const ids = plan.ha ? guestCibIds(guest, resources, session.answers.spec.nodes.map((n) => n.name), plan.holders) : undefined;
       reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: ${ids ? 'stopped through Pacemaker' : 'destroyed'} first` : 'the guest is stopped'})`);
-      if (plan.runningOn && ids) await stopThroughPacemaker(host(plan.node), ids, `snapshot rollback of ${guest} to ${name}`);
+      if (plan.runningOn && ids) {
+        // Its state is discarded anyway: destroyed as soon as Pacemaker's stop begins (no shutdown to wait for).
+        await stopThroughPacemaker(host(plan.node), ids, `snapshot rollback of ${guest} to ${name}`, { domain: guest, afterMs: 0, hostOf: host, why: `rolled back to snapshot ${name}: what it wrote since is discarded` });
+      }
       else if (plan.runningOn) {
         await host(plan.runningOn).mutate(`destroy guest ${guest} on ${plan.runningOn} (rolled back to snapshot ${name}: what it wrote since is discarded)`, { argv: ['virsh', 'destroy', guest] });
         await demoteAll(host(plan.runningOn), guest, resources, 'rolled back');

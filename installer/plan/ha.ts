@@ -44,13 +44,15 @@ export interface HaTiming {
   fenceMonitorS: number;
   /** How long one monitor (a BMC power status) may take, s: 20 is Pacemaker's default; an emulated node's fence_ipmilan takes longer under load. */
   fenceMonitorTimeoutS: number;
+  /** Factor on the guests' resource operation timeouts (start, stop, migrate: engine/ha/guest-cib.ts). */
+  resourceTimeoutScale: number;
 }
 
 export function haTiming(answers: Answers): HaTiming {
   const profile = answers.spec.ha?.timing ?? 'production';
   return profile === 'emulated'
-    ? { profile, tokenMs: 10_000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 }
-    : { profile, tokenMs: 3_000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20 };
+    ? { profile, tokenMs: 10_000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60, resourceTimeoutScale: 2 }
+    : { profile, tokenMs: 3_000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20, resourceTimeoutScale: 1 };
 }
 
 /** Corosync's key: 256 characters of [A-Za-z0-9] (about 1500 bits), the same length pcs generates. */

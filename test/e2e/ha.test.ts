@@ -25,6 +25,7 @@ import { GuestClient } from '../helpers/guest-client.js';
 import type { MoveResult as Migrated } from '../../installer/commands/guest.js';
 import { CLIENT_GAP_LIMIT_MS } from '../../installer/verify/migration/judge.js';
 import { longestGap } from '../../installer/verify/migration/probe.js';
+import { parseMd5 } from '../../installer/verify/migration/guest.js';
 
 const MIN = 60_000;
 const NAME = SHARED_LAB.name;
@@ -156,5 +157,56 @@ describe('live migration under Pacemaker', () => {
     expect(seenBy.resources.filter((x) => x.id === 'drbd-web-disk0' && x.role === 'Promoted').flatMap((x) => x.nodes)).toEqual(['hv2']);
     expect((await lab.ssh('hv1', 'cibadmin --query --scope constraints')).stdout).not.toMatch(/cli-prefer|cli-ban/);
     for (const node of NODES) expect((await lab.ssh(node, 'drbdsetup show web-disk0 | grep -c "allow-two-primaries *yes"')).stdout.trim(), node).toBe('0');
+  });
+
+  it('snapshot rollback of the HA guest: stopped and started through Pacemaker, written back on the node where its disk stays Promoted; it boots from what it held', { timeout: 15 * MIN }, async () => {
+    // web runs on hv2. What its disk holds now (the boot image: its first 4 MiB hold the boot sector and the FAT).
+    const md5 = async (cgi: string) => parseMd5(await h.webPage(`/cgi-bin/${cgi}`, 60_000));
+    const before = await md5('check');
+    expect(before).not.toBeNull();
+    const created = await hvcluster(NAME, ['snapshot', 'create', 'web', 'before', '-f', guestSite, '--json'], { timeoutMs: 5 * MIN });
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ node: 'hv2', consistency: 'agent' });
+    // Random data over its boot sector: it runs on (from memory), but would not boot again.
+    const broken = await md5('write');
+    expect(broken).not.toBe(before);
+    const r = await hvcluster(NAME, ['snapshot', 'rollback', 'web', 'before', '--yes', '-f', guestSite, '--json'], { timeoutMs: 12 * MIN });
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ guest: 'web', node: 'hv2', startedOn: 'hv2' });
+    expect(r.stderr).toContain('set target-role=Stopped on vm-web');
+    expect(r.stderr).toContain('set target-role=Started on vm-web');
+    expect(r.stderr).not.toContain('promote web-disk0');
+    // hvcluster destroyed it once Pacemaker's stop had begun (its state is discarded): no wait for a shutdown, no failed stop.
+    expect(r.stderr).toContain('destroy guest web on hv2');
+    // It booted again (a new boot) from the disk as it was, on hv2, Promoted there only.
+    await waitFor('web to answer after its rollback', async () => {
+      const boot = bootOf(await h.webPage());
+      return boot && boot !== webBoot ? boot : undefined;
+    }, { timeoutMs: 5 * MIN, intervalMs: 3000 });
+    expect(await md5('check')).toBe(before);
+    const seenBy = await h.cluster('hv1');
+    expect(seenBy.resources.filter((x) => x.id === 'vm-web' && x.active).map((x) => `${x.role} ${x.nodes.join(',')}`)).toEqual(['Started hv2']);
+    expect(seenBy.failures.filter((f) => f.opKey.startsWith('vm-web'))).toEqual([]);
+    expect(seenBy.nodes.filter((n) => !n.online).map((n) => n.name)).toEqual([]);
+    const removed = await hvcluster(NAME, ['snapshot', 'remove', 'web', 'before', '-f', guestSite], { timeoutMs: 3 * MIN });
+    expect(removed.code, removed.stderr).toBe(0);
+  });
+
+  it('guest stop of the HA guest, which ignores ACPI: Pacemaker asked, hvcluster destroys it after --timeout (not VirtualDomain at the end of its stop timeout); guest start brings it back', { timeout: 10 * MIN }, async () => {
+    const stopped = await hvcluster(NAME, ['guest', 'stop', 'web', '--timeout', '10', '-f', guestSite, '--json'], { timeoutMs: 6 * MIN });
+    expect(stopped.code, stopped.stderr.slice(-4000)).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ guest: 'web', stoppedOn: 'hv2', forced: true });
+    expect(stopped.stderr).toContain('set target-role=Stopped on vm-web');
+    expect(stopped.stderr).toContain('destroy guest web on hv2');
+    const down = await h.cluster('hv1');
+    expect(down.resources.filter((x) => x.id === 'vm-web' && x.active)).toEqual([]);
+    expect(down.failures.filter((f) => f.opKey.startsWith('vm-web'))).toEqual([]);
+    expect((await lab.ssh('hv2', 'virsh list --name')).stdout.split('\n')).not.toContain('web');
+    const started = await hvcluster(NAME, ['guest', 'start', 'web', '-f', guestSite, '--json'], { timeoutMs: 6 * MIN });
+    expect(started.code, started.stderr.slice(-4000)).toBe(0);
+    expect(started.stderr).toContain('set target-role=Started on vm-web');
+    await waitFor('web to answer after guest start', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 5 * MIN, intervalMs: 3000 });
+    const up = await h.cluster('hv1');
+    expect(up.resources.filter((x) => x.id === 'vm-web' && x.active).map((x) => x.nodes.join(','))).toEqual([JSON.parse(started.stdout).node]);
   });
 });

@@ -32,6 +32,13 @@ export interface GuestCibInput {
   forceStop?: boolean;
 }
 
+/**
+ * VirtualDomain's stop timeout before the timing's scale, s: how long Pacemaker lets a guest shut
+ * down (ACPI) before the stop counts as failed and the node is fenced. The agent destroys the guest in
+ * the last 5 s; hvcluster's own stops destroy it earlier (engine/ha/guest-pacemaker.ts).
+ */
+export const VM_STOP_TIMEOUT_S = 90;
+
 /** The objects of one disk: its DRBD primitive and clone, and the guest's constraints on it. */
 export interface GuestDiskIds {
   resource: string;
@@ -150,7 +157,7 @@ export function guestCib(input: GuestCibInput): { resources: string[]; constrain
       [
         op(ids.vm, 'monitor', t(30), { interval: '10s' }),
         op(ids.vm, 'start', t(90)),
-        op(ids.vm, 'stop', t(90)),
+        op(ids.vm, 'stop', t(VM_STOP_TIMEOUT_S)),
         op(ids.vm, 'migrate_to', t(120)),
         op(ids.vm, 'migrate_from', t(60)),
       ],

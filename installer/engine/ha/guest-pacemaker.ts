@@ -9,8 +9,8 @@
  */
 import type { Host } from '../host.js';
 import type { CrmStatus } from '../../facts/parse/crm-mon.js';
-import type { GuestCibIds } from './guest-cib.js';
-import { clearMove, createCibObjects, mayBePromotedOn, moveResource, promotedOn, removeCibObjects, runningOn, setMeta, waitForCluster } from './pacemaker.js';
+import { VM_STOP_TIMEOUT_S, type GuestCibIds } from './guest-cib.js';
+import { clearMove, createCibObjects, instances, mayBePromotedOn, moveResource, promotedOn, removeCibObjects, runningOn, setMeta, waitForCluster } from './pacemaker.js';
 
 /** Waiting for Pacemaker to start, promote or stop something, at most. */
 export const PACEMAKER_SETTLE_MS = 4 * 60_000;
@@ -83,11 +83,56 @@ export async function startThroughPacemaker(on: Host, ids: GuestCibIds, why: str
   return waitForCluster(on, `Pacemaker to start ${ids.vm}`, (s) => startedOn(s, ids.vm), PACEMAKER_SETTLE_MS);
 }
 
-/** Asks Pacemaker to stop the guest (target-role Stopped; its disks stay Promoted where it ran) and waits until it runs nowhere. */
-export async function stopThroughPacemaker(on: Host, ids: GuestCibIds, why: string): Promise<void> {
-  await setMeta(on, ids.vm, 'target-role', 'Stopped', why);
-  await waitForCluster(on, `Pacemaker to stop ${ids.vm}`, (s) => (runningOn(s, ids.vm).length === 0 ? true : undefined), PACEMAKER_SETTLE_MS);
+/** hvcluster destroys the guest's domain itself once Pacemaker's stop of it has begun and `afterMs` has passed. */
+export interface DestroyWhileStopping {
+  /** The libvirt domain (the guest's name). */
+  domain: string;
+  /** 0: as soon as the stop has begun (the guest's state is discarded anyway). */
+  afterMs: number;
+  /** The node's host, to run the destroy where the guest runs. */
+  hostOf: (node: string) => Host;
+  why: string;
 }
+
+/**
+ * Asks Pacemaker to stop the guest (target-role Stopped; its disks stay Promoted where it ran) and
+ * waits until it runs nowhere; returns the node where hvcluster destroyed it, if it did.
+ *
+ * VirtualDomain asks the guest to shut down (ACPI) and destroys it only in the last 5 s of its stop
+ * timeout: for a guest that ignores ACPI on a busy node the destroy may not fit, the stop fails, and
+ * Pacemaker fences the node, with every guest on it. With `destroy`, hvcluster destroys the domain
+ * itself once crm_mon shows the stop under way (not before: a recurring monitor would count a guest
+ * gone by itself as a failure) and `afterMs` has passed; VirtualDomain's wait then finds it shut off
+ * and the stop succeeds.
+ */
+export async function stopThroughPacemaker(on: Host, ids: GuestCibIds, why: string, destroy?: DestroyWhileStopping): Promise<string | null> {
+  await setMeta(on, ids.vm, 'target-role', 'Stopped', why);
+  const asked = Date.now();
+  let destroyedOn: string | null = null;
+  if (destroy) {
+    const node = await waitForCluster(
+      on,
+      `Pacemaker to begin stopping ${ids.vm}`,
+      (s) => (runningOn(s, ids.vm).length === 0 ? null : Date.now() - asked >= destroy.afterMs ? stoppingOn(s, ids.vm) : undefined),
+      PACEMAKER_SETTLE_MS,
+    );
+    if (node !== null) {
+      await destroy.hostOf(node).mutate(`destroy guest ${destroy.domain} on ${node} (${destroy.why}; Pacemaker's stop then finds it shut off)`, { script: 'domain-destroy.sh', args: [destroy.domain] });
+      destroyedOn = node;
+    }
+  }
+  await waitForCluster(on, `Pacemaker to stop ${ids.vm}`, (s) => (runningOn(s, ids.vm).length === 0 ? true : undefined), PACEMAKER_SETTLE_MS);
+  return destroyedOn;
+}
+
+/** What `guest stop` leaves hvcluster's own destroy of a guest under Pacemaker before VirtualDomain's stop timeout ends, s. */
+export const HA_STOP_MARGIN_S = 30;
+
+/** How long `guest stop` lets a guest under Pacemaker shut down before hvcluster destroys it: the operator's --timeout, at most HA_STOP_MARGIN_S short of VirtualDomain's stop timeout. Pure. */
+export const haStopGraceS = (timeoutS: number, timeoutScale: number): number => Math.max(0, Math.min(timeoutS, VM_STOP_TIMEOUT_S * timeoutScale - HA_STOP_MARGIN_S));
+
+/** The node where Pacemaker is stopping a resource (crm_mon's pending role), if it is. Pure. */
+export const stoppingOn = (status: CrmStatus, id: string): string | undefined => instances(status, id).find((i) => i.role === 'Stopping')?.node;
 
 /** Removal: the guest and its clones stopped by Pacemaker, then every object of theirs that is present deleted (constraints first). */
 export async function removeFromPacemaker(on: Host, ids: GuestCibIds, present: readonly string[], what: string): Promise<void> {

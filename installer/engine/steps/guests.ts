@@ -190,7 +190,7 @@ function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string
     holders: guest.holders,
     nodes: input.nodes.map((n) => n.node.name),
     preferredNode,
-    timeoutScale: input.plan.ha?.timing.profile === 'emulated' ? 2 : 1,
+    timeoutScale: input.plan.ha?.timing.resourceTimeoutScale ?? 1,
   });
   const live = liveCib(input);
   if (!live && !input.stale) {

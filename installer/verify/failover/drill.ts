@@ -159,7 +159,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
 
     // The guest under Pacemaker on the first pair of replicas, with its data written.
     phase = 'guest-started';
-    const placed = await startDrillGuest({ answers, plan, session, host: node, step: STEP, guest, timeoutScale: report.timing.profile === 'emulated' ? 2 : 1, ...(options.node !== undefined ? { node: options.node } : {}) });
+    const placed = await startDrillGuest({ answers, plan, session, host: node, step: STEP, guest, timeoutScale: report.timing.resourceTimeoutScale, ...(options.node !== undefined ? { node: options.node } : {}) });
     const { node: crashed, peer: survivor, bootId, written } = placed;
     report.crashed = crashed;
     report.survivor = survivor;

@@ -151,7 +151,7 @@ export async function runLinkDrill(options: LinkDrillOptions): Promise<LinkDrill
     await clearForDrill(ctx, answers);
 
     phase = 'guest-started';
-    const placed = await startDrillGuest({ answers, plan, session, host, step: STEP, guest, timeoutScale: plan.ha?.timing.profile === 'emulated' ? 2 : 1, ...(options.node !== undefined ? { node: options.node } : {}) });
+    const placed = await startDrillGuest({ answers, plan, session, host, step: STEP, guest, timeoutScale: plan.ha?.timing.resourceTimeoutScale ?? 1, ...(options.node !== undefined ? { node: options.node } : {}) });
     const { node, peer, bootId } = placed;
     const link = plan.nodes.find((n) => n.name === node)!.model.network.replicationInterface;
     Object.assign(report, { node, peer, link });

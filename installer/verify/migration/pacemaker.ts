@@ -31,7 +31,9 @@ export async function startUnderPacemaker(on: Host, holders: Host[], input: { no
 }
 
 /** Stops the test guest (its disk stays Promoted where it ran, for the check of its data). */
-export const stopGuestUnderPacemaker = (on: Host): Promise<void> => stopThroughPacemaker(on, testGuestIds(), 'the test is over: read its data from the disk');
+export const stopGuestUnderPacemaker = async (on: Host): Promise<void> => {
+  await stopThroughPacemaker(on, testGuestIds(), 'the test is over: read its data from the disk');
+};
 
 /** Clean-up: the guest and its clone stopped by Pacemaker, then every object of theirs removed (constraints first). */
 export const removeTestGuestFromPacemaker = (on: Host, present: string[]): Promise<void> => removeFromPacemaker(on, testGuestIds(), present, 'the test guest');

@@ -93,7 +93,7 @@ export async function runMigrationTest(options: MigrationTestOptions): Promise<M
   const guest = ipv4WithPrefix(guestCidr);
   // On an HA cluster Pacemaker owns the test guest: it starts, moves and stops it (pacemaker.ts).
   const ha = haEnabled(answers);
-  const timeoutScale = ha && haTiming(answers).profile === 'emulated' ? 2 : 1;
+  const timeoutScale = ha ? haTiming(answers).resourceTimeoutScale : 1;
   const clone = ha ? testGuestIds().disks[0]!.clone : undefined;
   const haNodes = ha ? plan.nodes.map((n) => n.name) : null;
 

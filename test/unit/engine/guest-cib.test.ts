@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { guestCib, guestCibIds } from '../../../installer/engine/ha/guest-cib.js';
+import { VM_STOP_TIMEOUT_S, guestCib, guestCibIds } from '../../../installer/engine/ha/guest-cib.js';
 import { mayBePromotedOn, promotedOn, runningOn } from '../../../installer/engine/ha/pacemaker.js';
+import { haStopGraceS, stoppingOn } from '../../../installer/engine/ha/guest-pacemaker.js';
 import { parseXml, descendants } from '../../../installer/facts/parse/xml.js';
 import { parseFenceHistory } from '../../../installer/facts/parse/fence-history.js';
 import { parseCrmMon } from '../../../installer/facts/parse/crm-mon.js';
@@ -117,6 +118,26 @@ describe("Pacemaker's state as the installer reads it", () => {
     const status = parseCrmMon(xml);
     expect(promotedOn(status, 'drbd-hvc-migtest')).toEqual(['hv2']);
     expect(mayBePromotedOn(status, 'drbd-hvc-migtest').sort()).toEqual(['hv1', 'hv2']);
+  });
+
+  it('a guest being stopped: where its stop runs (the pending role crm_mon shows while VirtualDomain waits for the shutdown)', () => {
+    const xml = `<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml"><summary/><nodes/><resources>
+      <resource id="vm-web" resource_agent="ocf:heartbeat:VirtualDomain" role="Stopping" target_role="Stopped" active="true" orphaned="false" blocked="false" maintenance="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1" pending="Stopping"><node name="hv2" id="2" cached="true"/></resource>
+      <resource id="vm-db" resource_agent="ocf:heartbeat:VirtualDomain" role="Started" active="true" orphaned="false" blocked="false" maintenance="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1"><node name="hv1" id="1" cached="true"/></resource>
+    </resources></pacemaker-result>`;
+    const status = parseCrmMon(xml);
+    expect(stoppingOn(status, 'vm-web')).toBe('hv2');
+    expect(runningOn(status, 'vm-web')).toEqual(['hv2']);
+    expect(stoppingOn(status, 'vm-db')).toBeUndefined();
+    expect(stoppingOn(status, 'vm-none')).toBeUndefined();
+  });
+
+  it("guest stop's grace under Pacemaker: the operator's --timeout, at most 30 s short of VirtualDomain's stop timeout", () => {
+    expect(haStopGraceS(120, 1)).toBe(VM_STOP_TIMEOUT_S - 30);
+    expect(haStopGraceS(20, 1)).toBe(20);
+    expect(haStopGraceS(120, 2)).toBe(120);
+    expect(haStopGraceS(600, 2)).toBe(2 * VM_STOP_TIMEOUT_S - 30);
+    expect(haStopGraceS(0, 1)).toBe(0);
   });
 
   it('a fencing history (stonith_admin --history --verbose, captured on the lab after a failover)', () => {

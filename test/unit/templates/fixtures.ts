@@ -114,7 +114,7 @@ export const twoNode84 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123'],
-  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
+  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60, resourceTimeoutScale: 2 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
   // The default path, on the witness's NFS export (as the lab does), every night.
   backup: {
     path: '/var/lib/hvcluster/backup',
@@ -153,7 +153,7 @@ export const threeNode9 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123', '198.18.2.123'],
-  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20 } },
+  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20, resourceTimeoutScale: 1 } },
   // A path with a '-' (escaped in the units' names), on a NAS by name, NFSv4.1, on Sundays.
   backup: {
     path: '/srv/hv-backup',

@@ -115,7 +115,7 @@ describe('text and Markdown', () => {
     fencing: [{ target: 'hv1', action: 'off', status: 'success', origin: 'hv2', delegate: 'hv2', completed: '2026-12-06 05:10:01Z', exitReason: null }],
     dataIntact: true,
     splitBrain: false,
-    timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120, fenceMonitorTimeoutS: 60 },
+    timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120, fenceMonitorTimeoutS: 60, resourceTimeoutScale: 2 },
     fault: 'power-off',
     hold: null,
     restored: [],
