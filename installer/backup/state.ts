@@ -2,7 +2,9 @@
  * Where a node stands with the cluster's backup repository, as installer/remote/backup-state.sh
  * prints it: its units (the export's automount, the timer), whether the storage is there and
  * mounted, whether it holds the repository, and whether borg opened that repository from this node
- * with this passphrase file. Apply's backup step plans from it. Pure.
+ * with this passphrase file. Without spec.backup (`backup-state.sh --left`): the backup units the
+ * node still has, those of the repository's storage found by what apply wrote in them. Apply's
+ * backup step plans from it. Pure.
  */
 
 export type Answer = 'yes' | 'no' | 'timeout';
@@ -26,6 +28,17 @@ export interface BackupState {
   opened: boolean;
 }
 
+/** What earlier backups left on a node whose answers no longer have spec.backup (backup-state.sh --left). */
+export interface BackupLeftovers {
+  /** The backup timer and service, and each unit of `mountUnits`. */
+  units: Map<string, UnitState>;
+  /** The mount and automount units of the repository's storage that apply wrote (/etc/systemd/system/NAME). */
+  mountUnits: string[];
+}
+
+/** The backup read of a node: with spec.backup, where it stands with the repository; without, what earlier backups left. */
+export type BackupRead = { declared: true; state: BackupState } | { declared: false; left: BackupLeftovers };
+
 const NFS_TYPES = new Set(['nfs', 'nfs4']);
 
 /** Whether an NFS filesystem is mounted at the path (over the automount's autofs). */
@@ -39,6 +52,8 @@ const answer = (text: string | undefined, line: string): Answer => {
   throw new Error(`backup-state.sh: not yes, no or timeout: ${line}`);
 };
 
+const unitLine = (units: Map<string, UnitState>, rest: string[]) => units.set(rest[0] ?? '', { enabled: rest[1] ?? '-', active: rest[2] ?? '-' });
+
 export function parseBackupState(stdout: string): BackupState {
   const units = new Map<string, UnitState>();
   let path: Answer | undefined;
@@ -47,7 +62,7 @@ export function parseBackupState(stdout: string): BackupState {
   let opened: boolean | undefined;
   for (const line of stdout.split('\n')) {
     const [key, ...rest] = line.trim().split(/\s+/);
-    if (key === 'unit') units.set(rest[0] ?? '', { enabled: rest[1] ?? '-', active: rest[2] ?? '-' });
+    if (key === 'unit') unitLine(units, rest);
     else if (key === 'path') path = answer(rest[0], line);
     else if (key === 'mount') mountTypes = rest[0] === '-' ? [] : rest;
     else if (key === 'repository') repository = answer(rest[0], line);
@@ -57,4 +72,20 @@ export function parseBackupState(stdout: string): BackupState {
     throw new Error('backup-state.sh printed no path, mount, repository or opened line: the output was cut off');
   }
   return { units, path, mountTypes, repository, opened };
+}
+
+/** What `backup-state.sh --left` prints. */
+export function parseBackupLeftovers(stdout: string): BackupLeftovers {
+  const units = new Map<string, UnitState>();
+  const mountUnits: string[] = [];
+  let end = false;
+  for (const line of stdout.split('\n')) {
+    const [key, ...rest] = line.trim().split(/\s+/);
+    if (key === 'unit') unitLine(units, rest);
+    else if (key === 'written' && rest[0]) mountUnits.push(rest[0]);
+    else if (key === 'end') end = true;
+  }
+  if (!end) throw new Error('backup-state.sh --left printed no end line: the output was cut off');
+  for (const name of mountUnits) if (!units.has(name)) throw new Error(`backup-state.sh --left: no unit line for ${name}: the output was cut off`);
+  return { units, mountUnits };
 }

@@ -12,9 +12,9 @@ import type { Answers } from '../answers/schema.js';
 import { FactUnavailable, findCommand, requireStdout, type FactDefinition } from '../facts/fact.js';
 import type { FactName } from '../facts/types.js';
 import { ruleFilePaths } from '../plan/index.js';
-import { BACKUP_CONF, OPENED_MARKER, PASSPHRASE_FILE, repositoryLayout } from '../backup/layout.js';
-import { parseBackupState, type BackupState } from '../backup/state.js';
-import { BACKUP_TIMER, backupMountUnits } from '../plan/backup.js';
+import { OPENED_MARKER, PASSPHRASE_FILE, repositoryLayout } from '../backup/layout.js';
+import { parseBackupLeftovers, parseBackupState, type BackupRead } from '../backup/state.js';
+import { BACKUP_SERVICE, BACKUP_TIMER, backupMountUnits, INSTALLED_BACKUP_FILES, SYSTEMD_UNIT_DIR } from '../plan/backup.js';
 import { parseFilesOutput } from '../plan/remote-files.js';
 import { shellQuote } from '../ssh/quote.js';
 import { scriptFunction } from './change.js';
@@ -59,8 +59,11 @@ export interface StateValues {
   qdevice: QdeviceState;
   /** The witness's corosync-qnetd (read on the witness only). */
   qnetd: QnetdState;
-  /** The node and the backup repository (backup-state.sh): the storage mounted, the repository there and opened, the units. */
-  backup: BackupState;
+  /**
+   * With spec.backup, the node and the backup repository (backup-state.sh): the storage mounted, the
+   * repository there and opened, the units. Without: the backup units earlier backups left (--left).
+   */
+  backup: BackupRead;
 }
 export type StateName = keyof StateValues;
 export type ReadName = FactName | StateName;
@@ -73,10 +76,12 @@ export const CIB_SETTLE_SECONDS = 180;
 
 /**
  * The paths the files read covers: every file the plan may write for these answers, root's SSH
- * trust files, and the backup step's configuration (planned from the guests' placement, after the rules).
+ * trust files, and whatever the answers say, the backup files of fixed names: the backup step's
+ * configuration (planned from the guests' placement, after the rules), the files it removes once
+ * spec.backup is gone, the passphrase file it keeps then.
  */
 export function readPaths(answers: Answers): string[] {
-  return [...new Set([...ruleFilePaths(answers), AUTHORIZED_KEYS, KNOWN_HOSTS, BACKUP_CONF])];
+  return [...new Set([...ruleFilePaths(answers), AUTHORIZED_KEYS, KNOWN_HOSTS, ...INSTALLED_BACKUP_FILES, PASSPHRASE_FILE])];
 }
 
 const call = (label: string, fn: string, args: readonly string[]) => `hv_cmd ${label} ${fn} ${args.map(shellQuote).join(' ')}`;
@@ -165,14 +170,20 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
   }),
   backup: (input) => {
     const backup = input.answers.spec.backup;
-    if (!backup) throw new Error('the backup read needs spec.backup (only the backup step reads it)');
+    if (!backup) {
+      return {
+        name: 'backup',
+        script: `${scriptFunction('hv_backup', 'backup-state.sh')}\n${call('backup', 'hv_backup', ['--left', SYSTEMD_UNIT_DIR, BACKUP_TIMER, BACKUP_SERVICE])}`,
+        parse: (section) => ({ declared: false, left: parseBackupLeftovers(requireStdout(section, 'backup')) }),
+      };
+    }
     const layout = repositoryLayout(input.answers.metadata.name, backup);
     const units = [...(backup.repository.nfs ? [backupMountUnits(backup.repository.path).automount] : []), BACKUP_TIMER];
     const args = [backup.repository.path, layout.root, backup.encryption === 'none' ? '-' : PASSPHRASE_FILE, OPENED_MARKER, ...units];
     return {
       name: 'backup',
       script: `${scriptFunction('hv_backup', 'backup-state.sh')}\n${call('backup', 'hv_backup', args)}`,
-      parse: (section) => parseBackupState(requireStdout(section, 'backup')),
+      parse: (section) => ({ declared: true, state: parseBackupState(requireStdout(section, 'backup')) }),
     };
   },
   guests: (input) => ({

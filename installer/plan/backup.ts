@@ -13,11 +13,21 @@ export const NODE_SCRIPTS_DIR = '/usr/local/lib/hvcluster';
 export const BACKUP_SCRIPT = `${NODE_SCRIPTS_DIR}/backup-node.sh`;
 export const SNAPSHOT_SCRIPT = `${NODE_SCRIPTS_DIR}/snapshot.sh`;
 
+/** Where apply writes its systemd units. */
+export const SYSTEMD_UNIT_DIR = '/etc/systemd/system';
+
 /** The node's scheduled backups: a oneshot service and the timer that starts it. */
 export const BACKUP_SERVICE = 'hvcluster-backup.service';
 export const BACKUP_TIMER = 'hvcluster-backup.timer';
-export const BACKUP_SERVICE_PATH = `/etc/systemd/system/${BACKUP_SERVICE}`;
-export const BACKUP_TIMER_PATH = `/etc/systemd/system/${BACKUP_TIMER}`;
+export const BACKUP_SERVICE_PATH = `${SYSTEMD_UNIT_DIR}/${BACKUP_SERVICE}`;
+export const BACKUP_TIMER_PATH = `${SYSTEMD_UNIT_DIR}/${BACKUP_TIMER}`;
+
+/**
+ * The backup files of fixed names apply installs, besides the passphrase and the units named after
+ * the repository's path: what the backup step removes once spec.backup is gone (the files read
+ * covers them whatever the answers say).
+ */
+export const INSTALLED_BACKUP_FILES = [BACKUP_CONF, BACKUP_TIMER_PATH, BACKUP_SERVICE_PATH, BACKUP_SCRIPT, SNAPSHOT_SCRIPT] as const;
 
 /** Options apply adds to the answer file's NFS options: a network mount, and a boot that never waits for a dead NAS. */
 export const NFS_EXTRA_OPTIONS = ['_netdev', 'nofail'] as const;
@@ -65,7 +75,7 @@ export function backupUnitPaths(answers: Answers): { mount: string; automount: s
   const backup = answers.spec.backup;
   if (!backup?.repository.nfs) return undefined;
   const units = backupMountUnits(backup.repository.path);
-  return { mount: `/etc/systemd/system/${units.mount}`, automount: `/etc/systemd/system/${units.automount}` };
+  return { mount: `${SYSTEMD_UNIT_DIR}/${units.mount}`, automount: `${SYSTEMD_UNIT_DIR}/${units.automount}` };
 }
 
 /**

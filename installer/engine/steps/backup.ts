@@ -11,13 +11,28 @@
  * - the timer enabled and started when spec.backup has a schedule, disabled and stopped when not.
  * A cluster step: the first node makes the repository before any other node opens it, then the
  * others go on in parallel. A second apply finds everything in place and changes nothing.
+ *
+ * Without spec.backup (removed from answers that had it), the step removes what the nodes would
+ * otherwise keep running against a configuration no longer declared, from what backup-state.sh
+ * --left and the files read say: the timer disabled and stopped; the repository's storage units
+ * apply wrote (found by their header: they are named after a path the answers no longer give)
+ * stopped and disabled, which unmounts the export; then the timer, the service, those units,
+ * backup.conf and the two scripts removed, each kept first under the run's backup directory (as a
+ * replaced file is), systemd reloaded and a failed unit's state cleared. Refused while the timer's
+ * backup runs (it would be cut short, its storage still in use). Kept, said in a warning: the repository (never
+ * touched), the passphrase file (the repository still exists, and a lost passphrase loses every
+ * backup in it; `rm /etc/hvcluster/backup/passphrase` once it is no longer wanted), borg's state
+ * (its security records of the repository, and the opened marker: spec.backup given back opens the
+ * repository without a new proof) and its chunks cache (rebuilt otherwise, minutes on a large
+ * repository; `rm -r /var/lib/hvcluster/borg /var/cache/hvcluster/borg` frees it). A node that
+ * never had backups, or a second apply, changes nothing.
  */
 import { borgInfo, borgInit } from '../../backup/borg-argv.js';
 import { backupConfFile, backupConfModel } from '../../backup/conf.js';
 import { BACKUP_CONF, BORG_BASE_DIR, BORG_CACHE_DIR, OPENED_MARKER, PASSPHRASE_FILE } from '../../backup/layout.js';
-import { nfsMounted, unitInPlace, type BackupState } from '../../backup/state.js';
+import { nfsMounted, unitInPlace, type BackupLeftovers, type BackupState, type UnitState } from '../../backup/state.js';
 import { VERSION } from '../../paths.js';
-import { BACKUP_TIMER } from '../../plan/backup.js';
+import { BACKUP_SCRIPT, BACKUP_SERVICE, BACKUP_SERVICE_PATH, BACKUP_TIMER, BACKUP_TIMER_PATH, SNAPSHOT_SCRIPT, SYSTEMD_UNIT_DIR } from '../../plan/backup.js';
 import type { BackupModel } from '../../plan/model.js';
 import { TemplateEnvironment } from '../../render/environment.js';
 import type { Change } from '../change.js';
@@ -45,9 +60,11 @@ function storageReady(backup: BackupModel, state: BackupState): boolean {
 /** One node's changes (the first node also makes the repository), and what the step says of it. Pure. */
 function planNode(input: StepInput, n: NodeInput, first: boolean, notes: NonNullable<StepPlan['notes']>): Change[] {
   const backup = n.node.model.backup;
-  if (!backup) return [];
+  const read = readValue(input, n, 'backup');
+  if (!backup) return read.declared ? [] : planLeftovers(input, n, read.left, notes);
+  if (!read.declared) throw new Error('internal: the backup read was made without spec.backup');
   const server = n.node.name;
-  const state = readValue(input, n, 'backup');
+  const state = read.state;
   const files = readValue(input, n, 'files');
   const changes: Change[] = [];
 
@@ -113,6 +130,76 @@ function planNode(input: StepInput, n: NodeInput, first: boolean, notes: NonNull
     changes.push(changeOf(input, n, `enable and start ${BACKUP_TIMER} (${backup.schedule})`, [{ argv: ['systemctl', 'enable', '--now', BACKUP_TIMER] }]));
   } else if (backup.schedule === undefined && (timer?.enabled === 'enabled' || timer?.active === 'active')) {
     changes.push(changeOf(input, n, `disable and stop ${BACKUP_TIMER} (spec.backup has no schedule)`, [{ argv: ['systemctl', 'disable', '--now', BACKUP_TIMER] }]));
+  }
+  return changes;
+}
+
+/** A unit running or on its way (activating, reloading, deactivating...): stopping it is a change. */
+const running = (unit: UnitState | undefined): boolean => unit !== undefined && !['inactive', 'failed', '-'].includes(unit.active);
+/** A unit enabled as apply enables one (`systemctl enable`): disabling it is a change. */
+const enabled = (unit: UnitState | undefined): boolean => unit?.enabled === 'enabled';
+
+/** A file removed, kept first under the run's backup directory as a replaced one is (prepare-file.sh). */
+const removal = (backupDir: string, path: string): Change['actions'] => [
+  { script: 'prepare-file.sh', args: [backupDir, path] },
+  { argv: ['rm', '-f', path] },
+];
+
+/** A node's changes without spec.backup: what earlier backups left removed, the repository and the passphrase kept (the module's comment). Pure. */
+function planLeftovers(input: StepInput, n: NodeInput, left: BackupLeftovers, notes: NonNullable<StepPlan['notes']>): Change[] {
+  const server = n.node.name;
+  const files = readValue(input, n, 'files');
+  const present = (path: string) => (files.get(path) ?? null) !== null;
+  const timer = left.units.get(BACKUP_TIMER);
+  const service = left.units.get(BACKUP_SERVICE);
+  const changes: Change[] = [];
+
+  if (running(service)) {
+    throw new StepRefusedError(
+      server,
+      input.step.name,
+      `spec.backup is gone, but a backup runs on ${server} now (${BACKUP_SERVICE} is ${service!.active}): removing the backups' units would cut it short`,
+      `Wait until it ends (\`systemctl status ${BACKUP_SERVICE}\` on ${server}), then apply again.`,
+    );
+  }
+  if (enabled(timer) || running(timer)) {
+    changes.push(changeOf(input, n, `disable and stop ${BACKUP_TIMER} (spec.backup is gone: no more scheduled backups)`, [{ argv: ['systemctl', 'disable', '--now', BACKUP_TIMER] }]));
+  }
+  // The automount is enabled (WantedBy=remote-fs.target), the mount static: stopping both unmounts the export.
+  const toDisable = left.mountUnits.filter((u) => enabled(left.units.get(u)));
+  const toStop = left.mountUnits.filter((u) => running(left.units.get(u)));
+  if (toDisable.length + toStop.length > 0) {
+    changes.push(
+      changeOf(input, n, `stop and disable ${[...new Set([...toDisable, ...toStop])].join(', ')} (the backup repository's storage unmounted; the repository on it is left as it is)`, [
+        ...(toDisable.length > 0 ? [{ argv: ['systemctl', 'disable', ...toDisable] }] : []),
+        ...(toStop.length > 0 ? [{ argv: ['systemctl', 'stop', ...toStop] }] : []),
+      ]),
+    );
+  }
+  const units = [...[BACKUP_TIMER_PATH, BACKUP_SERVICE_PATH].filter(present), ...left.mountUnits.map((u) => `${SYSTEMD_UNIT_DIR}/${u}`)];
+  if (units.length > 0) {
+    changes.push(
+      changeOf(input, n, `remove ${units.map((p) => p.slice(SYSTEMD_UNIT_DIR.length + 1)).join(', ')} from ${SYSTEMD_UNIT_DIR} (old copies kept in ${input.backupDir}), then reload systemd`, [
+        ...units.flatMap((path) => removal(input.backupDir, path)),
+        { argv: ['systemctl', 'daemon-reload'] },
+      ]),
+    );
+  }
+  // A failed unit stays listed (`systemctl --failed`, a degraded system) after its file is gone.
+  const failed = [BACKUP_TIMER, BACKUP_SERVICE, ...left.mountUnits].filter((u) => left.units.get(u)?.active === 'failed');
+  if (failed.length > 0) changes.push(changeOf(input, n, `clear the failed state of ${failed.join(', ')} (systemctl reset-failed)`, [{ argv: ['systemctl', 'reset-failed', ...failed] }]));
+  const others = [BACKUP_CONF, BACKUP_SCRIPT, SNAPSHOT_SCRIPT].filter(present);
+  if (others.length > 0) {
+    changes.push(changeOf(input, n, `remove ${others.join(', ')} (what the backups read and ran; old copies kept in ${input.backupDir})`, others.flatMap((path) => removal(input.backupDir, path))));
+  }
+
+  if (changes.length > 0) {
+    const repo = /^repo (.+)$/m.exec(files.get(BACKUP_CONF) ?? '')?.[1];
+    const kept = [...(present(PASSPHRASE_FILE) ? [`the passphrase file ${PASSPHRASE_FILE}`] : []), `borg's state (${BORG_BASE_DIR}, ${BORG_CACHE_DIR})`];
+    notes.push({
+      level: 'warn',
+      text: `${server}: spec.backup is gone: its backups stop, the repository${repo !== undefined ? ` ${repo}` : ''} is left as it is, and so are ${kept.join(' and ')} (a lost passphrase loses every backup in it); once the repository is no longer wanted, remove them by hand: rm -rf ${[...(present(PASSPHRASE_FILE) ? [PASSPHRASE_FILE] : []), BORG_BASE_DIR, BORG_CACHE_DIR].join(' ')}`,
+    });
   }
   return changes;
 }

@@ -4,7 +4,10 @@
  * both, the timer started), a second apply (nothing), a dry run (the same list), a changed
  * passphrase (opened again, a warning), a path of the customer's (no mount; refused where it is
  * missing), the timer disabled when the schedule goes, and the order of perform: the first node's
- * repository before any other node opens it.
+ * repository before any other node opens it. Then the answers without spec.backup: what earlier
+ * backups left removed (the timer stopped, the storage unmounted, the units and files removed, each
+ * kept first), the passphrase and the repository kept; nothing on a node that never had backups, nor
+ * in a second apply.
  */
 import { describe, expect, it } from 'vitest';
 import { BACKUP_CONF } from '../../../installer/backup/layout.js';
@@ -12,7 +15,7 @@ import { changeSummary } from '../../../installer/engine/change.js';
 import { backupStep } from '../../../installer/engine/steps/backup.js';
 import { StepRefusedError, type NodeInput, type ServerState, type StepInput } from '../../../installer/engine/steps/step.js';
 import type { Answers } from '../../../installer/answers/schema.js';
-import { parseBackupState } from '../../../installer/backup/state.js';
+import { parseBackupLeftovers, parseBackupState } from '../../../installer/backup/state.js';
 import { backupConfFile, backupConfModel } from '../../../installer/backup/conf.js';
 import { guestModels } from '../../../installer/plan/guest-model.js';
 import { planCluster } from '../../../installer/plan/index.js';
@@ -23,6 +26,8 @@ import { performOn } from './harness.js';
 import { installPlaybook, installReadScript } from '../../../installer/services/install.js';
 import { playbookReads } from '../../../installer/engine/runner.js';
 import { loadSite } from '../plan/helpers.js';
+import { readPaths } from '../../../installer/engine/reads.js';
+import { INSTALLED_BACKUP_FILES } from '../../../installer/plan/backup.js';
 
 const PASSPHRASE = 'borg-passphrase-Zq7!';
 const GUESTS = ['- { name: web, memory: 128MiB, disks: [{ size: 64MiB }] }', '- { name: db, memory: 256MiB, disks: [{ size: 64MiB }, { size: 32MiB }] }'];
@@ -70,7 +75,7 @@ function input(nodes: [Node, Node], options: { backup?: string[]; dryRun?: boole
     const files = new Map<string, string | null>(node.files.map((f) => [f.path, n.files === 'planned' ? f.content : null]));
     files.set(BACKUP_CONF, n.files === 'planned' ? confOf(answers, plan.guests!, node.name) : null);
     if (n.passphrase !== undefined) files.set('/etc/hvcluster/backup/passphrase', n.passphrase);
-    const state = { files: { ok: true, value: files }, backup: { ok: true, value: parseBackupState(stateText(n, withNfs)) } } as unknown as ServerState;
+    const state = { files: { ok: true, value: files }, backup: { ok: true, value: { declared: true, state: parseBackupState(stateText(n, withNfs)) } } } as unknown as ServerState;
     return { node, state, data: {} };
   });
   return { step: { name: 'backup', title: 'backup', kind: 'backup' }, runId: 'R1', dryRun: options.dryRun ?? false, answers, plan, backupDir: '/var/backups/hvcluster/R1', self: inputs[0]!, nodes: inputs, stale: options.stale ?? false };
@@ -238,15 +243,163 @@ describe('the backup step perform', () => {
 });
 
 describe('the install playbook with spec.backup', () => {
-  it('ends with backup-files and backup, and its one read per node covers the backup state; without spec.backup neither is there', () => {
+  it('ends with backup-files and backup, and its one read per node covers the backup state; without spec.backup only the backup step, on what earlier backups left', () => {
     const { answers } = loadBackupSite(FULL_BACKUP, GUESTS);
     const playbook = installPlaybook(answers);
     expect(playbook.steps.slice(-3).map((s) => s.name)).toEqual(['guests', 'backup-files', 'backup']);
     expect(playbookReads(playbook)).toEqual(expect.arrayContaining(['files', 'backup']));
     expect(installReadScript(answers, 'hv1')).toContain('hv_cmd backup hv_backup /var/lib/hvcluster/backup /var/lib/hvcluster/backup/lab');
-    const plain = installPlaybook(loadSite().answers);
-    expect(plain.steps.map((s) => s.name)).not.toContain('backup');
+    const plainAnswers = loadSite().answers;
+    const plain = installPlaybook(plainAnswers);
     expect(plain.steps.map((s) => s.name)).not.toContain('backup-files');
-    expect(playbookReads(plain)).not.toContain('backup');
+    expect(plain.steps.at(-1)!.name).toBe('backup');
+    expect(playbookReads(plain)).toEqual(expect.arrayContaining(['files', 'backup']));
+    // In the same one read per node: backup-state.sh --left, and the files of fixed names among the files read.
+    const script = installReadScript(plainAnswers, 'hv1');
+    expect(script).toContain('hv_cmd backup hv_backup --left /etc/systemd/system hvcluster-backup.timer hvcluster-backup.service\n');
+    expect(script.match(/hv_backup\(\) \(/g)).toHaveLength(1);
+    expect(readPaths(plainAnswers)).toEqual(expect.arrayContaining([...INSTALLED_BACKUP_FILES, '/etc/hvcluster/backup/passphrase']));
+  });
+});
+
+/** What backup-state.sh --left prints on a node, and which backup files it holds. */
+interface Left {
+  timer?: [string, string];
+  service?: [string, string];
+  /** The repository's storage units apply wrote there (`written`), with their states. */
+  mounts?: Record<string, [string, string]>;
+  /** The files of fixed names (backup.conf, the timer and service, the scripts): as the backups' apply wrote them, or none. */
+  files: 'installed' | 'none';
+  passphrase?: boolean;
+}
+
+const MOUNT = 'var-lib-hvcluster-backup.mount';
+const SERVICE = 'hvcluster-backup.service';
+/** A node of the lab once backups ran there (the e2e's state before spec.backup goes). */
+const HAD_BACKUPS: Left = {
+  timer: ['enabled', 'active'],
+  service: ['static', 'inactive'],
+  mounts: { [MOUNT]: ['static', 'active'], [AUTOMOUNT]: ['enabled', 'active'] },
+  files: 'installed',
+  passphrase: true,
+};
+/** A node that never had backups (and one after the removal: the units unknown to systemd, the files gone; the passphrase kept). */
+const NEVER: Left = { files: 'none' };
+const REMOVED: Left = { files: 'none', passphrase: true };
+
+function leftText(n: Left): string {
+  const mounts = Object.entries(n.mounts ?? {});
+  return [
+    `unit ${TIMER} ${(n.timer ?? ['-', 'inactive']).join(' ')}`,
+    `unit ${SERVICE} ${(n.service ?? ['-', 'inactive']).join(' ')}`,
+    ...mounts.flatMap(([name, [enabled, active]]) => [`unit ${name} ${enabled} ${active}`, `written ${name}`]),
+    'end',
+  ].join('\n');
+}
+
+/** The backup step's input for the lab's answers without spec.backup; what the nodes hold from the answers with FULL_BACKUP. */
+function leftInput(nodes: [Left, Left], options: { dryRun?: boolean } = {}): StepInput {
+  const had = input([DONE, DONE]);
+  const { answers } = loadSite();
+  const plan = planCluster(answers, [labFacts(1), labFacts(2)], { drbdSecret: 'a'.repeat(48) });
+  const inputs: NodeInput[] = plan.nodes.map((node, i) => {
+    const n = nodes[i]!;
+    const before = had.nodes[i]!.state.files!;
+    const held = before.ok ? before.value : new Map<string, string | null>();
+    const files = new Map<string, string | null>(readPaths(answers).map((path) => [path, null]));
+    if (n.files === 'installed') for (const path of INSTALLED_BACKUP_FILES) files.set(path, held.get(path) ?? null);
+    if (n.passphrase) files.set('/etc/hvcluster/backup/passphrase', PASSPHRASE);
+    const state = { files: { ok: true, value: files }, backup: { ok: true, value: { declared: false, left: parseBackupLeftovers(leftText(n)) } } } as unknown as ServerState;
+    return { node, state, data: {} };
+  });
+  return { step: { name: 'backup', title: 'backup', kind: 'backup' }, runId: 'R1', dryRun: options.dryRun ?? false, answers, plan, backupDir: '/var/backups/hvcluster/R1', self: inputs[0]!, nodes: inputs, stale: options.dryRun ?? false };
+}
+
+const REMOVAL = (node: string) => [
+  `${node}: disable and stop hvcluster-backup.timer (spec.backup is gone: no more scheduled backups)`,
+  `${node}: stop and disable var-lib-hvcluster-backup.automount, var-lib-hvcluster-backup.mount (the backup repository's storage unmounted; the repository on it is left as it is)`,
+  `${node}: remove hvcluster-backup.timer, hvcluster-backup.service, var-lib-hvcluster-backup.mount, var-lib-hvcluster-backup.automount from /etc/systemd/system (old copies kept in /var/backups/hvcluster/R1), then reload systemd`,
+  `${node}: remove /etc/hvcluster/backup.conf, /usr/local/lib/hvcluster/backup-node.sh, /usr/local/lib/hvcluster/snapshot.sh (what the backups read and ran; old copies kept in /var/backups/hvcluster/R1)`,
+];
+
+describe('the backup step without spec.backup', () => {
+  it('a node that had backups: the timer stopped, the storage unmounted, the units and files removed (each kept first), systemd reloaded; the passphrase and the repository kept, said in a warning', () => {
+    const i = leftInput([HAD_BACKUPS, HAD_BACKUPS]);
+    expect(lines(i)).toEqual([...REMOVAL('hv1'), ...REMOVAL('hv2')]);
+    const kept = (path: string) => `prepare-file.sh /var/backups/hvcluster/R1 ${path} ; rm -f ${path}`;
+    expect(actions(i).slice(0, 4)).toEqual([
+      'hv1: systemctl disable --now hvcluster-backup.timer',
+      'hv1: systemctl disable var-lib-hvcluster-backup.automount ; systemctl stop var-lib-hvcluster-backup.mount var-lib-hvcluster-backup.automount',
+      `hv1: ${['hvcluster-backup.timer', 'hvcluster-backup.service', MOUNT, AUTOMOUNT].map((u) => kept(`/etc/systemd/system/${u}`)).join(' ; ')} ; systemctl daemon-reload`,
+      `hv1: ${['/etc/hvcluster/backup.conf', '/usr/local/lib/hvcluster/backup-node.sh', '/usr/local/lib/hvcluster/snapshot.sh'].map(kept).join(' ; ')}`,
+    ]);
+    const plan = backupStep.plan(i);
+    expect(plan.notes!.map((n) => `${n.level}: ${n.text}`)).toEqual(
+      ['hv1', 'hv2'].map(
+        (node) =>
+          `warn: ${node}: spec.backup is gone: its backups stop, the repository /var/lib/hvcluster/backup/lab/borg is left as it is, and so are the passphrase file /etc/hvcluster/backup/passphrase and borg's state (/var/lib/hvcluster/borg, /var/cache/hvcluster/borg) (a lost passphrase loses every backup in it); once the repository is no longer wanted, remove them by hand: rm -rf /etc/hvcluster/backup/passphrase /var/lib/hvcluster/borg /var/cache/hvcluster/borg`,
+      ),
+    );
+    // Nothing touches the repository, nor the passphrase file; no secret in what plan shows.
+    const shown = JSON.stringify(plan.changes.map(changeSummary));
+    expect(shown).not.toContain('/var/lib/hvcluster/backup/lab');
+    expect(shown).not.toContain('/etc/hvcluster/backup/passphrase');
+    expect(shown).not.toContain(PASSPHRASE);
+  });
+
+  it('a node that never had backups: nothing, no note', () => {
+    const plan = backupStep.plan(leftInput([NEVER, NEVER]));
+    expect(plan.changes).toEqual([]);
+    expect(plan.notes).toEqual([]);
+  });
+
+  it('a second apply (the units gone, the passphrase kept): nothing, no note', () => {
+    const plan = backupStep.plan(leftInput([REMOVED, REMOVED]));
+    expect(plan.changes).toEqual([]);
+    expect(plan.notes).toEqual([]);
+  });
+
+  it('a dry run lists the same changes', () => {
+    expect(lines(leftInput([HAD_BACKUPS, NEVER], { dryRun: true }))).toEqual(REMOVAL('hv1'));
+  });
+
+  it('a run cut short after the timer and the mount stopped: only what is left; the export of a customer path (no units of ours) is not unmounted', () => {
+    const stopped: Left = { ...HAD_BACKUPS, timer: ['disabled', 'inactive'], mounts: { [MOUNT]: ['static', 'inactive'], [AUTOMOUNT]: ['disabled', 'inactive'] } };
+    expect(lines(leftInput([stopped, NEVER]))).toEqual(REMOVAL('hv1').slice(2));
+    // Without a schedule the timer and service were never written; a customer's path: no storage units.
+    const pathOnly: Left = { files: 'installed', passphrase: true };
+    const i = leftInput([pathOnly, NEVER]);
+    for (const n of i.nodes) {
+      const files = (n.state.files as { value: Map<string, string | null> }).value;
+      files.set('/etc/systemd/system/hvcluster-backup.timer', null);
+      files.set('/etc/systemd/system/hvcluster-backup.service', null);
+    }
+    expect(lines(i)).toEqual([REMOVAL('hv1')[3]]);
+  });
+
+  it('a failed unit has its failed state cleared once its file is gone; a timer stopped but enabled is disabled', () => {
+    const failed: Left = { ...HAD_BACKUPS, timer: ['enabled', 'inactive'], service: ['static', 'failed'] };
+    expect(lines(leftInput([failed, NEVER]))).toEqual([...REMOVAL('hv1').slice(0, 3), 'hv1: clear the failed state of hvcluster-backup.service (systemctl reset-failed)', REMOVAL('hv1')[3]]);
+    expect(actions(leftInput([failed, NEVER]))[3]).toBe('hv1: systemctl reset-failed hvcluster-backup.service');
+  });
+
+  it('refuses while a backup runs on the node (it would be cut short), saying what to do', () => {
+    const busy: Left = { ...HAD_BACKUPS, service: ['static', 'activating'] };
+    expect(() => backupStep.plan(leftInput([NEVER, busy]))).toThrow(StepRefusedError);
+    expect(() => backupStep.plan(leftInput([NEVER, busy]))).toThrow('hv2: step "backup": spec.backup is gone, but a backup runs on hv2 now (hvcluster-backup.service is activating): removing the backups\' units would cut it short');
+  });
+
+  it('performs each removal on its node: the file kept, then removed, then systemd reloaded', async () => {
+    const i = leftInput([HAD_BACKUPS, NEVER]);
+    const { done, guard, fakes } = await performOn(backupStep, backupStep.plan(i), i);
+    await done;
+    expect(guard.changes.map((c) => `${c.server}: ${c.description}`)).toEqual(REMOVAL('hv1'));
+    expect(fakes.get('hv2')!.commands).toEqual([]);
+    const commands = fakes.get('hv1')!.commands.map((c) => c.replace(/^sh -s -- /, 'script '));
+    const timerKept = commands.findIndex((c) => c.includes('/var/backups/hvcluster/R1 /etc/systemd/system/hvcluster-backup.timer'));
+    const timerRemoved = commands.findIndex((c) => c.includes('rm -f /etc/systemd/system/hvcluster-backup.timer'));
+    expect(timerKept).toBeGreaterThan(-1);
+    expect(timerKept).toBeLessThan(timerRemoved);
+    expect(commands.findIndex((c) => c.includes('systemctl daemon-reload'))).toBeGreaterThan(commands.findIndex((c) => c.includes('rm -f /etc/systemd/system/var-lib-hvcluster-backup.automount')));
   });
 });

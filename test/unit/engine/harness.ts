@@ -12,7 +12,7 @@ import { STEP_KINDS } from '../../../installer/engine/steps/index.js';
 import type { NodeInput, ServerState, StepInput, StepKind, StepPlan } from '../../../installer/engine/steps/step.js';
 import { parseVolumeState } from '../../../installer/engine/volume-state.js';
 import { parseGuestState } from '../../../installer/engine/guest-state.js';
-import { parseBackupState } from '../../../installer/backup/state.js';
+import { parseBackupLeftovers, parseBackupState } from '../../../installer/backup/state.js';
 import { resourceFile } from '../../../installer/engine/volumes.js';
 import { parseClaimOutput } from '../../../installer/engine/steps/storage.js';
 import type { Fact } from '../../../installer/facts/types.js';
@@ -85,7 +85,8 @@ function convert(name: string, value: JsonRead): unknown {
   if (name === 'diskClaim') return parseClaimOutput(value as string);
   if (name === 'volumes') return parseVolumeState(value as string);
   if (name === 'guests') return parseGuestState(value as string);
-  if (name === 'backup') return parseBackupState(value as string);
+  // backup-state.sh's output; its --left form (no spec.backup) ends with `end`.
+  if (name === 'backup') return /^end$/m.test(value as string) ? { declared: false, left: parseBackupLeftovers(value as string) } : { declared: true, state: parseBackupState(value as string) };
   return value;
 }
 

@@ -3,16 +3,18 @@
  * findmnt on PATH: the repository made once (never over foreign files, never on a path that is not
  * there), borg given the passphrase only through BORG_PASSCOMMAND, a node's proof that it opens the
  * repository recorded so that backup-state.sh says "opened" until the repository or the passphrase
- * file changes, and the export's mount proven or its failure explained.
+ * file changes, and the export's mount proven or its failure explained. And backup-state.sh --left
+ * (no spec.backup): the backup units a node still has, the storage units found by what apply wrote.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseBackupState } from '../../../installer/backup/state.js';
+import { parseBackupLeftovers, parseBackupState } from '../../../installer/backup/state.js';
 import { borgInfo, borgInit } from '../../../installer/backup/borg-argv.js';
-import { loadBackupSite, FULL_BACKUP } from '../plan/helpers.js';
+import { loadBackupSite, FULL_BACKUP, labFacts, loadSite } from '../plan/helpers.js';
+import { planCluster } from '../../../installer/plan/index.js';
 import { STATE_READS } from '../../../installer/engine/reads.js';
 import { parseReads, readScript } from '../../../installer/engine/read-batch.js';
 import { REMOTE_DIR } from '../../../installer/paths.js';
@@ -72,6 +74,7 @@ esac`,
     init: (pass = passfile, encryption: 'repokey-blake2' | 'none' = 'repokey-blake2') => script('backup-init.sh', ['init', storage, root, pass, base, join(dir, 'cache'), '--', ...borgInit(encryption)]),
     open: (pass = passfile) => script('backup-init.sh', ['open', root, pass, base, join(dir, 'cache'), marker, '--', ...borgInfo()]),
     mount: () => script('backup-init.sh', ['mount', storage, 'x-storage.mount', '2']),
+    left: (unitDir: string, ...unitNames: string[]) => script('backup-state.sh', ['--left', unitDir, ...unitNames]),
     state: (pass = passfile, ...unitNames: string[]) => {
       const r = script('backup-state.sh', [storage, root, pass, marker, ...unitNames]);
       expect(r.status, r.stderr).toBe(0);
@@ -188,14 +191,57 @@ describe('backup-init.sh and backup-state.sh', () => {
     expect(parsed.units.get('nothing.timer')).toEqual({ enabled: '-', active: 'inactive' });
   });
 
+  it('--left reports the timer and service, and the storage units apply wrote (found by their header), not a mount unit of the customer\'s', () => {
+    const n = node({ units: { 'hvcluster-backup.timer': ['enabled', 'active'], 'var-lib-hvcluster-backup.automount': ['enabled', 'active'], 'var-lib-hvcluster-backup.mount': ['static', 'active'] } });
+    const units = join(n.dir, 'units');
+    mkdirSync(units);
+    // The units as apply writes them (the lab's answers with an NFS repository).
+    const { answers } = loadBackupSite(FULL_BACKUP);
+    const plan = planCluster(answers, [labFacts(1), labFacts(2)], { drbdSecret: 'a'.repeat(48), backupPassphrase: PASSPHRASE });
+    const written = plan.nodes[0]!.files.filter((f) => /\.(auto)?mount$/.test(f.path));
+    expect(written.map((f) => f.path.split('/').pop())).toEqual(['var-lib-hvcluster-backup.mount', 'var-lib-hvcluster-backup.automount']);
+    for (const f of written) writeFileSync(join(units, f.path.split('/').pop()!), f.content);
+    writeFileSync(join(units, 'srv-data.mount'), '[Unit]\nDescription=the customer\'s data\n\n[Mount]\nWhat=nas:/data\nWhere=/srv/data\n');
+    const r = n.left(units, 'hvcluster-backup.timer', 'hvcluster-backup.service');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      'unit hvcluster-backup.timer enabled active',
+      'unit hvcluster-backup.service - inactive',
+      'unit var-lib-hvcluster-backup.mount static active',
+      'written var-lib-hvcluster-backup.mount',
+      'unit var-lib-hvcluster-backup.automount enabled active',
+      'written var-lib-hvcluster-backup.automount',
+      'end',
+      '',
+    ]);
+    expect(parseBackupLeftovers(r.stdout).mountUnits).toEqual(['var-lib-hvcluster-backup.mount', 'var-lib-hvcluster-backup.automount']);
+    // Nothing of backups: the two units unknown, nothing written; an empty or missing unit directory is no error.
+    const none = n.left(join(n.dir, 'no-such-dir'), 'hvcluster-backup.timer', 'hvcluster-backup.service');
+    expect(none.stdout).toBe('unit hvcluster-backup.timer enabled active\nunit hvcluster-backup.service - inactive\nend\n');
+    // Output cut off before its end is an error, not "nothing left".
+    expect(() => parseBackupLeftovers('unit hvcluster-backup.timer - inactive\n')).toThrow('cut off');
+  });
+
+  it('--left runs as a function of the batched read when the answers have no spec.backup', () => {
+    const { answers } = loadSite();
+    const def = STATE_READS.backup({ answers, node: 'hv1' });
+    expect(def.script).toContain('hv_cmd backup hv_backup --left /etc/systemd/system hvcluster-backup.timer hvcluster-backup.service');
+    const out = spawnSync('sh', ['-c', readScript([def])], { encoding: 'utf8' });
+    const read = parseReads(out.stdout, [def]).backup as { ok: boolean; value: { declared: false; left: ReturnType<typeof parseBackupLeftovers> } };
+    expect(read.ok).toBe(true);
+    expect(read.value.declared).toBe(false);
+    expect([...read.value.left.units.keys()].slice(0, 2)).toEqual(['hvcluster-backup.timer', 'hvcluster-backup.service']);
+  });
+
   it('state runs as a function of the batched read, with the answers\' paths and units', () => {
     const { answers } = loadBackupSite(FULL_BACKUP);
     const def = STATE_READS.backup({ answers, node: 'hv1' });
     expect(def.script).toContain("hv_cmd backup hv_backup /var/lib/hvcluster/backup /var/lib/hvcluster/backup/lab /etc/hvcluster/backup/passphrase /var/lib/hvcluster/borg/hvcluster-opened var-lib-hvcluster-backup.automount hvcluster-backup.timer");
     const out = spawnSync('sh', ['-c', readScript([def])], { encoding: 'utf8' });
-    const read = parseReads(out.stdout, [def]).backup as { ok: boolean; value: ReturnType<typeof parseBackupState> };
+    const read = parseReads(out.stdout, [def]).backup as { ok: boolean; value: { declared: true; state: ReturnType<typeof parseBackupState> } };
     expect(read.ok).toBe(true);
-    expect([...read.value.units.keys()]).toEqual(['var-lib-hvcluster-backup.automount', 'hvcluster-backup.timer']);
-    expect(read.value.opened).toBe(false);
+    expect(read.value.declared).toBe(true);
+    expect([...read.value.state.units.keys()]).toEqual(['var-lib-hvcluster-backup.automount', 'hvcluster-backup.timer']);
+    expect(read.value.state.opened).toBe(false);
   });
 });
