@@ -34,7 +34,8 @@ export async function runApply(options: ApplyOptions, streams: Streams): Promise
     });
   }
   const reporter = new Reporter(streams);
-  const servers = await serversFromOptions(options, streams.env);
+  // The backup passphrase too: the backup-files step writes it to the nodes.
+  const servers = await serversFromOptions(options, streams.env, { backupPassphrase: true });
   const { targets, answers: loaded } = servers;
   const answers = loaded!.answers;
   for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));

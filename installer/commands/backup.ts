@@ -37,6 +37,9 @@ import { coveredGuests } from '../backup/run.js';
 import { waitFor } from '../engine/steps/step.js';
 import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
 
+/** Every backup command reads the passphrase (and says which reference is missing): it works on the repository the passphrase encrypts. */
+const BACKUP_SECRETS = { backupPassphrase: true } as const;
+
 /** The node-side scripts apply installs, by their file in installer/remote/. */
 const INSTALLED_SCRIPTS = { 'backup-node.sh': BACKUP_SCRIPT, 'snapshot.sh': SNAPSHOT_SCRIPT } as const;
 const BACKUP_NODE = INSTALLED_SCRIPTS['backup-node.sh'];
@@ -101,7 +104,7 @@ export function runBackupRun(guests: string[], options: BackupRunOptions, stream
       if (failed.length > 0) throw new ChecksFailedError(`backup run: ${failed.length} guest(s) failed: ${failed.join('; ')}`, { hint: 'the other guests were backed up; see the errors above, then run `hvcluster backup run GUEST` again' });
       return { sets, skipped };
     },
-    { lock: false },
+    { lock: false, secrets: BACKUP_SECRETS },
   );
 }
 
@@ -123,7 +126,7 @@ export async function runBackupList(options: BackupListOptions, streams: Streams
   const tool = 'hvcluster backup list';
   try {
     if (options.file === undefined) throw new UsageError('backup list needs the answer file of the cluster', { hint: 'hvcluster backup list -f site.yaml' });
-    const servers = await serversFromOptions(options, streams.env);
+    const servers = await serversFromOptions(options, streams.env, BACKUP_SECRETS);
     const answers = servers.answers!.answers;
     for (const warning of servers.answers!.warnings) reporter.warn(formatIssue(warning));
     if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup');
@@ -199,7 +202,7 @@ export function runBackupRestore(guest: string, options: BackupRestoreOptions, s
     }
     reporter.info(`backup restore: guest ${plan.target} holds set ${set} (every disk's sha256 checked)${startedOn ? `, running on ${startedOn}` : `; it stays stopped until \`hvcluster guest start ${plan.target}\``}`);
     return { guest, target: plan.target, set, node: plan.node, takenAt: meta.takenAt, consistency: meta.consistency, disks: written, startedOn };
-  });
+  }, { secrets: BACKUP_SECRETS });
 }
 
 export interface BackupVerifyOptions extends ConnectionOptions {
@@ -281,7 +284,7 @@ export function runBackupVerify(guests: string[], options: BackupVerifyOptions, 
       }
       return { guests: results, repository: { ok: repositoryOk } };
     },
-    { lock: false, snapshots: true },
+    { lock: false, snapshots: true, secrets: BACKUP_SECRETS },
   );
 }
 
@@ -301,7 +304,7 @@ export async function runBackupKeyExport(options: BackupKeyExportOptions, stream
   try {
     if (options.file === undefined) throw new UsageError('backup key-export needs the answer file of the cluster', { hint: 'hvcluster backup key-export -f site.yaml --output lab-two.borg-key' });
     if (options.output !== undefined && existsSync(options.output)) throw new UsageError(`${options.output} exists: the key is never written over a file`, { hint: 'give a new file name with --output, or remove the old file first' });
-    const servers = await serversFromOptions(options, streams.env);
+    const servers = await serversFromOptions(options, streams.env, BACKUP_SECRETS);
     const answers = servers.answers!.answers;
     for (const warning of servers.answers!.warnings) reporter.warn(formatIssue(warning));
     if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup');

@@ -13,7 +13,7 @@ import { connect, knownHostsLine, parseConnectTimeout, parseHostKeyPins, remembe
 import type { HostKeyPolicy, ServerConnection, SshTarget } from '../ssh/types.js';
 import { askLine, canAsk } from './terminal.js';
 
-export { jumpHops, runSecrets, serversFromAnswers, serversFromOptions, targetsFromAnswers, targetsFromHosts, witnessTarget, WITNESS, type ConnectionOptions, type Servers } from '../services/targets.js';
+export { jumpHops, runSecrets, serversFromAnswers, serversFromOptions, targetsFromAnswers, targetsFromHosts, witnessTarget, WITNESS, type ConnectionOptions, type SecretNeeds, type Servers } from '../services/targets.js';
 export { parseConnectTimeout, parseHostKeyPins };
 
 export type PerServer<T> =

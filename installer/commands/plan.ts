@@ -23,7 +23,8 @@ export interface PlanOptions extends ConnectionOptions {
 export async function runPlan(options: PlanOptions, streams: Streams): Promise<ExitCode> {
   if (options.file === undefined) throw new UsageError('plan needs an answer file', { hint: 'hvcluster plan -f site.yaml' });
   const reporter = new Reporter(streams);
-  const servers = await serversFromOptions(options, streams.env);
+  // The backup passphrase too: the plan renders the nodes' passphrase file, as apply writes it.
+  const servers = await serversFromOptions(options, streams.env, { backupPassphrase: true });
   const { targets, answers: loaded } = servers;
   const answers = loaded!.answers;
   for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));

@@ -122,7 +122,6 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         ...(options.failoverNode !== undefined ? { failoverNode: options.failoverNode } : {}),
         reconnect,
         bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []),
-        ...(servers.backupPassphrase !== undefined ? { backupPassphrase: servers.backupPassphrase } : {}),
         version: VERSION,
         onRead: (server, text) => reporter.info(`verify: ${server}: ${text}`),
         // --json: every migration event (each mutation is a `change`) as a JSON line on stderr; else the phases as text.

@@ -17,7 +17,7 @@ import { Host, type HostSession } from '../engine/host.js';
 import { parseReads, readDefinition, readLabel, readScript } from '../engine/read-batch.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { newRunId } from '../services/run-id.js';
-import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions } from '../commands/connect.js';
+import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions, type SecretNeeds } from '../commands/connect.js';
 import type { Reporter, Streams } from '../output.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
@@ -54,11 +54,13 @@ export interface SessionReads {
    * is still Primary there). Default: the lock, taken with the reads.
    */
   lock?: boolean;
+  /** The answer file's secrets the command reads besides the SSH ones (the backup commands: the passphrase). Default: none. */
+  secrets?: SecretNeeds;
 }
 
 /** Opens the session, runs `work`, releases the lock and closes the connections whatever happens. */
 export async function withGuestSession<T>(options: ConnectionOptions, streams: Streams, reporter: Reporter, command: string, emit: EventSink, work: (session: GuestSession) => Promise<T>, extra: SessionReads = {}): Promise<T> {
-  const servers = await serversFromOptions(options, streams.env);
+  const servers = await serversFromOptions(options, streams.env, extra.secrets);
   const loaded = servers.answers!;
   const answers = loaded.answers;
   for (const warning of loaded.warnings) reporter.warn(formatIssue(warning));

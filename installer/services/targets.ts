@@ -1,8 +1,8 @@
 /**
  * The servers of a run as SSH targets: from --host flags or from an answer file's nodes (and its HA
  * witness), with host-key pins, the known_hosts files to trust, and secrets read from where the
- * answer file or the environment says (the BMC passwords and the backup passphrase too). Used by the
- * CLI commands and the wizard alike.
+ * answer file or the environment says (the BMC passwords; the backup passphrase only for the
+ * commands that ask for it). Used by the CLI commands and the wizard alike.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -41,17 +41,28 @@ export interface Servers {
   witness?: SshTarget;
   /** Each node's BMC password by node name, when the answer file turns HA on. */
   bmcPasswords?: Map<string, string>;
-  /** The backup repository's passphrase, when the answer file has an encrypted spec.backup. */
+  /** The backup repository's passphrase, when the command needs it (SecretNeeds) and the answer file has an encrypted spec.backup. */
   backupPassphrase?: string;
 }
 
+/**
+ * The answer file's secrets a command reads besides those that open the SSH connections and the BMC
+ * passwords of an HA cluster. The backup passphrase is read only by the commands that use it: apply
+ * and plan (the backup-files step writes it to the nodes; the wizard too), and the `backup` commands
+ * (they work on the repository it encrypts; their run logs redact it). Any other command works
+ * without it: a `guest list` needs no HVCLUSTER_BACKUP_PASSPHRASE.
+ */
+export interface SecretNeeds {
+  backupPassphrase?: boolean;
+}
+
 /** The servers of a command: from the answer file (-f) or from --host, never both. */
-export async function serversFromOptions(options: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<Servers> {
+export async function serversFromOptions(options: ConnectionOptions, env: NodeJS.ProcessEnv, needs: SecretNeeds = {}): Promise<Servers> {
   if (options.file !== undefined && options.host.length > 0) {
     throw new UsageError('give the servers either with --host or with an answer file (-f), not both');
   }
   if (options.file !== undefined) {
-    return serversFromAnswers(await loadAnswerFile(options.file), options, env);
+    return serversFromAnswers(await loadAnswerFile(options.file), options, env, needs);
   }
   return { targets: targetsFromHosts(options, env) };
 }
@@ -129,13 +140,13 @@ const readSecretFile = (path: string) => readFileSync(path, 'utf8');
 
 /**
  * Everything a run reaches from an answer file: the nodes' targets, the witness's (when HA has one),
- * the BMC passwords (when HA is on; unused BMCs are not read), and the backup passphrase (when
- * spec.backup encrypts the repository).
+ * the BMC passwords (when HA is on; unused BMCs are not read), and the backup passphrase when the
+ * command needs it (SecretNeeds) and spec.backup encrypts the repository.
  */
-export function serversFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv): Servers {
+export function serversFromAnswers(loaded: LoadedAnswers, options: ConnectionOptions, env: NodeJS.ProcessEnv, needs: SecretNeeds = {}): Servers {
   const ha = loaded.answers.spec.ha;
   const witness = witnessTarget(loaded, options, env);
-  const backupPassphrase = resolveBackupPassphrase(loaded.answers, env, readSecretFile, loaded.baseDir);
+  const backupPassphrase = needs.backupPassphrase ? resolveBackupPassphrase(loaded.answers, env, readSecretFile, loaded.baseDir) : undefined;
   return {
     targets: targetsFromAnswers(loaded, options, env),
     answers: loaded,

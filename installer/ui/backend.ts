@@ -195,7 +195,7 @@ export class SshBackend implements WizardBackend {
     await Promise.all(this.inspected.splice(0).map((c) => c.close().catch(() => undefined)));
     const loaded: LoadedAnswers = { answers, warnings: [], file: 'site.yaml', baseDir: this.options.cwd ?? process.cwd(), locate: () => undefined };
     const options: ConnectionOptions = { host: [], identity: [], knownHosts: this.options.knownHosts, hostKey: [], sshConfig: this.options.sshConfig, connectTimeout: String(this.options.connectTimeoutSeconds) };
-    const servers = serversFromAnswers(loaded, options, this.options.env);
+    const servers = serversFromAnswers(loaded, options, this.options.env, { backupPassphrase: true });
     this.targets = servers.targets;
     this.backupPassphrase = servers.backupPassphrase;
     if (this.log === undefined) {

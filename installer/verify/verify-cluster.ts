@@ -45,8 +45,6 @@ export interface VerifyClusterOptions {
   reconnect?: (server: string, deadlineMs: number) => Promise<ServerConnection>;
   /** An HA cluster's BMC passwords by node (read from the answer file's passwordFrom): the migration test plans the cluster with them. */
   bmcPasswords?: Readonly<Record<string, string>>;
-  /** An encrypted spec.backup's passphrase (read from passphraseFrom): the cluster's plan has the node's passphrase file in it. */
-  backupPassphrase?: string;
   version: string;
   /** A server was read ("read in 2.1 s"). */
   onRead?: (server: string, text: string) => void;
@@ -194,14 +192,22 @@ export function migrationConnections(connections: Map<string, ServerConnection>,
   return new Map([...connections].map(([name, c]) => [name, log.wrap(c)] as const));
 }
 
+/**
+ * The answers a test plans the cluster from: without spec.backup, whose files no test uses, so that
+ * verify never needs the backup passphrase (an encrypted repository's plan would). Pure.
+ */
+export function withoutBackup(answers: Answers): Answers {
+  const { backup: _unused, ...spec } = answers.spec;
+  return { ...answers, spec };
+}
+
 /** The cluster's plan for a test that changes servers, or why there is none. */
 function testPlan(input: VerifyInput, options: VerifyClusterOptions): { plan: ClusterPlan; facts: ServerFacts[] } | { skipped: string } {
   const facts = input.nodes.map((n) => (n.reachable ? n.facts : null));
   if (facts.some((f) => f === null)) return { skipped: 'a server is unreachable' };
   const all = facts as ServerFacts[];
   try {
-    const secrets = { ...(options.bmcPasswords ? { bmcPasswords: options.bmcPasswords } : {}), ...(options.backupPassphrase !== undefined ? { backupPassphrase: options.backupPassphrase } : {}) };
-    return { plan: planCluster(input.answers, all, { file: options.file, ...secrets }), facts: all };
+    return { plan: planCluster(withoutBackup(input.answers), all, { file: options.file, ...(options.bmcPasswords ? { bmcPasswords: options.bmcPasswords } : {}) }), facts: all };
   } catch (error) {
     return { skipped: `the cluster cannot be planned from the answer file: ${error instanceof Error ? error.message : String(error)}` };
   }
