@@ -105,7 +105,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     // Ctrl-C or SIGTERM during the migration test: it stops at its next phase and cleans up.
     const stop = stopOnSignals(
       (m) => reporter.warn(m),
-      drills ? 'stopping: the drill stops waiting, undoes its fault (a node off is powered on, links and BMC routes restored) and removes its test guest' : 'stopping: the migration test stops at its next phase and removes its test guest',
+      drills ? 'stopping: the drill stops waiting, undoes its fault (a node off is powered on, links and BMC routes restored, a hung node thawed if it answers) and removes its test guest' : 'stopping: the migration test stops at its next phase and removes its test guest',
     );
     let report;
     try {

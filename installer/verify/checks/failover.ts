@@ -6,6 +6,7 @@
  */
 import { result } from './common.js';
 import { FAILOVER_PHASES, holdText, type FailoverReport } from '../failover/drill.js';
+import { hangProblem } from '../failover/hang.js';
 import type { CheckResult } from '../types.js';
 
 const PHASE_WORD: Record<(typeof FAILOVER_PHASES)[number], string> = { lost: 'lost', fenced: 'fenced', promoted: 'promoted', started: 'started', answered: 'answering' };
@@ -33,6 +34,7 @@ export function failoverChecks(r: FailoverReport): CheckResult[] {
     elsewhere.length ? `the guest was seen running on ${elsewhere.join(', ')} too (two copies)` : null,
     r.hold && r.hold.releasedMs !== null && r.phases.started !== undefined && r.phases.started < r.hold.releasedMs ? 'the guest started on the survivor before fencing could complete' : null,
     r.dataIntact === false ? "the guest's data read back differs from what it wrote before the power-off" : null,
+    hangProblem(r),
     !r.error && FAILOVER_PHASES.some((p) => r.phases[p] === undefined) ? `phases not reached: ${FAILOVER_PHASES.filter((p) => r.phases[p] === undefined).join(', ')}` : null,
   ].filter((x): x is string => x !== null);
   if (problems.length === 0) {

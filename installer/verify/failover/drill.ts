@@ -24,6 +24,7 @@ import { testGuestIds } from '../migration/pacemaker.js';
 import { clearForDrill, drillContext, fenceHistory, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
 import { httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
+import { nodeBootId, hangNotFencedText, hangProblem, rebootedBetween, recoverHungNode, thawNode, type HangRecovery } from './hang.js';
 
 const STEP = 'failover-drill';
 
@@ -89,6 +90,8 @@ export interface FailoverReport {
   fencing: FenceEvent[];
   /** The guest read back what it wrote before the crash. */
   dataIntact: boolean | null;
+  /** The failed node came back with a new boot id (a power cycle ended the fault); null until read. A hang must end so: only fencing may end it. */
+  rebooted: boolean | null;
   /** The guest's disk came back StandAlone (a split brain) once the failed node returned; null until seen connecting. */
   splitBrain: boolean | null;
   /** The effective timing (the emulated lab raises detection timeouts). */
@@ -128,6 +131,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     guestSeenOn: [],
     fencing: [],
     dataIntact: null,
+    rebooted: null,
     splitBrain: null,
     timing: haTiming(answers),
     fault,
@@ -143,6 +147,10 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   let others: string[] = [];
   let faultOn = false;
   let bmcBlocked = false;
+  // A hang: when its thaw timer continues the node if fencing never does (epoch ms).
+  let thawDueAt = 0;
+  // The failed node's boot before the fault: once back, a new one proves a power cycle ended the fault.
+  let bootBefore: string | null = null;
   const planNodeModel = (name: string) => plan.nodes.find((n) => n.name === name)!.model;
 
   let lock: ClusterLock;
@@ -167,6 +175,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     const historyBefore = await fenceHistory(node(survivor), crashed);
     const fencedBefore = historyBefore.filter((e) => e.status === 'success').length;
     const failedBefore = historyBefore.filter((e) => e.status === 'failed').length;
+    bootBefore = await nodeBootId(node(crashed));
 
     // The crash, then every phase as the survivor (and the installer's client) first sees it.
     phase = 'crash';
@@ -180,6 +189,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     say(`${crashed}: ${FAILOVER_FAULT_TEXT[fault]}`, crashed);
     faultOn = true;
     bmcBlocked = HELD_FAULTS.includes(fault);
+    thawDueAt = t0 + FAULT_RESTORE_S * 1000;
     await injectFault(fault, target, node, survivor, others);
     say(`${crashed} failed (${fault}); watching ${survivor}`, crashed);
     const at = (p: FailoverPhase) => {
@@ -273,7 +283,11 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
         })()
       : Promise.resolve();
     phase = 'failover';
-    await Promise.all([watchCluster, watchGuest, hold]);
+    await Promise.all([watchCluster, watchGuest, hold]).catch((error: unknown) => {
+      // A hung node never fenced: said as such (the timeout alone does not say why it matters).
+      if (fault === 'hang' && report.phases.fenced === undefined && !options.stopRequested?.()) throw new Error(`${hangNotFencedText(crashed, survivor, Date.now() - t0, report.phases.lost !== undefined)} (${firstLine(error)})`);
+      throw error;
+    });
     report.fencing = await fenceHistory(node(survivor), crashed);
 
     phase = 'data-checked';
@@ -288,7 +302,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       bmcBlocked = false;
       await powerOnThroughBmc(node(survivor), fence);
     }
-    faultOn = false;
+    // A hang stays in force until the node is seen back and thawed (its timer cancelled, if any is left).
+    if (fault !== 'hang') faultOn = false;
 
     // The crashed node back, its replica resynced and connected (a split brain leaves it StandAlone).
     phase = 'rejoined';
@@ -304,6 +319,13 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     );
     report.rejoinedMs = Date.now() - t0;
     await node(crashed).reconnect(2 * 60_000);
+    report.rebooted = rebootedBetween(bootBefore, await nodeBootId(node(crashed)));
+    if (fault === 'hang') {
+      say(await thawNode(node(crashed)), crashed);
+      faultOn = false;
+      const problem = hangProblem(report);
+      if (problem) throw new Error(problem);
+    }
     phase = 'resynced';
     await waitFor(
       `${TEST_RESOURCE} connected and UpToDate on ${survivor} and ${crashed}`,
@@ -329,7 +351,10 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     if (report.survivor && report.crashed && report.fencing.length === 0) report.fencing = await fenceHistory(node(report.survivor), report.crashed).catch(() => []);
   } finally {
     // A failure or Ctrl-C with the fault still in force: undo it, and say what was undone.
-    if (faultOn && target) report.restored = await undoFault(fault, target, node, others, bmcBlocked, report.survivor!);
+    if (faultOn && target) {
+      const hang = { fenced: report.phases.fenced !== undefined, thawDueAt, bootBefore, stopRequested: () => options.stopRequested?.() ?? false, say: (text: string) => say(text, target!.node) };
+      report.restored = await undoFault(fault, target, node, others, bmcBlocked, report.survivor!, hang);
+    }
     // The crashed node may still be down after a failure: clean what answers.
     if (report.crashed && report.rejoinedMs === null) await node(report.crashed).reconnect(30_000).catch(() => undefined);
     const alive = await Promise.all(ctxs.map(async (c) => ((await c.read({ argv: ['true'], timeoutMs: 15_000 }, { allowFailure: true }).catch(() => null)) ? c : null)));
@@ -347,6 +372,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       FAILOVER_PHASES.every((p) => report.phases[p] !== undefined) &&
       // A dead BMC held the guest down until fencing could complete.
       (!HELD_FAULTS.includes(fault) || (report.hold !== null && report.hold.runningElsewhere.length === 0 && report.hold.releasedMs !== null && report.phases.started! >= report.hold.releasedMs)) &&
+      // A hang ended by fencing's power cycle, nothing else.
+      (fault !== 'hang' || report.rebooted === true) &&
       // Never two copies: the guest ran on the survivor only.
       report.guestSeenOn.every((n) => n === report.survivor);
   }
@@ -369,7 +396,15 @@ async function guestRunningOn(node: (server: string) => Host, nodes: string[], v
 }
 
 /** Undoes a fault left in force by a failure or Ctrl-C, as far as the nodes answer; returns what was done. */
-async function undoFault(fault: FailoverFault, target: FaultTarget, node: (server: string) => Host, others: string[], bmcBlocked: boolean, survivor: string): Promise<string[]> {
+async function undoFault(
+  fault: FailoverFault,
+  target: FaultTarget,
+  node: (server: string) => Host,
+  others: string[],
+  bmcBlocked: boolean,
+  survivor: string,
+  hang: Omit<HangRecovery, 'host'>,
+): Promise<string[]> {
   const done: string[] = [];
   const attempt = async (what: string, action: () => Promise<unknown>) => {
     try {
@@ -387,6 +422,8 @@ async function undoFault(fault: FailoverFault, target: FaultTarget, node: (serve
   } else {
     const power = await bmcPowerStatus(node(survivor), target.fence).catch(() => null);
     if (power?.result === 'off') await attempt(`${target.node} powered on through its BMC`, () => powerOnThroughBmc(node(survivor), target.fence));
+    // A hung node answers nothing until it reboots or its timer continues it: thawed once it answers.
+    if (fault === 'hang') done.push(...(await recoverHungNode({ host: node(target.node), ...hang })));
   }
   return done;
 }

@@ -143,7 +143,7 @@ function failoverSection(r: FailoverReport): string[] {
     row(['---', '---']),
     ...failoverTimeline(r).map(([label, time]) => row([label, time])),
     '',
-    `Timing profile ${r.timing.profile} (Corosync token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s). Fencing of ${r.crashed ?? '?'}: ${fencingText(r)}. The guest ran on: ${r.guestSeenOn.join(', ') || 'no node'}. Its data: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
+    `Timing profile ${r.timing.profile} (Corosync token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s). Fencing of ${r.crashed ?? '?'}: ${fencingText(r)}${r.rebooted === null ? '' : r.rebooted ? ' (it came back with a new boot)' : ' (it came back **without a reboot**)'}. The guest ran on: ${r.guestSeenOn.join(', ') || 'no node'}. Its data: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
     `Clean-up: ${r.cleanup.ok && r.cleanup.leftovers.length === 0 ? 'nothing left behind' : `**left behind**: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}.`,
     '',
   ];

@@ -68,7 +68,7 @@ function failoverLines(r: FailoverReport, c: Palette): string[] {
     ...failoverTimeline(r).map(([label, time]) => `    ${label.padEnd(38)} ${time}`),
     ...(holdText(r) ? [`  ${holdText(r)}`] : []),
     ...(r.restored.length ? [`  undone after the failure: ${r.restored.join('; ')}`] : []),
-    `  guest data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${fencingText(r)}`,
+    `  guest data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${fencingText(r)}${r.rebooted === null ? '' : `; back with a new boot: ${r.rebooted ? 'yes' : 'NO'}`}`,
     `  timing ${r.timing.profile}: token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s${r.cleanup.ok ? '' : `; clean-up left: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}`,
   ];
 }
