@@ -16,6 +16,9 @@
  * - `--failover-test hang`: every process of the guests' node but PID 1 stopped: lost to its peers
  *   while its kernel keeps DRBD connected and Primary, SSH silent; fenced (a power cycle: a new boot),
  *   the guests taken over; back, nothing left frozen, resynced.
+ * - `--failover-test --guest web --yes-i-accept-downtime`: the drill on the declared guest itself (no
+ *   test guest): refused without the consent; its node powered off, its downtime measured until its
+ *   agent answers on the survivor, its disk resynced.
  * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
  * cluster3.test.ts.
  */
@@ -252,6 +255,42 @@ describe('a hung node', () => {
     expect((await lab.ssh(node, "ps -eo pid=,stat=,comm= | awk '$2 ~ /^T/'")).stdout.trim()).toBe('');
     console.log(`[ha failover, hang] ${phasesLine(f!)}; ${survivor} saw web-disk0 Connected to the lost node in ${samples.filter((x) => x.lost && x.cs === 'Connected').length} of ${samples.length} samples`);
     // The declared guest too: on the survivor, a new boot, its disk resynced without a split brain.
+    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect(page).not.toBe(webBoot);
+    webBoot = page;
+    webNode = survivor;
+    await h.webDiskInSync(survivor);
+    await h.expectClean(site);
+  });
+});
+
+// The drill on a declared guest: web itself instead of the test guest, its node failed, its real
+// downtime measured until its guest agent answers on the survivor; its data is not touched.
+describe('the failover drill on a declared guest', () => {
+  it('--guest web: refused without --yes-i-accept-downtime; with it, web\'s node powered off, web back on the survivor with its downtime measured, no test guest made', { timeout: 25 * MIN }, async () => {
+    const refused = await h.verify(site, ['--failover-test', '--guest', 'web', '--yes'], 2 * MIN);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('confirm with --yes-i-accept-downtime');
+    const node = (await h.cluster(NODES[0])).resources.find((r) => r.id === 'vm-web' && r.active)?.nodes[0] ?? webNode;
+    const survivor = other(node);
+    const { code, report } = await h.verify(site, ['--failover-test', '--guest', 'web', '--yes', '--yes-i-accept-downtime'], 22 * MIN);
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.guest).toEqual({ name: 'web', address: null, declared: true });
+    expect([f!.crashed, f!.survivor]).toEqual([node, survivor]);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.phases.answered!).toBeGreaterThanOrEqual(f!.phases.started!);
+    expect(f!.guestSeenOn).toEqual([survivor]);
+    expect(f!.dataIntact).toBeNull();
+    expect(f!.splitBrain).toBe(false);
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(report.checks.find((c) => c.code === 'FAILOVER_TEST' && c.subject === `${node} -> ${survivor}`)?.found).toContain(`downtime ${seconds(f!.phases.answered)}`);
+    // No test guest was made: neither node has its domain, Pacemaker never had it.
+    for (const n of NODES) expect((await lab.ssh(n, 'virsh list --all --name')).stdout.split('\n').map((d) => d.trim())).not.toContain('hvc-migtest');
+    console.log(`[ha failover, declared guest web] ${phasesLine(f!)}; web's downtime ${seconds(f!.phases.answered)}`);
     expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
     const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
     expect(page).not.toBe(webBoot);

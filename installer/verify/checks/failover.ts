@@ -27,7 +27,7 @@ export function failoverChecks(r: FailoverReport): CheckResult[] {
   const data = { phases: r.phases, rejoinedMs: r.rejoinedMs, resyncedMs: r.resyncedMs, guestSeenOn: r.guestSeenOn, dataIntact: r.dataIntact, timing: r.timing, ...(r.phases.answered !== undefined ? { totalMs: r.phases.answered } : {}) };
   const fenced = r.fencing.filter((e) => e.status === 'success').map((e) => `${e.action} by ${e.delegate ?? '?'}`);
   const held = holdText(r);
-  const figures = `${r.fault}: ${failoverFigures(r)}${held ? `; ${held}` : ''}; fencing ${fenced.length ? fenced.join(', ') : 'not recorded'}; data ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : 'CHANGED'}; timing ${r.timing.profile}`;
+  const figures = `${r.fault}: ${failoverFigures(r)}${held ? `; ${held}` : ''}; fencing ${fenced.length ? fenced.join(', ') : 'not recorded'}; ${r.guest.declared ? `downtime ${r.phases.answered !== undefined ? sec(r.phases.answered) : 'not measured'} (a declared guest: data not touched)` : `data ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : 'CHANGED'}`}; timing ${r.timing.profile}`;
   const elsewhere = r.guestSeenOn.filter((n) => n !== r.survivor);
   const problems = [
     r.error ? `stopped in phase ${r.error.phase}: ${r.error.message}` : null,
