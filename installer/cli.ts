@@ -138,10 +138,12 @@ export function buildProgram(streams: Streams): Command {
       .option('--junit <file>', 'write the results as JUnit XML (one testcase per check and server)')
       .option('--report <file.md>', 'write a Markdown hand-over report: layout, versions, every check, migration figures')
       .option('--migration-test', 'also live-migrate a test guest between every pair of nodes (creates and removes its own guest and volume)')
-      .option('--failover-test [fault]', "HA clusters: also the failover drill: a test guest under Pacemaker, its node failed, the survivor's takeover timed per phase (needs --yes). FAULT: power-off (default: through its BMC), partition (cut off every network), dead-fence (its BMC dead too, until fencing has failed), power-loss (node and BMC off: the drill confirms the node off as an operator would)")
+      .option('--failover-test [fault]', "HA clusters: also the failover drill: a test guest under Pacemaker, its node failed, the survivor's takeover timed per phase (needs --yes). FAULT: power-off (default: through its BMC), partition (cut off every network), dead-fence (its BMC dead too, until fencing has failed), power-loss (node and BMC off: the drill confirms the node off as an operator would), hang (every process but PID 1 frozen, the kernel and DRBD running on: fencing must power-cycle it)")
       .option('--link-test', "HA clusters: also the replication-link drill: a test guest under Pacemaker, its node's replication NIC down for about a minute; DRBD's fencing, the guest and the resync checked (needs --yes)")
       .option('--failover-node <node>', 'the node a drill fails (default: wherever Pacemaker starts its test guest)')
+      .option('--guest <name>', "--failover-test on a declared HA guest instead of the test guest: its node is failed, its real downtime measured until its guest agent answers on the survivor (its data is not touched; needs --yes-i-accept-downtime)")
       .option('--yes', 'confirm --failover-test or --link-test (they fail a node or a link)')
+      .option('--yes-i-accept-downtime', "confirm --guest: that guest is down until the survivor has restarted it")
       .addOption(repeatable('--ignore <CODE>', "report this check's errors as warnings (repeatable)"))
       .option('--problems-only', 'list only the checks that did not pass (text output)'),
   ).action(async (options) => {

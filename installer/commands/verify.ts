@@ -27,6 +27,7 @@ import { stopOnSignals } from './terminal.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { newRunId } from '../services/run-id.js';
 import { FAILOVER_FAULTS, FAILOVER_FAULT_TEXT, type FailoverFault } from '../verify/failover/faults.js';
+import { drillGuestRefusal, guestDrillUsageError } from '../verify/failover/declared-guest.js';
 
 export interface VerifyOptions extends ConnectionOptions {
   json?: boolean;
@@ -39,6 +40,10 @@ export interface VerifyOptions extends ConnectionOptions {
   linkTest?: boolean;
   /** The node the drill fails. */
   failoverNode?: string;
+  /** --guest NAME: a declared guest the failover drill uses instead of its test guest. */
+  guest?: string;
+  /** --yes-i-accept-downtime: the operator's consent to --guest's downtime. */
+  yesIAcceptDowntime?: boolean;
   yes?: boolean;
   /** Codes whose errors are reported as warnings (Ganeti's -I). */
   ignore?: string[];
@@ -80,6 +85,8 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         hint: `the drill creates a test guest under Pacemaker, then ${FAILOVER_FAULT_TEXT[fault]}; it times the takeover, waits for the node to rejoin and removes the guest. Run it before hand-over or after maintenance`,
       });
     }
+    const guestUsage = guestDrillUsageError({ guest: options.guest, fault, yes: options.yes === true, acceptDowntime: options.yesIAcceptDowntime === true, failoverNode: options.failoverNode });
+    if (guestUsage) throw new UsageError(guestUsage.message, { hint: guestUsage.hint });
     const servers = await serversFromOptions(options, streams.env);
     const { targets, answers: loaded } = servers;
     for (const warning of loaded!.warnings) reporter.warn(formatIssue(warning));
@@ -92,9 +99,12 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
       const flag = fault !== undefined ? '--failover-test' : '--link-test';
       throw new UsageError(`${flag}: the answer file does not enable HA (spec.ha.enabled): there is no failover to test`, { hint: `drop ${flag}, or install HA first (spec.ha, a bmc per node)` });
     }
+    const refusal = options.guest !== undefined ? drillGuestRefusal(answers, options.guest) : null;
+    if (refusal) throw new UsageError(refusal.message, { hint: refusal.hint });
     reporter.info(`verify: reading ${targets.map((t) => t.name).join(', ')} (read-only, one round trip each)`);
     if (options.linkTest) reporter.info("verify: then the replication-link drill: a test guest under Pacemaker; its node's replication NIC down for about a minute (DRBD's fencing, the guest, both nodes members checked), then up again (the resync and the constraint lifted checked); the guest removed");
-    if (fault !== undefined) reporter.info(`verify: then the failover drill (${fault}): a test guest under Pacemaker; the drill ${FAILOVER_FAULT_TEXT[fault]}; the takeover timed per phase, the node rejoined and resynced, the guest removed`);
+    if (fault !== undefined && options.guest === undefined) reporter.info(`verify: then the failover drill (${fault}): a test guest under Pacemaker; the drill ${FAILOVER_FAULT_TEXT[fault]}; the takeover timed per phase, the node rejoined and resynced, the guest removed`);
+    if (fault !== undefined && options.guest !== undefined) reporter.info(`verify: then the failover drill (${fault}) on the declared guest ${options.guest}: the drill fails the node where ${options.guest} runs: it ${FAILOVER_FAULT_TEXT[fault]}; its downtime measured until its guest agent answers on the survivor, the takeover timed per phase, the node rejoined and resynced`);
 
     // The migration test changes servers: like apply, it records every command it sends (secrets redacted).
     const runId = newRunId();
@@ -105,7 +115,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
     // Ctrl-C or SIGTERM during the migration test: it stops at its next phase and cleans up.
     const stop = stopOnSignals(
       (m) => reporter.warn(m),
-      drills ? 'stopping: the drill stops waiting, undoes its fault (a node off is powered on, links and BMC routes restored) and removes its test guest' : 'stopping: the migration test stops at its next phase and removes its test guest',
+      drills ? 'stopping: the drill stops waiting, undoes its fault (a node off is powered on, links and BMC routes restored, a hung node thawed if it answers) and removes its test guest' : 'stopping: the migration test stops at its next phase and removes its test guest',
     );
     let report;
     try {
@@ -120,6 +130,7 @@ export async function runVerify(options: VerifyOptions, streams: Streams): Promi
         ...(fault !== undefined ? { failoverTest: fault } : {}),
         linkTest: options.linkTest === true,
         ...(options.failoverNode !== undefined ? { failoverNode: options.failoverNode } : {}),
+        ...(options.guest !== undefined ? { failoverGuest: options.guest } : {}),
         reconnect,
         bmcPasswords: Object.fromEntries(servers.bmcPasswords ?? []),
         version: VERSION,

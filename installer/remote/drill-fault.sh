@@ -12,6 +12,20 @@
 #       removed after SECONDS. Prints `blocked ADDR restore-in SECONDS`.
 #   drill-fault.sh unblock ADDR
 #       Removes the route and its timer. Prints `unblocked ADDR`.
+#   drill-fault.sh freeze SECONDS
+#       A hung node: 2 s from now (detached: the SSH session that asked returns first) every process
+#       but PID 1 is stopped (`kill -STOP -- -1` from a transient unit: kill(2) skips PID 1 and the
+#       caller; kernel threads ignore SIGSTOP, so the kernel and DRBD run on). A transient timer set
+#       first continues every process after SECONDS (`kill -CONT -- -1` run by systemd itself: no
+#       shell, no journald or D-Bus needed, its output to /dev/null). Nothing answers meanwhile, sshd
+#       included: only fencing (a power cycle) or that timer ends it. SECONDS >= 10. Prints
+#       `freeze-in 2 thaw-in SECONDS`.
+#   drill-fault.sh thaw
+#       Cancels a freeze not yet done, continues every process, cancels the thaw timer (after a
+#       reboot: nothing left to do). Prints `thawed` and, when the thaw timer was still pending,
+#       ` timer-cancelled`.
+# procps-ng's kill (Debian 12) exits 1 after `kill -STOP -1` although the signal went out; with
+# `--` before the pid it exits 0. HVC_KILL names another kill (the unit tests).
 set -eu
 
 die() {
@@ -48,6 +62,7 @@ stop_unit() {
 }
 
 ip_bin=$(command -v ip || echo /sbin/ip)
+kill_bin=${HVC_KILL:-/bin/kill}
 verb=${1:-}
 [ $# -gt 0 ] && shift
 case $verb in
@@ -96,5 +111,30 @@ case $verb in
     "$ip_bin" route del blackhole "$1/32" 2>/dev/null || true
     echo "unblocked $1"
     ;;
-  *) die "unknown verb: ${verb:-none} (links-down, links-up, block, unblock)" ;;
+  freeze)
+    [ $# -eq 1 ] || die 'usage: freeze SECONDS'
+    seconds_ok "$1"
+    [ "$1" -ge 10 ] || die "freeze $1: the thaw must come well after the freeze (2 s): give at least 10 seconds"
+    [ -x "$kill_bin" ] || die "no $kill_bin: systemd must run kill itself (a shell's builtin would need a shell)"
+    thaw=$(unit_of thaw)
+    freeze=$(unit_of freeze)
+    stop_unit "$freeze"
+    stop_unit "$thaw"
+    systemd-run --quiet --unit "$thaw" --on-active="$1" --timer-property=AccuracySec=1s \
+      --property=StandardOutput=null --property=StandardError=null "$kill_bin" -CONT -- -1
+    systemd-run --quiet --unit "$freeze" --on-active=2 --timer-property=AccuracySec=100ms "$kill_bin" -STOP -- -1
+    echo "freeze-in 2 thaw-in $1"
+    ;;
+  thaw)
+    [ $# -eq 0 ] || die 'usage: thaw'
+    [ -x "$kill_bin" ] || die "no $kill_bin"
+    thaw=$(unit_of thaw)
+    stop_unit "$(unit_of freeze)"
+    pending=''
+    [ "$(systemctl show --property=SubState --value "$thaw.timer" 2>/dev/null)" = waiting ] && pending=' timer-cancelled'
+    "$kill_bin" -CONT -- -1
+    stop_unit "$thaw"
+    echo "thawed$pending"
+    ;;
+  *) die "unknown verb: ${verb:-none} (links-down, links-up, block, unblock, freeze, thaw)" ;;
 esac

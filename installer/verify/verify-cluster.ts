@@ -39,6 +39,8 @@ export interface VerifyClusterOptions {
   failoverTest?: FailoverFault;
   /** The node the failover drill powers off (default: where Pacemaker starts its test guest). */
   failoverNode?: string;
+  /** A declared guest the failover drill uses instead of its test guest (the caller has the operator's consent to its downtime). */
+  failoverGuest?: string;
   /** Also the replication-link drill (HA clusters; confirmed by the caller: it cuts a link). */
   linkTest?: boolean;
   /** Connects to a server again (the failover drill's crashed node, once it is back). */
@@ -252,7 +254,7 @@ async function failoverTest(input: VerifyInput, options: VerifyClusterOptions): 
   const given = drillOptions(input, options, 'failover');
   if ('skipped' in given) return given;
   const { runFailoverDrill } = await import('./failover/drill.js');
-  const report = await runFailoverDrill({ ...given.drill, fault: options.failoverTest ?? 'power-off' });
+  const report = await runFailoverDrill({ ...given.drill, fault: options.failoverTest ?? 'power-off', ...(options.failoverGuest !== undefined ? { guest: options.failoverGuest } : {}) });
   options.migrationLog?.log.write('hvcluster', drillOutcome('failover drill', report));
   return { report };
 }

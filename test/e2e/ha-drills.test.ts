@@ -13,14 +13,21 @@
  * - `--failover-test partition`: the guests' node cut off every network: it loses quorum, its DRBD
  *   handler keeps its I/O frozen, the quorate side fences it and takes the guests over; back, its
  *   disks resync without a split brain.
+ * - `--failover-test hang`: every process of the guests' node but PID 1 stopped: lost to its peers
+ *   while its kernel keeps DRBD connected and Primary, SSH silent; fenced (a power cycle: a new boot),
+ *   the guests taken over; back, nothing left frozen, resynced.
+ * - `--failover-test --guest web --yes-i-accept-downtime`: the drill on the declared guest itself (no
+ *   test guest): refused without the consent; its node powered off, its downtime measured until its
+ *   agent answers on the survivor, its disk resynced.
  * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
  * cluster3.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { builtCluster } from '../helpers/built.js';
-import { HA_GUEST_NODE, bootOf, haLab, other, seconds } from '../helpers/ha-lab.js';
+import { HA_GUEST_NODE, NODES, bootOf, haLab, other, seconds } from '../helpers/ha-lab.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { waitFor } from '../lab/util.js';
+import { parseCrmMon } from '../../installer/facts/parse/crm-mon.js';
 import { FAILOVER_PHASES, type FailoverReport } from '../../installer/verify/failover/drill.js';
 import { LINK_PHASES } from '../../installer/verify/failover/link-drill.js';
 
@@ -168,6 +175,127 @@ describe('network partition', () => {
     expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
     const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
     expect(page).not.toBe(webBoot);
+    await h.webDiskInSync(survivor);
+    await h.expectClean(site);
+  });
+});
+
+// A hung node: every process but PID 1 stopped (`kill -STOP -- -1`, drill-fault.sh freeze), its
+// kernel running on: Corosync silent and the guests frozen, but DRBD still connected and Primary, and
+// SSH silent too. Its peers must fence it through its BMC (the power cycle ends the hang) before they
+// take the guests over; back from its reboot, nothing of the freeze is left.
+describe('a hung node', () => {
+  it('hang: the frozen node is lost while DRBD stays connected to it, fenced by a power cycle (a new boot), the guests taken over; back, nothing left frozen, resynced', { timeout: 25 * MIN }, async () => {
+    const node = (await h.cluster(NODES[0])).resources.find((r) => r.id === 'vm-web' && r.active)?.nodes[0] ?? webNode;
+    const survivor = other(node);
+    const bootBefore = (await lab.ssh(node, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim();
+    const fencedBefore = (await h.fenceHistory(survivor, node)).filter((e) => e.status === 'success').length;
+    const drill = h.verify(site, ['--failover-test', 'hang', '--yes', '--failover-node', node], 22 * MIN);
+    let ended = false;
+    void drill.then(() => (ended = true), () => (ended = true));
+    // The drill builds its test guest first (minutes); the freeze comes 2 s after its thaw timer is set
+    // (an SSH that times out or gets no banner: the node already frozen).
+    await waitFor(
+      `the drill to set ${node}'s freeze`,
+      async () => {
+        if (ended) throw new Error(`the drill ended before it froze ${node}: ${JSON.stringify((await drill).report.failover).slice(0, 3000)}`);
+        const r = await lab.ssh(node, 'systemctl is-active hvcluster-drill-thaw.timer', { timeoutMs: 10_000 });
+        return r.stdout.trim() === 'active' || r.code === 124 || r.code === 255 ? true : undefined;
+      },
+      { timeoutMs: 12 * MIN, intervalMs: 3000 },
+    );
+    // As the survivor sees the hang, until fencing cuts DRBD's connection: the node lost (crm_mon),
+    // and web-disk0's connection to it (its kernel answers DRBD while its userspace is stopped).
+    const samples: { lost: boolean; cs: string; ro: string }[] = [];
+    let sshWhileHung: Promise<string> | undefined;
+    await waitFor(
+      `${survivor} to lose ${node}, then DRBD's connection to it`,
+      async () => {
+        if (ended) return true;
+        const r = await lab.ssh(survivor, 'crm_mon -1 --output-as=xml; echo @@drbd; drbdadm cstate web-disk0; drbdadm role web-disk0', { timeoutMs: 60_000 });
+        const [xml = '', drbd = ''] = r.stdout.split('@@drbd');
+        let member;
+        try {
+          member = parseCrmMon(xml).nodes.find((n) => n.name === node);
+        } catch {
+          return undefined;
+        }
+        const [cs = '?', ro = '?'] = drbd.trim().split('\n').map((l) => l.trim());
+        const sample = { lost: !member || !member.online || member.unclean, cs, ro };
+        samples.push(sample);
+        // Lost: its SSH must not answer either (sshd is stopped too; a reboot takes longer than this try).
+        if (sample.lost && !sshWhileHung) sshWhileHung = lab.ssh(node, 'echo alive', { timeoutMs: 20_000 }).then((x) => x.stdout);
+        return sample.lost && sample.cs !== 'Connected' ? true : undefined;
+      },
+      { timeoutMs: 8 * MIN, intervalMs: 1000 },
+    );
+    expect(samples.some((x) => x.lost && x.cs === 'Connected' && x.ro === 'Secondary/Primary'), `samples from ${survivor}: ${JSON.stringify(samples)}`).toBe(true);
+    expect(await sshWhileHung).not.toContain('alive');
+    const { code, report } = await drill;
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.fault).toBe('hang');
+    expect([f!.crashed, f!.survivor]).toEqual([node, survivor]);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    expect(f!.phases.promoted!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.rebooted).toBe(true);
+    expect(f!.guestSeenOn).toEqual([survivor]);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.splitBrain).toBe(false);
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(f!.restored).toEqual([]);
+    expect(f!.cleanup.ok).toBe(true);
+    // Fenced by Pacemaker through the BMC, in the survivor's own record; the node rebooted, nothing stopped, no drill unit left.
+    const history = await h.fenceHistory(survivor, node);
+    expect(history.filter((e) => e.status === 'success').length, JSON.stringify(history)).toBeGreaterThan(fencedBefore);
+    expect((await lab.ssh(node, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim()).not.toBe(bootBefore);
+    expect((await lab.ssh(node, "systemctl list-units --all --plain --no-legend 'hvcluster-drill-*'")).stdout.trim()).toBe('');
+    expect((await lab.ssh(node, "ps -eo pid=,stat=,comm= | awk '$2 ~ /^T/'")).stdout.trim()).toBe('');
+    console.log(`[ha failover, hang] ${phasesLine(f!)}; ${survivor} saw web-disk0 Connected to the lost node in ${samples.filter((x) => x.lost && x.cs === 'Connected').length} of ${samples.length} samples`);
+    // The declared guest too: on the survivor, a new boot, its disk resynced without a split brain.
+    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect(page).not.toBe(webBoot);
+    webBoot = page;
+    webNode = survivor;
+    await h.webDiskInSync(survivor);
+    await h.expectClean(site);
+  });
+});
+
+// The drill on a declared guest: web itself instead of the test guest, its node failed, its real
+// downtime measured until its guest agent answers on the survivor; its data is not touched.
+describe('the failover drill on a declared guest', () => {
+  it('--guest web: refused without --yes-i-accept-downtime; with it, web\'s node powered off, web back on the survivor with its downtime measured, no test guest made', { timeout: 25 * MIN }, async () => {
+    const refused = await h.verify(site, ['--failover-test', '--guest', 'web', '--yes'], 2 * MIN);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('confirm with --yes-i-accept-downtime');
+    const node = (await h.cluster(NODES[0])).resources.find((r) => r.id === 'vm-web' && r.active)?.nodes[0] ?? webNode;
+    const survivor = other(node);
+    const { code, report } = await h.verify(site, ['--failover-test', '--guest', 'web', '--yes', '--yes-i-accept-downtime'], 22 * MIN);
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    expect(f!.guest).toEqual({ name: 'web', address: null, declared: true });
+    expect([f!.crashed, f!.survivor]).toEqual([node, survivor]);
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.phases.fenced!);
+    expect(f!.phases.answered!).toBeGreaterThanOrEqual(f!.phases.started!);
+    expect(f!.guestSeenOn).toEqual([survivor]);
+    expect(f!.dataIntact).toBeNull();
+    expect(f!.splitBrain).toBe(false);
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(report.checks.find((c) => c.code === 'FAILOVER_TEST' && c.subject === `${node} -> ${survivor}`)?.found).toContain(`downtime ${seconds(f!.phases.answered)}`);
+    // No test guest was made: neither node has its domain, Pacemaker never had it.
+    for (const n of NODES) expect((await lab.ssh(n, 'virsh list --all --name')).stdout.split('\n').map((d) => d.trim())).not.toContain('hvc-migtest');
+    console.log(`[ha failover, declared guest web] ${phasesLine(f!)}; web's downtime ${seconds(f!.phases.answered)}`);
+    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+    expect(page).not.toBe(webBoot);
+    webBoot = page;
+    webNode = survivor;
     await h.webDiskInSync(survivor);
     await h.expectClean(site);
   });

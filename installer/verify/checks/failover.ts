@@ -6,6 +6,7 @@
  */
 import { result } from './common.js';
 import { FAILOVER_PHASES, holdText, type FailoverReport } from '../failover/drill.js';
+import { hangProblem } from '../failover/hang.js';
 import type { CheckResult } from '../types.js';
 
 const PHASE_WORD: Record<(typeof FAILOVER_PHASES)[number], string> = { lost: 'lost', fenced: 'fenced', promoted: 'promoted', started: 'started', answered: 'answering' };
@@ -26,13 +27,14 @@ export function failoverChecks(r: FailoverReport): CheckResult[] {
   const data = { phases: r.phases, rejoinedMs: r.rejoinedMs, resyncedMs: r.resyncedMs, guestSeenOn: r.guestSeenOn, dataIntact: r.dataIntact, timing: r.timing, ...(r.phases.answered !== undefined ? { totalMs: r.phases.answered } : {}) };
   const fenced = r.fencing.filter((e) => e.status === 'success').map((e) => `${e.action} by ${e.delegate ?? '?'}`);
   const held = holdText(r);
-  const figures = `${r.fault}: ${failoverFigures(r)}${held ? `; ${held}` : ''}; fencing ${fenced.length ? fenced.join(', ') : 'not recorded'}; data ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : 'CHANGED'}; timing ${r.timing.profile}`;
+  const figures = `${r.fault}: ${failoverFigures(r)}${held ? `; ${held}` : ''}; fencing ${fenced.length ? fenced.join(', ') : 'not recorded'}; ${r.guest.declared ? `downtime ${r.phases.answered !== undefined ? sec(r.phases.answered) : 'not measured'} (a declared guest: data not touched)` : `data ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : 'CHANGED'}`}; timing ${r.timing.profile}`;
   const elsewhere = r.guestSeenOn.filter((n) => n !== r.survivor);
   const problems = [
     r.error ? `stopped in phase ${r.error.phase}: ${r.error.message}` : null,
     elsewhere.length ? `the guest was seen running on ${elsewhere.join(', ')} too (two copies)` : null,
     r.hold && r.hold.releasedMs !== null && r.phases.started !== undefined && r.phases.started < r.hold.releasedMs ? 'the guest started on the survivor before fencing could complete' : null,
     r.dataIntact === false ? "the guest's data read back differs from what it wrote before the power-off" : null,
+    hangProblem(r),
     !r.error && FAILOVER_PHASES.some((p) => r.phases[p] === undefined) ? `phases not reached: ${FAILOVER_PHASES.filter((p) => r.phases[p] === undefined).join(', ')}` : null,
   ].filter((x): x is string => x !== null);
   if (problems.length === 0) {

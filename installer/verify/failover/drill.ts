@@ -7,7 +7,9 @@
  * Started there, and the guest answering a client again (a new boot). Then the guest re-reads its
  * data; the crashed node rejoins and the test resource resyncs, connected without a split brain; and
  * everything the drill created is removed. It holds the cluster lock like every run that changes
- * servers.
+ * servers. With `guest` (--guest NAME) a declared guest takes the test guest's place
+ * (declared-guest.ts): its node is failed, and `answered` is its agent answering on the survivor (its
+ * downtime); its data is not touched.
  */
 import type { ClusterLock } from '../../engine/cluster-lock.js';
 import { instances, promotedOn, runningOn, crmStatus, statusText } from '../../engine/ha/pacemaker.js';
@@ -24,6 +26,8 @@ import { testGuestIds } from '../migration/pacemaker.js';
 import { clearForDrill, drillContext, fenceHistory, lockForDrill, startDrillGuest, type DrillOptions } from './drill-guest.js';
 import { httpGet } from '../migration/probe.js';
 import { firstLine } from '../migration/remote.js';
+import { agentAnswers, checkDeclaredGuest, declaredSubject, type DrillSubject } from './declared-guest.js';
+import { nodeBootId, hangNotFencedText, hangProblem, rebootedBetween, recoverHungNode, thawNode, type HangRecovery } from './hang.js';
 
 const STEP = 'failover-drill';
 
@@ -38,11 +42,15 @@ export const FAILOVER_PHASE_TEXT: Record<FailoverPhase, string> = {
   answered: 'guest answers a client again',
 };
 
+/** A declared guest answers through its agent: that phase is its downtime. */
+const DECLARED_ANSWERED_TEXT = "guest's agent answers (its downtime)";
+
 /** The drill's timeline as the reports print it: each phase, then the rejoin and the resync, in seconds from the power-off. Pure. */
-export function failoverTimeline(r: Pick<FailoverReport, 'phases' | 'rejoinedMs' | 'resyncedMs'>): [label: string, time: string][] {
+export function failoverTimeline(r: Pick<FailoverReport, 'phases' | 'rejoinedMs' | 'resyncedMs'> & { guest?: Pick<FailoverReport['guest'], 'declared'> }): [label: string, time: string][] {
   const sec = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
+  const text = (p: FailoverPhase) => (p === 'answered' && r.guest?.declared ? DECLARED_ANSWERED_TEXT : FAILOVER_PHASE_TEXT[p]);
   return [
-    ...FAILOVER_PHASES.map((p): [string, string] => [FAILOVER_PHASE_TEXT[p], sec(r.phases[p])]),
+    ...FAILOVER_PHASES.map((p): [string, string] => [text(p), sec(r.phases[p])]),
     ['crashed node back in the cluster', sec(r.rejoinedMs)],
     ["guest's disk resynced, no split brain", sec(r.resyncedMs)],
   ];
@@ -66,6 +74,12 @@ export function holdText(r: Pick<FailoverReport, 'hold' | 'crashed'>): string | 
 export interface FailoverOptions extends DrillOptions {
   /** How the guest's node is failed (faults.ts). Default: power-off. */
   fault?: FailoverFault;
+  /**
+   * A declared guest under Pacemaker used instead of the test guest (declared-guest.ts): its node is
+   * the one failed, its downtime measured until its agent answers on the survivor; its data is not
+   * touched. The caller has the operator's consent to its downtime (--yes-i-accept-downtime).
+   */
+  guest?: string;
   /** How long each phase may take, ms (default 10 min: the emulated lab's detection and fencing take 1-2 min). */
   phaseTimeoutMs?: number;
   /** How long the crashed node may take to rejoin and resync, ms (default 10 min). */
@@ -74,7 +88,8 @@ export interface FailoverOptions extends DrillOptions {
 
 export interface FailoverReport {
   ok: boolean;
-  guest: { name: string; address: string };
+  /** The drill's test guest (its address), or a declared guest (`declared`: no address, its data not checked, its downtime = the `answered` phase). */
+  guest: { name: string; address: string | null; declared?: true };
   /** The node that ran the guest and was crashed, and the one that took it over. */
   crashed: string | null;
   survivor: string | null;
@@ -89,6 +104,8 @@ export interface FailoverReport {
   fencing: FenceEvent[];
   /** The guest read back what it wrote before the crash. */
   dataIntact: boolean | null;
+  /** The failed node came back with a new boot id (a power cycle ended the fault); null until read. A hang must end so: only fencing may end it. */
+  rebooted: boolean | null;
   /** The guest's disk came back StandAlone (a split brain) once the failed node returned; null until seen connecting. */
   splitBrain: boolean | null;
   /** The effective timing (the emulated lab raises detection timeouts). */
@@ -119,7 +136,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   const haNodes = plan.nodes.map((n) => n.name);
   const report: FailoverReport = {
     ok: false,
-    guest: { name: GUEST_NAME, address: guestCidr },
+    guest: options.guest !== undefined ? { name: options.guest, address: null, declared: true } : { name: GUEST_NAME, address: guestCidr },
     crashed: null,
     survivor: null,
     phases: {},
@@ -128,6 +145,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     guestSeenOn: [],
     fencing: [],
     dataIntact: null,
+    rebooted: null,
     splitBrain: null,
     timing: haTiming(answers),
     fault,
@@ -143,6 +161,10 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   let others: string[] = [];
   let faultOn = false;
   let bmcBlocked = false;
+  // A hang: when its thaw timer continues the node if fencing never does (epoch ms).
+  let thawDueAt = 0;
+  // The failed node's boot before the fault: once back, a new one proves a power cycle ended the fault.
+  let bootBefore: string | null = null;
   const planNodeModel = (name: string) => plan.nodes.find((n) => n.name === name)!.model;
 
   let lock: ClusterLock;
@@ -157,16 +179,28 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     phase = 'cleanup-before';
     await clearForDrill(ctx, answers);
 
-    // The guest under Pacemaker on the first pair of replicas, with its data written.
+    // The guest under Pacemaker on the first pair of replicas, with its data written; or the declared guest where it runs.
     phase = 'guest-started';
-    const placed = await startDrillGuest({ answers, plan, session, host: node, step: STEP, guest, timeoutScale: report.timing.resourceTimeoutScale, ...(options.node !== undefined ? { node: options.node } : {}) });
-    const { node: crashed, peer: survivor, bootId, written } = placed;
+    const declared = options.guest !== undefined ? declaredSubject(plan, options.guest) : null;
+    const subject: DrillSubject = declared ?? { name: GUEST_NAME, vm: ids.vm, drbd: ids.disks.map((d) => d.drbd), resources: [TEST_RESOURCE], holders: [] };
+    let crashed: string;
+    let survivor: string;
+    let bootId: string | null = null;
+    let written: string | null = null;
+    if (declared) {
+      ({ node: crashed, peer: survivor } = await checkDeclaredGuest(node, await crmStatus(node(haNodes[0]!)), declared));
+      say(`${declared.name} runs on ${crashed} under Pacemaker and its agent answers; ${survivor} must take it over (its downtime is measured; its data is not touched)`, crashed);
+    } else {
+      const placed = await startDrillGuest({ answers, plan, session, host: node, step: STEP, guest, timeoutScale: report.timing.resourceTimeoutScale, ...(options.node !== undefined ? { node: options.node } : {}) });
+      ({ node: crashed, peer: survivor, bootId, written } = placed);
+      say(`the test guest runs on ${crashed} under Pacemaker and wrote its test data (md5 ${written}); ${survivor} must take it over`, crashed);
+    }
     report.crashed = crashed;
     report.survivor = survivor;
-    say(`the test guest runs on ${crashed} under Pacemaker and wrote its test data (md5 ${written}); ${survivor} must take it over`, crashed);
     const historyBefore = await fenceHistory(node(survivor), crashed);
     const fencedBefore = historyBefore.filter((e) => e.status === 'success').length;
     const failedBefore = historyBefore.filter((e) => e.status === 'failed').length;
+    bootBefore = await nodeBootId(node(crashed));
 
     // The crash, then every phase as the survivor (and the installer's client) first sees it.
     phase = 'crash';
@@ -180,6 +214,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     say(`${crashed}: ${FAILOVER_FAULT_TEXT[fault]}`, crashed);
     faultOn = true;
     bmcBlocked = HELD_FAULTS.includes(fault);
+    thawDueAt = t0 + FAULT_RESTORE_S * 1000;
     await injectFault(fault, target, node, survivor, others);
     say(`${crashed} failed (${fault}); watching ${survivor}`, crashed);
     const at = (p: FailoverPhase) => {
@@ -204,9 +239,9 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
             lastSeen = statusText(status);
             const member = status.nodes.find((n) => n.name === crashed);
             if (member && (!member.online || member.unclean)) at('lost');
-            for (const where of runningOn(status, ids.vm)) if (where !== crashed && !report.guestSeenOn.includes(where)) report.guestSeenOn.push(where);
-            if (promotedOn(status, ids.disks[0]!.drbd).includes(survivor)) at('promoted');
-            if (runningOn(status, ids.vm).includes(survivor) && instances(status, ids.vm).some((i) => i.node === survivor && i.role === 'Started')) at('started');
+            for (const where of runningOn(status, subject.vm)) if (where !== crashed && !report.guestSeenOn.includes(where)) report.guestSeenOn.push(where);
+            if (subject.drbd.every((d) => promotedOn(status, d).includes(survivor))) at('promoted');
+            if (runningOn(status, subject.vm).includes(survivor) && instances(status, subject.vm).some((i) => i.node === survivor && i.role === 'Started')) at('started');
           }
           return FAILOVER_PHASES.slice(0, 4).every((p) => report.phases[p] !== undefined) ? true : undefined;
         },
@@ -215,18 +250,24 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
         throw new Error(`${firstLine(error)}; crm_mon on ${survivor}: ${lastSeen}`);
       });
     })();
+    // The test guest answers its client with a new boot id; a declared guest's agent answers on the survivor once it started there.
+    const answersAgain = declared
+      ? async () => report.phases.started !== undefined && (await agentAnswers(node(survivor), declared.name))
+      : async () => {
+          const id = parseBootId(await httpGet(guest.address, '/', 1000).catch(() => ''));
+          return id !== null && id !== bootId;
+        };
     const watchGuest = waitFor(
-      `the test guest to answer again at ${guest.address} (a new boot on ${survivor})`,
+      declared ? `${declared.name}'s guest agent to answer on ${survivor}` : `the test guest to answer again at ${guest.address} (a new boot on ${survivor})`,
       async () => {
         stopped();
-        const id = parseBootId(await httpGet(guest.address, '/', 1000).catch(() => ''));
-        if (id !== null && id !== bootId) {
+        if (await answersAgain()) {
           at('answered');
           return true;
         }
         return undefined;
       },
-      { timeoutMs: phaseTimeoutMs, intervalMs: 250 },
+      { timeoutMs: phaseTimeoutMs, intervalMs: declared ? 2000 : 250 },
     );
     // A dead BMC: the guest must stay down while fencing fails, until the BMC answers again or the node is confirmed off.
     const hold = HELD_FAULTS.includes(fault)
@@ -249,7 +290,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
             `${proofMs / 1000} s of the guest held down`,
             async () => {
               stopped();
-              for (const n of await guestRunningOn(node, others, ids.vm)) elsewhere.add(n);
+              for (const n of await guestRunningOn(node, others, subject.vm, subject.name)) elsewhere.add(n);
               return elsewhere.size > 0 || Date.now() >= until ? true : undefined;
             },
             { timeoutMs: proofMs + 120_000, intervalMs: 5000 },
@@ -273,13 +314,20 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
         })()
       : Promise.resolve();
     phase = 'failover';
-    await Promise.all([watchCluster, watchGuest, hold]);
+    await Promise.all([watchCluster, watchGuest, hold]).catch((error: unknown) => {
+      // A hung node never fenced: said as such (the timeout alone does not say why it matters).
+      if (fault === 'hang' && report.phases.fenced === undefined && !options.stopRequested?.()) throw new Error(`${hangNotFencedText(crashed, survivor, Date.now() - t0, report.phases.lost !== undefined)} (${firstLine(error)})`);
+      throw error;
+    });
     report.fencing = await fenceHistory(node(survivor), crashed);
 
-    phase = 'data-checked';
-    const check = parseMd5(await httpGet(guest.address, '/cgi-bin/check', 60_000));
-    report.dataIntact = check === written;
-    if (!report.dataIntact) throw new Error(`after the failover the guest reads different data from its disk (md5 ${check} instead of ${written})`);
+    // The test guest re-reads its data; a declared guest's data is its own (its agent answering is the proof).
+    if (!declared) {
+      phase = 'data-checked';
+      const check = parseMd5(await httpGet(guest.address, '/cgi-bin/check', 60_000));
+      report.dataIntact = check === written;
+      if (!report.dataIntact) throw new Error(`after the failover the guest reads different data from its disk (md5 ${check} instead of ${written})`);
+    }
 
     // Power loss: the power comes back, with the BMC; the node is powered on again.
     if (fault === 'power-loss') {
@@ -288,7 +336,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       bmcBlocked = false;
       await powerOnThroughBmc(node(survivor), fence);
     }
-    faultOn = false;
+    // A hang stays in force until the node is seen back and thawed (its timer cancelled, if any is left).
+    if (fault !== 'hang') faultOn = false;
 
     // The crashed node back, its replica resynced and connected (a split brain leaves it StandAlone).
     phase = 'rejoined';
@@ -304,24 +353,36 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     );
     report.rejoinedMs = Date.now() - t0;
     await node(crashed).reconnect(2 * 60_000);
+    report.rebooted = rebootedBetween(bootBefore, await nodeBootId(node(crashed)));
+    if (fault === 'hang') {
+      say(await thawNode(node(crashed)), crashed);
+      faultOn = false;
+      const problem = hangProblem(report);
+      if (problem) throw new Error(problem);
+    }
     phase = 'resynced';
+    const disks = subject.resources.join(', ');
     await waitFor(
-      `${TEST_RESOURCE} connected and UpToDate on ${survivor} and ${crashed}`,
+      `${disks} connected and UpToDate on ${survivor} and ${crashed}`,
       async () => {
         stopped();
-        const { cstate, dstate } = await drbdState(node(survivor), TEST_RESOURCE);
-        // StandAlone once the node is back: DRBD found a split brain (both sides started a new data generation while apart); it never resolves by itself.
-        if (cstate === 'StandAlone') {
-          report.splitBrain = true;
-          throw new Error(`${TEST_RESOURCE} is StandAlone on ${survivor} after ${crashed} came back: a split brain (both sides started a new data generation while apart); \`hvcluster drbd resolve ${TEST_RESOURCE} --survivor ${survivor}\` recovers it`);
+        let inSync = true;
+        for (const resource of subject.resources) {
+          const { cstate, dstate } = await drbdState(node(survivor), resource);
+          // StandAlone once the node is back: DRBD found a split brain (both sides started a new data generation while apart); it never resolves by itself.
+          if (cstate === 'StandAlone') {
+            report.splitBrain = true;
+            throw new Error(`${resource} is StandAlone on ${survivor} after ${crashed} came back: a split brain (both sides started a new data generation while apart); \`hvcluster drbd resolve ${resource} --survivor ${survivor}\` recovers it`);
+          }
+          inSync &&= cstate === 'Connected' && dstate === 'UpToDate/UpToDate';
         }
-        return cstate === 'Connected' && dstate === 'UpToDate/UpToDate' ? true : undefined;
+        return inSync ? true : undefined;
       },
       { timeoutMs: rejoinTimeoutMs, intervalMs: 2000 },
     );
     report.resyncedMs = Date.now() - t0;
     report.splitBrain = false;
-    say(`${crashed} rejoined after ${(report.rejoinedMs / 1000).toFixed(1)} s; ${TEST_RESOURCE} resynced and connected after ${(report.resyncedMs / 1000).toFixed(1)} s`, crashed);
+    say(`${crashed} rejoined after ${(report.rejoinedMs / 1000).toFixed(1)} s; ${disks} resynced and connected after ${(report.resyncedMs / 1000).toFixed(1)} s`, crashed);
   } catch (error) {
     report.error = { phase, message: firstLine(error) };
     emit({ type: 'log', step: STEP, level: 'warn', text: `failover drill failed in phase ${phase}: ${firstLine(error)}` });
@@ -329,7 +390,10 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     if (report.survivor && report.crashed && report.fencing.length === 0) report.fencing = await fenceHistory(node(report.survivor), report.crashed).catch(() => []);
   } finally {
     // A failure or Ctrl-C with the fault still in force: undo it, and say what was undone.
-    if (faultOn && target) report.restored = await undoFault(fault, target, node, others, bmcBlocked, report.survivor!);
+    if (faultOn && target) {
+      const hang = { fenced: report.phases.fenced !== undefined, thawDueAt, bootBefore, stopRequested: () => options.stopRequested?.() ?? false, say: (text: string) => say(text, target!.node) };
+      report.restored = await undoFault(fault, target, node, others, bmcBlocked, report.survivor!, hang);
+    }
     // The crashed node may still be down after a failure: clean what answers.
     if (report.crashed && report.rejoinedMs === null) await node(report.crashed).reconnect(30_000).catch(() => undefined);
     const alive = await Promise.all(ctxs.map(async (c) => ((await c.read({ argv: ['true'], timeoutMs: 15_000 }, { allowFailure: true }).catch(() => null)) ? c : null)));
@@ -343,10 +407,13 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     report.ok =
       report.error === undefined &&
       report.cleanup.ok &&
-      report.dataIntact === true &&
+      // The test guest's data read back intact; a declared guest's is not read (it answered: the answered phase).
+      (report.guest.declared === true || report.dataIntact === true) &&
       FAILOVER_PHASES.every((p) => report.phases[p] !== undefined) &&
       // A dead BMC held the guest down until fencing could complete.
       (!HELD_FAULTS.includes(fault) || (report.hold !== null && report.hold.runningElsewhere.length === 0 && report.hold.releasedMs !== null && report.phases.started! >= report.hold.releasedMs)) &&
+      // A hang ended by fencing's power cycle, nothing else.
+      (fault !== 'hang' || report.rebooted === true) &&
       // Never two copies: the guest ran on the survivor only.
       report.guestSeenOn.every((n) => n === report.survivor);
   }
@@ -357,19 +424,27 @@ async function successfulFencings(survivor: Host, target: string): Promise<numbe
   return (await fenceHistory(survivor, target)).filter((e) => e.status === 'success').length;
 }
 
-/** The nodes among `nodes` where the guest runs: in Pacemaker's view or in libvirt's. */
-async function guestRunningOn(node: (server: string) => Host, nodes: string[], vm: string): Promise<string[]> {
+/** The nodes among `nodes` where the guest runs: in Pacemaker's view (`vm`) or in libvirt's (`domain`). */
+async function guestRunningOn(node: (server: string) => Host, nodes: string[], vm: string, domain: string): Promise<string[]> {
   const status = await crmStatus(node(nodes[0]!));
   const seen = new Set(runningOn(status, vm).filter((n) => nodes.includes(n)));
   for (const n of nodes) {
-    const r = await node(n).read({ argv: ['virsh', '-q', 'domstate', GUEST_NAME] }, { allowFailure: true });
+    const r = await node(n).read({ argv: ['virsh', '-q', 'domstate', domain] }, { allowFailure: true });
     if (r.exitCode === 0 && r.stdout.trim() === 'running') seen.add(n);
   }
   return [...seen];
 }
 
 /** Undoes a fault left in force by a failure or Ctrl-C, as far as the nodes answer; returns what was done. */
-async function undoFault(fault: FailoverFault, target: FaultTarget, node: (server: string) => Host, others: string[], bmcBlocked: boolean, survivor: string): Promise<string[]> {
+async function undoFault(
+  fault: FailoverFault,
+  target: FaultTarget,
+  node: (server: string) => Host,
+  others: string[],
+  bmcBlocked: boolean,
+  survivor: string,
+  hang: Omit<HangRecovery, 'host'>,
+): Promise<string[]> {
   const done: string[] = [];
   const attempt = async (what: string, action: () => Promise<unknown>) => {
     try {
@@ -387,6 +462,8 @@ async function undoFault(fault: FailoverFault, target: FaultTarget, node: (serve
   } else {
     const power = await bmcPowerStatus(node(survivor), target.fence).catch(() => null);
     if (power?.result === 'off') await attempt(`${target.node} powered on through its BMC`, () => powerOnThroughBmc(node(survivor), target.fence));
+    // A hung node answers nothing until it reboots or its timer continues it: thawed once it answers.
+    if (fault === 'hang') done.push(...(await recoverHungNode({ host: node(target.node), ...hang })));
   }
   return done;
 }

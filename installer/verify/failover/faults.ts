@@ -3,11 +3,12 @@
  * way it happens to real servers, over SSH and the BMC only (no lab hooks), and each undoes itself
  * by a timer on the node if the installer never undoes it (killed, or cut off from the node).
  */
+import type { ScriptAction } from '../../engine/change.js';
 import type { Host } from '../../engine/host.js';
 import { powerOffThroughBmc } from '../../engine/steps/fence-check.js';
 import type { FencePlan } from '../../plan/ha.js';
 
-export const FAILOVER_FAULTS = ['power-off', 'partition', 'dead-fence', 'power-loss'] as const;
+export const FAILOVER_FAULTS = ['power-off', 'partition', 'dead-fence', 'power-loss', 'hang'] as const;
 export type FailoverFault = (typeof FAILOVER_FAULTS)[number];
 
 /** What each fault does, as the drill announces it. */
@@ -18,6 +19,7 @@ export const FAILOVER_FAULT_TEXT: Record<FailoverFault, string> = {
     'powers the node off through its BMC, then makes that BMC unreachable from the other nodes: the guest must stay down while fencing fails; then the BMC answers again and fencing completes',
   'power-loss':
     'powers the node off with its BMC (unreachable from the other nodes): fencing cannot succeed and the guest must stay down; the drill then confirms the node off as an operator would (`stonith_admin --confirm NODE`) and powers it on again',
+  hang: 'freezes the node\'s userspace (every process but PID 1 stopped: Corosync silent, its guests frozen, sshd too) while its kernel and DRBD run on (still connected, still Primary), as a hung server looks to its peers; fencing must power-cycle it through its BMC (otherwise only the drill\'s timer ends the hang, after 20 minutes)',
 };
 
 /** Faults that keep the guest down until someone or something settles the node's fate. */
@@ -25,6 +27,22 @@ export const HELD_FAULTS: readonly FailoverFault[] = ['dead-fence', 'power-loss'
 
 /** A fault undoes itself after this long if the drill never undoes it. */
 export const FAULT_RESTORE_S = 20 * 60;
+
+/** A hung node's freeze starts this long after the command that sets it returns (drill-fault.sh). */
+export const FREEZE_DELAY_S = 2;
+
+/** Freezes every process of a node but PID 1 in FREEZE_DELAY_S, continued by a timer after `restoreS`. Pure. */
+export const freezeAction = (restoreS: number): ScriptAction => ({ script: 'drill-fault.sh', args: ['freeze', String(restoreS)], timeoutMs: 60_000 });
+
+/** Continues every process of a node and cancels its freeze and thaw timers (nothing to do after a reboot). Pure. */
+export const thawAction = (): ScriptAction => ({ script: 'drill-fault.sh', args: ['thaw'], timeoutMs: 60_000 });
+
+/** drill-fault.sh thaw's answer: whether the thaw timer was still pending (the node was never rebooted). Pure. */
+export function parseThaw(stdout: string): { timerCancelled: boolean } {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  if (!line.startsWith('thawed')) throw new Error(`drill-fault.sh thaw answered ${JSON.stringify(line)}, not \`thawed\``);
+  return { timerCancelled: line.includes('timer-cancelled') };
+}
 
 /** The command an operator types once sure the node is off (Pacemaker then treats it as fenced). Pure. */
 export const confirmCommand = (node: string): string => `stonith_admin --confirm ${node}`;
@@ -37,8 +55,15 @@ export interface FaultTarget {
   links: string[];
 }
 
-/** Fails the node; `others` are the cluster's other nodes (the BMC is made unreachable from each). */
+/** Fails the node; `others` are the cluster's other nodes (the BMC is made unreachable from each). After a hang the node answers nothing, SSH included, until it is fenced. */
 export async function injectFault(fault: FailoverFault, target: FaultTarget, host: (server: string) => Host, survivor: string, others: string[]): Promise<void> {
+  if (fault === 'hang') {
+    await host(target.node).mutate(
+      `hang ${target.node}: every process but PID 1 stopped in ${FREEZE_DELAY_S} s (kill -STOP -- -1; the kernel and DRBD run on), continued by a timer after ${FAULT_RESTORE_S} s if fencing does not reboot it first`,
+      freezeAction(FAULT_RESTORE_S),
+    );
+    return;
+  }
   if (fault === 'partition') {
     await host(target.node).mutate(`cut ${target.node} off every network: ${target.links.join(' and ')} down in 2 s, up again by a timer after ${FAULT_RESTORE_S} s if nothing else does it`, {
       script: 'drill-fault.sh',

@@ -135,7 +135,7 @@ function linkSection(r: LinkDrillReport): string[] {
 /** The drill's figures: each phase from the power-off (the production estimate is in the README), the fencing, the data. */
 function failoverSection(r: FailoverReport): string[] {
   return [
-    `${r.ok ? 'Passed' : `**Failed**${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`}: test guest ${r.guest.name} (${r.guest.address}); ${r.crashed ?? '?'} failed by the drill (${r.fault}: ${FAILOVER_FAULT_TEXT[r.fault]}), ${r.survivor ?? '?'} took over; ${(r.durationMs / 1000).toFixed(1)} s in all.`,
+    `${r.ok ? 'Passed' : `**Failed**${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`}: ${r.guest.declared ? `declared guest ${r.guest.name} (its real downtime measured, its data not touched)` : `test guest ${r.guest.name} (${r.guest.address})`}; ${r.crashed ?? '?'} failed by the drill (${r.fault}: ${FAILOVER_FAULT_TEXT[r.fault]}), ${r.survivor ?? '?'} took over; ${(r.durationMs / 1000).toFixed(1)} s in all.`,
     ...(holdText(r) ? ['', `${holdText(r)}.`] : []),
     ...(r.restored.length ? ['', `Undone after the failure: ${r.restored.join('; ')}.`] : []),
     '',
@@ -143,7 +143,7 @@ function failoverSection(r: FailoverReport): string[] {
     row(['---', '---']),
     ...failoverTimeline(r).map(([label, time]) => row([label, time])),
     '',
-    `Timing profile ${r.timing.profile} (Corosync token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s). Fencing of ${r.crashed ?? '?'}: ${fencingText(r)}. The guest ran on: ${r.guestSeenOn.join(', ') || 'no node'}. Its data: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
+    `Timing profile ${r.timing.profile} (Corosync token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s). Fencing of ${r.crashed ?? '?'}: ${fencingText(r)}${r.rebooted === null ? '' : r.rebooted ? ' (it came back with a new boot)' : ' (it came back **without a reboot**)'}. The guest ran on: ${r.guestSeenOn.join(', ') || 'no node'}. Its data: ${r.guest.declared ? 'not touched (a declared guest: its agent answering again is the check)' : r.dataIntact === null ? 'not checked' : r.dataIntact ? 'intact' : '**changed**'}.`,
     `Clean-up: ${r.cleanup.ok && r.cleanup.leftovers.length === 0 ? 'nothing left behind' : `**left behind**: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}.`,
     '',
   ];

@@ -64,11 +64,11 @@ function failoverLines(r: FailoverReport, c: Palette): string[] {
   const head = r.ok ? c.green('Failover drill: passed') : c.red(`Failover drill: FAILED${r.error ? ` in phase ${r.error.phase}: ${r.error.message}` : ''}`);
   return [
     head,
-    `  ${r.crashed ?? '?'} failed by the drill (${r.fault}; the test guest's node); ${r.survivor ?? '?'} took over. From the fault:`,
+    `  ${r.crashed ?? '?'} failed by the drill (${r.fault}; ${r.guest.declared ? `the node of the declared guest ${r.guest.name}` : "the test guest's node"}); ${r.survivor ?? '?'} took over. From the fault:`,
     ...failoverTimeline(r).map(([label, time]) => `    ${label.padEnd(38)} ${time}`),
     ...(holdText(r) ? [`  ${holdText(r)}`] : []),
     ...(r.restored.length ? [`  undone after the failure: ${r.restored.join('; ')}`] : []),
-    `  guest data intact: ${r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${fencingText(r)}`,
+    `  guest data intact: ${r.guest.declared ? 'not checked (a declared guest: it answered again)' : r.dataIntact === null ? 'not checked' : r.dataIntact ? 'yes' : 'NO'}; fencing of ${r.crashed ?? '?'}: ${fencingText(r)}${r.rebooted === null ? '' : `; back with a new boot: ${r.rebooted ? 'yes' : 'NO'}`}`,
     `  timing ${r.timing.profile}: token ${r.timing.tokenMs} ms, stonith-timeout ${r.timing.stonithTimeoutS} s${r.cleanup.ok ? '' : `; clean-up left: ${r.cleanup.leftovers.map((l) => `${l.server}: ${l.what}`).join('; ')}`}`,
   ];
 }

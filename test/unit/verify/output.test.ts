@@ -114,6 +114,7 @@ describe('text and Markdown', () => {
     guestSeenOn: ['hv2'],
     fencing: [{ target: 'hv1', action: 'off', status: 'success', origin: 'hv2', delegate: 'hv2', completed: '2026-12-06 05:10:01Z', exitReason: null }],
     dataIntact: true,
+    rebooted: true,
     splitBrain: false,
     timing: { profile: 'emulated', tokenMs: 10_000, stonithTimeoutS: 120, fenceMonitorS: 120, fenceMonitorTimeoutS: 60, resourceTimeoutScale: 2 },
     fault: 'power-off',
@@ -215,10 +216,14 @@ describe('the verify command', () => {
     expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test', 'partition'], partition.streams)).toBe(2);
     expect(partition.err()).toContain('--failover-test partition fails a node of the cluster: confirm with --yes');
     expect(partition.err()).toContain('cuts the node off every network');
+    const hang = capture();
+    expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test', 'hang'], hang.streams)).toBe(2);
+    expect(hang.err()).toContain('--failover-test hang fails a node of the cluster: confirm with --yes');
+    expect(hang.err()).toContain("freezes the node's userspace");
     const unknown = capture();
     expect(await main(['verify', '-f', fixture('two-nodes-ha.yaml'), '--failover-test', 'meteor', '--yes'], unknown.streams)).toBe(2);
     expect(unknown.err()).toContain('--failover-test meteor: no such fault');
-    expect(unknown.err()).toMatch(/faults: power-off .*; partition .*; dead-fence .*; power-loss /);
+    expect(unknown.err()).toMatch(/faults: power-off .*; partition .*; dead-fence .*; power-loss .*; hang \(freezes /);
   });
 
   it('has unique codes in its catalogue', () => {
