@@ -282,4 +282,23 @@ echo "$f $n"`);
     expect(caught.stderr).toContain('backup verify failed');
     expect(caught.stderr).toMatch(/repository check failed|could not be restored|other data/);
   });
+  it('spec.backup removed: apply stops and removes the timers, the storage units and backup.conf (kept in the run\'s backup directory), keeps the passphrase and the repository; a second apply changes nothing', { timeout: 15 * MIN }, async () => {
+    const without = siteWith('nobackup', `${guestsYaml()}${COPY_YAML}`);
+    const planned = await hvcluster(NAME, ['plan', '-f', without, '--json'], { timeoutMs: 5 * MIN });
+    expect(planned.code, planned.stderr.slice(-4000)).toBe(0);
+    expect(planned.stdout + planned.stderr).toContain('hvcluster-backup.timer');
+    const applied = await hvcluster(NAME, ['apply', '-f', without, '--yes', '--json'], { timeoutMs: 10 * MIN });
+    expect(applied.code, applied.stderr.slice(-4000)).toBe(0);
+    for (const node of NODES) {
+      const r = await lab.ssh(node, 'systemctl is-enabled hvcluster-backup.timer; findmnt -n /var/lib/hvcluster/backup; ls /etc/systemd/system | grep -c "^var-lib-hvcluster-backup"; test -e /etc/hvcluster/backup.conf && echo conf; stat -c %a /etc/hvcluster/backup/passphrase; systemctl --failed --no-legend --plain | grep -c hvcluster; ls /var/backups/hvcluster/*/etc/hvcluster/backup.conf >/dev/null 2>&1 && echo kept');
+      const [enabled, ...rest] = r.stdout.trim().split('\n');
+      expect(enabled, node).not.toBe('enabled');
+      // No mount left, no storage unit, no backup.conf; the passphrase still there (600); nothing failed; backup.conf kept in a run's backup directory.
+      expect(rest, node).toEqual(['0', '600', '0', 'kept']);
+    }
+    expect((await lab.ssh('witness', 'ls -d /srv/hvbackup/*/borg/data')).code).toBe(0);
+    const again = await hvcluster(NAME, ['apply', '-f', without, '--yes', '--json'], { timeoutMs: 8 * MIN });
+    expect(again.code, again.stderr.slice(-4000)).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'change').map((e) => String(e.description))).toEqual([]);
+  });
 });
