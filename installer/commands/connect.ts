@@ -5,7 +5,6 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { homedir } from 'node:os';
 import type { Streams } from '../output.js';
 import { UsageError } from '../errors.js';
 import { serversFromOptions, type ConnectionOptions } from '../services/targets.js';

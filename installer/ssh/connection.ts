@@ -32,8 +32,6 @@ export function newCounters(): SshCounters {
   return { handshakes: 0, channelOpens: 0, execs: 0, bytesUploaded: 0 };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 function isReadable(stdin: ExecOptions['stdin']): stdin is Readable {
   return typeof stdin === 'object' && stdin !== null && !Buffer.isBuffer(stdin) && typeof (stdin as Readable).pipe === 'function';
 }

@@ -24,7 +24,7 @@ import type { MigrationReport } from '../../installer/verify/migration/index.js'
 import type { VerifyReport } from '../../installer/verify/report.js';
 import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
-import { expectNoMigrationLeftovers, migrationLeftovers } from '../helpers/migration.js';
+import { expectNoMigrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
 import { run, waitFor } from '../lab/util.js';
 import { writeLabSite } from '../lab/site.js';

@@ -17,7 +17,6 @@ import { ensureImage, ensureLabKey } from './image.js';
 import { createNetwork, deleteNetwork, listLabNetns, netnsExists } from './network.js';
 import { createDisks, findLabQemus, killAndWait, signalVm, startVm, stopVm, vmFiles, vmPid, vmState } from './vm.js';
 import { fmtSecs, log, pidAlive, readPidFile, run, sleep, type RunResult } from './util.js';
-import { closeSync, openSync } from 'node:fs';
 
 export interface LabNic {
   nic: string;

@@ -9,7 +9,7 @@ import type { Change, UploadAction } from '../change.js';
 import type { Host } from '../host.js';
 import { parseQnetdState, type QdeviceState, type QnetdState } from '../ha/state.js';
 import { aptInstall } from './packages.js';
-import { readValue, StepRefusedError, type NodeInput, type StepInput, type StepKind, type StepPlan } from './step.js';
+import { readValue, StepRefusedError, type NodeInput, type StepKind, type StepPlan } from './step.js';
 
 interface QdevicePlan extends StepPlan {
   witness: Change[];

@@ -251,7 +251,7 @@ export function drbdResourceChecks(input: VerifyInput): CheckResult[] {
   const all = reachable(input).map(nodeDrbd);
   const byNode = new Map(all.map((x) => [x.node.name, x]));
 
-  for (const { node, configs, running, oosByMinor, procByMinor, procLaterByMinor, guests, files } of all) {
+  for (const { node, configs, running, oosByMinor, procByMinor, procLaterByMinor, guests } of all) {
     if (!node.facts.drbd.ok || node.facts.drbd.value.loadedVersion === null) continue;
     const conf = probe(node, 'conf');
     if (conf && conf.exitCode !== 0) {

@@ -8,7 +8,7 @@ import { CLAIM_EXIT, claimAction, describeChange, parseClaimOutput } from '../..
 import { commandLine, scriptText } from '../../../installer/engine/change.js';
 import { inputOf, kindOf, performOn } from './harness.js';
 import { claimInputFromFacts, claimVerdict, type ClaimInput } from '../../../installer/facts/disk-verdict.js';
-import { factValue, type ServerFacts } from '../../../installer/facts/types.js';
+import { factValue } from '../../../installer/facts/types.js';
 import { labFacts, labFactsEdited } from '../plan/helpers.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/engine/disk-claim/${name}.out`, import.meta.url), 'utf8');
