@@ -158,7 +158,6 @@ hv_cmd conf hv_conf
 hv_sb() { journalctl -k -b --no-pager -o short-iso 2>/dev/null | grep -E 'drbd[0-9]*[ :/]' | grep -i -E 'split-brain|conn\\( |Becoming sync' | tail -n 200; true; }
 hv_cmd splitbrain hv_sb`;
   const storage = `hv_cmdt vgs 15 vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_attr
-hv_cmdt lvs 15 lvs --reportformat json --units b --nosuffix -o lv_name,vg_name,lv_size,lv_attr
 hv_cmdt pvs 15 pvs --reportformat json -o pv_name,vg_name
 hv_stack() {
   for d in /sys/block/drbd* /sys/block/dm-*; do
