@@ -144,6 +144,29 @@ export function declaredGuest(answers: Answers, reads: ReadonlyMap<string, NodeR
 }
 
 /**
+ * The node where Pacemaker keeps a guest's disks Promoted, the one node its disks can be written on
+ * (hvcluster never promotes or demotes a disk Pacemaker manages): where the guest runs, else where
+ * every disk of it is Primary (Pacemaker leaves them Promoted where the guest ran when it stops it).
+ * Refused: a disk Primary on two nodes (a live migration's window), or no node where every disk of it
+ * is Primary (a disk Promoted nowhere, or its disks Promoted on different nodes). Pure.
+ */
+export function promotedNode(reads: ReadonlyMap<string, NodeRead>, guest: string, d: Declared): string {
+  const primaryOn = (resource: string) => d.holders.filter((n) => reads.get(n)!.volumes.byName.get(resource)?.state.role?.split('/')[0] === 'Primary');
+  for (const resource of d.resources) {
+    const on = primaryOn(resource);
+    if (on.length > 1) throw new ChecksFailedError(`${resource} is Primary on ${on.join(' and ')}: a live migration of guest ${guest} is in progress`, { hint: 'try again once it has finished (`hvcluster guest list`)' });
+  }
+  const node = d.running[0] ?? d.holders.find((n) => d.resources.every((r) => primaryOn(r).includes(n)));
+  if (node === undefined || !d.resources.every((r) => primaryOn(r).includes(node))) {
+    const where = d.resources.map((r) => `${r} ${primaryOn(r).length > 0 ? `on ${primaryOn(r)[0]}` : 'nowhere'}`).join(', ');
+    throw new ChecksFailedError(`guest ${guest} is under Pacemaker${d.running[0] ? ` and runs on ${d.running[0]}` : ''}, but its disks are not all Promoted on ${d.running[0] ?? 'one node'} (${where})`, {
+      hint: d.running[0] ? 'check it with `hvcluster guest list` and `hvcluster verify`' : `start it (\`hvcluster guest start ${guest}\`: Pacemaker promotes its disks where it starts it), stop it (\`hvcluster guest stop ${guest}\`: they stay Promoted there), and try again`,
+    });
+  }
+  return node;
+}
+
+/**
  * Where `guest start` starts a guest: on `on`, else its preferred node, else another holder, skipping
  * drained nodes; refused when that node does not hold its disks, a disk there is not UpToDate, or a
  * disk is Primary on another node (its data would split). A guest under Pacemaker is started by

@@ -7,7 +7,7 @@
 import type { Answers } from '../answers/schema.js';
 import { ChecksFailedError, UsageError } from '../errors.js';
 import { domainOf } from '../engine/guest-state.js';
-import { declaredGuest, type NodeRead } from '../guests/moves.js';
+import { declaredGuest, promotedNode, type NodeRead } from '../guests/moves.js';
 import { backupStamp } from '../backup/archives.js';
 import { stampTime, type Consistency, type SnapshotState, type TaggedSnapshot } from './state.js';
 
@@ -140,17 +140,17 @@ export interface SnapshotRollback {
  * The guest's disks set back to snapshot `name`: refused when the set is missing a disk or one of
  * its snapshots is invalid (overflowed), a disk is not Connected and UpToDate on every holder (the
  * peers must receive what is written back), or the guest is under Pacemaker and its disks are
- * Promoted (it runs) elsewhere than on the snapshot's node.
+ * Promoted (it runs) elsewhere than on the snapshot's node, or on no one node (guests/moves.ts
+ * promotedNode).
  */
 export function planSnapshotRollback(answers: Answers, reads: ReadonlyMap<string, SnapshotNodeRead>, guest: string, name: string): SnapshotRollback {
   const d = declaredGuest(answers, reads, guest);
   const set = findSet(reads, guest, name);
   if (d.ha) {
     // Pacemaker keeps its disks Promoted where it ran while the guest is stopped: the snapshot must be there.
-    const promotedOn = d.holders.filter((n) => d.resources.every((r) => own(reads.get(n)!.volumes.byName.get(r)?.state.role) === 'Primary'));
-    const where = d.running[0] ?? promotedOn[0];
+    const where = promotedNode(reads, guest, d);
     if (where !== set.node) {
-      throw new ChecksFailedError(`guest ${guest} is under Pacemaker and ${d.running[0] ? 'runs' : 'has its disks Promoted'} on ${where ?? 'no node'}, but snapshot ${name} is on ${set.node}: the snapshot is written back where Pacemaker keeps its disks Promoted`, {
+      throw new ChecksFailedError(`guest ${guest} is under Pacemaker and ${d.running[0] ? 'runs' : 'has its disks Promoted'} on ${where}, but snapshot ${name} is on ${set.node}: the snapshot is written back where Pacemaker keeps its disks Promoted`, {
         hint: d.running[0] ? `move it there first: \`hvcluster guest migrate ${guest} --to ${set.node}\`` : `start it and move it to ${set.node} first (\`hvcluster guest start ${guest}\`, then \`guest migrate ${guest} --to ${set.node}\`)`,
       });
     }

@@ -123,6 +123,10 @@ describe('planSnapshotRollback', () => {
     const ha = { ...answers, spec: { ...answers.spec, ha: { ...answers.spec.ha!, enabled: true } } } as typeof answers;
     expect(() => planSnapshotRollback(ha, withSnap({ running: ['db'] }), 'db', 'before')).toThrow('guest db is under Pacemaker and runs on hv1, but snapshot before is on hv2');
     expect(planSnapshotRollback(ha, withSnap({}, { running: ['db'] }), 'db', 'before')).toMatchObject({ node: 'hv2', runningOn: 'hv2', ha: true });
+    // Stopped: Pacemaker keeps its disks Promoted where it ran (the node promotedNode finds, as backup restore does).
+    expect(planSnapshotRollback(ha, withSnap({}, { role: 'Primary/Secondary' }), 'db', 'before')).toMatchObject({ node: 'hv2', runningOn: null, ha: true });
+    expect(() => planSnapshotRollback(ha, withSnap({ role: 'Primary/Secondary' }), 'db', 'before')).toThrow('guest db is under Pacemaker and has its disks Promoted on hv1, but snapshot before is on hv2');
+    expect(() => planSnapshotRollback(ha, withSnap({}), 'db', 'before')).toThrow('guest db is under Pacemaker, but its disks are not all Promoted on one node (db-disk0 nowhere, db-disk1 nowhere)');
   });
 });
 
