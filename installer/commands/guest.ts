@@ -149,6 +149,60 @@ export async function demoteAll(host: Host, guest: string, resources: readonly s
 }
 
 /**
+ * A guest whose disks a command overwrites through their DRBD devices on `node` (snapshot rollback,
+ * backup restore): by hvcluster, or through Pacemaker when it owns the guest (`pacemaker`), which
+ * keeps its disks Promoted on `node` (hvcluster never sets the DRBD roles of a disk Pacemaker manages).
+ */
+export interface OverwrittenGuest {
+  guest: string;
+  resources: readonly string[];
+  /** Where its disks are written. */
+  node: string;
+  /** Where it runs now (null: stopped). */
+  runningOn: string | null;
+  /** Its Pacemaker objects, when Pacemaker owns it. */
+  pacemaker?: GuestCibIds;
+  host: (node: string) => Host;
+}
+
+/**
+ * Stops the guest without waiting for a shutdown (what it holds is overwritten anyway): under
+ * Pacemaker target-role Stopped, the domain destroyed as soon as the stop is under way (set when it
+ * runs nowhere too, so that nothing starts it during the write); else destroyed where it runs, its
+ * disks demoted there. `command`: what stops it; `why`: why its state may be lost.
+ */
+export async function stopToOverwrite(g: OverwrittenGuest, command: string, why: string): Promise<void> {
+  if (g.pacemaker) await stopThroughPacemaker(g.host(g.node), g.pacemaker, command, { domain: g.guest, afterMs: 0, hostOf: g.host, why });
+  else if (g.runningOn) {
+    await g.host(g.runningOn).mutate(`destroy guest ${g.guest} on ${g.runningOn} (${why})`, { argv: ['virsh', 'destroy', g.guest] });
+    await demoteAll(g.host(g.runningOn), g.guest, g.resources, 'destroyed');
+  }
+}
+
+/** Runs `write` with the stopped guest's disks Primary on `node`: promoted there first and demoted after, whatever happens; under Pacemaker left Promoted there. `data`: what is written. */
+export async function overwriteDisks<T>(g: OverwrittenGuest, data: string, write: () => Promise<T>): Promise<T> {
+  if (g.pacemaker) return write();
+  const at = g.host(g.node);
+  let result: T;
+  try {
+    for (const resource of g.resources) await at.mutate(`promote ${resource} on ${g.node} (${data} is written through it)`, { argv: ['drbdadm', 'primary', resource] });
+    result = await write();
+  } catch (error) {
+    await demoteAll(at, g.guest, g.resources, `did not receive all of ${data}`).catch(() => undefined);
+    throw error;
+  }
+  await demoteAll(at, g.guest, g.resources, `holds ${data}`);
+  return result;
+}
+
+/** Starts the guest once written: through Pacemaker (target-role Started, where its disks are Promoted), else by hvcluster on `on`; returns where it runs. */
+export async function startOverwritten(g: OverwrittenGuest, command: string, on: string): Promise<string> {
+  if (g.pacemaker) return startThroughPacemaker(g.host(g.node), g.pacemaker, command);
+  await startOn(g.host(on), g.guest, g.resources);
+  return on;
+}
+
+/**
  * One day-after command that changes servers: the answer file required, its session (the lock, the
  * reads, a run log, each change a line on stderr), `work`'s result as the JSON document, an error
  * with its exit code.

@@ -20,10 +20,9 @@ import { findSet, formatSnapshotList, parseSnapshotSize, planSnapshotCreate, pla
 import { stampTime } from '../snapshots/state.js';
 import type { GuestSession } from '../guests/session.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { dayAfter, demoteAll, failed, startOn } from './guest.js';
+import { dayAfter, failed, overwriteDisks, startOverwritten, stopToOverwrite, type OverwrittenGuest } from './guest.js';
 import { guestCibIds } from '../engine/ha/guest-cib.js';
 import { resourceDevice } from '../engine/volumes.js';
-import { startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 
 export interface SnapshotCreateOptions extends ConnectionOptions {
   json?: boolean;
@@ -133,47 +132,39 @@ export function runSnapshotRollback(guest: string, name: string, options: Snapsh
       const plan = planSnapshotRollback(session.answers, snapshotReads(session), guest, name);
       const host = (n: string) => session.hosts.get(n)!;
       const resources = plan.disks.map((d) => d.resource);
-      const ids = plan.ha ? guestCibIds(guest, resources, session.answers.spec.nodes.map((n) => n.name), plan.holders) : undefined;
-      reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: ${ids ? 'stopped through Pacemaker' : 'destroyed'} first` : 'the guest is stopped'})`);
-      if (plan.runningOn && ids) {
-        // Its state is discarded anyway: destroyed as soon as Pacemaker's stop begins (no shutdown to wait for).
-        await stopThroughPacemaker(host(plan.node), ids, `snapshot rollback of ${guest} to ${name}`, { domain: guest, afterMs: 0, hostOf: host, why: `rolled back to snapshot ${name}: what it wrote since is discarded` });
-      }
-      else if (plan.runningOn) {
-        await host(plan.runningOn).mutate(`destroy guest ${guest} on ${plan.runningOn} (rolled back to snapshot ${name}: what it wrote since is discarded)`, { argv: ['virsh', 'destroy', guest] });
-        await demoteAll(host(plan.runningOn), guest, resources, 'rolled back');
-      }
+      const overwritten: OverwrittenGuest = {
+        guest,
+        resources,
+        node: plan.node,
+        runningOn: plan.runningOn,
+        host,
+        ...(plan.ha ? { pacemaker: guestCibIds(guest, resources, session.answers.spec.nodes.map((n) => n.name), plan.holders) } : {}),
+      };
+      const command = `snapshot rollback of ${guest} to ${name}`;
+      reporter.info(`snapshot rollback: ${guest} to ${name} (on ${plan.node}; ${plan.runningOn ? `the guest runs on ${plan.runningOn}: ${plan.ha ? 'stopped through Pacemaker' : 'destroyed'} first` : 'the guest is stopped'})`);
+      await stopToOverwrite(overwritten, command, `rolled back to snapshot ${name}: what it wrote since is discarded`);
       const at = host(plan.node);
       const written: { resource: string; bytes: number; sha256: string }[] = [];
       try {
-        // Under Pacemaker its disks stay Promoted on the snapshot's node (the plan checked it); else hvcluster promotes them.
-        if (!ids) for (const resource of resources) await at.mutate(`promote ${resource} on ${plan.node} (snapshot ${name} is written back through it)`, { argv: ['drbdadm', 'primary', resource] });
-        for (const disk of plan.disks) {
-          const device = resourceDevice(session.reads.get(plan.node)!.volumes.resourceFiles, disk.resource);
-          if (!device) throw new ChecksFailedError(`/etc/drbd.d/${disk.resource}.res on ${plan.node} names no device`);
-          const r = await at.mutate(`write snapshot ${disk.lv} back through ${device} on ${plan.node} (${Math.round(disk.bytes / 2 ** 20)} MiB, replicated to ${plan.holders.filter((h) => h !== plan.node).join(', ')})`, {
-            script: 'snapshot.sh',
-            args: ['write-back', session.answers.spec.storage.volumeGroup, disk.lv, device, String(disk.bytes)],
-          }, { timeoutMs: 3_600_000 });
-          const sums = parseWriteBack(r!.stdout);
-          if (sums.source !== sums.device) throw new ChecksFailedError(`${device} on ${plan.node} does not read back what snapshot ${disk.lv} holds (sha256 ${sums.device} instead of ${sums.source})`, { hint: 'run the rollback again; if it repeats, check the disk (`hvcluster verify`)' });
-          written.push({ resource: disk.resource, bytes: disk.bytes, sha256: sums.source });
-        }
+        await overwriteDisks(overwritten, `snapshot ${name}`, async () => {
+          for (const disk of plan.disks) {
+            const device = resourceDevice(session.reads.get(plan.node)!.volumes.resourceFiles, disk.resource);
+            if (!device) throw new ChecksFailedError(`/etc/drbd.d/${disk.resource}.res on ${plan.node} names no device`);
+            const r = await at.mutate(`write snapshot ${disk.lv} back through ${device} on ${plan.node} (${Math.round(disk.bytes / 2 ** 20)} MiB, replicated to ${plan.holders.filter((h) => h !== plan.node).join(', ')})`, {
+              script: 'snapshot.sh',
+              args: ['write-back', session.answers.spec.storage.volumeGroup, disk.lv, device, String(disk.bytes)],
+            }, { timeoutMs: 3_600_000 });
+            const sums = parseWriteBack(r!.stdout);
+            if (sums.source !== sums.device) throw new ChecksFailedError(`${device} on ${plan.node} does not read back what snapshot ${disk.lv} holds (sha256 ${sums.device} instead of ${sums.source})`, { hint: 'run the rollback again; if it repeats, check the disk (`hvcluster verify`)' });
+            written.push({ resource: disk.resource, bytes: disk.bytes, sha256: sums.source });
+          }
+        });
       } catch (error) {
-        if (!ids) await demoteAll(at, guest, resources, 'rollback failed').catch(() => undefined);
         throw error instanceof HvError && written.length < plan.disks.length
           ? new ChecksFailedError(`${error.message}\nguest ${guest} is stopped; its disks hold a partial rollback`, { hint: `run \`hvcluster snapshot rollback ${guest} ${name} --yes\` again` })
           : error;
       }
-      if (!ids) await demoteAll(at, guest, resources, 'written back');
-      let startedOn: string | null = null;
-      if (plan.runningOn && options.start !== false) {
-        if (ids) startedOn = await startThroughPacemaker(at, ids, `snapshot rollback of ${guest} to ${name}`);
-        else {
-          await startOn(host(plan.runningOn), guest, resources);
-          startedOn = plan.runningOn;
-        }
-      }
+      const startedOn = plan.runningOn && options.start !== false ? await startOverwritten(overwritten, command, plan.runningOn) : null;
       reporter.info(`snapshot rollback: ${guest} is back at snapshot ${name} on every replica${startedOn ? `, running on ${startedOn}` : plan.runningOn ? ' (left stopped: --no-start)' : ' (it stays stopped)'}`);
       return { guest, name, node: plan.node, disks: written, startedOn };
     },
