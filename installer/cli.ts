@@ -273,13 +273,13 @@ export function buildProgram(streams: Streams): Command {
   withConnectionOptions(
     backup
       .command('restore')
-      .description("write a guest's backup set into a declared guest's disks (itself, or --as another: declare it, apply, then restore), through DRBD on one of its nodes, every disk's sha256 checked; left stopped unless --start")
+      .description("write a guest's backup set into a declared guest's disks (itself, or --as another: declare it, apply, then restore), through DRBD on one of its nodes, every disk's sha256 checked; left stopped unless --start (under Pacemaker: stopped and started through it, written where its disks are Promoted)")
       .argument('<guest>', 'the guest the backup is of')
       .option('--set <set>', 'the set (GUEST.STAMP, `backup list`); default its latest complete one')
       .option('--as <guest>', 'restore into this declared guest instead (a copy beside the original)')
-      .option('--to <node>', "the node that writes it (one holding the target's disks; default its preferred node)")
-      .option('--force', 'the target runs: destroy it and write over its disks')
-      .option('--start', 'start the target afterwards (default: stopped, and marked so that apply leaves it stopped)')
+      .option('--to <node>', "the node that writes it (one holding the target's disks; default its preferred node; under Pacemaker only where its disks are Promoted)")
+      .option('--force', 'the target runs: destroy it and write over its disks (under Pacemaker: stopped through it, then started again)')
+      .option('--start', 'start the target afterwards (default: stopped, and marked so that apply leaves it stopped; under Pacemaker target-role Stopped)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (guest: string, options) => {
     process.exitCode = await (await import('./commands/backup.js')).runBackupRestore(guest, options, streams);

@@ -2,12 +2,14 @@
  * `hvcluster backup restore GUEST [--as NEW] [--to NODE]`: a backup set written into a declared
  * guest's disks. The target (GUEST itself, or NEW) is declared in the answer file and made by apply
  * like any guest (its volumes and definition: `autostart: false` keeps a clone from starting on its
- * empty disks); restore writes each disk of the set through the target's DRBD device on one of its
- * nodes, so every replica receives it. Decided from the nodes' reads and the set's meta. Pure.
+ * empty disks; under Pacemaker apply hands it over and Pacemaker starts it); restore writes each disk
+ * of the set through the target's DRBD device on one of its nodes (under Pacemaker, the node where
+ * it keeps them Promoted), so every replica receives it. Decided from the nodes' reads and the set's
+ * meta. Pure.
  */
 import type { Answers } from '../answers/schema.js';
 import { ChecksFailedError, UsageError } from '../errors.js';
-import { declaredGuest, type NodeRead } from '../guests/moves.js';
+import { declaredGuest, promotedNode, type NodeRead } from '../guests/moves.js';
 import { resourceDevice } from '../engine/volumes.js';
 import type { BackupMeta } from './meta.js';
 import { backedUpGuests } from './run.js';
@@ -17,37 +19,54 @@ export interface RestorePlan {
   source: string;
   /** The guest restored into (the source itself, or --as). */
   target: string;
-  /** Where the data is written (the target's disks promoted there). */
+  /** Where the data is written: the target's disks promoted there by hvcluster, or under Pacemaker where it keeps them Promoted. */
   node: string;
-  /** Where the target runs now (only with --force: destroyed first). */
+  /** Where the target runs now (only with --force: destroyed first; under Pacemaker, stopped through it). */
   runningOn: string | null;
   holders: string[];
   resources: string[];
+  /** Under Pacemaker: stopped and started through it (target-role); its disks stay Promoted on `node`. */
+  ha: boolean;
+  /** Started once written: with --start, or under Pacemaker when it ran (--force). */
+  start: boolean;
 }
 
 const own = (pair: string | null | undefined) => (pair ? pair.split('/')[0]! : null);
 
 /**
  * Refused before any change: a source spec.backup does not cover, a target not declared or not made
- * yet (declare it, apply), under Pacemaker (not yet), running (without --force), a disk not
- * Connected and UpToDate on every holder or Primary somewhere (the data is written through DRBD).
+ * yet (declare it, apply), running (without --force), a disk not Connected and UpToDate on every
+ * holder (the data is written through DRBD), or Primary where the target does not run. Under
+ * Pacemaker the data is written where it keeps the target's disks Promoted (where it runs or ran,
+ * guests/moves.ts promotedNode): a --to naming another node is refused (`guest migrate` it there
+ * first), and a target that ran is started again through Pacemaker.
  */
-export function planRestore(answers: Answers, reads: ReadonlyMap<string, NodeRead>, source: string, options: { as?: string; to?: string; force?: boolean }): RestorePlan {
+export function planRestore(answers: Answers, reads: ReadonlyMap<string, NodeRead>, source: string, options: { as?: string; to?: string; force?: boolean; start?: boolean }): RestorePlan {
   if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup: there is no repository to restore from');
   if (!backedUpGuests(answers).includes(source) && !answers.spec.guests.some((g) => g.name === source)) throw new UsageError(`guest ${source} is not declared: name the guest the backup is of`);
   const target = options.as ?? source;
   if (!answers.spec.guests.some((g) => g.name === target && g.state === 'present')) {
     throw new UsageError(`guest ${target} is not declared in the answer file: restore writes into a declared guest`, {
-      hint: `declare ${target} in spec.guests with as many disks as ${source}, each at least as large (\`autostart: false\` keeps it from starting on empty disks), run \`hvcluster apply\`, then restore`,
+      hint: `declare ${target} in spec.guests with as many disks as ${source}, each at least as large (${answers.spec.ha?.enabled ? `\`ha: false\` and \`autostart: false\` keep it from starting on empty disks; under Pacemaker it starts at apply: \`hvcluster guest stop ${target}\` before the restore` : `\`autostart: false\` keeps it from starting on empty disks`}), run \`hvcluster apply\`, then restore`,
     });
   }
   const d = declaredGuest(answers, reads, target);
-  if (d.ha) throw new UsageError(`guest ${target} is under Pacemaker: backup restore does not yet stop and start a guest through it`, { hint: `restore into a guest declared \`ha: false\`` });
   const runningOn = d.running[0] ?? null;
   if (runningOn && !options.force) {
-    throw new ChecksFailedError(`guest ${target} runs on ${runningOn}: restoring would overwrite the disks it uses`, { hint: `stop it first (\`hvcluster guest stop ${target}\`), or --force to destroy it and write over it` });
+    throw new ChecksFailedError(`guest ${target} runs on ${runningOn}: restoring would overwrite the disks it uses`, {
+      hint: `stop it first (\`hvcluster guest stop ${target}\`), or --force to ${d.ha ? 'stop it through Pacemaker (destroyed at once), write over it and start it again' : 'destroy it and write over it'}`,
+    });
   }
-  const node = options.to ?? d.preferred;
+  if (options.to !== undefined && !d.holders.includes(options.to)) throw new UsageError(`${options.to} does not hold guest ${target}'s disks (they are on ${d.holders.join(' and ')})`);
+  const node = d.ha ? promotedNode(reads, target, d) : options.to ?? d.preferred;
+  if (d.ha && options.to !== undefined && options.to !== node) {
+    const to = options.to;
+    throw new UsageError(`guest ${target} is under Pacemaker, which keeps its disks Promoted on ${node}: a restore writes them there, not on ${to} (hvcluster does not move a disk Pacemaker manages)`, {
+      hint: runningOn
+        ? `move it first (\`hvcluster guest migrate ${target} --to ${to}\`), then restore; or restore on ${node} without --to`
+        : `move it first (\`hvcluster guest start ${target}\`, \`hvcluster guest migrate ${target} --to ${to}\`, \`hvcluster guest stop ${target}\`: its disks stay Promoted on ${to}), then restore; or restore on ${node} without --to`,
+    });
+  }
   if (!d.holders.includes(node)) throw new UsageError(`${node} does not hold guest ${target}'s disks (they are on ${d.holders.join(' and ')})`);
   for (const resource of d.resources) {
     for (const holder of d.holders) {
@@ -55,10 +74,11 @@ export function planRestore(answers: Answers, reads: ReadonlyMap<string, NodeRea
       if (state?.cstate !== 'Connected' || state.dstate !== 'UpToDate/UpToDate') {
         throw new ChecksFailedError(`${resource} is ${state?.cstate ?? 'down'} and ${state?.dstate ?? 'unknown'} on ${holder}: a restore writes through DRBD, every copy must be Connected and UpToDate`, { hint: 'wait for the resync to finish (`hvcluster guest list`)' });
       }
-      if (holder !== runningOn && own(state.role) === 'Primary') throw new ChecksFailedError(`${resource} is Primary on ${holder} though guest ${target} does not run there`, { hint: `demote it there (drbdadm secondary ${resource}) if nothing uses it` });
+      // Under Pacemaker its disks stay Promoted on `node` (promotedNode refused a second Primary).
+      if (!d.ha && holder !== runningOn && own(state.role) === 'Primary') throw new ChecksFailedError(`${resource} is Primary on ${holder} though guest ${target} does not run there`, { hint: `demote it there (drbdadm secondary ${resource}) if nothing uses it` });
     }
   }
-  return { source, target, node, runningOn, holders: d.holders, resources: d.resources };
+  return { source, target, node, runningOn, holders: d.holders, resources: d.resources, ha: d.ha, start: options.start === true || (d.ha && runningOn !== null) };
 }
 
 /** The set's disks against the target's: as many (in order), the device of each on the restoring node. Pure. */

@@ -11,6 +11,8 @@
  * - `backup restore GUEST [--set SET] [--as NEW] [--to NODE] [--force] [--start]`: a set written into
  *   a declared guest's disks through DRBD on one of its nodes (installer/backup/restore.ts), each
  *   disk's sha256 checked against the set's meta; the guest left stopped (and marked) unless --start.
+ *   A guest under Pacemaker is stopped through it (target-role Stopped), written where its disks stay
+ *   Promoted, and started through it again with --start or when it ran (--force).
  * - `backup verify [GUEST...] [--on NODE] [--no-boot] [--verify-data]`: each guest's latest set
  *   restored into scratch volumes and booted without a network (installer/backup/verify.ts), then
  *   borg's check of the repository; exit 1 when anything failed.
@@ -29,7 +31,8 @@ import { jsonDocument, jsonText } from '../json-output.js';
 import { Reporter, type Streams } from '../output.js';
 import { REMOTE_DIR } from '../paths.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { dayAfter, demoteAll, failed, startOn } from './guest.js';
+import { dayAfter, failed, overwriteDisks, startOverwritten, stopToOverwrite, type OverwrittenGuest } from './guest.js';
+import { guestCibIds } from '../engine/ha/guest-cib.js';
 import { parseBackupMeta } from '../backup/meta.js';
 import { parseRestoreDisk, planRestore, restoreDisks, splitMetaOutput } from '../backup/restore.js';
 import { scratchDomain, scratchDomainXml, scratchLv, verifyFailed, verifyNode, type GuestVerification } from '../backup/verify.js';
@@ -170,14 +173,19 @@ export function runBackupRestore(guest: string, options: BackupRestoreOptions, s
     const { set, json } = splitMetaOutput(metaRead.stdout);
     const meta = parseBackupMeta(json, `${set}.meta`);
     const disks = restoreDisks(plan, meta, session.reads.get(plan.node)!);
-    reporter.info(`backup restore: set ${set} of ${guest} (taken ${meta.takenAt} on ${meta.node}, ${meta.consistency}) into guest ${plan.target} on ${plan.node}`);
-    if (plan.runningOn) {
-      await host(plan.runningOn).mutate(`destroy guest ${plan.target} on ${plan.runningOn} (--force: restored from ${set})`, { argv: ['virsh', 'destroy', plan.target] });
-      await demoteAll(host(plan.runningOn), plan.target, plan.resources, 'destroyed for its restore');
-    }
+    const target: OverwrittenGuest = {
+      guest: plan.target,
+      resources: plan.resources,
+      node: plan.node,
+      runningOn: plan.runningOn,
+      host,
+      ...(plan.ha ? { pacemaker: guestCibIds(plan.target, plan.resources, session.answers.spec.nodes.map((n) => n.name), plan.holders) } : {}),
+    };
+    const command = `backup restore of ${plan.target} from ${set}`;
+    reporter.info(`backup restore: set ${set} of ${guest} (taken ${meta.takenAt} on ${meta.node}, ${meta.consistency}) into guest ${plan.target} on ${plan.node}${plan.runningOn ? ` (it runs on ${plan.runningOn}: ${plan.ha ? 'stopped through Pacemaker' : 'destroyed'} first)` : ''}`);
+    await stopToOverwrite(target, command, `--force: restored from ${set}`);
     const written: { resource: string; archive: string; bytes: number; sha256: string }[] = [];
-    try {
-      for (const resource of plan.resources) await at.mutate(`promote ${resource} on ${plan.node} (set ${set} is written through it)`, { argv: ['drbdadm', 'primary', resource] });
+    await overwriteDisks(target, `set ${set}`, async () => {
       for (const disk of disks) {
         const r = await at.mutate(`write ${disk.archive} into ${disk.device} (${disk.resource}) on ${plan.node} (${Math.round(disk.bytes / MIB)} MiB, replicated to ${plan.holders.filter((h) => h !== plan.node).join(', ')})`, {
           argv: [BACKUP_SCRIPT, 'restore-disk', BACKUP_CONF, disk.archive, disk.device, String(disk.bytes)],
@@ -188,19 +196,16 @@ export function runBackupRestore(guest: string, options: BackupRestoreOptions, s
         }
         written.push({ resource: disk.resource, archive: disk.archive, bytes: disk.bytes, sha256: disk.sha256 });
       }
-    } finally {
-      await demoteAll(at, plan.target, plan.resources, `restored from ${set}`).catch(() => undefined);
-    }
+    });
     let startedOn: string | null = null;
-    if (options.start) {
-      await startOn(at, plan.target, plan.resources);
-      startedOn = plan.node;
-    } else {
+    if (plan.start) startedOn = await startOverwritten(target, command, plan.node);
+    else if (!plan.ha) {
       // Stopped and marked: apply does not start a restored copy (it may share the original's addresses) until `guest start`.
+      // Under Pacemaker target-role Stopped is the record (stopToOverwrite set it), as after `guest stop`.
       const now = new Date().toISOString();
       for (const holder of plan.holders) if (!stoppedByOperator(session.reads.get(holder)!.guests, plan.target)) await host(holder).perform(stoppedChange(holder, 'backup restore', plan.target, true, now));
     }
-    reporter.info(`backup restore: guest ${plan.target} holds set ${set} (every disk's sha256 checked)${startedOn ? `, running on ${startedOn}` : `; it stays stopped until \`hvcluster guest start ${plan.target}\``}`);
+    reporter.info(`backup restore: guest ${plan.target} holds set ${set} (every disk's sha256 checked)${startedOn ? `, running on ${startedOn}${plan.ha ? ' (started by Pacemaker)' : ''}` : `; it stays stopped${plan.ha ? ' (target-role Stopped)' : ''} until \`hvcluster guest start ${plan.target}\``}`);
     return { guest, target: plan.target, set, node: plan.node, takenAt: meta.takenAt, consistency: meta.consistency, disks: written, startedOn };
   }, { secrets: BACKUP_SECRETS });
 }
