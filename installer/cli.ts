@@ -214,7 +214,7 @@ export function buildProgram(streams: Streams): Command {
     process.exitCode = await (await import('./commands/guest.js')).runNodeResume(name, options, streams);
   });
 
-  const snapshot = program.command('snapshot').description("the guests' snapshots: LVM snapshots of the volumes under their DRBD disks, on the node where the guest runs");
+  const snapshot = program.command('snapshot').description("the guests' snapshots: LVM snapshots of the volumes under their DRBD disks, on the node where the guest runs (with its RAM: --ram)");
   withConnectionOptions(
     snapshot
       .command('create')
@@ -224,6 +224,7 @@ export function buildProgram(streams: Streams): Command {
       .option('--size <size>', "full (the origin's size: it can never overflow) or N% of each disk (it becomes invalid if the guest rewrites more)", 'full')
       .option('--freeze-timeout <seconds>', 'how long each guest-agent call (freeze, thaw) may take', '10')
       .option('--no-freeze', 'do not ask the guest agent to freeze its filesystems (crash-consistent)')
+      .option('--ram', "with the guest's RAM: a running guest not under Pacemaker saved into a file beside the snapshot (virsh save; it stops meanwhile, no freeze needed), then restored from it")
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (name: string, snap: string | undefined, options) => {
     process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotCreate(name, snap, options, streams);
@@ -231,7 +232,7 @@ export function buildProgram(streams: Streams): Command {
   withConnectionOptions(
     snapshot
       .command('list')
-      .description("every node's snapshots (of one guest): when, how consistent, how full, valid or not, where the guest runs now (read-only; exit 1 when one is invalid)")
+      .description("every node's snapshots (of one guest): when, how consistent, how full, valid or not, with RAM or not, where the guest runs now; RAM files no snapshot claims (read-only; exit 1 when one is invalid)")
       .argument('[guest]', 'only this guest')
       .option('--json', 'print the list as JSON on stdout'),
   ).action(async (name: string | undefined, options) => {
@@ -240,11 +241,12 @@ export function buildProgram(streams: Streams): Command {
   withConnectionOptions(
     snapshot
       .command('rollback')
-      .description('set a guest back to a snapshot: the guest stopped, each snapshot written back through its DRBD device (every replica receives it), the guest started again where it ran')
+      .description('set a guest back to a snapshot: the guest stopped, each snapshot written back through its DRBD device (every replica receives it), the guest started again where it ran (a snapshot with RAM: resumed from it on its node)')
       .argument('<guest>', 'the guest (spec.guests[].name)')
       .argument('<name>', 'the snapshot')
       .option('--yes', 'confirm: what the guest wrote since the snapshot is discarded')
       .option('--no-start', 'leave the guest stopped afterwards')
+      .option('--no-ram', 'a snapshot with RAM: its disks only, the guest started cold where it ran')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (name: string, snap: string, options) => {
     process.exitCode = await (await import('./commands/snapshot.js')).runSnapshotRollback(name, snap, options, streams);
@@ -252,7 +254,7 @@ export function buildProgram(streams: Streams): Command {
   withConnectionOptions(
     snapshot
       .command('remove')
-      .description("remove a guest's snapshot (every write to its disks stops being copied into it)")
+      .description("remove a guest's snapshot (every write to its disks stops being copied into it) and its RAM file; or a RAM file no snapshot claims")
       .argument('<guest>', 'the guest (spec.guests[].name)')
       .argument('<name>', 'the snapshot')
       .option('--json', 'print the result as JSON on stdout'),

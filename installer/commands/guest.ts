@@ -179,8 +179,13 @@ export async function stopToOverwrite(g: OverwrittenGuest, command: string, why:
   }
 }
 
-/** Runs `write` with the stopped guest's disks Primary on `node`: promoted there first and demoted after, whatever happens; under Pacemaker left Promoted there. `data`: what is written. */
-export async function overwriteDisks<T>(g: OverwrittenGuest, data: string, write: () => Promise<T>): Promise<T> {
+/**
+ * Runs `write` with the stopped guest's disks Primary on `node`: promoted there first and demoted after,
+ * whatever happens; under Pacemaker left Promoted there. `data`: what is written. `keepPrimary`: left
+ * Primary on `node` once written (demoted only when the write fails), for the caller to resume the
+ * guest there (a snapshot rollback from RAM), which demotes them if it does not.
+ */
+export async function overwriteDisks<T>(g: OverwrittenGuest, data: string, write: () => Promise<T>, options: { keepPrimary?: boolean } = {}): Promise<T> {
   if (g.pacemaker) return write();
   const at = g.host(g.node);
   let result: T;
@@ -191,7 +196,7 @@ export async function overwriteDisks<T>(g: OverwrittenGuest, data: string, write
     await demoteAll(at, g.guest, g.resources, `did not receive all of ${data}`).catch(() => undefined);
     throw error;
   }
-  await demoteAll(at, g.guest, g.resources, `holds ${data}`);
+  if (!options.keepPrimary) await demoteAll(at, g.guest, g.resources, `holds ${data}`);
   return result;
 }
 

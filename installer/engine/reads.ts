@@ -24,7 +24,7 @@ import { parseServiceStates, type ServiceState } from './steps/services.js';
 import { parseClaimOutput, type ClaimOutput } from './steps/storage.js';
 import { AUTHORIZED_KEYS, HOST_KEY, KNOWN_HOSTS, LEGACY_KEY, MIGRATE_KEY, parseNodeKeys, type NodeKeys } from './steps/trust.js';
 import { parseVolumeState, probeNameCandidates, type VolumeState } from './volume-state.js';
-import { parseSnapshotState, type SnapshotState } from '../snapshots/state.js';
+import { parseSnapshotState, RAM_DIR, type SnapshotState } from '../snapshots/state.js';
 import { GUESTS_DIR, parseGuestState, type GuestState } from './guest-state.js';
 import { guestResourceNames } from '../plan/guest-model.js';
 import { parseCibState, parseQdeviceState, parseQnetdState, type CibState, type QdeviceState, type QnetdState } from './ha/state.js';
@@ -51,7 +51,7 @@ export interface StateValues {
   volumes: VolumeState;
   /** The declared guests' domains, XML files and import records, the node's other domains, its CPU models. */
   guests: GuestState;
-  /** The volume group's snapshots (snapshot.sh state): the guests' snapshots and the room for more. */
+  /** The volume group's snapshots (snapshot.sh state): the guests' snapshots and the room for more, and the RAM files of those taken with it. */
   snapshots: SnapshotState;
   /** Pacemaker's configuration, when it runs (cib-state.sh). */
   cib: CibState;
@@ -165,7 +165,7 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
   }),
   snapshots: (input) => ({
     name: 'snapshots',
-    script: `${scriptFunction('hv_snapshots', 'snapshot.sh')}\n${call('snapshots', 'hv_snapshots', ['state', input.answers.spec.storage.volumeGroup])}`,
+    script: `${scriptFunction('hv_snapshots', 'snapshot.sh')}\n${call('snapshots', 'hv_snapshots', ['state', input.answers.spec.storage.volumeGroup, RAM_DIR])}`,
     parse: (section) => parseSnapshotState(requireStdout(section, 'snapshots')),
   }),
   backup: (input) => {

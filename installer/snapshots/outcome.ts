@@ -1,6 +1,7 @@
 /**
- * What `snapshot.sh create` and `write-back` print, parsed; and how a create's outcome reads for
- * the user (how consistent the snapshot is, whether the guest's filesystems were thawed). Pure.
+ * What `snapshot.sh create`, `restore` and `write-back` print, parsed; and how a create's outcome
+ * reads for the user (how consistent the snapshot is, whether the guest's filesystems were thawed,
+ * or its RAM saved and the guest restored). Pure.
  */
 import type { Consistency } from './state.js';
 
@@ -10,6 +11,8 @@ export interface CreateOutcome {
   thaw: { result: 'ok' } | { result: 'abandoned'; reason: string; retryAt: string | null } | { result: 'none' };
   consistency: Consistency;
   disks: { resource: string; lv: string; bytes: number }[];
+  /** --ram: the file the guest was saved into, its size, and whether the guest was restored from it. */
+  ram: { file: string; bytes: number; restore: { result: 'ok' } | { result: 'failed'; reason: string } } | null;
 }
 
 export function parseCreateOutput(stdout: string): CreateOutcome {
@@ -27,7 +30,7 @@ export function parseCreateOutput(stdout: string): CreateOutcome {
   const retry = Number(value('retry-thaw-at'));
   const thaw: CreateOutcome['thaw'] = thawText === 'ok' ? { result: 'ok' } : thawText.startsWith('abandoned') ? { result: 'abandoned', reason: thawText.slice(10), retryAt: Number.isFinite(retry) && retry > 0 ? new Date(retry * 1000).toISOString() : null } : { result: 'none' };
   const c = value('consistency');
-  const consistency: Consistency = c === 'agent' || c === 'stopped' ? c : 'crash';
+  const consistency: Consistency = c === 'agent' || c === 'stopped' || c === 'ram' ? c : 'crash';
   const disks = lines
     .filter((l) => l.startsWith('snapshot '))
     .map((l) => {
@@ -35,7 +38,19 @@ export function parseCreateOutput(stdout: string): CreateOutcome {
       return { resource: resource!, lv: lv!, bytes: Number(bytes) };
     });
   if (disks.length === 0) throw new Error(`snapshot.sh create printed no snapshot: ${stdout.trim()}`);
-  return { freeze, thaw, consistency, disks };
+  const ramLine = /^ram (\S+) (\d+)$/m.exec(stdout);
+  const restoreText = value('restore') ?? '';
+  const ram: CreateOutcome['ram'] = ramLine
+    ? { file: ramLine[1]!, bytes: Number(ramLine[2]), restore: restoreText === 'ok' ? { result: 'ok' } : { result: 'failed', reason: restoreText.replace(/^failed ?/, '') || 'snapshot.sh did not say' } }
+    : null;
+  return { freeze, thaw, consistency, disks, ram };
+}
+
+/** What `snapshot.sh restore` did: restored, nothing to do (the guest runs), or nothing to restore from (no file). */
+export function parseRestore(stdout: string): 'ok' | 'running' | 'none' {
+  const m = /^restore (ok|running|none)$/m.exec(stdout);
+  if (!m) throw new Error(`snapshot.sh restore printed no result: ${stdout.trim()}`);
+  return m[1] as 'ok' | 'running' | 'none';
 }
 
 /** One sentence on how consistent the snapshot is and why. */
@@ -48,6 +63,7 @@ export function describeConsistency(outcome: CreateOutcome, freezeTimeoutS: numb
     case 'timed-out':
       return `crash-consistent: the guest agent did not answer the freeze within ${freezeTimeoutS} s`;
     case 'skipped':
+      if (outcome.consistency === 'ram' && outcome.ram) return `consistent with its RAM: the guest was saved (virsh save, ${Math.ceil(outcome.ram.bytes / 2 ** 20)} MiB in ${outcome.ram.file}) while its disks were snapshotted, then restored from it`;
       return outcome.consistency === 'stopped' ? 'consistent: the guest was not running' : 'crash-consistent: no freeze asked for (--no-freeze)';
   }
 }

@@ -1,14 +1,17 @@
 /**
- * What a node holds of snapshots, as `snapshot.sh state VG` prints it: the volume group's free
- * bytes and every LVM snapshot in it. hvcluster's own are told apart by their tags (`hvc_snapshot`
- * for a guest's named snapshot, `hvc_backup` for a backup's temporary one), which carry everything
- * known of them: the guest, the name, when, how consistent, the DRBD data size it holds. Pure.
+ * What a node holds of snapshots, as `snapshot.sh state VG RAMDIR` prints it: the volume group's
+ * free bytes and every LVM snapshot in it; the free bytes of the RAM files' filesystem and the RAM
+ * files there (snapshots with RAM). hvcluster's own snapshots are told apart by their tags
+ * (`hvc_snapshot` for a guest's named snapshot, `hvc_backup` for a backup's temporary one), which
+ * carry everything known of them: the guest, the name, when, how consistent, the DRBD data size it
+ * holds, whether it has RAM (`hvc_ram`). Pure.
  */
 
 import { stampDate } from '../backup/archives.js';
-import type { Consistency } from '../backup/meta.js';
+import type { Consistency as BackupConsistency } from '../backup/meta.js';
 
-export type { Consistency };
+/** A backup's, or `ram`: the guest was saved with its RAM around the snapshot (`snapshot create --ram`). */
+export type Consistency = BackupConsistency | 'ram';
 
 export interface SnapshotLv {
   /** The snapshot LV (`web-disk0.snap.before`). */
@@ -36,6 +39,15 @@ export interface TaggedSnapshot extends SnapshotLv {
   bytes: number;
   /** The agent did not answer the thaw: the guest's filesystems may have stayed frozen. */
   thawAbandoned: boolean;
+  /** Taken with the guest's RAM (tag `hvc_ram`): its file is RAMDIR/GUEST/NAME.ram on the same node. */
+  ram: boolean;
+}
+
+/** A RAM file of the node (RAMDIR/GUEST/NAME.ram). */
+export interface RamFile {
+  guest: string;
+  name: string;
+  bytes: number;
 }
 
 export interface SnapshotState {
@@ -45,7 +57,13 @@ export interface SnapshotState {
   tagged: TaggedSnapshot[];
   /** Snapshots someone else made (no hvcluster tag): listed, never touched. */
   foreign: SnapshotLv[];
+  /** Free bytes on the filesystem of the RAM files (null: not read). */
+  ramFreeBytes: number | null;
+  ramFiles: RamFile[];
 }
+
+/** What a node's LVs say (verify reads them itself, without the RAM files). */
+export type SnapshotLvState = Omit<SnapshotState, 'vgFreeBytes' | 'ramFreeBytes' | 'ramFiles'>;
 
 /** The value of tag `key=value` among `tags`, or undefined. */
 const tagValue = (tags: readonly string[], key: string) => tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1);
@@ -60,21 +78,33 @@ function tagged(lv: SnapshotLv): TaggedSnapshot | null {
     guest: tagValue(lv.tags, 'hvc_guest') ?? '',
     name: tagValue(lv.tags, 'hvc_name') ?? '',
     stamp: tagValue(lv.tags, 'hvc_time') ?? '',
-    consistency: consistency === 'agent' || consistency === 'stopped' ? consistency : 'crash',
+    consistency: consistency === 'agent' || consistency === 'stopped' || consistency === 'ram' ? consistency : 'crash',
     bytes: Number(tagValue(lv.tags, 'hvc_bytes') ?? NaN),
     thawAbandoned: tagValue(lv.tags, 'hvc_thaw') === 'abandoned',
+    ram: lv.tags.includes('hvc_ram'),
   };
 }
 
 export function parseSnapshotState(stdout: string): SnapshotState {
   let vgFreeBytes = NaN;
+  let ramFreeBytes: number | null = null;
   const rows: string[] = [];
+  const ramFiles: RamFile[] = [];
   for (const line of stdout.split('\n')) {
     if (line.startsWith('vgfree ')) vgFreeBytes = Number(line.slice(7).trim());
     if (line.startsWith('lv ')) rows.push(line.slice(3));
+    if (line.startsWith('ramfree ')) {
+      const free = Number(line.slice(8).trim());
+      ramFreeBytes = line.slice(8).trim() !== '' && Number.isFinite(free) ? free : null;
+    }
+    if (line.startsWith('ram ')) {
+      const [guest, name, bytes] = line.slice(4).trim().split(' ');
+      if (!guest || !name || !Number.isFinite(Number(bytes))) throw new Error(`unexpected line: ${line}`);
+      ramFiles.push({ guest, name, bytes: Number(bytes) });
+    }
   }
   if (!Number.isFinite(vgFreeBytes)) throw new Error('no vgfree line: is the volume group there?');
-  return { vgFreeBytes, ...parseSnapshotLvs(rows) };
+  return { vgFreeBytes, ...parseSnapshotLvs(rows), ramFreeBytes, ramFiles };
 }
 
 /**
@@ -84,7 +114,7 @@ export function parseSnapshotState(stdout: string): SnapshotState {
  * What `snapshot.sh state` prints after `lv `, and what verify reads itself (SNAPSHOT_FILL,
  * SNAPSHOT_LEFTOVER). Throws on a row that is not one. Pure.
  */
-export function parseSnapshotLvs(rows: readonly string[]): Omit<SnapshotState, 'vgFreeBytes'> {
+export function parseSnapshotLvs(rows: readonly string[]): SnapshotLvState {
   const lvSizes = new Map<string, number>();
   const all: SnapshotLv[] = [];
   for (const raw of rows) {
@@ -116,3 +146,9 @@ export const snapshotLv = (resource: string, name: string) => `${resource}.snap.
 export function stampTime(stamp: string): string | null {
   return stampDate(stamp)?.toISOString().replace('.000Z', 'Z') ?? null;
 }
+
+/** Where a node keeps the RAM files of the snapshots taken with `--ram` (one directory per guest, mode 700). */
+export const RAM_DIR = '/var/lib/hvcluster/snapshots';
+
+/** The RAM file of a guest's snapshot, on the node holding its LVs. */
+export const ramFile = (guest: string, name: string) => `${RAM_DIR}/${guest}/${name}.ram`;

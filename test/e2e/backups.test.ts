@@ -2,7 +2,8 @@
  * Snapshots and backups of the customer's guests on the shared two-node lab, from the run's `built`
  * checkpoint: `web` and `db` (test/helpers/guest-lab.ts) created by apply, then a snapshot of db
  * surviving its live migration, rolled back through DRBD (the data it held at the snapshot, on both
- * replicas), a too-small one reported invalid, a guest agent stuck mid-freeze given up on; backups to
+ * replicas), a too-small one reported invalid, a guest agent stuck mid-freeze given up on, a snapshot
+ * with RAM rolled back into the same boot (a restore, not a reboot); backups to
  * an NFS export of the witness (apply sets up the repository and the timers, a second run, the
  * nodes' timers, stores almost nothing, retention, the key exported, verify's backup checks); db's
  * latest set restored into a declared copy on the other node, which boots from it and holds db's
@@ -20,6 +21,7 @@ import { BACKUP_PASSPHRASE_ENV, backupYaml, serveBackups } from '../helpers/back
 import { events, hvcluster } from '../helpers/hvcluster.js';
 import { builtCluster } from '../helpers/built.js';
 import { GUEST_NODES, guestLab } from '../helpers/guest-lab.js';
+import { bootOf } from '../helpers/ha-lab.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { waitFor } from '../lab/util.js';
 
@@ -149,6 +151,47 @@ describe('snapshots and backups on a two-node lab', () => {
     expect(removed.code, removed.stderr).toBe(0);
   });
 
+  it('snapshot --ram: db keeps running, its boot unchanged (saved and restored, not rebooted); rollback returns its first data in that same boot; remove leaves no RAM file', { timeout: 15 * MIN }, async () => {
+    // db runs on hv1 since the first snapshot test's rollback. Its page names its kernel's boot id.
+    const boot = bootOf(await page(202));
+    expect(boot, "db's page").not.toBeNull();
+    const before = await dbData('write');
+    const created = await hvcluster(NAME, ['snapshot', 'create', 'db', 'ramsnap', '--ram', '-f', site, '--json'], { timeoutMs: 5 * MIN });
+    expect(created.code, created.stderr).toBe(0);
+    const snap = JSON.parse(created.stdout) as { node: string; consistency: string; ram: { file: string; bytes: number } | null };
+    expect(snap).toMatchObject({ node: 'hv1', consistency: 'ram', ram: { file: '/var/lib/hvcluster/snapshots/db/ramsnap.ram' } });
+    expect(snap.ram!.bytes).toBeGreaterThan(0);
+    expect(created.stderr).toContain('consistent with its RAM');
+    expect((await lab.ssh('hv1', `stat -c %a ${snap.ram!.file}; virsh domstate db`)).stdout.trim().split('\n')).toEqual(['600', 'running']);
+    const tags = (await lab.ssh('hv1', 'lvs --noheadings -o lv_tags hvdata/db-disk1.snap.ramsnap')).stdout.trim().split(',');
+    expect(tags).toEqual(expect.arrayContaining(['hvc_snapshot', 'hvc_ram', 'hvc_consistency=ram']));
+    await waitFor('db to answer HTTP after its save and restore', async () => (bootOf(await page(202)) ?? undefined), { timeoutMs: 2 * MIN, intervalMs: 2000 });
+    expect(bootOf(await page(202)), 'the same boot: restored, not rebooted').toBe(boot);
+    const after = await dbData('write');
+    expect(after).not.toBe(before);
+
+    const listed = await hvcluster(NAME, ['snapshot', 'list', 'db', '-f', site, '--json'], { timeoutMs: 3 * MIN });
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = (JSON.parse(listed.stdout) as { snapshots: { name: string; consistency: string; ram: { bytes: number | null } | null }[] }).snapshots;
+    expect(rows.map((r) => [r.name, r.consistency, r.ram?.bytes])).toEqual([['ramsnap', 'ram', snap.ram!.bytes]]);
+
+    // Rolled back: destroyed, its disks written back through DRBD, then resumed from its RAM on hv1:
+    // the data of the snapshot's instant, in the boot it had then.
+    const rolled = await hvcluster(NAME, ['snapshot', 'rollback', 'db', 'ramsnap', '--yes', '-f', site, '--json'], { timeoutMs: 10 * MIN });
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(JSON.parse(rolled.stdout)).toMatchObject({ guest: 'db', node: 'hv1', startedOn: 'hv1', ram: { file: snap.ram!.file, resumed: true } });
+    await waitFor('db to answer HTTP after the rollback', async () => (bootOf(await page(202)) ?? undefined), { timeoutMs: 2 * MIN, intervalMs: 2000 });
+    expect(bootOf(await page(202)), 'the boot of the snapshot: resumed, not booted').toBe(boot);
+    expect(await dbData('check')).toBe(before);
+
+    const removed = await hvcluster(NAME, ['snapshot', 'remove', 'db', 'ramsnap', '-f', site], { timeoutMs: 3 * MIN });
+    expect(removed.code, removed.stderr).toBe(0);
+    for (const node of NODES) {
+      const left = await lab.ssh(node, 'find /var/lib/hvcluster/snapshots -name "*.ram" 2>/dev/null; lvs --noheadings -o lv_name hvdata');
+      expect(left.stdout, node).not.toMatch(/ramsnap/);
+    }
+  });
+
   it('backups: apply sets up the repository on an NFS export (the witness) and the nodes\' timers; backup run stores every guest, a second run almost nothing; the timer backs up what its node runs; retention keeps a set a day', { timeout: 25 * MIN }, async () => {
     // web and db run on hv1 (db since its rollback). The repository: the witness's NFS export, encrypted.
     process.env[BACKUP_PASSPHRASE_ENV] = 'correct horse battery staple, lab only';
@@ -195,9 +238,10 @@ describe('snapshots and backups on a two-node lab', () => {
     }
     for (const node of NODES) expect((await lab.ssh(node, 'lvs --noheadings -o lv_name hvdata')).stdout, node).not.toContain('.bk.');
 
-    // Run 3, of web only. Retention (as borg applies its rules in turn): the latest set (keep-last 1),
-    // then the last of each day among the others (keep-daily): web keeps two of its three sets of
-    // today, run 3's and the timer's; db, backed up twice, keeps both.
+    // Run 3, of web only. Retention as borg 1.2 applies its rules in turn: the latest set (keep-last
+    // 1); then keep-daily, whose day (today) that set already stands for, so it keeps the oldest set
+    // instead, as borg does while a rule has fewer periods than its count: web keeps run 3's and run
+    // 1's of its three sets of today (the timer's is pruned); db, backed up twice, keeps both.
     const third = await hvcluster(NAME, ['backup', 'run', 'web', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
     expect(third.code, third.stderr.slice(-4000)).toBe(0);
     const run3 = JSON.parse(third.stdout) as Run;
@@ -206,7 +250,7 @@ describe('snapshots and backups on a two-node lab', () => {
     expect(listed.code, listed.stderr).toBe(0);
     const sets = JSON.parse(listed.stdout) as { sets: { guest: string; set: string }[]; incomplete: unknown[] };
     const setsOf = (guest: string) => sets.sets.filter((s) => s.guest === guest).map((s) => s.set).sort();
-    expect(setsOf('web')).toEqual([run2[0]!.set, run3.sets[0]!.set].sort());
+    expect(setsOf('web')).toEqual([run1.sets[0]!.set, run3.sets[0]!.set].sort());
     expect(setsOf('db')).toEqual([run1.sets[1]!.set, run2[1]!.set].sort());
 
     // The repository's key, kept apart from it: a new file, root's only, borg's export format, not echoed.
@@ -290,7 +334,7 @@ echo "$f $n"`);
     const applied = await hvcluster(NAME, ['apply', '-f', without, '--yes', '--json'], { timeoutMs: 10 * MIN });
     expect(applied.code, applied.stderr.slice(-4000)).toBe(0);
     for (const node of NODES) {
-      const r = await lab.ssh(node, 'systemctl is-enabled hvcluster-backup.timer; findmnt -n /var/lib/hvcluster/backup; ls /etc/systemd/system | grep -c "^var-lib-hvcluster-backup"; test -e /etc/hvcluster/backup.conf && echo conf; stat -c %a /etc/hvcluster/backup/passphrase; systemctl --failed --no-legend --plain | grep -c hvcluster; ls /var/backups/hvcluster/*/etc/hvcluster/backup.conf >/dev/null 2>&1 && echo kept');
+      const r = await lab.ssh(node, 'systemctl is-enabled hvcluster-backup.timer 2>&1 | head -n 1; findmnt -n /var/lib/hvcluster/backup; ls /etc/systemd/system | grep -c "^var-lib-hvcluster-backup"; test -e /etc/hvcluster/backup.conf && echo conf; stat -c %a /etc/hvcluster/backup/passphrase; systemctl --failed --no-legend --plain | grep -c hvcluster; ls /var/backups/hvcluster/*/etc/hvcluster/backup.conf >/dev/null 2>&1 && echo kept');
       const [enabled, ...rest] = r.stdout.trim().split('\n');
       expect(enabled, node).not.toBe('enabled');
       // No mount left, no storage unit, no backup.conf; the passphrase still there (600); nothing failed; backup.conf kept in a run's backup directory.

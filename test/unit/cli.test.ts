@@ -79,6 +79,19 @@ describe('hvcluster command line', () => {
     expect(await main(['inspect'], none.streams)).toBe(EXIT.usage);
   });
 
+  it('snapshot create --ram and rollback --no-ram are options: refused for want of the answer file, or --yes, before connecting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvcluster-cwd-'));
+    const create = capture({}, dir);
+    expect(await main(['snapshot', 'create', 'db', 'warm', '--ram'], create.streams)).toBe(EXIT.usage);
+    expect(create.err()).toContain('snapshot create needs the answer file of the cluster');
+    const rollback = capture({}, dir);
+    expect(await main(['snapshot', 'rollback', 'db', 'warm', '--no-ram', '-f', join(dir, 'site.yaml')], rollback.streams)).toBe(EXIT.usage);
+    expect(rollback.err()).toContain('give --yes to confirm');
+    const help = capture();
+    expect(await main(['snapshot', 'rollback', '--help'], help.streams)).toBe(EXIT.ok);
+    expect(help.out()).toContain('--no-ram');
+  });
+
   it('prints bash and zsh completion scripts that complete the real commands and flags', async () => {
     const bash = capture();
     expect(await main(['completion', 'bash'], bash.streams)).toBe(EXIT.ok);

@@ -12,7 +12,7 @@ import { nfsMounted, parseBackupState, type BackupState } from '../../backup/sta
 import type { BackupStatus } from '../../backup/status.js';
 import { BACKUP_SERVICE, BACKUP_TIMER, backupMountUnits } from '../../plan/backup.js';
 import { snapshotSets, type SnapshotSet } from '../../snapshots/plan.js';
-import { parseSnapshotLvs, stampTime, type SnapshotState, type TaggedSnapshot } from '../../snapshots/state.js';
+import { parseSnapshotLvs, stampTime, type SnapshotLvState, type TaggedSnapshot } from '../../snapshots/state.js';
 import { parseStatusLines, parseSystemdShow, type StatusRead } from '../parse-backup.js';
 import { CLUSTER, type CheckResult, type ReachableNode, type VerifyInput } from '../types.js';
 import { probe, reachable, result, verifyNowMs, why } from './common.js';
@@ -24,7 +24,7 @@ export const SNAPSHOT_FILL_WARNING_PERCENT = 80;
 const STORAGE_LOOK_S = 10;
 
 /** The node's LVs from the `snapshots` probe (one lvs of the volume group), or why they were not read. */
-export function nodeSnapshots(node: ReachableNode): { state: Omit<SnapshotState, 'vgFreeBytes'> } | { skipped: string } {
+export function nodeSnapshots(node: ReachableNode): { state: SnapshotLvState } | { skipped: string } {
   const cmd = probe(node, 'snapshots');
   if (!cmd || cmd.exitCode !== 0) return { skipped: `the volume group's snapshots were not read: ${why(cmd, 'lvs')}` };
   try {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAnswers } from '../../../installer/answers/load.js';
 import { parseGuestState } from '../../../installer/engine/guest-state.js';
 import { parseVolumeState } from '../../../installer/engine/volume-state.js';
-import { findSet, formatSnapshotList, parseSnapshotSize, planSnapshotCreate, planSnapshotRollback, snapshotList, type SnapshotNodeRead } from '../../../installer/snapshots/plan.js';
+import { findSet, formatSnapshotList, parseSnapshotSize, planSnapshotCreate, planSnapshotRemove, planSnapshotRollback, ramLeftovers, ramNeedBytes, snapshotList, type SnapshotNodeRead } from '../../../installer/snapshots/plan.js';
 import { backupStamp } from '../../../installer/backup/archives.js';
 import { parseSnapshotState, stampTime } from '../../../installer/snapshots/state.js';
 import { siteYaml } from '../plan/helpers.js';
@@ -21,21 +21,30 @@ interface ReadOptions {
   cstate?: string;
   vgFreeMiB?: number;
   snaps?: string[];
+  /** Free MiB for RAM files (default 4096; null: no ramfree line). */
+  ramFreeMiB?: number | null;
+  /** `ram GUEST NAME BYTES` lines of snapshot.sh state. */
+  ramFiles?: string[];
+  standby?: boolean;
 }
 
 /** One node's reads: the guests running there, every disk in the same state, `snaps` as `lv` lines of snapshot.sh state. */
 function read(o: ReadOptions = {}): SnapshotNodeRead {
   const running = o.running ?? [];
-  const guestState = parseGuestState(['virsh yes', 'standby no', 'libvirt yes', 'domains web db', ...['web', 'db'].map((g) => `domain ${g} ${running.includes(g) ? 'running' : 'shut-off'} no`)].join('\n'));
+  const guestState = parseGuestState(['virsh yes', `standby ${o.standby ? 'yes' : 'no'}`, 'libvirt yes', 'domains web db', ...['web', 'db'].map((g) => `domain ${g} ${running.includes(g) ? 'running' : 'shut-off'} no`)].join('\n'));
   const volumes = parseVolumeState(RESOURCES.flatMap((r) => [`lv ${r} present`, `state ${r} ${o.cstate ?? 'Connected'} ${o.dstate ?? 'UpToDate/UpToDate'} ${running.includes(r.split('-')[0]!) ? 'Primary/Secondary' : (o.role ?? 'Secondary/Secondary')}`]).join('\n'));
   const sizes = { 'web-disk0': 36 * MIB, 'db-disk0': 36 * MIB, 'db-disk1': 68 * MIB };
-  const snapshots = parseSnapshotState([`vgfree ${(o.vgFreeMiB ?? 1024) * MIB}`, ...Object.entries(sizes).map(([lv, size]) => `lv ${lv}||${size}||-wi-ao----|`), ...(o.snaps ?? [])].join('\n'));
+  const ramFree = o.ramFreeMiB === undefined ? 4096 : o.ramFreeMiB;
+  const snapshots = parseSnapshotState([`vgfree ${(o.vgFreeMiB ?? 1024) * MIB}`, ...Object.entries(sizes).map(([lv, size]) => `lv ${lv}||${size}||-wi-ao----|`), ...(o.snaps ?? []), ...(ramFree === null ? [] : [`ramfree ${ramFree * MIB}`]), ...(o.ramFiles ?? [])].join('\n'));
   return { guests: guestState, volumes, snapshots };
 }
 
 /** A snapshot line of snapshot.sh state: hvcluster's tags for `guest`'s snapshot `name` of `origin`. */
-const snap = (origin: string, name: string, o: { fill?: string; attr?: string; bytes?: number; consistency?: string; stamp?: string } = {}) =>
-  `lv ${origin}.snap.${name}|${origin}|${37 * MIB}|${o.fill ?? '1.25'}|${o.attr ?? 'swi-a-s---'}|hvc_snapshot,hvc_guest=${origin.split('-')[0]},hvc_name=${name},hvc_time=${o.stamp ?? '20261208t101500z'},hvc_consistency=${o.consistency ?? 'crash'},hvc_bytes=${o.bytes ?? 33550336}`;
+const snap = (origin: string, name: string, o: { fill?: string; attr?: string; bytes?: number; consistency?: string; stamp?: string; ram?: boolean } = {}) =>
+  `lv ${origin}.snap.${name}|${origin}|${37 * MIB}|${o.fill ?? '1.25'}|${o.attr ?? 'swi-a-s---'}|hvc_snapshot,hvc_guest=${origin.split('-')[0]},hvc_name=${name},hvc_time=${o.stamp ?? '20261208t101500z'},hvc_consistency=${o.ram ? 'ram' : (o.consistency ?? 'crash')},hvc_bytes=${o.bytes ?? 33550336}${o.ram ? ',hvc_ram' : ''}`;
+/** db's snapshot `name` with its RAM: both disks' LVs (and the RAM file of `ramBytes`, unless null). */
+const ramSnap = (name: string, ramBytes: number | null = 140 * MIB) => ({ snaps: [snap('db-disk0', name, { ram: true }), snap('db-disk1', name, { ram: true, bytes: 67104768 })], ramFiles: ramBytes === null ? [] : [`ram db ${name} ${ramBytes}`] });
+const HA = { ...answers, spec: { ...answers.spec, ha: { ...answers.spec.ha!, enabled: true } } } as typeof answers;
 
 describe('snapshot state', () => {
   it("tells hvcluster's snapshots from others and reads their tags, fill and validity", () => {
@@ -149,5 +158,113 @@ describe('snapshot list', () => {
     expect(text).toContain('! db before: invalid');
     expect(text).toContain('hv3 could not be read');
     expect(findSet(reads, 'db', 'before').disks.map((d) => d.lv)).toEqual(['db-disk0.snap.before', 'db-disk1.snap.before']);
+  });
+});
+
+describe('snapshots with RAM', () => {
+  it('state: the RAM files and their free room; a snapshot tagged hvc_ram has consistency ram', () => {
+    const state = parseSnapshotState(['vgfree 1', snap('db-disk0', 'warm', { ram: true }), `ramfree ${3 * MIB}`, 'ram db warm 1234', 'ram web old 99'].join('\n'));
+    expect(state.ramFreeBytes).toBe(3 * MIB);
+    expect(state.ramFiles).toEqual([{ guest: 'db', name: 'warm', bytes: 1234 }, { guest: 'web', name: 'old', bytes: 99 }]);
+    expect(state.tagged.map((t) => [t.consistency, t.ram])).toEqual([['ram', true]]);
+    expect(parseSnapshotState('vgfree 1\nramfree \n').ramFreeBytes).toBeNull();
+    expect(() => parseSnapshotState('vgfree 1\nram db\n')).toThrow('unexpected line: ram db');
+  });
+
+  it("create --ram: where the guest runs, its file under /var/lib/hvcluster/snapshots, room for its memory and a margin", () => {
+    const reads = new Map([['hv1', read()], ['hv2', read({ running: ['db'] })]]);
+    const plan = planSnapshotCreate(answers, reads, 'db', { name: 'warm', at: AT, size: { kind: 'full' }, ram: true });
+    expect(plan).toMatchObject({ node: 'hv2', running: true, ram: { file: '/var/lib/hvcluster/snapshots/db/warm.ram', memoryMiB: 128, needBytes: ramNeedBytes(128), freeBytes: 4096 * MIB } });
+    expect(ramNeedBytes(128)).toBe(Math.ceil(128 * MIB * 1.05) + 64 * MIB);
+    expect(planSnapshotCreate(answers, reads, 'db', { name: 'cold', at: AT, size: { kind: 'full' } }).ram).toBeNull();
+  });
+
+  it('create --ram refuses: a guest under Pacemaker (saying why and what instead), one that does not run, no room for its RAM (with the figures), a leftover RAM file of that name, free room not read', () => {
+    const create = (reads: Map<string, SnapshotNodeRead>, o: { answers?: typeof answers; guest?: string } = {}) => () => planSnapshotCreate(o.answers ?? answers, reads, o.guest ?? 'db', { name: 'warm', at: AT, size: { kind: 'full' }, ram: true });
+    const healthy = new Map([['hv1', read()], ['hv2', read({ running: ['db'] })]]);
+    expect(create(healthy, { answers: HA })).toThrow("guest db is under Pacemaker: --ram stops it while its RAM is saved, and Pacemaker's monitor would find the domain gone, count a failure and recover it");
+    try {
+      create(healthy, { answers: HA })();
+    } catch (error) {
+      expect((error as { hint?: string }).hint).toBe('take a snapshot of its disks without --ram (frozen through its guest agent): `hvcluster snapshot create db warm -f site.yaml`');
+    }
+    expect(create(healthy, { guest: 'web' })).toThrow('guest web does not run: it has nothing in RAM to save');
+    const small = new Map([['hv1', read()], ['hv2', read({ running: ['db'], ramFreeMiB: 100 })]]);
+    expect(create(small)).toThrow('saving the RAM of guest db (128 MiB) needs 199 MiB free in /var/lib/hvcluster/snapshots on hv2, its filesystem has 100 MiB free');
+    const left = new Map([['hv1', read({ ramFiles: ['ram db warm 5'] })], ['hv2', read({ running: ['db'] })]]);
+    expect(create(left)).toThrow('guest db already has a RAM file named warm on hv1 (/var/lib/hvcluster/snapshots/db/warm.ram, the RAM of no snapshot');
+    const unread = new Map([['hv1', read()], ['hv2', read({ running: ['db'], ramFreeMiB: null })]]);
+    expect(create(unread)).toThrow('the free space of /var/lib/hvcluster/snapshots on hv2 was not read');
+  });
+
+  it('rollback of a snapshot with RAM resumes the guest from it on the snapshot node, even a stopped one; not with --no-ram or --no-start', () => {
+    const reads = new Map([['hv1', read({ running: ['db'] })], ['hv2', read(ramSnap('warm'))]]);
+    expect(planSnapshotRollback(answers, reads, 'db', 'warm')).toMatchObject({ node: 'hv2', runningOn: 'hv1', consistency: 'ram', ram: { file: '/var/lib/hvcluster/snapshots/db/warm.ram', bytes: 140 * MIB }, restore: true });
+    expect(planSnapshotRollback(answers, reads, 'db', 'warm', { ram: false }).restore).toBe(false);
+    expect(planSnapshotRollback(answers, reads, 'db', 'warm', { start: false })).toMatchObject({ restore: false, ram: { bytes: 140 * MIB } });
+    const stopped = new Map([['hv1', read()], ['hv2', read(ramSnap('warm'))]]);
+    expect(planSnapshotRollback(answers, stopped, 'db', 'warm')).toMatchObject({ runningOn: null, restore: true });
+    const plain = new Map([['hv1', read({ running: ['db'] })], ['hv2', read({ snaps: [snap('db-disk0', 'cold'), snap('db-disk1', 'cold')] })]]);
+    expect(planSnapshotRollback(answers, plain, 'db', 'cold')).toMatchObject({ ram: null, restore: false });
+  });
+
+  it('rollback with RAM refuses, hinting at --no-ram: a guest under Pacemaker, a missing RAM file, the snapshot node in standby', () => {
+    const hint = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        return (error as { hint?: string }).hint;
+      }
+      return undefined;
+    };
+    const ha = new Map([['hv1', read()], ['hv2', read({ ...ramSnap('warm'), running: ['db'] })]]);
+    expect(() => planSnapshotRollback(HA, ha, 'db', 'warm')).toThrow('snapshot warm of guest db holds its RAM, and the guest is under Pacemaker');
+    expect(hint(() => planSnapshotRollback(HA, ha, 'db', 'warm'))).toContain('hvcluster snapshot rollback db warm --yes --no-ram');
+    expect(planSnapshotRollback(HA, ha, 'db', 'warm', { ram: false })).toMatchObject({ ha: true, restore: false });
+    const missing = new Map([['hv1', read({ running: ['db'] })], ['hv2', read(ramSnap('warm', null))]]);
+    expect(() => planSnapshotRollback(answers, missing, 'db', 'warm')).toThrow('the RAM file of snapshot warm of guest db is missing on hv2 (/var/lib/hvcluster/snapshots/db/warm.ram)');
+    expect(planSnapshotRollback(answers, missing, 'db', 'warm', { ram: false }).restore).toBe(false);
+    const standby = new Map([['hv1', read({ running: ['db'] })], ['hv2', read({ ...ramSnap('warm'), standby: true })]]);
+    expect(() => planSnapshotRollback(answers, standby, 'db', 'warm')).toThrow('hv2 is in standby (node drain), and guest db would resume there');
+    expect(hint(() => planSnapshotRollback(answers, standby, 'db', 'warm'))).toBe('`hvcluster node resume hv2` first, or roll back its disks only, the guest started cold: `hvcluster snapshot rollback db warm --yes --no-ram`');
+  });
+
+  it('list: which snapshots have RAM and its size (MISSING when gone), and the RAM files no snapshot claims', () => {
+    const reads = new Map([
+      ['hv1', read({ running: ['db'], ramFiles: ['ram db lost 10485760'] })],
+      ['hv2', read({ snaps: [...ramSnap('warm').snaps, ...ramSnap('gone').snaps, snap('web-disk0', 'cold')], ramFiles: ramSnap('warm').ramFiles })],
+    ]);
+    const rows = snapshotList(reads);
+    expect(rows.map((r) => [r.guest, r.name, r.consistency, r.ram])).toEqual([
+      ['db', 'gone', 'ram', { file: '/var/lib/hvcluster/snapshots/db/gone.ram', bytes: null }],
+      ['db', 'warm', 'ram', { file: '/var/lib/hvcluster/snapshots/db/warm.ram', bytes: 140 * MIB }],
+      ['web', 'cold', 'crash', null],
+    ]);
+    const leftovers = ramLeftovers(reads);
+    expect(leftovers).toEqual([{ node: 'hv1', guest: 'db', name: 'lost', file: '/var/lib/hvcluster/snapshots/db/lost.ram', bytes: 10 * MIB }]);
+    expect(ramLeftovers(reads, 'web')).toEqual([]);
+    // Only a snapshot with RAM claims a RAM file: one without, of the same name, leaves it a leftover.
+    const plainSameName = new Map([['hv1', read({ snaps: [snap('db-disk0', 'lost'), snap('db-disk1', 'lost')], ramFiles: ['ram db lost 5'] })]]);
+    expect(ramLeftovers(plainSameName).map((l) => l.name)).toEqual(['lost']);
+    const text = formatSnapshotList(rows, [], leftovers);
+    expect(text).toMatch(/^GUEST\s+NAME\s+ON\s+TAKEN \(UTC\)\s+CONSISTENCY\s+FILL\s+RAM\s+WHERE$/m);
+    expect(text).toMatch(/^db\s+warm\s+hv2\s+\S+\s+ram\s+1\.3%\s+140MiB\s+guest runs on hv1$/m);
+    expect(text).toMatch(/^db\s+gone\s+hv2\s+\S+\s+ram\s+1\.3%\s+MISSING\s+guest runs on hv1$/m);
+    expect(text).toMatch(/^web\s+cold\s+hv2\s+\S+\s+crash\s+1\.3%\s+-\s+guest stopped$/m);
+    expect(text).toContain('! db gone: its RAM file /var/lib/hvcluster/snapshots/db/gone.ram is missing on hv2: it can be rolled back with --no-ram only');
+    expect(text).toContain('! hv1: /var/lib/hvcluster/snapshots/db/lost.ram (10 MiB) is the RAM of no snapshot (a snapshot create --ram that did not finish); delete it: `hvcluster snapshot remove db lost`');
+    expect(formatSnapshotList([], [], leftovers)).toMatch(/^no snapshots\n! hv1: /);
+  });
+
+  it("remove: a snapshot's LVs and its RAM file; a leftover RAM file alone, refused while the guest does not run", () => {
+    const reads = new Map([['hv1', read({ running: ['db'], ramFiles: ['ram db lost 5'] })], ['hv2', read(ramSnap('warm'))]]);
+    expect(planSnapshotRemove(answers, reads, 'db', 'warm')).toEqual({ guest: 'db', name: 'warm', node: 'hv2', lvs: ['db-disk0.snap.warm', 'db-disk1.snap.warm'], ramFile: '/var/lib/hvcluster/snapshots/db/warm.ram', leftover: false });
+    expect(planSnapshotRemove(answers, reads, 'db', 'lost')).toEqual({ guest: 'db', name: 'lost', node: 'hv1', lvs: [], ramFile: '/var/lib/hvcluster/snapshots/db/lost.ram', leftover: true });
+    const stopped = new Map([['hv1', read({ ramFiles: ['ram db lost 5'] })], ['hv2', read()]]);
+    expect(() => planSnapshotRemove(answers, stopped, 'db', 'lost')).toThrow('guest db does not run, and /var/lib/hvcluster/snapshots/db/lost.ram on hv1 is the RAM of no snapshot');
+    expect(() => planSnapshotRemove(answers, reads, 'db', 'nosuch')).toThrow('guest db has no snapshot named nosuch');
+    expect(() => planSnapshotRemove(answers, reads, 'nosuch', 'warm')).toThrow('guest nosuch is not declared');
+    const plain = new Map([['hv1', read({ snaps: [snap('web-disk0', 'cold')] })], ['hv2', read()]]);
+    expect(planSnapshotRemove(answers, plain, 'web', 'cold')).toMatchObject({ lvs: ['web-disk0.snap.cold'], ramFile: null });
   });
 });
