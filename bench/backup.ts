@@ -47,8 +47,10 @@ async function cli(args: string[]): Promise<{ ms: number; doc: Record<string, un
   const t0 = Date.now();
   const r = await hvcluster(NAME, [...args, '--json'], { timeoutMs: 60 * MIN });
   if (r.code !== 0) throw new Error(`hvcluster ${args.join(' ')}: exit ${r.code}\n${r.stderr.slice(-3000)}`);
-  const last = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}';
-  return { ms: Date.now() - t0, doc: JSON.parse(last) as Record<string, unknown> };
+  // A day-after command prints one JSON document (indented); apply prints its events, a JSON object a line.
+  const text = r.stdout.trim();
+  const doc = text.startsWith('{\n') ? text : (text.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+  return { ms: Date.now() - t0, doc: JSON.parse(doc) as Record<string, unknown> };
 }
 
 interface SetFigures {

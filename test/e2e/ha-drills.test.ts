@@ -44,6 +44,17 @@ function phasesLine(f: FailoverReport): string {
   return `${f.crashed} -> ${f.survivor}: ${FAILOVER_PHASES.map((p) => `${p} ${seconds(f.phases[p])}`).join(', ')}; rejoined ${seconds(f.rejoinedMs)}, resynced ${seconds(f.resyncedMs)}`;
 }
 
+/** The declared guest after a drill took it over: Started on the survivor only, answering from a new boot, its disk resynced without a split brain; then the cluster verifies clean. */
+async function expectWebTakenOver(survivor: string): Promise<void> {
+  expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
+  const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
+  expect(page).not.toBe(webBoot);
+  webBoot = page;
+  webNode = survivor;
+  await h.webDiskInSync(survivor);
+  await h.expectClean(site);
+}
+
 beforeAll(async () => {
   await builtCluster(lab);
   site = await h.webSite();
@@ -133,16 +144,7 @@ describe('total power loss', () => {
     expect(history.some((e) => e.status === 'failed'), JSON.stringify(history)).toBe(true);
     expect((await lab.ssh(survivor, 'ip route show type blackhole')).stdout.trim()).toBe('');
     console.log(`[ha failover, power loss] ${phasesLine(f!)}; held ${seconds(f!.hold!.releasedMs)} (${f!.hold!.failedFencings} failed fencing attempts)`);
-    {
-      const now = await h.cluster(survivor);
-      expect(now.resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
-      const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
-      expect(page).not.toBe(webBoot);
-      webBoot = page;
-      webNode = survivor;
-      await h.webDiskInSync(survivor);
-    }
-    await h.expectClean(site);
+    await expectWebTakenOver(survivor);
   });
 });
 
@@ -172,11 +174,7 @@ describe('network partition', () => {
     console.log(`[ha failover, partition] ${cut}'s fence-peer handler: ${(await lab.ssh(cut, 'journalctl -b -1 -t hvcluster-fence-peer --no-pager -o cat 2>&1 | tail -3')).stdout.trim() || 'nothing logged'}`);
     // The declared guest too: on the survivor, a new boot, its disk resynced without a split brain.
     const survivor = other(cut);
-    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
-    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
-    expect(page).not.toBe(webBoot);
-    await h.webDiskInSync(survivor);
-    await h.expectClean(site);
+    await expectWebTakenOver(survivor);
   });
 });
 
@@ -255,13 +253,7 @@ describe('a hung node', () => {
     expect((await lab.ssh(node, "ps -eo pid=,stat=,comm= | awk '$2 ~ /^T/'")).stdout.trim()).toBe('');
     console.log(`[ha failover, hang] ${phasesLine(f!)}; ${survivor} saw web-disk0 Connected to the lost node in ${samples.filter((x) => x.lost && x.cs === 'Connected').length} of ${samples.length} samples`);
     // The declared guest too: on the survivor, a new boot, its disk resynced without a split brain.
-    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
-    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
-    expect(page).not.toBe(webBoot);
-    webBoot = page;
-    webNode = survivor;
-    await h.webDiskInSync(survivor);
-    await h.expectClean(site);
+    await expectWebTakenOver(survivor);
   });
 });
 
@@ -291,12 +283,6 @@ describe('the failover drill on a declared guest', () => {
     // No test guest was made: neither node has its domain, Pacemaker never had it.
     for (const n of NODES) expect((await lab.ssh(n, 'virsh list --all --name')).stdout.split('\n').map((d) => d.trim())).not.toContain('hvc-migtest');
     console.log(`[ha failover, declared guest web] ${phasesLine(f!)}; web's downtime ${seconds(f!.phases.answered)}`);
-    expect((await h.cluster(survivor)).resources.filter((r) => r.id === 'vm-web' && r.active).map((r) => `${r.role} ${r.nodes.join(',')}`)).toEqual([`Started ${survivor}`]);
-    const page = await waitFor('the guest web to answer again', async () => bootOf(await h.webPage()) ?? undefined, { timeoutMs: 4 * MIN, intervalMs: 3000 });
-    expect(page).not.toBe(webBoot);
-    webBoot = page;
-    webNode = survivor;
-    await h.webDiskInSync(survivor);
-    await h.expectClean(site);
+    await expectWebTakenOver(survivor);
   });
 });
