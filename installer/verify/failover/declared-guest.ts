@@ -7,22 +7,21 @@
  * Here: which guests may be used (pure), where it runs and who takes it over (pure, from crm_mon),
  * its agent's answer, and the checks before the fault.
  */
-import { instances } from '../../engine/ha/pacemaker.js';
+import { instances, runningOn } from '../../engine/ha/pacemaker.js';
 import { guestCibIds } from '../../engine/ha/guest-cib.js';
 import type { Host } from '../../engine/host.js';
 import { drbdState } from '../../engine/volumes.js';
 import type { CrmStatus } from '../../facts/parse/crm-mon.js';
 import type { Answers } from '../../answers/schema.js';
-import type { ClusterPlan } from '../../plan/types.js';
+import { diskResource } from '../../plan/guest-model.js';
 
-/** A guest the drill fails over: its domain, its Pacemaker ids, its DRBD resources, the nodes holding them. */
+/** A guest the drill fails over: its domain, its Pacemaker ids, its DRBD resources. */
 export interface DrillSubject {
   name: string;
   vm: string;
   /** Its disks' promotable DRBD resources in Pacemaker (drbd-web-disk0...), and their DRBD resources (web-disk0...). */
   drbd: string[];
   resources: string[];
-  holders: string[];
 }
 
 /** Why the command line's --guest cannot be taken as given (before the answer file is read), or null. Pure. */
@@ -54,29 +53,34 @@ export function drillGuestRefusal(answers: Answers, name: string): { message: st
   return null;
 }
 
-/** The guests of the plan a drill may fail over (present, under Pacemaker). Pure. */
-export const drillableGuests = (plan: Pick<ClusterPlan, 'guests'>): string[] => (plan.guests ?? []).filter((g) => g.state === 'present' && g.ha).map((g) => g.name);
-
-/** The declared guest NAME as the drill uses it; throws why it cannot be used. Pure. */
-export function declaredSubject(plan: Pick<ClusterPlan, 'guests'>, name: string): DrillSubject {
-  const guest = (plan.guests ?? []).find((g) => g.name === name);
-  const others = drillableGuests(plan);
-  const choose = others.length ? `the guests it can use: ${others.join(', ')}` : 'no guest of spec.guests is under Pacemaker';
-  if (!guest) throw new Error(`--guest ${name}: not a guest of spec.guests (${choose})`);
-  if (guest.state !== 'present') throw new Error(`--guest ${name}: the guest is declared absent (${choose})`);
-  if (!guest.ha) throw new Error(`--guest ${name}: the guest is not under Pacemaker (ha: false), so nothing would restart it on a survivor (${choose})`);
-  const ids = guestCibIds(name, guest.disks.map((d) => d.resource));
-  return { name, vm: ids.vm, drbd: ids.disks.map((d) => d.drbd), resources: guest.disks.map((d) => d.resource), holders: guest.holders };
+/**
+ * The declared guest NAME as the drill uses it, from the answer file (verify's plan places no guests:
+ * where its replicas are is read from crm_mon, declaredPlacement); throws why it cannot be used. Pure.
+ */
+export function declaredSubject(answers: Answers, name: string): DrillSubject {
+  const refusal = drillGuestRefusal(answers, name);
+  if (refusal) throw new Error(`${refusal.message} (${refusal.hint})`);
+  const guest = answers.spec.guests.find((g) => g.name === name)!;
+  const resources = guest.disks.map((_, k) => diskResource(name, k));
+  const ids = guestCibIds(name, resources);
+  return { name, vm: ids.vm, drbd: ids.disks.map((d) => d.drbd), resources };
 }
 
-/** Where the guest runs and the other holder of its disks, which must take it over, in Pacemaker's view; throws why the drill cannot start. Pure. */
+/**
+ * Where the guest runs and the other holder of its disks, which must take it over, in Pacemaker's
+ * view (its disks' clones run only on the nodes holding them); throws why the drill cannot start. Pure.
+ */
 export function declaredPlacement(status: CrmStatus, s: DrillSubject): { node: string; peer: string } {
   const on = instances(status, s.vm).filter((i) => i.role === 'Started' && !i.failed).map((i) => i.node);
   if (on.length !== 1) throw new Error(`${s.name} is not Started on one node under Pacemaker (crm_mon: ${on.join(', ') || 'nowhere'}): start it first (\`hvcluster guest start ${s.name}\`)`);
   const node = on[0]!;
-  const peer = s.holders.find((h) => h !== node);
-  if (!s.holders.includes(node) || peer === undefined) throw new Error(`${s.name} runs on ${node}, which does not hold a replica of its disks with another node (holders: ${s.holders.join(', ')})`);
-  return { node, peer };
+  const holders = s.drbd.map((d) => runningOn(status, d));
+  const peers = holders.reduce((common, h) => common.filter((n) => h.includes(n)), holders[0] ?? []).filter((n) => n !== node);
+  if (!holders.every((h) => h.includes(node)) || peers.length === 0) {
+    const seen = [...new Set(holders.flat())].sort();
+    throw new Error(`${s.name} runs on ${node}, but no other node runs every one of its disks (${s.drbd.join(', ')}) in Pacemaker (crm_mon: ${seen.join(', ') || 'nowhere'}): nothing could take it over; wait until verify's HA checks pass`);
+  }
+  return { node, peer: peers[0]! };
 }
 
 /** The guest agent's ping (qemu-guest-agent), at most 5 s. Pure. */

@@ -181,8 +181,8 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
 
     // The guest under Pacemaker on the first pair of replicas, with its data written; or the declared guest where it runs.
     phase = 'guest-started';
-    const declared = options.guest !== undefined ? declaredSubject(plan, options.guest) : null;
-    const subject: DrillSubject = declared ?? { name: GUEST_NAME, vm: ids.vm, drbd: ids.disks.map((d) => d.drbd), resources: [TEST_RESOURCE], holders: [] };
+    const declared = options.guest !== undefined ? declaredSubject(answers, options.guest) : null;
+    const subject: DrillSubject = declared ?? { name: GUEST_NAME, vm: ids.vm, drbd: ids.disks.map((d) => d.drbd), resources: [TEST_RESOURCE] };
     let crashed: string;
     let survivor: string;
     let bootId: string | null = null;

@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import { parseAnswers } from '../../../installer/answers/load.js';
 import { main } from '../../../installer/cli.js';
 import type { CrmStatus } from '../../../installer/facts/parse/crm-mon.js';
-import type { GuestModel } from '../../../installer/plan/guest-model.js';
 import { failoverChecks } from '../../../installer/verify/checks/failover.js';
 import { agentPingArgv, declaredPlacement, declaredSubject, drillGuestRefusal, guestDrillUsageError } from '../../../installer/verify/failover/declared-guest.js';
 import { failoverTimeline, type FailoverReport } from '../../../installer/verify/failover/drill.js';
@@ -67,32 +66,37 @@ describe('the guests the drill takes', () => {
     expect(drillGuestRefusal(withGuests('    - { name: batch, memory: 1GiB, ha: false, disks: [{ size: 20GiB }] }'), 'x')?.hint).toMatch(/^no guest of spec.guests is under Pacemaker: drop --guest/);
   });
 
-  const model = (name: string, extra: Partial<GuestModel> = {}) =>
-    ({ name, state: 'present', ha: true, holders: ['hv1', 'hv2'], disks: [0, 1].map((i) => ({ index: i, resource: `${name}-disk${i}`, sizeMiB: 1024, target: `vd${'ab'[i]}` })), ...extra }) as GuestModel;
-  const plan = { guests: [model('web'), model('batch', { ha: false })] };
-
-  it('from the plan: its Pacemaker ids, every disk, its holders', () => {
-    expect(declaredSubject(plan, 'web')).toEqual({ name: 'web', vm: 'vm-web', drbd: ['drbd-web-disk0', 'drbd-web-disk1'], resources: ['web-disk0', 'web-disk1'], holders: ['hv1', 'hv2'] });
-    expect(() => declaredSubject(plan, 'batch')).toThrow('--guest batch: the guest is not under Pacemaker (ha: false), so nothing would restart it on a survivor (the guests it can use: web)');
-    expect(() => declaredSubject({}, 'web')).toThrow('--guest web: not a guest of spec.guests (no guest of spec.guests is under Pacemaker)');
+  it('from the answer file (verify plans no guests): its Pacemaker ids, every disk', () => {
+    const two = withGuests(['    - { name: web, memory: 1GiB, disks: [{ size: 20GiB }, { size: 1GiB }] }', '    - { name: batch, memory: 1GiB, ha: false, disks: [{ size: 20GiB }] }'].join('\n'));
+    expect(declaredSubject(two, 'web')).toEqual({ name: 'web', vm: 'vm-web', drbd: ['drbd-web-disk0', 'drbd-web-disk1'], resources: ['web-disk0', 'web-disk1'] });
+    expect(() => declaredSubject(two, 'batch')).toThrow('--guest batch: the guest is not under Pacemaker (ha: false): nothing would restart it on a survivor (guests the drill can use: web)');
+    expect(() => declaredSubject(two, 'db')).toThrow('--guest db: not a guest of spec.guests (guests the drill can use: web)');
   });
 
-  const status = (vmOn: string[], role = 'Started'): CrmStatus =>
+  const resource = (id: string, role: string, node: string) => ({ id, agent: 'ocf:heartbeat:VirtualDomain', role, active: true, failed: false, managed: true, blocked: false, nodes: [node], clone: null });
+  /** crm_mon: vm-web Started on `vmOn`, each disk's clone on `disksOn` (Promoted where web runs). */
+  const status = (vmOn: string[], disksOn: string[][] = [['hv1', 'hv2'], ['hv1', 'hv2']]): CrmStatus =>
     ({
       dc: 'hv2',
       withQuorum: true,
       options: {},
       nodes: [],
       failures: [],
-      resources: vmOn.map((n) => ({ id: 'vm-web', agent: 'ocf:heartbeat:VirtualDomain', role, active: true, failed: false, managed: true, blocked: false, nodes: [n], clone: null })),
+      resources: [
+        ...vmOn.map((n) => resource('vm-web', 'Started', n)),
+        ...disksOn.flatMap((nodes, d) => nodes.map((n, i) => resource(`drbd-web-disk${d}:${i}`, vmOn.includes(n) ? 'Promoted' : 'Unpromoted', n))),
+      ],
     }) as CrmStatus;
 
-  it('where it runs (failed there) and its other holder (taking it over); refused when it runs nowhere or twice', () => {
-    const web = declaredSubject(plan, 'web');
+  it('where it runs (failed there) and the other node running its disks (taking it over); refused when it runs nowhere or twice, or no other node holds every disk', () => {
+    const web = declaredSubject(withGuests('    - { name: web, memory: 1GiB, disks: [{ size: 20GiB }, { size: 1GiB }] }'), 'web');
     expect(declaredPlacement(status(['hv2']), web)).toEqual({ node: 'hv2', peer: 'hv1' });
+    expect(declaredPlacement(status(['hv3'], [['hv3', 'hv1'], ['hv1', 'hv3']]), web)).toEqual({ node: 'hv3', peer: 'hv1' });
     expect(() => declaredPlacement(status([]), web)).toThrow('web is not Started on one node under Pacemaker (crm_mon: nowhere): start it first (`hvcluster guest start web`)');
     expect(() => declaredPlacement(status(['hv1', 'hv2']), web)).toThrow('(crm_mon: hv1, hv2)');
-    expect(() => declaredPlacement(status(['hv3']), { ...web, holders: ['hv1', 'hv2'] })).toThrow('web runs on hv3, which does not hold a replica of its disks with another node (holders: hv1, hv2)');
+    expect(() => declaredPlacement(status(['hv2'], [['hv1', 'hv2'], ['hv2']]), web)).toThrow(
+      "web runs on hv2, but no other node runs every one of its disks (drbd-web-disk0, drbd-web-disk1) in Pacemaker (crm_mon: hv1, hv2): nothing could take it over; wait until verify's HA checks pass",
+    );
     // Its agent is what says it is back (at most 5 s per ping).
     expect(agentPingArgv('web')).toEqual(['virsh', 'qemu-agent-command', 'web', '--timeout', '5', '{"execute":"guest-ping"}']);
   });
