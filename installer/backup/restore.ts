@@ -2,7 +2,7 @@
  * `hvcluster backup restore GUEST [--as NEW] [--to NODE]`: a backup set written into a declared
  * guest's disks. The target (GUEST itself, or NEW) is declared in the answer file and made by apply
  * like any guest (its volumes and definition: `autostart: false` keeps a clone from starting on its
- * empty disks; under Pacemaker apply hands it over and Pacemaker starts it); restore writes each disk
+ * empty disks, under Pacemaker too: target-role Stopped); restore writes each disk
  * of the set through the target's DRBD device on one of its nodes (under Pacemaker, the node where
  * it keeps them Promoted), so every replica receives it. Decided from the nodes' reads and the set's
  * meta. Pure.
@@ -27,7 +27,10 @@ export interface RestorePlan {
   resources: string[];
   /** Under Pacemaker: stopped and started through it (target-role); its disks stay Promoted on `node`. */
   ha: boolean;
-  /** Started once written: with --start, or under Pacemaker when it ran (--force). */
+  /**
+   * Started once written: with --start, or under Pacemaker a guest restored into itself that ran
+   * (--force); a copy (--as) stays stopped until asked (it may share the original's addresses).
+   */
   start: boolean;
 }
 
@@ -39,7 +42,8 @@ const own = (pair: string | null | undefined) => (pair ? pair.split('/')[0]! : n
  * holder (the data is written through DRBD), or Primary where the target does not run. Under
  * Pacemaker the data is written where it keeps the target's disks Promoted (where it runs or ran,
  * guests/moves.ts promotedNode): a --to naming another node is refused (`guest migrate` it there
- * first), and a target that ran is started again through Pacemaker.
+ * first), and a guest restored into itself that ran is started again through Pacemaker (a copy
+ * stays stopped: it may share the original's addresses).
  */
 export function planRestore(answers: Answers, reads: ReadonlyMap<string, NodeRead>, source: string, options: { as?: string; to?: string; force?: boolean; start?: boolean }): RestorePlan {
   if (!answers.spec.backup) throw new UsageError('the answer file has no spec.backup: there is no repository to restore from');
@@ -47,14 +51,14 @@ export function planRestore(answers: Answers, reads: ReadonlyMap<string, NodeRea
   const target = options.as ?? source;
   if (!answers.spec.guests.some((g) => g.name === target && g.state === 'present')) {
     throw new UsageError(`guest ${target} is not declared in the answer file: restore writes into a declared guest`, {
-      hint: `declare ${target} in spec.guests with as many disks as ${source}, each at least as large (${answers.spec.ha?.enabled ? `\`ha: false\` and \`autostart: false\` keep it from starting on empty disks; under Pacemaker it starts at apply: \`hvcluster guest stop ${target}\` before the restore` : `\`autostart: false\` keeps it from starting on empty disks`}), run \`hvcluster apply\`, then restore`,
+      hint: `declare ${target} in spec.guests with as many disks as ${source}, each at least as large (\`autostart: false\` keeps it from starting on empty disks), run \`hvcluster apply\`, then restore`,
     });
   }
   const d = declaredGuest(answers, reads, target);
   const runningOn = d.running[0] ?? null;
   if (runningOn && !options.force) {
     throw new ChecksFailedError(`guest ${target} runs on ${runningOn}: restoring would overwrite the disks it uses`, {
-      hint: `stop it first (\`hvcluster guest stop ${target}\`), or --force to ${d.ha ? 'stop it through Pacemaker (destroyed at once), write over it and start it again' : 'destroy it and write over it'}`,
+      hint: `stop it first (\`hvcluster guest stop ${target}\`), or --force to ${d.ha ? `stop it through Pacemaker (destroyed at once), write over it and ${target === source ? 'start it again' : 'leave it stopped (--start starts it)'}` : 'destroy it and write over it'}`,
     });
   }
   if (options.to !== undefined && !d.holders.includes(options.to)) throw new UsageError(`${options.to} does not hold guest ${target}'s disks (they are on ${d.holders.join(' and ')})`);
@@ -78,7 +82,7 @@ export function planRestore(answers: Answers, reads: ReadonlyMap<string, NodeRea
       if (!d.ha && holder !== runningOn && own(state.role) === 'Primary') throw new ChecksFailedError(`${resource} is Primary on ${holder} though guest ${target} does not run there`, { hint: `demote it there (drbdadm secondary ${resource}) if nothing uses it` });
     }
   }
-  return { source, target, node, runningOn, holders: d.holders, resources: d.resources, ha: d.ha, start: options.start === true || (d.ha && runningOn !== null) };
+  return { source, target, node, runningOn, holders: d.holders, resources: d.resources, ha: d.ha, start: options.start === true || (d.ha && runningOn !== null && target === source) };
 }
 
 /** The set's disks against the target's: as many (in order), the device of each on the restoring node. Pure. */

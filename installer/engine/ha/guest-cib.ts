@@ -30,6 +30,8 @@ export interface GuestCibInput {
   timeoutScale?: number;
   /** Stop by destroying the domain at once instead of asking the guest to shut down (a test guest with nothing to shut down). */
   forceStop?: boolean;
+  /** Made stopped (target-role Stopped: the answer file's `autostart: false`); `guest start` starts it. */
+  stopped?: boolean;
 }
 
 /**
@@ -151,7 +153,7 @@ export function guestCib(input: GuestCibInput): { resources: string[]; constrain
       }),
     ),
     // Stays where it runs (no failback after a failover): stickiness above any placement preference.
-    ...indent(attrs(ids.vm, 'meta_attributes', { 'allow-migrate': 'true', 'resource-stickiness': '100' })),
+    ...indent(attrs(ids.vm, 'meta_attributes', { 'allow-migrate': 'true', 'resource-stickiness': '100', ...(input.stopped ? { 'target-role': 'Stopped' } : {}) })),
     '  <operations>',
     ...indent(
       [

@@ -189,7 +189,8 @@ function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string
     config: domainFile(guest.name),
     holders: guest.holders,
     nodes: input.nodes.map((n) => n.node.name),
-    preferredNode,
+    // A guest declared `autostart: false` is made stopped, with no placement (nothing starts it here).
+    ...(guest.autostart ? { preferredNode } : { stopped: true }),
     timeoutScale: input.plan.ha?.timing.resourceTimeoutScale ?? 1,
   });
   const live = liveCib(input);
@@ -205,8 +206,11 @@ function planHandOver(input: StepInput, guest: GuestModel, preferredNode: string
   const missing = objects.filter((o) => !present.has(idOf(o.xml)));
   if (missing.length < objects.length) notes.push({ level: 'info', text: `guest ${guest.name}: ${missing.filter((o) => idOf(o.xml) !== cib.ids.placement).length} of its ${lasting.length} Pacemaker objects are missing (an apply that did not finish): they are created` });
   const on = live?.n ?? input.self;
-  return changeOf(input, on, `hand guest ${guest.name} to Pacemaker (${[...cib.ids.disks.map((d) => d.clone), cib.ids.vm].join(', ')}; preferring ${preferredNode}) and wait until it runs there`, [
-    ...missing.map((o) => ({ argv: ['cibadmin', '--create', '--scope', o.section, '--xml-text', o.xml] })),
+  const made = [...cib.ids.disks.map((d) => d.clone), cib.ids.vm].join(', ');
+  const create = missing.map((o) => ({ argv: ['cibadmin', '--create', '--scope', o.section, '--xml-text', o.xml] }));
+  if (!guest.autostart) return changeOf(input, on, `hand guest ${guest.name} to Pacemaker (${made}) stopped (autostart: false; \`hvcluster guest start ${guest.name}\` starts it)`, create);
+  return changeOf(input, on, `hand guest ${guest.name} to Pacemaker (${made}; preferring ${preferredNode}) and wait until it runs there`, [
+    ...create,
     { script: 'resource-started.sh', args: [cib.ids.vm, String(HA_GUEST_START_S)], timeoutMs: (HA_GUEST_START_S + 60) * 1000 },
     // Placed, not pinned: once it runs, its stickiness keeps it (no pull back to this node after a failover).
     ...(cib.ids.placement ? [{ script: 'cib-remove.sh', args: [cib.ids.placement], timeoutMs: 120_000 }] : []),

@@ -72,12 +72,16 @@ describe('planRestore', () => {
 describe('planRestore into a guest under Pacemaker', () => {
   const ha = { ...answers, spec: { ...answers.spec, ha: { ...answers.spec.ha!, enabled: true } } } as typeof answers;
 
-  it('a running target is refused without --force; with --force it is stopped through Pacemaker, written where it runs (its disks stay Promoted there, whatever its preferred node) and started again', () => {
+  it('a running target is refused without --force; with --force it is stopped through Pacemaker, written where it runs (its disks stay Promoted there, whatever its preferred node); restored into itself, started again; a copy stays stopped unless --start', () => {
     const reads = new Map([['hv1', read(['db-r'])], ['hv2', read([])]]);
     const refused = refusal(() => planRestore(ha, reads, 'db', { as: 'db-r' }));
     expect(refused.message).toBe('guest db-r runs on hv1: restoring would overwrite the disks it uses');
-    expect(refused.hint).toBe('stop it first (`hvcluster guest stop db-r`), or --force to stop it through Pacemaker (destroyed at once), write over it and start it again');
-    expect(planRestore(ha, reads, 'db', { as: 'db-r', force: true })).toEqual({ source: 'db', target: 'db-r', node: 'hv1', runningOn: 'hv1', holders: ['hv1', 'hv2'], resources: ['db-r-disk0', 'db-r-disk1'], ha: true, start: true });
+    expect(refused.hint).toBe('stop it first (`hvcluster guest stop db-r`), or --force to stop it through Pacemaker (destroyed at once), write over it and leave it stopped (--start starts it)');
+    expect(planRestore(ha, reads, 'db', { as: 'db-r', force: true })).toEqual({ source: 'db', target: 'db-r', node: 'hv1', runningOn: 'hv1', holders: ['hv1', 'hv2'], resources: ['db-r-disk0', 'db-r-disk1'], ha: true, start: false });
+    expect(planRestore(ha, reads, 'db', { as: 'db-r', force: true, start: true })).toMatchObject({ start: true });
+    const itself = new Map([['hv1', read(['db'])], ['hv2', read([])]]);
+    expect(refusal(() => planRestore(ha, itself, 'db', {})).hint).toBe('stop it first (`hvcluster guest stop db`), or --force to stop it through Pacemaker (destroyed at once), write over it and start it again');
+    expect(planRestore(ha, itself, 'db', { force: true })).toMatchObject({ target: 'db', node: 'hv1', runningOn: 'hv1', ha: true, start: true });
   });
 
   it('a stopped target is written where Pacemaker keeps its disks Promoted (where it ran), and stays stopped unless --start', () => {
@@ -111,7 +115,9 @@ describe('planRestore into a guest under Pacemaker', () => {
     expect(() => planRestore(ha, apart, 'db', { as: 'db-r' })).toThrow('db-r-disk0 is StandAlone and UpToDate/UpToDate on hv1: a restore writes through DRBD');
   });
 
-  it('a copy to declare is told that Pacemaker starts it at apply', () => {
-    expect(refusal(() => planRestore(ha, new Map([['hv1', read([])], ['hv2', read([])]]), 'db', { as: 'db-x' })).hint).toContain('under Pacemaker it starts at apply: `hvcluster guest stop db-x` before the restore');
+  it('a copy to declare is told that `autostart: false` keeps it from starting (under Pacemaker too)', () => {
+    expect(refusal(() => planRestore(ha, new Map([['hv1', read([])], ['hv2', read([])]]), 'db', { as: 'db-x' })).hint).toBe(
+      'declare db-x in spec.guests with as many disks as db, each at least as large (`autostart: false` keeps it from starting on empty disks), run `hvcluster apply`, then restore',
+    );
   });
 });

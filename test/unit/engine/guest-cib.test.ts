@@ -42,6 +42,8 @@ describe('a guest as Pacemaker objects', () => {
       autoset_utilization_hv_memory: 'false',
     });
     expect(meta(resources[1]!, ids.vm)).toEqual({ 'allow-migrate': 'true', 'resource-stickiness': '100' });
+    // Declared `autostart: false`: made stopped.
+    expect(meta(guestCib({ ...input, stopped: true }).resources[1]!, ids.vm)).toEqual({ 'allow-migrate': 'true', 'resource-stickiness': '100', 'target-role': 'Stopped' });
     expect(descendants(vm, 'op').map((o) => o.attrs.name)).toEqual(['monitor', 'start', 'stop', 'migrate_to', 'migrate_from']);
   });
 

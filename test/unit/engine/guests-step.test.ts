@@ -217,6 +217,19 @@ describe('the guests step plan for a guest under Pacemaker', () => {
     expect(actions.find((a) => a.includes('VirtualDomain'))).toContain('/etc/hvcluster/guests/web.xml');
   });
 
+  it('declared `autostart: false`: handed to Pacemaker stopped (target-role Stopped), with no placement and no wait', () => {
+    const stoppedPlan = (plan: ClusterPlan) => {
+      plan.guests = [{ ...webModel(true), autostart: false }];
+      plan.ha = { timing: { profile: 'emulated' } } as unknown as NonNullable<ClusterPlan['ha']>;
+    };
+    const plan = kindOf('guests').plan(inputOf('guests', ['hv1', 'hv2'].map((name) => ({ name, reads: { guests: guestRead(), volumes: volumeRead(false), cib: EMPTY } })), { edit: stoppedPlan }));
+    expect(lines(plan).at(-1)).toBe('hv1: hand guest web to Pacemaker (drbd-web-disk0-clone, vm-web) stopped (autostart: false; `hvcluster guest start web` starts it)');
+    const actions = changeSummary(plan.changes.at(-1)!).actions;
+    expect(actions.every((a) => a.startsWith('cibadmin --create'))).toBe(true);
+    expect(actions.filter((a) => a.includes('--scope constraints'))).toHaveLength(2);
+    expect(actions.find((a) => a.includes('VirtualDomain'))).toContain('name="target-role" value="Stopped"');
+  });
+
   it('in Pacemaker already: nothing; with some of its objects missing (an apply cut short): the missing ones, said so', () => {
     const files = { 'web.xml': webXml('EPYC-Rome', true), 'web-disk0.import': `done ${SHA}\n` };
     // In place: its placement was removed once it ran.
