@@ -19,17 +19,23 @@
  * - `--failover-test --guest web --yes-i-accept-downtime`: the drill on the declared guest itself (no
  *   test guest): refused without the consent; its node powered off, its downtime measured until its
  *   agent answers on the survivor, its disk resynced.
+ * And `backup restore` into web under Pacemaker (its set written where its disk stays Promoted), and a
+ * copy declared `autostart: false` that Pacemaker is handed stopped and the restore leaves stopped.
  * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
  * cluster3.test.ts.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BACKUP_PASSPHRASE_ENV, backupYaml, serveBackups } from '../helpers/backup-lab.js';
 import { builtCluster } from '../helpers/built.js';
+import { hvcluster } from '../helpers/hvcluster.js';
 import { HA_GUEST_NODE, NODES, bootOf, haLab, other, seconds } from '../helpers/ha-lab.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { waitFor } from '../lab/util.js';
 import { parseCrmMon } from '../../installer/facts/parse/crm-mon.js';
 import { FAILOVER_PHASES, type FailoverReport } from '../../installer/verify/failover/drill.js';
 import { LINK_PHASES } from '../../installer/verify/failover/link-drill.js';
+import { parseMd5 } from '../../installer/verify/migration/guest.js';
 
 const MIN = 60_000;
 const lab = useLab(SHARED_LAB);
@@ -284,5 +290,73 @@ describe('the failover drill on a declared guest', () => {
     for (const n of NODES) expect((await lab.ssh(n, 'virsh list --all --name')).stdout.split('\n').map((d) => d.trim())).not.toContain('hvc-migtest');
     console.log(`[ha failover, declared guest web] ${phasesLine(f!)}; web's downtime ${seconds(f!.phases.answered)}`);
     await expectWebTakenOver(survivor);
+  });
+});
+
+// Backups of a guest under Pacemaker: restored into itself where its disk stays Promoted, and into a stopped copy.
+describe('backup restore under Pacemaker', () => {
+  it("web's set restored into web (refused while it runs, and --to the other node; with --force stopped through Pacemaker and started again where its disk is Promoted, booting from what it held); a copy declared autostart: false is handed to Pacemaker stopped and stays stopped once restored", { timeout: 30 * MIN }, async () => {
+    process.env[BACKUP_PASSPHRASE_ENV] = 'correct horse battery staple, lab only';
+    const server = await serveBackups(lab);
+    const backupSite = site.replace(/\.yaml$/, '-backup.yaml');
+    const copy = ['    - name: web-r', '      memory: 128MiB', '      autostart: false', '      disks:', '        - size: 64MiB', ''].join('\n');
+    writeFileSync(backupSite, `${readFileSync(site, 'utf8').trimEnd()}\n${copy}${backupYaml(server, ['web'])}`);
+    const applied = await h.apply(backupSite);
+    expect(applied.code, applied.stderr.slice(-4000)).toBe(0);
+    // The copy is in Pacemaker, stopped: nothing of it runs, its disk Promoted on one node.
+    const handed = await h.cluster(webNode);
+    expect(handed.resources.filter((x) => x.id === 'vm-web-r' && x.active)).toEqual([]);
+    expect(handed.resources.filter((x) => x.id.startsWith('drbd-web-r-disk0') && x.role === 'Promoted').flatMap((x) => x.nodes)).toHaveLength(1);
+
+    const md5 = async (cgi: string) => parseMd5(await h.webPage(`/cgi-bin/${cgi}`, 60_000));
+    const before = await md5('check');
+    expect(before).not.toBeNull();
+    const run = await hvcluster(lab.info.name, ['backup', 'run', 'web', '-f', backupSite, '--json'], { timeoutMs: 15 * MIN });
+    expect(run.code, run.stderr.slice(-4000)).toBe(0);
+    expect((JSON.parse(run.stdout) as { sets: { guest: string; node: string }[] }).sets.map((x) => [x.guest, x.node])).toEqual([['web', webNode]]);
+    // Random data over its boot sector: it runs on from memory, but would not boot again.
+    expect(await md5('write')).not.toBe(before);
+
+    const running = await hvcluster(lab.info.name, ['backup', 'restore', 'web', '-f', backupSite], { timeoutMs: 5 * MIN });
+    expect(running.code).toBe(1);
+    expect(running.stderr).toContain(`guest web runs on ${webNode}: restoring would overwrite the disks it uses`);
+    const elsewhere = await hvcluster(lab.info.name, ['backup', 'restore', 'web', '--force', '--to', other(webNode), '-f', backupSite], { timeoutMs: 5 * MIN });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`guest web is under Pacemaker, which keeps its disks Promoted on ${webNode}`);
+    expect(elsewhere.stderr).toContain(`hvcluster guest migrate web --to ${other(webNode)}`);
+
+    const r = await hvcluster(lab.info.name, ['backup', 'restore', 'web', '--force', '-f', backupSite, '--json'], { timeoutMs: 12 * MIN });
+    expect(r.code, r.stderr.slice(-4000)).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ guest: 'web', target: 'web', node: webNode, startedOn: webNode });
+    expect(r.stderr).toContain('set target-role=Stopped on vm-web');
+    expect(r.stderr).toContain(`destroy guest web on ${webNode}`);
+    expect(r.stderr).toContain('set target-role=Started on vm-web');
+    // Pacemaker keeps its disk Promoted: hvcluster neither promotes nor demotes it.
+    expect(r.stderr).not.toMatch(/promote web-disk0|demote web-disk0/);
+    webBoot = await waitFor('web to answer after its restore', async () => {
+      const boot = bootOf(await h.webPage());
+      return boot && boot !== webBoot ? boot : undefined;
+    }, { timeoutMs: 5 * MIN, intervalMs: 3000 });
+    expect(await md5('check')).toBe(before);
+    const seen = await h.cluster(other(webNode));
+    expect(seen.resources.filter((x) => x.id === 'vm-web' && x.active).map((x) => `${x.role} ${x.nodes.join(',')}`)).toEqual([`Started ${webNode}`]);
+    expect(seen.failures.filter((f) => f.opKey.startsWith('vm-web'))).toEqual([]);
+    expect(seen.nodes.filter((n) => !n.online).map((n) => n.name)).toEqual([]);
+
+    // Into the stopped copy: written where its disk is Promoted, left stopped (it would answer on web's address).
+    const copied = await hvcluster(lab.info.name, ['backup', 'restore', 'web', '--as', 'web-r', '-f', backupSite, '--json'], { timeoutMs: 12 * MIN });
+    expect(copied.code, copied.stderr.slice(-4000)).toBe(0);
+    expect(JSON.parse(copied.stdout)).toMatchObject({ guest: 'web', target: 'web-r', startedOn: null });
+    expect(copied.stderr).not.toContain('set target-role=Started');
+    expect((await h.cluster(webNode)).resources.filter((x) => x.id === 'vm-web-r' && x.active)).toEqual([]);
+
+    // The copy removed again (declared absent), back to the site without backups.
+    const absent = `${readFileSync(site, 'utf8').trimEnd()}\n${copy.replace('      autostart: false\n', '      state: absent\n')}`;
+    const removeSite = site.replace(/\.yaml$/, '-copy-absent.yaml');
+    writeFileSync(removeSite, absent);
+    const removed = await h.apply(removeSite);
+    expect(removed.code, removed.stderr.slice(-4000)).toBe(0);
+    expect((await h.cluster(webNode)).resources.filter((x) => x.id.includes('web-r'))).toEqual([]);
+    await h.expectClean(site);
   });
 });
