@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MigrationReport } from '../../installer/verify/migration/index.js';
 import type { VerifyReport } from '../../installer/verify/report.js';
-import { BIN, events, hvcluster } from '../helpers/hvcluster.js';
+import { events, hvcluster, hvclusterInterrupted } from '../helpers/hvcluster.js';
 import { useLab } from '../helpers/lab.js';
 import { expectNoMigrationLeftovers } from '../helpers/migration.js';
 import { netnsName } from '../lab/config.js';
@@ -112,29 +112,10 @@ describe('a three-node cluster: apply, verify with the live-migration test, clea
   });
 
   it('Ctrl-C inside the dual-primary window: verify stops at the next phase, closes the window, removes the test guest and volume, exits 130', { timeout: 8 * MIN }, async () => {
-    const child = spawn('ip', ['netns', 'exec', netnsName(NAME), process.execPath, BIN, 'verify', '-f', site(), '--migration-test', '--json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'hvcluster-state-')), NO_COLOR: '1', CI: 'true' },
-    });
-    let stdout = '';
-    let stderr = '';
-    let interruptedAt = -1;
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`verify did not reach the dual-primary window within 6 min:\n${stderr.slice(-2000)}`)), 6 * MIN);
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (interruptedAt < 0 && stderr.includes('"phase":"dual-primary-open"')) {
-          clearTimeout(timer);
-          interruptedAt = stderr.length;
-          child.kill('SIGINT');
-        }
-      });
-      child.on('close', (exit) => {
-        clearTimeout(timer);
-        resolve(exit);
-      });
+    const { code, stdout, stderr, interruptedAt } = await hvclusterInterrupted(NAME, ['verify', '-f', site(), '--migration-test', '--json'], {
+      when: (said) => said.includes('"phase":"dual-primary-open"'),
+      untilMs: 6 * MIN,
+      what: 'the dual-primary window',
     });
     expect(interruptedAt, stderr.slice(-2000)).toBeGreaterThan(0);
     expect(code, stderr.slice(-3000)).toBe(130);

@@ -19,6 +19,8 @@
  * - `--failover-test --guest web --yes-i-accept-downtime`: the drill on the declared guest itself (no
  *   test guest): refused without the consent; its node powered off, its downtime measured until its
  *   agent answers on the survivor, its disk resynced.
+ * - Ctrl-C during `--failover-test` on the node without web, right after its power-off: verify
+ *   powers it on again, waits until it rejoins, removes its test guest, says so and exits 130.
  * And `backup restore` into web under Pacemaker (its set written where its disk stays Promoted), and a
  * copy declared `autostart: false` that Pacemaker is handed stopped and the restore leaves stopped.
  * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
@@ -28,7 +30,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_PASSPHRASE_ENV, backupYaml, serveBackups } from '../helpers/backup-lab.js';
 import { builtCluster } from '../helpers/built.js';
-import { hvcluster } from '../helpers/hvcluster.js';
+import { hvcluster, hvclusterInterrupted } from '../helpers/hvcluster.js';
 import { HA_GUEST_NODE, NODES, bootOf, haLab, other, seconds } from '../helpers/ha-lab.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { waitFor } from '../lab/util.js';
@@ -357,6 +359,37 @@ describe('backup restore under Pacemaker', () => {
     const removed = await h.apply(removeSite);
     expect(removed.code, removed.stderr.slice(-4000)).toBe(0);
     expect((await h.cluster(webNode)).resources.filter((x) => x.id.includes('web-r'))).toEqual([]);
+    await h.expectClean(site);
+  });
+});
+
+// Ctrl-C during a drill: the cluster restored, and said so.
+describe('Ctrl-C during a drill', () => {
+  it('--failover-test interrupted once the node is off: it is powered on, rejoins, the test guest is removed everywhere, verify says what it undid and exits 130; the cluster verifies clean', { timeout: 25 * MIN }, async () => {
+    const victim = other(webNode);
+    const r = await hvclusterInterrupted(lab.info.name, ['verify', '-f', site, '--failover-test', '--yes', '--failover-node', victim, '--json', '--connect-timeout', '15'], {
+      when: (said) => said.includes(`${victim} failed (power-off); watching`),
+      untilMs: 12 * MIN,
+      what: `the power-off of ${victim}`,
+    });
+    expect(r.code, r.stderr.slice(-3000)).toBe(130);
+    const after = r.stderr.slice(r.interruptedAt);
+    expect(after).toContain('stopping: the drill stops waiting, undoes its fault');
+    expect(after).toContain(`verify was interrupted: the drill stopped and removed what it had created; undone: ${victim} powered on through its BMC`);
+    const report = (JSON.parse(r.stdout) as { failover?: { report?: FailoverReport } }).failover?.report;
+    expect(report?.error?.message, JSON.stringify(report?.error)).toMatch(/Ctrl-C|interrupted|stop/i);
+    expect(report?.restored).toEqual([`${victim} powered on through its BMC`]);
+    expect(report?.cleanup, JSON.stringify(report?.cleanup)).toEqual({ ok: true, leftovers: [] });
+    // Back as a member, nothing of the test guest anywhere, web untouched where it ran.
+    const seen = await h.cluster(webNode);
+    expect(seen.nodes.filter((n) => !n.online || n.unclean).map((n) => n.name)).toEqual([]);
+    expect(seen.resources.filter((x) => x.id.includes('hvc-migtest'))).toEqual([]);
+    expect(seen.resources.filter((x) => x.id === 'vm-web' && x.active).map((x) => `${x.role} ${x.nodes.join(',')}`)).toEqual([`Started ${webNode}`]);
+    for (const node of NODES) {
+      expect((await lab.ssh(node, 'virsh -q list --all --name | grep -c hvc-migtest; lvs --noheadings -o lv_name | grep -c hvc-migtest; true')).stdout.trim().split(/\s+/), node).toEqual(['0', '0']);
+    }
+    expect(bootOf(await h.webPage())).toBe(webBoot);
+    await h.webDiskInSync(webNode);
     await h.expectClean(site);
   });
 });

@@ -342,15 +342,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     // The crashed node back, its replica resynced and connected (a split brain leaves it StandAlone).
     phase = 'rejoined';
     const rejoinTimeoutMs = options.rejoinTimeoutMs ?? 10 * 60_000;
-    await waitFor(
-      `${crashed} back in the cluster`,
-      async () => {
-        stopped();
-        const member = (await crmStatus(node(survivor)).catch(() => null))?.nodes.find((n) => n.name === crashed);
-        return member?.online && !member.pending && !member.unclean ? true : undefined;
-      },
-      { timeoutMs: rejoinTimeoutMs, intervalMs: 2000 },
-    );
+    await rejoined(node(survivor), crashed, rejoinTimeoutMs, stopped);
     report.rejoinedMs = Date.now() - t0;
     await node(crashed).reconnect(2 * 60_000);
     report.rebooted = rebootedBetween(bootBefore, await nodeBootId(node(crashed)));
@@ -394,8 +386,17 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       const hang = { fenced: report.phases.fenced !== undefined, thawDueAt, bootBefore, stopRequested: () => options.stopRequested?.() ?? false, say: (text: string) => say(text, target!.node) };
       report.restored = await undoFault(fault, target, node, others, bmcBlocked, report.survivor!, hang);
     }
-    // The crashed node may still be down after a failure: clean what answers.
-    if (report.crashed && report.rejoinedMs === null) await node(report.crashed).reconnect(30_000).catch(() => undefined);
+    // The crashed node may still be down after a failure: clean what answers. Powered on again by the
+    // undo (a Ctrl-C during the outage), it is awaited back as a member (fenced first, if the survivor
+    // had not yet), so that its part of the test guest is removed too: a second Ctrl-C leaves it.
+    if (report.crashed && report.rejoinedMs === null) {
+      if (report.survivor && report.restored.some((r) => r.startsWith(`${report.crashed} powered on`))) {
+        const waitMs = options.rejoinTimeoutMs ?? 10 * 60_000;
+        say(`waiting up to ${Math.round(waitMs / 60_000)} min for ${report.crashed} to boot and rejoin, to remove the test guest there too (Ctrl-C again leaves it: \`hvcluster verify --migration-test\` removes it later)`, report.crashed);
+        await rejoined(node(report.survivor), report.crashed, waitMs).catch(() => undefined);
+      }
+      await node(report.crashed).reconnect(30_000).catch(() => undefined);
+    }
     const alive = await Promise.all(ctxs.map(async (c) => ((await c.read({ argv: ['true'], timeoutMs: 15_000 }, { allowFailure: true }).catch(() => null)) ? c : null)));
     report.cleanup.leftovers = [
       ...(await cleanupAfterTest(alive.filter((c): c is Host => c !== null), answers.spec.storage.volumeGroup, haNodes)).leftovers,
@@ -418,6 +419,19 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       report.guestSeenOn.every((n) => n === report.survivor);
   }
   return report;
+}
+
+/** Waits until `crashed` is an online member again, not pending nor unclean, as `survivor`'s crm_mon sees it. */
+async function rejoined(survivor: Host, crashed: string, timeoutMs: number, stopped: () => void = () => undefined): Promise<void> {
+  await waitFor(
+    `${crashed} back in the cluster`,
+    async () => {
+      stopped();
+      const member = (await crmStatus(survivor).catch(() => null))?.nodes.find((n) => n.name === crashed);
+      return member?.online && !member.pending && !member.unclean ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 2000 },
+  );
 }
 
 async function successfulFencings(survivor: Host, target: string): Promise<number> {
