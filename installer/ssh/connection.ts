@@ -118,7 +118,9 @@ export class SshConnection implements ServerConnection {
    */
   private resolveSudoMode(): Promise<SudoMode> {
     if (this.target.sudoPassword === undefined) return Promise.resolve('nopasswd');
-    this.sudoMode ??= this.run('sudo -n true', 'sudo -n true', undefined, { allowFailure: true, timeoutMs: 30_000 }).then(
+    // The probe changes nothing: a channel an overloaded server closed without an exit status is asked again, once.
+    const probe = () => this.run('sudo -n true', 'sudo -n true', undefined, { allowFailure: true, timeoutMs: 30_000 });
+    this.sudoMode ??= probe().catch((error: unknown) => (error instanceof ConnectionError && error.retryable && !this.lost ? probe() : Promise.reject(error))).then(
       (r) => (r.exitCode === 0 ? 'nopasswd' : 'password'),
       (error: unknown) => {
         this.sudoMode = undefined;
