@@ -13,10 +13,10 @@ export async function crmStatus(host: Host): Promise<CrmStatus> {
   return parseCrmMon(r.stdout);
 }
 
-/** The active instances of a resource (a primitive, or a clone's primitive): node and role. Pure. */
+/** The active instances of a resource (a primitive, a clone's primitive, or a clone by its own id): node and role. Pure. */
 export function instances(status: CrmStatus, id: string): { node: string; role: string; failed: boolean }[] {
   return status.resources
-    .filter((r: CrmResource) => (r.id === id || r.id.startsWith(`${id}:`)) && r.active)
+    .filter((r: CrmResource) => (r.id === id || r.id.startsWith(`${id}:`) || r.clone?.id === id) && r.active)
     .flatMap((r) => r.nodes.map((node) => ({ node, role: r.role, failed: r.failed })));
 }
 

@@ -105,6 +105,9 @@ describe("Pacemaker's state as the installer reads it", () => {
     expect(runningOn(status, 'drbd-web').sort()).toEqual(['hv1', 'hv2']);
     expect(runningOn(status, 'vm-web')).toEqual(['hv2']);
     expect(runningOn(status, 'vm-other')).toEqual([]);
+    // A clone by its own id: where its instances run (apply's removal waits on the ids it deletes,
+    // clones included, before it deletes them and the DRBD resources under them).
+    expect(runningOn(status, 'drbd-web-clone').sort()).toEqual(['hv1', 'hv2']);
     expect(mayBePromotedOn(status, 'drbd-web')).toEqual(['hv2']);
   });
 
