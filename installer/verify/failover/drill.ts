@@ -390,7 +390,7 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
     // undo (a Ctrl-C during the outage), it is awaited back as a member (fenced first, if the survivor
     // had not yet), so that its part of the test guest is removed too: a second Ctrl-C leaves it.
     if (report.crashed && report.rejoinedMs === null) {
-      if (report.survivor && report.restored.some((r) => r.startsWith(`${report.crashed} powered on`))) {
+      if (report.survivor && report.restored.includes(poweredOnText(report.crashed))) {
         const waitMs = options.rejoinTimeoutMs ?? 10 * 60_000;
         say(`waiting up to ${Math.round(waitMs / 60_000)} min for ${report.crashed} to boot and rejoin, to remove the test guest there too (Ctrl-C again leaves it: \`hvcluster verify --migration-test\` removes it later)`, report.crashed);
         await rejoined(node(report.survivor), report.crashed, waitMs).catch(() => undefined);
@@ -420,6 +420,9 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
   }
   return report;
 }
+
+/** What the undo of a fault says when it powered the failed node on again (report.restored). Pure. */
+const poweredOnText = (node: string) => `${node} powered on through its BMC`;
 
 /** Waits until `crashed` is an online member again, not pending nor unclean, as `survivor`'s crm_mon sees it. */
 async function rejoined(survivor: Host, crashed: string, timeoutMs: number, stopped: () => void = () => undefined): Promise<void> {
@@ -475,7 +478,7 @@ async function undoFault(
     else done.push(`${target.node} does not answer: its links come up by its timer within ${FAULT_RESTORE_S} s of the cut, or when it is fenced`);
   } else {
     const power = await bmcPowerStatus(node(survivor), target.fence).catch(() => null);
-    if (power?.result === 'off') await attempt(`${target.node} powered on through its BMC`, () => powerOnThroughBmc(node(survivor), target.fence));
+    if (power?.result === 'off') await attempt(poweredOnText(target.node), () => powerOnThroughBmc(node(survivor), target.fence));
     // A hung node answers nothing until it reboots or its timer continues it: thawed once it answers.
     if (fault === 'hang') done.push(...(await recoverHungNode({ host: node(target.node), ...hang })));
   }
