@@ -14,12 +14,15 @@ export interface HvclusterRun extends RunResult {
   stateDir: string;
 }
 
+/** The CLI's environment in tests: its own state directory (run logs, journal), no colours, CI's non-interactive output. */
+const cliEnv = (stateDir: string): NodeJS.ProcessEnv => ({ ...process.env, XDG_STATE_HOME: stateDir, NO_COLOR: '1', CI: 'true' });
+
 export async function hvcluster(lab: string, args: string[], options: { timeoutMs?: number; stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<HvclusterRun> {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'hvcluster-state-'));
   const result = await run(['ip', 'netns', 'exec', netnsName(lab), process.execPath, BIN, ...args], {
     allowFail: true,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
-    env: { ...process.env, XDG_STATE_HOME: stateDir, NO_COLOR: '1', CI: 'true', ...options.env },
+    env: { ...cliEnv(stateDir), ...options.env },
   });
   return { ...result, stateDir };
 }
@@ -44,7 +47,7 @@ export async function hvclusterInterrupted(
 ): Promise<{ code: number | null; stdout: string; stderr: string; interruptedAt: number }> {
   const child = spawn('ip', ['netns', 'exec', netnsName(lab), process.execPath, BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'hvcluster-state-')), NO_COLOR: '1', CI: 'true' },
+    env: cliEnv(mkdtempSync(join(tmpdir(), 'hvcluster-state-'))),
   });
   let stdout = '';
   let stderr = '';
