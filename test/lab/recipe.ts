@@ -18,7 +18,7 @@ export const OFFLINE_PACKAGES = [
   'drbd-utils', 'qemu-system-x86', 'qemu-utils', 'libvirt-daemon-system', 'libvirt-clients', 'chrony',
   'lvm2', 'busybox-static', 'bridge-utils', 'ifenslave', 'vlan', 'pacemaker', 'corosync',
   'corosync-qdevice', 'corosync-qnetd', 'resource-agents', 'fence-agents', 'ipmitool', 'crmsh',
-  'thin-provisioning-tools', 'qemu-guest-agent', 'borgbackup', 'nfs-common', 'nfs-kernel-server',
+  'thin-provisioning-tools', 'qemu-guest-agent', 'borgbackup', 'nfs-common', 'nfs-kernel-server', 'sbd',
 ];
 
 /**
