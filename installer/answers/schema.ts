@@ -352,6 +352,27 @@ const WitnessSchema = z
   })
   .describe('A third server (small: a VM elsewhere, a NAS, a Raspberry Pi with Debian) that runs corosync-qnetd and breaks ties between two nodes. Required with two nodes; not used with three.');
 
+/** The watchdog level's timeouts, s: at least the quorum device's sync_timeout (30 s) with a witness (sbd(8)). */
+export const WATCHDOG_TIMEOUT_MIN_S = 5;
+export const WATCHDOG_TIMEOUT_MAX_S = 120;
+export const QDEVICE_SYNC_TIMEOUT_S = 30;
+export const DEFAULT_WATCHDOG_DEVICE = '/dev/watchdog';
+
+const WatchdogSchema = z
+  .strictObject({
+    device: text('expected the path of a watchdog device, like /dev/watchdog', /^\/dev\/[A-Za-z0-9_.-]+$/)
+      .default(DEFAULT_WATCHDOG_DEVICE)
+      .describe("The node's hardware watchdog (iTCO_wdt, ipmi_watchdog, i6300esb...), the same path on every node. Default: /dev/watchdog."),
+    timeout: int(WATCHDOG_TIMEOUT_MIN_S, WATCHDOG_TIMEOUT_MAX_S, 'a number of seconds')
+      .default(QDEVICE_SYNC_TIMEOUT_S)
+      .describe(
+        "SBD_WATCHDOG_TIMEOUT: a node that lost quorum (or whose sbd stopped) is reset by its watchdog within this; the survivors take its guests over 2 x this after fencing through its BMC failed. With a witness at least 30 (the quorum device's sync_timeout). Default: 30.",
+      ),
+  })
+  .describe(
+    "A second fencing level: diskless SBD on each node's hardware watchdog. When a node's BMC does not answer (the node and its BMC lost power together), the survivors treat the node as fenced once its watchdog must have reset it, instead of waiting for an operator. Needs quorum: on two nodes the witness's vote.",
+  );
+
 export const HaSchema = z
   .strictObject({
     enabled: bool('false keeps the ha section but installs no cluster manager').default(true).describe('Install Pacemaker and Corosync. Default: true (the section is there).'),
@@ -366,6 +387,7 @@ export const HaSchema = z
       .enum(['on', 'off'], { error: 'expected on or off' })
       .default('on')
       .describe('TLS between the nodes and the witness (corosync-qdevice certificates). off only for a lab; every report says so. Default: on.'),
+    watchdog: WatchdogSchema.optional(),
   })
   .describe('High availability: Pacemaker + Corosync restart a dead node\'s guests on a survivor after fencing it through its BMC.');
 export type HaAnswers = z.output<typeof HaSchema>;

@@ -9,7 +9,7 @@
  */
 import type { AnswerIssue, AnswerPath } from './issues.js';
 import { nodeAddresses as nodeAddressesOf, sameHost } from './node-addresses.js';
-import type { HaAnswers, NodeAnswers } from './schema.js';
+import { QDEVICE_SYNC_TIMEOUT_S, type HaAnswers, type NodeAnswers } from './schema.js';
 
 export interface HaParts {
   /** Nodes with their index in spec.nodes (from a file that failed the schema: those that passed it). */
@@ -120,6 +120,18 @@ export function validateHa(parts: HaParts): AnswerIssue[] {
       ['spec', 'ha', 'tls'],
       'tls: off is only for a lab: the connection to the witness is not authenticated, so anything on the management network can pose as the witness and cast its vote',
     );
+  }
+  // The watchdog level: only with HA, and on two nodes not shorter than the quorum device's vote can take.
+  const watchdog = ha.watchdog;
+  if (watchdog) {
+    if (!enabled) {
+      warning(['spec', 'ha', 'watchdog'], 'watchdog is only used with ha, which is off here (spec.ha.enabled: false): sbd is not installed');
+    } else if (parts.nodeCount === 2 && watchdog.timeout < QDEVICE_SYNC_TIMEOUT_S) {
+      error(
+        ['spec', 'ha', 'watchdog', 'timeout'],
+        `timeout ${watchdog.timeout} is shorter than the quorum device's sync_timeout (${QDEVICE_SYNC_TIMEOUT_S} s): while the witness's vote is renegotiated a healthy node may be without quorum that long, and its watchdog would reset it; expected at least ${QDEVICE_SYNC_TIMEOUT_S}`,
+      );
+    }
   }
   return issues;
 }

@@ -27,7 +27,9 @@ import { parseVolumeState, probeNameCandidates, type VolumeState } from './volum
 import { parseSnapshotState, RAM_DIR, type SnapshotState } from '../snapshots/state.js';
 import { GUESTS_DIR, parseGuestState, type GuestState } from './guest-state.js';
 import { guestResourceNames } from '../plan/guest-model.js';
-import { parseCibState, parseQdeviceState, parseQnetdState, type CibState, type QdeviceState, type QnetdState } from './ha/state.js';
+import { parseCibState, parseQdeviceState, parseQnetdState, parseSbdState, type CibState, type QdeviceState, type QnetdState, type SbdState } from './ha/state.js';
+import { DEFAULT_WATCHDOG_DEVICE } from '../answers/schema.js';
+import { SBD_DEFAULTS } from '../plan/ha.js';
 
 /** The node of the answer file a read is made for. */
 export interface ReadInput {
@@ -59,6 +61,8 @@ export interface StateValues {
   qdevice: QdeviceState;
   /** The witness's corosync-qnetd (read on the witness only). */
   qnetd: QnetdState;
+  /** The node's watchdog device and sbd (spec.ha.watchdog). */
+  sbd: SbdState;
   /**
    * With spec.backup, the node and the backup repository (backup-state.sh): the storage mounted, the
    * repository there and opened, the units. Without: the backup units earlier backups left (--left).
@@ -69,7 +73,7 @@ export type StateName = keyof StateValues;
 export type ReadName = FactName | StateName;
 
 /** The services a node may run; the services step picks those the plan asks for. */
-export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker', 'hvcluster-drbd-boot'] as const;
+export const NODE_SERVICES = ['libvirtd', 'chrony', 'corosync', 'corosync-qdevice', 'pacemaker', 'sbd', 'hvcluster-drbd-boot'] as const;
 
 /** How long the CIB read waits for a cluster just started to elect its controller. */
 export const CIB_SETTLE_SECONDS = 180;
@@ -152,6 +156,11 @@ export const STATE_READS: { [K in StateName]: (input: ReadInput) => FactDefiniti
     name: 'qdevice',
     script: `${scriptFunction('hv_qdevice', 'qdevice-state.sh')}\n${call('qdevice', 'hv_qdevice', [])}`,
     parse: (section) => parseQdeviceState(requireStdout(section, 'qdevice')),
+  }),
+  sbd: (input) => ({
+    name: 'sbd',
+    script: `${scriptFunction('hv_sbd', 'sbd-state.sh')}\n${call('sbd', 'hv_sbd', [input.answers.spec.ha?.watchdog?.device ?? DEFAULT_WATCHDOG_DEVICE, SBD_DEFAULTS])}`,
+    parse: (section) => parseSbdState(requireStdout(section, 'sbd')),
   }),
   qnetd: (input) => ({
     name: 'qnetd',

@@ -8,6 +8,8 @@ import type { Answers } from '../answers/schema.js';
 
 export const COROSYNC_CONF = '/etc/corosync/corosync.conf';
 export const COROSYNC_KEY = '/etc/corosync/authkey';
+/** sbd's settings (Debian's EnvironmentFile of sbd.service, read by Pacemaker too). */
+export const SBD_DEFAULTS = '/etc/default/sbd';
 
 /** Whether the answers install the cluster manager. */
 export function haEnabled(answers: Answers): boolean {
@@ -21,7 +23,62 @@ export function haEnabled(answers: Answers): boolean {
  */
 export function haPackages(answers: Answers): string[] {
   if (!haEnabled(answers)) return [];
-  return ['pacemaker', 'pacemaker-cli-utils', 'corosync', ...(usesQdevice(answers) ? ['corosync-qdevice'] : []), 'fence-agents', 'ipmitool', 'resource-agents'];
+  return [
+    'pacemaker',
+    'pacemaker-cli-utils',
+    'corosync',
+    ...(usesQdevice(answers) ? ['corosync-qdevice'] : []),
+    'fence-agents',
+    'ipmitool',
+    'resource-agents',
+    ...(watchdogPlan(answers) ? ['sbd'] : []),
+  ];
+}
+
+/**
+ * The second fencing level (spec.ha.watchdog): diskless SBD on each node's hardware watchdog. A node
+ * sbd watches resets itself within `timeoutS` once it lost quorum (or sbd stopped); the survivors
+ * treat a node as fenced through the watchdog `stonithWatchdogTimeoutS` after they lost it (twice
+ * the watchdog's timeout, as pcs and crmsh set it), when its BMC cannot fence it.
+ */
+export interface WatchdogPlan {
+  device: string;
+  timeoutS: number;
+  stonithWatchdogTimeoutS: number;
+}
+
+export function watchdogPlan(answers: Answers): WatchdogPlan | undefined {
+  const w = answers.spec.ha?.watchdog;
+  if (!haEnabled(answers) || !w) return undefined;
+  return { device: w.device, timeoutS: w.timeout, stonithWatchdogTimeoutS: 2 * w.timeout };
+}
+
+/**
+ * Pacemaker's stonith-timeout: the profile's, plus the watchdog's wait when there is a watchdog
+ * level. Pacemaker 2.1.5 does not count the watchdog's wait in a fencing topology's total time
+ * (fixed in 2.1.6, ClusterLabs/pacemaker#3026): without the margin a fencing that falls through to
+ * the watchdog level would time out before it completes. Pure.
+ */
+export function stonithTimeoutS(answers: Answers): number {
+  return haTiming(answers).stonithTimeoutS + (watchdogPlan(answers)?.stonithWatchdogTimeoutS ?? 0);
+}
+
+/** The fencing-topology hvcluster writes with a watchdog level: per node, level 1 its BMC, level 2 the watchdog. Pure. */
+export interface FencingLevel {
+  id: string;
+  target: string;
+  index: number;
+  devices: string;
+}
+
+/** Pacemaker's name for watchdog fencing in a topology level (pacemaker-fenced's implicit device). */
+export const WATCHDOG_DEVICE_ID = 'watchdog';
+
+export function fencingLevels(nodes: readonly string[]): FencingLevel[] {
+  return nodes.flatMap((node) => [
+    { id: `fl-${node}-1`, target: node, index: 1, devices: fenceId(node) },
+    { id: `fl-${node}-2`, target: node, index: 2, devices: WATCHDOG_DEVICE_ID },
+  ]);
 }
 
 /** Two nodes: a third vote from the witness's corosync-qnetd (never `two_node` beside it). */
@@ -90,6 +147,8 @@ export interface HaPlan {
   fence: FencePlan[];
   /** Two nodes: the witness's qnetd. */
   witness?: { address: string; port: number; tls: 'on' | 'off' };
+  /** The watchdog fencing level (spec.ha.watchdog), and the topology that puts it after the BMCs. */
+  watchdog?: WatchdogPlan & { levels: FencingLevel[] };
 }
 
 export const fenceId = (node: string) => `fence-${node}`;
@@ -106,12 +165,15 @@ export function haPlan(answers: Answers, passwords: Readonly<Record<string, stri
   if (!haEnabled(answers)) return undefined;
   const timing = haTiming(answers);
   const witness = answers.spec.ha?.witness;
+  const watchdog = watchdogPlan(answers);
   return {
     timing,
     properties: {
       'stonith-enabled': 'true',
       'no-quorum-policy': 'stop',
-      'stonith-timeout': `${timing.stonithTimeoutS}s`,
+      'stonith-timeout': `${stonithTimeoutS(answers)}s`,
+      // Written once sbd runs on every node (the sbd step comes first): Pacemaker stops a node whose sbd does not run beside it.
+      ...(watchdog ? { 'stonith-watchdog-timeout': `${watchdog.stonithWatchdogTimeoutS}s` } : {}),
       'cluster-name': answers.metadata.name,
       // An emulated CPU's load average is no measure of what it can do: throttled at Pacemaker's
       // default (80%), its controller ran one action at a time, and a takeover of two guests was
@@ -126,5 +188,6 @@ export function haPlan(answers: Answers, passwords: Readonly<Record<string, stri
       return { node: node.name, id: fenceId(node.name), bmc: { address: bmc.address, port: bmc.port, user: bmc.user, cipher: bmc.cipher, lanplus: bmc.lanplus }, password };
     }),
     ...(usesQdevice(answers) && witness ? { witness: { address: witness.address, port: witness.qnetdPort, tls: answers.spec.ha!.tls } } : {}),
+    ...(watchdog ? { watchdog: { ...watchdog, levels: fencingLevels(answers.spec.nodes.map((n) => n.name)) } } : {}),
   };
 }

@@ -13,7 +13,7 @@ import { TemplateEnvironment } from '../render/environment.js';
 import { checkClusterFacts, checkNodeFacts } from './check-facts.js';
 import type { DrbdMajor, RenderModel } from './model.js';
 import { newDrbdSecret } from './drbd-secret.js';
-import { COROSYNC_CONF, COROSYNC_KEY, haEnabled, haPackages, haPlan, newCorosyncKey } from './ha.js';
+import { COROSYNC_CONF, COROSYNC_KEY, haEnabled, haPackages, haPlan, newCorosyncKey, SBD_DEFAULTS } from './ha.js';
 import { renderModel } from './render-model.js';
 import { BACKUP_SCRIPT, BACKUP_SERVICE_PATH, BACKUP_TIMER_PATH, backupPackages, backupUnitPaths, SNAPSHOT_SCRIPT } from './backup.js';
 import { PASSPHRASE_FILE } from '../backup/layout.js';
@@ -104,6 +104,8 @@ export const FILE_RULES: readonly FileRule[] = [
   { template: 'corosync.conf.hbs', path: COROSYNC_CONF, mode: 0o644, purpose: 'cluster membership and quorum (HA)', notify: ['corosync'], when: (model) => model.ha !== undefined },
   // 0400: the key authenticates and encrypts every Corosync packet.
   { template: 'corosync-authkey.hbs', path: COROSYNC_KEY, mode: 0o400, purpose: "the cluster's Corosync key (HA)", notify: ['corosync'], when: (model) => model.ha !== undefined, secret: true },
+  // The watchdog fencing level (spec.ha.watchdog): read by sbd when Corosync starts it (the sbd step restarts the stack node by node).
+  { template: 'sbd.hbs', path: SBD_DEFAULTS, mode: 0o644, purpose: "sbd on the node's hardware watchdog (HA's second fencing level)", notify: [], when: (model) => model.ha?.watchdog !== undefined },
   // Backups (spec.backup). 0600: borg reads the passphrase through BORG_PASSCOMMAND as root only.
   {
     template: 'backup-passphrase.hbs',

@@ -92,6 +92,8 @@ export interface HaModel {
   witness?: { address: string; port: number; tls: 'on' | 'off' };
   /** /etc/corosync/authkey's content; never logged or shown. */
   corosyncKey: string;
+  /** The watchdog fencing level (spec.ha.watchdog): /etc/default/sbd. */
+  watchdog?: import('./ha.js').WatchdogPlan;
 }
 
 /** A node's backups (spec.backup): the repository, how it is reached, the timer. */

@@ -3,7 +3,7 @@ import type { Answers, NodeAnswers } from '../answers/schema.js';
 import { formatIpv4, netmask, parseCidr } from '../net/ipv4.js';
 import { backupModel } from './backup.js';
 import { bootResources } from './drbd-layout.js';
-import { haEnabled, haTiming, usesQdevice } from './ha.js';
+import { haEnabled, haTiming, usesQdevice, watchdogPlan } from './ha.js';
 import type { ClusterNodeModel, DrbdMajor, HaModel, Ipv4Cidr, RenderModel } from './model.js';
 
 export function cidrModel(text: string): Ipv4Cidr {
@@ -53,6 +53,7 @@ function haModel(answers: Answers, nodes: ClusterNodeModel[], corosyncKey: strin
     members: nodes.map((n) => ({ name: n.name, id: n.nodeId + 1, ring0: n.replication.address, ring1: n.management.address })),
     ...(usesQdevice(answers) && witness ? { witness: { address: witness.address, port: witness.qnetdPort, tls: answers.spec.ha!.tls } } : {}),
     corosyncKey,
+    ...(watchdogPlan(answers) ? { watchdog: watchdogPlan(answers)! } : {}),
   };
 }
 

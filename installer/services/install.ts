@@ -22,6 +22,7 @@ import { MARK } from '../facts/section.js';
 import { DRBD_COMMON_PATH, existingDrbdSecret, newDrbdSecret } from '../plan/drbd-secret.js';
 import { planCluster, type ClusterPlan } from '../plan/index.js';
 import { guestPreflight, type GuestNodeRead } from '../plan/guest-preflight.js';
+import { watchdogIssues } from '../plan/watchdog-preflight.js';
 import { readImages, type ImageInfo } from '../import/image-info.js';
 import { factValue } from '../facts/types.js';
 import { findDisk } from '../facts/query.js';
@@ -164,7 +165,17 @@ export function planInstall(
     bmcPasswords: secrets?.bmc ?? {},
     ...(secrets?.backupPassphrase !== undefined ? { backupPassphrase: secrets.backupPassphrase } : {}),
   });
-  if (answers.spec.guests.length === 0) return plan;
+  const watchdog = watchdogIssues(answers, states.map((s) => (s.sbd?.ok ? s.sbd.value : undefined)));
+  if (watchdog.some((issue) => issue.severity === 'error')) {
+    const file = options.file ?? 'site.yaml';
+    const locate = options.locate ?? ((issue: AnswerIssue) => issue);
+    throw new AnswerFileError(file, watchdog.map(locate), {
+      headline: (counts) => `the watchdogs of the servers do not fit ${file} (${counts}); nothing was changed on any server`,
+      hint: `Correct ${file} at the positions listed, or the servers as the messages say, then run again.`,
+    });
+  }
+  const withWatchdog = watchdog.length > 0 ? { ...plan, warnings: [...plan.warnings, ...watchdog.map(options.locate ?? ((issue: AnswerIssue) => issue))] } : plan;
+  if (answers.spec.guests.length === 0) return withWatchdog;
   const vg = answers.spec.storage.volumeGroup;
   const reads: GuestNodeRead[] = answers.spec.nodes.map((node, i) => {
     const state = states[i]!;
@@ -186,7 +197,7 @@ export function planInstall(
       hint: `Correct ${file} at the positions listed, or the servers as the messages say, then run again.`,
     });
   }
-  return { ...plan, guests: preflight.guests };
+  return { ...withWatchdog, guests: preflight.guests };
 }
 
 /** What a run needs, less what install adds itself (the install playbook, the journal). */

@@ -154,6 +154,8 @@ export interface Cib {
   properties: Record<string, string>;
   primitives: CibPrimitive[];
   locations: CibLocation[];
+  /** fencing-topology levels: target node, index, devices (comma-separated ids). */
+  fencingLevels: { id: string; target: string; index: number; devices: string }[];
 }
 
 export const isPasswordParam = (name: string): boolean => /pass/i.test(name);
@@ -188,7 +190,13 @@ export function parseCib(text: string): Cib {
       rules: children(l, 'rule').length > 0,
     }),
   );
-  return { properties, primitives, locations };
+  const fencingLevels = children(child(config, 'fencing-topology'), 'fencing-level').map((l) => ({
+    id: l.attrs.id ?? '',
+    target: l.attrs.target ?? '',
+    index: Number(l.attrs.index ?? '0'),
+    devices: l.attrs.devices ?? '',
+  }));
+  return { properties, primitives, locations, fencingLevels };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ hv_cmdt ha-stonith 30 stonith_admin --list-registered
 if [ -r /proc/drbd ]; then hv_cmdt ha-drbd-show 15 drbdsetup show; fi
 hv_cmdt ha-drbd-dump 15 drbdadm dump all
 hv_units() {
-  for u in corosync corosync-qdevice pacemaker drbd; do
+  for u in corosync corosync-qdevice pacemaker sbd drbd; do
     a=$(systemctl is-active "$u.service" 2>/dev/null); e=$(systemctl is-enabled "$u.service" 2>/dev/null)
     printf '%s %s %s\\n' "$u" "\${a:-unknown}" "\${e:-unknown}"
   done

@@ -30,7 +30,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_PASSPHRASE_ENV, backupYaml, serveBackups } from '../helpers/backup-lab.js';
 import { builtCluster } from '../helpers/built.js';
-import { hvcluster, hvclusterInterrupted } from '../helpers/hvcluster.js';
+import { events, hvcluster, hvclusterInterrupted } from '../helpers/hvcluster.js';
 import { HA_GUEST_NODE, NODES, bootOf, haLab, other, seconds } from '../helpers/ha-lab.js';
 import { SHARED_LAB, useLab } from '../helpers/lab.js';
 import { waitFor } from '../lab/util.js';
@@ -390,6 +390,72 @@ describe('Ctrl-C during a drill', () => {
     }
     expect(bootOf(await h.webPage())).toBe(webBoot);
     await h.webDiskInSync(webNode);
+    await h.expectClean(site);
+  });
+});
+
+// The second fencing level: diskless SBD on each node's i6300esb watchdog (spec.ha.watchdog), added
+// to the running cluster by a second apply (sbd installed, the stack restarted one node at a time,
+// the guests kept running), then total power loss again: fencing through the dead BMC fails and
+// falls through to the watchdog level, so the survivor takes the guests over after
+// stonith-watchdog-timeout, without an operator. Last: the level removed again by an apply.
+describe('total power loss with the watchdog level', () => {
+  it('apply adds sbd node by node (web kept running), verify sees the level; power-loss: fenced through the watchdog no sooner than stonith-watchdog-timeout, the guests taken over without an operator; apply removes the level again', { timeout: 75 * MIN }, async () => {
+    const sbdSite = site.replace(/\.yaml$/, '-watchdog.yaml');
+    writeFileSync(sbdSite, readFileSync(site, 'utf8').replace(/^ {2}ha:\n/m, '  ha:\n    watchdog:\n      timeout: 30\n'));
+    const added = await h.apply(sbdSite);
+    expect(added.code, added.stderr.slice(-4000)).toBe(0);
+    const restarts = events(added.stdout).filter((e) => e.type === 'change' && String(e.description).startsWith('restart the cluster stack')).map((e) => e.server);
+    expect(restarts.sort()).toEqual([...NODES]);
+    for (const node of NODES) {
+      expect((await lab.ssh(node, 'systemctl is-active sbd; systemctl is-enabled sbd; grep ^SBD_WATCHDOG_TIMEOUT= /etc/default/sbd')).stdout.trim().split('\n'), node).toEqual(['active', 'enabled', 'SBD_WATCHDOG_TIMEOUT=30']);
+    }
+    const props = (await lab.ssh('hv1', 'crm_attribute -t crm_config -n stonith-watchdog-timeout -q; crm_attribute -t crm_config -n have-watchdog -q; cibadmin --query --scope fencing-topology')).stdout;
+    expect(props).toMatch(/^60s\ntrue\n/);
+    for (const node of NODES) {
+      expect(props).toContain(`target="${node}" index="1" devices="fence-${node}"`);
+      expect(props).toContain(`target="${node}" index="2" devices="watchdog"`);
+    }
+    // The guest ran on throughout (it moved away from each node as its stack restarted, never rebooted).
+    expect(bootOf(await h.webPage())).toBe(webBoot);
+    webNode = (await h.cluster('hv1')).resources.find((r) => r.id === 'vm-web' && r.active)!.nodes[0]!;
+    const again = await h.apply(sbdSite);
+    expect(again.code, again.stderr.slice(-3000)).toBe(0);
+    expect(events(again.stdout).filter((e) => e.type === 'step-finished' && e.status !== 'unchanged').map((e) => `${e.server} ${e.step}: ${JSON.stringify(e.changes)}`)).toEqual([]);
+    const clean = await h.verify(sbdSite, [], 6 * MIN);
+    expect(clean.report.checks.filter((c) => c.status === 'error').map((c) => `${c.code} ${c.server}: ${c.found}`)).toEqual([]);
+    expect(clean.report.checks.find((c) => c.code === 'HA_WATCHDOG')?.status).toBe('pass');
+
+    const { code, report } = await h.verify(sbdSite, ['--failover-test', 'power-loss', '--yes', '--failover-node', webNode], 22 * MIN);
+    const f = report.failover?.report;
+    expect(f?.ok, JSON.stringify(report.failover).slice(0, 4000)).toBe(true);
+    expect(code).toBe(0);
+    const crashed = f!.crashed!;
+    const survivor = other(crashed);
+    expect(f!.hold).toMatchObject({ runningElsewhere: [], releasedBy: 'watchdog', confirmCommand: null });
+    for (const p of FAILOVER_PHASES) expect(f!.phases[p], p).toBeGreaterThan(0);
+    // Fenced through the watchdog: no sooner than stonith-watchdog-timeout after the node was lost; started after that, on the survivor only.
+    expect(f!.phases.fenced! - f!.phases.lost!).toBeGreaterThanOrEqual(60_000);
+    expect(f!.phases.started!).toBeGreaterThanOrEqual(f!.hold!.releasedMs!);
+    expect(f!.guestSeenOn).toEqual([survivor]);
+    expect(f!.dataIntact).toBe(true);
+    expect(f!.fencing.some((e) => e.status === 'success')).toBe(true);
+    expect(f!.rejoinedMs).not.toBeNull();
+    expect(f!.resyncedMs).not.toBeNull();
+    expect(f!.cleanup.ok).toBe(true);
+    expect((await lab.ssh(survivor, 'ip route show type blackhole')).stdout.trim()).toBe('');
+    console.log(`[ha failover, power loss, watchdog level] ${phasesLine(f!)}; fenced through the watchdog ${seconds(f!.phases.fenced! - f!.phases.lost!)} after the node was lost`);
+    await expectWebTakenOver(survivor);
+    expect((await lab.ssh(crashed, 'systemctl is-active sbd')).stdout.trim()).toBe('active');
+
+    // The level removed: Pacemaker stops counting on it first, then sbd leaves each node's stack.
+    const removed = await h.apply(site);
+    expect(removed.code, removed.stderr.slice(-4000)).toBe(0);
+    for (const node of NODES) expect((await lab.ssh(node, 'systemctl is-active sbd; systemctl is-enabled sbd; true')).stdout.trim().split('\n'), node).toEqual(['inactive', 'disabled']);
+    const left = (await lab.ssh('hv1', 'crm_attribute -t crm_config -n stonith-watchdog-timeout -q 2>&1; cibadmin --query --scope fencing-topology 2>&1; true')).stdout;
+    expect(left).not.toMatch(/^60s/m);
+    expect(left).not.toContain('devices="watchdog"');
+    webNode = (await h.cluster('hv1')).resources.find((r) => r.id === 'vm-web' && r.active)!.nodes[0]!;
     await h.expectClean(site);
   });
 });

@@ -17,6 +17,8 @@ export interface CibObjects {
   fenceDevices: Record<string, FenceDevice>;
   /** rsc_location constraints by id: resource, node, score. */
   locations: Record<string, { rsc: string; node: string; score: string }>;
+  /** fencing-topology levels by id: target node, index, devices (comma-separated ids). */
+  fencingLevels: Record<string, { target: string; index: number; devices: string }>;
 }
 
 export interface FenceDevice {
@@ -44,7 +46,17 @@ export function cibObjects(xml: string): CibObjects {
   }
   const locations: CibObjects['locations'] = {};
   for (const l of descendants(root, 'rsc_location')) locations[l.attrs.id!] = { rsc: l.attrs.rsc ?? '', node: l.attrs.node ?? '', score: l.attrs.score ?? '' };
-  return { properties, fenceDevices, locations };
+  const fencingLevels: CibObjects['fencingLevels'] = {};
+  for (const l of descendants(root, 'fencing-level')) fencingLevels[l.attrs.id!] = { target: l.attrs.target ?? '', index: Number(l.attrs.index ?? '0'), devices: l.attrs.devices ?? '' };
+  return { properties, fenceDevices, locations, fencingLevels };
+}
+
+/**
+ * Fencing levels as cibadmin merges them into the configuration: the fencing-topology element
+ * (created when the CIB has none), each level matched by its id. Pure.
+ */
+export function fencingTopologyXml(levels: readonly { id: string; target: string; index: number; devices: string }[]): string {
+  return `<fencing-topology>${levels.map((l) => `<fencing-level id="${xmlEscape(l.id)}" target="${xmlEscape(l.target)}" index="${l.index}" devices="${xmlEscape(l.devices)}"/>`).join('')}</fencing-topology>`;
 }
 
 /** A fence device as cibadmin creates or updates it (nvpair ids stable, so an update replaces values). Pure. */

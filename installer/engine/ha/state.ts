@@ -56,3 +56,42 @@ function keyed(stdout: string, prefix: string): Map<string, string> {
   if (values.size === 0) throw new FactUnavailable(`no ${prefix} lines in the output`);
   return values;
 }
+
+/** A node's watchdog and sbd (sbd-state.sh). */
+export interface SbdState {
+  devicePresent: boolean;
+  /** The driver's identity (`i6300ESB timer`, `iTCO_wdt`, `Software Watchdog`), null when sysfs does not say. */
+  identity: string | null;
+  /** The longest timeout the driver accepts, s; null when it does not say. */
+  maxTimeoutS: number | null;
+  /** Processes other than sbd holding the device open (`PID:NAME`). */
+  holders: string[];
+  /** systemd's RuntimeWatchdogUSec: a systemd that feeds the hardware watchdog holds it (`0`/`infinity`/unset: it does not). */
+  systemdRuntime: string | null;
+  enabled: boolean;
+  active: boolean;
+  /** current: sbd runs with /etc/default/sbd as it is now (or is stopped and the file exists); newer: the file changed after sbd started. */
+  config: 'current' | 'newer' | 'missing';
+}
+
+export function parseSbdState(stdout: string): SbdState {
+  const values = keyed(stdout, 'sbd');
+  const device = values.get('device');
+  if (device !== 'present' && device !== 'missing') throw new FactUnavailable(`sbd-state.sh printed no device line (${JSON.stringify(stdout.slice(0, 60))})`);
+  const list = orNull(values.get('holders'));
+  const max = orNull(values.get('max-timeout'));
+  const config = values.get('config');
+  return {
+    devicePresent: device === 'present',
+    identity: orNull(values.get('identity')),
+    maxTimeoutS: max !== null && /^\d+$/.test(max) ? Number(max) : null,
+    holders: list ? list.split(',') : [],
+    systemdRuntime: orNull(values.get('systemd-runtime')),
+    enabled: values.get('enabled') === 'yes',
+    active: values.get('active') === 'yes',
+    config: config === 'newer' || config === 'missing' ? config : 'current',
+  };
+}
+
+/** Whether systemd itself feeds the hardware watchdog (RuntimeWatchdogSec set, `0` is off): then sbd cannot open it. Pure. */
+export const systemdHoldsWatchdog = (runtime: string | null): boolean => runtime !== null && !/^0(s|us)?$/.test(runtime);

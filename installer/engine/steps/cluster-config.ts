@@ -7,7 +7,7 @@
  * file readable by root only, given to cibadmin, and removed.
  */
 import type { Change } from '../change.js';
-import { cibObjects, deviceMatches, fenceDeviceXml, locationXml, type CibObjects, type FenceDevice } from '../ha/cib.js';
+import { cibObjects, deviceMatches, fenceDeviceXml, fencingTopologyXml, locationXml, type CibObjects, type FenceDevice } from '../ha/cib.js';
 import type { FencePlan, HaPlan } from '../../plan/ha.js';
 import { changeOf, readValue, StepRefusedError, type StepKind } from './step.js';
 
@@ -39,7 +39,7 @@ export const avoidOwnNode = (fence: FencePlan) => ({ id: `${fence.id}-avoids-${f
 /** How long a fence device apply wrote may take to be Started (its first monitor is a BMC status query, slow on the emulated lab). */
 export const FENCE_START_S = 180;
 
-const EMPTY: CibObjects = { properties: {}, fenceDevices: {}, locations: {} };
+const EMPTY: CibObjects = { properties: {}, fenceDevices: {}, locations: {}, fencingLevels: {} };
 
 export const clusterConfigStep: StepKind = {
   scope: 'cluster',
@@ -87,6 +87,18 @@ export const clusterConfigStep: StepKind = {
       if (!have || have.rsc !== avoid.location.rsc || have.node !== avoid.location.node || have.score !== avoid.location.score) {
         changes.push(changeOf(input, on, `keep ${fence.id} off ${fence.node} (a node never fences itself)`, [{ argv: ['cibadmin', '--modify', '--allow-create', '--scope', 'constraints', '--xml-text', locationXml(avoid.id, avoid.location)] }]));
       }
+    }
+    // A watchdog level (the sbd step made sbd run on every node first): each node's BMC, then its watchdog.
+    const levels = (ha.watchdog?.levels ?? []).filter((l) => {
+      const have = current.fencingLevels[l.id];
+      return !have || have.target !== l.target || have.index !== l.index || have.devices !== l.devices;
+    });
+    if (levels.length > 0) {
+      changes.push(
+        changeOf(input, on, `fencing topology: ${levels.map((l) => `${l.target} level ${l.index} ${l.devices}`).join(', ')}`, [
+          { argv: ['cibadmin', '--modify', '--allow-create', '--scope', 'configuration', '--xml-text', fencingTopologyXml(levels)] },
+        ]),
+      );
     }
     // Apply ends with every node fenceable: the devices it wrote running, not still starting (or
     // failed to start), once their placement constraints are in.

@@ -5,6 +5,7 @@ import { fenceCheckStep } from './fence-check.js';
 import { guestsStep } from './guests.js';
 import { filesStep } from './files.js';
 import { qdeviceStep } from './qdevice.js';
+import { sbdStep } from './sbd.js';
 import { networkStep } from './network.js';
 import { packagesStep } from './packages.js';
 import { replicationPathStep } from './replication-path.js';
@@ -27,6 +28,7 @@ export const STEP_KINDS: Record<string, StepKind> = {
   'replication-probe': replicationProbeStep,
   'fence-check': fenceCheckStep,
   qdevice: qdeviceStep,
+  sbd: sbdStep,
   'cluster-config': clusterConfigStep,
   guests: guestsStep,
   backup: backupStep,

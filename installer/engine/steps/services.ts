@@ -83,7 +83,12 @@ export const servicesStep: StepKind = {
       // quorum device starts once the running Corosync has it in its configuration (a reload reaches
       // cmap a moment later; started before, corosync-qdevice exits at once).
       const ready = name === 'corosync-qdevice' ? [{ script: 'qdevice-config-ready.sh', args: ['60'], timeoutMs: 120_000 }] : [];
-      return [changeOf(input, input.self, `enable and start ${name}`, [...ready, { argv: ['systemctl', 'enable', '--now', name] }])];
+      // A watchdog level: sbd is enabled before Corosync first starts, which then starts it (sbd.service
+      // is RequiredBy corosync.service and refuses a start of its own). A running Corosync is left to
+      // the sbd step, which restarts the stack one node at a time.
+      const sbd = name === 'corosync' && ha?.watchdog && state.active !== 'active' && states.find((s) => s.service === 'sbd')?.enabled !== 'enabled';
+      const withSbd = sbd ? [{ argv: ['systemctl', 'daemon-reload'] }, { argv: ['systemctl', 'enable', 'sbd'] }] : [];
+      return [changeOf(input, input.self, `enable and start ${name}${sbd ? ' (and sbd with it)' : ''}`, [...ready, ...withSbd, { argv: ['systemctl', 'enable', '--now', name] }])];
     });
     return { changes };
   },

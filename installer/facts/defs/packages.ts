@@ -27,6 +27,7 @@ export const PACKAGES_OF_INTEREST = [
   'resource-agents',
   'crmsh',
   'pcs',
+  'sbd',
   'borgbackup',
   'nfs-common',
 ] as const;

@@ -5,6 +5,7 @@
  */
 import type { Answers } from '../../answers/schema.js';
 import { FENCE_PEER_HANDLER } from '../../plan/index.js';
+import { fencingLevels, stonithTimeoutS, watchdogPlan } from '../../plan/ha.js';
 import { addressOf } from '../../net/ipv4.js';
 import { CLUSTER, type CheckResult, type ReachableNode, type VerifyInput } from '../types.js';
 import { nodeAnswers, probe, reachable, result, why } from './common.js';
@@ -101,7 +102,7 @@ function serviceChecks(input: VerifyInput, nodes: ReachableNode[]): CheckResult[
         .filter((w) => w.length >= 1 && w[0] !== '')
         .map(([unit = '', active = '', enabled = '']) => [unit, { active, enabled }] as const),
     );
-    const want = ['corosync', ...(twoNodes ? ['corosync-qdevice'] : []), 'pacemaker'];
+    const want = ['corosync', ...(twoNodes ? ['corosync-qdevice'] : []), 'pacemaker', ...(watchdogPlan(input.answers) ? ['sbd'] : [])];
     const problems: string[] = [];
     for (const u of want) {
       const s = units.get(u);
@@ -302,10 +303,44 @@ function clusterChecks(input: VerifyInput, nodes: ReachableNode[]): CheckResult[
     out.push(result('HA_FENCE_CONSTRAINTS', 'skipped', CLUSTER, 'the CIB or crm_mon could not be read', { servers }));
     out.push(result('HA_PRIMARY_AGREEMENT', 'skipped', CLUSTER, 'the CIB or crm_mon could not be read', { servers }));
   }
+  out.push(watchdogLevel(input, 'value' in c ? c.value : null, servers));
   if ('value' in m) out.push(failedActions(m.value, servers));
   else out.push(result('HA_FAILED_ACTIONS', 'skipped', CLUSTER, 'crm_mon could not be read', { servers }));
   out.push(timing(input, nodes, 'value' in c ? c.value : null, servers));
   return out;
+}
+
+/**
+ * The watchdog fencing level (spec.ha.watchdog): Pacemaker knows the watchdog is there
+ * (have-watchdog, set by the cluster when sbd runs), waits the planned stonith-watchdog-timeout,
+ * and each node's fencing tries its BMC first, then the watchdog. Without spec.ha.watchdog, a
+ * stonith-watchdog-timeout left set is reported (apply removes it).
+ */
+function watchdogLevel(input: VerifyInput, cib: Cib | null, servers: string[]): CheckResult {
+  const planned = watchdogPlan(input.answers);
+  if (!cib) return result('HA_WATCHDOG', planned ? 'error' : 'skipped', CLUSTER, 'could not read the CIB', { servers, fix: START_STACK });
+  const swt = cib.properties['stonith-watchdog-timeout'] ?? null;
+  const swtS = swt === null ? 0 : parseDuration(swt);
+  const levels = cib.fencingLevels.map((l) => `${l.target}:${l.index}=${l.devices}`).sort();
+  const data = { haveWatchdog: cib.properties['have-watchdog'] ?? null, stonithWatchdogTimeout: swt, levels };
+  if (!planned) {
+    if (swtS !== null && swtS !== 0) {
+      return result('HA_WATCHDOG', 'warning', CLUSTER, `stonith-watchdog-timeout is ${swt} without spec.ha.watchdog: Pacemaker may treat a lost node as fenced by its watchdog`, {
+        servers,
+        data,
+        fix: 'run `hvcluster apply` (it removes the watchdog level), or add spec.ha.watchdog',
+      });
+    }
+    return result('HA_WATCHDOG', 'skipped', CLUSTER, 'no watchdog level (spec.ha.watchdog not set): a node whose BMC is dead stays unfenced until an operator confirms it off', { servers, data });
+  }
+  const problems: string[] = [];
+  if (!isOn(cib.properties['have-watchdog'])) problems.push(`have-watchdog is ${cib.properties['have-watchdog'] ?? 'unset'} (Pacemaker does not see sbd running)`);
+  if (swtS !== planned.stonithWatchdogTimeoutS) problems.push(`stonith-watchdog-timeout is ${swt ?? 'unset'}, planned ${planned.stonithWatchdogTimeoutS}s`);
+  for (const level of fencingLevels(input.answers.spec.nodes.map((n) => n.name))) {
+    if (!cib.fencingLevels.some((l) => l.target === level.target && l.index === level.index && l.devices === level.devices)) problems.push(`no fencing level ${level.index} = ${level.devices} for ${level.target}`);
+  }
+  if (problems.length > 0) return result('HA_WATCHDOG', 'error', CLUSTER, problems.join('; '), { servers, data, fix: 'run `hvcluster apply` (its sbd and cluster-config steps set the watchdog level)' });
+  return result('HA_WATCHDOG', 'pass', CLUSTER, `watchdog level in place: sbd seen by Pacemaker, stonith-watchdog-timeout ${swt}, each node fenced through its BMC, then its watchdog`, { servers, data });
 }
 
 function stonithEnabled(cib: Cib, servers: string[]): CheckResult {
@@ -478,11 +513,13 @@ function timing(input: VerifyInput, nodes: ReachableNode[], cib: Cib | null, ser
   const tokenList = [...new Set(tokens.map((t) => t.tokenMs))];
   const tokenText = tokenList.length === 0 ? 'token unknown' : tokenList.length === 1 ? `token ${tokenList[0]} ms` : `token ${tokens.map((t) => `${t.node} ${t.tokenMs} ms`).join(', ')}`;
   const stonithText = `stonith-timeout ${stonithS === null ? raw : `${stonithS} s`}${raw === null ? ' (default)' : ''}`;
-  const data = { timing: profileName, tokenMs: tokenList.length === 1 ? tokenList[0] : tokens, stonithTimeoutSeconds: stonithS, expectedTokenMs: wantToken, expectedStonithTimeoutSeconds: profile.stonithTimeoutS };
+  // A watchdog level adds its wait (plan/ha.ts stonithTimeoutS).
+  const wantStonith = stonithTimeoutS(input.answers);
+  const data = { timing: profileName, tokenMs: tokenList.length === 1 ? tokenList[0] : tokens, stonithTimeoutSeconds: stonithS, expectedTokenMs: wantToken, expectedStonithTimeoutSeconds: wantStonith };
   const problems: string[] = [];
   if (tokenList.length === 0) problems.push('the effective token could not be read');
   else if (tokenList.some((t) => t !== wantToken)) problems.push(`the ${profileName} profile plans token ${wantToken} ms`);
-  if (stonithS !== profile.stonithTimeoutS) problems.push(`the ${profileName} profile plans stonith-timeout ${profile.stonithTimeoutS} s`);
+  if (stonithS !== wantStonith) problems.push(`the ${profileName} profile plans stonith-timeout ${wantStonith} s${wantStonith !== profile.stonithTimeoutS ? ` (${profile.stonithTimeoutS} s and the watchdog level's ${wantStonith - profile.stonithTimeoutS} s)` : ''}`);
   const found = `${profileName} timing: ${tokenText}, ${stonithText}`;
   if (problems.length > 0) return result('HA_TIMING', 'warning', CLUSTER, `${found}; ${problems.join('; ')}`, { servers, data, fix: 'run `hvcluster apply` to apply the timing profile of the answer file (ha.timing)' });
   return result('HA_TIMING', 'pass', CLUSTER, found, { servers, data });

@@ -66,9 +66,17 @@ export const holdProofMs = (timing: HaTiming): number => (timing.profile === 'em
 export function holdText(r: Pick<FailoverReport, 'hold' | 'crashed'>): string | null {
   const h = r.hold;
   if (!h) return null;
-  const until = h.releasedBy === 'confirmed' ? `until ${r.crashed ?? 'the node'} was confirmed off (\`${h.confirmCommand}\`)` : h.releasedBy === 'bmc-answers' ? 'until its BMC answered again' : 'not released';
+  const until =
+    h.releasedBy === 'confirmed'
+      ? `until ${r.crashed ?? 'the node'} was confirmed off (\`${h.confirmCommand}\`)`
+      : h.releasedBy === 'bmc-answers'
+        ? 'until its BMC answered again'
+        : h.releasedBy === 'watchdog'
+          ? 'until the watchdog level fenced it (its watchdog must have reset it by then)'
+          : 'not released';
   const when = h.releasedMs !== null ? ` after ${(h.releasedMs / 1000).toFixed(1)} s` : '';
-  return `fencing failed ${h.failedFencings} time(s) with the BMC dead; the guest ran ${h.runningElsewhere.length ? `on ${h.runningElsewhere.join(', ')} (TWO COPIES)` : 'nowhere else'} ${until}${when}`;
+  const failed = h.releasedBy === 'watchdog' ? "its BMC dead, fencing fell through to the watchdog level" : `fencing failed ${h.failedFencings} time(s) with the BMC dead`;
+  return `${failed}; the guest ran ${h.runningElsewhere.length ? `on ${h.runningElsewhere.join(', ')} (TWO COPIES)` : 'nowhere else'} ${until}${when}`;
 }
 
 export interface FailoverOptions extends DrillOptions {
@@ -115,9 +123,11 @@ export interface FailoverReport {
   /**
    * dead-fence and power-loss: the guest held down while fencing could not succeed: the failed
    * attempts seen, whether the guest ran anywhere else meanwhile, and how and when (ms from the
-   * crash) the hold ended: the BMC answering again, or the node confirmed off (the command given).
+   * crash) the hold ended: the BMC answering again, or the node confirmed off (the command given);
+   * with a watchdog level (spec.ha.watchdog), fencing falling through to it, no sooner than its
+   * stonith-watchdog-timeout after the node was lost.
    */
-  hold: { failedFencings: number; runningElsewhere: string[]; releasedMs: number | null; releasedBy: 'bmc-answers' | 'confirmed' | null; confirmCommand: string | null } | null;
+  hold: { failedFencings: number; runningElsewhere: string[]; releasedMs: number | null; releasedBy: 'bmc-answers' | 'confirmed' | 'watchdog' | null; confirmCommand: string | null } | null;
   /** What the drill undid after a failure or Ctrl-C (a node powered on, a BMC route restored...). */
   restored: string[];
   error?: { phase: string; message: string };
@@ -269,8 +279,33 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       },
       { timeoutMs: phaseTimeoutMs, intervalMs: declared ? 2000 : 250 },
     );
-    // A dead BMC: the guest must stay down while fencing fails, until the BMC answers again or the node is confirmed off.
-    const hold = HELD_FAULTS.includes(fault)
+    // A dead BMC: the guest must stay down while fencing fails, until the BMC answers again or the node is confirmed off;
+    // with a watchdog level, until fencing falls through to it.
+    const watchdog = HELD_FAULTS.includes(fault) ? plan.ha?.watchdog : undefined;
+    const hold = watchdog
+      ? (async () => {
+          const waitS = watchdog.stonithWatchdogTimeoutS;
+          say(`${crashed}'s BMC does not answer: fencing must fall through to the watchdog level, and the guest stay down until then (at least ${waitS} s after ${crashed} was lost)`, survivor);
+          const elsewhere = new Set<string>();
+          await waitFor(
+            `${crashed} fenced through the watchdog level`,
+            async () => {
+              stopped();
+              if (report.phases.fenced === undefined) for (const n of await guestRunningOn(node, others, subject.vm, subject.name)) elsewhere.add(n);
+              return report.phases.fenced !== undefined || elsewhere.size > 0 ? true : undefined;
+            },
+            { timeoutMs: phaseTimeoutMs, intervalMs: 3000 },
+          );
+          const failed = (await fenceHistory(node(survivor), crashed)).filter((e) => e.status === 'failed').length - failedBefore;
+          report.hold = { failedFencings: Math.max(0, failed), runningElsewhere: [...elsewhere], releasedMs: report.phases.fenced ?? null, releasedBy: 'watchdog', confirmCommand: null };
+          if (elsewhere.size > 0) throw new Error(`the guest runs on ${[...elsewhere].join(', ')} while ${crashed} is not fenced: two copies may run`);
+          const afterLost = report.phases.fenced! - (report.phases.lost ?? 0);
+          if (afterLost < waitS * 1000) {
+            throw new Error(`${crashed} was taken as fenced ${(afterLost / 1000).toFixed(1)} s after it was lost, sooner than stonith-watchdog-timeout (${waitS} s): its watchdog may not have reset it yet`);
+          }
+          say(`${crashed} fenced through the watchdog level ${(afterLost / 1000).toFixed(1)} s after it was lost; the guest ran nowhere else meanwhile`, survivor);
+        })()
+      : HELD_FAULTS.includes(fault)
       ? (async () => {
           const failed = await waitFor(
             `a failed attempt to fence ${crashed} (its BMC does not answer)`,
@@ -329,8 +364,9 @@ export async function runFailoverDrill(options: FailoverOptions): Promise<Failov
       if (!report.dataIntact) throw new Error(`after the failover the guest reads different data from its disk (md5 ${check} instead of ${written})`);
     }
 
-    // Power loss: the power comes back, with the BMC; the node is powered on again.
-    if (fault === 'power-loss') {
+    // Power loss: the power comes back, with the BMC; the node is powered on again. So is a node
+    // whose dead BMC the watchdog level stood in for (it stayed off).
+    if (fault === 'power-loss' || watchdog) {
       phase = 'powered-on';
       await Promise.all(others.map((o) => unblockBmc(node(o), target!)));
       bmcBlocked = false;

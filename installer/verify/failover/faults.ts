@@ -16,9 +16,9 @@ export const FAILOVER_FAULT_TEXT: Record<FailoverFault, string> = {
   'power-off': 'powers the node off through its BMC (a dead server, as its peers see it); fencing reboots it',
   partition: 'cuts the node off every network (its management and replication links down): the other side keeps quorum (on two nodes by the witness\'s vote) and fences it before it starts the guest',
   'dead-fence':
-    'powers the node off through its BMC, then makes that BMC unreachable from the other nodes: the guest must stay down while fencing fails; then the BMC answers again and fencing completes',
+    'powers the node off through its BMC, then makes that BMC unreachable from the other nodes: the guest must stay down while fencing fails; then the BMC answers again and fencing completes (with a watchdog level, spec.ha.watchdog: fencing falls through to it instead, after stonith-watchdog-timeout)',
   'power-loss':
-    'powers the node off with its BMC (unreachable from the other nodes): fencing cannot succeed and the guest must stay down; the drill then confirms the node off as an operator would (`stonith_admin --confirm NODE`) and powers it on again',
+    'powers the node off with its BMC (unreachable from the other nodes): fencing cannot succeed through the BMC and the guest must stay down; with a watchdog level (spec.ha.watchdog) fencing falls through to it and the survivor takes the guest over after stonith-watchdog-timeout, without one the drill confirms the node off as an operator would (`stonith_admin --confirm NODE`); then it powers the node on again',
   hang: 'freezes the node\'s userspace (every process but PID 1 stopped: Corosync silent, its guests frozen, sshd too) while its kernel and DRBD run on (still connected, still Primary), as a hung server looks to its peers; fencing must power-cycle it through its BMC (otherwise only the drill\'s timer ends the hang, after 20 minutes)',
 };
 

@@ -1,0 +1,79 @@
+/**
+ * The watchdog fencing level (spec.ha.watchdog): sbd running beside Corosync on every node, before
+ * the cluster-config step tells Pacemaker to count on it (stonith-watchdog-timeout: Pacemaker stops
+ * on a node whose sbd does not run). sbd starts only with Corosync, so a node whose sbd is not
+ * enabled, not running, or running on settings changed since it started gets its cluster stack
+ * restarted (cluster-stack-restart.sh), one node at a time: its resources move to the other nodes
+ * meanwhile, never all at once. A new cluster needs none of this: the services step enables sbd
+ * before Corosync first starts.
+ *
+ * Without spec.ha.watchdog a level left by an earlier apply is taken out in the reverse order:
+ * Pacemaker stops counting on it (the property and hvcluster's topology levels removed), then
+ * each node's stack restarts without sbd.
+ */
+import type { Change } from '../change.js';
+import { cibObjects } from '../ha/cib.js';
+import { fencingLevels, SBD_DEFAULTS } from '../../plan/ha.js';
+import { changeOf, readValue, type NodeInput, type StepInput, type StepKind } from './step.js';
+
+/** How long a node may take to be an online member again after its stack restarted, s. */
+export const STACK_REJOIN_S = 300;
+/** Stopping Pacemaker moves the node's resources (live migrations) first: the whole restart may take this long. */
+const RESTART_TIMEOUT_MS = 30 * 60_000;
+
+/** Why a node's stack must restart for the watchdog level, or null when sbd runs as planned. Pure. */
+export function sbdRestartReason(input: StepInput, n: NodeInput): string | null {
+  const sbd = readValue(input, n, 'sbd');
+  if (!sbd.enabled) return 'sbd is not enabled';
+  if (!sbd.active) return 'sbd is not running';
+  if (sbd.config === 'newer') return `${SBD_DEFAULTS} changed after sbd started`;
+  // A dry run: the files step would still write the settings, which sbd reads only as it starts.
+  const planned = n.node.files.find((f) => f.path === SBD_DEFAULTS)?.content;
+  const onNode = readValue(input, n, 'files').get(SBD_DEFAULTS);
+  if (planned !== undefined && onNode !== planned) return `${SBD_DEFAULTS} changes`;
+  return null;
+}
+
+function restart(input: StepInput, n: NodeInput, mode: 'with-sbd' | 'without-sbd', why: string): Change {
+  const name = n.node.name;
+  const qdevice = input.plan.ha?.witness ? 'yes' : 'no';
+  return changeOf(input, n, `restart the cluster stack on ${name} ${mode === 'with-sbd' ? 'with' : 'without'} sbd (${why}): Pacemaker moves its resources to the other nodes meanwhile`, [
+    { script: 'cluster-stack-restart.sh', args: [mode, name, qdevice, String(STACK_REJOIN_S)], timeoutMs: RESTART_TIMEOUT_MS },
+  ]);
+}
+
+export const sbdStep: StepKind = {
+  scope: 'cluster',
+  reads: ['sbd', 'files', 'cib'],
+  plan(input) {
+    const ha = input.plan.ha;
+    if (!ha) return { changes: [] };
+    if (ha.watchdog) {
+      const changes = input.nodes.flatMap((n) => {
+        const why = sbdRestartReason(input, n);
+        return why ? [restart(input, n, 'with-sbd', why)] : [];
+      });
+      return { changes };
+    }
+    // No watchdog level wanted: what an earlier one left.
+    const ours = new Set(fencingLevels(input.nodes.map((n) => n.node.name)).map((l) => l.id));
+    const live = input.nodes.map((n) => ({ n, cib: readValue(input, n, 'cib') })).find((s) => s.cib.state === 'active');
+    const cib = live && live.cib.state === 'active' ? cibObjects(live.cib.xml) : null;
+    const timeout = cib?.properties['stonith-watchdog-timeout'];
+    const levels = Object.keys(cib?.fencingLevels ?? {}).filter((id) => ours.has(id));
+    const changes: Change[] = [];
+    if (live && ((timeout !== undefined && timeout !== '0' && timeout !== '0s') || levels.length > 0)) {
+      changes.push(
+        changeOf(input, live.n, 'Pacemaker stops counting on the watchdog: stonith-watchdog-timeout and the watchdog fencing levels removed', [
+          ...levels.map((id) => ({ argv: ['cibadmin', '--delete', '--scope', 'fencing-topology', '--xml-text', `<fencing-level id="${id}"/>`] })),
+          ...(timeout !== undefined ? [{ argv: ['crm_attribute', '--type', 'crm_config', '--name', 'stonith-watchdog-timeout', '--delete'] }] : []),
+        ]),
+      );
+    }
+    for (const n of input.nodes) {
+      const sbd = readValue(input, n, 'sbd');
+      if (sbd.enabled || sbd.active) changes.push(restart(input, n, 'without-sbd', `spec.ha.watchdog is gone and sbd ${sbd.active ? 'runs' : 'is enabled'}`));
+    }
+    return { changes };
+  },
+};
