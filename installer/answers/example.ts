@@ -189,6 +189,13 @@ spec:
   #   timing: production
   #   # TLS between the nodes and the witness; off only for a lab (a warning says so). Default: on.
   #   tls: "on"                 # quoted: YAML 1.1 tools read a bare on or off as a boolean
+  #   # A second fencing level: diskless SBD on each node's hardware watchdog. When a node and its
+  #   # BMC lose power together, fencing through the BMC cannot succeed; with this the others take
+  #   # its guests over once its watchdog must have reset it (2 x timeout), instead of waiting for
+  #   # an operator. Needs quorum (on two nodes, the witness's vote). Default: not set.
+  #   watchdog:
+  #     device: /dev/watchdog     # the hardware watchdog (iTCO_wdt, ipmi_watchdog...). Default: /dev/watchdog.
+  #     timeout: 30               # s; at least 30 with a witness. Default: 30.
 
   # The customer's guests (virtual machines). For each one apply makes its disks (a logical volume
   # on each node that holds it, replicated by DRBD), defines it the same on those nodes (same UUID

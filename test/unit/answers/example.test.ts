@@ -66,6 +66,7 @@ describe('the commented-out HA, guests and backup blocks of the example', () => 
       witness: { address: '198.18.1.10', port: 22, user: 'root', identityFile: '~/.ssh/id_ed25519', agent: true, qnetdPort: 5403 },
       timing: 'production',
       tls: 'on',
+      watchdog: { device: '/dev/watchdog', timeout: 30 },
     });
   });
 

@@ -240,6 +240,19 @@ describe('validateAnswers: HA', () => {
     ]);
   });
 
+  it('the watchdog level: with a witness its timeout covers the quorum device\'s sync_timeout; three nodes take shorter ones; with HA off it does nothing', () => {
+    expect(check(ha((a) => (a.spec.ha!.watchdog = { device: '/dev/watchdog', timeout: 30 })))).toEqual([]);
+    expect(check(ha((a) => (a.spec.ha!.watchdog = { device: '/dev/watchdog', timeout: 10 })))).toEqual([
+      "spec.ha.watchdog.timeout: timeout 10 is shorter than the quorum device's sync_timeout (30 s): while the witness's vote is renegotiated a healthy node may be without quorum that long, and its watchdog would reset it; expected at least 30",
+    ]);
+    expect(check(ha((a) => { third(a); delete a.spec.ha!.witness; a.spec.ha!.watchdog = { device: '/dev/watchdog', timeout: 10 }; }))).toEqual([]);
+    expect(check(ha((a) => { a.spec.ha!.enabled = false; delete a.spec.ha!.witness; a.spec.ha!.watchdog = { device: '/dev/watchdog', timeout: 30 }; }))).toEqual([
+      'spec.nodes[0].bmc: warning: bmc is only used with ha, which is off here (spec.ha.enabled: false): the BMC is never contacted',
+      'spec.nodes[1].bmc: warning: bmc is only used with ha, which is off here (spec.ha.enabled: false): the BMC is never contacted',
+      'spec.ha.watchdog: warning: watchdog is only used with ha, which is off here (spec.ha.enabled: false): sbd is not installed',
+    ]);
+  });
+
   it('cipher 0 is refused on any node, with HA or without', () => {
     expect(check(answers((a) => (a.spec.nodes[1]!.bmc = { ...bmc('198.18.2.12', 'HV2_BMC'), cipher: 0 })))).toEqual([
       'spec.nodes[1].bmc: warning: bmc is only used with ha: without spec.ha nothing fences this node and the BMC is never contacted; add spec.ha to use it, or remove bmc',

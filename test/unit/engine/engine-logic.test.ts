@@ -77,6 +77,8 @@ describe('the install playbook', () => {
       'node-keys',
       'node-trust',
       'replication-probe',
+      // The watchdog level's sbd running everywhere before Pacemaker is told to count on it.
+      'sbd (ha)',
       'cluster-config (ha)',
       'guests (guests)',
       'backup-files (backup)',

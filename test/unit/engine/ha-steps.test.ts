@@ -6,8 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { describeAction } from '../../../installer/engine/change.js';
-import { cibObjects, fenceDeviceXml, locationXml } from '../../../installer/engine/ha/cib.js';
-import { parseCibState, parseQdeviceState, parseQnetdState } from '../../../installer/engine/ha/state.js';
+import { cibObjects, fenceDeviceXml, fencingTopologyXml, locationXml } from '../../../installer/engine/ha/cib.js';
+import { parseCibState, parseQdeviceState, parseQnetdState, parseSbdState, systemdHoldsWatchdog, type SbdState } from '../../../installer/engine/ha/state.js';
+import { sbdStep } from '../../../installer/engine/steps/sbd.js';
+import { watchdogIssues } from '../../../installer/plan/watchdog-preflight.js';
 import type { PlaybookStep } from '../../../installer/engine/playbook.js';
 import { avoidOwnNode, clusterConfigStep, fenceDevice } from '../../../installer/engine/steps/cluster-config.js';
 import { fenceCheckStep, fenceRefusal, parseFenceStatus } from '../../../installer/engine/steps/fence-check.js';
@@ -19,7 +21,7 @@ import { labFacts, loadSite } from '../plan/helpers.js';
 
 const PASSWORDS = { hv1: 'bmc-secret-1', hv2: 'bmc-secret-2' };
 
-function haAnswers(): Answers {
+function haAnswers(watchdog = false): Answers {
   const { answers } = loadSite();
   const bmc = (i: 1 | 2) => ({ type: 'ipmi' as const, address: `198.18.251.${i}`, port: 623, user: 'hvfence', passwordFrom: { env: `BMC_${i}` }, cipher: 3, lanplus: true });
   return {
@@ -27,13 +29,13 @@ function haAnswers(): Answers {
     spec: {
       ...answers.spec,
       nodes: answers.spec.nodes.map((n, i) => ({ ...n, bmc: bmc(i === 0 ? 1 : 2) })),
-      ha: { enabled: true, timing: 'emulated', tls: 'on', witness: { address: '198.18.1.10', port: 22, user: 'root', agent: true, qnetdPort: 5403 } },
+      ha: { enabled: true, timing: 'emulated', tls: 'on', witness: { address: '198.18.1.10', port: 22, user: 'root', agent: true, qnetdPort: 5403 }, ...(watchdog ? { watchdog: { device: '/dev/watchdog', timeout: 30 } } : {}) },
     },
   } as Answers;
 }
 
-function input(kind: string, reads: Record<string, Record<string, unknown>>, options: { stale?: boolean; passwords?: Record<string, string>; witness?: Record<string, unknown> } = {}): StepInput {
-  const answers = haAnswers();
+function input(kind: string, reads: Record<string, Record<string, unknown>>, options: { stale?: boolean; passwords?: Record<string, string>; witness?: Record<string, unknown>; watchdog?: boolean } = {}): StepInput {
+  const answers = haAnswers(options.watchdog);
   const plan = planCluster(answers, [labFacts(1), labFacts(2)], { drbdSecret: 'a'.repeat(48), corosyncKey: 'K'.repeat(256), bmcPasswords: options.passwords ?? PASSWORDS });
   const nodes: NodeInput[] = plan.nodes.map((node, i) => ({
     node,
@@ -56,13 +58,14 @@ function input(kind: string, reads: Record<string, Record<string, unknown>>, opt
 }
 
 /** The configuration section apply would leave: what cibadmin --query prints after it. */
-function cibAfterApply(edit: (xml: string) => string = (x) => x): string {
-  const { plan } = { plan: input('cluster-config', {}).plan };
+function cibAfterApply(edit: (xml: string) => string = (x) => x, watchdog = false): string {
+  const { plan } = { plan: input('cluster-config', {}, { watchdog }).plan };
   const ha = plan.ha!;
   const props = Object.entries(ha.properties).map(([n, v]) => `<nvpair id="cib-bootstrap-options-${n}" name="${n}" value="${v}"/>`).join('');
   const devices = ha.fence.map((f) => fenceDeviceXml(fenceDevice(f, ha))).join('');
   const locations = ha.fence.map((f) => locationXml(avoidOwnNode(f).id, avoidOwnNode(f).location)).join('');
-  return edit(`<configuration><crm_config><cluster_property_set id="cib-bootstrap-options"><nvpair id="x" name="dc-version" value="2.1.5"/>${props}</cluster_property_set></crm_config><nodes/><resources>${devices}</resources><constraints>${locations}</constraints></configuration>`);
+  const topology = ha.watchdog ? fencingTopologyXml(ha.watchdog.levels) : '';
+  return edit(`<configuration><crm_config><cluster_property_set id="cib-bootstrap-options"><nvpair id="x" name="dc-version" value="2.1.5"/>${props}</cluster_property_set></crm_config><nodes/><resources>${devices}</resources><constraints>${locations}</constraints>${topology}</configuration>`);
 }
 
 describe('cluster-config: the CIB objects hvcluster owns', () => {
@@ -178,5 +181,100 @@ describe('HA reads', () => {
     expect(parseCibState('cib active\n<configuration/>\n')).toEqual({ state: 'active', xml: '<configuration/>\n' });
     expect(parseQdeviceState('qdevice ca -\nqdevice client no\n')).toEqual({ ca: null, client: false });
     expect(parseQnetdState('qnetd package installed\nqnetd service enabled active\nqnetd ca Q0E=\nqnetd cluster-cert yes\n')).toEqual({ installed: true, enabled: true, active: true, ca: 'Q0E=', clusterCert: true });
+  });
+});
+
+const SBD_OK: SbdState = { devicePresent: true, identity: 'i6300ESB timer', maxTimeoutS: 2046, holders: [], systemdRuntime: '0', enabled: true, active: true, config: 'current' };
+const SBD_NONE: SbdState = { ...SBD_OK, enabled: false, active: false };
+
+describe('the watchdog level (spec.ha.watchdog)', () => {
+  /** Each node's reads: its sbd, /etc/default/sbd as planned (what the files step wrote), the CIB. */
+  const reads = (sbd: Partial<Record<'hv1' | 'hv2', Partial<SbdState>>>, cib: { state: string; xml?: string }, watchdog = true) => {
+    const planned = input('sbd', {}, { watchdog }).plan.nodes;
+    const files = (node: string) => new Map([['/etc/default/sbd', planned.find((n) => n.name === node)!.files.find((f) => f.path === '/etc/default/sbd')?.content ?? null]]);
+    return Object.fromEntries((['hv1', 'hv2'] as const).map((n) => [n, { sbd: { ...SBD_OK, ...sbd[n] }, files: files(n), cib }]));
+  };
+  const active = (xml: string) => ({ state: 'active', xml });
+
+  it('plans sbd, its settings, stonith-watchdog-timeout twice its timeout and stonith-timeout raised by it, and the topology BMC then watchdog', () => {
+    const plan = input('sbd', {}, { watchdog: true }).plan;
+    expect(plan.nodes[0]!.packages).toContain('sbd');
+    expect(plan.nodes[0]!.files.find((f) => f.path === '/etc/default/sbd')?.content).toContain('SBD_WATCHDOG_DEV=/dev/watchdog\nSBD_WATCHDOG_TIMEOUT=30\n');
+    expect(plan.ha!.properties).toMatchObject({ 'stonith-timeout': '240s', 'stonith-watchdog-timeout': '60s' });
+    expect(plan.ha!.watchdog!.levels.map((l) => `${l.id} ${l.target} ${l.index} ${l.devices}`)).toEqual(['fl-hv1-1 hv1 1 fence-hv1', 'fl-hv1-2 hv1 2 watchdog', 'fl-hv2-1 hv2 1 fence-hv2', 'fl-hv2-2 hv2 2 watchdog']);
+    // Without it: none of that.
+    const plain = input('sbd', {}).plan;
+    expect(plain.nodes[0]!.packages).not.toContain('sbd');
+    expect(plain.nodes[0]!.files.map((f) => f.path)).not.toContain('/etc/default/sbd');
+    expect(plain.ha!.properties['stonith-watchdog-timeout']).toBeUndefined();
+  });
+
+  it('sbd step: restarts the stack of each node where sbd is not running as planned, one node after the other; nothing where it is', () => {
+    const cib = active(cibAfterApply(undefined, true));
+    const plan = sbdStep.plan(input('sbd', reads({ hv1: { enabled: false, active: false }, hv2: { config: 'newer' } }, cib), { watchdog: true }));
+    expect(plan.changes.map((c) => `${c.server}: ${c.description}`)).toEqual([
+      'hv1: restart the cluster stack on hv1 with sbd (sbd is not enabled): Pacemaker moves its resources to the other nodes meanwhile',
+      'hv2: restart the cluster stack on hv2 with sbd (/etc/default/sbd changed after sbd started): Pacemaker moves its resources to the other nodes meanwhile',
+    ]);
+    expect(plan.changes[0]!.actions.map(describeAction)).toEqual(['cluster-stack-restart.sh with-sbd hv1 yes 300']);
+    expect(sbdStep.plan(input('sbd', reads({}, cib), { watchdog: true })).changes).toEqual([]);
+  });
+
+  it('sbd step in a dry run: settings the files step would still change count as a restart', () => {
+    const r = reads({}, active(cibAfterApply(undefined, true)));
+    r.hv2!.files = new Map([['/etc/default/sbd', 'SBD_WATCHDOG_TIMEOUT=10\n']]);
+    expect(sbdStep.plan(input('sbd', r, { watchdog: true })).changes.map((c) => c.description)).toEqual([
+      'restart the cluster stack on hv2 with sbd (/etc/default/sbd changes): Pacemaker moves its resources to the other nodes meanwhile',
+    ]);
+  });
+
+  it('sbd step without spec.ha.watchdog: Pacemaker stops counting on the watchdog first, then each node restarts without sbd; nothing on a cluster that never had it', () => {
+    const left = active(cibAfterApply(undefined, true));
+    const plan = sbdStep.plan(input('sbd', reads({}, left, false)));
+    expect(plan.changes.map((c) => `${c.server}: ${c.description}`)).toEqual([
+      'hv1: Pacemaker stops counting on the watchdog: stonith-watchdog-timeout and the watchdog fencing levels removed',
+      'hv1: restart the cluster stack on hv1 without sbd (spec.ha.watchdog is gone and sbd runs): Pacemaker moves its resources to the other nodes meanwhile',
+      'hv2: restart the cluster stack on hv2 without sbd (spec.ha.watchdog is gone and sbd runs): Pacemaker moves its resources to the other nodes meanwhile',
+    ]);
+    expect(plan.changes[0]!.actions.map(describeAction)).toEqual([
+      'cibadmin --delete --scope fencing-topology --xml-text \'<fencing-level id="fl-hv1-1"/>\'',
+      'cibadmin --delete --scope fencing-topology --xml-text \'<fencing-level id="fl-hv1-2"/>\'',
+      'cibadmin --delete --scope fencing-topology --xml-text \'<fencing-level id="fl-hv2-1"/>\'',
+      'cibadmin --delete --scope fencing-topology --xml-text \'<fencing-level id="fl-hv2-2"/>\'',
+      'crm_attribute --type crm_config --name stonith-watchdog-timeout --delete',
+    ]);
+    expect(sbdStep.plan(input('sbd', reads({ hv1: SBD_NONE, hv2: SBD_NONE }, active(cibAfterApply()), false))).changes).toEqual([]);
+  });
+
+  it('cluster-config: writes the topology levels that are missing, nothing once they are there', () => {
+    const without = active(cibAfterApply((x) => x.replace(/<fencing-topology>.*<\/fencing-topology>/, ''), true));
+    const plan = clusterConfigStep.plan(input('cluster-config', { hv1: { cib: without }, hv2: { cib: without } }, { watchdog: true }));
+    expect(plan.changes.map((c) => c.description)).toEqual(['fencing topology: hv1 level 1 fence-hv1, hv1 level 2 watchdog, hv2 level 1 fence-hv2, hv2 level 2 watchdog']);
+    expect(plan.changes[0]!.actions.map(describeAction)[0]).toContain('cibadmin --modify --allow-create --scope configuration --xml-text \'<fencing-topology><fencing-level id="fl-hv1-1" target="hv1" index="1" devices="fence-hv1"/>');
+    const full = active(cibAfterApply(undefined, true));
+    expect(cibObjects(full.xml).fencingLevels['fl-hv2-2']).toEqual({ target: 'hv2', index: 2, devices: 'watchdog' });
+    expect(clusterConfigStep.plan(input('cluster-config', { hv1: { cib: full }, hv2: { cib: full } }, { watchdog: true })).changes).toEqual([]);
+  });
+
+  it('reads sbd-state.sh; systemd holds the watchdog only with a runtime watchdog set', () => {
+    expect(parseSbdState('sbd device present\nsbd identity i6300ESB timer\nsbd max-timeout 2046\nsbd holders -\nsbd systemd-runtime 0\nsbd enabled yes\nsbd active yes\nsbd config newer\n')).toEqual({ ...SBD_OK, config: 'newer' });
+    expect(parseSbdState('sbd device missing\nsbd identity -\nsbd max-timeout -\nsbd holders 812:watchdog,900:wd_keepalive\nsbd systemd-runtime -\nsbd enabled no\nsbd active no\nsbd config missing\n')).toEqual({
+      devicePresent: false, identity: null, maxTimeoutS: null, holders: ['812:watchdog', '900:wd_keepalive'], systemdRuntime: null, enabled: false, active: false, config: 'missing',
+    });
+    expect([null, '0', 'infinity', '1min', '30s'].map(systemdHoldsWatchdog)).toEqual([false, false, true, true, true]);
+  });
+
+  it('preflight: a missing device, one held by another daemon or systemd, a timeout the driver refuses are errors; softdog a warning', () => {
+    const answers = haAnswers(true);
+    expect(watchdogIssues(answers, [SBD_OK, SBD_OK])).toEqual([]);
+    expect(watchdogIssues(haAnswers(false), [{ ...SBD_OK, devicePresent: false }, undefined])).toEqual([]);
+    const issues = watchdogIssues(answers, [{ ...SBD_NONE, devicePresent: false }, { ...SBD_NONE, holders: ['812:watchdog'], maxTimeoutS: 20, identity: 'Software Watchdog' }]);
+    expect(issues.map((i) => `${i.severity} ${i.path.join('.')}: ${i.message.slice(0, 70)}`)).toEqual([
+      'error spec.ha.watchdog.device: no watchdog device /dev/watchdog on hv1: load the driver of its hardwa',
+      'error spec.ha.watchdog.device: /dev/watchdog on hv2 is held open by 812:watchdog: a watchdog has one ',
+      'error spec.ha.watchdog.timeout: the watchdog of hv2 (Software Watchdog) accepts at most 20 s, less tha',
+      'warning spec.ha.watchdog.device: /dev/watchdog on hv2 is softdog, the kernel\'s software watchdog: a hun',
+    ]);
+    expect(watchdogIssues(answers, [{ ...SBD_OK, systemdRuntime: '1min' }, SBD_OK])[0]!.message).toContain('systemd feeds the hardware watchdog on hv1 (RuntimeWatchdogSec, shown as 1min)');
   });
 });

@@ -43,7 +43,7 @@ function cluster(options: {
   timeServers: string[];
   resources: (nodes: ClusterNodeModel[]) => DrbdResourceModel[];
   /** Both fixtures are HA clusters: two nodes with a witness (emulated timing), three without. */
-  ha: { timing: HaTiming; witness?: { address: string; port: number; tls: 'on' | 'off' } };
+  ha: { timing: HaTiming; witness?: { address: string; port: number; tls: 'on' | 'off' }; watchdog?: { device: string; timeoutS: number; stonithWatchdogTimeoutS: number } };
   /** Both back up to an NFS export on a schedule, with encryption (every backup file is rendered). */
   backup: BackupModel;
 }): ClusterFixture {
@@ -64,6 +64,7 @@ function cluster(options: {
         members: nodes.map((n) => ({ name: n.name, id: n.nodeId + 1, ring0: n.replication.address, ring1: n.management.address })),
         ...(options.ha.witness ? { witness: options.ha.witness } : {}),
         corosyncKey: 'K'.repeat(256),
+        ...(options.ha.watchdog ? { watchdog: options.ha.watchdog } : {}),
       },
       backup: options.backup,
     }),
@@ -114,7 +115,7 @@ export const twoNode84 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123'],
-  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60, resourceTimeoutScale: 2 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' } },
+  ha: { timing: { profile: 'emulated', tokenMs: 10000, stonithTimeoutS: 180, fenceMonitorS: 120, fenceMonitorTimeoutS: 60, resourceTimeoutScale: 2 }, witness: { address: '198.18.1.10', port: 5403, tls: 'on' }, watchdog: { device: '/dev/watchdog', timeoutS: 30, stonithWatchdogTimeoutS: 60 } },
   // The default path, on the witness's NFS export (as the lab does), every night.
   backup: {
     path: '/var/lib/hvcluster/backup',
@@ -153,7 +154,7 @@ export const threeNode9 = cluster({
     replicationMtu: 9000,
   }),
   timeServers: ['198.18.1.123', '198.18.2.123'],
-  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20, resourceTimeoutScale: 1 } },
+  ha: { timing: { profile: 'production', tokenMs: 3000, stonithTimeoutS: 60, fenceMonitorS: 60, fenceMonitorTimeoutS: 20, resourceTimeoutScale: 1 }, watchdog: { device: '/dev/watchdog0', timeoutS: 10, stonithWatchdogTimeoutS: 20 } },
   // A path with a '-' (escaped in the units' names), on a NAS by name, NFSv4.1, on Sundays.
   backup: {
     path: '/srv/hv-backup',
@@ -197,6 +198,7 @@ export const NODE_TEMPLATES: Record<string, string> = {
   'backup-repository.automount.hbs': '/etc/systemd/system/PATH.automount (spec.backup.repository.nfs)',
   'hvcluster-backup.service.hbs': '/etc/systemd/system/hvcluster-backup.service (spec.backup.schedule)',
   'hvcluster-backup.timer.hbs': '/etc/systemd/system/hvcluster-backup.timer (spec.backup.schedule)',
+  'sbd.hbs': '/etc/default/sbd (spec.ha.watchdog)',
 };
 
 /** Templates whose whole content is a key: no header, no newline, never shown. */

@@ -24,9 +24,10 @@ const statuses = (results: ReturnType<typeof haResults>, code: string) => byCode
 describe('HA checks: healthy cluster', () => {
   const results = haResults('healthy');
 
-  it('reports every HA code, and every one passes', () => {
+  it('reports every HA code, and every one passes (the watchdog level is not configured: skipped, saying what that means)', () => {
     expect([...new Set(results.map((r) => r.code))].sort()).toEqual([...HA_CODES].sort());
-    expect(results.filter((r) => r.status !== 'pass').map((r) => `${r.code} ${r.server}: ${r.found}`)).toEqual([]);
+    expect(results.filter((r) => r.status !== 'pass' && r.code !== 'HA_WATCHDOG').map((r) => `${r.code} ${r.server}: ${r.found}`)).toEqual([]);
+    expect(byCode(results, 'HA_WATCHDOG')[0]).toMatchObject({ status: 'skipped', found: expect.stringContaining('a node whose BMC is dead stays unfenced until an operator confirms it off') });
   });
 
   it('per node: services, members, quorum, qdevice, two_node, links, fence device, DRBD fencing', () => {
@@ -150,7 +151,7 @@ describe('HA checks: failure states captured on the lab', () => {
   });
 
   it('each failure state fails only the checks it concerns (and the failed actions the lab left behind)', () => {
-    const failing = (state: (typeof HA_STATES)[number]) => [...new Set(haResults(state).filter((r) => r.status !== 'pass').map((r) => r.code))].sort();
+    const failing = (state: (typeof HA_STATES)[number]) => [...new Set(haResults(state).filter((r) => r.status !== 'pass' && r.status !== 'skipped').map((r) => r.code))].sort();
     expect(failing('healthy')).toEqual([]);
     expect(failing('qdevice-down')).toEqual(['HA_QDEVICE', 'HA_QUORUM']);
     expect(failing('stonith-disabled')).toEqual(['HA_STONITH_ENABLED']);
@@ -182,6 +183,41 @@ describe('HA checks: a node without the cluster stack (before HA is applied)', (
   it('the probes do not load the DRBD module: drbdsetup show only when /proc/drbd exists', () => {
     expect(fixture('ha/not-installed/hv1.out')).not.toContain('ha-drbd-show');
     expect(probeScript(probePlan(haAnswers(), 'hv1'))).toContain('if [ -r /proc/drbd ]; then hv_cmdt ha-drbd-show 15 drbdsetup show; fi');
+  });
+});
+
+describe('HA checks: the watchdog level (spec.ha.watchdog)', () => {
+  const site: [string | RegExp, string][] = [['    timing: emulated\n', '    timing: emulated\n    watchdog:\n      timeout: 30\n']];
+  const levels = ['hv1', 'hv2'].map((n) => `<fencing-level id="fl-${n}-1" target="${n}" index="1" devices="fence-${n}"/><fencing-level id="fl-${n}-2" target="${n}" index="2" devices="watchdog"/>`).join('');
+  const inPlace: [string | RegExp, string][] = [
+    ['name="have-watchdog" value="false"', 'name="have-watchdog" value="true"'],
+    ['<nvpair name="stonith-timeout" value="180s" id="cib-bootstrap-options-stonith-timeout"/>', '<nvpair name="stonith-timeout" value="240s" id="cib-bootstrap-options-stonith-timeout"/><nvpair name="stonith-watchdog-timeout" value="60s" id="cib-bootstrap-options-stonith-watchdog-timeout"/>'],
+    ['  </configuration>', `    <fencing-topology>${levels}</fencing-topology>\n  </configuration>`],
+    ['pacemaker active enabled\n', 'pacemaker active enabled\nsbd active enabled\n'],
+  ];
+
+  it('asked for on a cluster without it: sbd missing on each node, no watchdog in Pacemaker, stonith-timeout short of the watchdog\'s wait', () => {
+    const r = haResults('healthy', { site });
+    expect(statuses(r, 'HA_SERVICES')).toEqual(['hv1:error', 'hv2:error']);
+    expect(byCode(r, 'HA_SERVICES', 'hv1')[0]!.found).toBe('sbd is not installed (no unit)');
+    const w = byCode(r, 'HA_WATCHDOG')[0]!;
+    expect(w.status).toBe('error');
+    expect(w.found).toBe('have-watchdog is false (Pacemaker does not see sbd running); stonith-watchdog-timeout is unset, planned 60s; no fencing level 1 = fence-hv1 for hv1; no fencing level 2 = watchdog for hv1; no fencing level 1 = fence-hv2 for hv2; no fencing level 2 = watchdog for hv2');
+    expect(byCode(r, 'HA_TIMING')[0]).toMatchObject({ status: 'warning', found: expect.stringContaining('plans stonith-timeout 240 s (180 s and the watchdog level\'s 60 s)') });
+  });
+
+  it('in place: sbd running, have-watchdog, stonith-watchdog-timeout twice the watchdog, each node BMC then watchdog: every check passes', () => {
+    const r = haResults('healthy', { site, hv1: inPlace, hv2: inPlace });
+    expect(r.filter((x) => x.status !== 'pass').map((x) => `${x.code} ${x.server}: ${x.found}`)).toEqual([]);
+    expect(byCode(r, 'HA_WATCHDOG')[0]!.found).toBe('watchdog level in place: sbd seen by Pacemaker, stonith-watchdog-timeout 60s, each node fenced through its BMC, then its watchdog');
+    expect(byCode(r, 'HA_SERVICES', 'hv2')[0]!.found).toBe('corosync, corosync-qdevice, pacemaker, sbd active and enabled; drbd.service left to Pacemaker');
+  });
+
+  it('left behind without spec.ha.watchdog: a warning (apply removes it)', () => {
+    const r = haResults('healthy', { hv1: inPlace, hv2: inPlace });
+    const w = byCode(r, 'HA_WATCHDOG')[0]!;
+    expect(w.status).toBe('warning');
+    expect(w.found).toContain('stonith-watchdog-timeout is 60s without spec.ha.watchdog');
   });
 });
 

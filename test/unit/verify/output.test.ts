@@ -159,6 +159,10 @@ describe('text and Markdown', () => {
     const confirmed = failoverChecks({ ...drill, fault: 'power-loss', phases: { ...drill.phases, started: 95_000, answered: 110_000 }, hold: { failedFencings: 1, runningElsewhere: [], releasedMs: 90_000, releasedBy: 'confirmed', confirmCommand: 'stonith_admin --confirm hv1' } });
     expect(confirmed[0]).toMatchObject({ status: 'pass' });
     expect(confirmed[0]!.found).toContain('until hv1 was confirmed off (`stonith_admin --confirm hv1`) after 90.0 s');
+    // With a watchdog level: released by fencing falling through to it.
+    const watchdog = failoverChecks({ ...drill, fault: 'power-loss', phases: { ...drill.phases, started: 95_000, answered: 110_000 }, hold: { failedFencings: 0, runningElsewhere: [], releasedMs: 90_000, releasedBy: 'watchdog', confirmCommand: null } });
+    expect(watchdog[0]).toMatchObject({ status: 'pass' });
+    expect(watchdog[0]!.found).toContain('its BMC dead, fencing fell through to the watchdog level; the guest ran nowhere else until the watchdog level fenced it (its watchdog must have reset it by then) after 90.0 s');
     const left = failoverChecks({ ...drill, ok: false, cleanup: { ok: false, leftovers: [{ server: 'hv1', what: 'unreachable: not cleaned up' }] } });
     expect(left[1]).toMatchObject({ status: 'error', subject: 'clean-up', found: 'the clean-up left things behind: hv1: unreachable: not cleaned up' });
     const i = input();
