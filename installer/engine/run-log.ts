@@ -7,6 +7,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { redact } from '../ssh/redact.js';
+import { RemoteCommandError, STDERR_LINES_IN_MESSAGE } from '../errors.js';
 import type { ExecOptions, ExecResult, ServerConnection, UploadOptions } from '../ssh/types.js';
 
 const OUTPUT_LIMIT = 4000;
@@ -59,7 +60,14 @@ export class RunLog {
           );
           return result;
         } catch (error) {
-          log.write(server, `-> failed: ${error instanceof Error ? error.message : String(error)}`);
+          // The error's message keeps the first lines of stderr; the log keeps all of it (what failed says why further down).
+          const full = error instanceof RemoteCommandError ? error.result : null;
+          log.write(
+            server,
+            `-> failed: ${error instanceof Error ? error.message : String(error)}` +
+              (full && full.stderr.trimEnd().split('\n').length > STDERR_LINES_IN_MESSAGE ? `\nstderr (all of it): ${clip(full.stderr.trimEnd())}` : '') +
+              (full && full.stdout.trim() ? `\nstdout: ${shown(full.stdout, options.secretOutput)}` : ''),
+          );
           throw error;
         }
       },

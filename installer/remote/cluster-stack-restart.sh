@@ -16,6 +16,7 @@ mode=$1 node=$2 qdevice=$3 seconds=$4
 case "$mode" in with-sbd|without-sbd) ;; *) echo "cluster-stack-restart.sh: unknown mode $mode" >&2; exit 2 ;; esac
 case "$seconds" in ''|*[!0-9]*) echo "cluster-stack-restart.sh: SECONDS must be a number, not $seconds" >&2; exit 2 ;; esac
 
+stopped=no
 explain() {
   echo "$1" >&2
   echo "--- systemctl status sbd corosync:" >&2
@@ -23,6 +24,16 @@ explain() {
   echo "--- sbd enabled: $(systemctl is-enabled sbd.service 2>&1); corosync requires: $(systemctl show -p Requires --value corosync.service 2>&1)" >&2
   echo "--- journalctl -u sbd -u corosync (last 30 lines):" >&2
   journalctl --no-pager -n 30 -u sbd.service -u corosync.service >&2 2>&1 || true
+  # sbd would not run: the node rejoins as it was, without it, rather than stay out of the cluster.
+  if [ "$mode" = with-sbd ] && [ "$stopped" = yes ]; then
+    systemctl disable sbd.service >/dev/null 2>&1
+    systemctl stop corosync.service >/dev/null 2>&1
+    if systemctl start corosync.service && { [ "$qdevice" != yes ] || systemctl start corosync-qdevice.service; } && systemctl start pacemaker.service; then
+      echo "--- $node's cluster stack started again without sbd (sbd disabled): it rejoins as it was" >&2
+    else
+      echo "--- $node's cluster stack could not be started again without sbd either: it is out of the cluster (systemctl start corosync pacemaker)" >&2
+    fi
+  fi
   exit 1
 }
 
@@ -41,13 +52,22 @@ if [ "$mode" = with-sbd ]; then systemctl enable sbd.service; else systemctl dis
 
 echo "stopping pacemaker on $node (its resources move to the other nodes)"
 systemctl stop pacemaker.service || explain "systemctl stop pacemaker failed on $node"
+stopped=yes
 [ "$qdevice" = yes ] && systemctl stop corosync-qdevice.service
 systemctl stop corosync.service || explain "systemctl stop corosync failed on $node"
 
 echo "starting corosync on $node ($mode)"
 systemctl start corosync.service || explain "corosync did not start on $node"
 if [ "$mode" = with-sbd ]; then
-  systemctl is-active --quiet sbd.service || explain "sbd did not start with corosync on $node ($(systemctl is-active sbd.service 2>&1))"
+  # Started beside Corosync (no ordering between them): sbd is "activating" until its watchdog and
+  # cluster watchers are up, which takes seconds on a slow machine.
+  sbd_deadline=$(( $(date +%s) + 120 ))
+  until systemctl is-active --quiet sbd.service; do
+    state=$(systemctl is-active sbd.service 2>&1)
+    case "$state" in activating) ;; *) explain "sbd did not start with corosync on $node ($state)" ;; esac
+    [ "$(date +%s)" -lt "$sbd_deadline" ] || explain "sbd still not running 120 s after corosync started on $node ($state)"
+    sleep 1
+  done
 else
   ! systemctl is-active --quiet sbd.service || explain "sbd still runs on $node after corosync restarted without it"
 fi

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunLog } from '../../../installer/engine/run-log.js';
+import { RemoteCommandError } from '../../../installer/errors.js';
+import type { ServerConnection } from '../../../installer/ssh/types.js';
 import { fakeConnection } from '../../helpers/fake-connection.js';
 
 /** A connection that answers every exec with fixed output (pure logic of the log, no server). */
@@ -31,6 +33,29 @@ describe('the run log', () => {
     const text = readFileSync(path, 'utf8');
     expect(text).toContain('stdout: (32 bytes, not recorded: it may hold secrets)');
     expect(text).not.toContain('abc123');
+  });
+});
+
+describe('the run log of a failed command', () => {
+  it('keeps all of its stderr, which the error message cuts to its first lines', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hv-log-')), 'run.log');
+    const base = echoConnection('');
+    const stderr = Array.from({ length: 9 }, (_, i) => `line ${i + 1}`).join('\n');
+    const failing: ServerConnection = {
+      target: base.target,
+      hostKeyFingerprint: base.hostKeyFingerprint,
+      counters: base.counters,
+      exec: async (command: string) => {
+        throw new RemoteCommandError('hv1', command, { exitCode: 1, stdout: 'stopping pacemaker on hv1', stderr }, { step: 'sbd' });
+      },
+      upload: (path: string, content: string | Buffer) => base.upload(path, content),
+      close: () => base.close(),
+    };
+    await expect(new RunLog(path, []).wrap(failing).exec('sh -s -- with-sbd hv1', { step: 'sbd' })).rejects.toThrow('... (4 more lines)');
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('-> failed: hv1: step "sbd": command `sh -s -- with-sbd hv1` exited with 1');
+    expect(text).toMatch(/stderr \(all of it\): line 1\n\s*line 2\n[\s\S]*line 9/);
+    expect(text).toContain('stdout: stopping pacemaker on hv1');
   });
 });
 
