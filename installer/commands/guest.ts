@@ -20,12 +20,12 @@ import { jsonDocument, jsonError, jsonText } from '../json-output.js';
 import { Reporter, type Streams } from '../output.js';
 import { shellQuote } from '../ssh/quote.js';
 import { connectEach, serversFromOptions, type ConnectionOptions } from './connect.js';
-import { dualPrimaryCloseAfterS } from '../engine/dual-primary.js';
 import type { EngineEvent } from '../engine/events.js';
 import { standbyChange } from '../engine/guest-state.js';
 import { guestCibIds, type GuestCibIds } from '../engine/ha/guest-cib.js';
-import { liveMigrate } from '../guests/live-migrate.js';
-import { haEnabled, haTiming } from '../plan/ha.js';
+import { performMoves, type MoveResult } from '../guests/perform-moves.js';
+export type { MoveResult } from '../guests/perform-moves.js';
+import { haTiming } from '../plan/ha.js';
 import { planDrain, planMove, planStart, planStop, type GuestMove } from '../guests/moves.js';
 import { haStopGraceS, startThroughPacemaker, stopThroughPacemaker } from '../engine/ha/guest-pacemaker.js';
 import { stoppedByOperator, stoppedChange } from '../engine/guest-state.js';
@@ -86,46 +86,9 @@ export interface GuestMigrateOptions extends ConnectionOptions {
   to?: string;
 }
 
-/** What a move printed and reported (`--json`: `migrations[]`): where, and its figures. */
-export interface MoveResult {
-  guest: string;
-  from: string;
-  to: string;
-  /** When the live migration started and ended (epoch ms). */
-  startedAt: number;
-  finishedAt: number;
-  totalMs: number;
-  downtimeMs: number | null;
-}
-
-/** The guest's Pacemaker objects when Pacemaker owns it (declared ha, on an HA cluster). Pure. */
-function pacemakerIds(answers: GuestSession['answers'], move: GuestMove): GuestCibIds | undefined {
-  const declared = answers.spec.guests.find((g) => g.name === move.guest);
-  const ha = haEnabled(answers) && (declared?.ha ?? true);
-  return ha ? guestCibIds(move.guest, move.resources.map((r) => r.name), answers.spec.nodes.map((n) => n.name), move.holders) : undefined;
-}
-
 /** Performs the moves in order (one guest at a time), each inside its own dual-primary window (through Pacemaker for an HA guest). */
-async function performMoves(session: GuestSession, moves: GuestMove[], reporter: Reporter): Promise<MoveResult[]> {
-  const closeAfterS = dualPrimaryCloseAfterS();
-  const results: MoveResult[] = [];
-  for (const move of moves) {
-    const host = (n: string) => session.hosts.get(n)!;
-    const pacemaker = pacemakerIds(session.answers, move);
-    const figures = await liveMigrate({
-      window: { guest: move.guest, resources: move.resources, holders: move.holders.map(host) },
-      source: host(move.from),
-      target: host(move.to),
-      peer: move.peer,
-      closeAfterS,
-      onPhase: (text) => reporter.info(`${move.guest}: ${text}`),
-      ...(pacemaker ? { pacemaker } : {}),
-    });
-    const result = { guest: move.guest, from: move.from, to: move.to, startedAt: figures.startedAt, finishedAt: figures.finishedAt, totalMs: figures.totalMs, downtimeMs: figures.downtimeMs ?? null };
-    reporter.info(`${move.guest}: moved ${move.from} -> ${move.to} in ${(figures.totalMs / 1000).toFixed(1)} s (QEMU downtime ${figures.downtimeMs ?? '?'} ms)`);
-    results.push(result);
-  }
-  return results;
+function performSessionMoves(session: GuestSession, moves: GuestMove[], reporter: Reporter): Promise<MoveResult[]> {
+  return performMoves(session.answers, (n) => session.hosts.get(n)!, moves, (text) => reporter.info(text));
 }
 
 /** Starts a guest that hvcluster manages on `host`: its disks promoted there first (demoted again when it does not start). */
@@ -245,7 +208,7 @@ export function runGuestMigrate(name: string, options: GuestMigrateOptions, stre
   return dayAfter('guest migrate', name, options, streams, async (session, reporter) => {
     const move = planMove(session.answers, session.reads, name, options.to);
     reporter.info(`guest migrate: ${name} ${move.from} -> ${move.to} (commands in ${session.log.path})`);
-    return { migrations: await performMoves(session, [move], reporter) };
+    return { migrations: await performSessionMoves(session, [move], reporter) };
   });
 }
 
@@ -341,7 +304,7 @@ export function runNodeDrain(node: string, options: NodeDrainOptions, streams: S
   return dayAfter('node drain', node, options, streams, async (session, reporter) => {
     const moves = planDrain(session.answers, session.reads, node);
     reporter.info(`node drain: ${moves.length === 0 ? `no guest runs on ${node}` : `${moves.map((m) => `${m.guest} -> ${m.to}`).join(', ')}`} (commands in ${session.log.path})`);
-    const migrations = await performMoves(session, moves, reporter);
+    const migrations = await performSessionMoves(session, moves, reporter);
     await session.hosts.get(node)!.perform(standbyChange(node, 'node drain', true));
     reporter.info(`node drain: ${node} is empty and in standby: apply starts no guest there until \`hvcluster node resume ${node}\``);
     return { node, standby: true, migrations };

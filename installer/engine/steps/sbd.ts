@@ -3,18 +3,62 @@
  * the cluster-config step tells Pacemaker to count on it (stonith-watchdog-timeout: Pacemaker stops
  * on a node whose sbd does not run). sbd starts only with Corosync, so a node whose sbd is not
  * enabled, not running, or running on settings changed since it started gets its cluster stack
- * restarted (cluster-stack-restart.sh), one node at a time: its resources move to the other nodes
- * meanwhile, never all at once. A new cluster needs none of this: the services step enables sbd
+ * restarted (cluster-stack-restart.sh), one node at a time, its guests live-migrated to their other
+ * node first (as `node drain` does: stopping Pacemaker would restart them elsewhere). A new cluster needs none of this: the services step enables sbd
  * before Corosync first starts.
  *
  * Without spec.ha.watchdog a level left by an earlier apply is taken out in the reverse order:
  * Pacemaker stops counting on it (the property and hvcluster's topology levels removed), then
  * each node's stack restarts without sbd.
  */
+import type { Answers } from '../../answers/schema.js';
 import type { Change } from '../change.js';
 import { cibObjects } from '../ha/cib.js';
+import type { Host } from '../host.js';
+import { planDrain, type NodeRead } from '../../guests/moves.js';
+import { performMoves, readGuestsAndVolumes } from '../../guests/perform-moves.js';
 import { fencingLevels, SBD_DEFAULTS } from '../../plan/ha.js';
-import { changeOf, readValue, type NodeInput, type StepInput, type StepKind } from './step.js';
+import { guestResourceNames } from '../../plan/guest-model.js';
+import { changeOf, readValue, waitFor, type NodeInput, type StepInput, type StepKind, type StepPlan } from './step.js';
+
+/** A restart, and the node whose guests are live-migrated away first. */
+interface SbdPlan extends StepPlan {
+  restarts: { change: Change; node: string }[];
+}
+
+/** How long the guests' disks may take to resync after a node's restart, before the next node is emptied. */
+const RESYNC_WAIT_MS = 15 * 60_000;
+
+/** Whether every declared guest disk present on the nodes is Connected and UpToDate on both sides (a live migration needs it). Pure. */
+export function guestDisksInSync(answers: Answers, reads: ReadonlyMap<string, NodeRead>): boolean {
+  const names = guestResourceNames(answers);
+  return [...reads.values()].every((r) => names.every((name) => {
+    const v = r.volumes.byName.get(name);
+    return !v?.lvPresent || (v.state.cstate === 'Connected' && v.state.dstate === 'UpToDate/UpToDate');
+  }));
+}
+
+/**
+ * Empties a node before its stack restarts: every guest running there live-migrated to its other
+ * holder (stopping Pacemaker would stop it and start it again elsewhere: its disk allows one
+ * Primary). Waits first for the guests' disks to be in sync (the previous node's restart resyncs them).
+ */
+async function drain(answers: Answers, host: (node: string) => Host, node: string): Promise<void> {
+  let reads = await readGuestsAndVolumes(answers, host);
+  if (planDrain(answers, reads, node).length === 0) return;
+  if (!guestDisksInSync(answers, reads)) {
+    host(node).log(`waiting for the guests' disks to be in sync before ${node}'s guests move away`);
+    reads = await waitFor(
+      "the guests' disks Connected and UpToDate on every node",
+      async () => {
+        const now = await readGuestsAndVolumes(answers, host);
+        return guestDisksInSync(answers, now) ? now : undefined;
+      },
+      { timeoutMs: RESYNC_WAIT_MS, intervalMs: 5000 },
+    );
+  }
+  await performMoves(answers, host, planDrain(answers, reads, node), (text) => host(node).log(text));
+}
 
 /** How long a node may take to be an online member again after its stack restarted, s. */
 export const STACK_REJOIN_S = 300;
@@ -37,23 +81,23 @@ export function sbdRestartReason(input: StepInput, n: NodeInput): string | null 
 function restart(input: StepInput, n: NodeInput, mode: 'with-sbd' | 'without-sbd', why: string): Change {
   const name = n.node.name;
   const qdevice = input.plan.ha?.witness ? 'yes' : 'no';
-  return changeOf(input, n, `restart the cluster stack on ${name} ${mode === 'with-sbd' ? 'with' : 'without'} sbd (${why}): Pacemaker moves its resources to the other nodes meanwhile`, [
+  return changeOf(input, n, `restart the cluster stack on ${name} ${mode === 'with-sbd' ? 'with' : 'without'} sbd (${why}), its guests live-migrated to their other node first`, [
     { script: 'cluster-stack-restart.sh', args: [mode, name, qdevice, String(STACK_REJOIN_S)], timeoutMs: RESTART_TIMEOUT_MS },
   ]);
 }
 
-export const sbdStep: StepKind = {
+export const sbdStep: StepKind<SbdPlan> = {
   scope: 'cluster',
   reads: ['sbd', 'files', 'cib'],
   plan(input) {
     const ha = input.plan.ha;
-    if (!ha) return { changes: [] };
+    if (!ha) return { changes: [], restarts: [] };
     if (ha.watchdog) {
-      const changes = input.nodes.flatMap((n) => {
+      const restarts = input.nodes.flatMap((n) => {
         const why = sbdRestartReason(input, n);
-        return why ? [restart(input, n, 'with-sbd', why)] : [];
+        return why ? [{ change: restart(input, n, 'with-sbd', why), node: n.node.name }] : [];
       });
-      return { changes };
+      return { changes: restarts.map((r) => r.change), restarts };
     }
     // No watchdog level wanted: what an earlier one left.
     const ours = new Set(fencingLevels(input.nodes.map((n) => n.node.name)).map((l) => l.id));
@@ -70,10 +114,18 @@ export const sbdStep: StepKind = {
         ]),
       );
     }
-    for (const n of input.nodes) {
+    const restarts = input.nodes.flatMap((n) => {
       const sbd = readValue(input, n, 'sbd');
-      if (sbd.enabled || sbd.active) changes.push(restart(input, n, 'without-sbd', `spec.ha.watchdog is gone and sbd ${sbd.active ? 'runs' : 'is enabled'}`));
+      return sbd.enabled || sbd.active ? [{ change: restart(input, n, 'without-sbd', `spec.ha.watchdog is gone and sbd ${sbd.active ? 'runs' : 'is enabled'}`), node: n.node.name }] : [];
+    });
+    return { changes: [...changes, ...restarts.map((r) => r.change)], restarts };
+  },
+  async perform(hosts, plan, input) {
+    const host = (node: string) => hosts.get(node)!;
+    for (const change of plan.changes) {
+      const restarting = plan.restarts.find((r) => r.change === change);
+      if (restarting && !host(restarting.node).dryRun) await drain(input.answers, host, restarting.node);
+      await host(change.server).perform(change);
     }
-    return { changes };
   },
 };

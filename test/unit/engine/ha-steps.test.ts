@@ -213,8 +213,8 @@ describe('the watchdog level (spec.ha.watchdog)', () => {
     const cib = active(cibAfterApply(undefined, true));
     const plan = sbdStep.plan(input('sbd', reads({ hv1: { enabled: false, active: false }, hv2: { config: 'newer' } }, cib), { watchdog: true }));
     expect(plan.changes.map((c) => `${c.server}: ${c.description}`)).toEqual([
-      'hv1: restart the cluster stack on hv1 with sbd (sbd is not enabled): Pacemaker moves its resources to the other nodes meanwhile',
-      'hv2: restart the cluster stack on hv2 with sbd (/etc/default/sbd changed after sbd started): Pacemaker moves its resources to the other nodes meanwhile',
+      'hv1: restart the cluster stack on hv1 with sbd (sbd is not enabled), its guests live-migrated to their other node first',
+      'hv2: restart the cluster stack on hv2 with sbd (/etc/default/sbd changed after sbd started), its guests live-migrated to their other node first',
     ]);
     expect(plan.changes[0]!.actions.map(describeAction)).toEqual(['cluster-stack-restart.sh with-sbd hv1 yes 300']);
     expect(sbdStep.plan(input('sbd', reads({}, cib), { watchdog: true })).changes).toEqual([]);
@@ -224,7 +224,7 @@ describe('the watchdog level (spec.ha.watchdog)', () => {
     const r = reads({}, active(cibAfterApply(undefined, true)));
     r.hv2!.files = new Map([['/etc/default/sbd', 'SBD_WATCHDOG_TIMEOUT=10\n']]);
     expect(sbdStep.plan(input('sbd', r, { watchdog: true })).changes.map((c) => c.description)).toEqual([
-      'restart the cluster stack on hv2 with sbd (/etc/default/sbd changes): Pacemaker moves its resources to the other nodes meanwhile',
+      'restart the cluster stack on hv2 with sbd (/etc/default/sbd changes), its guests live-migrated to their other node first',
     ]);
   });
 
@@ -233,8 +233,8 @@ describe('the watchdog level (spec.ha.watchdog)', () => {
     const plan = sbdStep.plan(input('sbd', reads({}, left, false)));
     expect(plan.changes.map((c) => `${c.server}: ${c.description}`)).toEqual([
       'hv1: Pacemaker stops counting on the watchdog: stonith-watchdog-timeout and the watchdog fencing levels removed',
-      'hv1: restart the cluster stack on hv1 without sbd (spec.ha.watchdog is gone and sbd runs): Pacemaker moves its resources to the other nodes meanwhile',
-      'hv2: restart the cluster stack on hv2 without sbd (spec.ha.watchdog is gone and sbd runs): Pacemaker moves its resources to the other nodes meanwhile',
+      'hv1: restart the cluster stack on hv1 without sbd (spec.ha.watchdog is gone and sbd runs), its guests live-migrated to their other node first',
+      'hv2: restart the cluster stack on hv2 without sbd (spec.ha.watchdog is gone and sbd runs), its guests live-migrated to their other node first',
     ]);
     expect(plan.changes[0]!.actions.map(describeAction)).toEqual([
       'cibadmin --delete --scope fencing-topology --xml-text \'<fencing-level id="fl-hv1-1"/>\'',
