@@ -16,6 +16,7 @@ import type { Change } from '../change.js';
 import { cibObjects } from '../ha/cib.js';
 import type { Host } from '../host.js';
 import { planDrain, type NodeRead } from '../../guests/moves.js';
+import { domainOf } from '../guest-state.js';
 import { performMoves, readGuestsAndVolumes } from '../../guests/perform-moves.js';
 import { fencingLevels, SBD_DEFAULTS } from '../../plan/ha.js';
 import { guestResourceNames } from '../../plan/guest-model.js';
@@ -45,7 +46,8 @@ export function guestDisksInSync(answers: Answers, reads: ReadonlyMap<string, No
  */
 async function drain(answers: Answers, host: (node: string) => Host, node: string): Promise<void> {
   let reads = await readGuestsAndVolumes(answers, host);
-  if (planDrain(answers, reads, node).length === 0) return;
+  const running = answers.spec.guests.filter((g) => domainOf(reads.get(node)!.guests, g.name).state === 'running');
+  if (running.length === 0) return;
   if (!guestDisksInSync(answers, reads)) {
     host(node).log(`waiting for the guests' disks to be in sync before ${node}'s guests move away`);
     reads = await waitFor(
