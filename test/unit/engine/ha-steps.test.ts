@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { describeAction } from '../../../installer/engine/change.js';
 import { cibObjects, fenceDeviceXml, fencingTopologyXml, locationXml } from '../../../installer/engine/ha/cib.js';
 import { parseCibState, parseQdeviceState, parseQnetdState, parseSbdState, systemdHoldsWatchdog, type SbdState } from '../../../installer/engine/ha/state.js';
-import { sbdStep } from '../../../installer/engine/steps/sbd.js';
+import { guestDisksInSync, sbdStep } from '../../../installer/engine/steps/sbd.js';
+import type { NodeRead } from '../../../installer/guests/moves.js';
 import { watchdogIssues } from '../../../installer/plan/watchdog-preflight.js';
 import type { PlaybookStep } from '../../../installer/engine/playbook.js';
 import { avoidOwnNode, clusterConfigStep, fenceDevice } from '../../../installer/engine/steps/cluster-config.js';
@@ -276,5 +277,18 @@ describe('the watchdog level (spec.ha.watchdog)', () => {
       'warning spec.ha.watchdog.device: /dev/watchdog on hv2 is softdog, the kernel\'s software watchdog: a hun',
     ]);
     expect(watchdogIssues(answers, [{ ...SBD_OK, systemdRuntime: '1min' }, SBD_OK])[0]!.message).toContain('systemd feeds the hardware watchdog on hv1 (RuntimeWatchdogSec, shown as 1min)');
+  });
+});
+
+describe("the sbd step's drain", () => {
+  it('moves guests only once every guest disk present on a node is Connected and UpToDate on both (a restarted node resyncs first)', () => {
+    const answers = { ...haAnswers(true), spec: { ...haAnswers(true).spec, guests: [{ name: 'web', disks: [{ size: 64 }] }] } } as unknown as Answers;
+    const node = (cstate: string | null, dstate: string | null, lvPresent = true): NodeRead =>
+      ({ guests: {} as NodeRead['guests'], volumes: { byName: new Map([['web-disk0', { lvPresent, state: { cstate, dstate, role: null }, metadata: null }]]), resourceFiles: new Map() } }) as unknown as NodeRead;
+    expect(guestDisksInSync(answers, new Map([['hv1', node('Connected', 'UpToDate/UpToDate')], ['hv2', node('Connected', 'UpToDate/UpToDate')]]))).toBe(true);
+    expect(guestDisksInSync(answers, new Map([['hv1', node(null, null)], ['hv2', node('WFConnection', 'UpToDate/Outdated')]]))).toBe(false);
+    expect(guestDisksInSync(answers, new Map([['hv1', node('SyncSource', 'UpToDate/Inconsistent')], ['hv2', node('SyncTarget', 'Inconsistent/UpToDate')]]))).toBe(false);
+    // A node without the guest's volume is not waited for.
+    expect(guestDisksInSync(answers, new Map([['hv1', node('Connected', 'UpToDate/UpToDate')], ['hv3', node(null, null, false)]]))).toBe(true);
   });
 });
