@@ -21,6 +21,10 @@
  *   agent answers on the survivor, its disk resynced.
  * - Ctrl-C during `--failover-test` on the node without web, right after its power-off: verify
  *   powers it on again, waits until it rejoins, removes its test guest, says so and exits 130.
+ * - the watchdog level (`spec.ha.watchdog`, diskless SBD on the i6300esb) added by an apply (each
+ *   node's stack restarted after web was live-migrated off it), then `--failover-test power-loss`:
+ *   fencing falls through to the watchdog, the guests taken over without an operator, no sooner than
+ *   stonith-watchdog-timeout after the node was lost; the level removed again by an apply.
  * And `backup restore` into web under Pacemaker (its set written where its disk stays Promoted), and a
  * copy declared `autostart: false` that Pacemaker is handed stopped and the restore leaves stopped.
  * The `dead-fence` drill (the same hold, released by the BMC answering again) runs on three nodes, in
