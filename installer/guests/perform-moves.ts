@@ -5,6 +5,8 @@
  * again elsewhere: its disk allows one Primary, so Pacemaker cannot live-migrate it by itself).
  */
 import type { Answers } from '../answers/schema.js';
+import { ConnectionError } from '../errors.js';
+import type { FactDefinition } from '../facts/fact.js';
 import { dualPrimaryCloseAfterS } from '../engine/dual-primary.js';
 import { guestCibIds, type GuestCibIds } from '../engine/ha/guest-cib.js';
 import type { Host } from '../engine/host.js';
@@ -54,17 +56,29 @@ export async function performMoves(answers: Answers, host: (node: string) => Hos
   return results;
 }
 
+/** The reads a guest command decides on, for one node: its volumes and guests (and its snapshots when asked). */
+export function guestReadDefinitions(answers: Answers, node: string, snapshots = false): FactDefinition<unknown>[] {
+  return (['volumes', 'guests', ...(snapshots ? (['snapshots'] as const) : [])] as const).map((what) => readDefinition(what, { answers, node }));
+}
+
+/** One node's guest read from the output of their script; throws ConnectionError saying what could not be read (libvirtd not answering among it). */
+export function nodeReadOf(node: string, stdout: string, defs: readonly FactDefinition<unknown>[], snapshots = false): NodeRead {
+  const parsed = parseReads(stdout, defs);
+  if (!parsed.guests?.ok || !parsed.volumes?.ok) throw new ConnectionError(node, `could not read its guests and volumes: ${!parsed.guests?.ok ? parsed.guests?.reason : ''} ${!parsed.volumes?.ok ? parsed.volumes?.reason : ''}`.trim());
+  if (!parsed.guests.value.libvirt) throw new ConnectionError(node, 'libvirtd does not answer', { hint: `check \`systemctl status libvirtd\` on ${node}` });
+  if (snapshots && !parsed.snapshots?.ok) throw new ConnectionError(node, `could not read its snapshots: ${parsed.snapshots?.reason ?? 'not read'}`);
+  return { guests: parsed.guests.value, volumes: parsed.volumes.value, ...(parsed.snapshots?.ok ? { snapshots: parsed.snapshots.value } : {}) };
+}
+
 /** The guests and volumes of every node, read now (the moves are planned from them). */
 export async function readGuestsAndVolumes(answers: Answers, host: (node: string) => Host): Promise<Map<string, NodeRead>> {
   const reads = new Map<string, NodeRead>();
   await Promise.all(
     answers.spec.nodes.map(async ({ name }) => {
-      const defs = (['volumes', 'guests'] as const).map((what) => readDefinition(what, { answers, node: name }));
+      const defs = guestReadDefinitions(answers, name);
       // The volumes read holds the DRBD resource files (their shared secret): kept out of the log.
       const out = await host(name).read({ argv: ['sh', '-c', readScript(defs)] }, { secretOutput: true, logAs: readLabel(defs) });
-      const parsed = parseReads(out.stdout, defs);
-      if (!parsed.guests?.ok || !parsed.volumes?.ok) throw new Error(`${name}: could not read its guests and volumes: ${!parsed.guests?.ok ? parsed.guests?.reason : ''} ${!parsed.volumes?.ok ? parsed.volumes?.reason : ''}`.trim());
-      reads.set(name, { guests: parsed.guests.value, volumes: parsed.volumes.value });
+      reads.set(name, nodeReadOf(name, out.stdout, defs));
     }),
   );
   return reads;

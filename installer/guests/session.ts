@@ -14,7 +14,7 @@ import { lockCluster, thisHolder } from '../engine/cluster-lock.js';
 import type { EventSink } from '../engine/events.js';
 import { Guard } from '../engine/guard.js';
 import { Host, type HostSession } from '../engine/host.js';
-import { parseReads, readDefinition, readLabel, readScript } from '../engine/read-batch.js';
+import { readLabel, readScript } from '../engine/read-batch.js';
 import { RunLog, defaultLogDir } from '../engine/run-log.js';
 import { newRunId } from '../services/run-id.js';
 import { openConnections, runSecrets, serversFromOptions, type ConnectionOptions, type SecretNeeds } from '../commands/connect.js';
@@ -22,6 +22,7 @@ import type { Reporter, Streams } from '../output.js';
 import { shellQuote } from '../ssh/quote.js';
 import type { ServerConnection } from '../ssh/types.js';
 import type { NodeRead } from './moves.js';
+import { guestReadDefinitions, nodeReadOf } from './perform-moves.js';
 
 export interface GuestSession {
   answers: Answers;
@@ -75,8 +76,7 @@ export async function withGuestSession<T>(options: ConnectionOptions, streams: S
     }
     const connections = new Map([...opened].map(([server, conn]) => [server, log.wrap(conn)]));
     const nodes = answers.spec.nodes.map((n) => n.name);
-    const names = ['volumes', 'guests', ...(extra.snapshots ? (['snapshots'] as const) : [])] as const;
-    const defs = (node: string) => names.map((name) => readDefinition(name, { answers, node }));
+    const defs = (node: string) => guestReadDefinitions(answers, node, extra.snapshots === true);
     const batch = new Map(nodes.map((n) => [n, { script: readScript(defs(n)), label: readLabel(defs(n)) }]));
     const lock =
       extra.lock === false
@@ -91,12 +91,7 @@ export async function withGuestSession<T>(options: ConnectionOptions, streams: S
     try {
       const reads = new Map<string, NodeRead>();
       for (const node of nodes) {
-        const out = lock.reads.get(node);
-        const parsed = parseReads(out?.stdout ?? '', defs(node));
-        if (!parsed.guests?.ok || !parsed.volumes?.ok) throw new ConnectionError(node, `could not read its guests and volumes: ${!parsed.guests?.ok ? parsed.guests?.reason : ''} ${!parsed.volumes?.ok ? parsed.volumes?.reason : ''}`.trim());
-        if (!parsed.guests.value.libvirt) throw new ConnectionError(node, 'libvirtd does not answer', { hint: `check \`systemctl status libvirtd\` on ${node}` });
-        if (extra.snapshots && !parsed.snapshots?.ok) throw new ConnectionError(node, `could not read its snapshots: ${parsed.snapshots?.reason ?? 'not read'}`);
-        reads.set(node, { guests: parsed.guests.value, volumes: parsed.volumes.value, ...(parsed.snapshots?.ok ? { snapshots: parsed.snapshots.value } : {}) });
+        reads.set(node, nodeReadOf(node, lock.reads.get(node)?.stdout ?? '', defs(node), extra.snapshots === true));
       }
       const hostSession: HostSession = {
         runId,

@@ -1,9 +1,9 @@
 #!/bin/sh
 # hvcluster: the cluster stack of this node restarted with sbd (the watchdog fencing level) or
 # without it. sbd runs only as Corosync starts it (sbd.service is RequiredBy corosync.service and
-# refuses a start or stop of its own), so taking it in or out means stopping Pacemaker (its
-# resources move to the other nodes, guests live-migrate), Corosync and the quorum device, then
-# starting them again. Run on one node at a time: it refuses while another member is not online,
+# refuses a start or stop of its own), so taking it in or out means stopping Pacemaker (what it
+# still runs here moves to the other nodes; apply's sbd step live-migrates the guests away first),
+# Corosync and the quorum device, then starting them again. Run on one node at a time: it refuses while another member is not online,
 # which would leave the cluster without quorum or a node to take the resources.
 # Usage: sh -s -- with-sbd|without-sbd NODE QDEVICE(yes|no) SECONDS
 # Waits up to SECONDS for NODE to be an online member again. On a failure, prints what systemd

@@ -4,8 +4,11 @@
  * on a node whose sbd does not run). sbd starts only with Corosync, so a node whose sbd is not
  * enabled, not running, or running on settings changed since it started gets its cluster stack
  * restarted (cluster-stack-restart.sh), one node at a time, its guests live-migrated to their other
- * node first (as `node drain` does: stopping Pacemaker would restart them elsewhere). A new cluster needs none of this: the services step enables sbd
- * before Corosync first starts.
+ * node first (as `node drain` does: stopping Pacemaker would restart them elsewhere). A new cluster
+ * needs none of this: the services step enables sbd before Corosync first starts.
+ *
+ * The plan shows one change per restart; apply records the live migrations inside it as changes of
+ * their own (they are planned only once the previous node is back: its restart moved guests).
  *
  * Without spec.ha.watchdog a level left by an earlier apply is taken out in the reverse order:
  * Pacemaker stops counting on it (the property and hvcluster's topology levels removed), then
